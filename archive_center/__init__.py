@@ -1,0 +1,1 @@
+"""FieldCat archive_center."""

@@ -1,0 +1,1 @@
+"""FieldCat field_catalog_ui."""
