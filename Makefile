@@ -9,7 +9,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -U pip setuptools wheel
 	$(BIN)/pip install -q -e '.[test,bench]'
 	# nappy's setup.py imports numpy, so it is built without isolation once numpy is in.
 	$(BIN)/pip install -q --no-build-isolation 'nappy>=2.0'
