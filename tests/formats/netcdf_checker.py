@@ -44,3 +44,30 @@ def check_failures(path: Path) -> list[Failure]:
             if result.value[0] < result.value[1]:
                 failures.append(Failure(name, result.weight, result.name, tuple(result.msgs)))
     return failures
+
+
+def _no_standard_name(failure: Failure) -> bool:
+    """ACDD's per-variable finding that only a standard_name is missing (no CF name exists
+    for many field quantities, and a wrong one is worse than none)."""
+    return failure.suite.startswith("acdd") and failure.msgs == ("standard_name",)
+
+
+def _no_position(failure: Failure) -> bool:
+    """ACDD's geospatial findings, for a file whose source gives no position at all."""
+    if not failure.suite.startswith("acdd"):
+        return False
+    if failure.name in ("geospatial_lat_extents_match", "geospatial_lon_extents_match"):
+        return True
+    return bool(failure.msgs) and all(
+        m.startswith("geospatial_") and m.endswith(" not present") for m in failure.msgs
+    )
+
+
+def unexplained_failures(path: Path, *, positioned: bool) -> list[Failure]:
+    """Failures other than the two that honest files cannot avoid: a missing standard name
+    where CF has none, and the geospatial attributes of a file without any position."""
+    return [
+        f
+        for f in check_failures(path)
+        if not _no_standard_name(f) and (positioned or not _no_position(f))
+    ]
