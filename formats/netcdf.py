@@ -110,10 +110,9 @@ def write_netcdf_file(
     try:
         ds.createDimension(plan.dim, datafile.row_count)
         _write_time(ds, datafile.time, plan, times)
-        located = bool(plan.scalars) or "latitude" in plan.roles.values()
-        # A profile needs a horizontal position to be a CF feature (CF 9.1); without one
-        # the file is written without featureType rather than as a false DSG.
-        dsg = located or datafile.feature_type is not FeatureType.PROFILE
+        # Every CF feature type needs a horizontal position (CF 9.1); without one the file
+        # is written without featureType rather than as a false discrete sampling geometry.
+        dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
         if dsg:
             _write_feature_id(ds, datafile, plan)
         _write_scalars(ds, plan)

@@ -52,22 +52,31 @@ def _no_standard_name(failure: Failure) -> bool:
     return failure.suite.startswith("acdd") and failure.msgs == ("standard_name",)
 
 
-def _no_position(failure: Failure) -> bool:
-    """ACDD's geospatial findings, for a file whose source gives no position at all."""
-    if not failure.suite.startswith("acdd"):
-        return False
-    if failure.name in ("geospatial_lat_extents_match", "geospatial_lon_extents_match"):
-        return True
-    return bool(failure.msgs) and all(
-        m.startswith("geospatial_") and m.endswith(" not present") for m in failure.msgs
-    )
+_HORIZONTAL = ("geospatial_lat_", "geospatial_lon_", "geospatial_bounds ", "geospatial_bounds_crs")
+_VERTICAL = ("geospatial_vertical_", "geospatial_bounds_vertical_crs")
+_EXTENT_CHECKS = ("geospatial_lat_extents_match", "geospatial_lon_extents_match")
 
 
-def unexplained_failures(path: Path, *, positioned: bool) -> list[Failure]:
-    """Failures other than the two that honest files cannot avoid: a missing standard name
-    where CF has none, and the geospatial attributes of a file without any position."""
-    return [
-        f
-        for f in check_failures(path)
-        if not _no_standard_name(f) and (positioned or not _no_position(f))
-    ]
+def unexplained_failures(
+    path: Path, *, horizontal: bool = True, vertical: bool = True
+) -> list[Failure]:
+    """Failures other than those an honest file cannot avoid: a missing standard name where
+    CF has none, and the ACDD geospatial attributes of a position its source does not give
+    (`horizontal` or `vertical` False). A grouped finding keeps its other messages."""
+    excused = (() if horizontal else _HORIZONTAL) + (() if vertical else _VERTICAL)
+    kept: list[Failure] = []
+    for failure in check_failures(path):
+        acdd = failure.suite.startswith("acdd")
+        if _no_standard_name(failure):
+            continue
+        if acdd and not horizontal and failure.name in _EXTENT_CHECKS:
+            continue
+        msgs = tuple(
+            m
+            for m in failure.msgs
+            if not (acdd and excused and m.endswith(" not present") and m.startswith(excused))
+        )
+        if failure.msgs and not msgs:
+            continue
+        kept.append(Failure(failure.suite, failure.weight, failure.name, msgs))
+    return kept

@@ -252,4 +252,4 @@ def test_netcdf_of_samples_passes_the_checker(name: str, samples: Path, tmp_path
     df = read_ok((samples / "real" / name).read_bytes())
     out = tmp_path / "out.nc"
     write_netcdf_file(df, out, attributes=CENTER)
-    assert unexplained_failures(out, positioned=True) == []
+    assert unexplained_failures(out) == []

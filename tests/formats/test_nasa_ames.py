@@ -95,4 +95,5 @@ def test_netcdf_passes_the_checker(
     df = read_ok(samples / "real" / name)
     out = tmp_path / "out.nc"
     write_netcdf_file(df, out, attributes=CENTER)
-    assert unexplained_failures(out, positioned=positioned) == []
+    found = unexplained_failures(out, horizontal=positioned, vertical=positioned)
+    assert found == []
