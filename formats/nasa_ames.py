@@ -10,6 +10,7 @@ variable becomes an ordinary column.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUPPORTED_FFI = (1001, 1010)
+MAX_SECONDS = 400 * 86400.0
+"""A time independent variable is seconds from the date; beyond a year it is not a time."""
 _FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t]+(\d{4})[ \t]*\r?\n")
 _NAME_UNIT = re.compile(r"^(.*?)\s*[(\[]([^()\[\]]*)[)\]]\s*$")
 _TIME_WORDS = re.compile(r"\b(UT|UTC|GMT|time|seconds?|secs?)\b", re.IGNORECASE)
@@ -104,9 +107,12 @@ class _Cursor:
         while len(found) < count:
             for token in self.line(what).split():
                 try:
-                    found.append(float(token))
+                    value = float(token)
                 except ValueError:
-                    raise _Bad(self.at, f"{what}: {token!r} is not a number") from None
+                    value = math.nan
+                if not math.isfinite(value):
+                    raise _Bad(self.at, f"{what}: {token!r} is not a number")
+                found.append(value)
         return found[:count]
 
     def integer(self, what: str) -> int:
@@ -135,7 +141,7 @@ def _parse_head(lines: list[str]) -> _Head:
     ymd = [int(v) for v in cur.numbers("DATE RDATE", 6)]
     try:
         date = datetime(ymd[0], ymd[1], ymd[2], tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _Bad(cur.at, f"{ymd[0]}-{ymd[1]}-{ymd[2]} is not a date") from None
     cur.numbers("DX", 1)
     head = _Head(
@@ -177,6 +183,10 @@ def read_nasa_ames(
         return None, [*diagnostics, _error("FMT004", msg, line_of[-1])]
     table = np.asarray(values, dtype=np.float64).reshape(-1, width)
     x = table[:, 0]
+    if _TIME_WORDS.search(head.independent.text) and bool((np.abs(x) > MAX_SECONDS).any()):
+        row = int(np.flatnonzero(np.abs(x) > MAX_SECONDS)[0])
+        msg = f"time {x[row]:g} s is not seconds within a few days of the file's date"
+        return None, [*diagnostics, _error("FMT004", msg, line_of[row * width])]
     if bool((x[1:] < x[:-1]).any()) and bool((x[1:] > x[:-1]).any()):
         row = int(np.flatnonzero(np.diff(np.sign(np.diff(x))))[0]) + 2
         msg = "the independent variable is not monotonic"
