@@ -25,7 +25,13 @@ from formats.model import (
     Quality,
     Severity,
 )
-from formats.neighbours import column_unit, decode_text, position_extent
+from formats.neighbours import (
+    column_unit,
+    decode_text,
+    fixed_site,
+    has_vertical_profile,
+    position_extent,
+)
 from formats.text_table import parse_delimited
 from formats.timeparse import CampaignTime
 
@@ -307,8 +313,14 @@ def _datafile(
     stop = head.date + timedelta(seconds=float(table[-1, 0]))
     header = _header(head, start, stop)
     extent, feature = position_extent(columns, start, stop)
-    if head.ffi == 2110:
-        feature = FeatureType.PROFILE
+    if feature is FeatureType.TIME_SERIES:
+        site = fixed_site([header.location])
+        if site is not None:
+            header.latitude, header.longitude = site[0], site[1]
+            extent.south = extent.north = site[0]
+            extent.west = extent.east = site[1]
+        if head.ffi == 2110 or has_vertical_profile(columns):
+            feature = FeatureType.PROFILE
     return DataFile(header, columns, "icartt", feature, extent, header_text)
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from formats.cf_attributes import standard_name_for
 from formats.model import (
     Column,
     ColumnKind,
@@ -29,7 +28,13 @@ from formats.model import (
     Severity,
 )
 from formats.names import safe_name
-from formats.neighbours import column_unit, decode_text, position_extent
+from formats.neighbours import (
+    column_unit,
+    decode_text,
+    fixed_site,
+    has_vertical_profile,
+    position_extent,
+)
 from formats.text_table import parse_free_format
 from formats.timeparse import CampaignTime
 
@@ -250,9 +255,9 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
     start = head.date + (timedelta(seconds=float(table[0, 0])) if is_time else timedelta(0))
     stop = head.date + (timedelta(seconds=float(table[-1, 0])) if is_time else timedelta(0))
     extent, feature = position_extent(columns, start, stop)
-    if feature is FeatureType.TIME_SERIES and _has_vertical_profile(columns):
+    if feature is FeatureType.TIME_SERIES and has_vertical_profile(columns):
         feature = FeatureType.PROFILE
-    site = _site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
+    site = fixed_site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
     if site is not None:
         extent.south = extent.north = site[0]
         extent.west = extent.east = site[1]
@@ -278,21 +283,6 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
     return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
 
 
-_SITE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*°?\s*([NS])[\s,;]+(\d{1,3}(?:\.\d+)?)\s*°?\s*([EW])\b")
-
-
-def _site(comments: list[str]) -> tuple[float, float, str] | None:
-    """A fixed position written in the comments (`36.79 S 174.63 E`), as (lat, lon, line)."""
-    for line in comments:
-        match = _SITE.search(line)
-        if match:
-            lat = float(match.group(1)) * (-1 if match.group(2) == "S" else 1)
-            lon = float(match.group(3)) * (-1 if match.group(4) == "W" else 1)
-            if abs(lat) <= 90 and abs(lon) <= 180:
-                return lat, lon, line.strip()
-    return None
-
-
 def _unique_names(columns: list[Column]) -> None:
     seen: set[str] = set()
     for column in columns:
@@ -301,15 +291,3 @@ def _unique_names(columns: list[Column]) -> None:
             name += "_"
         seen.add(name.lower())
         column.name = name
-
-
-def _has_vertical_profile(columns: list[Column]) -> bool:
-    """True when a pressure or altitude column changes along the file (a sounding)."""
-    import numpy as np
-
-    for column in columns[1:]:
-        if standard_name_for(column.name, column.unit) in ("air_pressure", "altitude"):
-            finite = column.values[~np.isnan(column.values)]
-            if len(finite) > 1 and float(np.ptp(finite)) > 0:
-                return True
-    return False

@@ -253,3 +253,24 @@ def test_netcdf_of_samples_passes_the_checker(name: str, samples: Path, tmp_path
     out = tmp_path / "out.nc"
     write_netcdf_file(df, out, attributes=CENTER)
     assert unexplained_failures(out) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["c130_rf07_track.txt", "kco_surface_hourly.txt", "sagar_kanya_sounding.txt"]
+)
+def test_header_files_survive_icartt(name: str, samples: Path, tmp_path: Path) -> None:
+    from formats import CampaignTime, read, write
+
+    first = read(samples / "valid" / name, campaign=CampaignTime(year=1999))
+    write(first, "icartt", tmp_path / "out.ict")
+    second = read(tmp_path / "out.ict")
+    assert second.source_format == "icartt"
+    assert second.feature_type is first.feature_type
+    assert (second.header.latitude, second.header.longitude) == (
+        first.header.latitude,
+        first.header.longitude,
+    )
+    np.testing.assert_array_equal(second.time.values, first.time.values)
+    for a, b in zip(first.data_columns, second.data_columns, strict=True):
+        assert (b.original_name, b.original_unit, b.unit) == (a.name, a.original_unit, a.unit)
+        np.testing.assert_array_equal(a.values, b.values)
