@@ -261,7 +261,25 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
     if site is not None:
         extent.south = extent.north = site[0]
         extent.west = extent.east = site[1]
-    header = Header(
+    header = _header(head, start, stop, site)
+    return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
+
+
+def _unique_names(columns: list[Column]) -> None:
+    seen: set[str] = set()
+    for column in columns:
+        name = column.name
+        while name.lower() in seen:
+            name += "_"
+        seen.add(name.lower())
+        column.name = name
+
+
+def _header(
+    head: _Head, start: datetime, stop: datetime, site: tuple[float, float, str] | None
+) -> Header:
+    """The `Header` a NASA Ames file maps onto (ONAME is the PI, SNAME the source)."""
+    return Header(
         start=start,
         stop=stop,
         pi_name=head.oname,
@@ -277,17 +295,6 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
             "FFI": str(head.ffi),
             "ORGANIZATION": head.org,
             "REVISION_DATE": head.rdate,
-            "INDEPENDENT_VARIABLE": x.text.strip(),
+            "INDEPENDENT_VARIABLE": head.independent.text.strip(),
         },
     )
-    return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
-
-
-def _unique_names(columns: list[Column]) -> None:
-    seen: set[str] = set()
-    for column in columns:
-        name = column.name
-        while name.lower() in seen:
-            name += "_"
-        seen.add(name.lower())
-        column.name = name
