@@ -281,6 +281,7 @@ def test_bad_values_are_written_as_missing_and_said_so(sample_dir: Path) -> None
 
     df = read(sample_dir / "valid" / "c130_rf07_track.txt", campaign=CampaignTime(year=1999))
     ozone = df.column("O3")
+    ozone.values = ozone.values.copy()
     ozone.values[5] = np.nan
     ozone.quality = np.zeros(df.row_count, np.int8)
     ozone.quality[5] = Quality.BAD
