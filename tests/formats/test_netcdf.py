@@ -264,3 +264,14 @@ def test_valid_samples_pass_the_checker(name: str, sample_dir: Path, tmp_path: P
     with netCDF4.Dataset(out) as ds:
         assert ("featureType" in ds.ncattrs()) == horizontal
         assert ds.original_header == df.original_header
+
+
+def test_non_ascii_text_survives(tmp_path: Path) -> None:
+    df = trajectory(10)
+    df.header.pi_name = "Müller, Jürgen (Universität)"
+    df.columns[-1].values = np.array(["É1", "", "ok", *["x"] * 7], dtype=object)
+    write_netcdf_file(df, tmp_path / "u.nc", attributes=CENTER)
+    with netCDF4.Dataset(tmp_path / "u.nc") as ds:
+        assert ds.creator_name == "Müller, Jürgen (Universität)"
+        assert list(ds["SAMPLE"][:3]) == ["É1", "", "ok"]
+    assert unexplained_failures(tmp_path / "u.nc") == []
