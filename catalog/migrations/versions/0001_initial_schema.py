@@ -142,8 +142,9 @@ def upgrade() -> None:
     op.create_index('ix_datasets_center_state', 'datasets', ['origin_center', 'access_state'], unique=False)
     op.create_index('ix_datasets_duration', 'datasets', ['duration_s'], unique=False)
     op.create_index('ix_datasets_instrument_start', 'datasets', ['instrument_key', 'start', 'public_id'], unique=False)
-    op.create_index('ix_datasets_lat', 'datasets', ['south', 'north'], unique=False)
-    op.create_index('ix_datasets_lon', 'datasets', ['west', 'east'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.create_index('ix_datasets_lat', 'datasets', ['south', 'north'], unique=False)
+        op.create_index('ix_datasets_lon', 'datasets', ['west', 'east'], unique=False)
     op.create_index('ix_datasets_owner', 'datasets', ['owner_user_id'], unique=False)
     op.create_index('ix_datasets_pi_pid', 'datasets', ['pi_key', 'public_id'], unique=False)
     op.create_index('ix_datasets_pi_start', 'datasets', ['pi_key', 'start', 'public_id'], unique=False)
