@@ -206,7 +206,9 @@ class Dataset(Base):
     def refresh_search_text(self) -> None:
         """Rebuild `search_text` from the public fields; call after changing them or variables."""
         fields = {name: getattr(self, name) for name in SEARCH_FIELDS}
-        self.search_text = search_text_of(fields, [v.name for v in self.variables])
+        names = [v.name for v in self.variables]
+        names += [v.original_name for v in self.variables if v.original_name not in names]
+        self.search_text = search_text_of(fields, names)
 
     @property
     def current_version(self) -> DatasetVersion | None:
@@ -227,11 +229,10 @@ class Variable(Base):
     """A column of a dataset, with its safe name and canonical unit beside the originals."""
 
     __tablename__ = "variables"
-    __table_args__ = (Index("ix_variables_name_dataset", "name_key", "dataset_id"),)
+    # Covering: the variable filter and facet read (dataset, name) pairs from the index alone.
+    __table_args__ = (Index("ix_variables_dataset_name", "dataset_id", "name_key", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(
-        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
-    )
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), default="")

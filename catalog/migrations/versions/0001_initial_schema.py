@@ -241,8 +241,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_variables_dataset_id_datasets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_variables'))
     )
-    op.create_index(op.f('ix_variables_dataset_id'), 'variables', ['dataset_id'], unique=False)
-    op.create_index('ix_variables_name_dataset', 'variables', ['name_key', 'dataset_id'], unique=False)
+    op.create_index('ix_variables_dataset_name', 'variables', ['dataset_id', 'name_key', 'name'], unique=False)
 
     op.create_table('derived_files',
     sa.Column('id', sa.Integer(), nullable=False),
