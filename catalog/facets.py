@@ -1,0 +1,128 @@
+"""Facet counts over the filtered set, and which centers' records the catalog holds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal, select, union_all, update
+from sqlalchemy.orm import Session
+
+from catalog.access import SHARED_STATES, effective_state_sql
+from catalog.models import Center, Dataset, PeerState, Variable
+from catalog.schemas import CenterFreshness, FacetCount
+
+FACET_LIMIT = 50
+TOTAL = "_total"
+FACET_COLUMNS = (
+    Dataset.id,
+    Dataset.platform,
+    Dataset.platform_key,
+    Dataset.instrument,
+    Dataset.instrument_key,
+    Dataset.pi_name,
+    Dataset.pi_key,
+    Dataset.project,
+    Dataset.project_key,
+    Dataset.origin_center,
+)
+
+
+def facet_counts(
+    session: Session, clauses: list[ColumnElement[bool]], now: datetime
+) -> tuple[dict[str, list[FacetCount]], int]:
+    """Counts per value of each facet, and the total, over the rows `clauses` select.
+
+    One statement: the filtered rows are computed once (a CTE) and grouped per facet.
+    """
+    access = effective_state_sql(now).label("access")
+    f = select(*FACET_COLUMNS, access).where(*clauses).cte("filtered")
+
+    def grouped(name: str, shown: Any, key: Any) -> Any:
+        return select(literal(name), func.min(shown), func.count()).group_by(key)
+
+    parts = [
+        select(literal(TOTAL), literal(""), func.count()).select_from(f),
+        grouped("platform", f.c.platform, f.c.platform_key),
+        grouped("instrument", f.c.instrument, f.c.instrument_key),
+        grouped("pi", f.c.pi_name, f.c.pi_key),
+        grouped("center", f.c.origin_center, f.c.origin_center),
+        grouped("access", f.c.access, f.c.access),
+        grouped("project", f.c.project, f.c.project_key).where(f.c.project_key.is_not(None)),
+        # The filtered set drives: each dataset's variables come from a covering index.
+        select(literal("variable"), func.min(Variable.name), func.count(Variable.dataset_id))
+        .join_from(f, Variable, Variable.dataset_id == f.c.id)
+        .group_by(Variable.name_key),
+    ]
+    facets: dict[str, list[FacetCount]] = {
+        name: []
+        for name in ("platform", "instrument", "pi", "variable", "center", "access", "project")
+    }
+    total = 0
+    for name, value, count in session.execute(union_all(*parts)):
+        if name == TOTAL:
+            total = int(count)
+        elif value is not None and value != "":
+            facets[name].append(FacetCount(value=str(value), count=int(count)))
+    for name, values in facets.items():
+        values.sort(key=lambda fc: (-fc.count, fc.value))
+        facets[name] = values[:FACET_LIMIT]
+    return facets, total
+
+
+def refresh_center_counts(session: Session) -> None:
+    """Recount every center's shared datasets (after bulk loads; the change log keeps them)."""
+    shared = [s.value for s in SHARED_STATES]
+    session.execute(
+        update(Dataset)
+        .values(listed=Dataset.access_state.in_(shared))
+        .execution_options(synchronize_session=False)
+    )
+    counts = dict(
+        session.execute(
+            select(Dataset.origin_center, func.count())
+            .where(Dataset.access_state.in_(shared))
+            .group_by(Dataset.origin_center)
+        ).all()
+    )
+    for code in session.scalars(select(Center.code)):
+        session.execute(
+            update(Center)
+            .where(Center.code == code)
+            .values(shared_records=int(counts.get(code, 0)))
+            .execution_options(synchronize_session=False)
+        )
+    session.expire_all()
+
+
+def center_freshness(session: Session) -> list[CenterFreshness]:
+    """Each known center, how many of its datasets are shared here, and how fresh they are.
+
+    `records` counts shared datasets (open, embargoed or password: public metadata), so it
+    is the same for every caller and reveals nothing private.
+    """
+    rows = session.execute(
+        select(
+            Center.code,
+            Center.name,
+            Center.is_local,
+            Center.shared_records,
+            PeerState.last_seq_applied,
+            PeerState.last_contact,
+            PeerState.last_error,
+        )
+        .outerjoin(PeerState, PeerState.peer_code == Center.code)
+        .order_by(Center.is_local.desc(), Center.code)
+    ).all()
+    return [
+        CenterFreshness(
+            center=row.code,
+            name=row.name,
+            is_local=row.is_local,
+            records=row.shared_records,
+            last_seq_applied=row.last_seq_applied,
+            last_contact=row.last_contact,
+            last_error=row.last_error,
+        )
+        for row in rows
+    ]

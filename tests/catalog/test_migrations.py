@@ -1,0 +1,110 @@
+"""The migrated schema is the models' schema, on every backend, and readiness reflects it."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from catalog.db import database_ready, make_engine, upgrade_database
+from catalog.models import Base, exists_on
+from tests.catalog.conftest import postgres_url
+from tests.conftest import require
+
+
+def _include(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "index" and not reflected and not exists_on(obj, DIALECT[0]))
+
+
+DIALECT = [""]
+
+
+def test_migrated_schema_matches_models(engine: Engine) -> None:
+    DIALECT[0] = engine.dialect.name
+    with engine.connect() as conn:
+        opts = {"compare_type": True, "include_object": _include}
+        context = MigrationContext.configure(conn, opts=opts)
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_search_indexes_exist(engine: Engine) -> None:
+    names = {ix["name"] for ix in inspect(engine).get_indexes("datasets")}
+    for wanted in (
+        "ix_datasets_start_pid",
+        "ix_datasets_platform_start",
+        "ix_datasets_instrument_start",
+        "ix_datasets_pi_start",
+        "ix_datasets_state_release",
+        "ix_datasets_title_pid",
+        "ix_datasets_updated_pid",
+    ):
+        assert wanted in names
+
+
+def test_upgrade_is_idempotent_and_ready(engine: Engine) -> None:
+    upgrade_database(engine)
+    assert database_ready(engine)
+
+
+def test_unmigrated_database_is_not_ready(tmp_path) -> None:
+    fresh = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert not database_ready(fresh)
+    upgrade_database(fresh)
+    assert database_ready(fresh)
+    fresh.dispose()
+
+
+def test_unreachable_database_is_not_ready() -> None:
+    broken = make_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    assert not database_ready(broken)
+
+
+def test_box_indexes_exist_where_the_planner_can_use_them(engine: Engine) -> None:
+    names = {ix["name"] for ix in inspect(engine).get_indexes("datasets")}
+    expected = engine.dialect.name == "postgresql"
+    assert ("ix_datasets_lat" in names) is expected
+    assert ("ix_datasets_lon" in names) is expected
+
+
+@pytest.mark.postgres
+def test_concurrent_upgrades_of_a_new_database() -> None:
+    """Nodes starting together on one new PostgreSQL database all come up migrated."""
+    url = postgres_url()
+    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
+    assert url is not None
+    schema = f"t_catalog_up_{secrets.token_hex(3)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    options = {"options": f"-csearch_path={schema}"}
+    engines = [make_engine(url, connect_args=options) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def up(e: Engine) -> None:
+        try:
+            upgrade_database(e)
+        except BaseException as err:
+            errors.append(err)
+
+    try:
+        threads = [threading.Thread(target=up, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "upgrades did not finish"
+        assert errors == []
+        assert all(database_ready(e) for e in engines)
+    finally:
+        for e in engines:
+            e.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
