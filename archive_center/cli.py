@@ -6,9 +6,7 @@ import logging
 
 import typer
 
-COMMAND_MODULES = (
-    "archive_center.cli_formats",
-)
+COMMAND_MODULES = ("archive_center.cli_formats",)
 
 
 def build_cli() -> typer.Typer:
