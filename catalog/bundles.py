@@ -25,7 +25,7 @@ from catalog.downloads import (
     iter_file,
     origin_base_url,
     output_format,
-    read_original,
+    read_for_request,
 )
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.models import Center, Dataset, DatasetVersion
@@ -160,7 +160,7 @@ def _add_dataset(
     request: DownloadRequest,
     center: Center | None,
 ) -> bool:
-    datafile = read_original(store, entry.dataset, entry.version)
+    datafile = read_for_request(store, entry.dataset, entry.version, request)
     try:
         fmt = output_format(entry.version, request)
         subset = apply_subset(datafile, request)
