@@ -233,8 +233,8 @@ def main() -> None:
         peak = max(grow_original, grow_subset)
         print(f"original: {size / MB:.0f} MB in {seconds:.2f} s = {download_mb_s:.0f} MB/s")
         print(f"raw loopback copy: {raw_mb_s:.0f} MB/s; ratio {download_mb_s / raw_mb_s:.3f}")
-        print(f"server peak RSS growth: original {grow_original:.1f} MB, "
-              f"NetCDF 1-hour subset {grow_subset:.1f} MB ({sub_bytes} bytes in {sub_seconds:.2f} s)")  # fmt: skip
+        print(f"server peak RSS growth: original {grow_original:.1f} MB, NetCDF 1-hour subset "
+              f"{grow_subset:.1f} MB ({sub_bytes} bytes in {sub_seconds:.2f} s)")  # fmt: skip
         print(
             json.dumps(
                 {

@@ -71,7 +71,10 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 def campaign_settings() -> CampaignSettings:
     """INDOEX 1999, the campaign of the samples."""
     return CampaignSettings(
-        code="INDOEX", start=date(1999, 1, 1), end=date(1999, 3, 31), intensive_end=date(1999, 3, 31)
+        code="INDOEX",
+        start=date(1999, 1, 1),
+        end=date(1999, 3, 31),
+        intensive_end=date(1999, 3, 31),
     )
 
 

@@ -60,7 +60,9 @@ def test_netcdf_time_subset_keeps_only_the_window(node: Node, tmp_path: Path) ->
         assert len(times) > 0
         lo, hi = datetime(1999, 2, 2), datetime(1999, 2, 2, 23, 59, 59)
         assert all(lo <= t.replace(tzinfo=None) <= hi for t in times)
-        numeric = [v for v in nc.variables.values() if v.dimensions == ("time",) and v.name != "time"]
+        numeric = [
+            v for v in nc.variables.values() if v.dimensions == ("time",) and v.name != "time"
+        ]
         assert numeric and np.isfinite(np.ma.filled(numeric[0][:], np.nan)).any()
 
 
@@ -170,6 +172,8 @@ def test_worker_derives_netcdf_and_plots(node: Node) -> None:
     assert run_once(node.settings) == 0
     derived = list((node.settings.root / "archive" / "derived").rglob("*.nc"))
     assert derived
-    response = node.client.get(f"/api/v1/datasets/{node.ids[KCO]}/data", params={"format": "netcdf"})
+    response = node.client.get(
+        f"/api/v1/datasets/{node.ids[KCO]}/data", params={"format": "netcdf"}
+    )
     assert response.status_code == 200
     assert response.headers["content-length"] == str(derived[0].stat().st_size) or len(derived) > 1

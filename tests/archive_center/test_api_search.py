@@ -95,7 +95,9 @@ def test_malformed_query_is_a_422_problem_naming_the_field(
 
 
 def test_foreign_cursor_is_a_400_problem(node: Node) -> None:
-    body = assert_problem(node.client.get("/api/v1/datasets", params={"cursor": "bm90LW91cnM"}), 400)
+    body = assert_problem(
+        node.client.get("/api/v1/datasets", params={"cursor": "bm90LW91cnM"}), 400
+    )
     assert "cursor" in body["detail"]
 
 
