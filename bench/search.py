@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,36 +174,29 @@ COMBINED = {
 }
 
 
-def median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    """Median wall time of `fn` in milliseconds, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
-def measure(engine: Engine, repeat: int) -> dict[str, Any]:
-    """Median latencies of the combined query, without and with facets, and its result size."""
+def run_query(engine: Engine, facets: bool) -> Callable[[], Any]:
+    """One search request as the API makes it: a fresh session, the combined query."""
     factory = make_session_factory(engine)
     anon = Principal.anonymous()
 
-    def run(facets: bool) -> Callable[[], Any]:
-        def once() -> Any:
-            with factory() as session:
-                return search_datasets(session, SearchParams(**COMBINED, facets=facets), anon, NOW)
+    def once() -> Any:
+        with factory() as session:
+            return search_datasets(session, SearchParams(**COMBINED, facets=facets), anon, NOW)
 
-        return once
+    return once
 
-    page = run(True)()
-    return {
-        "plain_ms": median_ms(run(False), repeat),
-        "facets_ms": median_ms(run(True), repeat),
-        "total": page.total,
-        "items": len(page.items),
-    }
+
+def interleaved_medians(calls: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median milliseconds of each call, run round-robin so load drift hits all alike."""
+    for fn in calls.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def explain(engine: Engine) -> str:
@@ -268,31 +261,37 @@ def bench_backend(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Both sizes on one backend: figures and ratios named with the backend suffix."""
     small, large = sizes
-    results = {}
-    for n in (small, large):
-        with make(f"n{n}.db") as engine:
+    with ExitStack() as stack:
+        engines = {n: stack.enter_context(make(f"n{n}.db")) for n in sizes}
+        calls: dict[str, Callable[[], Any]] = {}
+        for n, engine in engines.items():
             seconds = load(engine, n)
-            results[n] = measure(engine, repeat)
-            r = results[n]
+            page = run_query(engine, True)()
             print(
-                f"[{name}] {n:>7} datasets loaded in {seconds:.1f}s: "
-                f"plain {r['plain_ms']:.2f} ms, with facets {r['facets_ms']:.2f} ms "
-                f"({r['total']} match, {r['items']} on the page)"
+                f"[{name}] {n:>7} datasets loaded in {seconds:.1f}s; the combined query matches "
+                f"{page.total} ({len(page.items)} on the first page)"
             )
-            if n == large:
-                print(f"[{name}] plan of the combined query at {n}:\n{explain(engine)}")
-    ratio_size = results[large]["facets_ms"] / results[small]["facets_ms"]
-    ratio_plain = results[large]["plain_ms"] / results[small]["plain_ms"]
-    ratio_facets = results[large]["facets_ms"] / results[large]["plain_ms"]
+            calls[f"plain_{n}"] = run_query(engine, False)
+            calls[f"facets_{n}"] = run_query(engine, True)
+        print(f"[{name}] plan of the combined query at {large}:\n{explain(engines[large])}")
+        ms = interleaved_medians(calls, repeat)
+    for n in sizes:
+        print(
+            f"[{name}] {n:>7}: p50 {ms[f'facets_{n}']:.2f} ms, "
+            f"{ms[f'plain_{n}']:.2f} ms without facets"
+        )
+    ratio_size = ms[f"facets_{large}"] / ms[f"facets_{small}"]
+    ratio_plain = ms[f"plain_{large}"] / ms[f"plain_{small}"]
+    ratio_facets = ms[f"facets_{large}"] / ms[f"plain_{large}"]
     print(
         f"[{name}] latency {large} vs {small}: {ratio_size:.2f} with facets, "
         f"{ratio_plain:.2f} without (goal <= 2)"
     )
     print(f"[{name}] facets vs plain at {large}: {ratio_facets:.2f} (goal <= 3)")
     figures = {
-        f"search_p50_ms_100k_{name}": round(results[large]["facets_ms"], 3),
-        f"search_p50_ms_1k_{name}": round(results[small]["facets_ms"], 3),
-        f"search_plain_p50_ms_100k_{name}": round(results[large]["plain_ms"], 3),
+        f"search_p50_ms_100k_{name}": round(ms[f"facets_{large}"], 3),
+        f"search_p50_ms_1k_{name}": round(ms[f"facets_{small}"], 3),
+        f"search_plain_p50_ms_100k_{name}": round(ms[f"plain_{large}"], 3),
     }
     ratios = {
         f"latency_100k_vs_1k_{name}": round(ratio_size, 3),
