@@ -55,7 +55,7 @@ DatasetFormat = Literal["original", "netcdf", "csv", "header", "icartt"]
 assert set(DatasetFormat.__args__) == set(DOWNLOAD_FORMATS)  # type: ignore[attr-defined]
 
 
-def search_params(
+async def search_params(
     q: Annotated[str | None, Query(max_length=500, description="free text")] = None,
     start: Annotated[datetime | None, Query(description="overlaps from (UTC)")] = None,
     end: Annotated[datetime | None, Query(description="overlaps until (UTC)")] = None,
@@ -87,7 +87,7 @@ def search_params(
         raise validation_errors_as_query(err.errors()) from err
 
 
-def download_request(
+async def download_request(
     format: DatasetFormat = "original",
     start: datetime | None = None,
     end: datetime | None = None,
