@@ -212,7 +212,6 @@ def _write_time(ds: Any, column: Column, plan: _Plan, times: tuple[str, Any]) ->
 
 
 def _write_feature_id(ds: Any, datafile: DataFile, plan: _Plan) -> None:
-    import netCDF4
     import numpy as np
 
     name, role = _ROLE[datafile.feature_type]
@@ -221,7 +220,7 @@ def _write_feature_id(ds: Any, datafile: DataFile, plan: _Plan) -> None:
     ds.createDimension(plan.unique(f"{var_name}_strlen"), len(text))
     var = ds.createVariable(var_name, "S1", (f"{var_name}_strlen",))
     var.setncatts({"cf_role": role, "long_name": f"{name} identifier"})
-    var[:] = netCDF4.stringtochar(np.array([text], dtype=f"S{len(text)}"))[0]
+    var[:] = np.frombuffer(text, dtype="S1")
 
 
 def _write_scalars(ds: Any, plan: _Plan) -> None:
@@ -293,7 +292,6 @@ def _write_quality(ds: Any, column: Column, data_name: str, plan: _Plan) -> str:
 
 
 def _write_strings(ds: Any, column: Column, name: str, dim: str) -> None:
-    import netCDF4
     import numpy as np
 
     texts = np.asarray(["" if v is None else str(v) for v in column.values], dtype=str)
@@ -310,7 +308,7 @@ def _write_strings(ds: Any, column: Column, name: str, dim: str) -> None:
             "coverage_content_type": "auxiliaryInformation",
         }
     )
-    var[:] = netCDF4.stringtochar(encoded.astype(f"S{width}"))
+    var[:] = encoded.astype(f"S{width}").view("S1").reshape(len(texts), width)
     var.setncattr("_Encoding", "utf-8")
 
 

@@ -86,6 +86,8 @@ def test_merge_file_crlf_97_variables(sample_dir: Path) -> None:
     df = read_ok((sample_dir / "real" / MERGE).read_bytes())
     assert len(df.columns) == 98 and df.row_count == 1118
     assert df.column("O3_MixingRatio").unit == "1e-9"
+    assert df.column("U_WINDS").unit == "m s-1"
+    assert df.column("CH4C13_PFP").unit == "1e-3"  # per mil
     assert all(c.kind is ColumnKind.NUMBER for c in df.columns)
     flagged = [c for c in df.data_columns if c.quality is not None]
     assert flagged, "the merge marks missing values with -999999"
@@ -274,3 +276,20 @@ def test_header_files_survive_icartt(name: str, sample_dir: Path, tmp_path: Path
     for a, b in zip(first.data_columns, second.data_columns, strict=True):
         assert (b.original_name, b.original_unit, b.unit) == (a.name, a.original_unit, a.unit)
         np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_bad_values_are_written_as_missing_and_said_so(sample_dir: Path) -> None:
+    from formats import CampaignTime, read
+
+    df = read(sample_dir / "valid" / "c130_rf07_track.txt", campaign=CampaignTime(year=1999))
+    ozone = df.column("O3")
+    ozone.values = ozone.values.copy()
+    ozone.values[5] = np.nan
+    ozone.quality = np.zeros(df.row_count, np.int8)
+    ozone.quality[5] = Quality.BAD
+    out = io.BytesIO()
+    write_icartt(df, out)
+    assert b"flagged bad are written as the missing code" in out.getvalue()
+    back = read_ok(out.getvalue())
+    assert back.column("O3").quality is not None
+    assert back.column("O3").quality[5] == Quality.MISSING  # type: ignore[index]
