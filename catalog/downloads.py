@@ -69,6 +69,8 @@ class Download:
     origin_base_url: str | None = None
     """Set for a mirrored record: the data live at this center, ask it."""
     notes: tuple[str, ...] = ()
+    etag: str | None = None
+    """A strong validator for immutable bytes (an archived original), set after the check."""
 
     @property
     def content_disposition(self) -> str:
@@ -279,6 +281,7 @@ def prepare_download(
             public,
             iter_file(path),
             size=path.stat().st_size,
+            etag=f'"{version.sha256}"',
         )
     from formats.registry import writer_info
 
