@@ -8,6 +8,7 @@ import typer
 
 COMMAND_MODULES = (
     "archive_center.cli_formats",
+    "archive_center.cli_node",
 )
 
 
