@@ -1,0 +1,116 @@
+"""The app factory: `uvicorn --factory archive_center.app:create_app` runs one node."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from archive_center.errors import install_error_handlers, install_problem_openapi
+from archive_center.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+STORAGE_FOLDERS = (
+    "archive/originals",
+    "archive/derived",
+    "staging",
+    "incoming",
+    "done",
+    "rejected",
+)
+
+
+def prepare_node(settings: Settings, engine: Engine | None = None) -> None:
+    """Create the storage folders, upgrade the database, ensure the local center and campaign."""
+    from catalog.db import make_engine, make_session_factory, upgrade_database
+
+    for folder in STORAGE_FOLDERS:
+        (settings.root / folder).mkdir(parents=True, exist_ok=True)
+    own_engine = engine is None
+    engine = engine if engine is not None else make_engine(settings.effective_database_url)
+    try:
+        upgrade_database(engine)
+        with make_session_factory(engine)() as session, session.begin():
+            ensure_local_records(session, settings)
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+def ensure_local_records(session: Session, settings: Settings) -> None:
+    """Make sure the local center and the configured campaign exist."""
+    from catalog.registration import ensure_campaign, ensure_center
+
+    ensure_center(
+        session,
+        settings.center_code,
+        settings.center_name,
+        settings.public_url,
+        is_local=True,
+    )
+    campaign = settings.campaign
+    ensure_campaign(
+        session,
+        code=campaign.code,
+        name=campaign.name,
+        start=campaign.start,
+        end=campaign.end,
+        intensive_end=campaign.intensive_end,
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from catalog.db import make_engine, make_session_factory
+    from catalog.storage import ArchiveStore
+
+    settings: Settings = app.state.settings
+    engine = make_engine(settings.effective_database_url)
+    await run_in_threadpool(prepare_node, settings, engine)
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.store = ArchiveStore(settings.root)
+    logger.info("center %s serving at %s", settings.center_code, settings.public_url)
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the node's ASGI app (settings from `load_settings()` when not given)."""
+    from archive_center.routers import bundles, datasets, health
+
+    settings = settings if settings is not None else load_settings()
+    app = FastAPI(
+        title="FieldCat archive center",
+        version="1.0",
+        description=f"{settings.center_name} ({settings.center_code})",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.middleware("http")(_security_headers)
+    for router in (health.router, datasets.router, bundles.router):
+        app.include_router(router, prefix=API_PREFIX)
+    install_problem_openapi(app)
+    return app

@@ -1,0 +1,67 @@
+"""Request dependencies: settings, store, a session per request, the principal and the clock.
+
+Route handlers take these as `Annotated` parameters, so a test can pin any of them with
+`app.dependency_overrides`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive_center.errors import UnknownParameterError
+from archive_center.settings import Settings
+from catalog.schemas import Principal
+from catalog.storage import ArchiveStore
+
+
+def get_settings(request: Request) -> Settings:
+    """The node's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> ArchiveStore:
+    """The node's archive storage."""
+    store: ArchiveStore = request.app.state.store
+    return store
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the handler returns without error."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session, session.begin():
+        yield session
+
+
+def get_principal(request: Request) -> Principal:
+    """Who is asking: the one place that resolves sign-in (anonymous until sign-in exists)."""
+    return Principal.anonymous()
+
+
+def get_now() -> datetime:
+    """The clock access decisions use (UTC)."""
+    return datetime.now(UTC)
+
+
+def forbid_unknown_query(*allowed: str) -> Any:
+    """A dependency refusing query parameters other than `allowed` (a 400 problem)."""
+    allowed_set = frozenset(allowed)
+
+    def check(request: Request) -> None:
+        unknown = {name for name in request.query_params if name not in allowed_set}
+        if unknown:
+            raise UnknownParameterError(sorted(unknown))
+
+    return Depends(check)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ArchiveStore, Depends(get_store)]
+SessionDep = Annotated[Session, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+NowDep = Annotated[datetime, Depends(get_now)]

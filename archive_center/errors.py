@@ -1,0 +1,215 @@
+"""Every error the API answers is an RFC 9457 problem document; one table maps domain errors.
+
+Client messages never carry paths, SQL or stack traces: unexpected exceptions are logged
+here, at the request boundary, and the client gets a bare 500 problem.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from catalog.errors import (
+    CatalogError,
+    ConflictError,
+    InvalidQueryError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from formats.model import FormatError, InvalidFileError, UnknownFormatError, WriteError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
+
+# Domain error -> (HTTP status, problem slug). The most specific class comes first.
+ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
+    (NotFoundError, 404, "not-found"),
+    (PermissionDeniedError, 403, "data-not-released"),
+    (InvalidQueryError, 400, "invalid-query"),
+    (ConflictError, 409, "conflict"),
+    (CatalogError, 400, "catalog-error"),
+    (WriteError, 422, "cannot-convert"),
+    (InvalidFileError, 422, "invalid-file"),
+    (UnknownFormatError, 422, "unknown-format"),
+    (FormatError, 422, "format-error"),
+)
+
+_ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")
+
+
+class FieldProblem(BaseModel):
+    """One thing wrong with a request (a 422's `errors` list)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = "about:blank"
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class UnknownParameterError(Exception):
+    """The request carries query parameters the route does not know."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__("unknown query parameter(s): " + ", ".join(sorted(names)))
+        self.names = names
+
+
+def safe_message(message: str) -> str:
+    """A domain message with anything that looks like a filesystem path removed."""
+    return _ABSOLUTE_PATH.sub("<file>", message)[:2000]
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    *,
+    slug: str | None = None,
+    detail: str | None = None,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem document response for `request`."""
+    title = http.HTTPStatus(status).phrase if status in http.HTTPStatus else "Error"
+    problem = Problem(
+        type=PROBLEM_TYPE_PREFIX + slug if slug else "about:blank",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
+    all_headers = {"Cache-Control": "no-store"} | (headers or {})
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=all_headers,
+    )
+
+
+def _loc(loc: Any) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+def field_problems(errors: Any) -> list[FieldProblem]:
+    """The validation errors as client-safe field problems (no echoed input, no context)."""
+    return [
+        FieldProblem(loc=_loc(err.get("loc", ())), msg=str(err.get("msg", "")), type=err["type"])
+        for err in errors
+    ]
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = field_problems(exc.errors())
+    summary = "; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in problems[:5])
+    return problem_response(
+        request, 422, slug="invalid-request", detail=summary or None, errors=problems
+    )
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if detail == http.HTTPStatus(exc.status_code).phrase:
+        detail = None
+    return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
+
+
+async def _unknown_parameter_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnknownParameterError)
+    errors = [
+        FieldProblem(loc=["query", name], msg="unknown parameter", type="extra_forbidden")
+        for name in sorted(exc.names)
+    ]
+    return problem_response(request, 400, slug="unknown-parameter", detail=str(exc), errors=errors)
+
+
+async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
+    for error_class, status, slug in ERROR_TABLE:
+        if isinstance(exc, error_class):
+            return problem_response(request, status, slug=slug, detail=safe_message(str(exc)))
+    return await _unexpected_handler(request, exc)
+
+
+async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, 500, detail="internal error; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error of `app` with a problem document."""
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(UnknownParameterError, _unknown_parameter_handler)
+    for error_class, _, _ in ERROR_TABLE:
+        app.add_exception_handler(error_class, _domain_handler)
+    app.add_exception_handler(Exception, _unexpected_handler)
+
+
+def _problem_content(ref: str) -> dict[str, Any]:
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": ref}}}
+
+
+def _is_error(code: str) -> bool:
+    return code.startswith(("4", "5")) or code == "default"
+
+
+def _default_error_content(response: dict[str, Any]) -> bool:
+    content = response.get("content")
+    return not content or "HTTPValidationError" in str(content)
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Document every error response of `app` as a problem document in its OpenAPI."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem_schema.pop("$defs", {}))
+        components["Problem"] = problem_schema
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        ref = "#/components/schemas/Problem"
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                for code, response in responses.items():
+                    if _is_error(code) and _default_error_content(response):
+                        response["content"] = _problem_content(ref)
+                responses.setdefault(
+                    "4XX", {"description": "Client error", "content": _problem_content(ref)}
+                )
+                responses.setdefault(
+                    "5XX", {"description": "Server error", "content": _problem_content(ref)}
+                )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""The node's HTTP API routers (mounted under `/api/v1`)."""

@@ -1,0 +1,192 @@
+"""Search, one dataset, its data (streamed, subset, converted) and its quick-look plot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from pydantic import ValidationError
+
+from archive_center.deps import (
+    NowDep,
+    PrincipalDep,
+    SessionDep,
+    StoreDep,
+    forbid_unknown_query,
+)
+from archive_center.routers.query import (
+    as_utc,
+    check_window,
+    parse_bbox,
+    parse_names,
+    validation_errors_as_query,
+)
+from catalog.downloads import DOWNLOAD_FORMATS, Download, DownloadRequest, prepare_download
+from catalog.plots import PLOT_FORMATS, get_plot
+from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
+from catalog.search import get_dataset, search_datasets
+
+router = APIRouter(tags=["datasets"])
+
+SEARCH_QUERY = (
+    "q", "start", "end", "bbox", "platform", "instrument", "pi", "variable",
+    "project", "center", "access", "sort", "limit", "cursor", "facets",
+)  # fmt: skip
+ERRORS = {
+    400: {"description": "Bad query"},
+    404: {"description": "No such dataset"},
+    422: {"description": "Invalid parameters"},
+}
+DATA_ERRORS = ERRORS | {403: {"description": "Data not released yet"}}
+DatasetFormat = Literal["original", "netcdf", "csv", "header", "icartt"]
+assert set(DatasetFormat.__args__) == set(DOWNLOAD_FORMATS)  # type: ignore[attr-defined]
+
+
+def search_params(
+    q: Annotated[str | None, Query(max_length=500, description="free text")] = None,
+    start: Annotated[datetime | None, Query(description="overlaps from (UTC)")] = None,
+    end: Annotated[datetime | None, Query(description="overlaps until (UTC)")] = None,
+    bbox: Annotated[str | None, Query(description="W,S,E,N; W > E crosses 180")] = None,
+    platform: str | None = None,
+    instrument: str | None = None,
+    pi: str | None = None,
+    variable: str | None = None,
+    project: str | None = None,
+    center: str | None = None,
+    access: str | None = None,
+    sort: SortKey | None = None,
+    facets: Annotated[bool, Query(description="compute facet counts and the total")] = True,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> SearchParams:
+    """The search query string as `SearchParams` (a 422 problem says what is wrong)."""
+    start, end = as_utc(start), as_utc(end)
+    check_window(start, end)
+    fields = {
+        "q": q, "start": start, "end": end, "bbox": parse_bbox(bbox),
+        "platform": platform, "instrument": instrument, "pi": pi, "variable": variable,
+        "project": project, "center": center, "access": access, "sort": sort,
+        "limit": limit, "cursor": cursor, "facets": facets,
+    }  # fmt: skip
+    try:
+        return SearchParams.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as err:
+        raise validation_errors_as_query(err.errors()) from err
+
+
+def download_request(
+    format: DatasetFormat = "original",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bbox: Annotated[str | None, Query(description="W,S,E,N; W > E crosses 180")] = None,
+    variables: Annotated[str | None, Query(description="comma-separated names")] = None,
+) -> DownloadRequest:
+    """The data query string as a `DownloadRequest`."""
+    start, end = as_utc(start), as_utc(end)
+    check_window(start, end)
+    return DownloadRequest(
+        format=format, start=start, end=end, bbox=parse_bbox(bbox), variables=parse_names(variables)
+    )
+
+
+@router.get("/datasets", responses=ERRORS, dependencies=[forbid_unknown_query(*SEARCH_QUERY)])
+def list_datasets(
+    params: Annotated[SearchParams, Depends(search_params)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+) -> SearchPage:
+    """Search the catalog: filters, facet counts, a keyset cursor, the centers it holds."""
+    return search_datasets(session, params, principal, now)
+
+
+@router.get("/datasets/{public_id}", responses=ERRORS)
+def read_dataset(
+    public_id: str, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> DatasetDetail:
+    """One dataset: metadata, variables, versions, access state, links."""
+    return get_dataset(session, public_id, principal, now)
+
+
+def private_headers(is_public: bool) -> dict[str, str]:
+    """Cache headers: anything not public is never stored by a cache."""
+    if is_public:
+        return {"Cache-Control": "public, max-age=300"}
+    return {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
+
+
+def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectResponse:
+    """307 to the same path and query at the origin center."""
+    target = origin_base_url + request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(target, status_code=307, headers=private_headers(False))
+
+
+def stream_download(download: Download) -> StreamingResponse:
+    """A streamed response for a prepared download."""
+    headers = private_headers(download.is_public) | {
+        "Content-Disposition": download.content_disposition
+    }
+    if download.size is not None:
+        headers["Content-Length"] = str(download.size)
+    return StreamingResponse(download.chunks, media_type=download.media_type, headers=headers)
+
+
+@router.get(
+    "/datasets/{public_id}/data",
+    response_class=StreamingResponse,
+    responses=DATA_ERRORS
+    | {
+        200: {"description": "The data file", "content": {"application/octet-stream": {}}},
+        307: {"description": "Held by another center: its same URL"},
+    },
+    dependencies=[forbid_unknown_query("format", "start", "end", "bbox", "variables")],
+)
+def download_data(
+    public_id: str,
+    request: Request,
+    params: Annotated[DownloadRequest, Depends(download_request)],
+    session: SessionDep,
+    store: StoreDep,
+    principal: PrincipalDep,
+    now: NowDep,
+) -> Response:
+    """The data, original or converted, optionally subset; streamed."""
+    download = prepare_download(session, store, public_id, principal, now, params)
+    if download.origin_base_url is not None:
+        return redirect_to_origin(download.origin_base_url, request)
+    return stream_download(download)
+
+
+@router.get(
+    "/datasets/{public_id}/plot",
+    response_class=Response,
+    responses=DATA_ERRORS
+    | {
+        200: {"description": "Quick-look plot", "content": {"image/png": {}, "image/svg+xml": {}}},
+        304: {"description": "Not modified"},
+        307: {"description": "Held by another center: its same URL"},
+    },
+    dependencies=[forbid_unknown_query("format")],
+)
+def plot_dataset(
+    public_id: str,
+    request: Request,
+    session: SessionDep,
+    store: StoreDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    format: Literal["png", "svg"] = "png",
+) -> Response:
+    """A quick-look time-series plot of the current version (made once, then cached)."""
+    assert format in PLOT_FORMATS
+    plot = get_plot(session, store, public_id, principal, now, format)
+    if plot.origin_base_url is not None:
+        return redirect_to_origin(plot.origin_base_url, request)
+    headers = private_headers(plot.is_public) | {"ETag": plot.etag}
+    if request.headers.get("if-none-match") == plot.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(plot.content, media_type=plot.media_type, headers=headers)

@@ -1,0 +1,108 @@
+"""Settings of one node: a TOML file, then `FIELDCAT_*` environment variables over it."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "FIELDCAT_CONFIG"
+
+
+class CampaignSettings(BaseModel):
+    """The campaign this center archives (its period places year-less times)."""
+
+    code: str = "INDOEX"
+    name: str = "Indian Ocean Experiment"
+    start: date = date(1999, 1, 1)
+    end: date = date(1999, 3, 31)
+    intensive_end: date = date(1999, 3, 31)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CampaignSettings:
+        if self.start > self.end:
+            raise ValueError("campaign start is after its end")
+        return self
+
+
+class PeerSettings(BaseModel):
+    """Another center this one mirrors metadata with."""
+
+    code: str
+    name: str = ""
+    url: str
+
+
+class Settings(BaseSettings):
+    """Everything one center is configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FIELDCAT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    center_code: str = "JOSS"
+    center_name: str = "UCAR/JOSS Boulder"
+    public_url: str = ""
+    """Base URL peers and users reach; empty means `http://<host>:<port>`."""
+    root: Path = Path("fieldcat-data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    campaign: CampaignSettings = CampaignSettings()
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    peers: list[PeerSettings] = Field(default_factory=list)
+    worker_interval_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fill_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the storage root."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.root.resolve() / 'fieldcat.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then the environment, then the TOML file (if one is named)."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Settings from `config` (or the file `FIELDCAT_CONFIG` names), overridden by the env."""
+    if config is None and os.environ.get(CONFIG_ENV):
+        config = Path(os.environ[CONFIG_ENV])
+    if config is None:
+        return Settings()
+    if not config.is_file():
+        raise FileNotFoundError(f"configuration file not found: {config}")
+    config_dict: dict[str, Any] = {**Settings.model_config, "toml_file": config}
+
+    class _FileSettings(Settings):
+        model_config = SettingsConfigDict(**config_dict)  # type: ignore[typeddict-item]
+
+    # Re-validated as plain `Settings` so callers never see the per-file subclass.
+    return Settings(**_FileSettings().model_dump())

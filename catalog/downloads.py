@@ -1,0 +1,331 @@
+"""Downloads: the archived original streamed as is, or read, subset and converted.
+
+The access decision comes from `catalog.search.load_dataset_for_data` (the one policy); the
+caller gets a `Download` holding a chunk iterator that never holds a whole file in memory:
+originals are read from the archive in chunks, conversions are written to a staging file
+that is streamed and then deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from catalog.access import AccessState, effective_state
+from catalog.errors import InvalidQueryError
+from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
+from catalog.schemas import Principal
+from catalog.search import load_dataset_for_data
+from catalog.storage import ArchiveStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from formats.model import DataFile
+    from formats.timeparse import CampaignTime
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_FORMATS = ("original", "netcdf", "csv", "header", "icartt")
+CHUNK_SIZE = 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    """What a client asks of one dataset's data: a format and an optional subset."""
+
+    format: str = "original"
+    start: datetime | None = None
+    end: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    variables: tuple[str, ...] | None = None
+
+    @property
+    def is_subset(self) -> bool:
+        """Whether any subset is asked for."""
+        return any(v is not None for v in (self.start, self.end, self.bbox, self.variables))
+
+
+@dataclass
+class Download:
+    """A prepared download: where the bytes come from and how to label them."""
+
+    filename: str
+    media_type: str
+    is_public: bool
+    chunks: Iterator[bytes]
+    size: int | None = None
+    origin_base_url: str | None = None
+    """Set for a mirrored record: the data live at this center, ask it."""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def content_disposition(self) -> str:
+        """RFC 6266 `attachment` with an ASCII fallback and the UTF-8 name."""
+        return content_disposition(self.filename)
+
+
+def content_disposition(filename: str) -> str:
+    """An RFC 6266 attachment header for a server-made filename."""
+    fallback = safe_filename(filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def safe_filename(name: str, default: str = "data") -> str:
+    """ASCII letters, digits, `._-` only; no leading dot; at most 120 characters."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = _UNSAFE.sub("_", ascii_name).strip("._")[:120]
+    return cleaned or default
+
+
+def iter_file(path: Path, *, delete: bool = False, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """The file's bytes in chunks; the file is deleted afterwards when `delete`."""
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(chunk_size):
+                yield chunk
+    finally:
+        if delete:
+            path.unlink(missing_ok=True)
+
+
+def campaign_time(dataset: Dataset) -> CampaignTime:
+    """The campaign period that places year-less times of this dataset's files."""
+    from formats.timeparse import CampaignTime
+
+    campaign = dataset.campaign
+    start = _as_datetime(campaign.start)
+    end = _as_datetime(campaign.end)
+    return CampaignTime(year=start.year if start else None, start=start, end=end)
+
+
+def _as_datetime(value: date | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.combine(value, time(), tzinfo=UTC)
+
+
+def current_version(session: Session, dataset: Dataset) -> DatasetVersion:
+    """The dataset's current archived version."""
+    del session  # the versions are loaded with the dataset
+    version = dataset.current_version
+    if version is None:
+        raise InvalidQueryError("this dataset has no archived data at this center")
+    return version
+
+
+def origin_base_url(session: Session, dataset: Dataset) -> str | None:
+    """The origin center's base URL when the record is mirrored, else None."""
+    center = session.scalars(select(Center).where(Center.code == dataset.origin_center)).first()
+    if center is None or center.is_local:
+        return None
+    return center.base_url.rstrip("/")
+
+
+def is_public(dataset: Dataset, now: datetime) -> bool:
+    """Whether anyone may read the data right now (so caches may keep it)."""
+    return effective_state(dataset, now) is AccessState.OPEN
+
+
+def base_filename(dataset: Dataset, version: DatasetVersion) -> str:
+    """A server-made name: campaign, DID, platform and data version; never the upload's."""
+    parts = [
+        dataset.campaign.code,
+        f"did{dataset.did}",
+        dataset.platform or "",
+        f"v{version.data_version}" if version.data_version else "",
+    ]
+    return safe_filename("_".join(p for p in parts if p))
+
+
+def read_original(store: ArchiveStore, dataset: Dataset, version: DatasetVersion) -> DataFile:
+    """The archived original parsed with the campaign's period."""
+    import formats
+
+    return formats.read(
+        store.original_path(version.sha256),
+        campaign=campaign_time(dataset),
+        filename=version.original_name,
+    )
+
+
+def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
+    """The rows and columns the request asks for (InvalidQueryError for unknown variables)."""
+    if not request.is_subset:
+        return datafile
+    import formats
+
+    if request.variables:
+        known = {name for col in datafile.columns for name in (col.name, col.original_name)}
+        unknown = [name for name in request.variables if name not in known]
+        if unknown:
+            names = ", ".join(col.original_name for col in datafile.data_columns)
+            raise InvalidQueryError(
+                f"unknown variable(s) {', '.join(unknown)}; this dataset has: {names}"
+            )
+    subset = formats.subset(
+        datafile,
+        start=request.start,
+        end=request.end,
+        bbox=request.bbox,
+        variables=list(request.variables) if request.variables else None,
+    )
+    if subset.row_count == 0:
+        raise InvalidQueryError("no rows of this dataset fall inside the requested subset")
+    return subset
+
+
+def output_format(version: DatasetVersion, request: DownloadRequest) -> str:
+    """The writer to use: the asked format, or the source's own for a subset of `original`."""
+    from formats.registry import WRITER_FORMATS
+
+    if request.format != "original":
+        return request.format
+    if version.source_format in WRITER_FORMATS:
+        return version.source_format
+    raise InvalidQueryError(
+        f"a subset of a {version.source_format} original cannot be written in its own format; "
+        "ask for format=netcdf, csv, header or icartt"
+    )
+
+
+def convert_to_staging(store: ArchiveStore, datafile: DataFile, fmt: str) -> Path:
+    """Write `datafile` in `fmt` to a fresh staging file and return its path."""
+    import formats
+
+    out = store.new_staging_path()
+    try:
+        with out.open("wb") as stream:
+            formats.write_to(datafile, fmt, stream)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def derived_netcdf(session: Session, store: ArchiveStore, version: DatasetVersion) -> Path | None:
+    """The worker-made NetCDF of a version, when it exists on disk."""
+    derived = session.scalars(
+        select(DerivedFile).where(
+            DerivedFile.version_id == version.id, DerivedFile.format == "netcdf"
+        )
+    ).first()
+    if derived is None:
+        return None
+    path = resolve_derived(store, derived.path)
+    return path if path.is_file() else None
+
+
+def resolve_derived(store: ArchiveStore, stored: str) -> Path:
+    """A derived file's path as stored (relative to the storage root, or absolute)."""
+    path = Path(stored)
+    return path if path.is_absolute() else store.root / path
+
+
+def prepare_download(
+    session: Session,
+    store: ArchiveStore,
+    public_id: str,
+    principal: Principal,
+    now: datetime,
+    request: DownloadRequest,
+) -> Download:
+    """Check access, then prepare the bytes of one dataset's data as `request` asks."""
+    if request.format not in DOWNLOAD_FORMATS:
+        raise InvalidQueryError(f"unknown format {request.format!r}")
+    dataset = load_dataset_for_data(session, public_id, principal, now)
+    public = is_public(dataset, now)
+    origin = origin_base_url(session, dataset)
+    if origin is not None:
+        return Download("", "", public, iter(()), origin_base_url=origin)
+    version = current_version(session, dataset)
+    name = base_filename(dataset, version)
+    if request.format == "original" and not request.is_subset:
+        suffix = safe_filename(Path(version.original_name).suffix.lstrip("."), "dat")
+        path = store.original_path(version.sha256)
+        return Download(
+            f"{name}.{suffix}",
+            "application/octet-stream",
+            public,
+            iter_file(path),
+            size=path.stat().st_size,
+        )
+    from formats.registry import writer_info
+
+    fmt = output_format(version, request)
+    info = writer_info(fmt)
+    ext = info.extension.lstrip(".")
+    ready = derived_netcdf(session, store, version) if fmt == "netcdf" else None
+    if ready is not None and not request.is_subset:
+        return Download(
+            f"{name}.{ext}", info.media_type, public, iter_file(ready), ready.stat().st_size
+        )
+    datafile = apply_subset(read_original(store, dataset, version), request)
+    out = convert_to_staging(store, datafile, fmt)
+    label = f"{name}_subset" if request.is_subset else name
+    size = os.stat(out).st_size
+    return Download(f"{label}.{ext}", info.media_type, public, iter_file(out, delete=True), size)
+
+
+def versions_lacking(session: Session, fmt: str, limit: int = 100) -> list[DatasetVersion]:
+    """Current versions of local datasets that have no derived file of `fmt` yet."""
+    has_derived = (
+        select(DerivedFile.id)
+        .where(DerivedFile.version_id == DatasetVersion.id, DerivedFile.format == fmt)
+        .exists()
+    )
+    local = select(Center.code).where(Center.is_local.is_(True))
+    query = (
+        select(DatasetVersion)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(
+            DatasetVersion.is_current.is_(True),
+            Dataset.origin_center.in_(local),
+            Dataset.withdrawn_at.is_(None),
+            ~has_derived,
+        )
+        .order_by(DatasetVersion.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def make_derived_netcdf(
+    session: Session, store: ArchiveStore, version: DatasetVersion, now: datetime
+) -> DerivedFile:
+    """Convert a version's original to NetCDF under archive/derived and record it."""
+    import hashlib
+
+    import formats
+
+    dataset = version.dataset
+    path = store.derived_path(dataset.public_id, version.id, "nc")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    formats.write(read_original(store, dataset, version), "netcdf", path)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            digest.update(chunk)
+    stored = path.relative_to(store.root) if path.is_relative_to(store.root) else path
+    derived = DerivedFile(
+        version_id=version.id,
+        format="netcdf",
+        path=str(stored),
+        sha256=digest.hexdigest(),
+        size=path.stat().st_size,
+        created_at=now,
+    )
+    session.add(derived)
+    session.flush()
+    return derived
