@@ -67,6 +67,11 @@ def test_importing_formats_stays_cheap() -> None:
     import subprocess
     import sys
 
-    code = "import sys, formats; import formats.model; print(sorted(m for m in ('pandas','netCDF4','matplotlib') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    code = (
+        "import sys, formats, formats.model; "
+        "print(sorted(m for m in ('pandas', 'netCDF4', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
     assert out.stdout.strip() == "[]", out.stdout
