@@ -1,0 +1,139 @@
+"""The one access policy: a per-object decision and the SQL filter twin of each.
+
+States: `open`; `embargoed` until `release_at`, then open by itself (computed from the clock on
+every call); `password` (readable with a grant or by the owner until `release_at`, then open);
+`private` (only the owner and staff know it exists); `withdrawn` (only staff). Staff and admin
+see and read everything. A peer center sees what is shared (open, embargoed, password) and
+reads only what is open.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, and_, case, false, or_, true
+
+from catalog.models import Dataset
+from catalog.schemas import Principal, Role
+
+
+class AccessState(enum.StrEnum):
+    """Stored access state of a dataset."""
+
+    OPEN = "open"
+    EMBARGOED = "embargoed"
+    PASSWORD = "password"  # noqa: S105 - a state name, not a secret
+    PRIVATE = "private"
+    WITHDRAWN = "withdrawn"
+
+
+SHARED_STATES = (AccessState.OPEN, AccessState.EMBARGOED, AccessState.PASSWORD)
+RELEASING_STATES = (AccessState.EMBARGOED, AccessState.PASSWORD)
+PRIVILEGED = (Role.STAFF, Role.ADMIN)
+
+
+class AccessFacts(Protocol):
+    """What the policy reads of a dataset (a `Dataset` row satisfies it)."""
+
+    @property
+    def public_id(self) -> str: ...
+    @property
+    def access_state(self) -> str: ...
+    @property
+    def release_at(self) -> datetime | None: ...
+    @property
+    def owner_user_id(self) -> int | None: ...
+
+
+def effective_state(dataset: AccessFacts, now: datetime) -> AccessState:
+    """The state that applies at `now`: an embargo or password whose release passed is open."""
+    state = AccessState(dataset.access_state)
+    if state in RELEASING_STATES and dataset.release_at is not None and dataset.release_at <= now:
+        return AccessState.OPEN
+    return state
+
+
+def _is_owner(principal: Principal, dataset: AccessFacts) -> bool:
+    return (
+        principal.user_id is not None
+        and principal.role not in (Role.ANONYMOUS, Role.PEER)
+        and dataset.owner_user_id == principal.user_id
+    )
+
+
+def can_see_metadata(principal: Principal, dataset: AccessFacts, now: datetime) -> bool:
+    """Whether the caller may know the dataset exists and read its public metadata."""
+    if principal.role in PRIVILEGED:
+        return True
+    state = AccessState(dataset.access_state)
+    if state in SHARED_STATES:
+        return True
+    return state is AccessState.PRIVATE and _is_owner(principal, dataset)
+
+
+def can_read_data(principal: Principal, dataset: AccessFacts, now: datetime) -> bool:
+    """Whether the caller may read the data (files, subsets, plots, previews, bundles)."""
+    if principal.role in PRIVILEGED:
+        return True
+    if not can_see_metadata(principal, dataset, now):
+        return False
+    state = effective_state(dataset, now)
+    if state is AccessState.OPEN:
+        return True
+    if principal.role is Role.PEER:
+        return False
+    if _is_owner(principal, dataset):
+        return True
+    return state is AccessState.PASSWORD and dataset.public_id in principal.dataset_grants
+
+
+def _owner_clause(principal: Principal) -> ColumnElement[bool]:
+    if principal.user_id is None or principal.role in (Role.ANONYMOUS, Role.PEER):
+        return false()
+    return Dataset.owner_user_id == principal.user_id
+
+
+def _released(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Dataset.access_state.in_([s.value for s in RELEASING_STATES]),
+        Dataset.release_at.is_not(None),
+        Dataset.release_at <= now,
+    )
+
+
+def visible_filter(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """SQL twin of `can_see_metadata`: the datasets the caller may know of."""
+    if principal.role in PRIVILEGED:
+        return true()
+    return or_(
+        Dataset.access_state.in_([s.value for s in SHARED_STATES]),
+        and_(Dataset.access_state == AccessState.PRIVATE.value, _owner_clause(principal)),
+    )
+
+
+def data_readable_filter(principal: Principal, now: datetime) -> ColumnElement[bool]:
+    """SQL twin of `can_read_data`: the datasets whose data the caller may read."""
+    if principal.role in PRIVILEGED:
+        return true()
+    opened = or_(Dataset.access_state == AccessState.OPEN.value, _released(now))
+    if principal.role is Role.PEER:
+        return opened
+    shared_or_private = Dataset.access_state.in_(
+        [s.value for s in (*SHARED_STATES, AccessState.PRIVATE)]
+    )
+    clauses = [opened, and_(shared_or_private, _owner_clause(principal))]
+    if principal.dataset_grants:
+        clauses.append(
+            and_(
+                Dataset.access_state == AccessState.PASSWORD.value,
+                Dataset.public_id.in_(sorted(principal.dataset_grants)),
+            )
+        )
+    return or_(*clauses)
+
+
+def effective_state_sql(now: datetime) -> ColumnElement[str]:
+    """SQL twin of `effective_state`, for the `access` filter and facet."""
+    return case((_released(now), AccessState.OPEN.value), else_=Dataset.access_state)

@@ -1,0 +1,142 @@
+"""The change log peers pull: every change of a shared dataset, numbered without gaps."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.orm import Session
+
+from catalog.access import AccessState
+from catalog.models import Change, ChangeCounter, Dataset
+
+logger = logging.getLogger(__name__)
+KINDS = ("upsert", "tombstone")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def dataset_payload(dataset: Dataset) -> dict[str, Any]:
+    """The public metadata a peer mirrors (never the password hash or the owner)."""
+    current = dataset.current_version
+    return {
+        "public_id": dataset.public_id,
+        "did": dataset.did,
+        "campaign": dataset.campaign.code,
+        "title": dataset.title,
+        "summary": dataset.summary,
+        "pi_name": dataset.pi_name,
+        "platform": dataset.platform,
+        "instrument": dataset.instrument,
+        "location": dataset.location,
+        "project": dataset.project,
+        "category": dataset.category,
+        "start": _iso(dataset.start),
+        "stop": _iso(dataset.stop),
+        "south": dataset.south,
+        "north": dataset.north,
+        "west": dataset.west,
+        "east": dataset.east,
+        "min_altitude": dataset.min_altitude,
+        "max_altitude": dataset.max_altitude,
+        "feature_type": dataset.feature_type,
+        "data_version": dataset.data_version,
+        "access_state": dataset.access_state,
+        "release_at": _iso(dataset.release_at),
+        "origin_center": dataset.origin_center,
+        "origin_version": dataset.origin_version,
+        "created": _iso(dataset.created),
+        "updated": _iso(dataset.updated),
+        "variables": [
+            {
+                "name": v.name,
+                "original_name": v.original_name,
+                "unit": v.unit,
+                "original_unit": v.original_unit,
+            }
+            for v in dataset.variables
+        ],
+        "current_version": None
+        if current is None
+        else {
+            "data_version": current.data_version,
+            "sha256": current.sha256,
+            "size": current.size,
+            "original_name": current.original_name,
+            "source_format": current.source_format,
+            "created_at": _iso(current.created_at),
+        },
+    }
+
+
+def _tombstone_payload(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "public_id": dataset.public_id,
+        "origin_center": dataset.origin_center,
+        "origin_version": dataset.origin_version,
+        "withdrawn_at": _iso(dataset.withdrawn_at),
+    }
+
+
+def next_seq(session: Session) -> int:
+    """Take the next sequence number; the counter row stays locked until the caller commits."""
+    seq = session.execute(
+        update(ChangeCounter)
+        .where(ChangeCounter.id == 1)
+        .values(last_seq=ChangeCounter.last_seq + 1)
+        .returning(ChangeCounter.last_seq)
+    ).scalar_one_or_none()
+    if seq is None:  # a database built without the migration's seed row
+        session.execute(insert(ChangeCounter).values(id=1, last_seq=1))
+        seq = 1
+    return int(seq)
+
+
+def append_change(
+    session: Session, dataset: Dataset, kind: str, now: datetime | None = None
+) -> Change | None:
+    """Log a change of `dataset` for the peers; None for a private dataset never shared.
+
+    A private dataset that was shared before is announced as a tombstone, so mirrors drop it
+    without learning anything more. Gap-free: the seq comes from a counter row that the
+    transaction locks, so concurrent appends queue and a rollback returns its number.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    if dataset.access_state == AccessState.PRIVATE.value:
+        shared_before = session.scalar(
+            select(exists().where(Change.public_id == dataset.public_id))
+        )
+        if not shared_before:
+            return None
+        kind = "tombstone"
+    payload = dataset_payload(dataset) if kind == "upsert" else _tombstone_payload(dataset)
+    change = Change(
+        seq=next_seq(session),
+        public_id=dataset.public_id,
+        origin_center=dataset.origin_center,
+        origin_version=dataset.origin_version,
+        kind=kind,
+        payload=payload,
+        created_at=now or datetime.now(UTC),
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def list_changes_since(session: Session, since: int, limit: int) -> list[Change]:
+    """Changes with seq > `since`, oldest first, at most `limit` (1..10000)."""
+    limit = max(1, min(limit, 10_000))
+    query = select(Change).where(Change.seq > since).order_by(Change.seq).limit(limit)
+    return list(session.scalars(query))
+
+
+def last_seq(session: Session) -> int:
+    """The newest seq in the log (0 when empty)."""
+    value = session.scalar(select(ChangeCounter.last_seq).where(ChangeCounter.id == 1))
+    return int(value or 0)

@@ -1,0 +1,33 @@
+"""Typed errors of the catalog; only `archive_center/errors.py` turns them into HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class CatalogError(Exception):
+    """Base of every error the catalog package raises."""
+
+
+class NotFoundError(CatalogError):
+    """The object does not exist, or the caller may not know that it exists."""
+
+
+class InvalidQueryError(CatalogError):
+    """A search or request parameter is malformed; the message says which and why."""
+
+
+class ConflictError(CatalogError):
+    """The request conflicts with the current state (e.g. a withdrawn dataset)."""
+
+
+class PermissionDeniedError(CatalogError):
+    """The metadata is visible but the caller may not read the data (yet)."""
+
+    def __init__(self, message: str, release_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.release_at = release_at
+
+
+class RegistrationError(CatalogError):
+    """A data file lacks what a catalog entry needs (e.g. its time extent)."""

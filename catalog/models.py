@@ -1,0 +1,357 @@
+"""SQLAlchemy 2.0 typed mappings of the catalog (the migrations create the same schema)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from catalog.sqltypes import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+ACCESS_STATES = ("open", "embargoed", "password", "private", "withdrawn")
+ROLES = ("anonymous", "pi", "staff", "admin", "peer")
+
+
+def new_public_id() -> str:
+    """A random URL-safe id (16 characters, 96 bits): never sequential, never guessable."""
+    return secrets.token_urlsafe(12)
+
+
+def fold(value: str | None) -> str | None:
+    """The case-folded, trimmed form that exact case-insensitive filters compare."""
+    return None if value is None else value.strip().lower()
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints stably."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class Center(Base):
+    """An archive center: this one (`is_local`) or a peer whose records are mirrored."""
+
+    __tablename__ = "centers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_url: Mapped[str] = mapped_column(String(500), default="")
+    is_local: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Campaign(Base):
+    """A field campaign: its period and the default release delays of its data."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    start: Mapped[date | None] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    intensive_end: Mapped[date | None] = mapped_column(Date)
+    research_release_months: Mapped[int] = mapped_column(Integer, default=12)
+    operational_release_months: Mapped[int] = mapped_column(Integer, default=6)
+
+
+class User(Base):
+    """A person who signs in: a PI, center staff or an admin."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="pi")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token of a user, stored only as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Dataset(Base):
+    """One dataset (a DID of a campaign at its origin center) and its public metadata."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "did", "origin_center", name="uq_datasets_key"),
+        CheckConstraint(f"access_state IN {ACCESS_STATES!r}", name="access_state"),
+        Index("ix_datasets_start_pid", "start", "public_id"),
+        Index("ix_datasets_stop", "stop"),
+        Index("ix_datasets_updated_pid", "updated", "public_id"),
+        Index("ix_datasets_title_pid", "title", "public_id"),
+        Index("ix_datasets_platform_start", "platform_key", "start", "public_id"),
+        Index("ix_datasets_platform_pid", "platform_key", "public_id"),
+        Index("ix_datasets_instrument_start", "instrument_key", "start", "public_id"),
+        Index("ix_datasets_pi_start", "pi_key", "start", "public_id"),
+        Index("ix_datasets_pi_pid", "pi_key", "public_id"),
+        Index("ix_datasets_project_start", "project_key", "start", "public_id"),
+        Index("ix_datasets_center_state", "origin_center", "access_state"),
+        Index("ix_datasets_state_release", "access_state", "release_at"),
+        Index("ix_datasets_lat", "south", "north"),
+        Index("ix_datasets_lon", "west", "east"),
+        Index("ix_datasets_duration", "duration_s"),
+        Index("ix_datasets_owner", "owner_user_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    did: Mapped[str | None] = mapped_column(String(64))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    pi_name: Mapped[str] = mapped_column(String(200), default="")
+    pi_key: Mapped[str] = mapped_column(String(200), default="")
+    platform: Mapped[str] = mapped_column(String(200), default="")
+    platform_key: Mapped[str] = mapped_column(String(200), default="")
+    instrument: Mapped[str] = mapped_column(String(200), default="")
+    instrument_key: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    project: Mapped[str | None] = mapped_column(String(200))
+    project_key: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(16), default="research")
+    start: Mapped[datetime]
+    stop: Mapped[datetime]
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """stop - start in seconds; bounds time-overlap scans (see `search`)."""
+    south: Mapped[float | None] = mapped_column(Float)
+    north: Mapped[float | None] = mapped_column(Float)
+    west: Mapped[float | None] = mapped_column(Float)
+    east: Mapped[float | None] = mapped_column(Float)
+    min_altitude: Mapped[float | None] = mapped_column(Float)
+    max_altitude: Mapped[float | None] = mapped_column(Float)
+    feature_type: Mapped[str | None] = mapped_column(String(32))
+    data_version: Mapped[str] = mapped_column(String(64), default="")
+    title: Mapped[str] = mapped_column(String(500), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    """Lower-cased public fields and variable names, for free-text `q`."""
+    access_state: Mapped[str] = mapped_column(String(16), default="open")
+    release_at: Mapped[datetime | None]
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    withdrawn_at: Mapped[datetime | None]
+    origin_center: Mapped[str] = mapped_column(ForeignKey("centers.code"))
+    origin_version: Mapped[int] = mapped_column(Integer, default=1)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created: Mapped[datetime]
+    updated: Mapped[datetime]
+
+    campaign: Mapped[Campaign] = relationship(lazy="joined")
+    variables: Mapped[list[Variable]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", order_by="Variable.position"
+    )
+    versions: Mapped[list[DatasetVersion]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", order_by="DatasetVersion.id"
+    )
+
+    @validates("pi_name", "platform", "instrument", "project")
+    def _fold_key(self, key: str, value: str | None) -> str | None:
+        setattr(self, {"pi_name": "pi_key"}.get(key, f"{key}_key"), fold(value))
+        return value
+
+    @validates("start", "stop")
+    def _duration(self, key: str, value: datetime) -> datetime:
+        other = self.stop if key == "start" else self.start
+        if other is not None and value is not None:
+            start, stop = (value, other) if key == "start" else (other, value)
+            self.duration_s = max(0.0, (stop - start).total_seconds())
+        return value
+
+    def refresh_search_text(self) -> None:
+        """Rebuild `search_text` from the public fields; call after changing them or variables."""
+        fields = {name: getattr(self, name) for name in SEARCH_FIELDS}
+        self.search_text = search_text_of(fields, [v.name for v in self.variables])
+
+    @property
+    def current_version(self) -> DatasetVersion | None:
+        """The version whose file is current, if any."""
+        return next((v for v in self.versions if v.is_current), None)
+
+
+SEARCH_FIELDS = ("title", "did", "pi_name", "platform", "instrument", "location", "project")
+
+
+def search_text_of(fields: dict[str, Any], variable_names: list[str]) -> str:
+    """The lower-cased text that free-text search matches (public fields only)."""
+    parts = [str(fields.get(name) or "") for name in SEARCH_FIELDS] + variable_names
+    return " ".join(p for p in parts if p).lower()
+
+
+class Variable(Base):
+    """A column of a dataset, with its safe name and canonical unit beside the originals."""
+
+    __tablename__ = "variables"
+    __table_args__ = (Index("ix_variables_name_dataset", "name_key", "dataset_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), default="")
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    unit: Mapped[str | None] = mapped_column(String(100))
+    original_unit: Mapped[str] = mapped_column(String(100), default="")
+
+    dataset: Mapped[Dataset] = relationship(back_populates="variables")
+
+    @validates("name")
+    def _fold_name(self, key: str, value: str) -> str:
+        self.name_key = fold(value) or ""
+        return value
+
+
+class DatasetVersion(Base):
+    """One archived original of a dataset; exactly one per dataset is current."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (Index("ix_dataset_versions_dataset_current", "dataset_id", "is_current"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    data_version: Mapped[str] = mapped_column(String(64), default="")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    source_format: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime]
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+    derived_files: Mapped[list[DerivedFile]] = relationship(
+        back_populates="version", cascade="all, delete-orphan"
+    )
+
+
+class DerivedFile(Base):
+    """A file derived from a version (NetCDF, CSV...), kept under archive/derived."""
+
+    __tablename__ = "derived_files"
+    __table_args__ = (UniqueConstraint("version_id", "format", name="uq_derived_files_format"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+    version: Mapped[DatasetVersion] = relationship(back_populates="derived_files")
+
+
+class Product(Base):
+    """A field-catalog product (`source.YYMMDDHHmm.name.ext`): a plot, image or report file."""
+
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_time", "product_time"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    center_code: Mapped[str] = mapped_column(ForeignKey("centers.code"))
+    filename: Mapped[str] = mapped_column(String(255), unique=True)
+    source: Mapped[str] = mapped_column(String(100))
+    product_time: Mapped[datetime]
+    product_name: Mapped[str] = mapped_column(String(200))
+    ext: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    access_state: Mapped[str] = mapped_column(String(16), default="open")
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class Report(Base):
+    """A daily summary or status report of the field catalog."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_date", "report_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    center_code: Mapped[str] = mapped_column(ForeignKey("centers.code"))
+    kind: Mapped[str] = mapped_column(String(16), default="daily")
+    report_date: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Who changed what and why (access changes, withdrawals, user administration)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL"), index=True
+    )
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Change(Base):
+    """One entry of the change log that peers pull, numbered without gaps."""
+
+    __tablename__ = "changes"
+    __table_args__ = (CheckConstraint("kind IN ('upsert', 'tombstone')", name="kind"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    public_id: Mapped[str] = mapped_column(String(32), index=True)
+    origin_center: Mapped[str] = mapped_column(String(16))
+    origin_version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class ChangeCounter(Base):
+    """The single row holding the last change seq; its row lock serialises appends."""
+
+    __tablename__ = "change_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PeerState(Base):
+    """How far this center has applied a peer's change log, and how the last contact went."""
+
+    __tablename__ = "peer_states"
+    peer_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_seq_applied: Mapped[int] = mapped_column(Integer, default=0)
+    last_contact: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

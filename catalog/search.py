@@ -1,0 +1,242 @@
+"""Dataset search (filters, free text, facets, keyset paging) and single-dataset lookups.
+
+Every query starts from the access policy's SQL filter, and facet counts run on the already
+filtered set, so neither results nor counts reveal what the caller may not see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.access import (
+    AccessState,
+    can_read_data,
+    can_see_metadata,
+    effective_state,
+    effective_state_sql,
+    visible_filter,
+)
+from catalog.cursors import decode_cursor, encode_cursor
+from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
+from catalog.facets import center_freshness, facet_counts
+from catalog.models import Center, Dataset, Variable, fold
+from catalog.schemas import DatasetDetail, Principal, SearchPage, SearchParams
+from catalog.views import to_detail, to_summary
+
+logger = logging.getLogger(__name__)
+
+# sort name -> (column, descending)
+SORTS: dict[str, tuple[Any, bool]] = {
+    "-start": (Dataset.start, True),
+    "start": (Dataset.start, False),
+    "title": (Dataset.title, False),
+    "pi": (Dataset.pi_key, False),
+    "platform": (Dataset.platform_key, False),
+    "updated": (Dataset.updated, False),
+}
+TIME_SORTS = {"-start", "start", "updated"}
+BBox = tuple[float, float, float, float]
+
+
+def parse_bbox(text: str) -> BBox:
+    """`W,S,E,N` text as a checked box; InvalidQueryError says what is wrong."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidQueryError("bbox must be four numbers W,S,E,N")
+    try:
+        box = tuple(float(p) for p in parts)
+    except ValueError as err:
+        raise InvalidQueryError("bbox must be four numbers W,S,E,N") from err
+    west, south, east, north = box
+    return check_bbox((west, south, east, north))
+
+
+def check_bbox(box: BBox) -> BBox:
+    """The box if it is valid (W > E crosses the antimeridian); InvalidQueryError if not."""
+    west, south, east, north = box
+    if not all(math.isfinite(v) for v in box):
+        raise InvalidQueryError("bbox values must be finite numbers")
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise InvalidQueryError("bbox longitudes W and E must lie within -180..180")
+    if not (-90 <= south <= 90 and -90 <= north <= 90):
+        raise InvalidQueryError("bbox latitudes S and N must lie within -90..90")
+    if south > north:
+        raise InvalidQueryError("bbox south must not exceed north")
+    return box
+
+
+def _bbox_clause(box: BBox) -> ColumnElement[bool]:
+    west, south, east, north = check_bbox(box)
+    d = Dataset
+    lat = and_(d.south.is_not(None), d.south <= north, d.north >= south)
+    plain = d.west <= d.east
+    crossing = d.west > d.east
+    if west <= east:
+        lon = or_(
+            and_(plain, d.west <= east, d.east >= west),
+            and_(crossing, or_(d.west <= east, d.east >= west)),
+        )
+    else:  # the query box crosses the antimeridian: [west, 180] + [-180, east]
+        lon = or_(and_(plain, or_(d.east >= west, d.west <= east)), crossing)
+    return and_(lat, lon)
+
+
+def _like_term(term: str) -> ColumnElement[bool]:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Dataset.search_text.like(f"%{escaped}%", escape="\\")
+
+
+def _time_clauses(
+    session: Session, start: datetime | None, end: datetime | None
+) -> list[ColumnElement[bool]]:
+    if start is not None and end is not None and start > end:
+        raise InvalidQueryError("start must not be after end")
+    clauses: list[ColumnElement[bool]] = []
+    if end is not None:
+        clauses.append(Dataset.start <= end)
+    if start is not None:
+        clauses.append(Dataset.stop >= start)
+        # No dataset lasts longer than the longest one, so an overlap also bounds `start`
+        # from below; that turns the overlap into an index range scan on `start`.
+        longest = session.scalar(select(func.max(Dataset.duration_s)))
+        if longest is not None:
+            with contextlib.suppress(OverflowError):
+                clauses.append(Dataset.start >= start - timedelta(seconds=longest + 1))
+    return clauses
+
+
+def filter_clauses(
+    session: Session, params: SearchParams, principal: Principal, now: datetime
+) -> list[ColumnElement[bool]]:
+    """Every WHERE condition of a search (access policy first), without the cursor."""
+    clauses = [visible_filter(principal, now), *_time_clauses(session, params.start, params.end)]
+    if params.bbox is not None:
+        clauses.append(_bbox_clause(params.bbox))
+    exact = (
+        (params.platform, Dataset.platform_key),
+        (params.instrument, Dataset.instrument_key),
+        (params.pi, Dataset.pi_key),
+        (params.project, Dataset.project_key),
+    )
+    clauses.extend(column == fold(value) for value, column in exact if value)
+    if params.center:
+        clauses.append(Dataset.origin_center == params.center.strip().upper())
+    if params.variable:
+        name = fold(params.variable)
+        clauses.append(
+            exists().where(
+                Variable.dataset_id == Dataset.id,
+                or_(Variable.name_key == name, func.lower(Variable.original_name) == name),
+            )
+        )
+    if params.access:
+        clauses.append(_access_clause(params.access, now))
+    if params.q:
+        clauses.extend(_like_term(term) for term in params.q.lower().split())
+    return clauses
+
+
+def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
+    try:
+        state = AccessState(value.strip().lower())
+    except ValueError as err:
+        allowed = ", ".join(s.value for s in AccessState)
+        raise InvalidQueryError(f"access must be one of: {allowed}") from err
+    return effective_state_sql(now) == state.value
+
+
+def _page_query(params: SearchParams, clauses: list[ColumnElement[bool]]) -> Select[Dataset]:
+    column, descending = SORTS[params.sort]
+    where = list(clauses)
+    if params.cursor:
+        key, public_id = decode_cursor(params, key_is_time=params.sort in TIME_SORTS)
+        row, last = tuple_(column, Dataset.public_id), tuple_(key, public_id)
+        where.append(row < last if descending else row > last)
+    order = (column.desc(), Dataset.public_id.desc()) if descending else (column, Dataset.public_id)
+    return (
+        select(Dataset)
+        .where(*where)
+        .order_by(*order)
+        .limit(params.limit + 1)
+        .options(selectinload(Dataset.variables))
+    )
+
+
+def _sort_value(dataset: Dataset, sort: str) -> str | datetime:
+    column, _ = SORTS[sort]
+    value = getattr(dataset, column.key)
+    assert isinstance(value, str | datetime)
+    return value
+
+
+def search_datasets(
+    session: Session, params: SearchParams, principal: Principal, now: datetime
+) -> SearchPage:
+    """One page of the datasets the caller may see that match `params`, with facet counts."""
+    clauses = filter_clauses(session, params, principal, now)
+    rows = list(session.scalars(_page_query(params, clauses)))
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(params, _sort_value(last, params.sort), last.public_id)
+    facets: dict[str, Any] = {}
+    total = None
+    if params.facets:
+        facets, total = facet_counts(session, clauses, now)
+    return SearchPage(
+        items=[to_summary(d, now) for d in rows],
+        facets=facets,
+        next_cursor=next_cursor,
+        centers=center_freshness(session, principal, now),
+        total=total,
+    )
+
+
+def _fetch(session: Session, public_id: str, *, with_versions: bool) -> Dataset | None:
+    options = [selectinload(Dataset.variables)]
+    if with_versions:
+        options.append(selectinload(Dataset.versions))
+    query = select(Dataset).where(Dataset.public_id == public_id).options(*options)
+    return session.scalars(query).one_or_none()
+
+
+def _visible(session: Session, public_id: str, principal: Principal, now: datetime) -> Dataset:
+    dataset = _fetch(session, public_id, with_versions=True)
+    if dataset is None or not can_see_metadata(principal, dataset, now):
+        raise NotFoundError(f"no dataset {public_id!r}")
+    return dataset
+
+
+def get_dataset(
+    session: Session, public_id: str, principal: Principal, now: datetime
+) -> DatasetDetail:
+    """One dataset's public view; NotFoundError when absent or not visible to the caller."""
+    dataset = _visible(session, public_id, principal, now)
+    origin = session.scalars(
+        select(Center).where(Center.code == dataset.origin_center)
+    ).one_or_none()
+    return to_detail(dataset, origin, now)
+
+
+def load_dataset_for_data(
+    session: Session, public_id: str, principal: Principal, now: datetime
+) -> Dataset:
+    """The dataset row for a data request; PermissionDeniedError when its data is closed."""
+    dataset = _visible(session, public_id, principal, now)
+    if not can_read_data(principal, dataset, now):
+        state = effective_state(dataset, now)
+        if dataset.release_at is not None:
+            when = dataset.release_at.isoformat()
+            message = f"data of {public_id} is {state.value} until {when}"
+        else:
+            message = f"data of {public_id} is {state.value}"
+        raise PermissionDeniedError(message, release_at=dataset.release_at)
+    return dataset

@@ -1,0 +1,100 @@
+"""Redacted views of a dataset: the schemas built from rows (never password or owner)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog.access import effective_state
+from catalog.models import Center, Dataset
+from catalog.schemas import DatasetDetail, DatasetSummary, VariableOut, VersionOut
+
+API_PREFIX = "/api/v1"
+
+
+def _bbox(dataset: Dataset) -> tuple[float, float, float, float] | None:
+    edges = (dataset.west, dataset.south, dataset.east, dataset.north)
+    if any(edge is None for edge in edges):
+        return None
+    west, south, east, north = edges
+    assert west is not None and south is not None and east is not None and north is not None
+    return (west, south, east, north)
+
+
+def summary_fields(dataset: Dataset, now: datetime) -> dict[str, object]:
+    """The public fields shared by the summary and the detail view."""
+    return {
+        "public_id": dataset.public_id,
+        "did": dataset.did,
+        "campaign": dataset.campaign.code,
+        "title": dataset.title,
+        "pi_name": dataset.pi_name,
+        "platform": dataset.platform,
+        "instrument": dataset.instrument,
+        "location": dataset.location,
+        "project": dataset.project,
+        "category": dataset.category,
+        "start": dataset.start,
+        "stop": dataset.stop,
+        "bbox": _bbox(dataset),
+        "data_version": dataset.data_version,
+        "access_state": effective_state(dataset, now).value,
+        "release_at": dataset.release_at,
+        "origin_center": dataset.origin_center,
+        "updated": dataset.updated,
+        "variables": [v.name for v in dataset.variables],
+    }
+
+
+def to_summary(dataset: Dataset, now: datetime) -> DatasetSummary:
+    """A search result entry."""
+    return DatasetSummary.model_validate(summary_fields(dataset, now))
+
+
+def dataset_links(dataset: Dataset, origin: Center | None) -> dict[str, str]:
+    """API links of a dataset; a mirrored record links to its origin center too."""
+    own = f"{API_PREFIX}/datasets/{dataset.public_id}"
+    links = {"self": own, "data": f"{own}/data", "plot": f"{own}/plot"}
+    if origin is not None and not origin.is_local:
+        base = origin.base_url.rstrip("/")
+        links["origin"] = f"{base}{own}"
+        links["origin_data"] = f"{base}{own}/data"
+    return links
+
+
+def to_detail(dataset: Dataset, origin: Center | None, now: datetime) -> DatasetDetail:
+    """The full public view of one dataset."""
+    variables = [
+        VariableOut(
+            name=v.name, original_name=v.original_name, unit=v.unit, original_unit=v.original_unit
+        )
+        for v in dataset.variables
+    ]
+    versions = [
+        VersionOut(
+            id=v.id,
+            data_version=v.data_version,
+            sha256=v.sha256,
+            size=v.size,
+            original_name=v.original_name,
+            source_format=v.source_format,
+            created_at=v.created_at,
+            is_current=v.is_current,
+        )
+        for v in dataset.versions
+    ]
+    return DatasetDetail.model_validate(
+        {
+            **summary_fields(dataset, now),
+            "summary": dataset.summary,
+            "feature_type": dataset.feature_type,
+            "min_altitude": dataset.min_altitude,
+            "max_altitude": dataset.max_altitude,
+            "origin_version": dataset.origin_version,
+            "is_mirror": origin is not None and not origin.is_local,
+            "created": dataset.created,
+            "withdrawn_at": dataset.withdrawn_at,
+            "variable_details": variables,
+            "versions": versions,
+            "links": dataset_links(dataset, origin),
+        }
+    )

@@ -1,0 +1,102 @@
+"""Catalog fixtures: one migrated database per backend (SQLite always, PostgreSQL when
+FIELDCAT_TEST_POSTGRES_URL is set, in its own schema that is dropped at the end)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy.orm import Session
+
+from catalog.db import make_engine, make_session_factory, upgrade_database
+from catalog.models import Base, ChangeCounter
+from catalog.registration import ensure_campaign, ensure_center
+from tests.conftest import require
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+def postgres_url() -> str | None:
+    """The test PostgreSQL URL, if one is configured."""
+    return os.environ.get("FIELDCAT_TEST_POSTGRES_URL") or None
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A database migrated to head, per backend."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+        eng = make_engine(f"sqlite:///{path}")
+        upgrade_database(eng)
+        yield eng
+        eng.dispose()
+        return
+    url = postgres_url()
+    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
+    assert url is not None
+    schema = f"t_catalog_{secrets.token_hex(4)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade_database(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def wipe(engine: Engine) -> None:
+    """Delete every row the tests wrote and reset the change counter."""
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        conn.execute(insert(ChangeCounter).values(id=1, last_seq=0))
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session on a clean catalog holding the local center JOSS, the peer NPL and INDOEX."""
+    session = make_session_factory(engine)()
+    try:
+        ensure_center(session, "JOSS", "UCAR/JOSS Boulder", "http://joss.test", is_local=True)
+        ensure_center(session, "NPL", "NPL New Delhi", "http://npl.test", is_local=False)
+        ensure_campaign(
+            session,
+            "INDOEX",
+            "Indian Ocean Experiment",
+            start=date(1999, 1, 1),
+            end=date(1999, 3, 31),
+            intensive_end=date(1999, 3, 31),
+        )
+        session.commit()
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+        wipe(engine)
+
+
+@pytest.fixture
+def session_factory(engine: Engine, db: Session):  # type: ignore[no-untyped-def]
+    """Sessions on the same clean catalog as `db` (for tests that need several)."""
+    return make_session_factory(engine)
+
+
+def counter(session: Session) -> int:
+    """The change counter's value."""
+    return int(session.scalar(select(ChangeCounter.last_seq)) or 0)
