@@ -46,7 +46,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a readable error (no traceback) and return the exit to raise."""
     from rich.console import Console
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -184,3 +184,4 @@ def configure_logging() -> None:
         stream=sys.stderr,
         force=True,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
