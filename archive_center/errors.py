@@ -90,7 +90,10 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem document response for `request`."""
-    title = http.HTTPStatus(status).phrase if status in http.HTTPStatus else "Error"
+    try:
+        title = http.HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
     problem = Problem(
         type=PROBLEM_TYPE_PREFIX + slug if slug else "about:blank",
         title=title,
@@ -131,10 +134,11 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail if isinstance(exc.detail, str) else None
+    detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == http.HTTPStatus(exc.status_code).phrase:
         detail = None
-    return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(request, exc.status_code, detail=detail, headers=headers)
 
 
 async def _unknown_parameter_handler(request: Request, exc: Exception) -> JSONResponse:

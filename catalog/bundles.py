@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from sqlalchemy import select
 
@@ -25,7 +25,7 @@ from catalog.downloads import (
     iter_file,
     origin_base_url,
     output_format,
-    read_original,
+    read_for_request,
 )
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.models import Center, Dataset, DatasetVersion
@@ -160,7 +160,7 @@ def _add_dataset(
     request: DownloadRequest,
     center: Center | None,
 ) -> bool:
-    datafile = read_original(store, entry.dataset, entry.version)
+    datafile = read_for_request(store, entry.dataset, entry.version, request)
     try:
         fmt = output_format(entry.version, request)
         subset = apply_subset(datafile, request)
@@ -178,7 +178,7 @@ def _add_dataset(
     else:
         member = f"{entry.name}/{entry.name}{writer_info(fmt).extension}"
         with archive.open(member, "w", force_zip64=True) as stream:
-            formats.write_to(subset, fmt, stream)
+            formats.write_to(subset, fmt, cast("BinaryIO", stream))
     entry.notes = processing_notes(datafile, entry.version, request, fmt)
     archive.writestr(f"{entry.name}/README.txt", readme_text(entry, datafile, center, member))
     return True

@@ -160,6 +160,23 @@ def read_original(store: ArchiveStore, dataset: Dataset, version: DatasetVersion
     )
 
 
+def read_for_request(
+    store: ArchiveStore, dataset: Dataset, version: DatasetVersion, request: DownloadRequest
+) -> DataFile:
+    """The original parsed for `request`: only the time window's rows of a large header file."""
+    if version.source_format == "header" and (request.start or request.end):
+        from catalog.downloads_window import read_window
+
+        campaign = campaign_time(dataset)
+        path = store.original_path(version.sha256)
+        window = read_window(path, request.start, request.end, campaign)
+        if window is not None:
+            import formats
+
+            return formats.read(window, campaign=campaign, filename=version.original_name)
+    return read_original(store, dataset, version)
+
+
 def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
     """The rows and columns the request asks for (InvalidQueryError for unknown variables)."""
     if not request.is_subset:
@@ -271,7 +288,7 @@ def prepare_download(
         return Download(
             f"{name}.{ext}", info.media_type, public, iter_file(ready), ready.stat().st_size
         )
-    datafile = apply_subset(read_original(store, dataset, version), request)
+    datafile = apply_subset(read_for_request(store, dataset, version, request), request)
     out = convert_to_staging(store, datafile, fmt)
     label = f"{name}_subset" if request.is_subset else name
     size = os.stat(out).st_size

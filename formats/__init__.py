@@ -1,1 +1,77 @@
-"""FieldCat formats."""
+"""FieldCat formats: read, validate and convert field data files.
+
+Importing this package is cheap: pandas, netCDF4 and matplotlib are imported only inside the
+functions that need them, and format modules only when their format is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from formats.model import (
+    QUALITY_MEANINGS,
+    Column,
+    ColumnKind,
+    DataFile,
+    Diagnostic,
+    Extent,
+    FeatureType,
+    FormatError,
+    Header,
+    InvalidFileError,
+    Quality,
+    Severity,
+    UnknownFormatError,
+    UnsupportedFormatError,
+    WriteError,
+)
+from formats.registry import (
+    WRITER_FORMATS,
+    ValidationReport,
+    read,
+    sniff,
+    validate,
+    write,
+    write_to,
+    writer_info,
+)
+from formats.timeparse import CampaignTime
+
+if TYPE_CHECKING:
+    from formats.subset import subset
+
+__all__ = [
+    "QUALITY_MEANINGS",
+    "WRITER_FORMATS",
+    "CampaignTime",
+    "Column",
+    "ColumnKind",
+    "DataFile",
+    "Diagnostic",
+    "Extent",
+    "FeatureType",
+    "FormatError",
+    "Header",
+    "InvalidFileError",
+    "Quality",
+    "Severity",
+    "UnknownFormatError",
+    "UnsupportedFormatError",
+    "ValidationReport",
+    "WriteError",
+    "read",
+    "sniff",
+    "subset",
+    "validate",
+    "write",
+    "write_to",
+    "writer_info",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "subset":
+        from formats.subset import subset
+
+        return subset
+    raise AttributeError(f"module 'formats' has no attribute {name!r}")

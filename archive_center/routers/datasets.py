@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
@@ -34,12 +34,23 @@ SEARCH_QUERY = (
     "q", "start", "end", "bbox", "platform", "instrument", "pi", "variable",
     "project", "center", "access", "sort", "limit", "cursor", "facets",
 )  # fmt: skip
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad query"},
     404: {"description": "No such dataset"},
     422: {"description": "Invalid parameters"},
 }
-DATA_ERRORS = ERRORS | {403: {"description": "Data not released yet"}}
+DATA_ERRORS: dict[int | str, dict[str, Any]] = ERRORS | {
+    403: {"description": "Data not released yet"}
+}
+DATA_MEDIA_TYPES: dict[str, Any] = {
+    media: {}
+    for media in (
+        "application/octet-stream",
+        "application/x-netcdf",
+        "text/csv",
+        "text/plain",
+    )
+}
 DatasetFormat = Literal["original", "netcdf", "csv", "header", "icartt"]
 assert set(DatasetFormat.__args__) == set(DOWNLOAD_FORMATS)  # type: ignore[attr-defined]
 
@@ -140,7 +151,7 @@ def stream_download(download: Download) -> StreamingResponse:
     response_class=StreamingResponse,
     responses=DATA_ERRORS
     | {
-        200: {"description": "The data file", "content": {"application/octet-stream": {}}},
+        200: {"description": "The data file", "content": DATA_MEDIA_TYPES},
         307: {"description": "Held by another center: its same URL"},
     },
     dependencies=[forbid_unknown_query("format", "start", "end", "bbox", "variables")],

@@ -1,0 +1,280 @@
+"""CF standard names and ACDD 1.3 global attributes for the NetCDF writer.
+
+The standard-name table is small on purpose: a name is given only when both the column name
+and its canonical unit say what the quantity is. A wrong standard name is worse than none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from formats.model import DataFile, FeatureType
+
+PRESSURE = frozenset({"hPa", "Pa", "kPa", "mbar", "millibar"})
+TEMPERATURE = frozenset({"K", "degC", "degree_Celsius", "celsius"})
+LENGTH = frozenset({"m", "km", "ft"})
+SPEED = frozenset({"m/s", "m s-1", "km/h", "knot", "kt"})
+ANGLE = frozenset({"degree", "degrees"})
+FRACTION = frozenset({"1", "1e-6", "1e-9", "1e-12", "percent", "g kg-1", "g/kg"})
+MOLE_CONCENTRATION = frozenset({"nmol m-3", "umol m-3", "mol m-3", "nmol/m3", "umol/m3"})
+MASS_CONCENTRATION = frozenset({"ng/m3", "ug/m3", "ng m-3", "ug m-3", "kg m-3", "mg m-3"})
+COLUMN_OZONE = frozenset({"DU", "Dobson"})
+
+# normalised column name -> ((standard_name, units that name allows), ...): the first
+# candidate whose unit family holds the column's canonical unit wins.
+_TABLE: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}
+
+_MOLE_FRACTION_SPECIES = {
+    "O3": "ozone",
+    "CO": "carbon_monoxide",
+    "CO2": "carbon_dioxide",
+    "CH4": "methane",
+    "N2O": "nitrous_oxide",
+    "NO": "nitrogen_monoxide",
+    "NO2": "nitrogen_dioxide",
+    "SO2": "sulfur_dioxide",
+    "DMS": "dimethyl_sulfide",
+    "NH3": "ammonia",
+    "SF6": "sulfur_hexafluoride",
+    "H2": "molecular_hydrogen",
+    "OCS": "carbonyl_sulfide",
+    "C2H6": "ethane",
+    "C3H8": "propane",
+    "C2H2": "ethyne",
+    "BENZ": "benzene",
+    "TOL": "toluene",
+    "HF22": "hcfc22",
+    "F11B": "cfc11",
+    "H2O": "water_vapor",
+}
+
+
+def _add(names: tuple[str, ...], *candidates: tuple[str, frozenset[str]]) -> None:
+    for name in names:
+        _TABLE[name] = candidates
+
+
+_add(("LAT", "LATITUDE"), ("latitude", frozenset({"degrees_north"})))
+_add(("LON", "LONG", "LONGITUDE"), ("longitude", frozenset({"degrees_east"})))
+_add(("ALT", "ALTITUDE", "GPS_ALT", "GPSALT", "GALT"), ("altitude", LENGTH))
+_add(("HGT", "HEIGHT", "HEIGHT_ABOVE_MSL"), ("altitude", LENGTH))
+_add(("PRES", "PRESSURE", "PRESS", "PSTATIC", "PS"), ("air_pressure", PRESSURE))
+_add(("TEMP", "TEMPERATURE", "TA", "AIRTEMP", "AT", "T"), ("air_temperature", TEMPERATURE))
+_add(("DWPT", "DEWPOINT", "DEW_POINT", "TD"), ("dew_point_temperature", TEMPERATURE))
+_add(("THETA", "POTENTIALTEMP", "POT_TEMP"), ("air_potential_temperature", TEMPERATURE))
+_add(("RH", "RELHUM", "H2O_RELATIVEHUMIDITY", "RELATIVE_HUMIDITY"), ("relative_humidity", FRACTION))
+_add(("WDIR", "WD", "WIND_DIRECTION"), ("wind_from_direction", ANGLE))
+_add(("WSPD", "WS", "WIND_SPEED", "WINDSPEED"), ("wind_speed", SPEED))
+_add(("U", "U_WIND", "U_WINDS", "UWIND"), ("eastward_wind", SPEED))
+_add(("V", "V_WIND", "V_WINDS", "VWIND"), ("northward_wind", SPEED))
+_add(
+    ("BC",),
+    ("mass_concentration_of_elemental_carbon_dry_aerosol_particles_in_air", MASS_CONCENTRATION),
+)
+_add(("AOD", "AOD500"), ("atmosphere_optical_thickness_due_to_ambient_aerosol_particles", FRACTION))
+_add(("SZA", "SOLARZENITHANGLE", "SOLAR_ZENITH_ANGLE"), ("solar_zenith_angle", ANGLE))
+_add(("GRD_SPD", "GROUND_SPEED"), ("platform_speed_wrt_ground", SPEED))
+_add(("TAS", "TRUE_AIRSPEED"), ("platform_speed_wrt_air", SPEED))
+_add(("TRK", "TRACK"), ("platform_course", ANGLE))
+_add(("PITCH",), ("platform_pitch", ANGLE))
+_add(("ROLL",), ("platform_roll", ANGLE))
+_add(("H2O_MIXINGRATIO", "MR", "MIXING_RATIO"), ("humidity_mixing_ratio", FRACTION))
+_add(("H2O_VAPORPRESSURE", "VAPOR_PRESSURE"), ("water_vapor_partial_pressure_in_air", PRESSURE))
+_add(("O3COLUMN", "O3_COLUMN"), ("atmosphere_mole_content_of_ozone", COLUMN_OZONE))
+# The CF table has no mole concentration of these.
+_NO_MOLE_CONCENTRATION = frozenset({"sulfur_hexafluoride", "carbonyl_sulfide"})
+for _symbol, _species in _MOLE_FRACTION_SPECIES.items():
+    _candidates = [(f"mole_fraction_of_{_species}_in_air", FRACTION)]
+    if _species not in _NO_MOLE_CONCENTRATION:
+        _candidates.append((f"mole_concentration_of_{_species}_in_air", MOLE_CONCENTRATION))
+    _TABLE[_symbol] = tuple(_candidates)
+
+_SPECIES_SUFFIX = re.compile(r"^([A-Za-z0-9]+)_(MixingRatio|MoleFraction)(_.*)?$", re.IGNORECASE)
+
+# Standard names whose existence the writer relies on; a test checks them against the
+# CF standard-name table that compliance-checker ships.
+COORDINATE_STANDARD_NAMES = frozenset({"time", "latitude", "longitude", "altitude", "air_pressure"})
+VERTICAL_POSITIVE = {"altitude": "up", "air_pressure": "down"}
+
+
+def all_standard_names() -> frozenset[str]:
+    """Every standard name the table can give (for tests against the CF table)."""
+    return frozenset(name for cands in _TABLE.values() for name, _ in cands) | {"quality_flag"}
+
+
+def standard_name_for(name: str, unit: str | None) -> str | None:
+    """The CF standard name of a column, or None when name and unit do not settle it."""
+    if unit is None:
+        return None
+    key = name.strip().upper()
+    candidates = _TABLE.get(key)
+    if candidates is None:
+        match = _SPECIES_SUFFIX.match(name.strip())
+        if match is None:
+            return None
+        candidates = _TABLE.get(match.group(1).upper())
+        if candidates is None:
+            return None
+    for standard_name, units in candidates:
+        if unit in units:
+            return standard_name
+    return None
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _safe_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "unnamed"
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def feature_id(datafile: DataFile) -> str:
+    """A short, blank-free identifier of the file's one feature (platform and DID)."""
+    header = datafile.header
+    parts = [header.platform or "platform"]
+    if header.did is not None:
+        parts.append(f"DID{header.did}")
+    return _safe_id("_".join(parts))
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"P{days}DT{hours}H{minutes}M{secs}S"
+
+
+def _institution(pi_name: str) -> str | None:
+    match = re.search(r"\(([^()]+)\)\s*$", pi_name)
+    return match.group(1).strip() if match else None
+
+
+AttrValue = str | float | int
+
+
+def global_attributes(
+    datafile: DataFile,
+    *,
+    now: datetime,
+    resolution_s: float | None,
+    overrides: Mapping[str, AttrValue] | None = None,
+) -> dict[str, AttrValue]:
+    """CF and ACDD 1.3 global attributes for `datafile`; `overrides` (e.g. the center's
+    publisher and license) replace the defaults."""
+    header = datafile.header
+    extent = datafile.extent
+    created = _iso(now)
+    variables = [c.original_name for c in datafile.data_columns]
+    instrument = header.instrument or "unknown instrument"
+    platform = header.platform or "unknown platform"
+    email = _EMAIL.search(datafile.original_header)
+    remarks = "; ".join(r for r in header.remarks if r.strip())
+    attrs: dict[str, AttrValue] = {
+        "Conventions": "CF-1.8, ACDD-1.3",
+        "featureType": datafile.feature_type.value,
+        "title": f"{instrument} on {platform}"
+        + (f", DID {header.did}" if header.did is not None else ""),
+        "summary": (
+            f"{instrument} measurements from {platform}"
+            f" ({header.location or 'location not given'}),"
+            f" PI {header.pi_name or 'not given'}; variables: {', '.join(variables)}."
+            + (f" {remarks}" if remarks else "")
+        ),
+        "keywords": ", ".join([*variables, platform, instrument]),
+        "keywords_vocabulary": "FieldCat: variable, platform and instrument names as submitted",
+        "id": feature_id(datafile)
+        + (f".v{_safe_id(header.data_version)}" if header.data_version else ""),
+        "naming_authority": "fieldcat",
+        "creator_name": header.pi_name or "not given",
+        "creator_type": "person",
+        "creator_email": email.group(0) if email else "not given",
+        "creator_url": "not given",
+        "creator_institution": _institution(header.pi_name) or "not given",
+        "institution": _institution(header.pi_name) or "not given",
+        "contributor_name": header.pi_name or "not given",
+        "contributor_role": "principalInvestigator",
+        "publisher_name": "FieldCat archive center",
+        "publisher_type": "institution",
+        "publisher_email": "not given",
+        "publisher_url": "not given",
+        "publisher_institution": "FieldCat archive center",
+        "project": header.project or "not given",
+        "program": header.project or "not given",
+        "platform": platform,
+        "platform_vocabulary": "FieldCat: platform names as submitted",
+        "instrument": instrument,
+        "instrument_vocabulary": "FieldCat: instrument names as submitted",
+        "source": f"{instrument} on {platform}; submitted as {datafile.source_format}",
+        "processing_level": f"as submitted by the PI, data version {header.data_version or '?'}",
+        "product_version": header.data_version or "not given",
+        "comment": remarks or "none",
+        "acknowledgment": f"Data provided by {header.pi_name or 'the PI'}.",
+        "references": "not given",
+        "license": "Use is subject to the campaign data policy.",
+        "history": f"{created} converted from {datafile.source_format} by FieldCat",
+        "date_created": created,
+        "date_modified": created,
+        "date_issued": created,
+        "date_metadata_modified": created,
+        "standard_name_vocabulary": "CF Standard Name Table v93",
+        "original_header": datafile.original_header,
+    }
+    if header.did is not None:
+        attrs["did"] = header.did
+    attrs.update(_time_attributes(extent.start, extent.stop, resolution_s))
+    attrs.update(_space_attributes(datafile))
+    if overrides:
+        attrs.update(overrides)
+    return attrs
+
+
+def _time_attributes(
+    start: datetime | None, stop: datetime | None, resolution_s: float | None
+) -> dict[str, AttrValue]:
+    attrs: dict[str, AttrValue] = {}
+    if start is not None and stop is not None:
+        attrs["time_coverage_start"] = _iso(start)
+        attrs["time_coverage_end"] = _iso(stop)
+        attrs["time_coverage_duration"] = _duration((stop - start).total_seconds())
+    if resolution_s is not None:
+        attrs["time_coverage_resolution"] = _duration(resolution_s)
+    return attrs
+
+
+def _space_attributes(datafile: DataFile) -> dict[str, AttrValue]:
+    extent = datafile.extent
+    attrs: dict[str, AttrValue] = {}
+    if None not in (extent.south, extent.north, extent.west, extent.east):
+        s, n = float(extent.south or 0.0), float(extent.north or 0.0)
+        w, e = float(extent.west or 0.0), float(extent.east or 0.0)
+        attrs.update(
+            geospatial_lat_min=s,
+            geospatial_lat_max=n,
+            geospatial_lon_min=w,
+            geospatial_lon_max=e,
+            geospatial_lat_units="degrees_north",
+            geospatial_lon_units="degrees_east",
+            geospatial_lat_resolution="point" if s == n else "irregular",
+            geospatial_lon_resolution="point" if w == e else "irregular",
+            geospatial_bounds_crs="EPSG:4326",
+        )
+        if s == n and w == e:
+            attrs["geospatial_bounds"] = f"POINT ({s} {w})"
+        else:
+            attrs["geospatial_bounds"] = f"POLYGON (({s} {w}, {n} {w}, {n} {e}, {s} {e}, {s} {w}))"
+    if datafile.feature_type is FeatureType.TRAJECTORY:
+        attrs["cdm_data_type"] = "Trajectory"
+    elif datafile.feature_type is FeatureType.PROFILE:
+        attrs["cdm_data_type"] = "Profile"
+    else:
+        attrs["cdm_data_type"] = "Station"
+    return attrs

@@ -1,0 +1,338 @@
+"""NetCDF writer: CF 1.8 discrete sampling geometry (one feature a file) with ACDD 1.3 metadata.
+
+Whole arrays are written at once; nothing here loops over rows. netCDF4 is imported inside
+the functions so that `import formats` stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
+
+from formats.cf_attributes import (
+    VERTICAL_POSITIVE,
+    AttrValue,
+    feature_id,
+    global_attributes,
+    standard_name_for,
+)
+from formats.model import (
+    QUALITY_MEANINGS,
+    Column,
+    ColumnKind,
+    DataFile,
+    FeatureType,
+    Quality,
+    WriteError,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+FILE_FORMAT: Final = "NETCDF4"
+"""On-disk format; the benchmark's plain-netCDF4 baseline uses the same."""
+VARIABLE_SETTINGS: dict[str, Any] = {"zlib": True, "complevel": 1, "shuffle": True}
+"""Compression of every array variable; the benchmark's baseline uses the same."""
+
+_ROLE = {
+    FeatureType.TRAJECTORY: ("trajectory", "trajectory_id"),
+    FeatureType.TIME_SERIES: ("station", "timeseries_id"),
+    FeatureType.PROFILE: ("profile", "profile_id"),
+}
+_AXIS = {"latitude": "Y", "longitude": "X"}
+
+
+@dataclass
+class _Plan:
+    """Which variable plays which CF role, and the names they get in the file."""
+
+    dim: str
+    names: dict[int, str]
+    roles: dict[int, str] = field(default_factory=dict)
+    """Column index -> standard name, for the coordinate columns."""
+    scalars: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Fixed-site coordinates: variable name -> (standard name, value)."""
+    taken: set[str] = field(default_factory=set)
+
+    def unique(self, name: str) -> str:
+        """`name`, or `name_` repeated until it is free; then mark it taken."""
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def coordinates(self) -> str:
+        """The `coordinates` attribute of a data variable."""
+        names = [self.names[0]]
+        names += list(self.scalars)
+        names += [self.names[i] for i in self.roles]
+        return " ".join(names)
+
+
+def write_netcdf(datafile: DataFile, stream: BinaryIO) -> None:
+    """Write `datafile` as CF/ACDD NetCDF to a binary stream (via a temporary file)."""
+    with tempfile.TemporaryDirectory(prefix="fieldcat-nc-") as tmp:
+        path = Path(tmp) / "out.nc"
+        write_netcdf_file(datafile, path)
+        with path.open("rb") as fh:
+            shutil.copyfileobj(fh, stream, 1 << 20)
+
+
+def write_netcdf_file(
+    datafile: DataFile,
+    path: Path,
+    *,
+    attributes: Mapping[str, AttrValue] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Write `datafile` as CF/ACDD NetCDF to `path`; `attributes` override global defaults
+    (the archive center passes its publisher, license, naming authority, metadata link)."""
+    import netCDF4
+    import numpy as np
+
+    if datafile.row_count == 0:
+        raise WriteError("a NetCDF file needs at least one data row")
+    times = _seconds(datafile.time.values)
+    plan = _plan(datafile, strictly_increasing=bool(np.all(np.diff(times[1]) > 0)))
+    try:
+        ds = netCDF4.Dataset(str(path), "w", format=FILE_FORMAT)
+    except OSError as err:
+        raise WriteError(f"cannot create the NetCDF file: {err}") from err
+    try:
+        ds.createDimension(plan.dim, datafile.row_count)
+        _write_time(ds, datafile.time, plan, times)
+        _write_feature_id(ds, datafile, plan)
+        _write_scalars(ds, plan)
+        for index, column in enumerate(datafile.columns[1:], start=1):
+            if column.kind is ColumnKind.STRING:
+                _write_strings(ds, column, plan.names[index], plan.dim)
+            else:
+                _write_numbers(ds, column, index, plan)
+        attrs = global_attributes(
+            datafile,
+            now=now or datetime.now(UTC),
+            resolution_s=_resolution(times[1]),
+        )
+        attrs.update(_vertical_attributes(ds, datafile, plan))
+        if attributes:
+            attrs.update(attributes)
+        ds.setncatts(attrs)
+    finally:
+        ds.close()
+
+
+def _seconds(values: npt.NDArray[Any]) -> tuple[str, npt.NDArray[np.float64]]:
+    """Time as (units, float64 seconds since midnight of the first day)."""
+    import numpy as np
+
+    stamps = values.astype("datetime64[ns]")
+    base = stamps[0].astype("datetime64[D]")
+    offsets = (stamps - base).astype("timedelta64[ns]").astype(np.int64)
+    seconds = offsets / np.float64(1e9)
+    units = f"seconds since {np.datetime_as_string(base)} 00:00:00"
+    return units, seconds
+
+
+def _resolution(seconds: npt.NDArray[np.float64]) -> float | None:
+    import numpy as np
+
+    if len(seconds) < 2:
+        return None
+    return float(np.median(np.diff(seconds)))
+
+
+def _plan(datafile: DataFile, *, strictly_increasing: bool) -> _Plan:
+    """Decide dimension and variable names and the coordinate roles of the columns."""
+    dim = "time" if strictly_increasing else "obs"
+    plan = _Plan(dim=dim, names={}, taken={dim})
+    plan.names[0] = "time" if dim == "time" else plan.unique("time")
+    if dim == "time":
+        plan.taken.add("time")
+    for index, column in enumerate(datafile.columns[1:], start=1):
+        plan.names[index] = plan.unique(column.name)
+    found: dict[str, int] = {}
+    for index, column in enumerate(datafile.columns[1:], start=1):
+        if column.kind is ColumnKind.NUMBER:
+            std = standard_name_for(column.name, column.unit)
+            if std in ("latitude", "longitude", "altitude", "air_pressure") and std not in found:
+                found[std] = index
+    for std in ("latitude", "longitude"):
+        if std in found:
+            plan.roles[found[std]] = std
+    vertical = found.get("altitude", found.get("air_pressure"))
+    if datafile.feature_type is FeatureType.PROFILE and "altitude" not in found:
+        vertical = found.get("air_pressure")
+    if vertical is not None and (
+        datafile.feature_type is not FeatureType.TIME_SERIES or "altitude" in found
+    ):
+        plan.roles[vertical] = (
+            standard_name_for(datafile.columns[vertical].name, datafile.columns[vertical].unit)
+            or "altitude"
+        )
+    header = datafile.header
+    if "latitude" not in found and header.latitude is not None and header.longitude is not None:
+        plan.scalars[plan.unique("lat")] = ("latitude", float(header.latitude))
+        plan.scalars[plan.unique("lon")] = ("longitude", float(header.longitude))
+        if header.altitude is not None and vertical is None:
+            plan.scalars[plan.unique("alt")] = ("altitude", float(header.altitude))
+    return plan
+
+
+def _write_time(ds: Any, column: Column, plan: _Plan, times: tuple[str, Any]) -> None:
+    units, seconds = times
+    var = ds.createVariable(plan.names[0], "f8", (plan.dim,), fill_value=False, **VARIABLE_SETTINGS)
+    var.setncatts(
+        {
+            "standard_name": "time",
+            "long_name": "time",
+            "units": units,
+            "calendar": "standard",
+            "axis": "T",
+            "original_name": column.original_name,
+            "original_units": column.original_unit,
+        }
+    )
+    var[:] = seconds
+
+
+def _write_feature_id(ds: Any, datafile: DataFile, plan: _Plan) -> None:
+    import netCDF4
+    import numpy as np
+
+    name, role = _ROLE[datafile.feature_type]
+    text = feature_id(datafile).encode("utf-8")
+    var_name = plan.unique(name)
+    ds.createDimension(plan.unique(f"{var_name}_strlen"), len(text))
+    var = ds.createVariable(var_name, "S1", (f"{var_name}_strlen",))
+    var.setncatts({"cf_role": role, "long_name": f"{name} identifier"})
+    var[:] = netCDF4.stringtochar(np.array([text], dtype=f"S{len(text)}"))[0]
+
+
+def _write_scalars(ds: Any, plan: _Plan) -> None:
+    for name, (std, value) in plan.scalars.items():
+        var = ds.createVariable(name, "f8", ())
+        units = {"latitude": "degrees_north", "longitude": "degrees_east"}.get(std, "m")
+        var.setncatts({"standard_name": std, "long_name": std, "units": units})
+        if std in _AXIS:
+            var.axis = _AXIS[std]
+        else:
+            var.positive = "up"
+            var.axis = "Z"
+        var[...] = value
+
+
+def _write_numbers(ds: Any, column: Column, index: int, plan: _Plan) -> None:
+    import numpy as np
+
+    name = plan.names[index]
+    values = column.values
+    has_missing = bool(np.isnan(values).any())
+    role = plan.roles.get(index)
+    fill: Any = np.nan if (has_missing or role is None) else False
+    var = ds.createVariable(name, "f8", (plan.dim,), fill_value=fill, **VARIABLE_SETTINGS)
+    attrs: dict[str, Any] = {
+        "long_name": column.original_name,
+        "original_name": column.original_name,
+    }
+    std = role or standard_name_for(column.name, column.unit)
+    if std is not None:
+        attrs["standard_name"] = std
+    if column.unit is not None:
+        attrs["units"] = column.unit
+    attrs["original_units"] = column.original_unit
+    if role in _AXIS:
+        attrs["axis"] = _AXIS[role]
+    elif role is not None:
+        attrs["axis"] = "Z"
+        attrs["positive"] = VERTICAL_POSITIVE.get(role, "up")
+    else:
+        attrs["coordinates"] = plan.coordinates()
+        attrs["coverage_content_type"] = "physicalMeasurement"
+    qc = column.quality
+    if qc is not None and bool(np.any(qc)):
+        attrs["ancillary_variables"] = _write_quality(ds, column, name, plan)
+    attrs.update({k: v for k, v in column.attributes.items() if k not in attrs})
+    var.setncatts(attrs)
+    var[:] = values
+
+
+def _write_quality(ds: Any, column: Column, data_name: str, plan: _Plan) -> str:
+    import numpy as np
+
+    name = plan.unique(f"{data_name}_qc")
+    var = ds.createVariable(name, "i1", (plan.dim,), fill_value=False, **VARIABLE_SETTINGS)
+    var.setncatts(
+        {
+            "long_name": f"quality flag of {column.original_name}",
+            "standard_name": "quality_flag",
+            "flag_values": np.array([int(q) for q in Quality], dtype=np.int8),
+            "flag_meanings": QUALITY_MEANINGS,
+            "coverage_content_type": "qualityInformation",
+        }
+    )
+    var[:] = column.quality
+    return name
+
+
+def _write_strings(ds: Any, column: Column, name: str, dim: str) -> None:
+    import netCDF4
+    import numpy as np
+
+    texts = np.asarray(["" if v is None else str(v) for v in column.values], dtype=str)
+    encoded = np.strings.encode(texts, "utf-8")
+    width = max(1, encoded.dtype.itemsize)
+    strlen = f"{name}_strlen"
+    ds.createDimension(strlen, width)
+    var = ds.createVariable(name, "S1", (dim, strlen), **VARIABLE_SETTINGS)
+    var.setncatts(
+        {
+            "long_name": column.original_name,
+            "original_name": column.original_name,
+            "original_units": column.original_unit,
+            "coverage_content_type": "auxiliaryInformation",
+        }
+    )
+    var[:] = netCDF4.stringtochar(encoded.astype(f"S{width}"))
+    var.setncattr("_Encoding", "utf-8")
+
+
+def _vertical_attributes(ds: Any, datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:
+    import numpy as np
+
+    for index, role in plan.roles.items():
+        if role in _AXIS:
+            continue
+        values = datafile.columns[index].values
+        if bool(np.all(np.isnan(values))):
+            return {}
+        unit = datafile.columns[index].unit or ""
+        attrs: dict[str, AttrValue] = {
+            "geospatial_vertical_min": float(np.nanmin(values)),
+            "geospatial_vertical_max": float(np.nanmax(values)),
+            "geospatial_vertical_units": unit,
+            "geospatial_vertical_positive": VERTICAL_POSITIVE.get(role, "up"),
+            "geospatial_vertical_resolution": "irregular",
+        }
+        if role == "altitude":
+            attrs["geospatial_bounds_vertical_crs"] = "EPSG:5829"
+        return attrs
+    for _name, (std, value) in plan.scalars.items():
+        if std == "altitude":
+            return {
+                "geospatial_vertical_min": value,
+                "geospatial_vertical_max": value,
+                "geospatial_vertical_units": "m",
+                "geospatial_vertical_positive": "up",
+                "geospatial_vertical_resolution": "point",
+                "geospatial_bounds_vertical_crs": "EPSG:5829",
+            }
+    return {}

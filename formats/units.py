@@ -1,0 +1,69 @@
+"""Unit tokens mapped to UDUNITS/CF through the alias table of FORMAT.md "Units"."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+logger = logging.getLogger(__name__)
+
+ALIASES: dict[str, str] = {
+    "PPM": "1e-6",
+    "PPMV": "1e-6",
+    "PPB": "1e-9",
+    "PPBV": "1e-9",
+    "PPT": "1e-12",
+    "PPTV": "1e-12",
+    "NM/M3": "nmol m-3",
+    "DEGN": "degrees_north",
+    "DEGS_N": "degrees_north",
+    "DEGREES_NORTH": "degrees_north",
+    "DEGE": "degrees_east",
+    "DEGREES_EAST": "degrees_east",
+    "DEG": "degree",
+    "DEGS": "degree",
+    "DEGREE": "degree",
+    "DEGREES": "degree",
+    "C": "degC",
+    "DEGC": "degC",
+    "%": "percent",
+    "PERCENT": "percent",
+    "UTC": "UTC",
+}
+"""Upper-cased token -> canonical unit; matched ignoring case (`nM/m3` is nanomoles per
+cubic metre in the campaign's plan)."""
+
+STRING_UNITS = frozenset({"NUMBER", "ID"})
+"""Units that mark an id (string) column."""
+
+TIME_UNIT = "UTC"
+
+
+@functools.lru_cache(maxsize=512)
+def _udunits_ok(token: str) -> bool:
+    try:
+        import cf_units  # type: ignore[import-untyped]
+    except ImportError:  # without UDUNITS only the alias table is known
+        return False
+    try:
+        unit = cf_units.Unit(token)
+    except ValueError:
+        return False
+    return not unit.is_unknown() and not unit.is_no_unit()
+
+
+def canonical_unit(token: str) -> str | None:
+    """The UDUNITS/CF unit for a unit token, or None when it is unknown (never a guess)."""
+    upper = token.upper()
+    if upper in ALIASES:
+        return ALIASES[upper]
+    if upper in STRING_UNITS:
+        return None
+    if _udunits_ok(token):
+        return token
+    return None
+
+
+def is_string_unit(token: str) -> bool:
+    """True for units that mark an id column (`NUMBER`, `ID`)."""
+    return token.upper() in STRING_UNITS
