@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    """The environment for a `fieldcat` subprocess: no stray FIELDCAT_* settings, this tree first."""
+    """Env for a `fieldcat` subprocess: no stray FIELDCAT_* settings, this tree first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCAT_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     env.update(extra)
