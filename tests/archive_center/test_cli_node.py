@@ -191,3 +191,16 @@ def test_search_an_unreachable_center_says_so() -> None:
     assert result.returncode == 2
     assert "cannot reach" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_readme_config_example_loads(tmp_path: Path) -> None:
+    from archive_center.settings import load_settings
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", readme, re.S)
+    assert block is not None
+    config = tmp_path / "center.toml"
+    config.write_text(block.group(1), encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.center_code == "JOSS"
+    assert settings.campaign.intensive_end.isoformat() == "1999-03-31"
