@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SEED = 1999
 CAMPAIGN_YEAR = 1999
+EMBARGOED = frozenset({"citation_rf04_19990318.txt"})
+"""Preliminary data the demo registers under embargo (metadata public, data not yet)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive_center.demo.campaign import CENTERS, DEFAULT_SEED, GeneratedFile
+from archive_center.demo.campaign import CENTERS, DEFAULT_SEED, EMBARGOED, GeneratedFile
 from archive_center.demo.launcher import (
     DemoError,
     DemoLayout,
@@ -59,31 +59,41 @@ def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
             settings = load_config(layout.config_path(center.code))
             prepare_node(settings)
             files = [f.path for f in data if f.center == center.code]
-            seed_center(settings, files, on_file=lambda _p: progress.advance(seeding))
+            seed_center(
+                settings, files, embargoed=EMBARGOED, on_file=lambda _p: progress.advance(seeding)
+            )
     write_marker(layout, seed, seeded=True)
 
 
-def print_welcome(console: Console, running: list[RunningCenter]) -> None:
-    """The three URLs and a few things to try."""
+def first_dataset(url: str, **filters: str) -> str | None:
+    """The public id of the first dataset a center lists for `filters`, if any."""
     import httpx
 
+    try:
+        page = httpx.get(f"{url}/api/v1/datasets", params={**filters, "limit": "1"}).json()
+        return str(page["items"][0]["public_id"])
+    except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def print_welcome(console: Console, layout: DemoLayout, running: list[RunningCenter]) -> None:
+    """The three URLs and a few things to try."""
     console.print("\n[bold]Three FieldCat centers are running:[/]")
     for center in running:
         console.print(f"  {center.center.code:5} {center.center.name:20} {center.url}")
-    first = running[0].url
+    joss, lmd = running[0].url, running[-1].url
+    api = "/api/v1/datasets"
     console.print("\n[bold]Try:[/]")
-    console.print(f"  search:   {first}/api/v1/datasets?platform=C130&bbox=65,0,80,15")
-    console.print(f"  shell:    fieldcat search --center {first} --variable O3")
-    try:
-        page = httpx.get(f"{first}/api/v1/datasets", params={"platform": "C130", "limit": 1}).json()
-        dataset = page["items"][0]["public_id"]
-        console.print(
-            f"  download: {first}/api/v1/datasets/{dataset}/data?format=netcdf&bbox=70,0,76,10"
-        )
-        console.print(f"  plot:     {first}/api/v1/datasets/{dataset}/plot")
-    except (httpx.HTTPError, ValueError, KeyError, IndexError):
-        console.print(f"  download: {first}/api/v1/datasets/<id>/data?format=netcdf")
-    console.print(f"  API docs: {first}/docs")
+    console.print(f"  search:    {joss}{api}?platform=C130&bbox=65,0,80,15")
+    console.print(f"  shell:     fieldcat search --center {joss} --variable O3")
+    flight = first_dataset(joss, platform="C130") or "<id>"
+    console.print(f"  download:  {joss}{api}/{flight}/data?format=netcdf&bbox=70,0,76,10")
+    console.print(f"  plot:      {joss}{api}/{flight}/plot")
+    embargoed = first_dataset(lmd, access="embargoed")
+    if embargoed:
+        console.print(f"  embargoed: {lmd}{api}/{embargoed} (metadata) vs {api}/{embargoed}/data")
+    console.print(f"  API docs:  {joss}/docs")
+    console.print(f"  products:  {layout.campaign_dir}/<CENTER>/*.png")
     console.print(
         "\nEach center lists the datasets it holds; once federation lands, each shows all."
         "\nPress Ctrl-C to stop all three."
@@ -133,7 +143,7 @@ def demo_command(
             running.append(start_center(layout, center, center_url(host, base_port + i)))
         with console.status("starting the centers"):
             wait_ready(layout, running)
-        print_welcome(console, running)
+        print_welcome(console, layout, running)
         run_until_stopped(running)
     except StopRequested:
         console.print("\nstopping the centers...")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from formats import CampaignTime
 
 logger = logging.getLogger(__name__)
+
+DEMO_EMBARGO = timedelta(days=365)
+"""How long the demo's embargoed example stays closed after seeding."""
 
 
 def campaign_time(settings: Settings) -> CampaignTime:
@@ -38,15 +41,19 @@ def seed_center(
     settings: Settings,
     files: Sequence[Path],
     *,
+    embargoed: Collection[str] = frozenset(),
     now: datetime | None = None,
     on_file: Callable[[Path], None] | None = None,
 ) -> list[str]:
-    """Archive and register each data file in the center; return the datasets' public ids."""
+    """Archive and register each data file in the center; return the datasets' public ids.
+
+    Files named in `embargoed` are registered under embargo for `DEMO_EMBARGO` from `now`,
+    so the demo shows searchable metadata whose data is not yet released.
+    """
+    import formats
     from catalog.db import make_engine, make_session_factory
     from catalog.registration import register_datafile
     from catalog.storage import ArchiveStore
-
-    import formats
 
     when = now or datetime.now(UTC)
     period = campaign_time(settings)
@@ -70,6 +77,8 @@ def seed_center(
                     center_code=settings.center_code,
                     campaign_code=settings.campaign.code,
                     category=datafile.header.category,
+                    access_state="embargoed" if path.name in embargoed else None,
+                    release_at=when + DEMO_EMBARGO if path.name in embargoed else None,
                     now=when,
                 )
                 public_ids.append(dataset.public_id)
