@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from archive_center.errors import install_error_handlers, install_problem_openapi
@@ -20,22 +20,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-STORAGE_FOLDERS = (
-    "archive/originals",
-    "archive/derived",
-    "staging",
-    "incoming",
-    "done",
-    "rejected",
-)
 
 
 def prepare_node(settings: Settings, engine: Engine | None = None) -> None:
     """Create the storage folders, upgrade the database, ensure the local center and campaign."""
     from catalog.db import make_engine, make_session_factory, upgrade_database
+    from catalog.storage import ArchiveStore
 
-    for folder in STORAGE_FOLDERS:
-        (settings.root / folder).mkdir(parents=True, exist_ok=True)
+    ArchiveStore(settings.root).create_dirs()
     own_engine = engine is None
     engine = engine if engine is not None else make_engine(settings.effective_database_url)
     try:
@@ -98,6 +90,7 @@ async def _security_headers(
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the node's ASGI app (settings from `load_settings()` when not given)."""
+    from archive_center.deps import reject_control_characters
     from archive_center.routers import bundles, datasets, health
 
     settings = settings if settings is not None else load_settings()
@@ -106,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0",
         description=f"{settings.center_name} ({settings.center_code})",
         lifespan=_lifespan,
+        dependencies=[Depends(reject_control_characters)],
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive_center.errors import UnknownParameterError
@@ -48,6 +49,22 @@ def get_now() -> datetime:
     return datetime.now(UTC)
 
 
+def reject_control_characters(request: Request) -> None:
+    """Refuse NUL and other control characters in the path and query (a 422 problem).
+
+    No identifier or filter of ours holds them, and some databases refuse them outright.
+    """
+    parts = [("path", name, value) for name, value in request.path_params.items()]
+    parts += [("query", name, value) for name, value in request.query_params.multi_items()]
+    bad = [
+        {"loc": (where, name), "msg": "control characters are not allowed", "type": "value_error"}
+        for where, name, value in parts
+        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    ]
+    if bad:
+        raise RequestValidationError(bad)
+
+
 def forbid_unknown_query(*allowed: str) -> Any:
     """A dependency refusing query parameters other than `allowed` (a 400 problem)."""
     allowed_set = frozenset(allowed)
@@ -62,6 +79,8 @@ def forbid_unknown_query(*allowed: str) -> Any:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ArchiveStore, Depends(get_store)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the transaction ends when the handler returns, before a (possibly long)
+# streamed body is sent, so no database connection is held while bytes flow.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -109,7 +109,11 @@ def free_port() -> int:
 
 def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
     """uvicorn serving the center at `root` on loopback; returns once it answers."""
-    env = os.environ | {"FIELDCAT_ROOT": str(root), "FIELDCAT_PORT": str(port)}
+    env = os.environ | {
+        "FIELDCAT_ROOT": str(root),
+        "FIELDCAT_PORT": str(port),
+        "PYTHONPATH": str(REPO),
+    }
     env.pop("FIELDCAT_CONFIG", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "archive_center.app:create_app",

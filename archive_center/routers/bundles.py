@@ -18,7 +18,7 @@ from catalog.errors import InvalidQueryError
 
 router = APIRouter(tags=["bundles"])
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class BundleRequest(BaseModel):

@@ -53,7 +53,12 @@ def as_utc(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as err:
+        raise RequestValidationError(
+            [{"loc": ("query",), "msg": "time out of range", "type": "value_error"}]
+        ) from err
 
 
 def check_window(start: datetime | None, end: datetime | None) -> None:
