@@ -62,28 +62,45 @@ def fetch_page(center: str, query: dict[str, str]) -> dict[str, Any]:
     return page
 
 
-def _day(value: Any) -> str:
+def _minute(value: Any) -> str:
     return str(value or "")[:16].replace("T", " ")
 
 
-def results_table(page: dict[str, Any]) -> Table:
-    """The page's datasets as a rich table."""
+def _until(start: Any, stop: Any) -> str:
+    """The stop time, without its date when that is the start's date."""
+    first, last = _minute(start), _minute(stop)
+    return last[11:] if first[:10] == last[:10] else last
+
+
+def results_table(page: dict[str, Any], wide: bool = True) -> Table:
+    """The page's datasets as a rich table (variables only when `wide`)."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{page.get('total', len(page['items']))} datasets", title_justify="left")
-    for heading in ("id", "DID", "platform", "PI", "start (UTC)", "stop (UTC)", "variables"):
-        table.add_column(heading, overflow="fold")
-    table.add_column("access")
-    table.add_column("center")
+    total = page.get("total")
+    table = Table(
+        title=f"{total if total is not None else len(page['items'])} datasets",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for heading in ("id", "DID", "start (UTC)", "stop"):
+        table.add_column(heading, no_wrap=True)
+    table.add_column("platform", overflow="fold", min_width=8)
+    table.add_column("PI", overflow="fold", min_width=10)
+    if wide:
+        table.add_column("variables", overflow="fold", min_width=12)
+    table.add_column("access", no_wrap=True)
+    table.add_column("center", no_wrap=True)
     for item in page["items"]:
         table.add_row(
             str(item.get("public_id", "")),
             str(item.get("did") or ""),
+            _minute(item.get("start")),
+            _until(item.get("start"), item.get("stop")),
             str(item.get("platform", "")),
             str(item.get("pi_name", "")),
-            _day(item.get("start")),
-            _day(item.get("stop")),
-            " ".join(item.get("variables") or []),
+            *([" ".join(item.get("variables") or [])] if wide else []),
             str(item.get("access_state", "")),
             str(item.get("origin_center", "")),
         )
@@ -101,6 +118,9 @@ def search_command(
     pi: Annotated[str | None, typer.Option(help="Principal investigator.")] = None,
     variable: Annotated[str | None, typer.Option(help="Variable name, e.g. O3.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Results per page.")] = 50,
+    cursor: Annotated[
+        str | None, typer.Option(help="Next page: the cursor a search printed.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON page.")] = False,
 ) -> None:
     """Search a center's catalog and print the matching datasets."""
@@ -108,16 +128,23 @@ def search_command(
 
     query = build_query(
         q=q, start=start, end=end, bbox=bbox, platform=platform, instrument=instrument,
-        pi=pi, variable=variable, limit=limit,
+        pi=pi, variable=variable, limit=limit, cursor=cursor,
     )  # fmt: skip
     page = fetch_page(center, query)
     if as_json:
         typer.echo(json.dumps(page, indent=2))
         return
     console = Console()
+    if not console.is_terminal:  # piped: whole lines for grep and friends, not 80 columns
+        console = Console(width=200)
     if not page["items"]:
         console.print("no datasets match")
         return
-    console.print(results_table(page))
+    console.print(results_table(page, wide=console.width >= 140))
     if page.get("next_cursor"):
-        console.print(f"more results: add cursor={page['next_cursor']} to the query", style="dim")
+        console.print(
+            f"next page: --cursor {page['next_cursor']}",
+            style="dim",
+            highlight=False,
+            soft_wrap=True,
+        )

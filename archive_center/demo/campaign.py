@@ -107,9 +107,11 @@ FLIGHTS = (
     _c130(4, (3, 7, 4), ((12.0, 72.5),), "Male northward survey"),
     _c130(5, (3, 13, 3), ((6.0, 66.5), (9.5, 70.0)), "Arabian Sea gradient box"),
     _c130(6, (3, 24, 4), ((0.0, 77.5), (3.0, 79.5)), "equatorial haze layer"),
-    _citation(1, (2, 19, 5), ((7.5, 73.0),), "haze layer above Kaashidhoo"),
-    _citation(2, (2, 26, 5), ((1.0, 75.0),), "cirrus outflow near the equator"),
-    _citation(3, (3, 10, 4), ((6.0, 77.5),), "pollution plume east of the Maldives"),
+    _citation(
+        1, (2, 19, 5), ((7.5, 73.0), (7.5, 75.5), (5.0, 75.5)), "haze layer above Kaashidhoo"
+    ),
+    _citation(2, (2, 26, 5), ((1.0, 75.0), (-1.5, 73.0)), "cirrus outflow near the equator"),
+    _citation(3, (3, 10, 4), ((6.0, 77.5), (8.0, 76.0)), "pollution plume east of the Maldives"),
     _citation(4, (3, 18, 5), ((-2.0, 71.0),), "southern edge of the plume"),
 )
 

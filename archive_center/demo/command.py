@@ -126,7 +126,7 @@ def demo_command(
 
     from archive_center.cli_node import StopRequested, fail, install_stop_handlers
 
-    console = Console()
+    console = Console(soft_wrap=True)  # URLs stay whole, to be copied
     layout = DemoLayout(root)
     running: list[RunningCenter] = []
     install_stop_handlers()

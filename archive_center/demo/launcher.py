@@ -196,7 +196,7 @@ def start_center(layout: DemoLayout, center: DemoCenter, url: str) -> RunningCen
     # The demo's own config decides; a FIELDCAT_* variable meant for another center must not.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCAT_")}
     # The children run the same code as this process, installed or not.
-    code_root = str(Path(archive_center.__file__).resolve().parent.parent)
+    code_root = str(Path(archive_center.__file__).parent.parent.absolute())
     env["PYTHONPATH"] = os.pathsep.join(p for p in (code_root, env.get("PYTHONPATH")) if p)
     try:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
