@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).absolute().parents[2]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
