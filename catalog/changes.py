@@ -10,7 +10,7 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import AccessState
-from catalog.models import Change, ChangeCounter, Dataset
+from catalog.models import Center, Change, ChangeCounter, Dataset
 
 logger = logging.getLogger(__name__)
 KINDS = ("upsert", "tombstone")
@@ -82,6 +82,19 @@ def _tombstone_payload(dataset: Dataset) -> dict[str, Any]:
     }
 
 
+def _count_shared(session: Session, dataset: Dataset, *, now_shared: bool) -> None:
+    """Keep `Center.shared_records` in step with what the log announces as shared."""
+    delta = int(now_shared) - int(bool(dataset.listed))
+    dataset.listed = now_shared
+    if delta:
+        session.execute(
+            update(Center)
+            .where(Center.code == dataset.origin_center)
+            .values(shared_records=Center.shared_records + delta)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def next_seq(session: Session) -> int:
     """Take the next sequence number; the counter row stays locked until the caller commits."""
     seq = session.execute(
@@ -114,6 +127,7 @@ def append_change(
         if not shared_before:
             return None
         kind = "tombstone"
+    _count_shared(session, dataset, now_shared=kind == "upsert")
     payload = dataset_payload(dataset) if kind == "upsert" else _tombstone_payload(dataset)
     change = Change(
         seq=next_seq(session),

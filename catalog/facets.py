@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy import ColumnElement, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
-from catalog.access import effective_state_sql, visible_filter
+from catalog.access import SHARED_STATES, effective_state_sql
 from catalog.models import Center, Dataset, PeerState, Variable
-from catalog.schemas import CenterFreshness, FacetCount, Principal
+from catalog.schemas import CenterFreshness, FacetCount
 
 FACET_LIMIT = 50
 TOTAL = "_total"
@@ -52,9 +52,11 @@ def facet_counts(
         grouped("center", f.c.origin_center, f.c.origin_center),
         grouped("access", f.c.access, f.c.access),
         grouped("project", f.c.project, f.c.project_key).where(f.c.project_key.is_not(None)),
+        # Grouped by an expression no index holds, so the planner walks the (small) filtered
+        # set and looks its variables up, instead of walking every variable in name order.
         select(literal("variable"), func.min(Variable.name), func.count(Variable.dataset_id))
         .join_from(f, Variable, Variable.dataset_id == f.c.id)
-        .group_by(Variable.name_key),
+        .group_by(func.lower(Variable.name)),
     ]
     facets: dict[str, list[FacetCount]] = {
         name: []
@@ -72,31 +74,59 @@ def facet_counts(
     return facets, total
 
 
-def center_freshness(
-    session: Session, principal: Principal, now: datetime
-) -> list[CenterFreshness]:
-    """Each known center, how many of its records the caller can see here, and sync state."""
+def refresh_center_counts(session: Session) -> None:
+    """Recount every center's shared datasets (after bulk loads; the change log keeps them)."""
+    shared = [s.value for s in SHARED_STATES]
+    session.execute(
+        update(Dataset)
+        .values(listed=Dataset.access_state.in_(shared))
+        .execution_options(synchronize_session=False)
+    )
     counts = dict(
         session.execute(
             select(Dataset.origin_center, func.count())
-            .where(visible_filter(principal, now))
+            .where(Dataset.access_state.in_(shared))
             .group_by(Dataset.origin_center)
         ).all()
     )
+    for code in session.scalars(select(Center.code)):
+        session.execute(
+            update(Center)
+            .where(Center.code == code)
+            .values(shared_records=int(counts.get(code, 0)))
+            .execution_options(synchronize_session=False)
+        )
+    session.expire_all()
+
+
+def center_freshness(session: Session) -> list[CenterFreshness]:
+    """Each known center, how many of its datasets are shared here, and how fresh they are.
+
+    `records` counts shared datasets (open, embargoed or password: public metadata), so it
+    is the same for every caller and reveals nothing private.
+    """
     rows = session.execute(
-        select(Center, PeerState)
+        select(
+            Center.code,
+            Center.name,
+            Center.is_local,
+            Center.shared_records,
+            PeerState.last_seq_applied,
+            PeerState.last_contact,
+            PeerState.last_error,
+        )
         .outerjoin(PeerState, PeerState.peer_code == Center.code)
         .order_by(Center.is_local.desc(), Center.code)
     ).all()
     return [
         CenterFreshness(
-            center=center.code,
-            name=center.name,
-            is_local=center.is_local,
-            records=int(counts.get(center.code, 0)),
-            last_seq_applied=peer.last_seq_applied if peer else None,
-            last_contact=peer.last_contact if peer else None,
-            last_error=peer.last_error if peer else None,
+            center=row.code,
+            name=row.name,
+            is_local=row.is_local,
+            records=row.shared_records,
+            last_seq_applied=row.last_seq_applied,
+            last_contact=row.last_contact,
+            last_error=row.last_error,
         )
-        for center, peer in rows
+        for row in rows
     ]

@@ -62,6 +62,8 @@ class Center(Base):
     name: Mapped[str] = mapped_column(String(200))
     base_url: Mapped[str] = mapped_column(String(500), default="")
     is_local: Mapped[bool] = mapped_column(Boolean, default=False)
+    shared_records: Mapped[int] = mapped_column(Integer, default=0)
+    """How many of its datasets are shared here (kept by the change log, see `changes`)."""
 
 
 class Campaign(Base):
@@ -166,6 +168,8 @@ class Dataset(Base):
     withdrawn_at: Mapped[datetime | None]
     origin_center: Mapped[str] = mapped_column(ForeignKey("centers.code"))
     origin_version: Mapped[int] = mapped_column(Integer, default=1)
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Counted in its center's `shared_records` (kept by `changes.append_change`)."""
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created: Mapped[datetime]
     updated: Mapped[datetime]

@@ -195,7 +195,7 @@ def search_datasets(
         items=[to_summary(d, now) for d in rows],
         facets=facets,
         next_cursor=next_cursor,
-        centers=center_freshness(session, principal, now),
+        centers=center_freshness(session),
         total=total,
     )
 

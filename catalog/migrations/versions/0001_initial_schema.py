@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('base_url', sa.String(length=500), nullable=False),
     sa.Column('is_local', sa.Boolean(), nullable=False),
+    sa.Column('shared_records', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_centers')),
     sa.UniqueConstraint('code', name=op.f('uq_centers_code'))
     )
@@ -126,6 +127,7 @@ def upgrade() -> None:
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('origin_center', sa.String(length=16), nullable=False),
     sa.Column('origin_version', sa.Integer(), nullable=False),
+    sa.Column('listed', sa.Boolean(), nullable=False),
     sa.Column('owner_user_id', sa.Integer(), nullable=True),
     sa.Column('created', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated', sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,351 @@
+"""Search benchmark: latency of a combined query at 100,000 datasets vs 1,000, and with facet
+counts vs without, on SQLite and (when reachable) PostgreSQL, measured in one run.
+
+Usage: python bench/search.py [--quick] [--postgres-url URL | --no-postgres]
+The last line printed is one JSON object: {"benchmark": "search", "figures": ..., "ratios": ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.orm import Session
+
+from catalog.db import make_engine, make_session_factory, upgrade_database
+from catalog.facets import refresh_center_counts
+from catalog.models import Dataset, Variable, new_public_id, search_text_of
+from catalog.registration import ensure_campaign, ensure_center
+from catalog.schemas import Principal, SearchParams
+from catalog.search import filter_clauses, search_datasets
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+FIRST = datetime(1996, 1, 1, tzinfo=UTC)
+YEARS = 30
+PLATFORMS = [
+    "NCAR C-130", "Citation", "Mystere-20", "ORV Sagar Kanya", "R/V Ronald H. Brown",
+    "KCO surface station", "Male radiosonde", "Goa lidar", "Mt Abu station", "Hanimadhoo",
+    "Falcon-20", "King Air", "P-3B", "DC-8", "BAe-146", "Twin Otter", "ER-2", "Learjet",
+    "Kashidoo tower", "Dharwar station",
+]  # fmt: skip
+INSTRUMENTS = [
+    "Ozone photometer", "CO analyser", "CCN counter", "Nephelometer", "PSAP", "Lidar",
+    "Radiosonde", "Sunphotometer", "Filter sampler", "Aethalometer", "SMPS", "OPC",
+    "Pyranometer", "Hygrometer", "GC-MS",
+]  # fmt: skip
+VARIABLES = [
+    "O3", "CO", "NO", "NO2", "SO2", "BC", "CN", "CCN", "T", "RH", "P", "WS", "WD", "ALT",
+    "LAT", "LON", "SCAT550", "ABS550", "AOD500", "DMS", "H2O", "CO2", "CH4", "PM10", "PM25",
+]  # fmt: skip
+WORDS = ["ozone", "aerosol", "sounding", "flux", "chemistry", "radiation", "cloud", "haze"]
+STATES = ["open"] * 14 + ["embargoed", "embargoed", "password", "private", "withdrawn"]
+CENTERS = ["JOSS", "NPL", "LMD"]
+PROJECTS = ["INDOEX", "ACE-Asia", "MINOS", None]
+
+
+def dataset_rows(n: int, campaign_id: int, seed: int) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    """`n` synthetic datasets over 30 years, worldwide, with their variable names."""
+    rng = random.Random(seed)
+    span = YEARS * 365 * 86400
+    pis = [
+        f"PI {i:02d} {rng.choice(['Ramanathan', 'Crutzen', 'Lelieveld', 'Mitra'])}"
+        for i in range(60)
+    ]
+    for i in range(n):
+        start = FIRST + timedelta(seconds=rng.randrange(span))
+        duration = min(rng.lognormvariate(10, 1.2), 40 * 86400)
+        lat, lon = rng.uniform(-60, 60), rng.uniform(-180, 180)
+        half_h, half_w = rng.uniform(0, 6), rng.uniform(0, 8)
+        west, east = lon - half_w, lon + half_w
+        west = west + 360 if west < -180 else west
+        east = east - 360 if east > 180 else east  # crosses the antimeridian when west > east
+        state = rng.choice(STATES)
+        fields: dict[str, Any] = {
+            "public_id": new_public_id(),
+            "did": str(i),
+            "campaign_id": campaign_id,
+            "pi_name": rng.choice(pis),
+            "platform": rng.choice(PLATFORMS),
+            "instrument": rng.choice(INSTRUMENTS),
+            "location": "mobile",
+            "project": rng.choice(PROJECTS),
+            "category": "research",
+            "start": start,
+            "stop": start + timedelta(seconds=duration),
+            "duration_s": duration,
+            "south": max(-90.0, lat - half_h),
+            "north": min(90.0, lat + half_h),
+            "west": west,
+            "east": east,
+            "data_version": "1.0",
+            "title": f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}",
+            "summary": "",
+            "access_state": state,
+            "release_at": NOW + timedelta(days=rng.choice([-30, 200]))
+            if state in ("embargoed", "password")
+            else None,
+            "origin_center": rng.choice(CENTERS),
+            "origin_version": 1,
+            "created": NOW,
+            "updated": NOW - timedelta(seconds=rng.randrange(span)),
+        }
+        for key, src in (
+            ("pi_key", "pi_name"),
+            ("platform_key", "platform"),
+            ("instrument_key", "instrument"),
+            ("project_key", "project"),
+        ):
+            fields[key] = None if fields[src] is None else fields[src].lower()
+        variables = rng.sample(VARIABLES, rng.randint(2, 6))
+        fields["search_text"] = search_text_of(fields, variables)
+        yield fields, variables
+
+
+def load(engine: Engine, n: int, seed: int = 7) -> float:
+    """Migrate and bulk-insert `n` datasets; seconds taken."""
+    t0 = time.perf_counter()
+    upgrade_database(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        for code in CENTERS:
+            ensure_center(
+                session, code, f"{code} center", f"http://{code.lower()}.test", code == "JOSS"
+            )
+        campaign = ensure_campaign(
+            session, "INDOEX", "Indian Ocean Experiment", date(1999, 1, 1), date(1999, 3, 31)
+        )
+        session.commit()
+        campaign_id = campaign.id
+    batch: list[dict[str, Any]] = []
+    var_batch: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for i, (fields, variables) in enumerate(dataset_rows(n, campaign_id, seed), start=1):
+            fields["id"] = i
+            batch.append(fields)
+            var_batch.extend(
+                {
+                    "dataset_id": i,
+                    "position": p,
+                    "name": v,
+                    "name_key": v.lower(),
+                    "original_name": v,
+                    "unit": None,
+                    "original_unit": "",
+                }
+                for p, v in enumerate(variables)
+            )
+            if len(batch) >= 5000:
+                conn.execute(insert(Dataset), batch)
+                conn.execute(insert(Variable), var_batch)
+                batch, var_batch = [], []
+        if batch:
+            conn.execute(insert(Dataset), batch)
+            conn.execute(insert(Variable), var_batch)
+    with factory() as session:
+        refresh_center_counts(session)
+        session.commit()
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return time.perf_counter() - t0
+
+
+COMBINED = {
+    "start": datetime(2010, 3, 1, tzinfo=UTC),
+    "end": datetime(2010, 9, 1, tzinfo=UTC),
+    "bbox": (40.0, -40.0, 120.0, 40.0),
+    "platform": "ncar c-130",
+    "q": "ozone",
+}
+
+
+def median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    """Median wall time of `fn` in milliseconds, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def measure(engine: Engine, repeat: int) -> dict[str, Any]:
+    """Median latencies of the combined query, without and with facets, and its result size."""
+    factory = make_session_factory(engine)
+    anon = Principal.anonymous()
+
+    def run(facets: bool) -> Callable[[], Any]:
+        def once() -> Any:
+            with factory() as session:
+                return search_datasets(session, SearchParams(**COMBINED, facets=facets), anon, NOW)
+
+        return once
+
+    page = run(True)()
+    return {
+        "plain_ms": median_ms(run(False), repeat),
+        "facets_ms": median_ms(run(True), repeat),
+        "total": page.total,
+        "items": len(page.items),
+    }
+
+
+def explain(engine: Engine) -> str:
+    """The query plan of the combined query's page, to show indexes rather than scans."""
+    from sqlalchemy import select
+
+    with Session(engine) as session:
+        clauses = filter_clauses(session, SearchParams(**COMBINED), Principal.anonymous(), NOW)
+        query = (
+            select(Dataset.id)
+            .where(*clauses)
+            .order_by(Dataset.start.desc(), Dataset.public_id.desc())
+            .limit(51)
+        )
+        compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+        prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        rows = session.execute(text(prefix + str(compiled))).all()
+    return "\n".join("    " + " ".join(str(c) for c in row) for row in rows)
+
+
+@contextmanager
+def sqlite_engine(folder: Path, name: str) -> Iterator[Engine]:
+    """A fresh SQLite database file."""
+    engine = make_engine(f"sqlite:///{folder / name}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def postgres_engine(url: str) -> Iterator[Engine]:
+    """A fresh schema on the PostgreSQL server, dropped afterwards."""
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def postgres_reachable(url: str) -> bool:
+    """Whether a PostgreSQL server answers at `url`."""
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def bench_backend(
+    name: str, make: Callable[[str], Any], sizes: tuple[int, int], repeat: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Both sizes on one backend: figures and ratios named with the backend suffix."""
+    small, large = sizes
+    results = {}
+    for n in (small, large):
+        with make(f"n{n}.db") as engine:
+            seconds = load(engine, n)
+            results[n] = measure(engine, repeat)
+            r = results[n]
+            print(
+                f"[{name}] {n:>7} datasets loaded in {seconds:.1f}s: "
+                f"plain {r['plain_ms']:.2f} ms, with facets {r['facets_ms']:.2f} ms "
+                f"({r['total']} match, {r['items']} on the page)"
+            )
+            if n == large:
+                print(f"[{name}] plan of the combined query at {n}:\n{explain(engine)}")
+    ratio_size = results[large]["facets_ms"] / results[small]["facets_ms"]
+    ratio_plain = results[large]["plain_ms"] / results[small]["plain_ms"]
+    ratio_facets = results[large]["facets_ms"] / results[large]["plain_ms"]
+    print(
+        f"[{name}] latency {large} vs {small}: {ratio_size:.2f} with facets, "
+        f"{ratio_plain:.2f} without (goal <= 2)"
+    )
+    print(f"[{name}] facets vs plain at {large}: {ratio_facets:.2f} (goal <= 3)")
+    figures = {
+        f"search_p50_ms_100k_{name}": round(results[large]["facets_ms"], 3),
+        f"search_p50_ms_1k_{name}": round(results[small]["facets_ms"], 3),
+        f"search_plain_p50_ms_100k_{name}": round(results[large]["plain_ms"], 3),
+    }
+    ratios = {
+        f"latency_100k_vs_1k_{name}": round(ratio_size, 3),
+        f"facets_vs_plain_{name}": round(ratio_facets, 3),
+    }
+    return figures, ratios
+
+
+# --- NODE HOOK -------------------------------------------------------------------------------
+# The node helper adds the HTTP part here: start the app on loopback over a loaded database,
+# drive `/api/v1/datasets` and `/healthz` with concurrent clients, and return
+# figures {"search_rps": ...} and ratios {"search_rps_vs_healthz": ...}.
+def http_figures(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
+    """HTTP throughput figures (filled in by the node helper); none yet."""
+    return {}, {}
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the JSON summary line last."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke run)")
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("FIELDCAT_TEST_POSTGRES_URL", DEFAULT_PG)
+    )
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--repeat", type=int, default=None)
+    args = parser.parse_args(argv)
+    sizes = (100, 2_000) if args.quick else (1_000, 100_000)
+    repeat = args.repeat or (5 if args.quick else 40)
+    figures: dict[str, float] = {}
+    ratios: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+        folder = Path(tmp)
+        f, r = bench_backend("sqlite", lambda name: sqlite_engine(folder, name), sizes, repeat)
+        figures.update(f)
+        ratios.update(r)
+    if not args.no_postgres and postgres_reachable(args.postgres_url):
+        f, r = bench_backend(
+            "postgres", lambda _name: postgres_engine(args.postgres_url), sizes, repeat
+        )
+        figures.update(f)
+        ratios.update(r)
+    else:
+        print("[postgres] not measured (no server reachable or --no-postgres)")
+    f, r = http_figures(args)
+    figures.update(f)
+    ratios.update(r)
+    print(json.dumps({"benchmark": "search", "figures": figures, "ratios": ratios}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
