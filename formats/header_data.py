@@ -104,10 +104,15 @@ def _time_matrix(buf: npt.NDArray[np.uint8], starts: Any, ends: Any) -> Any | No
     after = buf[starts + width]
     if not np.all((after == 32) | (after == 9)):
         return None
-    index = starts[:, None] + np.arange(width)
-    mat = buf[index]
-    if np.isin(mat, _WHITESPACE).any():
-        return None
+    # Column-major, so each character position is one contiguous array.
+    mat = np.empty((starts.size, width), dtype=np.uint8, order="F")
+    index = starts.copy()
+    for k in range(width):
+        column = mat[:, k]
+        np.take(buf, index, out=column)
+        if ((column == 32) | (column == 9)).any():
+            return None
+        index += 1
     return mat
 
 
@@ -150,7 +155,8 @@ def fast_block(
     if buf.size == 0:
         return None
     starts, ends, ends_nl = _row_starts(buf)
-    if np.isin(buf[starts], _WHITESPACE).any():
+    first_chars = buf[starts]
+    if (first_chars <= 32).any():
         return None
     mat = _time_matrix(buf, starts, ends)
     if mat is None:
@@ -240,13 +246,22 @@ def widen_decimals(arr: npt.NDArray[Any], decimals: int | None) -> int | None:
     """The least decimals >= `decimals` that write every value of `arr` back exactly."""
     import numpy as np
 
-    if decimals is None:
-        return None
-    finite = arr[np.isfinite(arr)]
-    for dec in range(decimals, _MAX_DECIMALS + 1):
-        scaled = finite * 10.0**dec
-        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
-            return dec
+    if decimals is None or arr.size == 0:
+        return decimals
+    with np.errstate(invalid="ignore"):
+        peak = max(abs(float(np.nanmin(arr))), abs(float(np.nanmax(arr))), 1.0)
+        scaled = np.empty_like(arr)
+        rounded = np.empty_like(arr)
+        for dec in range(decimals, _MAX_DECIMALS + 1):
+            scale = 10.0**dec
+            # Tolerance: a few units in the last place of the largest scaled value.
+            tolerance = max(1e-6, peak * scale * 1e-15)
+            np.multiply(arr, scale, out=scaled)
+            np.rint(scaled, out=rounded)
+            np.subtract(scaled, rounded, out=scaled)
+            np.abs(scaled, out=scaled)
+            if not (scaled > tolerance).any():
+                return dec
     return None
 
 

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["read_header", "sniff_header", "write_header"]
 
 _KEY_LINE = re.compile(rb"^[ \t]*[A-Za-z][A-Za-z0-9 ()_/.\-]{0,60}=", re.MULTILINE)
+_NON_SPACE = re.compile(rb"\S")
 _MARKER_HINT = re.compile(rb"END[ \t]*OF[ \t]*HEADER", re.IGNORECASE)
 
 
@@ -152,7 +153,7 @@ def _read_block(
     section: HeaderSection,
     path: Path | None,
 ) -> DataBlock | None:
-    if not data[layout.offset :].strip():
+    if _NON_SPACE.search(data, layout.offset) is None:
         return None
     base = section.header.start
     block = fast_block(data, layout, campaign, base, path)

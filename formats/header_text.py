@@ -65,7 +65,7 @@ def line_of(data: bytes, pos: int) -> tuple[int, int]:
 def check_text(data: bytes) -> TextCheck:
     """Run the whole-file checks; `fatal` when nothing more can be read (empty, binary)."""
     diags: list[Diagnostic] = []
-    if not data.strip():
+    if not data or data.isspace():
         return TextCheck(data, [error("TXT001", "the file is empty")], fatal=True)
     offset = 0
     if data.startswith(BOM):
@@ -74,9 +74,10 @@ def check_text(data: bytes) -> TextCheck:
     if looks_binary(data):
         diags.append(error("TXT002", "the file is binary, not text"))
         return TextCheck(data, diags, fatal=True, offset=offset)
-    if b"\r\n" in data:
+    if b"\r" in data and b"\r\n" in data:
         diags.append(warning("TXT004", "lines end with CR LF (Windows line ends)"))
-    if data.translate(None, _ALLOWED) or b"\r" in data.replace(b"\r\n", b""):
+    lone_cr = b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+    if lone_cr or data.translate(None, _ALLOWED):
         diags.extend(_control_findings(data))
     if not data.isascii():
         diags.extend(_utf8_findings(data))

@@ -144,7 +144,10 @@ def _number(mat: npt.NDArray[np.uint8], first: int, width: int) -> npt.NDArray[n
 
     out = np.zeros(mat.shape[0], dtype=np.int64)
     for col in range(first, first + width):
-        out = out * 10 + (mat[:, col].astype(np.int64) - 48)
+        out *= 10
+        out += mat[:, col]
+    # Each byte carried its ASCII offset 48; remove them all at once.
+    out -= 48 * int("1" * width) if width else 0
     return out
 
 
@@ -153,8 +156,7 @@ def _all_digits(mat: npt.NDArray[np.uint8], cols: Sequence[int]) -> npt.NDArray[
 
     ok = np.ones(mat.shape[0], dtype=bool)
     for col in cols:
-        c = mat[:, col]
-        ok &= (c >= 48) & (c <= 57)
+        ok &= (mat[:, col] - np.uint8(48)) <= 9
     return ok
 
 
@@ -183,10 +185,11 @@ def parse_time_matrix(
     key = lengths * 1_000_000 + dot_at * 10 + iso
     mmdd_rows: list[npt.NDArray[np.intp]] = []
     mmdd_parts: list[tuple[Any, ...]] = []
-    for k in np.unique(key):
-        rows = np.flatnonzero(key == k)
+    single = bool((key == key[0]).all())
+    for k in key[:1] if single else np.unique(key):
+        rows = np.arange(n) if single else np.flatnonzero(key == k)
         length, dot, is_iso = int(k // 1_000_000), int(k % 1_000_000 // 10), bool(k % 10)
-        sub = mat[rows]
+        sub = mat if single else mat[rows]
         if is_iso:
             fields = _iso_fields(sub, length, rows, tokens)
         else:
