@@ -69,15 +69,26 @@ def load_config(config: Path | None) -> Settings:
         raise fail(f"cannot read configuration {config}: {err}") from err
 
 
-def init_command(config: ConfigOption = None) -> None:
-    """Create or migrate the database and the storage folders (safe to run again)."""
+def prepare(settings: Settings) -> None:
+    """Storage folders, database schema, local center and campaign; readable errors."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from archive_center.app import prepare_node
 
-    settings = load_config(config)
     try:
         prepare_node(settings)
     except OSError as err:
         raise fail(f"cannot prepare storage under {settings.root}: {err}") from err
+    except SQLAlchemyError as err:
+        url = _redacted(settings.effective_database_url)
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise fail(f"cannot prepare the database {url}: {reason}") from err
+
+
+def init_command(config: ConfigOption = None) -> None:
+    """Create or migrate the database and the storage folders (safe to run again)."""
+    settings = load_config(config)
+    prepare(settings)
     typer.echo(
         f"center {settings.center_code} ready: storage {settings.root.resolve()}, "
         f"database {_redacted(settings.effective_database_url)}"
@@ -113,7 +124,7 @@ def serve_command(
     """Run one node: the HTTP API and, unless --no-worker, the background worker."""
     import uvicorn
 
-    from archive_center.app import create_app, prepare_node
+    from archive_center.app import create_app
 
     settings = load_config(config)
     configure_logging()
@@ -124,7 +135,7 @@ def serve_command(
         overrides["port"] = port
     if overrides:
         settings = settings.model_copy(update=overrides)
-    prepare_node(settings)
+    prepare(settings)
     stop = threading.Event()
     worker = None if no_worker else start_worker_thread(settings, stop)
     server = uvicorn.Server(
@@ -146,11 +157,9 @@ def serve_command(
 
 def worker_command(config: ConfigOption = None) -> None:
     """Run the background worker alone (beside `serve --no-worker` processes)."""
-    from archive_center.app import prepare_node
-
     settings = load_config(config)
     configure_logging()
-    prepare_node(settings)
+    prepare(settings)
     stop = threading.Event()
     install_stop_handlers()
     thread = start_worker_thread(settings, stop)

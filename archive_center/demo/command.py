@@ -41,8 +41,7 @@ def _progress(console: Console) -> Progress:
 
 def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
     """Write the campaign files, then initialise each center and register its data files."""
-    from archive_center.app import prepare_node
-    from archive_center.cli_node import load_config
+    from archive_center.cli_node import load_config, prepare
     from archive_center.demo.campaign import plan_campaign, write_campaign
     from archive_center.demo.seeding import seed_center
 
@@ -57,7 +56,7 @@ def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
         seeding = progress.add_task("seeding the centers", total=len(data))
         for center in CENTERS:
             settings = load_config(layout.config_path(center.code))
-            prepare_node(settings)
+            prepare(settings)
             files = [f.path for f in data if f.center == center.code]
             seed_center(
                 settings, files, embargoed=EMBARGOED, on_file=lambda _p: progress.advance(seeding)

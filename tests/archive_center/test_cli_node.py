@@ -110,6 +110,16 @@ def test_init_with_a_bad_value_names_the_key(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_init_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
+    port = free_ports(1)
+    url = f"postgresql+psycopg://fieldcat:hunter2@127.0.0.1:{port}/fieldcat"
+    result = fieldcat("init", "--config", str(write_config(tmp_path, database_url=url)))
+    assert result.returncode == 2
+    assert "cannot prepare the database" in result.stderr
+    assert "hunter2" not in result.stderr, "the password is never printed"
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_answers_and_stops_cleanly(tmp_path: Path, sig: int) -> None:
     port = free_ports(1)
