@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from archive_center.errors import install_error_handlers, install_problem_openapi
@@ -88,10 +88,16 @@ async def _security_headers(
     return response
 
 
+def api_routers() -> list[APIRouter]:
+    """The routers mounted under `/api/v1`, in order."""
+    from archive_center.routers import bundles, datasets, health
+
+    return [health.router, datasets.router, bundles.router]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the node's ASGI app (settings from `load_settings()` when not given)."""
     from archive_center.deps import reject_control_characters
-    from archive_center.routers import bundles, datasets, health
 
     settings = settings if settings is not None else load_settings()
     app = FastAPI(
@@ -104,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.middleware("http")(_security_headers)
-    for router in (health.router, datasets.router, bundles.router):
+    for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     install_problem_openapi(app)
     return app

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,36 +174,29 @@ COMBINED = {
 }
 
 
-def median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    """Median wall time of `fn` in milliseconds, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
-def measure(engine: Engine, repeat: int) -> dict[str, Any]:
-    """Median latencies of the combined query, without and with facets, and its result size."""
+def run_query(engine: Engine, facets: bool) -> Callable[[], Any]:
+    """One search request as the API makes it: a fresh session, the combined query."""
     factory = make_session_factory(engine)
     anon = Principal.anonymous()
 
-    def run(facets: bool) -> Callable[[], Any]:
-        def once() -> Any:
-            with factory() as session:
-                return search_datasets(session, SearchParams(**COMBINED, facets=facets), anon, NOW)
+    def once() -> Any:
+        with factory() as session:
+            return search_datasets(session, SearchParams(**COMBINED, facets=facets), anon, NOW)
 
-        return once
+    return once
 
-    page = run(True)()
-    return {
-        "plain_ms": median_ms(run(False), repeat),
-        "facets_ms": median_ms(run(True), repeat),
-        "total": page.total,
-        "items": len(page.items),
-    }
+
+def interleaved_medians(calls: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median milliseconds of each call, run round-robin so load drift hits all alike."""
+    for fn in calls.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def explain(engine: Engine) -> str:
@@ -268,31 +261,37 @@ def bench_backend(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Both sizes on one backend: figures and ratios named with the backend suffix."""
     small, large = sizes
-    results = {}
-    for n in (small, large):
-        with make(f"n{n}.db") as engine:
+    with ExitStack() as stack:
+        engines = {n: stack.enter_context(make(f"n{n}.db")) for n in sizes}
+        calls: dict[str, Callable[[], Any]] = {}
+        for n, engine in engines.items():
             seconds = load(engine, n)
-            results[n] = measure(engine, repeat)
-            r = results[n]
+            page = run_query(engine, True)()
             print(
-                f"[{name}] {n:>7} datasets loaded in {seconds:.1f}s: "
-                f"plain {r['plain_ms']:.2f} ms, with facets {r['facets_ms']:.2f} ms "
-                f"({r['total']} match, {r['items']} on the page)"
+                f"[{name}] {n:>7} datasets loaded in {seconds:.1f}s; the combined query matches "
+                f"{page.total} ({len(page.items)} on the first page)"
             )
-            if n == large:
-                print(f"[{name}] plan of the combined query at {n}:\n{explain(engine)}")
-    ratio_size = results[large]["facets_ms"] / results[small]["facets_ms"]
-    ratio_plain = results[large]["plain_ms"] / results[small]["plain_ms"]
-    ratio_facets = results[large]["facets_ms"] / results[large]["plain_ms"]
+            calls[f"plain_{n}"] = run_query(engine, False)
+            calls[f"facets_{n}"] = run_query(engine, True)
+        print(f"[{name}] plan of the combined query at {large}:\n{explain(engines[large])}")
+        ms = interleaved_medians(calls, repeat)
+    for n in sizes:
+        print(
+            f"[{name}] {n:>7}: p50 {ms[f'facets_{n}']:.2f} ms, "
+            f"{ms[f'plain_{n}']:.2f} ms without facets"
+        )
+    ratio_size = ms[f"facets_{large}"] / ms[f"facets_{small}"]
+    ratio_plain = ms[f"plain_{large}"] / ms[f"plain_{small}"]
+    ratio_facets = ms[f"facets_{large}"] / ms[f"plain_{large}"]
     print(
         f"[{name}] latency {large} vs {small}: {ratio_size:.2f} with facets, "
         f"{ratio_plain:.2f} without (goal <= 2)"
     )
     print(f"[{name}] facets vs plain at {large}: {ratio_facets:.2f} (goal <= 3)")
     figures = {
-        f"search_p50_ms_100k_{name}": round(results[large]["facets_ms"], 3),
-        f"search_p50_ms_1k_{name}": round(results[small]["facets_ms"], 3),
-        f"search_plain_p50_ms_100k_{name}": round(results[large]["plain_ms"], 3),
+        f"search_p50_ms_100k_{name}": round(ms[f"facets_{large}"], 3),
+        f"search_p50_ms_1k_{name}": round(ms[f"facets_{small}"], 3),
+        f"search_plain_p50_ms_100k_{name}": round(ms[f"plain_{large}"], 3),
     }
     ratios = {
         f"latency_100k_vs_1k_{name}": round(ratio_size, 3),
@@ -302,12 +301,91 @@ def bench_backend(
 
 
 # --- NODE HOOK -------------------------------------------------------------------------------
-# The node helper adds the HTTP part here: start the app on loopback over a loaded database,
-# drive `/api/v1/datasets` and `/healthz` with concurrent clients, and return
-# figures {"search_rps": ...} and ratios {"search_rps_vs_healthz": ...}.
+# The HTTP part: a real uvicorn serving a center whose database holds the loaded datasets,
+# driven by concurrent keep-alive clients on `/api/v1/datasets` (the combined query) and on
+# `/api/v1/healthz` in the same run, each for a bounded time and request count.
 def http_figures(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
-    """HTTP throughput figures (filled in by the node helper); none yet."""
-    return {}, {}
+    """Search requests per second over HTTP with concurrent clients, beside `/healthz`."""
+    import http.client
+    import socket
+    import subprocess
+    import threading
+    from urllib.parse import urlencode
+
+    n, seconds, clients = (2_000, 2.0, 4) if args.quick else (100_000, 8.0, 8)
+    query = urlencode(
+        {
+            "start": COMBINED["start"].isoformat(),
+            "end": COMBINED["end"].isoformat(),
+            "bbox": ",".join(f"{v:g}" for v in COMBINED["bbox"]),
+            "platform": COMBINED["platform"],
+            "q": COMBINED["q"],
+        }
+    )
+
+    def rps(port: int, target: str) -> float:
+        done, stop_at = [0] * clients, time.monotonic() + seconds
+
+        def client(i: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                while time.monotonic() < stop_at and done[i] < 50_000:
+                    conn.request("GET", target)
+                    response = conn.getresponse()
+                    response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"GET {target}: {response.status}")
+                    done[i] += 1
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sum(done) / (time.perf_counter() - began)
+
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="bench-search-http-") as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'fieldcat.db'}")
+        load(engine, n)
+        engine.dispose()
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = os.environ | {"FIELDCAT_ROOT": tmp, "FIELDCAT_PORT": str(port)}
+        env |= {"PYTHONPATH": str(repo)}
+        env.pop("FIELDCAT_CONFIG", None)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "archive_center.app:create_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+             "--no-access-log"],
+            cwd=repo, env=env,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            rps(port, "/api/v1/datasets?" + query)  # warm up
+            health = rps(port, "/api/v1/healthz")
+            search = rps(port, "/api/v1/datasets?" + query)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(
+        f"[http] {n} datasets, {clients} clients: search {search:.0f} req/s, "
+        f"healthz {health:.0f} req/s, ratio {search / health:.3f}"
+    )
+    figures = {"search_rps": round(search, 1), "healthz_rps": round(health, 1)}
+    return figures, {"search_rps_vs_healthz": round(search / health, 4)}
 
 
 # ----------------------------------------------------------------------------------------------

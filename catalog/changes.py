@@ -10,7 +10,7 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import AccessState
-from catalog.models import Center, Change, ChangeCounter, Dataset
+from catalog.models import Center, Change, ChangeCounter, Dataset, DatasetVersion, Variable
 
 logger = logging.getLogger(__name__)
 KINDS = ("upsert", "tombstone")
@@ -51,25 +51,28 @@ def dataset_payload(dataset: Dataset) -> dict[str, Any]:
         "origin_version": dataset.origin_version,
         "created": _iso(dataset.created),
         "updated": _iso(dataset.updated),
-        "variables": [
-            {
-                "name": v.name,
-                "original_name": v.original_name,
-                "unit": v.unit,
-                "original_unit": v.original_unit,
-            }
-            for v in dataset.variables
-        ],
-        "current_version": None
-        if current is None
-        else {
-            "data_version": current.data_version,
-            "sha256": current.sha256,
-            "size": current.size,
-            "original_name": current.original_name,
-            "source_format": current.source_format,
-            "created_at": _iso(current.created_at),
-        },
+        "variables": [_variable_payload(v) for v in dataset.variables],
+        "current_version": None if current is None else _version_payload(current),
+    }
+
+
+def _variable_payload(variable: Variable) -> dict[str, Any]:
+    return {
+        "name": variable.name,
+        "original_name": variable.original_name,
+        "unit": variable.unit,
+        "original_unit": variable.original_unit,
+    }
+
+
+def _version_payload(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "data_version": version.data_version,
+        "sha256": version.sha256,
+        "size": version.size,
+        "original_name": version.original_name,
+        "source_format": version.source_format,
+        "created_at": _iso(version.created_at),
     }
 
 

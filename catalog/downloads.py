@@ -181,7 +181,7 @@ def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
     """The rows and columns the request asks for (InvalidQueryError for unknown variables)."""
     if not request.is_subset:
         return datafile
-    import formats
+    from formats.subset import subset as subset_datafile
 
     if request.variables:
         known = {name for col in datafile.columns for name in (col.name, col.original_name)}
@@ -191,7 +191,7 @@ def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
             raise InvalidQueryError(
                 f"unknown variable(s) {', '.join(unknown)}; this dataset has: {names}"
             )
-    subset = formats.subset(
+    subset = subset_datafile(
         datafile,
         start=request.start,
         end=request.end,

@@ -14,6 +14,18 @@ from catalog.schemas import CenterFreshness, FacetCount
 
 FACET_LIMIT = 50
 TOTAL = "_total"
+FACET_COLUMNS = (
+    Dataset.id,
+    Dataset.platform,
+    Dataset.platform_key,
+    Dataset.instrument,
+    Dataset.instrument_key,
+    Dataset.pi_name,
+    Dataset.pi_key,
+    Dataset.project,
+    Dataset.project_key,
+    Dataset.origin_center,
+)
 
 
 def facet_counts(
@@ -23,23 +35,8 @@ def facet_counts(
 
     One statement: the filtered rows are computed once (a CTE) and grouped per facet.
     """
-    f = (
-        select(
-            Dataset.id,
-            Dataset.platform,
-            Dataset.platform_key,
-            Dataset.instrument,
-            Dataset.instrument_key,
-            Dataset.pi_name,
-            Dataset.pi_key,
-            Dataset.project,
-            Dataset.project_key,
-            Dataset.origin_center,
-            effective_state_sql(now).label("access"),
-        )
-        .where(*clauses)
-        .cte("filtered")
-    )
+    access = effective_state_sql(now).label("access")
+    f = select(*FACET_COLUMNS, access).where(*clauses).cte("filtered")
 
     def grouped(name: str, shown: Any, key: Any) -> Any:
         return select(literal(name), func.min(shown), func.count()).group_by(key)

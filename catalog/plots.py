@@ -45,7 +45,7 @@ class Plot:
 
 def plot_path(store: ArchiveStore, dataset: Dataset, version: DatasetVersion, fmt: str) -> Path:
     """Where the quick-look of a version is cached."""
-    return store.derived_path(dataset.public_id, version.id, f"quicklook.{fmt}")
+    return store.derived_path(dataset.public_id, version.id, fmt)
 
 
 def ensure_plot(store: ArchiveStore, dataset: Dataset, version: DatasetVersion, fmt: str) -> Path:

@@ -117,6 +117,15 @@ def _apply_metadata(dataset: Dataset, datafile: DataFile) -> None:
     ]
 
 
+def _apply_access(
+    dataset: Dataset, campaign: Campaign, state: AccessState, release_at: datetime | None
+) -> None:
+    dataset.access_state = state.value
+    if release_at is None and state in (AccessState.EMBARGOED, AccessState.PASSWORD):
+        release_at = default_release_at(campaign, dataset.category)
+    dataset.release_at = release_at
+
+
 def _find(session: Session, campaign: Campaign, did: str | None, center: str) -> Dataset | None:
     if did is None:
         return None
@@ -130,6 +139,15 @@ def _find(session: Session, campaign: Campaign, did: str | None, center: str) ->
         .options(selectinload(Dataset.versions), selectinload(Dataset.variables))
     )
     return session.scalars(query).one_or_none()
+
+
+def _campaign_and_center(session: Session, campaign_code: str, center_code: str) -> Campaign:
+    campaign = session.scalars(select(Campaign).where(Campaign.code == campaign_code)).first()
+    if campaign is None:
+        raise NotFoundError(f"no campaign {campaign_code!r}")
+    if session.scalars(select(Center).where(Center.code == center_code)).first() is None:
+        raise NotFoundError(f"no center {center_code!r}")
+    return campaign
 
 
 def register_datafile(
@@ -153,11 +171,7 @@ def register_datafile(
     `access_state` None keeps an existing dataset's state (open for a new one); an embargo or
     password without `release_at` gets the campaign's default release.
     """
-    campaign = session.scalars(select(Campaign).where(Campaign.code == campaign_code)).first()
-    if campaign is None:
-        raise NotFoundError(f"no campaign {campaign_code!r}")
-    if session.scalars(select(Center).where(Center.code == center_code)).first() is None:
-        raise NotFoundError(f"no center {center_code!r}")
+    campaign = _campaign_and_center(session, campaign_code, center_code)
     category = category or datafile.header.category or "research"
     if category not in CATEGORIES:
         raise RegistrationError(f"category must be one of {CATEGORIES}")
@@ -182,24 +196,19 @@ def register_datafile(
         dataset.owner_user_id = owner_user_id
     _apply_metadata(dataset, datafile)
     if access_state is not None:
-        state = AccessState(access_state)
-        dataset.access_state = state.value
-        if release_at is None and state in (AccessState.EMBARGOED, AccessState.PASSWORD):
-            release_at = default_release_at(campaign, category)
-        dataset.release_at = release_at
+        _apply_access(dataset, campaign, AccessState(access_state), release_at)
     for version in dataset.versions:
         version.is_current = False
-    dataset.versions.append(
-        DatasetVersion(
-            data_version=datafile.header.data_version,
-            sha256=sha256,
-            size=size,
-            original_name=original_name,
-            source_format=datafile.source_format,
-            created_at=now,
-            is_current=True,
-        )
+    version = DatasetVersion(
+        data_version=datafile.header.data_version,
+        sha256=sha256,
+        size=size,
+        original_name=original_name,
+        source_format=datafile.source_format,
+        created_at=now,
+        is_current=True,
     )
+    dataset.versions.append(version)
     dataset.updated = now
     dataset.refresh_search_text()
     session.flush()

@@ -21,6 +21,7 @@ FRACTION = frozenset({"1", "1e-6", "1e-9", "1e-12", "percent", "g kg-1", "g/kg"}
 MOLE_CONCENTRATION = frozenset({"nmol m-3", "umol m-3", "mol m-3", "nmol/m3", "umol/m3"})
 MASS_CONCENTRATION = frozenset({"ng/m3", "ug/m3", "ng m-3", "ug m-3", "kg m-3", "mg m-3"})
 COLUMN_OZONE = frozenset({"DU", "Dobson"})
+NUMBER_CONCENTRATION = frozenset({"cm-3", "m-3"})
 
 # normalised column name -> ((standard_name, units that name allows), ...): the first
 # candidate whose unit family holds the column's canonical unit wins.
@@ -83,6 +84,46 @@ _add(("ROLL",), ("platform_roll", ANGLE))
 _add(("H2O_MIXINGRATIO", "MR", "MIXING_RATIO"), ("humidity_mixing_ratio", FRACTION))
 _add(("H2O_VAPORPRESSURE", "VAPOR_PRESSURE"), ("water_vapor_partial_pressure_in_air", PRESSURE))
 _add(("O3COLUMN", "O3_COLUMN"), ("atmosphere_mole_content_of_ozone", COLUMN_OZONE))
+# Trace gases whose CF name exists only as a mole fraction (ICARTT merge spellings).
+_MOLE_FRACTION_ONLY = {
+    "FC12": "cfc12",
+    "F113": "cfc113",
+    "F114": "cfc114",
+    "F115": "cfc115",
+    "F13": "cfc13",
+    "H1211": "halon1211",
+    "H1301": "halon1301",
+    "H2402": "halon2402",
+    "F134A": "hfc134a",
+    "F125": "hfc125",
+    "F143A": "hfc143a",
+    "F152A": "hfc152a",
+    "F227E": "hfc227ea",
+    "F23": "hfc23",
+    "F32": "hfc32",
+    "F365M": "hfc365mfc",
+    "F236FA": "hfc236fa",
+    "HF133A": "hcfc133a",
+    "MEBR": "methyl_bromide",
+    "MECL": "methyl_chloride",
+    "DIBR": "dibromomethane",
+    "DICL": "dichloromethane",
+    "CF4": "carbon_tetrafluoride",
+    "C2F6": "pfc116",
+    "SO2F2": "sulfuryl_fluoride",
+    "CH2BRCL": "bromochloromethane",
+    "NC4H10": "butane",
+}
+for _symbol, _species in _MOLE_FRACTION_ONLY.items():
+    _TABLE[_symbol] = ((f"mole_fraction_of_{_species}_in_air", FRACTION),)
+_add(("GROUND_ELEVATION", "SURFACE_ALTITUDE"), ("surface_altitude", LENGTH))
+_add(("ALTITUDE_AGL", "HEIGHT_AGL"), ("height", LENGTH))
+_add(("SUNAZIMUTH", "SOLAR_AZIMUTH"), ("solar_azimuth_angle", ANGLE))
+_add(
+    ("OZONE_CONCENTRATION",),
+    ("number_concentration_of_ozone_molecules_in_air", NUMBER_CONCENTRATION),
+)
+
 # The CF table has no mole concentration of these.
 _NO_MOLE_CONCENTRATION = frozenset({"sulfur_hexafluoride", "carbonyl_sulfide"})
 for _symbol, _species in _MOLE_FRACTION_SPECIES.items():
@@ -96,7 +137,7 @@ _SPECIES_SUFFIX = re.compile(r"^([A-Za-z0-9]+)_(MixingRatio|MoleFraction)(_.*)?$
 # Standard names whose existence the writer relies on; a test checks them against the
 # CF standard-name table that compliance-checker ships.
 COORDINATE_STANDARD_NAMES = frozenset({"time", "latitude", "longitude", "altitude", "air_pressure"})
-VERTICAL_POSITIVE = {"altitude": "up", "air_pressure": "down"}
+VERTICAL_POSITIVE = {"altitude": "up", "height": "up", "air_pressure": "down"}
 
 
 def all_standard_names() -> frozenset[str]:

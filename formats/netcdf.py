@@ -110,7 +110,11 @@ def write_netcdf_file(
     try:
         ds.createDimension(plan.dim, datafile.row_count)
         _write_time(ds, datafile.time, plan, times)
-        _write_feature_id(ds, datafile, plan)
+        # Every CF feature type needs a horizontal position (CF 9.1); without one the file
+        # is written without featureType rather than as a false discrete sampling geometry.
+        dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
+        if dsg:
+            _write_feature_id(ds, datafile, plan)
         _write_scalars(ds, plan)
         for index, column in enumerate(datafile.columns[1:], start=1):
             if column.kind is ColumnKind.STRING:
@@ -122,7 +126,10 @@ def write_netcdf_file(
             now=now or datetime.now(UTC),
             resolution_s=_resolution(times[1]),
         )
+        attrs.update(_horizontal_attributes(datafile, plan))
         attrs.update(_vertical_attributes(ds, datafile, plan))
+        if not dsg:
+            del attrs["featureType"]
         if attributes:
             attrs.update(attributes)
         ds.setncatts(attrs)
@@ -255,6 +262,8 @@ def _write_numbers(ds: Any, column: Column, index: int, plan: _Plan) -> None:
         attrs["axis"] = "Z"
         attrs["positive"] = VERTICAL_POSITIVE.get(role, "up")
     else:
+        if std in VERTICAL_POSITIVE:
+            attrs["positive"] = VERTICAL_POSITIVE[std]
         attrs["coordinates"] = plan.coordinates()
         attrs["coverage_content_type"] = "physicalMeasurement"
     qc = column.quality
@@ -303,6 +312,32 @@ def _write_strings(ds: Any, column: Column, name: str, dim: str) -> None:
     )
     var[:] = netCDF4.stringtochar(encoded.astype(f"S{width}"))
     var.setncattr("_Encoding", "utf-8")
+
+
+def _horizontal_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:
+    """Latitude and longitude bounds as the position columns hold them (the checker compares
+    them with the data), except for a track across 180 degrees, where the extent's west > east
+    says more than the minimum and maximum do."""
+    import numpy as np
+
+    extent = datafile.extent
+    if extent.west is not None and extent.east is not None and extent.west > extent.east:
+        return {}
+    bounds: dict[str, tuple[float, float]] = {}
+    for index, role in plan.roles.items():
+        values = datafile.columns[index].values
+        if role in _AXIS and not bool(np.isnan(values).all()):
+            bounds[role] = (float(np.nanmin(values)), float(np.nanmax(values)))
+    if len(bounds) != 2:
+        return {}
+    (s, n), (w, e) = bounds["latitude"], bounds["longitude"]
+    return {
+        "geospatial_lat_min": s,
+        "geospatial_lat_max": n,
+        "geospatial_lon_min": w,
+        "geospatial_lon_max": e,
+        "geospatial_bounds": f"POLYGON (({s} {w}, {n} {w}, {n} {e}, {s} {e}, {s} {w}))",
+    }
 
 
 def _vertical_attributes(ds: Any, datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:

@@ -28,9 +28,9 @@ OPEN_SAMPLES = (
     "c130_rf07_track.txt",
     "kco_surface_hourly.txt",
     "sagar_kanya_sounding.txt",
-    "c130_external_sampler.txt",
 )
 EMBARGOED_SAMPLE = "seed_example.txt"
+"""Shares its DID with c130_external_sampler.txt, which is therefore only used as the mirror."""
 
 
 @dataclass

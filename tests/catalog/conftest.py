@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
-from catalog.models import Base, ChangeCounter
+from catalog.models import Base, ChangeCounter, User
 from catalog.registration import ensure_campaign, ensure_center
 from tests.conftest import require
 
@@ -70,7 +70,7 @@ def wipe(engine: Engine) -> None:
 
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
-    """A session on a clean catalog holding the local center JOSS, the peer NPL and INDOEX."""
+    """A session on a clean catalog: centers JOSS (local) and NPL, campaign INDOEX, users 1, 2."""
     session = make_session_factory(engine)()
     try:
         ensure_center(session, "JOSS", "UCAR/JOSS Boulder", "http://joss.test", is_local=True)
@@ -83,6 +83,8 @@ def db(engine: Engine) -> Iterator[Session]:
             end=date(1999, 3, 31),
             intensive_end=date(1999, 3, 31),
         )
+        for user_id, name in ((1, "owner"), (2, "other")):
+            session.add(User(id=user_id, username=name, role="pi", created_at=NOW))
         session.commit()
         yield session
     finally:

@@ -44,3 +44,39 @@ def check_failures(path: Path) -> list[Failure]:
             if result.value[0] < result.value[1]:
                 failures.append(Failure(name, result.weight, result.name, tuple(result.msgs)))
     return failures
+
+
+def _no_standard_name(failure: Failure) -> bool:
+    """ACDD's per-variable finding that only a standard_name is missing (no CF name exists
+    for many field quantities, and a wrong one is worse than none)."""
+    return failure.suite.startswith("acdd") and failure.msgs == ("standard_name",)
+
+
+_HORIZONTAL = ("geospatial_lat_", "geospatial_lon_", "geospatial_bounds ", "geospatial_bounds_crs")
+_VERTICAL = ("geospatial_vertical_", "geospatial_bounds_vertical_crs")
+_EXTENT_CHECKS = ("geospatial_lat_extents_match", "geospatial_lon_extents_match")
+
+
+def unexplained_failures(
+    path: Path, *, horizontal: bool = True, vertical: bool = True
+) -> list[Failure]:
+    """Failures other than those an honest file cannot avoid: a missing standard name where
+    CF has none, and the ACDD geospatial attributes of a position its source does not give
+    (`horizontal` or `vertical` False). A grouped finding keeps its other messages."""
+    excused = (() if horizontal else _HORIZONTAL) + (() if vertical else _VERTICAL)
+    kept: list[Failure] = []
+    for failure in check_failures(path):
+        acdd = failure.suite.startswith("acdd")
+        if _no_standard_name(failure):
+            continue
+        if acdd and not horizontal and failure.name in _EXTENT_CHECKS:
+            continue
+        msgs = tuple(
+            m
+            for m in failure.msgs
+            if not (acdd and excused and m.endswith(" not present") and m.startswith(excused))
+        )
+        if failure.msgs and not msgs:
+            continue
+        kept.append(Failure(failure.suite, failure.weight, failure.name, msgs))
+    return kept

@@ -23,7 +23,11 @@ from formats.model import (
     WriteError,
 )
 from formats.netcdf import write_netcdf, write_netcdf_file
-from tests.formats.netcdf_checker import check_failures, packaged_standard_name_table
+from tests.formats.netcdf_checker import (
+    check_failures,
+    packaged_standard_name_table,
+    unexplained_failures,
+)
 
 CENTER = {
     "publisher_name": "UCAR/JOSS Boulder",
@@ -234,3 +238,27 @@ def test_standard_names_exist_in_the_cf_table() -> None:
 )
 def test_standard_name_needs_name_and_unit(name: str, unit: str | None, expected: str) -> None:
     assert standard_name_for(name, unit) == expected
+
+
+# What each valid sample's source says about position: (horizontal, vertical).
+VALID_POSITIONS = {
+    "c130_external_sampler.txt": (False, False),  # mobile, no LAT/LON columns
+    "c130_rf07_track.txt": (True, True),
+    "kco_surface_hourly.txt": (True, False),  # fixed site, no altitude given
+    "sagar_kanya_sounding.txt": (True, True),
+    "seed_example.txt": (False, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALID_POSITIONS))
+def test_valid_samples_pass_the_checker(name: str, samples: Path, tmp_path: Path) -> None:
+    from formats import CampaignTime, read
+
+    df = read(samples / "valid" / name, campaign=CampaignTime(year=1999))
+    out = tmp_path / "out.nc"
+    write_netcdf_file(df, out, attributes=CENTER)
+    horizontal, vertical = VALID_POSITIONS[name]
+    assert unexplained_failures(out, horizontal=horizontal, vertical=vertical) == []
+    with netCDF4.Dataset(out) as ds:
+        assert ("featureType" in ds.ncattrs()) == horizontal
+        assert ds.original_header == df.original_header

@@ -1,0 +1,305 @@
+"""NASA Ames reader (Gaines and Hipskind, FFI 1001 and 1010).
+
+Values are whitespace separated and may wrap across lines, so the data block is read as one
+stream of numbers cut into records. Scale factors apply to values, never to the missing
+sentinels, which become NaN with `Quality.MISSING`. When the independent variable is not time
+(a pressure or altitude profile), every row takes the file's date and the independent
+variable becomes an ordinary column.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from formats.cf_attributes import standard_name_for
+from formats.model import (
+    Column,
+    ColumnKind,
+    DataFile,
+    Diagnostic,
+    FeatureType,
+    FormatError,
+    Header,
+    Quality,
+    Severity,
+)
+from formats.names import safe_name
+from formats.neighbours import column_unit, decode_text, position_extent
+from formats.text_table import parse_free_format
+from formats.timeparse import CampaignTime
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_FFI = (1001, 1010)
+_FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t]+(\d{4})[ \t]*\r?\n")
+_NAME_UNIT = re.compile(r"^(.*?)\s*[(\[]([^()\[\]]*)[)\]]\s*$")
+_TIME_WORDS = re.compile(r"\b(UT|UTC|GMT|time|seconds?|secs?)\b", re.IGNORECASE)
+
+
+class _Bad(FormatError):
+    def __init__(self, line: int, message: str, code: str = "FMT003") -> None:
+        super().__init__(message)
+        self.line = line
+        self.code = code
+
+
+def sniff_nasa_ames(head: bytes) -> int:
+    """80 when the first line is `NLHEAD FFI` (whitespace separated), else 0."""
+    return 80 if _FIRST_LINE.match(head) else 0
+
+
+@dataclass
+class _Var:
+    text: str
+    scale: float = 1.0
+    missing: float | None = None
+
+    @property
+    def name_unit(self) -> tuple[str, str]:
+        """Name and unit of `Name (unit)`; the unit is empty when none is written."""
+        match = _NAME_UNIT.match(self.text.strip())
+        if match and match.group(1):
+            return match.group(1).strip(), match.group(2).strip()
+        return self.text.strip(), ""
+
+
+@dataclass
+class _Head:
+    nlhead: int
+    ffi: int
+    oname: str
+    org: str
+    sname: str
+    mname: str
+    date: datetime
+    rdate: str
+    independent: _Var
+    variables: list[_Var] = field(default_factory=list)
+    auxiliary: list[_Var] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)
+    normal: list[str] = field(default_factory=list)
+
+
+class _Cursor:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines, self.at = lines, 0
+
+    def line(self, what: str) -> str:
+        if self.at >= len(self.lines):
+            raise _Bad(self.at, f"the header ends before {what}")
+        self.at += 1
+        return self.lines[self.at - 1]
+
+    def numbers(self, what: str, count: int) -> list[float]:
+        """`count` numbers, read across as many lines as they take."""
+        found: list[float] = []
+        while len(found) < count:
+            for token in self.line(what).split():
+                try:
+                    found.append(float(token))
+                except ValueError:
+                    raise _Bad(self.at, f"{what}: {token!r} is not a number") from None
+        return found[:count]
+
+    def integer(self, what: str) -> int:
+        value = self.numbers(what, 1)[0]
+        if not value.is_integer():
+            raise _Bad(self.at, f"{what}: {value} is not an integer")
+        return int(value)
+
+
+def _vars(cur: _Cursor, what: str) -> list[_Var]:
+    count = cur.integer(f"the number of {what}")
+    scales = cur.numbers(f"the {what}' scale factors", count)
+    missing = cur.numbers(f"the {what}' missing values", count)
+    names = [cur.line(f"a name of the {what}") for _ in range(count)]
+    return [_Var(n, s, m) for n, s, m in zip(names, scales, missing, strict=True)]
+
+
+def _parse_head(lines: list[str]) -> _Head:
+    cur = _Cursor(lines)
+    nlhead, ffi = (int(v) for v in cur.numbers("the first line (NLHEAD FFI)", 2))
+    if ffi not in SUPPORTED_FFI:
+        msg = f"NASA Ames FFI {ffi} is not supported (FieldCat reads 1001 and 1010)"
+        raise _Bad(1, msg, "FMT002")
+    oname, org, sname, mname = (cur.line(w).strip() for w in ("ONAME", "ORG", "SNAME", "MNAME"))
+    cur.numbers("IVOL NVOL", 2)
+    ymd = [int(v) for v in cur.numbers("DATE RDATE", 6)]
+    try:
+        date = datetime(ymd[0], ymd[1], ymd[2], tzinfo=UTC)
+    except ValueError:
+        raise _Bad(cur.at, f"{ymd[0]}-{ymd[1]}-{ymd[2]} is not a date") from None
+    cur.numbers("DX", 1)
+    head = _Head(
+        nlhead, ffi, oname, org, sname, mname, date,
+        f"{ymd[3]:04d}-{ymd[4]:02d}-{ymd[5]:02d}", _Var(cur.line("XNAME")),
+    )  # fmt: skip
+    head.variables = _vars(cur, "primary variables")
+    if ffi == 1010:
+        head.auxiliary = _vars(cur, "auxiliary variables")
+    head.special = [cur.line("a special comment") for _ in range(cur.integer("NSCOML"))]
+    head.normal = [cur.line("a normal comment") for _ in range(cur.integer("NNCOML"))]
+    if cur.at != nlhead:
+        raise _Bad(1, f"line 1 says {nlhead} header lines but the header has {cur.at}")
+    return head
+
+
+def read_nasa_ames(
+    data: bytes, campaign: CampaignTime | None
+) -> tuple[DataFile | None, list[Diagnostic]]:
+    """Read NASA Ames bytes into a `DataFile` (None when there are errors) and findings."""
+    import numpy as np
+
+    text, diagnostics = decode_text(data)
+    if text is None:
+        return None, diagnostics
+    lines = text.splitlines()
+    try:
+        head = _parse_head(lines)
+    except _Bad as bad:
+        return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
+    values, line_of, findings = parse_free_format(lines[head.nlhead :], head.nlhead + 1)
+    if values is None:
+        return None, [*diagnostics, *findings]
+    width = 1 + len(head.auxiliary) + len(head.variables)
+    if not values:
+        return None, [*diagnostics, _error("FMT003", "the file has no data", len(lines))]
+    if len(values) % width:
+        msg = f"the data end inside a record ({len(values) % width} of {width} values)"
+        return None, [*diagnostics, _error("FMT004", msg, line_of[-1])]
+    table = np.asarray(values, dtype=np.float64).reshape(-1, width)
+    x = table[:, 0]
+    if bool((x[1:] < x[:-1]).any()) and bool((x[1:] > x[:-1]).any()):
+        row = int(np.flatnonzero(np.diff(np.sign(np.diff(x))))[0]) + 2
+        msg = "the independent variable is not monotonic"
+        return None, [*diagnostics, _error("FMT004", msg, line_of[row * width])]
+    header_text = "".join(line + "\n" for line in lines[: head.nlhead])
+    return _datafile(head, table, header_text), diagnostics
+
+
+def _error(code: str, message: str, line: int) -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.ERROR, message=message, line=line)
+
+
+def _column(var: _Var, raw: npt.NDArray[np.float64]) -> Column:
+    import numpy as np
+
+    name, unit = var.name_unit
+    missing = raw == var.missing if var.missing is not None else np.zeros(len(raw), bool)
+    values = raw * var.scale if var.scale != 1.0 else raw.copy()
+    values[missing] = np.nan
+    quality = missing.astype(np.int8) * np.int8(Quality.MISSING)
+    attrs = {"long_name": var.text.strip()}
+    if var.missing is not None:
+        attrs["nasa_ames_missing_value"] = repr(var.missing)
+    if var.scale != 1.0:
+        attrs["nasa_ames_scale_factor"] = repr(var.scale)
+    return Column(
+        original_name=name,
+        name=safe_name(name),
+        original_unit=unit,
+        unit=column_unit(name, unit),
+        kind=ColumnKind.NUMBER,
+        values=values,
+        quality=quality if bool(missing.any()) else None,
+        attributes=attrs,
+    )
+
+
+def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> DataFile:
+    import numpy as np
+
+    x = head.independent
+    is_time = bool(_TIME_WORDS.search(x.text))
+    base = np.datetime64(head.date.replace(tzinfo=None), "ns")
+    if is_time:
+        offsets = np.round(table[:, 0] * 1e9).astype(np.int64).astype("timedelta64[ns]")
+        times = base + offsets
+    else:
+        times = np.full(len(table), base)
+    name, unit = x.name_unit
+    time_unit = (unit or "s") if is_time else "UTC"
+    time = Column(name if is_time else "DATE", "time", time_unit, None, ColumnKind.NUMBER, times)
+    if not is_time:
+        time.attributes["comment"] = "the file's DATE; its independent variable is not time"
+    columns = [time]
+    if not is_time:
+        columns.append(_column(_Var(x.text), table[:, 0]))
+    naux = len(head.auxiliary)
+    columns += [_column(v, table[:, 1 + i]) for i, v in enumerate(head.auxiliary)]
+    columns += [_column(v, table[:, 1 + naux + i]) for i, v in enumerate(head.variables)]
+    _unique_names(columns)
+    start = head.date + (timedelta(seconds=float(table[0, 0])) if is_time else timedelta(0))
+    stop = head.date + (timedelta(seconds=float(table[-1, 0])) if is_time else timedelta(0))
+    extent, feature = position_extent(columns, start, stop)
+    if feature is FeatureType.TIME_SERIES and _has_vertical_profile(columns):
+        feature = FeatureType.PROFILE
+    site = _site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
+    if site is not None:
+        extent.south = extent.north = site[0]
+        extent.west = extent.east = site[1]
+    header = Header(
+        start=start,
+        stop=stop,
+        pi_name=head.oname,
+        platform=head.sname,
+        instrument=head.sname,
+        location=site[2] if site else "",
+        latitude=site[0] if site else None,
+        longitude=site[1] if site else None,
+        data_version=head.rdate,
+        remarks=[line.strip() for line in head.special + head.normal if line.strip()],
+        project=head.mname or None,
+        extra={
+            "FFI": str(head.ffi),
+            "ORGANIZATION": head.org,
+            "REVISION_DATE": head.rdate,
+            "INDEPENDENT_VARIABLE": x.text.strip(),
+        },
+    )
+    return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
+
+
+_SITE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*°?\s*([NS])[\s,;]+(\d{1,3}(?:\.\d+)?)\s*°?\s*([EW])\b")
+
+
+def _site(comments: list[str]) -> tuple[float, float, str] | None:
+    """A fixed position written in the comments (`36.79 S 174.63 E`), as (lat, lon, line)."""
+    for line in comments:
+        match = _SITE.search(line)
+        if match:
+            lat = float(match.group(1)) * (-1 if match.group(2) == "S" else 1)
+            lon = float(match.group(3)) * (-1 if match.group(4) == "W" else 1)
+            if abs(lat) <= 90 and abs(lon) <= 180:
+                return lat, lon, line.strip()
+    return None
+
+
+def _unique_names(columns: list[Column]) -> None:
+    seen: set[str] = set()
+    for column in columns:
+        name = column.name
+        while name.lower() in seen:
+            name += "_"
+        seen.add(name.lower())
+        column.name = name
+
+
+def _has_vertical_profile(columns: list[Column]) -> bool:
+    """True when a pressure or altitude column changes along the file (a sounding)."""
+    import numpy as np
+
+    for column in columns[1:]:
+        if standard_name_for(column.name, column.unit) in ("air_pressure", "altitude"):
+            finite = column.values[~np.isnan(column.values)]
+            if len(finite) > 1 and float(np.ptp(finite)) > 0:
+                return True
+    return False

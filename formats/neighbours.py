@@ -1,0 +1,135 @@
+"""What the readers of the neighbouring formats (ICARTT, NASA Ames) share: text decoding,
+position columns and the extent they give."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from formats.cf_attributes import standard_name_for
+from formats.model import Column, ColumnKind, Diagnostic, Extent, FeatureType, Severity
+from formats.units import canonical_unit
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+LATITUDE_NAMES = frozenset({"LAT", "LATITUDE", "GPS_LAT", "LATITUDE_DEG"})
+LONGITUDE_NAMES = frozenset({"LON", "LONG", "LONGITUDE", "GPS_LON", "LONGITUDE_DEG"})
+_DEGREES = frozenset({"degree", "degrees_north", "degrees_east"})
+_TO_METRES = {"m": 1.0, "km": 1000.0, "ft": 0.3048}
+
+
+def decode_text(data: bytes) -> tuple[str | None, list[Diagnostic]]:
+    """UTF-8 text of a file (BOM dropped with a warning), or None with the error."""
+    findings: list[Diagnostic] = []
+    if not data.strip():
+        return None, [Diagnostic("TXT001", Severity.ERROR, "the file is empty")]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        findings.append(Diagnostic("TXT003", Severity.WARNING, "the file starts with a BOM"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        msg = "bytes that are not UTF-8 text"
+        return None, [*findings, Diagnostic("TXT006", Severity.ERROR, msg, line=line)]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        msg = "a NUL character"
+        return None, [*findings, Diagnostic("TXT005", Severity.ERROR, msg, line=line)]
+    return text, findings
+
+
+_UNITLESS = frozenset({"none", "unitless", "1", "dimensionless", "count", "counts", "mach"})
+_ALIASES = {
+    "per mil": "1e-3",
+    "permil": "1e-3",
+    "degrees k": "K",
+    "deg k": "K",
+    "degk": "K",
+    "degrees c": "degC",
+    "mb": "mbar",
+}
+"""Unit spellings of the neighbouring formats that UDUNITS reads otherwise or not at all."""
+
+
+def column_unit(name: str, unit: str) -> str | None:
+    """Canonical unit of a column of a neighbouring format: position units by name, `1` for
+    the unitless keywords, else the alias table and UDUNITS; None when unknown."""
+    position = position_unit(name, unit)
+    if position is not None:
+        return position
+    key = " ".join(unit.strip().lower().split())
+    if key in _UNITLESS:
+        return "1"
+    if key in _ALIASES:
+        return _ALIASES[key]
+    return canonical_unit(unit.strip()) if unit.strip() else None
+
+
+def position_unit(name: str, unit: str) -> str | None:
+    """`degrees_north`/`degrees_east` for a latitude/longitude column in degrees, else None."""
+    key = name.strip().upper()
+    if key not in LATITUDE_NAMES and key not in LONGITUDE_NAMES:
+        return None
+    if canonical_unit(unit) not in _DEGREES:
+        return None
+    return "degrees_north" if key in LATITUDE_NAMES else "degrees_east"
+
+
+def _find(columns: Sequence[Column], unit: str) -> Column | None:
+    for column in columns[1:]:
+        usable = column.kind is ColumnKind.NUMBER and column.unit == unit
+        if usable and not _all_nan(column.values):
+            return column
+    return None
+
+
+def _all_nan(values: npt.NDArray[np.float64]) -> bool:
+    import numpy as np
+
+    return bool(np.isnan(values).all())
+
+
+def longitude_range(lon: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """West and east bounds in [-180, 180]; west > east when the span crosses 180."""
+    import numpy as np
+
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    west, east = float(np.nanmin(wrapped)), float(np.nanmax(wrapped))
+    shifted = wrapped % 360.0  # 0..360: a track across 180 is contiguous here
+    if east - west > 180.0 and float(np.nanmax(shifted) - np.nanmin(shifted)) < east - west:
+        west = float(np.nanmin(shifted))
+        east = float(np.nanmax(shifted))
+        west, east = (west + 180.0) % 360.0 - 180.0, (east + 180.0) % 360.0 - 180.0
+    return west, east
+
+
+def position_extent(
+    columns: Sequence[Column], start: datetime, stop: datetime
+) -> tuple[Extent, FeatureType]:
+    """Extent from the position columns, and `trajectory` when they exist (else
+    `timeSeries`, with no spatial extent)."""
+    import numpy as np
+
+    extent = Extent(start=start, stop=stop)
+    lat, lon = _find(columns, "degrees_north"), _find(columns, "degrees_east")
+    if lat is None or lon is None:
+        return extent, FeatureType.TIME_SERIES
+    extent.south, extent.north = float(np.nanmin(lat.values)), float(np.nanmax(lat.values))
+    extent.west, extent.east = longitude_range(lon.values)
+    for column in columns[1:]:
+        factor = _TO_METRES.get(column.unit or "")
+        if factor is None or column.kind is not ColumnKind.NUMBER:
+            continue
+        if standard_name_for(column.name, column.unit) == "altitude":
+            if not _all_nan(column.values):
+                extent.min_altitude = float(np.nanmin(column.values)) * factor
+                extent.max_altitude = float(np.nanmax(column.values)) * factor
+            break
+    return extent, FeatureType.TRAJECTORY

@@ -1,0 +1,133 @@
+"""Registering data files: create, new versions, idempotence, release defaults, the log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from catalog.changes import list_changes_since
+from catalog.errors import ConflictError, NotFoundError, RegistrationError
+from catalog.models import Campaign
+from catalog.registration import add_months, default_release_at, ensure_center, register_datafile
+from catalog.schemas import Principal, SearchParams
+from catalog.search import get_dataset, search_datasets
+from tests.catalog.conftest import NOW
+from tests.catalog.factories import make_datafile
+
+
+def register(db: Session, sha: str = "a" * 64, **kw):
+    values = {
+        "datafile": make_datafile(),
+        "sha256": sha,
+        "size": 123,
+        "original_name": "c130_rf07.txt",
+        "center_code": "JOSS",
+        "campaign_code": "INDOEX",
+        "now": NOW,
+    }
+    values.update(kw)
+    return register_datafile(db, **values)
+
+
+def test_register_creates_a_searchable_dataset_and_logs_it(db: Session) -> None:
+    d = register(db, owner_user_id=1)
+    db.commit()
+    assert len(d.public_id) >= 16 and d.did == "31" and d.origin_version == 1
+    assert (d.west, d.south, d.east, d.north) == (72.0, 4.0, 74.0, 6.0)
+    assert d.access_state == "open" and d.owner_user_id == 1
+    assert [v.name for v in d.variables] == ["LAT", "LON", "O3"]
+    page = search_datasets(
+        db, SearchParams(q="ramanathan o3", variable="o3"), Principal.anonymous(), NOW
+    )
+    assert [i.public_id for i in page.items] == [d.public_id]
+    changes = list_changes_since(db, 0, 10)
+    assert [(c.seq, c.public_id, c.kind, c.origin_version) for c in changes] == [
+        (1, d.public_id, "upsert", 1)
+    ]
+
+
+def test_a_new_file_for_the_same_did_is_a_new_version(db: Session) -> None:
+    first = register(db)
+    second = register(db, sha="b" * 64, datafile=make_datafile(rows=9))
+    db.commit()
+    assert second.id == first.id and second.origin_version == 2
+    detail = get_dataset(db, second.public_id, Principal.anonymous(), NOW)
+    assert [(v.sha256[0], v.is_current) for v in detail.versions] == [("a", False), ("b", True)]
+    assert [c.origin_version for c in list_changes_since(db, 0, 10)] == [1, 2]
+
+
+def test_the_same_bytes_again_change_nothing(db: Session) -> None:
+    first = register(db)
+    again = register(db)
+    db.commit()
+    assert again.id == first.id and again.origin_version == 1 and len(again.versions) == 1
+    assert len(list_changes_since(db, 0, 10)) == 1
+
+
+def test_other_did_or_center_is_another_dataset(db: Session) -> None:
+    a = register(db)
+    b = register(db, sha="c" * 64, datafile=make_datafile(did=32))
+    c = register(db, sha="d" * 64, center_code="NPL")
+    assert len({a.id, b.id, c.id}) == 3
+
+
+def test_embargo_defaults_to_the_campaign_policy(db: Session) -> None:
+    research = register(db, access_state="embargoed")
+    operational = register(
+        db,
+        sha="e" * 64,
+        datafile=make_datafile(did=40),
+        access_state="password",
+        category="operational",
+    )
+    explicit = register(
+        db,
+        sha="f" * 64,
+        datafile=make_datafile(did=41),
+        access_state="embargoed",
+        release_at=datetime(2001, 1, 1, tzinfo=UTC),
+    )
+    assert research.release_at == datetime(2000, 3, 31, tzinfo=UTC)
+    assert operational.release_at == datetime(1999, 9, 30, tzinfo=UTC)
+    assert explicit.release_at == datetime(2001, 1, 1, tzinfo=UTC)
+    # a later version without an access_state keeps the embargo
+    again = register(db, sha="9" * 64, access_state=None)
+    assert again.access_state == "embargoed" and again.release_at == research.release_at
+
+
+def test_withdrawn_datasets_refuse_new_versions(db: Session) -> None:
+    d = register(db)
+    d.access_state = "withdrawn"
+    db.flush()
+    with pytest.raises(ConflictError):
+        register(db, sha="b" * 64)
+
+
+def test_unknown_campaign_center_or_category(db: Session) -> None:
+    with pytest.raises(NotFoundError):
+        register(db, campaign_code="NOPE")
+    with pytest.raises(NotFoundError):
+        register(db, center_code="NOPE")
+    with pytest.raises(RegistrationError):
+        register(db, category="casual")
+
+
+def test_a_file_without_times_is_refused(db: Session) -> None:
+    datafile = make_datafile()
+    datafile.extent.start = datafile.header.start = None
+    with pytest.raises(RegistrationError):
+        register(db, datafile=datafile)
+
+
+def test_ensure_center_updates_in_place(db: Session) -> None:
+    center = ensure_center(db, "NPL", "NPL, New Delhi", "http://npl.example", False)
+    assert center.name == "NPL, New Delhi" and center.base_url == "http://npl.example"
+
+
+def test_add_months_clamps_to_month_end() -> None:
+    assert add_months(date(1999, 3, 31), 6) == date(1999, 9, 30)
+    assert add_months(date(1999, 11, 30), 3) == date(2000, 2, 29)
+    assert add_months(date(1999, 1, 15), 12) == date(2000, 1, 15)
+    assert default_release_at(Campaign(code="X", name="x"), "research") is None
