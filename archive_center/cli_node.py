@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -126,49 +127,49 @@ def serve_command(
 
     from archive_center.app import create_app
 
-    settings = load_config(config)
-    configure_logging()
-    overrides: dict[str, Any] = {}
+    install_stop_handlers()  # from the start, so an early Ctrl-C is no traceback either
+    # The options win over file and environment, and a public URL derived from host and
+    # port follows them: the same path as a FIELDCAT_* variable.
     if host is not None:
-        overrides["host"] = host
+        os.environ["FIELDCAT_HOST"] = host
     if port is not None:
-        overrides["port"] = port
-    if overrides:
-        settings = settings.model_copy(update=overrides)
-    prepare(settings)
+        os.environ["FIELDCAT_PORT"] = str(port)
     stop = threading.Event()
-    worker = None if no_worker else start_worker_thread(settings, stop)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_config=None
-        )
-    )
-    install_stop_handlers()
+    worker: threading.Thread | None = None
     try:
-        server.run()  # uvicorn re-raises the signal it caught once it has shut down
+        settings = load_config(config)
+        configure_logging()
+        prepare(settings)
+        worker = None if no_worker else start_worker_thread(settings, stop)
+        app = create_app(settings)
+        config_ = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
+        uvicorn.Server(config_).run()  # re-raises the signal it caught once it has shut down
     except (StopRequested, KeyboardInterrupt):
         pass
     finally:
         stop.set()
         if worker is not None:
             worker.join(timeout=30)
-    logger.info("center %s stopped", settings.center_code)
+    logger.info("stopped")
 
 
 def worker_command(config: ConfigOption = None) -> None:
     """Run the background worker alone (beside `serve --no-worker` processes)."""
-    settings = load_config(config)
-    configure_logging()
-    prepare(settings)
-    stop = threading.Event()
     install_stop_handlers()
-    thread = start_worker_thread(settings, stop)
+    stop = threading.Event()
+    thread: threading.Thread | None = None
     try:
+        settings = load_config(config)
+        configure_logging()
+        prepare(settings)
+        thread = start_worker_thread(settings, stop)
         while thread.is_alive():
             thread.join(timeout=0.5)
     except (StopRequested, KeyboardInterrupt):
         stop.set()
-        thread.join(timeout=30)
+    finally:
+        if thread is not None:
+            thread.join(timeout=30)
     if not stop.is_set():
         raise fail("the worker stopped unexpectedly", code=1)
 
