@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from archive_center.settings import Settings
+    from catalog.storage import ArchiveStore
     from formats import CampaignTime
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,42 @@ def campaign_time(settings: Settings) -> CampaignTime:
     )
 
 
+def seed_file(
+    session: Session,
+    store: ArchiveStore,
+    settings: Settings,
+    path: Path,
+    *,
+    release_at: datetime | None,
+    now: datetime,
+) -> str:
+    """Read, archive and register one file (the caller commits); the dataset's public id.
+
+    A `release_at` registers the dataset under embargo until then.
+    """
+    import formats
+    from catalog.registration import register_datafile
+
+    datafile = formats.read(path, campaign=campaign_time(settings), filename=path.name)
+    staged = store.new_staging_path()
+    shutil.copyfile(path, staged)
+    sha256, stored = store.put_original(staged)
+    dataset = register_datafile(
+        session,
+        datafile=datafile,
+        sha256=sha256,
+        size=stored.stat().st_size,
+        original_name=path.name,
+        center_code=settings.center_code,
+        campaign_code=settings.campaign.code,
+        category=datafile.header.category,
+        access_state="embargoed" if release_at is not None else None,
+        release_at=release_at,
+        now=now,
+    )
+    return dataset.public_id
+
+
 def seed_center(
     settings: Settings,
     files: Sequence[Path],
@@ -47,41 +86,25 @@ def seed_center(
 ) -> list[str]:
     """Archive and register each data file in the center; return the datasets' public ids.
 
-    Files named in `embargoed` are registered under embargo for `DEMO_EMBARGO` from `now`,
-    so the demo shows searchable metadata whose data is not yet released.
+    One transaction per file, committed after the original is in place. Files named in
+    `embargoed` stay under embargo for `DEMO_EMBARGO` from `now`, so the demo shows
+    searchable metadata whose data is not yet released.
     """
-    import formats
     from catalog.db import make_engine, make_session_factory
-    from catalog.registration import register_datafile
     from catalog.storage import ArchiveStore
 
     when = now or datetime.now(UTC)
-    period = campaign_time(settings)
     store = ArchiveStore(settings.root)
     engine = make_engine(settings.effective_database_url)
     public_ids = []
     try:
         sessions = make_session_factory(engine)
         for path in files:
-            datafile = formats.read(path, campaign=period, filename=path.name)
-            staged = store.new_staging_path()
-            shutil.copyfile(path, staged)
+            release_at = when + DEMO_EMBARGO if path.name in embargoed else None
             with sessions() as session, session.begin():
-                sha256, stored = store.put_original(staged)
-                dataset = register_datafile(
-                    session,
-                    datafile=datafile,
-                    sha256=sha256,
-                    size=stored.stat().st_size,
-                    original_name=path.name,
-                    center_code=settings.center_code,
-                    campaign_code=settings.campaign.code,
-                    category=datafile.header.category,
-                    access_state="embargoed" if path.name in embargoed else None,
-                    release_at=when + DEMO_EMBARGO if path.name in embargoed else None,
-                    now=when,
+                public_ids.append(
+                    seed_file(session, store, settings, path, release_at=release_at, now=when)
                 )
-                public_ids.append(dataset.public_id)
             if on_file is not None:
                 on_file(path)
     finally:
