@@ -102,7 +102,9 @@ def problem_response(
         instance=request.url.path,
         errors=errors,
     )
-    all_headers = {"Cache-Control": "no-store"} | (headers or {})
+    # Problems may depend on who asks (a 403 for one caller is data for another).
+    all_headers = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
+    all_headers |= headers or {}
     return JSONResponse(
         problem.model_dump(exclude_none=True),
         status_code=status,

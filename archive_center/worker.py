@@ -37,37 +37,40 @@ def _makers() -> dict[str, Maker]:
     return {"netcdf": make_derived_netcdf, "png": png}
 
 
-def derive_missing(engine: Engine, store: ArchiveStore, now: datetime) -> int:
-    """Make each missing derived file in its own transaction; return how many were made."""
+def derive_missing(
+    engine: Engine, store: ArchiveStore, now: datetime, failed: set[tuple[str, int]]
+) -> int:
+    """Make each missing derived file in its own transaction; return how many were made.
+
+    A version that fails is added to `failed` and not tried again by this worker process,
+    so one unconvertible file neither stops the others nor floods the log.
+    """
     from catalog.db import make_session_factory
     from catalog.downloads import versions_lacking
+    from catalog.models import DatasetVersion
 
     factory = make_session_factory(engine)
     made = 0
     for fmt, maker in _makers().items():
+        skip = {version_id for kind, version_id in failed if kind == fmt}
         with factory() as session:
-            pending = [v.id for v in versions_lacking(session, fmt, BATCH)]
+            pending = [v.id for v in versions_lacking(session, fmt, BATCH, skip=skip)]
         for version_id in pending:
             try:
                 with factory() as session, session.begin():
-                    version = session.get_one(_version_class(), version_id)
-                    maker(session, store, version, now)
+                    maker(session, store, session.get_one(DatasetVersion, version_id), now)
                 made += 1
             except Exception:
-                # One unconvertible file must not stop the others; it is retried next round.
+                failed.add((fmt, version_id))
                 logger.exception("could not derive %s for version %s", fmt, version_id)
     return made
 
 
-def _version_class() -> type[DatasetVersion]:
-    from catalog.models import DatasetVersion
-
-    return DatasetVersion
-
-
-def run_once_with(engine: Engine, store: ArchiveStore) -> int:
+def run_once_with(
+    engine: Engine, store: ArchiveStore, failed: set[tuple[str, int]] | None = None
+) -> int:
     """One round of work on an existing engine; returns how many items were done."""
-    done = derive_missing(engine, store, datetime.now(UTC))
+    done = derive_missing(engine, store, datetime.now(UTC), failed if failed is not None else set())
     done += store.clean_staging()
     return done
 
@@ -91,11 +94,12 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
 
     engine = make_engine(settings.effective_database_url)
     store = ArchiveStore(settings.root)
+    failed: set[tuple[str, int]] = set()
     logger.info("worker for %s started", settings.center_code)
     try:
         while not stop.is_set():
             try:
-                done = run_once_with(engine, store)
+                done = run_once_with(engine, store, failed)
                 if done:
                     logger.info("worker round did %d item(s)", done)
             except Exception:

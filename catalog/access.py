@@ -113,6 +113,15 @@ def visible_filter(principal: Principal, now: datetime) -> ColumnElement[bool]:
     )
 
 
+def visibility_key(principal: Principal) -> str:
+    """Callers with the same key see the same datasets (`visible_filter` reads only this)."""
+    if principal.role in PRIVILEGED:
+        return "all"
+    if principal.user_id is None or principal.role in (Role.ANONYMOUS, Role.PEER):
+        return "shared"
+    return f"shared+owner:{principal.user_id}"
+
+
 def data_readable_filter(principal: Principal, now: datetime) -> ColumnElement[bool]:
     """SQL twin of `can_read_data`: the datasets whose data the caller may read."""
     if principal.role in PRIVILEGED:

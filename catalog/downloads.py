@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -295,7 +295,9 @@ def prepare_download(
     return Download(f"{label}.{ext}", info.media_type, public, iter_file(out, delete=True), size)
 
 
-def versions_lacking(session: Session, fmt: str, limit: int = 100) -> list[DatasetVersion]:
+def versions_lacking(
+    session: Session, fmt: str, limit: int = 100, skip: Collection[int] = ()
+) -> list[DatasetVersion]:
     """Current versions of local datasets that have no derived file of `fmt` yet."""
     has_derived = (
         select(DerivedFile.id)
@@ -311,6 +313,7 @@ def versions_lacking(session: Session, fmt: str, limit: int = 100) -> list[Datas
             Dataset.origin_center.in_(local),
             Dataset.withdrawn_at.is_(None),
             ~has_derived,
+            DatasetVersion.id.not_in(list(skip)),
         )
         .order_by(DatasetVersion.id)
         .limit(limit)

@@ -12,7 +12,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import (
@@ -21,10 +21,12 @@ from catalog.access import (
     can_see_metadata,
     effective_state,
     effective_state_sql,
+    visibility_key,
     visible_filter,
 )
-from catalog.cursors import decode_cursor, encode_cursor
+from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
+from catalog.facet_cache import cache_for, catalog_version
 from catalog.facets import center_freshness, facet_counts
 from catalog.models import Center, Dataset, Variable, fold
 from catalog.schemas import DatasetDetail, Principal, SearchPage, SearchParams
@@ -75,7 +77,7 @@ def check_bbox(box: BBox) -> BBox:
 def _bbox_clause(box: BBox) -> ColumnElement[bool]:
     west, south, east, north = check_bbox(box)
     d = Dataset
-    lat = and_(d.south.is_not(None), d.south <= north, d.north >= south)
+    lat = and_(d.south <= north, d.north >= south)
     plain = d.west <= d.east
     crossing = d.west > d.east
     if west <= east:
@@ -176,6 +178,29 @@ def _sort_value(dataset: Dataset, sort: str) -> str | datetime:
     return value
 
 
+def _cached_facets(
+    session: Session,
+    params: SearchParams,
+    principal: Principal,
+    clauses: list[ColumnElement[bool]],
+    now: datetime,
+) -> tuple[dict[str, Any], int]:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    cache = cache_for(engine)
+    key = (
+        query_fingerprint(params.model_copy(update={"sort": "-start"})),
+        visibility_key(principal),
+        *catalog_version(session, now),
+    )
+    found = cache.get(key)
+    if found is not None:
+        return found
+    result = facet_counts(session, clauses, now)
+    cache.put(key, result)
+    return result
+
+
 def search_datasets(
     session: Session, params: SearchParams, principal: Principal, now: datetime
 ) -> SearchPage:
@@ -190,7 +215,7 @@ def search_datasets(
     facets: dict[str, Any] = {}
     total = None
     if params.facets:
-        facets, total = facet_counts(session, clauses, now)
+        facets, total = _cached_facets(session, params, principal, clauses, now)
     return SearchPage(
         items=[to_summary(d, now) for d in rows],
         facets=facets,

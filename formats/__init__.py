@@ -6,8 +6,6 @@ functions that need them, and format modules only when their format is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from formats.model import (
     QUALITY_MEANINGS,
     Column,
@@ -35,10 +33,8 @@ from formats.registry import (
     write_to,
     writer_info,
 )
+from formats.subset import subset
 from formats.timeparse import CampaignTime
-
-if TYPE_CHECKING:
-    from formats.subset import subset
 
 __all__ = [
     "QUALITY_MEANINGS",
@@ -67,11 +63,3 @@ __all__ = [
     "write_to",
     "writer_info",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "subset":
-        from formats.subset import subset
-
-        return subset
-    raise AttributeError(f"module 'formats' has no attribute {name!r}")

@@ -212,18 +212,35 @@ def global_attributes(
     """CF and ACDD 1.3 global attributes for `datafile`; `overrides` (e.g. the center's
     publisher and license) replace the defaults."""
     header = datafile.header
-    extent = datafile.extent
-    created = _iso(now)
-    variables = [c.original_name for c in datafile.data_columns]
-    instrument = header.instrument or "unknown instrument"
-    platform = header.platform or "unknown platform"
-    email = _EMAIL.search(datafile.original_header)
-    remarks = "; ".join(r for r in header.remarks if r.strip())
     attrs: dict[str, AttrValue] = {
         "Conventions": "CF-1.8, ACDD-1.3",
         "featureType": datafile.feature_type.value,
-        "title": f"{instrument} on {platform}"
-        + (f", DID {header.did}" if header.did is not None else ""),
+        **_description(datafile),
+        **_people(datafile),
+        **_provenance(datafile, _iso(now)),
+        "standard_name_vocabulary": "CF Standard Name Table v93",
+        "original_header": datafile.original_header,
+    }
+    if header.did is not None:
+        attrs["did"] = header.did
+    attrs.update(_time_attributes(datafile.extent.start, datafile.extent.stop, resolution_s))
+    attrs.update(_space_attributes(datafile))
+    if overrides:
+        attrs.update(overrides)
+    return attrs
+
+
+def _description(datafile: DataFile) -> dict[str, AttrValue]:
+    """What the data are: title, summary, keywords, identifier, platform and instrument."""
+    header = datafile.header
+    variables = [c.original_name for c in datafile.data_columns]
+    instrument = header.instrument or "unknown instrument"
+    platform = header.platform or "unknown platform"
+    remarks = "; ".join(r for r in header.remarks if r.strip())
+    did = f", DID {header.did}" if header.did is not None else ""
+    version = f".v{_safe_id(header.data_version)}" if header.data_version else ""
+    return {
+        "title": f"{instrument} on {platform}{did}",
         "summary": (
             f"{instrument} measurements from {platform}"
             f" ({header.location or 'location not given'}),"
@@ -232,33 +249,49 @@ def global_attributes(
         ),
         "keywords": ", ".join([*variables, platform, instrument]),
         "keywords_vocabulary": "FieldCat: variable, platform and instrument names as submitted",
-        "id": feature_id(datafile)
-        + (f".v{_safe_id(header.data_version)}" if header.data_version else ""),
+        "id": feature_id(datafile) + version,
         "naming_authority": "fieldcat",
-        "creator_name": header.pi_name or "not given",
-        "creator_type": "person",
-        "creator_email": email.group(0) if email else "not given",
-        "creator_url": "not given",
-        "creator_institution": _institution(header.pi_name) or "not given",
-        "institution": _institution(header.pi_name) or "not given",
-        "contributor_name": header.pi_name or "not given",
-        "contributor_role": "principalInvestigator",
-        "publisher_name": "FieldCat archive center",
-        "publisher_type": "institution",
-        "publisher_email": "not given",
-        "publisher_url": "not given",
-        "publisher_institution": "FieldCat archive center",
         "project": header.project or "not given",
         "program": header.project or "not given",
         "platform": platform,
         "platform_vocabulary": "FieldCat: platform names as submitted",
         "instrument": instrument,
         "instrument_vocabulary": "FieldCat: instrument names as submitted",
+        "comment": remarks or "none",
+    }
+
+
+def _people(datafile: DataFile) -> dict[str, AttrValue]:
+    """Creator (the PI, as the header names them) and a publisher the center overrides."""
+    pi = datafile.header.pi_name
+    email = _EMAIL.search(datafile.original_header)
+    return {
+        "creator_name": pi or "not given",
+        "creator_type": "person",
+        "creator_email": email.group(0) if email else "not given",
+        "creator_url": "not given",
+        "creator_institution": _institution(pi) or "not given",
+        "institution": _institution(pi) or "not given",
+        "contributor_name": pi or "not given",
+        "contributor_role": "principalInvestigator",
+        "publisher_name": "FieldCat archive center",
+        "publisher_type": "institution",
+        "publisher_email": "not given",
+        "publisher_url": "not given",
+        "publisher_institution": "FieldCat archive center",
+        "acknowledgment": f"Data provided by {pi or 'the PI'}.",
+    }
+
+
+def _provenance(datafile: DataFile, created: str) -> dict[str, AttrValue]:
+    """Where the file came from, its version, dates and terms."""
+    header = datafile.header
+    instrument = header.instrument or "unknown instrument"
+    platform = header.platform or "unknown platform"
+    return {
         "source": f"{instrument} on {platform}; submitted as {datafile.source_format}",
         "processing_level": f"as submitted by the PI, data version {header.data_version or '?'}",
         "product_version": header.data_version or "not given",
-        "comment": remarks or "none",
-        "acknowledgment": f"Data provided by {header.pi_name or 'the PI'}.",
         "references": "not given",
         "license": "Use is subject to the campaign data policy.",
         "history": f"{created} converted from {datafile.source_format} by FieldCat",
@@ -266,16 +299,7 @@ def global_attributes(
         "date_modified": created,
         "date_issued": created,
         "date_metadata_modified": created,
-        "standard_name_vocabulary": "CF Standard Name Table v93",
-        "original_header": datafile.original_header,
     }
-    if header.did is not None:
-        attrs["did"] = header.did
-    attrs.update(_time_attributes(extent.start, extent.stop, resolution_s))
-    attrs.update(_space_attributes(datafile))
-    if overrides:
-        attrs.update(overrides)
-    return attrs
 
 
 def _time_attributes(

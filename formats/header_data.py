@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 _WHITESPACE = (32, 9, 13, 10)
 _SAMPLE_ROWS = 200
+_THREAD_MIN_BYTES = 1 << 20
 _MAX_DECIMALS = 15
 
 
@@ -104,15 +106,12 @@ def _time_matrix(buf: npt.NDArray[np.uint8], starts: Any, ends: Any) -> Any | No
     after = buf[starts + width]
     if not np.all((after == 32) | (after == 9)):
         return None
-    # Column-major, so each character position is one contiguous array.
-    mat = np.empty((starts.size, width), dtype=np.uint8, order="F")
-    index = starts.copy()
-    for k in range(width):
-        column = mat[:, k]
-        np.take(buf, index, out=column)
-        if ((column == 32) | (column == 9)).any():
-            return None
-        index += 1
+    # One gather of fixed-width windows, then column-major so each character position is
+    # one contiguous array for the checks in timeparse.
+    windows = np.lib.stride_tricks.sliding_window_view(buf, width)
+    mat = np.asfortranarray(windows[starts])
+    if bool((mat <= 32).any()):
+        return None
     return mat
 
 
@@ -140,6 +139,25 @@ def _read_table(
         return None
 
 
+def _row_times(
+    buf: npt.NDArray[np.uint8], campaign: CampaignTime | None, base: datetime | None
+) -> tuple[Any, Any, bool] | None:
+    """Row starts, parsed times and whether the block ends with a line break (None: decline)."""
+    import numpy as np
+
+    starts, ends, ends_nl = _row_starts(buf)
+    if (buf[starts] <= 32).any():
+        return None
+    mat = _time_matrix(buf, starts, ends)
+    if mat is None:
+        return None
+    lengths = np.full(mat.shape[0], mat.shape[1], dtype=np.int64)
+    times = parse_time_matrix(mat, lengths, campaign, base)
+    if times.invalid.any():
+        return None
+    return starts, times, ends_nl
+
+
 def fast_block(
     data: bytes,
     layout: Layout,
@@ -154,25 +172,26 @@ def fast_block(
     buf = np.frombuffer(data, dtype=np.uint8)[layout.offset :]
     if buf.size == 0:
         return None
-    starts, ends, ends_nl = _row_starts(buf)
-    first_chars = buf[starts]
-    if (first_chars <= 32).any():
-        return None
-    mat = _time_matrix(buf, starts, ends)
-    if mat is None:
-        return None
-    lengths = np.full(mat.shape[0], mat.shape[1], dtype=np.int64)
-    times = parse_time_matrix(mat, lengths, campaign, base)
-    if times.invalid.any():
-        return None
-    time_digits = bool(np.isin(mat[0], np.frombuffer(b"0123456789.", np.uint8)).all())
+    first_token = data[layout.offset : layout.offset + 64].split(None, 1)[0]
+    time_digits = not first_token.strip(b"0123456789.")
     if path is not None and time_digits:
         source: Any = str(path)
         skip = layout.skip_lines
     else:
         source, skip = io.BytesIO(memoryview(data)[layout.offset :]), 0
-    table = _read_table(source, ncols, layout.string_columns, time_digits, skip)
-    if table is None or table.shape != (starts.size, ncols):
+    args = (source, ncols, layout.string_columns, time_digits, skip)
+    if buf.size < _THREAD_MIN_BYTES:
+        row_times, table = _row_times(buf, campaign, base), _read_table(*args)
+    else:
+        # pandas releases the GIL while it parses; the time column is cut meanwhile.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_read_table, *args)
+            row_times = _row_times(buf, campaign, base)
+            table = pending.result()
+    if row_times is None or table is None:
+        return None
+    starts, times, ends_nl = row_times
+    if table.shape != (starts.size, ncols):
         return None
     values, kinds = _columns_from_table(table, ncols, layout.string_columns)
     if values is None:

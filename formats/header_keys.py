@@ -164,7 +164,7 @@ def _entry(lineno: int, raw_key: str, value: str, diags: list[Diagnostic]) -> En
     if canon is None:
         diags.append(warning("HDR003", f"unknown keyword {normal!r} (kept)", lineno, 1))
         return Entry(lineno, normal, raw_key, value.strip())
-    if normal != canon:
+    if raw_key.strip() != canon:
         diags.append(warning("HDR002", f"keyword {raw_key.strip()!r} read as {canon!r}", lineno, 1))
     return Entry(lineno, canon, raw_key, value.strip())
 

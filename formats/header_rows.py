@@ -106,6 +106,11 @@ def _number_findings(
     data: bytes, rows: _Rows, name: str, index: int, bad: list[int]
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    if len(bad) > _MAX_FINDINGS_PER_CODE:
+        rest = bad[_MAX_FINDINGS_PER_CODE:]
+        message = f"more values in numeric column {name} are not numbers"
+        first, last = rows.lines[rest[0]], rows.lines[rest[-1]]
+        found.append(Diagnostic("DAT002", Severity.ERROR, message, first, 1, last, len(rest)))
     for count, i in enumerate(bad):
         if count >= _MAX_FINDINGS_PER_CODE:
             break

@@ -25,7 +25,13 @@ from formats.model import (
     Quality,
     Severity,
 )
-from formats.neighbours import column_unit, decode_text, position_extent
+from formats.neighbours import (
+    column_unit,
+    decode_text,
+    fixed_site,
+    has_vertical_profile,
+    position_extent,
+)
 from formats.text_table import parse_delimited
 from formats.timeparse import CampaignTime
 
@@ -38,6 +44,8 @@ __all__ = ["KEYWORDS", "read_icartt", "sniff_icartt", "write_icartt"]
 logger = logging.getLogger(__name__)
 
 SUPPORTED_FFI = (1001, 2110)
+MAX_SECONDS = 400 * 86400.0
+"""Times are seconds from the date's midnight; beyond a year they are not times at all."""
 DEFAULT_LLOD, DEFAULT_ULOD = -8888.0, -7777.0
 
 _FIRST_LINE = re.compile(rb"^\s*(\d+)\s*,\s*(\d{4})\s*(,[^\r\n]*)?\r?\n")
@@ -159,7 +167,7 @@ def _parse_head(lines: list[str]) -> _Head:
     dates = cur.fields("the dates (yyyy, mm, dd, yyyy, mm, dd)", 6)
     try:
         date = datetime(int(dates[0]), int(dates[1]), int(dates[2]), tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _Bad(cur.at, f"{', '.join(dates[:3])} is not a date") from None
     interval = ", ".join(cur.fields("the data interval"))
     bounded = _var(cur, "the bounded independent variable") if ffi == 2110 else None
@@ -219,6 +227,11 @@ def read_icartt(
     if len(table) == 0:
         return None, [*diagnostics, _diag("FMT003", "the file has no data rows", len(lines))]
     seconds = table[:, 0]
+    outside = (seconds < -MAX_SECONDS) | (seconds > MAX_SECONDS)
+    if bool(outside.any()):
+        row = int(outside.argmax())
+        msg = f"time {seconds[row]:g} s is not seconds within a few days of the file's date"
+        return None, [*diagnostics, _diag("FMT004", msg, _data_line(lines, head.nlhead, row))]
     if head.ffi == 1001 and bool((seconds[1:] < seconds[:-1]).any()):
         row = int((seconds[1:] < seconds[:-1]).argmax()) + 1
         msg = "the independent variable (time) decreases"
@@ -300,8 +313,14 @@ def _datafile(
     stop = head.date + timedelta(seconds=float(table[-1, 0]))
     header = _header(head, start, stop)
     extent, feature = position_extent(columns, start, stop)
-    if head.ffi == 2110:
-        feature = FeatureType.PROFILE
+    if feature is FeatureType.TIME_SERIES:
+        site = fixed_site([header.location])
+        if site is not None:
+            header.latitude, header.longitude = site[0], site[1]
+            extent.south = extent.north = site[0]
+            extent.west = extent.east = site[1]
+        if head.ffi == 2110 or has_vertical_profile(columns):
+            feature = FeatureType.PROFILE
     return DataFile(header, columns, "icartt", feature, extent, header_text)
 
 

@@ -81,7 +81,8 @@ def _name(column: Column) -> str:
 def _comments(datafile: DataFile, names: list[str]) -> list[str]:
     header, extra = datafile.header, datafile.header.extra
     location = header.location
-    if header.latitude is not None and header.longitude is not None:
+    has_numbers = any(ch.isdigit() for ch in location)
+    if header.latitude is not None and header.longitude is not None and not has_numbers:
         location = f"{location}; {header.latitude} N {header.longitude} E".strip("; ")
     defaults = {
         "PI_CONTACT_INFO": header.pi_name,

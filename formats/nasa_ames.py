@@ -10,12 +10,12 @@ variable becomes an ordinary column.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from formats.cf_attributes import standard_name_for
 from formats.model import (
     Column,
     ColumnKind,
@@ -28,7 +28,13 @@ from formats.model import (
     Severity,
 )
 from formats.names import safe_name
-from formats.neighbours import column_unit, decode_text, position_extent
+from formats.neighbours import (
+    column_unit,
+    decode_text,
+    fixed_site,
+    has_vertical_profile,
+    position_extent,
+)
 from formats.text_table import parse_free_format
 from formats.timeparse import CampaignTime
 
@@ -39,6 +45,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUPPORTED_FFI = (1001, 1010)
+MAX_SECONDS = 400 * 86400.0
+"""A time independent variable is seconds from the date; beyond a year it is not a time."""
 _FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t]+(\d{4})[ \t]*\r?\n")
 _NAME_UNIT = re.compile(r"^(.*?)\s*[(\[]([^()\[\]]*)[)\]]\s*$")
 _TIME_WORDS = re.compile(r"\b(UT|UTC|GMT|time|seconds?|secs?)\b", re.IGNORECASE)
@@ -104,9 +112,12 @@ class _Cursor:
         while len(found) < count:
             for token in self.line(what).split():
                 try:
-                    found.append(float(token))
+                    value = float(token)
                 except ValueError:
-                    raise _Bad(self.at, f"{what}: {token!r} is not a number") from None
+                    value = math.nan
+                if not math.isfinite(value):
+                    raise _Bad(self.at, f"{what}: {token!r} is not a number")
+                found.append(value)
         return found[:count]
 
     def integer(self, what: str) -> int:
@@ -135,7 +146,7 @@ def _parse_head(lines: list[str]) -> _Head:
     ymd = [int(v) for v in cur.numbers("DATE RDATE", 6)]
     try:
         date = datetime(ymd[0], ymd[1], ymd[2], tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _Bad(cur.at, f"{ymd[0]}-{ymd[1]}-{ymd[2]} is not a date") from None
     cur.numbers("DX", 1)
     head = _Head(
@@ -177,6 +188,10 @@ def read_nasa_ames(
         return None, [*diagnostics, _error("FMT004", msg, line_of[-1])]
     table = np.asarray(values, dtype=np.float64).reshape(-1, width)
     x = table[:, 0]
+    if _TIME_WORDS.search(head.independent.text) and bool((np.abs(x) > MAX_SECONDS).any()):
+        row = int(np.flatnonzero(np.abs(x) > MAX_SECONDS)[0])
+        msg = f"time {x[row]:g} s is not seconds within a few days of the file's date"
+        return None, [*diagnostics, _error("FMT004", msg, line_of[row * width])]
     if bool((x[1:] < x[:-1]).any()) and bool((x[1:] > x[:-1]).any()):
         row = int(np.flatnonzero(np.diff(np.sign(np.diff(x))))[0]) + 2
         msg = "the independent variable is not monotonic"
@@ -240,13 +255,31 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
     start = head.date + (timedelta(seconds=float(table[0, 0])) if is_time else timedelta(0))
     stop = head.date + (timedelta(seconds=float(table[-1, 0])) if is_time else timedelta(0))
     extent, feature = position_extent(columns, start, stop)
-    if feature is FeatureType.TIME_SERIES and _has_vertical_profile(columns):
+    if feature is FeatureType.TIME_SERIES and has_vertical_profile(columns):
         feature = FeatureType.PROFILE
-    site = _site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
+    site = fixed_site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
     if site is not None:
         extent.south = extent.north = site[0]
         extent.west = extent.east = site[1]
-    header = Header(
+    header = _header(head, start, stop, site)
+    return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
+
+
+def _unique_names(columns: list[Column]) -> None:
+    seen: set[str] = set()
+    for column in columns:
+        name = column.name
+        while name.lower() in seen:
+            name += "_"
+        seen.add(name.lower())
+        column.name = name
+
+
+def _header(
+    head: _Head, start: datetime, stop: datetime, site: tuple[float, float, str] | None
+) -> Header:
+    """The `Header` a NASA Ames file maps onto (ONAME is the PI, SNAME the source)."""
+    return Header(
         start=start,
         stop=stop,
         pi_name=head.oname,
@@ -262,44 +295,6 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
             "FFI": str(head.ffi),
             "ORGANIZATION": head.org,
             "REVISION_DATE": head.rdate,
-            "INDEPENDENT_VARIABLE": x.text.strip(),
+            "INDEPENDENT_VARIABLE": head.independent.text.strip(),
         },
     )
-    return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
-
-
-_SITE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*°?\s*([NS])[\s,;]+(\d{1,3}(?:\.\d+)?)\s*°?\s*([EW])\b")
-
-
-def _site(comments: list[str]) -> tuple[float, float, str] | None:
-    """A fixed position written in the comments (`36.79 S 174.63 E`), as (lat, lon, line)."""
-    for line in comments:
-        match = _SITE.search(line)
-        if match:
-            lat = float(match.group(1)) * (-1 if match.group(2) == "S" else 1)
-            lon = float(match.group(3)) * (-1 if match.group(4) == "W" else 1)
-            if abs(lat) <= 90 and abs(lon) <= 180:
-                return lat, lon, line.strip()
-    return None
-
-
-def _unique_names(columns: list[Column]) -> None:
-    seen: set[str] = set()
-    for column in columns:
-        name = column.name
-        while name.lower() in seen:
-            name += "_"
-        seen.add(name.lower())
-        column.name = name
-
-
-def _has_vertical_profile(columns: list[Column]) -> bool:
-    """True when a pressure or altitude column changes along the file (a sounding)."""
-    import numpy as np
-
-    for column in columns[1:]:
-        if standard_name_for(column.name, column.unit) in ("air_pressure", "altitude"):
-            finite = column.values[~np.isnan(column.values)]
-            if len(finite) > 1 and float(np.ptp(finite)) > 0:
-                return True
-    return False

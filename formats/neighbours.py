@@ -4,6 +4,7 @@ position columns and the extent they give."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -133,3 +134,30 @@ def position_extent(
                 extent.max_altitude = float(np.nanmax(column.values)) * factor
             break
     return extent, FeatureType.TRAJECTORY
+
+
+_SITE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*°?\s*([NS])[\s,;]+(\d{1,3}(?:\.\d+)?)\s*°?\s*([EW])\b")
+
+
+def fixed_site(comments: list[str]) -> tuple[float, float, str] | None:
+    """A fixed position written in the comments (`36.79 S 174.63 E`), as (lat, lon, line)."""
+    for line in comments:
+        match = _SITE.search(line)
+        if match:
+            lat = float(match.group(1)) * (-1 if match.group(2) == "S" else 1)
+            lon = float(match.group(3)) * (-1 if match.group(4) == "W" else 1)
+            if abs(lat) <= 90 and abs(lon) <= 180:
+                return lat, lon, line.strip()
+    return None
+
+
+def has_vertical_profile(columns: list[Column]) -> bool:
+    """True when a pressure or altitude column changes along the file (a sounding)."""
+    import numpy as np
+
+    for column in columns[1:]:
+        if standard_name_for(column.name, column.unit) in ("air_pressure", "altitude"):
+            finite = column.values[~np.isnan(column.values)]
+            if len(finite) > 1 and float(np.ptp(finite)) > 0:
+                return True
+    return False

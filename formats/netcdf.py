@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 FILE_FORMAT: Final = "NETCDF4"
 """On-disk format; the benchmark's plain-netCDF4 baseline uses the same."""
-VARIABLE_SETTINGS: dict[str, Any] = {"zlib": True, "complevel": 1, "shuffle": True}
+VARIABLE_SETTINGS: dict[str, Any] = {}
 """Compression of every array variable; the benchmark's baseline uses the same."""
 
 _ROLE = {

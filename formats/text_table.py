@@ -58,7 +58,7 @@ def parse_delimited(
             table = frame.to_numpy(dtype=np.float64)
             if table.shape == (len(kept), ncols) and bool(np.isfinite(table).all()):
                 return table, []
-        except (ValueError, pd.errors.ParserError):
+        except (ValueError, OverflowError, pd.errors.ParserError):
             logger.debug("fast path failed; reading line by line for findings")
     return _slow_rows(lines, first_line, ncols, ",")
 

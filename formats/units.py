@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +40,20 @@ STRING_UNITS = frozenset({"NUMBER", "ID"})
 TIME_UNIT = "UTC"
 
 
+_UNIT_CHARS = re.compile(r"[A-Za-z0-9_.*/^()+\-]{1,40}")
+
+
 @functools.lru_cache(maxsize=512)
 def _udunits_ok(token: str) -> bool:
+    if not _UNIT_CHARS.fullmatch(token) or not any(c.isalnum() for c in token):
+        return False
     try:
         import cf_units  # type: ignore[import-untyped]
     except ImportError:  # without UDUNITS only the alias table is known
         return False
     try:
         unit = cf_units.Unit(token)
-    except ValueError:
+    except Exception:  # UDUNITS rejects odd strings in several ways; all mean "unknown"
         return False
     return not unit.is_unknown() and not unit.is_no_unit()
 

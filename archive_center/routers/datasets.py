@@ -113,7 +113,7 @@ def list_datasets(
     return search_datasets(session, params, principal, now)
 
 
-@router.get("/datasets/{public_id}", responses=ERRORS)
+@router.get("/datasets/{public_id}", responses=ERRORS, dependencies=[forbid_unknown_query()])
 def read_dataset(
     public_id: str, session: SessionDep, principal: PrincipalDep, now: NowDep
 ) -> DatasetDetail:

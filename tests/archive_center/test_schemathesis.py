@@ -13,6 +13,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import checks
 
 from archive_center.app import create_app
@@ -28,20 +29,36 @@ EXAMPLES_PER_OPERATION = 20
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The seeded app's OpenAPI document, loaded by schemathesis over ASGI."""
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[str]]]:
+    """The seeded app's OpenAPI document (loaded by schemathesis over ASGI) and its ids."""
     app = create_app(make_settings(tmp_path_factory.mktemp("fuzz"), None))
     with TestClient(app):
-        seed(app)
-        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+        ids = seed(app)
+        yield schemathesis.openapi.from_asgi("/openapi.json", app), sorted(ids.values())
 
 
-def test_every_operation_answers_within_its_schema(api_schema: Any) -> None:
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+def with_real_ids(cases: Any, ids: list[str]) -> Any:
+    """Cases whose `public_id` is, half of the time, a dataset that exists."""
+
+    def pick(pair: tuple[schemathesis.Case, str | None]) -> schemathesis.Case:
+        case, public_id = pair
+        if public_id is not None:
+            case.path_parameters = {**(case.path_parameters or {}), "public_id": public_id}
+        return case
+
+    return st.tuples(cases, st.one_of(st.none(), st.sampled_from(ids))).map(pick)
+
+
+def test_every_operation_answers_within_its_schema(api_schema: tuple[Any, list[str]]) -> None:
+    schema, ids = api_schema
+    operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 7
     for operation in operations:
+        cases = operation.as_strategy()
+        if "{public_id}" in operation.path:
+            cases = with_real_ids(cases, ids)
 
-        @given(case=operation.as_strategy())
+        @given(case=cases)
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
             deadline=None,

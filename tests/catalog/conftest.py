@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
+from catalog.facet_cache import cache_for
 from catalog.models import Base, ChangeCounter, User
 from catalog.registration import ensure_campaign, ensure_center
 from tests.conftest import require
@@ -61,7 +62,8 @@ def engine(
 
 
 def wipe(engine: Engine) -> None:
-    """Delete every row the tests wrote and reset the change counter."""
+    """Delete every row the tests wrote, reset the change counter, forget cached counts."""
+    cache_for(engine).clear()
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())

@@ -58,14 +58,14 @@ def read_ok(data: bytes) -> DataFile:
     return datafile
 
 
-def test_sniff(samples: Path) -> None:
-    assert sniff_icartt((samples / "real" / FLAGS).read_bytes()[:4096]) > 0
+def test_sniff(sample_dir: Path) -> None:
+    assert sniff_icartt((sample_dir / "real" / FLAGS).read_bytes()[:4096]) > 0
     assert sniff_icartt(b"25    1001\n") == 0
     assert sniff_icartt(b"DID = 100\n") == 0
 
 
-def test_flag_file_v1(samples: Path) -> None:
-    df = read_ok((samples / "real" / FLAGS).read_bytes())
+def test_flag_file_v1(sample_dir: Path) -> None:
+    df = read_ok((sample_dir / "real" / FLAGS).read_bytes())
     head = df.header
     assert head.pi_name == "Campbell, Lily; Gerken, Tobias; Pal, Sandip"
     assert head.platform == "NASA C130 Aircraft"
@@ -82,8 +82,8 @@ def test_flag_file_v1(samples: Path) -> None:
     assert df.original_header.startswith("50, 1001\n")
 
 
-def test_merge_file_crlf_97_variables(samples: Path) -> None:
-    df = read_ok((samples / "real" / MERGE).read_bytes())
+def test_merge_file_crlf_97_variables(sample_dir: Path) -> None:
+    df = read_ok((sample_dir / "real" / MERGE).read_bytes())
     assert len(df.columns) == 98 and df.row_count == 1118
     assert df.column("O3_MixingRatio").unit == "1e-9"
     assert all(c.kind is ColumnKind.NUMBER for c in df.columns)
@@ -115,8 +115,8 @@ def test_v2_sentinels_scale_and_header() -> None:
 
 
 @pytest.mark.parametrize("name", [FLAGS, MERGE])
-def test_round_trip_keeps_values_flags_and_header(name: str, samples: Path) -> None:
-    first = read_ok((samples / "real" / name).read_bytes())
+def test_round_trip_keeps_values_flags_and_header(name: str, sample_dir: Path) -> None:
+    first = read_ok((sample_dir / "real" / name).read_bytes())
     out = io.BytesIO()
     write_icartt(first, out)
     second = read_ok(out.getvalue())
@@ -248,8 +248,29 @@ def test_2110_flattened_like_the_icartt_package(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", [FLAGS, pytest.param(MERGE, marks=pytest.mark.slow)])
-def test_netcdf_of_samples_passes_the_checker(name: str, samples: Path, tmp_path: Path) -> None:
-    df = read_ok((samples / "real" / name).read_bytes())
+def test_netcdf_of_samples_passes_the_checker(name: str, sample_dir: Path, tmp_path: Path) -> None:
+    df = read_ok((sample_dir / "real" / name).read_bytes())
     out = tmp_path / "out.nc"
     write_netcdf_file(df, out, attributes=CENTER)
     assert unexplained_failures(out) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["c130_rf07_track.txt", "kco_surface_hourly.txt", "sagar_kanya_sounding.txt"]
+)
+def test_header_files_survive_icartt(name: str, sample_dir: Path, tmp_path: Path) -> None:
+    from formats import CampaignTime, read, write
+
+    first = read(sample_dir / "valid" / name, campaign=CampaignTime(year=1999))
+    write(first, "icartt", tmp_path / "out.ict")
+    second = read(tmp_path / "out.ict")
+    assert second.source_format == "icartt"
+    assert second.feature_type is first.feature_type
+    assert (second.header.latitude, second.header.longitude) == (
+        first.header.latitude,
+        first.header.longitude,
+    )
+    np.testing.assert_array_equal(second.time.values, first.time.values)
+    for a, b in zip(first.data_columns, second.data_columns, strict=True):
+        assert (b.original_name, b.original_unit, b.unit) == (a.name, a.original_unit, a.unit)
+        np.testing.assert_array_equal(a.values, b.values)

@@ -23,13 +23,13 @@ def read_ok(path: Path) -> DataFile:
     return datafile
 
 
-def test_sniff(samples: Path) -> None:
-    assert sniff_nasa_ames((samples / "real" / "nasa_ames_1001.na").read_bytes()) > 0
+def test_sniff(sample_dir: Path) -> None:
+    assert sniff_nasa_ames((sample_dir / "real" / "nasa_ames_1001.na").read_bytes()) > 0
     assert sniff_nasa_ames(b"50, 1001\n") == 0
 
 
-def test_1001_time_scale_factors(samples: Path) -> None:
-    df = read_ok(samples / "real" / "nasa_ames_1001.na")
+def test_1001_time_scale_factors(sample_dir: Path) -> None:
+    df = read_ok(sample_dir / "real" / "nasa_ames_1001.na")
     assert df.header.pi_name == "Bryan Lawrence"
     assert df.header.project == "Project: Gravity Wave Processes and their Role in Climate"
     assert str(df.time.values[0]) == "2000-09-20T22:00:00.000000000"
@@ -40,8 +40,8 @@ def test_1001_time_scale_factors(samples: Path) -> None:
     assert (df.header.latitude, df.header.longitude) == (-36.79, 174.63)
 
 
-def test_1001_missing_never_scaled(samples: Path) -> None:
-    df = read_ok(samples / "real" / "nasa_ames_1001a.na")
+def test_1001_missing_never_scaled(sample_dir: Path) -> None:
+    df = read_ok(sample_dir / "real" / "nasa_ames_1001a.na")
     conc, temp = df.column("Total_concentration"), df.column("Temperature")
     assert conc.values[0] == pytest.approx(2.55e7 * 1e12)
     assert temp.unit == "K"
@@ -55,8 +55,8 @@ def test_1001_missing_never_scaled(samples: Path) -> None:
     assert str(df.time.values[0]) == "1976-01-01T00:00:00.000000000"
 
 
-def test_1010_auxiliary_variables(samples: Path) -> None:
-    df = read_ok(samples / "real" / "nasa_ames_1010.na")
+def test_1010_auxiliary_variables(sample_dir: Path) -> None:
+    df = read_ok(sample_dir / "real" / "nasa_ames_1010.na")
     names = [c.name for c in df.columns]
     assert names[:4] == ["time", "Altitude", "Pressure", "Air_concentration"]
     assert df.row_count == 19
@@ -68,15 +68,17 @@ def test_1010_auxiliary_variables(samples: Path) -> None:
     assert ozone.quality is not None and ozone.quality[4] == Quality.MISSING
 
 
-def test_2110_is_unsupported_with_a_clear_message(samples: Path) -> None:
-    datafile, findings = read_nasa_ames((samples / "real" / "nasa_ames_2110.na").read_bytes(), None)
+def test_2110_is_unsupported_with_a_clear_message(sample_dir: Path) -> None:
+    datafile, findings = read_nasa_ames(
+        (sample_dir / "real" / "nasa_ames_2110.na").read_bytes(), None
+    )
     assert datafile is None
     assert [(f.code, f.line) for f in findings] == [("FMT002", 1)]
     assert "2110 is not supported" in findings[0].message
 
 
-def test_bad_token_and_short_record(samples: Path) -> None:
-    text = (samples / "real" / "nasa_ames_1001.na").read_text()
+def test_bad_token_and_short_record(sample_dir: Path) -> None:
+    text = (sample_dir / "real" / "nasa_ames_1001.na").read_text()
     datafile, findings = read_nasa_ames(text.replace("79210", "7x210").encode(), None)
     assert datafile is None and [(f.code, f.line) for f in findings] == [("FMT005", 27)]
     datafile, findings = read_nasa_ames(text.rstrip().rsplit(" ", 2)[0].encode(), None)
@@ -90,9 +92,9 @@ def test_bad_token_and_short_record(samples: Path) -> None:
     [("nasa_ames_1001.na", True), ("nasa_ames_1001a.na", False), ("nasa_ames_1010.na", False)],
 )
 def test_netcdf_passes_the_checker(
-    name: str, positioned: bool, samples: Path, tmp_path: Path
+    name: str, positioned: bool, sample_dir: Path, tmp_path: Path
 ) -> None:
-    df = read_ok(samples / "real" / name)
+    df = read_ok(sample_dir / "real" / name)
     out = tmp_path / "out.nc"
     write_netcdf_file(df, out, attributes=CENTER)
     found = unexplained_failures(out, horizontal=positioned, vertical=positioned)

@@ -251,10 +251,10 @@ VALID_POSITIONS = {
 
 
 @pytest.mark.parametrize("name", sorted(VALID_POSITIONS))
-def test_valid_samples_pass_the_checker(name: str, samples: Path, tmp_path: Path) -> None:
+def test_valid_samples_pass_the_checker(name: str, sample_dir: Path, tmp_path: Path) -> None:
     from formats import CampaignTime, read
 
-    df = read(samples / "valid" / name, campaign=CampaignTime(year=1999))
+    df = read(sample_dir / "valid" / name, campaign=CampaignTime(year=1999))
     out = tmp_path / "out.nc"
     write_netcdf_file(df, out, attributes=CENTER)
     horizontal, vertical = VALID_POSITIONS[name]

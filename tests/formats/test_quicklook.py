@@ -12,27 +12,27 @@ from formats.model import WriteError
 from formats.quicklook import MAX_POINTS, _envelope, plot
 
 
-def test_png_of_a_track(samples: Path) -> None:
-    df = read(samples / "valid" / "c130_rf07_track.txt", campaign=CampaignTime(year=1999))
+def test_png_of_a_track(sample_dir: Path) -> None:
+    df = read(sample_dir / "valid" / "c130_rf07_track.txt", campaign=CampaignTime(year=1999))
     png = plot(df)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
 
 
-def test_svg_names_the_platform_and_variables(samples: Path) -> None:
-    df = read(samples / "valid" / "kco_surface_hourly.txt", campaign=CampaignTime(year=1999))
+def test_svg_names_the_platform_and_variables(sample_dir: Path) -> None:
+    df = read(sample_dir / "valid" / "kco_surface_hourly.txt", campaign=CampaignTime(year=1999))
     svg = plot(df, fmt="svg", variables=["O3", "RH"]).decode()
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
     assert "KCO" in svg and "O3" in svg and "WSPD" not in svg
 
 
-def test_profile_without_time_axis_plots_against_its_vertical(samples: Path) -> None:
-    df = read(samples / "real" / "nasa_ames_1001a.na")
+def test_profile_without_time_axis_plots_against_its_vertical(sample_dir: Path) -> None:
+    df = read(sample_dir / "real" / "nasa_ames_1001a.na")
     svg = plot(df, fmt="svg").decode()
     assert "Pressure [hPa]" in svg
 
 
-def test_bad_requests_are_format_errors(samples: Path) -> None:
-    df = read(samples / "valid" / "seed_example.txt", campaign=CampaignTime(year=1999))
+def test_bad_requests_are_format_errors(sample_dir: Path) -> None:
+    df = read(sample_dir / "valid" / "seed_example.txt", campaign=CampaignTime(year=1999))
     with pytest.raises(WriteError):
         plot(df, fmt="gif")
     with pytest.raises(WriteError, match="NOPE"):

@@ -142,8 +142,9 @@ def upgrade() -> None:
     op.create_index('ix_datasets_center_state', 'datasets', ['origin_center', 'access_state'], unique=False)
     op.create_index('ix_datasets_duration', 'datasets', ['duration_s'], unique=False)
     op.create_index('ix_datasets_instrument_start', 'datasets', ['instrument_key', 'start', 'public_id'], unique=False)
-    op.create_index('ix_datasets_lat', 'datasets', ['south', 'north'], unique=False)
-    op.create_index('ix_datasets_lon', 'datasets', ['west', 'east'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.create_index('ix_datasets_lat', 'datasets', ['south', 'north'], unique=False)
+        op.create_index('ix_datasets_lon', 'datasets', ['west', 'east'], unique=False)
     op.create_index('ix_datasets_owner', 'datasets', ['owner_user_id'], unique=False)
     op.create_index('ix_datasets_pi_pid', 'datasets', ['pi_key', 'public_id'], unique=False)
     op.create_index('ix_datasets_pi_start', 'datasets', ['pi_key', 'start', 'public_id'], unique=False)
@@ -240,8 +241,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_variables_dataset_id_datasets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_variables'))
     )
-    op.create_index(op.f('ix_variables_dataset_id'), 'variables', ['dataset_id'], unique=False)
-    op.create_index('ix_variables_name_dataset', 'variables', ['name_key', 'dataset_id'], unique=False)
+    op.create_index('ix_variables_dataset_name', 'variables', ['dataset_id', 'name_key', 'name'], unique=False)
 
     op.create_table('derived_files',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,91 @@
+"""A small per-engine cache of facet counts for broad queries (the home page at 100k rows).
+
+Counting a broad filtered set costs a pass over it, so results of large sets are kept for a
+minute, keyed by the filters, the caller's visibility class (`access.visibility_key`), the
+catalog's version (change-log seq, newest dataset id and update) and the minute of `now`.
+Any shared change moves the change-log seq, so a cached count never outlives it; changes
+only staff or an owner can see age out within the TTL. Search sessions are read-only, so
+what is cached is committed state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from catalog.models import ChangeCounter, Dataset
+from catalog.schemas import FacetCount
+
+logger = logging.getLogger(__name__)
+
+Facets = tuple[dict[str, list[FacetCount]], int]
+
+
+class FacetCache:
+    """LRU of facet results with a time-to-live; thread-safe."""
+
+    def __init__(self, max_entries: int = 256, ttl_s: float = 60.0, min_total: int = 1000):
+        self.max_entries, self.ttl_s, self.min_total = max_entries, ttl_s, min_total
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, Facets]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Facets | None:
+        """The cached result for `key`, if fresh."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            stored, value = entry
+            if time.monotonic() - stored > self.ttl_s:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Facets) -> None:
+        """Keep `value` if its set was large enough to be worth it."""
+        if value[1] < self.min_total:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic(), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (after bulk changes made outside the change log)."""
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, FacetCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def cache_for(engine: Engine) -> FacetCache:
+    """The facet cache of one engine (made on first use, dropped with the engine)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = FacetCache()
+        return cache
+
+
+def catalog_version(session: Session, now: datetime) -> tuple[Any, ...]:
+    """What a cached count depends on besides the query: changes, newest rows, the minute."""
+    row = session.execute(
+        select(
+            select(ChangeCounter.last_seq).where(ChangeCounter.id == 1).scalar_subquery(),
+            select(func.max(Dataset.id)).scalar_subquery(),
+            select(func.max(Dataset.updated)).scalar_subquery(),
+        )
+    ).one()
+    return (row[0], row[1], row[2], int(now.timestamp() // 60))

@@ -1,0 +1,35 @@
+"""The background worker: derived NetCDF and quick-looks for current versions, then idle."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+
+from archive_center.worker import run_worker
+from catalog.models import DerivedFile
+from tests.archive_center.conftest import Node
+
+
+def test_worker_thread_derives_then_stops_when_told(node: Node) -> None:
+    settings = node.settings.model_copy(update={"worker_interval_s": 0.1})
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(settings, stop))
+    thread.start()
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            with node.app.state.session_factory() as session:
+                kinds = [d.format for d in session.scalars(select(DerivedFile))]
+            # four local datasets; the record mirrored from NPL is not local work
+            if kinds.count("netcdf") == 4 and kinds.count("png") == 4:
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert kinds.count("netcdf") == 4 and kinds.count("png") == 4
+    for path in (node.settings.root / "archive" / "derived").rglob("*.nc"):
+        assert path.read_bytes()[:4] in (b"CDF\x01", b"CDF\x02", b"\x89HDF")

@@ -1,0 +1,92 @@
+"""Cached facet counts: equal to fresh ones, per visibility class, gone with any change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from catalog.access import visibility_key
+from catalog.changes import append_change
+from catalog.facet_cache import FacetCache, cache_for
+from catalog.schemas import Principal, Role, SearchParams
+from catalog.search import search_datasets
+from tests.catalog.conftest import NOW
+from tests.catalog.factories import make_dataset
+
+ANON = Principal.anonymous()
+STAFF = Principal(user_id=3, role=Role.STAFF)
+OWNER = Principal(user_id=1, role=Role.PI)
+
+
+@pytest.fixture
+def cache(engine: Engine, db: Session) -> Iterator[FacetCache]:
+    """The engine's cache, keeping even the smallest results."""
+    cache = cache_for(engine)
+    cache.min_total, saved = 0, cache.min_total
+    yield cache
+    cache.min_total = saved
+
+
+def platforms(db: Session, principal: Principal, **params: object) -> dict[str, int]:
+    page = search_datasets(db, SearchParams(**params), principal, NOW)
+    return {f.value: f.count for f in page.facets["platform"]}
+
+
+def test_cached_counts_follow_the_change_log(db: Session, cache: FacetCache) -> None:
+    a = make_dataset(db, platform="Citation")
+    append_change(db, a, "upsert", NOW)
+    db.commit()
+    assert platforms(db, ANON) == {"Citation": 1}
+    assert len(cache._entries) == 1
+    assert platforms(db, ANON) == {"Citation": 1}  # from the cache
+    b = make_dataset(db, platform="Citation")
+    append_change(db, b, "upsert", NOW)
+    db.commit()
+    assert platforms(db, ANON) == {"Citation": 2}
+    b.access_state = "withdrawn"
+    append_change(db, b, "tombstone", NOW)
+    db.commit()
+    assert platforms(db, ANON) == {"Citation": 1}
+
+
+def test_each_visibility_class_has_its_own_counts(db: Session, cache: FacetCache) -> None:
+    make_dataset(db, platform="Citation")
+    make_dataset(db, platform="Hidden", access_state="private", owner_user_id=1)
+    db.commit()
+    assert platforms(db, ANON) == {"Citation": 1}
+    assert platforms(db, STAFF) == {"Citation": 1, "Hidden": 1}
+    assert platforms(db, OWNER) == {"Citation": 1, "Hidden": 1}
+    assert platforms(db, Principal(user_id=2, role=Role.PI)) == {"Citation": 1}
+    assert platforms(db, ANON) == {"Citation": 1}
+    # the filters are part of the key, the sort and page size are not
+    assert platforms(db, ANON, platform="hidden") == {}
+    assert platforms(db, ANON, sort="title", limit=3) == {"Citation": 1}
+
+
+def test_small_sets_are_not_kept() -> None:
+    small = FacetCache(min_total=10)
+    small.put(("k",), ({}, 9))
+    assert small.get(("k",)) is None
+    small.put(("k",), ({}, 10))
+    assert small.get(("k",)) == ({}, 10)
+
+
+def test_entries_expire_and_the_oldest_go_first() -> None:
+    cache = FacetCache(max_entries=2, ttl_s=0.0, min_total=0)
+    cache.put(("a",), ({}, 1))
+    assert cache.get(("a",)) is None  # expired at once
+    cache = FacetCache(max_entries=2, ttl_s=60, min_total=0)
+    for key in "abc":
+        cache.put((key,), ({}, 1))
+    assert cache.get(("a",)) is None and cache.get(("c",)) == ({}, 1)
+
+
+def test_visibility_keys() -> None:
+    assert visibility_key(ANON) == visibility_key(Principal(role=Role.PEER, user_id=9)) == "shared"
+    assert visibility_key(STAFF) == visibility_key(Principal(role=Role.ADMIN)) == "all"
+    assert visibility_key(OWNER) != visibility_key(Principal(user_id=2, role=Role.PI))
+    holder = Principal(user_id=1, role=Role.PI, dataset_grants=frozenset({"x"}))
+    assert visibility_key(holder) == visibility_key(OWNER)  # grants open data, not metadata
