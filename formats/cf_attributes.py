@@ -223,6 +223,9 @@ def global_attributes(
     }
     if header.did is not None:
         attrs["did"] = header.did
+    for key, value in header.extra.items():
+        # Keys the source format has and CF/ACDD do not, kept beside the verbatim header.
+        attrs.setdefault("header_" + re.sub(r"[^A-Za-z0-9_]", "_", key), str(value))
     attrs.update(_time_attributes(datafile.extent.start, datafile.extent.stop, resolution_s))
     attrs.update(_space_attributes(datafile))
     if overrides:

@@ -79,6 +79,7 @@ def _name(column: Column) -> str:
 
 
 def _comments(datafile: DataFile, names: list[str]) -> list[str]:
+    columns = datafile.data_columns
     header, extra = datafile.header, datafile.header.extra
     location = header.location
     has_numbers = any(ch.isdigit() for ch in location)
@@ -112,6 +113,8 @@ def _comments(datafile: DataFile, names: list[str]) -> list[str]:
         lines.extend(f" {line}" for line in rest)
     if header.did is not None:
         lines.append(f" FieldCat DID: {header.did}")
+    if any(c.quality is not None and bool((c.quality == Quality.BAD).any()) for c in columns):
+        lines.append(" FieldCat: values the source flagged bad are written as the missing code")
     lines.append(", ".join(names))
     return lines
 

@@ -176,7 +176,6 @@ def _layout_keys(mat: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64]) -> 
 def _single_layout_key(mat: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64]) -> int | None:
     """The layout key when every row has row 0's length, '.' and '-' places (the usual case),
     checked column by column; None when rows differ. Stray dots elsewhere fail later checks."""
-    import numpy as np
 
     length = int(lengths[0])
     if not bool((lengths == length).all()):

@@ -274,3 +274,20 @@ def test_header_files_survive_icartt(name: str, sample_dir: Path, tmp_path: Path
     for a, b in zip(first.data_columns, second.data_columns, strict=True):
         assert (b.original_name, b.original_unit, b.unit) == (a.name, a.original_unit, a.unit)
         np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_bad_values_are_written_as_missing_and_said_so(sample_dir: Path) -> None:
+    from formats import CampaignTime, read
+
+    df = read(sample_dir / "valid" / "c130_rf07_track.txt", campaign=CampaignTime(year=1999))
+    ozone = df.column("O3")
+    ozone.values = ozone.values.copy()
+    ozone.values[5] = np.nan
+    ozone.quality = np.zeros(df.row_count, np.int8)
+    ozone.quality[5] = Quality.BAD
+    out = io.BytesIO()
+    write_icartt(df, out)
+    assert b"flagged bad are written as the missing code" in out.getvalue()
+    back = read_ok(out.getvalue())
+    assert back.column("O3").quality is not None
+    assert back.column("O3").quality[5] == Quality.MISSING  # type: ignore[index]

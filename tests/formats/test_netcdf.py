@@ -59,6 +59,7 @@ def datafile(columns: list[Column], feature: FeatureType, **header: object) -> D
         location="mobile",
         data_version="1.0",
         remarks=["Research flight RF07", "Missing data = -9999; Bad data = -8888"],
+        extra={"FLIGHT": "RF07"},
         **header,  # type: ignore[arg-type]
     )
     t = columns[0].values
@@ -160,6 +161,7 @@ def test_trajectory_layout_and_values(tmp_path: Path) -> None:
     try:
         assert ds.featureType == "trajectory"
         assert ds.getncattr("original_header") == df.original_header
+        assert ds.getncattr("header_FLIGHT") == "RF07"
         [role] = ds.get_variables_by_attributes(cf_role="trajectory_id")
         assert role[:].tobytes().decode() == "C130_DID214"
         time = ds["time"]
