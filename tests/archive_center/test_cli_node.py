@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from tests.archive_center.fieldcat_process import (
-    REPO,
     fieldcat,
     free_ports,
     start_fieldcat,
@@ -46,15 +45,6 @@ def test_help_lists_the_node_commands() -> None:
     assert result.returncode == 0, result.stderr
     for command in NODE_COMMANDS:
         assert re.search(rf"\b{command}\b", result.stdout), command
-
-
-def test_every_command_the_readme_names_exists() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"fieldcat ([a-z][a-z-]*)", readme))
-    assert {"demo", "init", "serve", "worker", "search"} <= named
-    for command in sorted(named):
-        result = fieldcat(command, "--help")
-        assert result.returncode == 0, f"README names `fieldcat {command}`: {result.stderr}"
 
 
 def test_init_creates_storage_and_database_and_can_run_again(tmp_path: Path) -> None:
@@ -201,16 +191,3 @@ def test_search_an_unreachable_center_says_so() -> None:
     assert result.returncode == 2
     assert "cannot reach" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_the_readme_config_example_loads(tmp_path: Path) -> None:
-    from archive_center.settings import load_settings
-
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```toml\n(.*?)```", readme, re.S)
-    assert block is not None
-    config = tmp_path / "center.toml"
-    config.write_text(block.group(1), encoding="utf-8")
-    settings = load_settings(config)
-    assert settings.center_code == "JOSS"
-    assert settings.campaign.intensive_end.isoformat() == "1999-03-31"
