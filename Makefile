@@ -1,4 +1,4 @@
-# The few commands the README names. `make demo` and `make test` install what they need first.
+# The few commands the README names. Each installs into .venv first when needed.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -27,7 +27,10 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do \
+		[ -e "$$b" ] || continue; \
+		echo "== $$b"; $(BIN)/python "$$b" || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -6,7 +6,10 @@ import logging
 
 import typer
 
-COMMAND_MODULES = ("archive_center.cli_formats",)
+COMMAND_MODULES = (
+    "archive_center.cli_formats",
+    "archive_center.cli_node",
+)
 
 
 def build_cli() -> typer.Typer:

@@ -1,0 +1,193 @@
+"""`fieldcat init`, `serve`, `worker` and `search` run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from tests.archive_center.fieldcat_process import (
+    fieldcat,
+    free_ports,
+    start_fieldcat,
+    stop,
+    wait_ready,
+)
+from tests.conftest import require
+
+NODE_COMMANDS = ("init", "serve", "worker", "search", "demo")
+
+
+def write_config(folder: Path, port: int = 8000, **extra: str) -> Path:
+    """A minimal center.toml with its storage inside `folder`."""
+    lines = [
+        'center_code = "NPL"',
+        'center_name = "NPL New Delhi"',
+        f"root = {json.dumps(str(folder / 'data'))}",
+        f"port = {port}",
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    path = folder / "center.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_help_lists_the_node_commands() -> None:
+    result = fieldcat("--help")
+    assert result.returncode == 0, result.stderr
+    for command in NODE_COMMANDS:
+        assert re.search(rf"\b{command}\b", result.stdout), command
+
+
+def test_init_creates_storage_and_database_and_can_run_again(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    for _ in range(2):
+        result = fieldcat("init", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        assert "center NPL ready" in result.stdout
+    data = tmp_path / "data"
+    for folder in ("archive/originals", "archive/derived", "staging", "incoming", "rejected"):
+        assert (data / folder).is_dir(), folder
+    tables = inspect(create_engine(f"sqlite:///{data / 'fieldcat.db'}")).get_table_names()
+    assert {"datasets", "centers", "campaigns", "alembic_version"} <= set(tables)
+
+
+@pytest.mark.postgres
+def test_init_migrates_postgresql(tmp_path: Path) -> None:
+    url = os.environ.get("FIELDCAT_TEST_POSTGRES_URL")
+    require(bool(url), "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
+    assert url is not None
+    schema = f"t_cli_{secrets.token_hex(4)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        database_url = f"{url}?options=-csearch_path%3D{schema}"
+        config = write_config(tmp_path, database_url=database_url)
+        for _ in range(2):
+            result = fieldcat("init", "--config", str(config))
+            assert result.returncode == 0, result.stderr
+        assert "secret" not in result.stdout
+        tables = inspect(admin).get_table_names(schema=schema)
+        assert {"datasets", "centers", "alembic_version"} <= set(tables)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_init_with_a_missing_config_says_so_without_a_traceback(tmp_path: Path) -> None:
+    result = fieldcat("init", "--config", str(tmp_path / "nowhere.toml"))
+    assert result.returncode == 2
+    assert "not found" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_init_with_a_bad_value_names_the_key(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + 'max_upload_bytes = "lots"\n', encoding="utf-8")
+    result = fieldcat("init", "--config", str(config))
+    assert result.returncode == 2
+    assert "max_upload_bytes" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
+    port = free_ports(1)
+    url = f"postgresql+psycopg://fieldcat:hunter2@127.0.0.1:{port}/fieldcat"
+    result = fieldcat("init", "--config", str(write_config(tmp_path, database_url=url)))
+    assert result.returncode == 2
+    assert "cannot prepare the database" in result.stderr
+    assert "hunter2" not in result.stderr, "the password is never printed"
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_answers_and_stops_cleanly(tmp_path: Path, sig: int) -> None:
+    port = free_ports(1)
+    config = write_config(tmp_path, port=port)
+    log = tmp_path / "serve.log"
+    process = start_fieldcat("serve", "--config", str(config), log=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url + "/api/v1/readyz", process, log)
+        assert httpx.get(url + "/api/v1/healthz").json()["center"] == "NPL"
+    finally:
+        code = stop(process, sig)
+    assert code == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
+
+
+def test_serve_options_override_the_config(tmp_path: Path) -> None:
+    port = free_ports(1)
+    config = write_config(tmp_path, port=1)  # would fail if the option did not win
+    log = tmp_path / "serve.log"
+    process = start_fieldcat(
+        "serve", "--config", str(config), "--no-worker", "--host", "127.0.0.1",
+        "--port", str(port), log=log,
+    )  # fmt: skip
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/api/v1/readyz", process, log)
+    finally:
+        assert stop(process, signal.SIGTERM) == 0
+
+
+def test_worker_runs_until_told_to_stop(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    log = tmp_path / "worker.log"
+    process = start_fieldcat("worker", "--config", str(config), log=log)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "data" / "fieldcat.db").exists() and time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert process.poll() is None, log.read_text()
+    assert stop(process, signal.SIGTERM) == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def empty_center(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A served center with nothing in it; its base URL."""
+    folder = tmp_path_factory.mktemp("center")
+    port = free_ports(1)
+    config = write_config(folder, port=port)
+    log = folder / "serve.log"
+    process = start_fieldcat("serve", "--config", str(config), "--no-worker", log=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url + "/api/v1/readyz", process, log)
+        yield url
+    finally:
+        stop(process, signal.SIGTERM)
+
+
+def test_search_an_empty_center(empty_center: str) -> None:
+    result = fieldcat("search", "--center", empty_center, "--platform", "C130")
+    assert result.returncode == 0, result.stderr
+    assert "no datasets match" in result.stdout
+    as_json = fieldcat("search", "--center", empty_center, "--json")
+    assert json.loads(as_json.stdout)["items"] == []
+
+
+def test_search_a_bad_query_prints_the_problem(empty_center: str) -> None:
+    result = fieldcat("search", "--center", empty_center, "--bbox", "1,2")
+    assert result.returncode == 1
+    assert "bbox" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_search_an_unreachable_center_says_so() -> None:
+    port = free_ports(1)
+    result = fieldcat("search", "--center", f"http://127.0.0.1:{port}")
+    assert result.returncode == 2
+    assert "cannot reach" in result.stderr
+    assert "Traceback" not in result.stderr

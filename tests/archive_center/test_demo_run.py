@@ -1,0 +1,152 @@
+"""`fieldcat demo` as a real process: three seeded centers that answer and stop together."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from archive_center.demo.campaign import CENTERS, FLIGHTS, SOUNDINGS, STATION
+from tests.archive_center.fieldcat_process import (
+    alive,
+    children_of,
+    fieldcat,
+    free_ports,
+    start_fieldcat,
+    stop,
+)
+
+EXPECTED = {
+    code: sum(1 for s in (*FLIGHTS, *SOUNDINGS, *STATION) if s.center == code)
+    for code in (c.code for c in CENTERS)
+}
+
+
+@dataclass
+class Demo:
+    """A running demo: its process, log, root and the centers' URLs."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    root: Path
+    urls: dict[str, str]
+
+
+def wait_for_urls(demo: Demo, timeout: float = 240) -> None:
+    """Wait until the demo says the centers run (it prints their URLs once all are ready)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = demo.log.read_text(errors="replace")
+        if demo.process.poll() is not None:
+            pytest.fail(f"demo exited {demo.process.returncode}:\n{text}")
+        if "Press Ctrl-C" in text:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"demo not up after {timeout} s:\n{demo.log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`fieldcat demo` on free ports with a temporary root (stopped by the last test)."""
+    folder = tmp_path_factory.mktemp("demo")
+    base = free_ports(len(CENTERS))
+    root = folder / "root"
+    log = folder / "demo.log"
+    process = start_fieldcat("demo", "--root", str(root), "--base-port", str(base), log=log)
+    urls = {c.code: f"http://127.0.0.1:{base + i}" for i, c in enumerate(CENTERS)}
+    running = Demo(process=process, log=log, root=root, urls=urls)
+    try:
+        wait_for_urls(running)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_all_three_centers_are_ready_and_announced(demo: Demo) -> None:
+    text = demo.log.read_text()
+    for code, url in demo.urls.items():
+        assert url in text
+        assert httpx.get(url + "/api/v1/readyz").status_code == 200, code
+        assert httpx.get(url + "/api/v1/healthz").json()["center"] == code
+
+
+def test_each_center_lists_the_datasets_it_was_seeded_with(demo: Demo) -> None:
+    for code, url in demo.urls.items():
+        page = httpx.get(url + "/api/v1/datasets", params={"limit": 100}).json()
+        assert len(page["items"]) == EXPECTED[code], code
+        assert {item["origin_center"] for item in page["items"]} == {code}
+
+
+def test_search_filters_work_on_the_seeded_campaign(demo: Demo) -> None:
+    url = demo.urls["JOSS"]
+    page = httpx.get(
+        url + "/api/v1/datasets",
+        params={"platform": "C130", "start": "1999-03-01T00:00:00Z", "bbox": "60,-10,90,20"},
+    ).json()
+    flights = [f for f in FLIGHTS if f.platform == "C130" and f.takeoff.month == 3]
+    assert len(page["items"]) == len(flights)
+    result = fieldcat("search", "--center", url, "--variable", "AOD500")
+    assert result.returncode == 0, result.stderr
+    assert "KCO" in result.stdout
+
+
+def test_a_netcdf_subset_downloads(demo: Demo) -> None:
+    url = demo.urls["LMD"]
+    params = {"limit": 1, "access": "open"}
+    item = httpx.get(url + "/api/v1/datasets", params=params).json()["items"][0]
+    response = httpx.get(
+        f"{url}/api/v1/datasets/{item['public_id']}/data",
+        params={"format": "netcdf", "bbox": "60,-10,90,20"},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    assert response.content[:4] == b"\x89HDF", "a NetCDF-4 file"
+    assert "attachment" in response.headers["content-disposition"]
+
+
+def test_the_embargoed_example_shows_metadata_but_not_data(demo: Demo) -> None:
+    url = demo.urls["LMD"]
+    page = httpx.get(url + "/api/v1/datasets", params={"access": "embargoed"}).json()
+    assert [item["did"] for item in page["items"]] == ["304"]
+    item = page["items"][0]
+    assert item["release_at"] and item["variables"]
+    response = httpx.get(f"{url}/api/v1/datasets/{item['public_id']}/data")
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_sigint_stops_every_center_and_leaves_no_child(demo: Demo) -> None:
+    children = children_of(demo.process.pid)
+    assert len(children) == len(CENTERS)
+    assert stop(demo.process, signal.SIGINT, timeout=60) == 0, demo.log.read_text()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if alive(pid)], "a center outlived the demo"
+    assert "all centers stopped" in demo.log.read_text()
+    for url in demo.urls.values():
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url + "/api/v1/healthz", timeout=2)
+
+
+def test_running_again_reuses_the_seeded_root(demo: Demo) -> None:
+    assert demo.process.poll() is not None, "runs after the SIGINT test"
+    base = int(demo.urls["JOSS"].rsplit(":", 1)[1])
+    log = demo.log.with_name("again.log")
+    process = start_fieldcat("demo", "--root", str(demo.root), "--base-port", str(base), log=log)
+    again = Demo(process=process, log=log, root=demo.root, urls=demo.urls)
+    try:
+        wait_for_urls(again)
+        assert "reusing the seeded demo" in log.read_text()
+        page = httpx.get(demo.urls["NPL"] + "/api/v1/datasets").json()
+        assert len(page["items"]) == EXPECTED["NPL"], "nothing seeded twice"
+    finally:
+        assert stop(process, signal.SIGTERM, timeout=60) == 0, log.read_text()
