@@ -107,12 +107,23 @@ def write_netcdf_file(
         ds = netCDF4.Dataset(str(path), "w", format=FILE_FORMAT)
     except OSError as err:
         raise WriteError(f"cannot create the NetCDF file: {err}") from err
+    # Every CF feature type needs a horizontal position (CF 9.1); without one the file is
+    # written without featureType rather than as a false discrete sampling geometry.
+    dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
+    attrs = global_attributes(
+        datafile, now=now or datetime.now(UTC), resolution_s=_resolution(times[1])
+    )
+    attrs.update(_horizontal_attributes(datafile, plan))
+    attrs.update(_vertical_attributes(datafile, plan))
+    if not dsg:
+        del attrs["featureType"]
+    attrs.update(attributes or {})
     try:
+        # Attributes go in before the arrays: HDF5 then need not move object headers
+        # that large datasets already follow.
+        ds.setncatts(attrs)
         ds.createDimension(plan.dim, datafile.row_count)
         _write_time(ds, datafile.time, plan, times)
-        # Every CF feature type needs a horizontal position (CF 9.1); without one the file
-        # is written without featureType rather than as a false discrete sampling geometry.
-        dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
         if dsg:
             _write_feature_id(ds, datafile, plan)
         _write_scalars(ds, plan)
@@ -121,18 +132,6 @@ def write_netcdf_file(
                 _write_strings(ds, column, plan.names[index], plan.dim)
             else:
                 _write_numbers(ds, column, index, plan)
-        attrs = global_attributes(
-            datafile,
-            now=now or datetime.now(UTC),
-            resolution_s=_resolution(times[1]),
-        )
-        attrs.update(_horizontal_attributes(datafile, plan))
-        attrs.update(_vertical_attributes(ds, datafile, plan))
-        if not dsg:
-            del attrs["featureType"]
-        if attributes:
-            attrs.update(attributes)
-        ds.setncatts(attrs)
     finally:
         ds.close()
 
@@ -338,7 +337,7 @@ def _horizontal_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrVal
     }
 
 
-def _vertical_attributes(ds: Any, datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:
+def _vertical_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:
     import numpy as np
 
     for index, role in plan.roles.items():
