@@ -78,11 +78,17 @@ class _Plan:
         return " ".join(names)
 
 
-def write_netcdf(datafile: DataFile, stream: BinaryIO) -> None:
-    """Write `datafile` as CF/ACDD NetCDF to a binary stream (via a temporary file)."""
+def write_netcdf(
+    datafile: DataFile,
+    stream: BinaryIO,
+    *,
+    attributes: Mapping[str, AttrValue] | None = None,
+) -> None:
+    """Write `datafile` as CF/ACDD NetCDF to a binary stream (via a temporary file);
+    `attributes` as in `write_netcdf_file`."""
     with tempfile.TemporaryDirectory(prefix="fieldcat-nc-") as tmp:
         path = Path(tmp) / "out.nc"
-        write_netcdf_file(datafile, path)
+        write_netcdf_file(datafile, path, attributes=attributes)
         with path.open("rb") as fh:
             shutil.copyfileobj(fh, stream, 1 << 20)
 
