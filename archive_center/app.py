@@ -100,8 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from archive_center.deps import reject_control_characters
 
     settings = settings if settings is not None else load_settings()
-    if not logging.getLogger().handlers:  # the CLI or uvicorn may have configured it already
+    if not logging.getLogger().handlers:  # the CLI may have configured it already
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     app = FastAPI(
         title="FieldCat archive center",
         version="1.0",

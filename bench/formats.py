@@ -110,8 +110,10 @@ def bench_parse(path: Path, repeat: int) -> dict[str, float]:
     def pandas_read() -> None:
         pd.read_csv(io.BytesIO(rows), sep=r"\s+", engine="c", header=None)
 
-    ours = best_of(repeat, lambda: read(path, campaign=campaign))
-    base = best_of(repeat, pandas_read)
+    ours = base = float("inf")
+    for _ in range(repeat):
+        ours = min(ours, best_of(1, lambda: read(path, campaign=campaign)))
+        base = min(base, best_of(1, pandas_read))
     return {"parse_s": ours, "pandas_s": base}
 
 
@@ -149,8 +151,11 @@ def bench_netcdf(path: Path, repeat: int, tmp: Path) -> dict[str, float]:
                 var = ds.createVariable(name, kind, ("time",), fill_value=fill, **VARIABLE_SETTINGS)
                 var[:] = values
 
-    ours = best_of(repeat, lambda: write_netcdf_file(datafile, tmp / "ours.nc"))
-    base = best_of(repeat, plain)
+    # Alternate the two so that both see the same disturbances of the shared machine.
+    ours = base = float("inf")
+    for _ in range(max(5, repeat * 2)):
+        ours = min(ours, best_of(1, lambda: write_netcdf_file(datafile, tmp / "ours.nc")))
+        base = min(base, best_of(1, plain))
     return {"netcdf_s": ours, "netcdf4_s": base}
 
 

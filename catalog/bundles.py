@@ -141,15 +141,13 @@ def readme_text(entry: _Entry, datafile: DataFile, center: Center | None, member
 def _readable(
     session: Session, public_id: str, principal: Principal, now: datetime
 ) -> tuple[Dataset, DatasetVersion] | None:
+    """The dataset and its current version when the caller may read it here, else None."""
     try:
         dataset = load_dataset_for_data(session, public_id, principal, now)
-    except (NotFoundError, PermissionDeniedError):
-        return None
-    if origin_base_url(session, dataset) is not None:
-        return None
-    try:
+        if origin_base_url(session, dataset) is not None:  # the bytes live at its origin
+            return None
         return dataset, current_version(session, dataset)
-    except InvalidQueryError:
+    except (NotFoundError, PermissionDeniedError, InvalidQueryError):
         return None
 
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from catalog.access import AccessState, effective_state
-from catalog.errors import InvalidQueryError
+from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
@@ -69,6 +69,8 @@ class Download:
     origin_base_url: str | None = None
     """Set for a mirrored record: the data live at this center, ask it."""
     notes: tuple[str, ...] = ()
+    etag: str | None = None
+    """A strong validator for immutable bytes (an archived original), set after the check."""
 
     @property
     def content_disposition(self) -> str:
@@ -130,6 +132,8 @@ def origin_base_url(session: Session, dataset: Dataset) -> str | None:
     center = session.scalars(select(Center).where(Center.code == dataset.origin_center)).first()
     if center is None or center.is_local:
         return None
+    if not center.base_url:  # a redirect to "" would point back here
+        raise NotFoundError(f"the data are held by center {center.code}, whose address is unknown")
     return center.base_url.rstrip("/")
 
 
@@ -277,6 +281,7 @@ def prepare_download(
             public,
             iter_file(path),
             size=path.stat().st_size,
+            etag=f'"{version.sha256}"',
         )
     from formats.registry import writer_info
 

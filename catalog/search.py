@@ -12,7 +12,18 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import (
@@ -159,7 +170,8 @@ def _page_query(params: SearchParams, clauses: list[ColumnElement[bool]]) -> Sel
     where = list(clauses)
     if params.cursor:
         key, public_id = decode_cursor(params, key_is_time=params.sort in TIME_SORTS)
-        row, last = tuple_(column, Dataset.public_id), tuple_(key, public_id)
+        row = tuple_(column, Dataset.public_id)
+        last = tuple_(literal(key, column.type), literal(public_id, Dataset.public_id.type))
         where.append(row < last if descending else row > last)
     order = (column.desc(), Dataset.public_id.desc()) if descending else (column, Dataset.public_id)
     return (

@@ -13,12 +13,11 @@ Read it back with `pandas.read_csv(path, comment="#")`.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formats.model import QUALITY_MEANINGS, Column, ColumnKind, DataFile, Quality
+from formats.text_rows import Spec, format_one, number_spec, text_spec, time_spec, write_rows
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -26,18 +25,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QC_SUFFIX = "_qc"
-_CHUNK = 50_000
 
 
 def iso_times(times: npt.NDArray[Any], decimals: int) -> list[str]:
     """ISO 8601 UTC text (`...Z`) for `datetime64[ns]` values, with `decimals` fraction digits."""
-    import numpy as np
-
-    if decimals > 0:
-        text = np.datetime_as_string(times, unit="ns")
-        keep = 20 + min(decimals, 9)
-        return [t[:keep] + "Z" for t in text.tolist()]
-    return [t + "Z" for t in np.datetime_as_string(times, unit="s").tolist()]
+    spec = time_spec(times, decimals, iso=True)
+    return [format_one(spec, i) for i in range(len(times))]
 
 
 def _iso(value: Any) -> str:
@@ -97,19 +90,16 @@ def _flag_legend() -> str:
     )
 
 
-def _value_texts(col: Column) -> list[str]:
-    import numpy as np
+def _quoted(text: str) -> str:
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
+
+def _value_spec(col: Column) -> Spec:
     if col.kind is ColumnKind.STRING:
-        return ["" if v is None else str(v) for v in col.values.tolist()]
-    values = np.asarray(col.values, dtype=np.float64)
-    if col.decimals is not None:
-        texts: list[str] = np.char.mod(f"%.{col.decimals}f", values).tolist()
-    else:
-        texts = [repr(v) for v in values.tolist()]
-    for i in np.flatnonzero(~np.isfinite(values)).tolist():
-        texts[i] = ""
-    return texts
+        return text_spec([_quoted("" if v is None else str(v)) for v in col.values.tolist()])
+    return number_spec(col.values, col.decimals, lambda _i: "")
 
 
 def _needs_qc(col: Column) -> bool:
@@ -121,13 +111,13 @@ def write_csv(datafile: DataFile, stream: BinaryIO) -> None:
     names = [col.name for col in datafile.columns]
     taken = set(names)
     out_names: list[str] = []
-    columns: list[list[str]] = []
+    specs: list[Spec] = []
     for col, name in zip(datafile.columns, names, strict=True):
         out_names.append(name)
         if col is datafile.time:
-            columns.append(iso_times(col.values, col.decimals or 0))
+            specs.append(time_spec(col.values, col.decimals or 0, iso=True))
             continue
-        columns.append(_value_texts(col))
+        specs.append(_value_spec(col))
         if _needs_qc(col):
             qc_name = name + QC_SUFFIX
             while qc_name in taken:
@@ -135,14 +125,8 @@ def write_csv(datafile: DataFile, stream: BinaryIO) -> None:
             taken.add(qc_name)
             out_names.append(qc_name)
             assert col.quality is not None
-            columns.append([str(q) for q in col.quality.tolist()])
-    text = io.StringIO()
-    text.write("\n".join(_metadata(datafile, names)) + "\n")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(out_names)
-    stream.write(text.getvalue().encode("utf-8"))
-    for first in range(0, datafile.row_count, _CHUNK):
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerows(zip(*(c[first : first + _CHUNK] for c in columns), strict=True))
-        stream.write(text.getvalue().encode("utf-8"))
+            specs.append(("%d", [col.quality.tolist()]))
+    head = "\n".join(_metadata(datafile, names)) + "\n"
+    head += ",".join(_quoted(n) for n in out_names) + "\n"
+    stream.write(head.encode("utf-8"))
+    write_rows(stream, specs, ",", datafile.row_count)

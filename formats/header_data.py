@@ -59,6 +59,11 @@ class DataBlock:
     decimals: list[int | None]
     lines: npt.NDArray[np.int64]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    non_numeric: list[int] | None = None
+    """Per data column, how many tokens were not numbers (None: every numeric column read
+    as numbers). The chunked reader decides string columns from the totals."""
+    nan_inf: list[int] | None = None
+    """Per data column, how many of those were nan/inf (which keep a column numeric)."""
 
 
 def grouped(
@@ -164,21 +169,23 @@ def fast_block(
     campaign: CampaignTime | None,
     base: datetime | None,
     path: Path | None = None,
+    end: int | None = None,
 ) -> DataBlock | None:
-    """Read the data block vectorised, or None when it needs the line-by-line pass."""
+    """Read the data block (up to `end`) vectorised, or None when it needs the exact pass."""
     import numpy as np
 
     ncols = len(layout.names)
-    buf = np.frombuffer(data, dtype=np.uint8)[layout.offset :]
+    end = len(data) if end is None else end
+    buf = np.frombuffer(data, dtype=np.uint8)[layout.offset : end]
     if buf.size == 0:
         return None
     first_token = data[layout.offset : layout.offset + 64].split(None, 1)[0]
     time_digits = not first_token.strip(b"0123456789.")
-    if path is not None and time_digits:
+    if path is not None and time_digits and end == len(data):
         source: Any = str(path)
         skip = layout.skip_lines
     else:
-        source, skip = io.BytesIO(memoryview(data)[layout.offset :]), 0
+        source, skip = io.BytesIO(memoryview(data)[layout.offset : end]), 0
     args = (source, ncols, layout.string_columns, time_digits, skip)
     if buf.size < _THREAD_MIN_BYTES:
         row_times, table = _row_times(buf, campaign, base), _read_table(*args)
@@ -196,10 +203,10 @@ def fast_block(
     values, kinds = _columns_from_table(table, ncols, layout.string_columns)
     if values is None:
         return None
-    decimals = _sampled_decimals(data, layout, values, kinds)
+    decimals = _sampled_decimals(data, layout.offset, end, values, kinds)
     lines = layout.first_line + np.arange(starts.size, dtype=np.int64)
     block = DataBlock(times.values, times.decimals, values, kinds, decimals, lines)
-    if not ends_nl:
+    if not ends_nl and end == len(data):
         block.diagnostics.append(_no_final_newline(int(lines[-1])))
     return block
 
@@ -241,11 +248,11 @@ def token_decimals(token: str) -> int | None:
 
 
 def _sampled_decimals(
-    data: bytes, layout: Layout, values: list[Any], kinds: list[ColumnKind]
+    data: bytes, offset: int, end: int, values: list[Any], kinds: list[ColumnKind]
 ) -> list[int | None]:
     """Decimals from the tokens of the first and last rows, widened until every value fits."""
     seen: list[int | None] = [0] * len(values)
-    for row in _sample_rows(data, layout.offset):
+    for row in _sample_rows(data, offset, end):
         tokens = row.split()
         for i, token in enumerate(tokens[1 : len(values) + 1]):
             if kinds[i] is not ColumnKind.NUMBER or seen[i] is None:
@@ -284,9 +291,9 @@ def widen_decimals(arr: npt.NDArray[Any], decimals: int | None) -> int | None:
     return None
 
 
-def _sample_rows(data: bytes, offset: int) -> list[str]:
-    head = data[offset : offset + 64 * 1024].split(b"\n")[:-1][:_SAMPLE_ROWS]
-    tail = data[max(offset, len(data) - 64 * 1024) :].split(b"\n")[1:][-_SAMPLE_ROWS:]
+def _sample_rows(data: bytes, offset: int, end: int) -> list[str]:
+    head = data[offset : min(end, offset + 64 * 1024)].split(b"\n")[:-1][:_SAMPLE_ROWS]
+    tail = data[max(offset, end - 64 * 1024) : end].split(b"\n")[1:][-_SAMPLE_ROWS:]
     return [row.decode("utf-8", "replace") for row in head + tail if row.strip()]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from formats.extent import compute_extent, feature_type, position_columns
+from formats.header_chunks import chunked_block
 from formats.header_data import (
     DataBlock,
     Layout,
@@ -22,7 +23,6 @@ from formats.header_data import (
     fast_block,
 )
 from formats.header_keys import HeaderSection, build_header, split_header
-from formats.header_rows import slow_block
 from formats.header_text import BOM, check_text, error, iter_lines, warning
 from formats.header_writer import write_header
 from formats.model import (
@@ -159,7 +159,7 @@ def _read_block(
     block = fast_block(data, layout, campaign, base, path)
     if block is None:
         logger.debug("fast path declined; reading the data rows line by line")
-        block = slow_block(data, layout, campaign, base)
+        block = chunked_block(data, layout, campaign, base)
         if block.lines.size == 0 and not _has_errors(block.diagnostics):
             return None
     return block

@@ -42,14 +42,15 @@ def _col_of(data: bytes, offset: int, index: int) -> int:
     return 1
 
 
-def _collect(data: bytes, layout: Layout, diags: list[Diagnostic]) -> _Rows:
+def _collect(data: bytes, layout: Layout, end: int, diags: list[Diagnostic]) -> _Rows:
     ncols = len(layout.names)
     rows = _Rows()
     rows.cells = [[] for _ in range(ncols - 1)]
     wrong_width: list[int] = []
-    last_line, ends_nl = 0, data.endswith(b"\n")
+    at_eof = end >= len(data)
+    last_line, ends_nl = 0, data.endswith(b"\n") or not at_eof
     offset = layout.offset
-    for lineno, nxt, line in iter_lines(data, layout.offset, layout.first_line):
+    for lineno, nxt, line in iter_lines(data, layout.offset, layout.first_line, end):
         last_line = lineno
         tokens = line.split()
         if not tokens:
@@ -61,7 +62,7 @@ def _collect(data: bytes, layout: Layout, diags: list[Diagnostic]) -> _Rows:
             if len(wrong_width) <= _MAX_FINDINGS_PER_CODE:
                 count = f"{len(tokens)} value" + ("" if len(tokens) == 1 else "s")
                 message = f"row has {count} but {ncols} columns are named"
-                if nxt >= len(data) and not ends_nl:
+                if nxt >= end and not ends_nl:
                     message += " (the file seems cut off in the middle of this row)"
                 diags.append(error("DAT001", message, lineno, 1))
             offset = nxt
@@ -91,14 +92,18 @@ def _collect(data: bytes, layout: Layout, diags: list[Diagnostic]) -> _Rows:
     return rows
 
 
-def _classify(tokens: list[str], by_unit_string: bool) -> tuple[ColumnKind, list[int]]:
+def _classify(
+    tokens: list[str], by_unit_string: bool, forced: ColumnKind | None
+) -> tuple[ColumnKind, list[int]]:
     """The column's kind and the indexes of tokens that are not numbers."""
-    bad = [i for i, token in enumerate(tokens) if not is_number(token)]
     if by_unit_string:
         return ColumnKind.STRING, []
+    bad = [i for i, token in enumerate(tokens) if not is_number(token)]
+    if forced is not None:
+        return forced, bad
     nan_inf = any(_NAN_INF.fullmatch(tokens[i]) for i in bad)
     if tokens and len(bad) * 2 > len(tokens) and not nan_inf:
-        return ColumnKind.STRING, []
+        return ColumnKind.STRING, bad
     return ColumnKind.NUMBER, bad
 
 
@@ -130,19 +135,30 @@ def slow_block(
     layout: Layout,
     campaign: CampaignTime | None,
     base: datetime | None,
+    end: int | None = None,
+    kinds: list[ColumnKind] | None = None,
 ) -> DataBlock:
-    """Read the data block line by line, reporting each problem on its line."""
+    """Read the data block (up to `end`) line by line, reporting each problem on its line.
+
+    `kinds` forces each data column's kind (the chunked reader decides them file-wide).
+    """
     import numpy as np
 
+    end = len(data) if end is None else end
     diags: list[Diagnostic] = []
-    rows = _collect(data, layout, diags)
+    rows = _collect(data, layout, end, diags)
     values: list[Any] = []
-    kinds: list[ColumnKind] = []
+    found_kinds: list[ColumnKind] = []
     decimals: list[int | None] = []
+    non_numeric: list[int] = []
+    nan_inf: list[int] = []
     for index, tokens in enumerate(rows.cells):
         col_no = index + 1
-        kind, bad = _classify(tokens, col_no in layout.string_columns)
-        kinds.append(kind)
+        forced = kinds[index] if kinds is not None else None
+        kind, bad = _classify(tokens, col_no in layout.string_columns, forced)
+        found_kinds.append(kind)
+        non_numeric.append(len(bad))
+        nan_inf.append(sum(1 for i in bad if _NAN_INF.fullmatch(tokens[i])))
         if kind is ColumnKind.STRING:
             values.append(np.array(tokens, dtype=object))
             decimals.append(None)
@@ -158,7 +174,9 @@ def slow_block(
     lines = np.array(rows.lines, dtype=np.int64)
     times = parse_times(rows.times, campaign, base)
     diags.extend(_time_findings(times.invalid, times.needs_year, lines, rows.times))
-    return DataBlock(times.values, times.decimals, values, kinds, decimals, lines, diags)
+    block = DataBlock(times.values, times.decimals, values, found_kinds, decimals, lines, diags)
+    block.non_numeric, block.nan_inf = non_numeric, nan_inf
+    return block
 
 
 def _exact_decimals(tokens: list[str], bad: set[int]) -> int | None:

@@ -123,13 +123,15 @@ def _utf8_findings(data: bytes) -> list[Diagnostic]:
     return found
 
 
-def iter_lines(data: bytes, pos: int = 0, lineno: int = 1) -> Iterator[tuple[int, int, str]]:
-    """(line number, offset of the next line, text without its line end) from `pos` on."""
-    size = len(data)
+def iter_lines(
+    data: bytes, pos: int = 0, lineno: int = 1, end: int | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """(line number, offset of the next line, text without its line end) from `pos` to `end`."""
+    size = len(data) if end is None else end
     while pos < size:
-        end = data.find(b"\n", pos)
-        nxt = size if end < 0 else end + 1
-        raw = data[pos : size if end < 0 else end]
+        stop = data.find(b"\n", pos, size)
+        nxt = size if stop < 0 else stop + 1
+        raw = data[pos : size if stop < 0 else stop]
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         yield lineno, nxt, raw.decode("utf-8", "replace")

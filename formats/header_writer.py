@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formats.extent import parse_site
 from formats.model import Column, ColumnKind, DataFile, Quality, WriteError
+from formats.text_rows import Spec, format_one, number_spec, text_spec, time_spec, write_rows
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -34,16 +35,8 @@ def number_text(value: float) -> str:
 
 def format_time_tokens(times: npt.NDArray[Any], decimals: int) -> list[str]:
     """`YYYYMMDDHHMMSS[.f]` tokens for `datetime64[ns]` values."""
-    import numpy as np
-
-    if decimals > 0:
-        iso = np.datetime_as_string(times, unit="ns")
-        keep = 20 + min(decimals, 9)
-    else:
-        iso = np.datetime_as_string(times, unit="s")
-        keep = 19
-    table = str.maketrans("", "", "-:T")
-    return [text[:keep].translate(table) for text in iso.tolist()]
+    spec = time_spec(times, decimals, iso=False)
+    return [format_one(spec, i) for i in range(len(times))]
 
 
 def _declared_in_remarks(kind: str, value: float, remarks: Iterable[str]) -> bool:
@@ -164,24 +157,19 @@ def _token_unit(col: Column, index: int) -> str:
     return ".".join(unit.split()) or "1"
 
 
-def column_tokens(col: Column, missing: float | None, bad: float | None) -> list[str]:
-    """The text of each value of a data column as the header format writes it."""
-    import numpy as np
-
+def _column_spec(col: Column, missing: float | None, bad: float | None) -> Spec:
+    """How the header format writes a data column (sentinels where values are missing/bad)."""
     if col.kind is ColumnKind.STRING:
-        return ["_".join(str(v).split()) or "-" for v in col.values.tolist()]
-    values = np.asarray(col.values, dtype=np.float64)
-    if col.decimals is not None:
-        texts: list[str] = np.char.mod(f"%.{col.decimals}f", values).tolist()
-    else:
-        texts = [repr(v) for v in values.tolist()]
+        return text_spec(["_".join(str(v).split()) or "-" for v in col.values.tolist()])
     missing_text = number_text(missing) if missing is not None else "-9999"
     bad_text = number_text(bad) if bad is not None else missing_text
     quality = col.quality
-    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+
+    def empty(i: int) -> str:
         flag = int(quality[i]) if quality is not None else int(Quality.MISSING)
-        texts[i] = missing_text if flag in (Quality.MISSING, Quality.GOOD) else bad_text
-    return texts
+        return missing_text if flag in (Quality.MISSING, Quality.GOOD) else bad_text
+
+    return number_spec(col.values, col.decimals, empty)
 
 
 def write_header(datafile: DataFile, stream: BinaryIO) -> None:
@@ -191,10 +179,6 @@ def write_header(datafile: DataFile, stream: BinaryIO) -> None:
     lines.append(" ".join(_token_name(c) for c in datafile.columns))
     lines.append(" ".join(_token_unit(c, i) for i, c in enumerate(datafile.columns)))
     stream.write(("\n".join(lines) + "\n").encode("utf-8"))
-    columns = [format_time_tokens(datafile.time.values, datafile.time.decimals or 0)]
-    columns.extend(column_tokens(c, missing, bad) for c in datafile.data_columns)
-    chunk = 50_000
-    for first in range(0, datafile.row_count, chunk):
-        rows = zip(*(col[first : first + chunk] for col in columns), strict=True)
-        text = "".join(" ".join(row) + "\n" for row in rows)
-        stream.write(text.encode("utf-8"))
+    specs = [time_spec(datafile.time.values, datafile.time.decimals or 0, iso=False)]
+    specs.extend(_column_spec(c, missing, bad) for c in datafile.data_columns)
+    write_rows(stream, specs, " ", datafile.row_count)

@@ -70,7 +70,12 @@ def column_unit(name: str, unit: str) -> str | None:
         return "1"
     if key in _ALIASES:
         return _ALIASES[key]
-    return canonical_unit(unit.strip()) if unit.strip() else None
+    token = " ".join(unit.split())
+    if " " in token:
+        # UDUNITS reads a space as multiplication (`m s-1`); the alias table's check takes
+        # single tokens, so ask it about the `.` spelling and keep the written one.
+        return token if canonical_unit(token.replace(" ", ".")) is not None else None
+    return canonical_unit(token) if token else None
 
 
 def position_unit(name: str, unit: str) -> str | None:

@@ -107,12 +107,23 @@ def write_netcdf_file(
         ds = netCDF4.Dataset(str(path), "w", format=FILE_FORMAT)
     except OSError as err:
         raise WriteError(f"cannot create the NetCDF file: {err}") from err
+    # Every CF feature type needs a horizontal position (CF 9.1); without one the file is
+    # written without featureType rather than as a false discrete sampling geometry.
+    dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
+    attrs = global_attributes(
+        datafile, now=now or datetime.now(UTC), resolution_s=_resolution(times[1])
+    )
+    attrs.update(_horizontal_attributes(datafile, plan))
+    attrs.update(_vertical_attributes(datafile, plan))
+    if not dsg:
+        del attrs["featureType"]
+    attrs.update(attributes or {})
     try:
+        # Attributes go in before the arrays: HDF5 then need not move object headers
+        # that large datasets already follow.
+        ds.setncatts(attrs)
         ds.createDimension(plan.dim, datafile.row_count)
         _write_time(ds, datafile.time, plan, times)
-        # Every CF feature type needs a horizontal position (CF 9.1); without one the file
-        # is written without featureType rather than as a false discrete sampling geometry.
-        dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
         if dsg:
             _write_feature_id(ds, datafile, plan)
         _write_scalars(ds, plan)
@@ -121,18 +132,6 @@ def write_netcdf_file(
                 _write_strings(ds, column, plan.names[index], plan.dim)
             else:
                 _write_numbers(ds, column, index, plan)
-        attrs = global_attributes(
-            datafile,
-            now=now or datetime.now(UTC),
-            resolution_s=_resolution(times[1]),
-        )
-        attrs.update(_horizontal_attributes(datafile, plan))
-        attrs.update(_vertical_attributes(ds, datafile, plan))
-        if not dsg:
-            del attrs["featureType"]
-        if attributes:
-            attrs.update(attributes)
-        ds.setncatts(attrs)
     finally:
         ds.close()
 
@@ -212,7 +211,6 @@ def _write_time(ds: Any, column: Column, plan: _Plan, times: tuple[str, Any]) ->
 
 
 def _write_feature_id(ds: Any, datafile: DataFile, plan: _Plan) -> None:
-    import netCDF4
     import numpy as np
 
     name, role = _ROLE[datafile.feature_type]
@@ -221,7 +219,7 @@ def _write_feature_id(ds: Any, datafile: DataFile, plan: _Plan) -> None:
     ds.createDimension(plan.unique(f"{var_name}_strlen"), len(text))
     var = ds.createVariable(var_name, "S1", (f"{var_name}_strlen",))
     var.setncatts({"cf_role": role, "long_name": f"{name} identifier"})
-    var[:] = netCDF4.stringtochar(np.array([text], dtype=f"S{len(text)}"))[0]
+    var[:] = np.frombuffer(text, dtype="S1")
 
 
 def _write_scalars(ds: Any, plan: _Plan) -> None:
@@ -293,7 +291,6 @@ def _write_quality(ds: Any, column: Column, data_name: str, plan: _Plan) -> str:
 
 
 def _write_strings(ds: Any, column: Column, name: str, dim: str) -> None:
-    import netCDF4
     import numpy as np
 
     texts = np.asarray(["" if v is None else str(v) for v in column.values], dtype=str)
@@ -310,7 +307,7 @@ def _write_strings(ds: Any, column: Column, name: str, dim: str) -> None:
             "coverage_content_type": "auxiliaryInformation",
         }
     )
-    var[:] = netCDF4.stringtochar(encoded.astype(f"S{width}"))
+    var[:] = encoded.astype(f"S{width}").view("S1").reshape(len(texts), width)
     var.setncattr("_Encoding", "utf-8")
 
 
@@ -340,7 +337,7 @@ def _horizontal_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrVal
     }
 
 
-def _vertical_attributes(ds: Any, datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:
+def _vertical_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:
     import numpy as np
 
     for index, role in plan.roles.items():

@@ -139,11 +139,12 @@ def parse_time(token: str, campaign: CampaignTime | None, base: datetime | None 
     return datetime64_to_datetime(parsed.values[0])
 
 
-def _number(mat: npt.NDArray[np.uint8], first: int, width: int) -> npt.NDArray[np.int32]:
+def _number(mat: npt.NDArray[np.uint8], first: int, width: int) -> Any:
     import numpy as np
 
-    # int32 holds every field (at most 9 digits) and halves the memory traffic of int64.
-    out = np.zeros(mat.shape[0], dtype=np.int32)
+    # int32 holds the short fields (even of non-digit bytes, caught later) and halves the
+    # memory traffic of int64; fractions of up to 9 digits need int64.
+    out: Any = np.zeros(mat.shape[0], dtype=np.int32 if width <= 4 else np.int64)
     for col in range(first, first + width):
         out *= 10
         out += mat[:, col]

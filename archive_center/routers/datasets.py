@@ -55,7 +55,7 @@ DatasetFormat = Literal["original", "netcdf", "csv", "header", "icartt"]
 assert set(DatasetFormat.__args__) == set(DOWNLOAD_FORMATS)  # type: ignore[attr-defined]
 
 
-def search_params(
+async def search_params(
     q: Annotated[str | None, Query(max_length=500, description="free text")] = None,
     start: Annotated[datetime | None, Query(description="overlaps from (UTC)")] = None,
     end: Annotated[datetime | None, Query(description="overlaps until (UTC)")] = None,
@@ -87,7 +87,7 @@ def search_params(
         raise validation_errors_as_query(err.errors()) from err
 
 
-def download_request(
+async def download_request(
     format: DatasetFormat = "original",
     start: datetime | None = None,
     end: datetime | None = None,
@@ -136,11 +136,18 @@ def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectRespon
     return RedirectResponse(target, status_code=307, headers=private_headers(False))
 
 
-def stream_download(download: Download) -> StreamingResponse:
-    """A streamed response for a prepared download."""
+def stream_download(download: Download, request: Request) -> Response:
+    """A streamed response for a prepared download (304 when the client's copy is current)."""
     headers = private_headers(download.is_public) | {
         "Content-Disposition": download.content_disposition
     }
+    if download.etag is not None:
+        headers["ETag"] = download.etag
+        if request.headers.get("if-none-match") == download.etag:
+            close = getattr(download.chunks, "close", None)
+            if close is not None:
+                close()
+            return Response(status_code=304, headers=headers)
     if download.size is not None:
         headers["Content-Length"] = str(download.size)
     return StreamingResponse(download.chunks, media_type=download.media_type, headers=headers)
@@ -152,6 +159,7 @@ def stream_download(download: Download) -> StreamingResponse:
     responses=DATA_ERRORS
     | {
         200: {"description": "The data file", "content": DATA_MEDIA_TYPES},
+        304: {"description": "Not modified (the original's ETag matched)"},
         307: {"description": "Held by another center: its same URL"},
     },
     dependencies=[forbid_unknown_query("format", "start", "end", "bbox", "variables")],
@@ -169,7 +177,7 @@ def download_data(
     download = prepare_download(session, store, public_id, principal, now, params)
     if download.origin_base_url is not None:
         return redirect_to_origin(download.origin_base_url, request)
-    return stream_download(download)
+    return stream_download(download, request)
 
 
 @router.get(

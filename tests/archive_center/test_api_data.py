@@ -26,6 +26,12 @@ def test_original_is_streamed_byte_for_byte_with_a_safe_name(node: Node) -> None
     assert disposition.startswith('attachment; filename="INDOEX_did')
     assert KCO not in disposition
     assert response.headers["cache-control"].startswith("public")
+    again = node.client.get(
+        f"/api/v1/datasets/{node.ids[KCO]}/data",
+        headers={"If-None-Match": response.headers["etag"]},
+    )
+    assert again.status_code == 304
+    assert again.content == b""
 
 
 @pytest.mark.parametrize("fmt", ["netcdf", "csv", "header", "icartt"])
@@ -119,7 +125,10 @@ def test_embargoed_data_plot_and_bundle_are_closed(node: Node) -> None:
     body = assert_problem(response, 403)
     assert "2027" in body["detail"]
     assert response.headers["cache-control"] == "no-store"
-    assert_problem(node.client.get(f"/api/v1/datasets/{dataset_id}/plot"), 403)
+    assert "etag" not in response.headers
+    plot = node.client.get(f"/api/v1/datasets/{dataset_id}/plot")
+    assert_problem(plot, 403)
+    assert "etag" not in plot.headers
     assert_problem(node.client.post("/api/v1/bundles", json={"datasets": [dataset_id]}), 404)
 
 

@@ -86,6 +86,8 @@ def test_merge_file_crlf_97_variables(sample_dir: Path) -> None:
     df = read_ok((sample_dir / "real" / MERGE).read_bytes())
     assert len(df.columns) == 98 and df.row_count == 1118
     assert df.column("O3_MixingRatio").unit == "1e-9"
+    assert df.column("U_WINDS").unit == "m s-1"
+    assert df.column("CH4C13_PFP").unit == "1e-3"  # per mil
     assert all(c.kind is ColumnKind.NUMBER for c in df.columns)
     flagged = [c for c in df.data_columns if c.quality is not None]
     assert flagged, "the merge marks missing values with -999999"

@@ -264,3 +264,50 @@ def test_valid_samples_pass_the_checker(name: str, sample_dir: Path, tmp_path: P
     with netCDF4.Dataset(out) as ds:
         assert ("featureType" in ds.ncattrs()) == horizontal
         assert ds.original_header == df.original_header
+
+
+def test_non_ascii_text_survives(tmp_path: Path) -> None:
+    df = trajectory(10)
+    df.header.pi_name = "Müller, Jürgen (Universität)"
+    df.columns[-1].values = np.array(["É1", "", "ok", *["x"] * 7], dtype=object)
+    write_netcdf_file(df, tmp_path / "u.nc", attributes=CENTER)
+    with netCDF4.Dataset(tmp_path / "u.nc") as ds:
+        assert ds.creator_name == "Müller, Jürgen (Universität)"
+        assert list(ds["SAMPLE"][:3]) == ["É1", "", "ok"]
+    assert unexplained_failures(tmp_path / "u.nc") == []
+
+
+ALL_SAMPLES = [
+    *[f"valid/{name}" for name in sorted(VALID_POSITIONS)],
+    "real/ACTAMERICA-flag-metadata_C130_20170206_R0.ict",
+    "real/ACTAMERICA-mrg05-b200_merge_20170121_R0.ict",
+    "real/nasa_ames_1001.na",
+    "real/nasa_ames_1001a.na",
+    "real/nasa_ames_1010.na",
+]
+
+
+@pytest.mark.parametrize("name", ALL_SAMPLES)
+def test_every_value_and_flag_reads_back(name: str, sample_dir: Path, tmp_path: Path) -> None:
+    from formats import CampaignTime, read
+
+    df = read(sample_dir / name, campaign=CampaignTime(year=1999))
+    write_netcdf_file(df, tmp_path / "v.nc")
+    with netCDF4.Dataset(tmp_path / "v.nc") as ds:
+        ds.set_auto_mask(False)
+        time = ds["time"]
+        seconds = np.round(time[:] * 1e9).astype(np.int64).astype("timedelta64[ns]")
+        base = np.datetime64(time.units.removeprefix("seconds since ").replace(" ", "T"), "ns")
+        np.testing.assert_array_equal(base + seconds, df.time.values)
+        for column in df.data_columns:
+            var = next(
+                v
+                for v in ds.variables.values()
+                if getattr(v, "original_name", None) == column.original_name
+            )
+            if column.kind is ColumnKind.STRING:
+                assert list(var[:]) == [str(v) for v in column.values]
+                continue
+            np.testing.assert_array_equal(var[:], column.values)
+            if column.quality is not None and column.quality.any():
+                np.testing.assert_array_equal(ds[var.ancillary_variables][:], column.quality)
