@@ -70,10 +70,11 @@ _VARIANTS.update(
 )
 _MARKER_RE = re.compile(r"^\s*#*\s*END\s*OF\s*HEADER\s*#*\s*$", re.IGNORECASE)
 _MARKER_BYTES_RE = re.compile(rb"(?im)^[ \t]*#*[ \t]*END[ \t]*OF[ \t]*HEADER[ \t]*#*[ \t]*\r?$")
-NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 _SENTINEL_RE = {
     kind: re.compile(
-        rf"{kind}\s+(?:data|values?)\s*(?:=|:|is)\s*({NUMBER_RE.pattern})", re.IGNORECASE
+        rf"{kind}\s+(?:data|values?)\s*(?:=|:|is)\s*({NUMBER_RE.pattern})",
+        re.IGNORECASE | re.ASCII,
     )
     for kind in ("missing", "bad")
 }

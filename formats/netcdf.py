@@ -78,11 +78,17 @@ class _Plan:
         return " ".join(names)
 
 
-def write_netcdf(datafile: DataFile, stream: BinaryIO) -> None:
-    """Write `datafile` as CF/ACDD NetCDF to a binary stream (via a temporary file)."""
+def write_netcdf(
+    datafile: DataFile,
+    stream: BinaryIO,
+    *,
+    attributes: Mapping[str, AttrValue] | None = None,
+) -> None:
+    """Write `datafile` as CF/ACDD NetCDF to a binary stream (via a temporary file);
+    `attributes` as in `write_netcdf_file`."""
     with tempfile.TemporaryDirectory(prefix="fieldcat-nc-") as tmp:
         path = Path(tmp) / "out.nc"
-        write_netcdf_file(datafile, path)
+        write_netcdf_file(datafile, path, attributes=attributes)
         with path.open("rb") as fh:
             shutil.copyfileobj(fh, stream, 1 << 20)
 
@@ -102,7 +108,8 @@ def write_netcdf_file(
     if datafile.row_count == 0:
         raise WriteError("a NetCDF file needs at least one data row")
     times = _seconds(datafile.time.values)
-    plan = _plan(datafile, strictly_increasing=bool(np.all(np.diff(times[1]) > 0)))
+    steps = np.diff(times[1])
+    plan = _plan(datafile, strictly_increasing=bool(len(steps) == 0 or steps.min() > 0))
     try:
         ds = netCDF4.Dataset(str(path), "w", format=FILE_FORMAT)
     except OSError as err:
@@ -111,7 +118,7 @@ def write_netcdf_file(
     # written without featureType rather than as a false discrete sampling geometry.
     dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
     attrs = global_attributes(
-        datafile, now=now or datetime.now(UTC), resolution_s=_resolution(times[1])
+        datafile, now=now or datetime.now(UTC), resolution_s=_resolution(steps)
     )
     attrs.update(_horizontal_attributes(datafile, plan))
     attrs.update(_vertical_attributes(datafile, plan))
@@ -140,20 +147,21 @@ def _seconds(values: npt.NDArray[Any]) -> tuple[str, npt.NDArray[np.float64]]:
     """Time as (units, float64 seconds since midnight of the first day)."""
     import numpy as np
 
-    stamps = values.astype("datetime64[ns]")
+    stamps = values.astype("datetime64[ns]", copy=False)
     base = stamps[0].astype("datetime64[D]")
-    offsets = (stamps - base).astype("timedelta64[ns]").astype(np.int64)
+    offsets = stamps.view(np.int64) - base.astype("datetime64[ns]").astype(np.int64)
     seconds = offsets / np.float64(1e9)
     units = f"seconds since {np.datetime_as_string(base)} 00:00:00"
     return units, seconds
 
 
-def _resolution(seconds: npt.NDArray[np.float64]) -> float | None:
+def _resolution(steps: npt.NDArray[np.float64]) -> float | None:
+    """The typical time step: the median of at most ~10,000 steps spread over the file."""
     import numpy as np
 
-    if len(seconds) < 2:
+    if len(steps) == 0:
         return None
-    return float(np.median(np.diff(seconds)))
+    return float(np.median(steps[:: max(1, len(steps) // 10_000)]))
 
 
 def _plan(datafile: DataFile, *, strictly_increasing: bool) -> _Plan:
@@ -191,6 +199,25 @@ def _plan(datafile: DataFile, *, strictly_increasing: bool) -> _Plan:
         if header.altitude is not None and vertical is None:
             plan.scalars[plan.unique("alt")] = ("altitude", float(header.altitude))
     return plan
+
+
+def _has_nan(values: npt.NDArray[np.float64]) -> bool:
+    """True when any value is NaN (a sum propagates NaN and costs no temporary array)."""
+    import numpy as np
+
+    return bool(np.isnan(np.add.reduce(values, dtype=np.float64))) if len(values) else False
+
+
+def _range(values: npt.NDArray[np.float64]) -> tuple[float | None, float | None]:
+    """Minimum and maximum ignoring NaN (fmin/fmax skip it without a copy); None if all NaN."""
+    import numpy as np
+
+    if len(values) == 0:
+        return None, None
+    low, high = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+    if low != low:  # NaN: every value is missing
+        return None, None
+    return low, high
 
 
 def _write_time(ds: Any, column: Column, plan: _Plan, times: tuple[str, Any]) -> None:
@@ -240,7 +267,7 @@ def _write_numbers(ds: Any, column: Column, index: int, plan: _Plan) -> None:
 
     name = plan.names[index]
     values = column.values
-    has_missing = bool(np.isnan(values).any())
+    has_missing = _has_nan(values)
     role = plan.roles.get(index)
     fill: Any = np.nan if (has_missing or role is None) else False
     var = ds.createVariable(name, "f8", (plan.dim,), fill_value=fill, **VARIABLE_SETTINGS)
@@ -315,7 +342,6 @@ def _horizontal_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrVal
     """Latitude and longitude bounds as the position columns hold them (the checker compares
     them with the data), except for a track across 180 degrees, where the extent's west > east
     says more than the minimum and maximum do."""
-    import numpy as np
 
     extent = datafile.extent
     if extent.west is not None and extent.east is not None and extent.west > extent.east:
@@ -323,8 +349,9 @@ def _horizontal_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrVal
     bounds: dict[str, tuple[float, float]] = {}
     for index, role in plan.roles.items():
         values = datafile.columns[index].values
-        if role in _AXIS and not bool(np.isnan(values).all()):
-            bounds[role] = (float(np.nanmin(values)), float(np.nanmax(values)))
+        low, high = _range(values)
+        if role in _AXIS and low is not None and high is not None:
+            bounds[role] = (low, high)
     if len(bounds) != 2:
         return {}
     (s, n), (w, e) = bounds["latitude"], bounds["longitude"]
@@ -338,18 +365,18 @@ def _horizontal_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrVal
 
 
 def _vertical_attributes(datafile: DataFile, plan: _Plan) -> dict[str, AttrValue]:
-    import numpy as np
 
     for index, role in plan.roles.items():
         if role in _AXIS:
             continue
         values = datafile.columns[index].values
-        if bool(np.all(np.isnan(values))):
+        low, high = _range(values)
+        if low is None or high is None:
             return {}
         unit = datafile.columns[index].unit or ""
         attrs: dict[str, AttrValue] = {
-            "geospatial_vertical_min": float(np.nanmin(values)),
-            "geospatial_vertical_max": float(np.nanmax(values)),
+            "geospatial_vertical_min": low,
+            "geospatial_vertical_max": high,
             "geospatial_vertical_units": unit,
             "geospatial_vertical_positive": VERTICAL_POSITIVE.get(role, "up"),
             "geospatial_vertical_resolution": "irregular",

@@ -328,3 +328,23 @@ def test_sounding_is_a_profile() -> None:
     header = [h.replace("19990201010000", "19990201020000") for h in HEADER]
     datafile = read(make(header=header, names="DATE/TIME PRES HGT", units="UTC hPa m", rows=rows))
     assert datafile.feature_type is FeatureType.PROFILE
+
+
+@pytest.mark.parametrize(
+    "spacing",
+    [
+        lambda r: r.replace(" ", "  ", 1),  # two spaces after the time
+        lambda r: r + " ",  # trailing space
+        lambda r: r.replace(" ", "\t"),  # tabs
+        lambda r: r.replace(" ", " \t "),  # mixed
+    ],
+)
+def test_any_whitespace_separates_values(spacing: object) -> None:
+    rows = [f"1999020100{m:02d}00 S{m} {m}.5 {m * 3}" for m in range(6)]
+    header = [h.replace("19990201010000", "19990201020000") for h in HEADER]
+    plain = read(make(header=header, names="DATE/TIME ID O3 RH", units="UTC ID ppbv %", rows=rows))
+    odd_rows = [spacing(r) if i in (0, 3) else r for i, r in enumerate(rows)]  # type: ignore[operator]
+    names, units = "DATE/TIME ID O3 RH", "UTC ID ppbv %"
+    odd = read(make(header=header, names=names, units=units, rows=odd_rows))
+    for a, b in zip(plain.columns, odd.columns, strict=True):
+        assert a.values.tolist() == b.values.tolist()

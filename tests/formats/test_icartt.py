@@ -233,7 +233,13 @@ DATA_2110 = """100, 2, 4.1
 
 
 def test_2110_flattened_like_the_icartt_package(tmp_path: Path) -> None:
-    icartt = pytest.importorskip("icartt")
+    import importlib.util
+
+    from tests.conftest import require
+
+    require(importlib.util.find_spec("icartt") is not None, "the icartt package is not installed")
+    import icartt
+
     text = FFI_2110.format(nlhead=FFI_2110.count("\n")) + DATA_2110
     path = tmp_path / "lidar.ict"
     path.write_text(text)

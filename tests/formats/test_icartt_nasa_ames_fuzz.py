@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from formats.icartt import read_icartt
 from formats.model import DataFile, Diagnostic, FormatError, Severity
 from formats.nasa_ames import read_nasa_ames
+from tests.conftest import require
 from tests.formats.conftest import SAMPLES
 
 Reader = Callable[[bytes, None], tuple[DataFile | None, list[Diagnostic]]]
@@ -76,8 +77,7 @@ def _check(reader: Reader, data: bytes) -> None:
 @given(data=st.data())
 def test_mutated_files_never_raise(fmt: str, data: st.DataObject) -> None:
     reader, seeds = SEEDS[fmt]
-    if not any(seeds):
-        pytest.skip("samples not found")
+    require(any(seeds), "shared samples folder not found")
     _check(reader, data.draw(mutated(seeds)))
 
 

@@ -147,6 +147,13 @@ def test_checker_passes_with_center_attributes(build: object, tmp_path: Path) ->
     assert check_failures(out) == []
 
 
+def test_stream_writer_takes_the_center_attributes() -> None:
+    buffer = io.BytesIO()
+    write_netcdf(station(), buffer, attributes={"publisher_name": "NPL New Delhi"})
+    with netCDF4.Dataset("mem.nc", memory=buffer.getvalue()) as ds:
+        assert ds.publisher_name == "NPL New Delhi"
+
+
 def test_defaults_miss_only_the_center_metadata_link(tmp_path: Path) -> None:
     out = tmp_path / "out.nc"
     write_netcdf_file(trajectory(), out)
