@@ -1,10 +1,10 @@
 """A small per-engine cache of facet counts for broad queries (the home page at 100k rows).
 
-Counting a broad filtered set costs a pass over it, so results of large sets are kept for a
-minute, keyed by the filters, the caller's visibility class (`access.visibility_key`), the
-catalog's version (change-log seq, newest dataset id and update) and the minute of `now`.
-Any shared change moves the change-log seq, so a cached count never outlives it; changes
-only staff or an owner can see age out within the TTL. Search sessions are read-only, so
+Counting a broad filtered set costs a pass over it, so results of large sets are kept for
+five minutes, keyed by the filters, the caller's visibility class (`access.visibility_key`)
+and the catalog's version (`catalog_version`). Any shared change moves the change-log seq
+and any release moves the next release instant, so a cached count never outlives either;
+changes only staff or an owner can see age out within the TTL. Search sessions are read-only, so
 what is cached is committed state.
 """
 
@@ -32,7 +32,7 @@ Facets = tuple[dict[str, list[FacetCount]], int]
 class FacetCache:
     """LRU of facet results with a time-to-live; thread-safe."""
 
-    def __init__(self, max_entries: int = 256, ttl_s: float = 60.0, min_total: int = 1000):
+    def __init__(self, max_entries: int = 256, ttl_s: float = 300.0, min_total: int = 1000):
         self.max_entries, self.ttl_s, self.min_total = max_entries, ttl_s, min_total
         self._entries: OrderedDict[tuple[Any, ...], tuple[float, Facets]] = OrderedDict()
         self._lock = threading.Lock()
@@ -80,12 +80,24 @@ def cache_for(engine: Engine) -> FacetCache:
 
 
 def catalog_version(session: Session, now: datetime) -> tuple[Any, ...]:
-    """What a cached count depends on besides the query: changes, newest rows, the minute."""
+    """What a cached count depends on besides the query and the caller.
+
+    The change-log seq, the newest dataset id and update, and the next embargo or password
+    release after `now` (so a count made before a release is not used after it). Each is
+    one index probe.
+    """
+    next_release = [
+        select(func.min(Dataset.release_at))
+        .where(Dataset.access_state == state, Dataset.release_at > now)
+        .scalar_subquery()
+        for state in ("embargoed", "password")
+    ]
     row = session.execute(
         select(
             select(ChangeCounter.last_seq).where(ChangeCounter.id == 1).scalar_subquery(),
             select(func.max(Dataset.id)).scalar_subquery(),
             select(func.max(Dataset.updated)).scalar_subquery(),
+            *next_release,
         )
     ).one()
-    return (row[0], row[1], row[2], int(now.timestamp() // 60))
+    return tuple(row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import math
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
@@ -85,7 +86,31 @@ def _title(datafile: DataFile, start: datetime, stop: datetime) -> str:
     return f"{what}, {span}"
 
 
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _check_lengths(datafile: DataFile) -> None:
+    header = datafile.header
+    fields = {
+        "DID": (str(header.did or ""), 64),
+        "PI NAME": (header.pi_name, 200),
+        "PLATFORM": (header.platform, 200),
+        "INSTRUMENT": (header.instrument, 200),
+        "LOCATION": (header.location, 200),
+        "PROJECT": (header.project or "", 200),
+        "DATA VERSION": (header.data_version, 64),
+    }
+    for name, (value, limit) in fields.items():
+        if len(value) > limit:
+            raise RegistrationError(f"{name} is longer than {limit} characters")
+    for col in datafile.data_columns:
+        if len(col.name) > 200 or len(col.original_name) > 200 or len(col.original_unit) > 100:
+            raise RegistrationError(f"column {col.original_name[:40]!r}: name or unit too long")
+
+
 def _apply_metadata(dataset: Dataset, datafile: DataFile) -> None:
+    _check_lengths(datafile)
     header, extent = datafile.header, datafile.extent
     start, stop = extent.start or header.start, extent.stop or header.stop
     if start is None or stop is None:
@@ -96,13 +121,16 @@ def _apply_metadata(dataset: Dataset, datafile: DataFile) -> None:
     dataset.project = header.project
     dataset.data_version = header.data_version
     dataset.feature_type = datafile.feature_type.value
-    south, north = extent.south, extent.north
-    west, east = extent.west, extent.east
+    south, north = _finite(extent.south), _finite(extent.north)
+    west, east = _finite(extent.west), _finite(extent.east)
+    if None in (south, north, west, east):
+        south = north = west = east = None
     if south is None and header.latitude is not None and header.longitude is not None:
         south = north = header.latitude
         west = east = header.longitude
     dataset.south, dataset.north, dataset.west, dataset.east = south, north, west, east
-    dataset.min_altitude, dataset.max_altitude = extent.min_altitude, extent.max_altitude
+    dataset.min_altitude = _finite(extent.min_altitude)
+    dataset.max_altitude = _finite(extent.max_altitude)
     dataset.title = _title(datafile, start, stop)
     dataset.summary = "\n".join(header.remarks)
     dataset.variables = [

@@ -277,3 +277,12 @@ def load_dataset_for_data(
             message = f"data of {public_id} is {state.value}"
         raise PermissionDeniedError(message, release_at=dataset.release_at)
     return dataset
+
+
+def warm_facet_cache(session: Session, now: datetime) -> None:
+    """Count the default (unfiltered, anonymous) search once, so the first visitor need not.
+
+    For the worker to call after a sync or registration; the counts are cached only if the
+    catalog is large enough for counting to be slow.
+    """
+    search_datasets(session, SearchParams(limit=1), Principal.anonymous(), now)

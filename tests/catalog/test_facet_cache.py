@@ -90,3 +90,21 @@ def test_visibility_keys() -> None:
     assert visibility_key(OWNER) != visibility_key(Principal(user_id=2, role=Role.PI))
     holder = Principal(user_id=1, role=Role.PI, dataset_grants=frozenset({"x"}))
     assert visibility_key(holder) == visibility_key(OWNER)  # grants open data, not metadata
+
+
+def test_a_release_after_caching_is_seen(db: Session, cache: FacetCache) -> None:
+    from datetime import timedelta
+
+    from catalog.search import warm_facet_cache
+
+    make_dataset(db, access_state="embargoed", release_at=NOW + timedelta(hours=1))
+    db.commit()
+    warm_facet_cache(db, NOW)
+    assert len(cache._entries) == 1
+
+    def access(now) -> dict[str, int]:
+        page = search_datasets(db, SearchParams(), ANON, now)
+        return {f.value: f.count for f in page.facets["access"]}
+
+    assert access(NOW + timedelta(minutes=59)) == {"embargoed": 1}
+    assert access(NOW + timedelta(hours=1)) == {"open": 1}

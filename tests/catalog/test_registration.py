@@ -131,3 +131,56 @@ def test_add_months_clamps_to_month_end() -> None:
     assert add_months(date(1999, 11, 30), 3) == date(2000, 2, 29)
     assert add_months(date(1999, 1, 15), 12) == date(2000, 1, 15)
     assert default_release_at(Campaign(code="X", name="x"), "research") is None
+
+
+def test_real_samples_register_archive_and_search(db: Session, samples, tmp_path) -> None:
+    import shutil
+
+    import formats
+    from catalog.storage import ArchiveStore
+    from formats.timeparse import CampaignTime
+
+    store = ArchiveStore(tmp_path)
+    store.create_dirs()
+    ids = {}
+    for path in sorted((samples / "valid").iterdir()):
+        datafile = formats.read(path, campaign=CampaignTime(year=1999), filename=path.name)
+        staged = store.new_staging_path()
+        shutil.copyfile(path, staged)
+        sha, final = store.put_original(staged)
+        dataset = register(
+            db, datafile=datafile, sha=sha, size=final.stat().st_size, original_name=path.name
+        )
+        ids[path.name] = dataset.public_id
+        assert final.read_bytes() == path.read_bytes()
+    db.commit()
+    # DID 100 is given by two files: the later one is a new version of the same dataset
+    assert ids["seed_example.txt"] == ids["c130_external_sampler.txt"]
+    anon = Principal.anonymous()
+
+    def found(**params: object) -> set[str]:
+        page = search_datasets(db, SearchParams(**params), anon, NOW)
+        return {i.public_id for i in page.items}
+
+    kco, track = ids["kco_surface_hourly.txt"], ids["c130_rf07_track.txt"]
+    sounding = ids["sagar_kanya_sounding.txt"]
+    assert found(bbox=(73.0, 4.5, 74.0, 5.5)) == {kco, track}
+    assert found(bbox=(71.0, -3.0, 72.0, -1.0)) == {sounding}
+    assert found(variable="temp") == {sounding}
+    assert found(
+        start=datetime(1999, 3, 7, 4, 30, tzinfo=UTC), end=datetime(1999, 3, 7, 5, tzinfo=UTC)
+    ) == {track}
+    assert len(found()) == 4
+    detail = get_dataset(db, kco, anon, NOW)
+    assert detail.feature_type == "timeSeries" and detail.bbox == (73.466, 4.965, 73.466, 4.965)
+
+
+def test_odd_extents_and_overlong_headers(db: Session) -> None:
+    datafile = make_datafile()
+    datafile.extent.west = float("nan")
+    d = register(db, datafile=datafile)
+    assert (d.west, d.south, d.east, d.north) == (None, None, None, None)
+    datafile = make_datafile(did=77)
+    datafile.header.pi_name = "x" * 201
+    with pytest.raises(RegistrationError, match="PI NAME"):
+        register(db, sha="7" * 64, datafile=datafile)
