@@ -29,6 +29,10 @@ ConfigOption = Annotated[
 ]
 
 
+WORKER_GRACE_S = 5.0
+"""How long a stopping process waits for the worker to finish the item it is on."""
+
+
 class StopRequested(Exception):
     """SIGINT or SIGTERM arrived: shut down cleanly."""
 
@@ -103,6 +107,19 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def join_worker(thread: threading.Thread | None) -> None:
+    """Give the worker a moment to finish its item; a daemon thread left busy dies with us.
+
+    Each derived file is made in its own transaction and written atomically, so an item cut
+    short leaves nothing half done: it is rolled back and made again on the next start.
+    """
+    if thread is None:
+        return
+    thread.join(timeout=WORKER_GRACE_S)
+    if thread.is_alive():
+        logger.warning("worker still busy after %.0f s; stopping without it", WORKER_GRACE_S)
+
+
 def start_worker_thread(settings: Settings, stop: threading.Event) -> threading.Thread:
     """The background worker in a daemon thread that ends when `stop` is set."""
     from archive_center.worker import run_worker
@@ -148,8 +165,7 @@ def serve_command(
         pass
     finally:
         stop.set()
-        if worker is not None:
-            worker.join(timeout=30)
+        join_worker(worker)
     logger.info("stopped")
 
 
@@ -158,6 +174,7 @@ def worker_command(config: ConfigOption = None) -> None:
     install_stop_handlers()
     stop = threading.Event()
     thread: threading.Thread | None = None
+    asked_to_stop = False
     try:
         settings = load_config(config)
         configure_logging()
@@ -166,11 +183,11 @@ def worker_command(config: ConfigOption = None) -> None:
         while thread.is_alive():
             thread.join(timeout=0.5)
     except (StopRequested, KeyboardInterrupt):
-        stop.set()
+        asked_to_stop = True
     finally:
-        if thread is not None:
-            thread.join(timeout=30)
-    if not stop.is_set():
+        stop.set()
+        join_worker(thread)
+    if not asked_to_stop:
         raise fail("the worker stopped unexpectedly", code=1)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive_center.demo.campaign import CENTERS, DEFAULT_SEED, EMBARGOED, GeneratedFile
+from archive_center.demo.campaign import CENTERS, DEFAULT_SEED, EMBARGOED
 from archive_center.demo.launcher import (
     DemoError,
     DemoLayout,
@@ -45,7 +46,6 @@ def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
     from archive_center.demo.campaign import plan_campaign, write_campaign
     from archive_center.demo.seeding import seed_center
 
-    written: list[GeneratedFile] = []
     progress = _progress(console)
     with progress:
         task = progress.add_task("generating the campaign", total=len(plan_campaign(seed)))
@@ -62,6 +62,15 @@ def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
                 settings, files, embargoed=EMBARGOED, on_file=lambda _p: progress.advance(seeding)
             )
     write_marker(layout, seed, seeded=True)
+
+
+def drop_center_environment(console: Console) -> None:
+    """Forget FIELDCAT_* variables: the demo configures its own centers, in-process and not."""
+    ignored = sorted(key for key in os.environ if key.startswith("FIELDCAT_"))
+    for key in ignored:
+        del os.environ[key]
+    if ignored:
+        console.print(f"ignoring {', '.join(ignored)}: the demo configures its own centers")
 
 
 def first_dataset(url: str, **filters: str) -> str | None:
@@ -129,6 +138,7 @@ def demo_command(
     layout = DemoLayout(root)
     running: list[RunningCenter] = []
     install_stop_handlers()
+    drop_center_environment(console)
     try:
         check_ports_free(host, [base_port + i for i in range(len(CENTERS))])
         reused = prepare_root(layout, seed, fresh)

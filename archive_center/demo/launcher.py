@@ -241,7 +241,7 @@ def wait_ready(layout: DemoLayout, running: list[RunningCenter], timeout_s: floa
             time.sleep(0.3)
 
 
-def stop_all(running: list[RunningCenter], timeout_s: float = 20.0) -> None:
+def stop_all(running: list[RunningCenter], timeout_s: float = 30.0) -> None:
     """SIGTERM every center still running, wait for them, SIGKILL any that hang."""
     for center in running:
         if center.process.poll() is None:

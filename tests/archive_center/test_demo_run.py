@@ -58,7 +58,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     base = free_ports(len(CENTERS))
     root = folder / "root"
     log = folder / "demo.log"
-    process = start_fieldcat("demo", "--root", str(root), "--base-port", str(base), log=log)
+    # A shell set up for another center must not leak into the demo's centers.
+    stray = {"FIELDCAT_DATABASE_URL": "sqlite:////nonexistent/other.db", "FIELDCAT_PORT": "1"}
+    process = start_fieldcat(
+        "demo", "--root", str(root), "--base-port", str(base), log=log, **stray
+    )
     urls = {c.code: f"http://127.0.0.1:{base + i}" for i, c in enumerate(CENTERS)}
     running = Demo(process=process, log=log, root=root, urls=urls)
     try:
@@ -72,6 +76,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 def test_all_three_centers_are_ready_and_announced(demo: Demo) -> None:
     text = demo.log.read_text()
+    assert "ignoring FIELDCAT_DATABASE_URL, FIELDCAT_PORT" in text
     for code, url in demo.urls.items():
         assert url in text
         assert httpx.get(url + "/api/v1/readyz").status_code == 200, code
