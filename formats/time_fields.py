@@ -3,6 +3,7 @@ and combined into `datetime64[ns]` with whole-column NumPy operations."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
 
 _MIN_YEAR, _MAX_YEAR = 1700, 2200
 _ISO_TAIL = re.compile(r"^(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
@@ -82,6 +85,7 @@ def _frac(sub: npt.NDArray[np.uint8], first: int, count: int) -> tuple[Any, Any]
 
 
 def digit_fields(sub: npt.NDArray[np.uint8], length: int, dot: int) -> Fields | None:
+    """Fields of all-digit tokens (10, 12 or 14 digits, optional fraction); None: no such form."""
     ndigits = dot
     if ndigits not in (10, 12, 14) or (dot < length and dot == length - 1):
         return None
@@ -102,6 +106,7 @@ def digit_fields(sub: npt.NDArray[np.uint8], length: int, dot: int) -> Fields | 
 
 
 def iso_fields(sub: npt.NDArray[np.uint8], length: int) -> Fields | None:
+    """Fields of ISO 8601 tokens (zone offsets folded into the fraction); None: not ISO."""
     import numpy as np
 
     if length < 19:
