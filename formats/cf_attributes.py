@@ -68,7 +68,7 @@ _add(("THETA", "POTENTIALTEMP", "POT_TEMP"), ("air_potential_temperature", TEMPE
 _add(("RH", "RELHUM", "H2O_RELATIVEHUMIDITY", "RELATIVE_HUMIDITY"), ("relative_humidity", FRACTION))
 _add(("WDIR", "WD", "WIND_DIRECTION"), ("wind_from_direction", ANGLE))
 _add(("WSPD", "WS", "WIND_SPEED", "WINDSPEED"), ("wind_speed", SPEED))
-_add(("U", "U_WIND", "U_WINDS", "UWIND"), ("eastward_wind", SPEED))
+_add(("U", "U_WIND", "U_WINDS", "UWIND", "ZONAL_WIND", "MEAN_ZONAL_WIND"), ("eastward_wind", SPEED))
 _add(("V", "V_WIND", "V_WINDS", "VWIND"), ("northward_wind", SPEED))
 _add(
     ("BC",),

@@ -110,14 +110,18 @@ def describe(code: str) -> str:
 
 
 def group(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Merge repeats of one code (data-area codes) into one finding with last line and count."""
+    """Merge repeats of one code and subject (data-area codes) into one finding with the
+    first line, last line and count."""
     ordered: list[Diagnostic] = []
-    index: dict[tuple[str, Severity], int] = {}
+    index: dict[tuple[str, Severity, str], int] = {}
     for diag in diags:
         if diag.code.startswith(UNGROUPED_PREFIXES):
             ordered.append(diag)
             continue
-        key = (diag.code, diag.severity)
+        # A message's subject comes before ": " (e.g. "numeric column O3: 'abc' ..."), so
+        # findings about different columns stay apart.
+        subject = diag.message.partition(": ")[0] if ": " in diag.message else ""
+        key = (diag.code, diag.severity, subject)
         at = index.get(key)
         if at is None:
             index[key] = len(ordered)

@@ -131,6 +131,7 @@ class _TableSource:
     skip: int
 
     def open(self) -> Any:
+        """A path or a fresh byte stream for pandas."""
         if self.path is not None:
             return str(self.path)
         return io.BytesIO(memoryview(self.data)[self.offset : self.end])

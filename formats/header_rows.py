@@ -113,7 +113,7 @@ def _number_findings(
     found: list[Diagnostic] = []
     if len(bad) > _MAX_FINDINGS_PER_CODE:
         rest = bad[_MAX_FINDINGS_PER_CODE:]
-        message = f"more values in numeric column {name} are not numbers"
+        message = f"numeric column {name}: more values are not numbers"
         first, last = rows.lines[rest[0]], rows.lines[rest[-1]]
         found.append(Diagnostic("DAT002", Severity.ERROR, message, first, 1, last, len(rest)))
     for count, i in enumerate(bad):
@@ -122,10 +122,10 @@ def _number_findings(
         token = rows.cells[index][i]
         col = _col_of(data, rows.offsets[i], index + 1)
         if _NAN_INF.fullmatch(token):
-            message = f"{token!r} in column {name}: use the missing or bad value code"
+            message = f"column {name}: {token!r} is not allowed; use the missing or bad value code"
             found.append(error("DAT003", message, rows.lines[i], col))
         else:
-            message = f"{token[:40]!r} in numeric column {name} is not a number"
+            message = f"numeric column {name}: {token[:40]!r} is not a number"
             found.append(error("DAT002", message, rows.lines[i], col))
     return found
 

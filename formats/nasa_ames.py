@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_FFI = (1001, 1010)
+SUPPORTED_FFI = (1001, 1010, 2110)
 MAX_SECONDS = 400 * 86400.0
 """A time independent variable is seconds from the date; beyond a year it is not a time."""
 _FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t]+(\d{4})[ \t]*\r?\n")
@@ -94,6 +94,8 @@ class _Head:
     auxiliary: list[_Var] = field(default_factory=list)
     special: list[str] = field(default_factory=list)
     normal: list[str] = field(default_factory=list)
+    bounded: _Var | None = None
+    """FFI 2110: the bounded independent variable X(1), which varies fastest."""
 
 
 class _Cursor:
@@ -139,7 +141,7 @@ def _parse_head(lines: list[str]) -> _Head:
     cur = _Cursor(lines)
     nlhead, ffi = (int(v) for v in cur.numbers("the first line (NLHEAD FFI)", 2))
     if ffi not in SUPPORTED_FFI:
-        msg = f"NASA Ames FFI {ffi} is not supported (FieldCat reads 1001 and 1010)"
+        msg = f"NASA Ames FFI {ffi} is not supported (FieldCat reads 1001, 1010 and 2110)"
         raise _Bad(1, msg, "FMT002")
     oname, org, sname, mname = (cur.line(w).strip() for w in ("ONAME", "ORG", "SNAME", "MNAME"))
     cur.numbers("IVOL NVOL", 2)
@@ -148,14 +150,18 @@ def _parse_head(lines: list[str]) -> _Head:
         date = datetime(ymd[0], ymd[1], ymd[2], tzinfo=UTC)
     except (ValueError, OverflowError):
         raise _Bad(cur.at, f"{ymd[0]}-{ymd[1]}-{ymd[2]} is not a date") from None
-    cur.numbers("DX", 1)
+    cur.numbers("DX", 2 if ffi == 2110 else 1)
+    bounded = _Var(cur.line("XNAME(1)")) if ffi == 2110 else None
     head = _Head(
         nlhead, ffi, oname, org, sname, mname, date,
         f"{ymd[3]:04d}-{ymd[4]:02d}-{ymd[5]:02d}", _Var(cur.line("XNAME")),
+        bounded=bounded,
     )  # fmt: skip
     head.variables = _vars(cur, "primary variables")
-    if ffi == 1010:
+    if ffi in (1010, 2110):
         head.auxiliary = _vars(cur, "auxiliary variables")
+    if ffi == 2110 and not head.auxiliary:
+        raise _Bad(cur.at, "FFI 2110 needs an auxiliary variable counting the X(1) values")
     head.special = [cur.line("a special comment") for _ in range(cur.integer("NSCOML"))]
     head.normal = [cur.line("a normal comment") for _ in range(cur.integer("NNCOML"))]
     if cur.at != nlhead:
@@ -183,10 +189,19 @@ def read_nasa_ames(
     width = 1 + len(head.auxiliary) + len(head.variables)
     if not values:
         return None, [*diagnostics, _error("FMT003", "the file has no data", len(lines))]
-    if len(values) % width:
+    if head.bounded is not None:
+        from formats.nasa_ames_2110 import flatten_2110
+
+        flat, finding = flatten_2110(values, line_of, len(head.auxiliary), len(head.variables))
+        if flat is None:
+            return None, [*diagnostics, *([finding] if finding else [])]
+        table, line_of, width = flat, [line_of[0]] * len(flat), 1
+        head.auxiliary = [head.bounded, *head.auxiliary]
+    elif len(values) % width:
         msg = f"the data end inside a record ({len(values) % width} of {width} values)"
         return None, [*diagnostics, _error("FMT004", msg, line_of[-1])]
-    table = np.asarray(values, dtype=np.float64).reshape(-1, width)
+    else:
+        table = np.asarray(values, dtype=np.float64).reshape(-1, width)
     x = table[:, 0]
     if _TIME_WORDS.search(head.independent.text) and bool((np.abs(x) > MAX_SECONDS).any()):
         row = int(np.flatnonzero(np.abs(x) > MAX_SECONDS)[0])
@@ -249,7 +264,11 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
     if not is_time:
         columns.append(_column(_Var(x.text), table[:, 0]))
     naux = len(head.auxiliary)
+    first_aux = len(columns)
     columns += [_column(v, table[:, 1 + i]) for i, v in enumerate(head.auxiliary)]
+    if head.bounded is not None:
+        count = columns[first_aux + 1]  # after X(1): the count of X(1) values, a number
+        count.unit = count.unit or ("1" if not count.original_unit else None)
     columns += [_column(v, table[:, 1 + naux + i]) for i, v in enumerate(head.variables)]
     _unique_names(columns)
     start = head.date + (timedelta(seconds=float(table[0, 0])) if is_time else timedelta(0))

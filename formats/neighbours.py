@@ -55,6 +55,10 @@ _ALIASES = {
     "degk": "K",
     "degrees c": "degC",
     "mb": "mbar",
+    "degrees north": "degrees_north",
+    "degrees east": "degrees_east",
+    "deg n": "degrees_north",
+    "deg e": "degrees_east",
 }
 """Unit spellings of the neighbouring formats that UDUNITS reads otherwise or not at all."""
 
@@ -83,7 +87,8 @@ def position_unit(name: str, unit: str) -> str | None:
     key = name.strip().upper()
     if key not in LATITUDE_NAMES and key not in LONGITUDE_NAMES:
         return None
-    if canonical_unit(unit) not in _DEGREES:
+    spelled = " ".join(unit.strip().lower().split())
+    if _ALIASES.get(spelled, canonical_unit(unit)) not in _DEGREES:
         return None
     return "degrees_north" if key in LATITUDE_NAMES else "degrees_east"
 

@@ -116,7 +116,7 @@ def write_netcdf_file(
         raise WriteError(f"cannot create the NetCDF file: {err}") from err
     # Every CF feature type needs a horizontal position (CF 9.1); without one the file is
     # written without featureType rather than as a false discrete sampling geometry.
-    dsg = bool(plan.scalars) or "latitude" in plan.roles.values()
+    dsg = bool(plan.scalars) or {"latitude", "longitude"} <= set(plan.roles.values())
     attrs = global_attributes(
         datafile, now=now or datetime.now(UTC), resolution_s=_resolution(steps)
     )

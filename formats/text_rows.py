@@ -53,11 +53,18 @@ def number_spec(
     import numpy as np
 
     arr = np.asarray(values, dtype=np.float64)
-    fmt = "%r" if decimals is None else f"%.{decimals}f"
     holes = np.flatnonzero(~np.isfinite(arr))
-    if holes.size == 0:
-        return fmt, [arr.tolist()]
-    texts = [fmt % v for v in arr.tolist()]
+    if decimals is None:
+        # No fixed precision (the source wrote exponents): shortest exact scientific text,
+        # so reading it back again finds no fixed precision either.
+        texts = [
+            np.format_float_scientific(v, unique=True, trim="-") if np.isfinite(v) else ""
+            for v in arr.tolist()
+        ]
+    elif holes.size == 0:
+        return f"%.{decimals}f", [arr.tolist()]
+    else:
+        texts = [f"%.{decimals}f" % v for v in arr.tolist()]
     for i in holes.tolist():
         texts[i] = empty(i)
     return "%s", [texts]

@@ -51,11 +51,13 @@ def _udunits_ok(token: str) -> bool:
         import cf_units  # type: ignore[import-untyped]
     except ImportError:  # without UDUNITS only the alias table is known
         return False
-    try:
-        unit = cf_units.Unit(token)
-    except Exception:  # UDUNITS rejects odd strings in several ways; all mean "unknown"
-        return False
-    return not unit.is_unknown() and not unit.is_no_unit()
+    # UDUNITS prints its complaints to stderr unless told not to.
+    with cf_units.suppress_errors():
+        try:
+            unit = cf_units.Unit(token)
+            return not unit.is_unknown() and not unit.is_no_unit()
+        except Exception:  # UDUNITS rejects odd strings in several ways; all mean "unknown"
+            return False
 
 
 def canonical_unit(token: str) -> str | None:

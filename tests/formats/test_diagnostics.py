@@ -24,6 +24,7 @@ def test_repeats_of_a_data_code_are_grouped() -> None:
         Diagnostic("DAT002", Severity.ERROR, "'x' in numeric column O3 is not a number", line, 5)
         for line in (20, 13, 40)
     ]
+    diags.append(Diagnostic("DAT002", Severity.ERROR, "numeric column RH: 'y' is bad", 15, 5))
     diags.append(Diagnostic("HDR003", Severity.WARNING, "unknown keyword 'A'", 3, 1))
     diags.append(Diagnostic("HDR003", Severity.WARNING, "unknown keyword 'B'", 4, 1))
     grouped = group(diags)
@@ -31,6 +32,7 @@ def test_repeats_of_a_data_code_are_grouped() -> None:
         ("HDR003", 3, None, 1),
         ("HDR003", 4, None, 1),
         ("DAT002", 13, 40, 3),
+        ("DAT002", 15, None, 1),
     ]
 
 

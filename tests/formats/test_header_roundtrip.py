@@ -79,3 +79,14 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="start"):
         write(datafile, "header", out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_exponent_columns_round_trip_exactly(tmp_path: Path) -> None:
+    from tests.formats.test_header_rules import make
+
+    rows = ["19990201000000 1.5e-3 2", "19990201000100 -2.25E+7 3", "19990201000200 7e0 4"]
+    first = read(make(rows=rows))
+    assert first.column("O3").decimals is None
+    out = tmp_path / "e.txt"
+    write(first, "header", out)
+    assert_same(first, read(out))

@@ -34,7 +34,15 @@ SEEDS: dict[str, tuple[Reader, list[bytes]]] = {
     ),
     "nasa_ames": (
         read_nasa_ames,  # type: ignore[dict-item]
-        [_head(n, 100) for n in ("nasa_ames_1001.na", "nasa_ames_1001a.na", "nasa_ames_1010.na")],
+        [
+            _head(n, 100)
+            for n in (
+                "nasa_ames_1001.na",
+                "nasa_ames_1001a.na",
+                "nasa_ames_1010.na",
+                "nasa_ames_2110.na",
+            )
+        ],
     ),
 }
 

@@ -68,13 +68,45 @@ def test_1010_auxiliary_variables(sample_dir: Path) -> None:
     assert ozone.quality is not None and ozone.quality[4] == Quality.MISSING
 
 
-def test_2110_is_unsupported_with_a_clear_message(sample_dir: Path) -> None:
-    datafile, findings = read_nasa_ames(
-        (sample_dir / "real" / "nasa_ames_2110.na").read_bytes(), None
-    )
+def test_2110_flattened_like_nappy_reads_it(sample_dir: Path) -> None:
+    import nappy
+
+    path = sample_dir / "real" / "nasa_ames_2110.na"
+    df = read_ok(path)
+    names = [c.name for c in df.columns]
+    assert names == [
+        "time",
+        "Altitude",
+        "Latitude",
+        "Number_of_latitude_points",
+        "Pressure",
+        "Mean_zonal_wind",
+    ]
+    ref = nappy.openNAFile(str(path))
+    ref.readData()
+    na = ref.getNADict()
+    expected_x1 = [x for _, x1 in na["X"] for x in x1]
+    expected_v = [v for block in na["V"][0] for v in block]
+    assert list(df.column("Latitude").values) == expected_x1
+    assert list(df.column("Mean_zonal_wind").values) == pytest.approx(expected_v)
+    assert df.column("Latitude").unit == "degrees_north"
+    assert df.column("Number_of_latitude_points").unit == "1"
+    assert df.row_count == sum(int(n) for n in na["A"][0])
+    assert df.feature_type is FeatureType.PROFILE
+
+
+def test_other_ffi_is_unsupported_with_a_clear_message(sample_dir: Path) -> None:
+    data = (sample_dir / "real" / "nasa_ames_1001.na").read_bytes().replace(b"1001", b"2310", 1)
+    datafile, findings = read_nasa_ames(data, None)
     assert datafile is None
     assert [(f.code, f.line) for f in findings] == [("FMT002", 1)]
-    assert "2110 is not supported" in findings[0].message
+    assert "2310 is not supported" in findings[0].message
+
+
+def test_2110_record_cut_short(sample_dir: Path) -> None:
+    text = (sample_dir / "real" / "nasa_ames_2110.na").read_text()
+    datafile, findings = read_nasa_ames(text.rstrip().rsplit("\n", 1)[0].encode(), None)
+    assert datafile is None and findings[0].code == "FMT004"
 
 
 def test_bad_token_and_short_record(sample_dir: Path) -> None:
@@ -89,7 +121,12 @@ def test_bad_token_and_short_record(sample_dir: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "positioned"),
-    [("nasa_ames_1001.na", True), ("nasa_ames_1001a.na", False), ("nasa_ames_1010.na", False)],
+    [
+        ("nasa_ames_1001.na", True),
+        ("nasa_ames_1001a.na", False),
+        ("nasa_ames_1010.na", False),
+        ("nasa_ames_2110.na", False),
+    ],
 )
 def test_netcdf_passes_the_checker(
     name: str, positioned: bool, sample_dir: Path, tmp_path: Path

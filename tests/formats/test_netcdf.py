@@ -291,6 +291,7 @@ ALL_SAMPLES = [
     "real/nasa_ames_1001.na",
     "real/nasa_ames_1001a.na",
     "real/nasa_ames_1010.na",
+    "real/nasa_ames_2110.na",
 ]
 
 
