@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -9,23 +10,12 @@ from sqlalchemy import ColumnElement, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from catalog.access import SHARED_STATES, effective_state_sql
-from catalog.models import Center, Dataset, PeerState, Variable
+from catalog.models import Center, Dataset, PeerState, Variable, fold
 from catalog.schemas import CenterFreshness, FacetCount
 
 FACET_LIMIT = 50
 TOTAL = "_total"
-FACET_COLUMNS = (
-    Dataset.id,
-    Dataset.platform,
-    Dataset.platform_key,
-    Dataset.instrument,
-    Dataset.instrument_key,
-    Dataset.pi_name,
-    Dataset.pi_key,
-    Dataset.project,
-    Dataset.project_key,
-    Dataset.origin_center,
-)
+FACET_NAMES = ("platform", "instrument", "pi", "variable", "center", "access", "project")
 
 
 def facet_counts(
@@ -33,41 +23,50 @@ def facet_counts(
 ) -> tuple[dict[str, list[FacetCount]], int]:
     """Counts per value of each facet, and the total, over the rows `clauses` select.
 
-    One statement: the filtered rows are computed once (a CTE) and grouped per facet.
+    One statement: the filtered rows are computed once (a CTE) and grouped per facet by
+    their written value; spellings that differ only in case are merged here, since the
+    filters compare case-insensitively. (Grouping by the written value keeps the CTE
+    narrow, which halves the cost of counting a broad set.)
     """
     access = effective_state_sql(now).label("access")
-    f = select(*FACET_COLUMNS, access).where(*clauses).cte("filtered")
+    columns = (Dataset.platform, Dataset.instrument, Dataset.pi_name, Dataset.project)
+    filtered = select(Dataset.id, *columns, Dataset.origin_center, access).where(*clauses)
+    f = filtered.cte("filtered")
 
-    def grouped(name: str, shown: Any, key: Any) -> Any:
-        return select(literal(name), func.min(shown), func.count()).group_by(key)
+    def grouped(name: str, column: Any) -> Any:
+        return select(literal(name), column, func.count()).group_by(column)
 
     parts = [
         select(literal(TOTAL), literal(""), func.count()).select_from(f),
-        grouped("platform", f.c.platform, f.c.platform_key),
-        grouped("instrument", f.c.instrument, f.c.instrument_key),
-        grouped("pi", f.c.pi_name, f.c.pi_key),
-        grouped("center", f.c.origin_center, f.c.origin_center),
-        grouped("access", f.c.access, f.c.access),
-        grouped("project", f.c.project, f.c.project_key).where(f.c.project_key.is_not(None)),
+        grouped("platform", f.c.platform),
+        grouped("instrument", f.c.instrument),
+        grouped("pi", f.c.pi_name),
+        grouped("center", f.c.origin_center),
+        grouped("access", f.c.access),
+        grouped("project", f.c.project).where(f.c.project.is_not(None)),
         # The filtered set drives: each dataset's variables come from a covering index.
         select(literal("variable"), func.min(Variable.name), func.count(Variable.dataset_id))
         .join_from(f, Variable, Variable.dataset_id == f.c.id)
         .group_by(Variable.name_key),
     ]
-    facets: dict[str, list[FacetCount]] = {
-        name: []
-        for name in ("platform", "instrument", "pi", "variable", "center", "access", "project")
-    }
+    merged: dict[str, dict[str, Counter[str]]] = {name: {} for name in FACET_NAMES}
     total = 0
     for name, value, count in session.execute(union_all(*parts)):
         if name == TOTAL:
             total = int(count)
         elif value is not None and value != "":
-            facets[name].append(FacetCount(value=str(value), count=int(count)))
-    for name, values in facets.items():
-        values.sort(key=lambda fc: (-fc.count, fc.value))
-        facets[name] = values[:FACET_LIMIT]
-    return facets, total
+            merged[name].setdefault(fold(value) or "", Counter())[str(value)] += int(count)
+    return {name: _top(variants) for name, variants in merged.items()}, total
+
+
+def _top(variants: dict[str, Counter[str]]) -> list[FacetCount]:
+    """One entry per case-folded value, shown in its most common spelling, largest first."""
+    values = [
+        FacetCount(value=min(spellings, key=lambda v: (-spellings[v], v)), count=spellings.total())
+        for spellings in variants.values()
+    ]
+    values.sort(key=lambda fc: (-fc.count, fc.value))
+    return values[:FACET_LIMIT]
 
 
 def refresh_center_counts(session: Session) -> None:

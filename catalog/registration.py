@@ -178,6 +178,23 @@ def _campaign_and_center(session: Session, campaign_code: str, center_code: str)
     return campaign
 
 
+def _add_version(
+    dataset: Dataset, datafile: DataFile, sha256: str, size: int, name: str, now: datetime
+) -> None:
+    for version in dataset.versions:
+        version.is_current = False
+    version = DatasetVersion(
+        data_version=datafile.header.data_version,
+        sha256=sha256,
+        size=size,
+        original_name=name,
+        source_format=datafile.source_format,
+        created_at=now,
+        is_current=True,
+    )
+    dataset.versions.append(version)
+
+
 def register_datafile(
     session: Session,
     *,
@@ -225,18 +242,7 @@ def register_datafile(
     _apply_metadata(dataset, datafile)
     if access_state is not None:
         _apply_access(dataset, campaign, AccessState(access_state), release_at)
-    for version in dataset.versions:
-        version.is_current = False
-    version = DatasetVersion(
-        data_version=datafile.header.data_version,
-        sha256=sha256,
-        size=size,
-        original_name=original_name,
-        source_format=datafile.source_format,
-        created_at=now,
-        is_current=True,
-    )
-    dataset.versions.append(version)
+    _add_version(dataset, datafile, sha256, size, original_name, now)
     dataset.updated = now
     dataset.refresh_search_text()
     session.flush()

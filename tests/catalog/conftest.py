@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
 from catalog.facet_cache import cache_for
@@ -96,7 +96,7 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def session_factory(engine: Engine, db: Session):  # type: ignore[no-untyped-def]
+def session_factory(engine: Engine, db: Session) -> sessionmaker[Session]:
     """Sessions on the same clean catalog as `db` (for tests that need several)."""
     return make_session_factory(engine)
 
