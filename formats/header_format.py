@@ -143,6 +143,8 @@ def read_header(
         return None, diags
     datafile = _build(section, names.layout, block)
     diags.extend(_location_findings(datafile))
+    if _has_errors(diags):
+        return None, diags
     return datafile, diags
 
 
@@ -214,6 +216,17 @@ def is_mobile(location: str) -> bool:
     return location.strip().lower().startswith(("mobile", "moving"))
 
 
+def _out_of_range(column: Column, low: float, high: float) -> list[Diagnostic]:
+    import numpy as np
+
+    values = column.values
+    bad = int(np.count_nonzero((values < low) | (values > high)))
+    if not bad:
+        return []
+    message = f"column {column.original_name}: {bad} values outside {low:g}..{high:g}"
+    return [error("LOC003", message)]
+
+
 def _location_findings(datafile: DataFile) -> list[Diagnostic]:
     lat, lon, _ = position_columns(datafile.columns)
     header = datafile.header
@@ -221,7 +234,7 @@ def _location_findings(datafile: DataFile) -> list[Diagnostic]:
         if lat is None or lon is None:
             message = "LOCATION is mobile but there are no LAT/LON columns: no spatial extent"
             return [warning("LOC001", message)]
-        return []
+        return _out_of_range(lat, -90.0, 90.0) + _out_of_range(lon, -180.0, 360.0)
     if header.latitude is None or header.longitude is None:
         return [warning("LOC002", "the fixed site has no coordinates: no spatial extent")]
     return []

@@ -3,9 +3,9 @@ and combined into `datetime64[ns]` with whole-column NumPy operations."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
-import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

@@ -348,3 +348,12 @@ def test_any_whitespace_separates_values(spacing: object) -> None:
     odd = read(make(header=header, names=names, units=units, rows=odd_rows))
     for a, b in zip(plain.columns, odd.columns, strict=True):
         assert a.values.tolist() == b.values.tolist()
+
+
+def test_positions_out_of_range_are_errors() -> None:
+    mobile = [h.replace("Kaashidhoo; 4.965N 73.466E", "mobile") for h in HEADER]
+    rows = ["19990201000000 95.0 10.0 1.0", "19990201000100 5.0 10.0 2.0"]
+    names, units = "DATE/TIME LAT LON O3", "UTC degN degE ppbv"
+    report = check(make(header=mobile, names=names, units=units, rows=rows))
+    (diag,) = report.errors
+    assert diag.code == "LOC003" and "LAT" in diag.message and "1 values" in diag.message
