@@ -50,8 +50,10 @@ def install_stop_handlers() -> None:
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a readable error (no traceback) and return the exit to raise."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 

@@ -100,6 +100,15 @@ def test_init_with_a_bad_value_names_the_key(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_init_with_broken_toml_points_at_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "center.toml"
+    config.write_text('center_code = "JOSS\nport = [/x]\n', encoding="utf-8")
+    result = fieldcat("init", "--config", str(config))
+    assert result.returncode == 2
+    assert "cannot read configuration" in result.stderr and "line 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_init_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
     port = free_ports(1)
     url = f"postgresql+psycopg://fieldcat:hunter2@127.0.0.1:{port}/fieldcat"
