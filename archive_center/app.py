@@ -90,9 +90,9 @@ async def _security_headers(
 
 def api_routers() -> list[APIRouter]:
     """The routers mounted under `/api/v1`, in order."""
-    from archive_center.routers import auth, bundles, datasets, health
+    from archive_center.routers import access, auth, bundles, datasets, health
 
-    return [health.router, datasets.router, bundles.router, auth.router]
+    return [health.router, datasets.router, bundles.router, auth.router, access.router]
 
 
 def create_app(settings: Settings | None = None, *, public_face: bool = False) -> FastAPI:

@@ -150,6 +150,24 @@ def install_access(app: FastAPI, *, public_face: bool = False) -> None:
     app.middleware("http")(_access_middleware)
 
 
+def carries_credentials(request: Request) -> bool:
+    """Whether the request presents any credential or grant (so its answer is per caller)."""
+    if request.headers.get("authorization") or request.headers.get(GRANT_HEADER):
+        return True
+    return any(name in request.cookies for name in (SESSION_COOKIE, GRANT_COOKIE))
+
+
+def mark_private(request: Request, response: Response) -> None:
+    """Every answer varies by caller; an answer to a caller with credentials is never stored."""
+    vary = [v.strip() for v in response.headers.get("vary", "").split(",") if v.strip()]
+    for name in ("Cookie", "Authorization"):
+        if name.lower() not in {v.lower() for v in vary}:
+            vary.append(name)
+    response.headers["Vary"] = ", ".join(vary)
+    if carries_credentials(request) and not is_public_face(request):
+        response.headers["Cache-Control"] = "no-store"
+
+
 async def _access_middleware(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
@@ -161,6 +179,7 @@ async def _access_middleware(
             detail="this listener is read-only; use the center's LAN address to write",
         )
     response = await call_next(request)
+    mark_private(request, response)
     fresh = getattr(request.state, _STATE_NEW_CSRF, None)
     if fresh and CSRF_COOKIE not in request.cookies:
         settings: Settings = request.app.state.settings
