@@ -27,6 +27,8 @@ GRANT_HEADER = "x-fieldcat-grant"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_POSTS = frozenset({"/api/v1/bundles"})
+"""POST routes that only read (a bundle is built per request); the public face serves them."""
 _STATE_CSRF = "fieldcat_csrf_expected"
 _STATE_NEW_CSRF = "fieldcat_csrf_new"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -171,7 +173,11 @@ def mark_private(request: Request, response: Response) -> None:
 async def _access_middleware(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    if is_public_face(request) and request.method not in SAFE_METHODS:
+    if (
+        is_public_face(request)
+        and request.method not in SAFE_METHODS
+        and not (request.method == "POST" and request.url.path in READ_ONLY_POSTS)
+    ):
         return problem_response(
             request,
             403,
