@@ -1,7 +1,8 @@
 """`fieldcat embargo set|extend|lift|list`: staff manage release dates from the shell.
 
 Each change needs `--reason`; it is audited (actor `cli:<login>`) and sent to the peers,
-exactly as `PUT /api/v1/datasets/{id}/access` does.
+exactly as `PUT /api/v1/datasets/{id}/access` does. Ids are random and may begin with `-`:
+write `--` before such an id (`fieldcat embargo lift --reason why -- -Xy...`).
 """
 
 from __future__ import annotations

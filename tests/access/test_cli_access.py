@@ -90,21 +90,27 @@ def test_users_add_list_passwd_token(center: tuple[Path, str]) -> None:
 
 def test_embargo_set_extend_list_lift(center: tuple[Path, str]) -> None:
     config, pid = str(center[0]), center[1]
-    missing_reason = run("embargo", "set", pid, "--until", "2031-01-01", "-c", config)
+    # Ids are random and may start with "-": options first, then `--` before the id.
+    missing_reason = run("embargo", "set", "--until", "2031-01-01", "-c", config, "--", pid)
     assert missing_reason.returncode == 2
     done = run(
-        "embargo", "set", pid, "--until", "2031-01-01", "--reason", "preliminary", "-c", config
-    )
+        "embargo", "set", "--until", "2031-01-01", "--reason", "preliminary", "-c", config, "--",
+        pid,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     dataset, _ = _dataset(center[0], pid)
     assert dataset.access_state == "embargoed"
     assert dataset.release_at == datetime(2031, 1, 1, tzinfo=UTC)
     assert pid in run("embargo", "list", "-c", config).stdout
-    shorter = run("embargo", "extend", pid, "--until", "2030-06-01", "-r", "oops", "-c", config)
+    shorter = run(
+        "embargo", "extend", "--until", "2030-06-01", "-r", "oops", "-c", config, "--", pid
+    )
     assert shorter.returncode == 1 and "later" in shorter.stderr
-    longer = run("embargo", "extend", pid, "--until", "2032-01-01", "-r", "QC delay", "-c", config)
+    longer = run(
+        "embargo", "extend", "--until", "2032-01-01", "-r", "QC delay", "-c", config, "--", pid
+    )
     assert longer.returncode == 0, longer.stderr
-    lifted = run("embargo", "lift", pid, "--reason", "published", "-c", config)
+    lifted = run("embargo", "lift", "--reason", "published", "-c", config, "--", pid)
     assert lifted.returncode == 0, lifted.stderr
     dataset, events = _dataset(center[0], pid)
     assert dataset.access_state == "open" and dataset.release_at is None
