@@ -76,13 +76,14 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
     sha256, _ = intake.store.put_original(staged.path)
     set_state(intake, ticket, "archived")
     with intake.sessions() as session, session.begin():
+        campaign_id = find_campaign(session, intake.campaign_code).id
         product = find_product(session, ticket.name)
         if product is None:
             product = Product(filename=ticket.name)
             session.add(product)
         else:
             report.notes.append("replaces the earlier file of this name")
-        product.campaign_id = find_campaign(session, intake.campaign_code).id
+        product.campaign_id = campaign_id
         product.center_code = intake.center_code
         product.source, product.product_time = parsed.source, parsed.moment
         product.product_name, product.ext = parsed.product_name, parsed.ext
