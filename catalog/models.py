@@ -370,4 +370,5 @@ class PeerState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+from catalog.auth_models import *  # noqa: E402, F403
 from catalog.submission_models import Submission  # noqa: E402, F401

@@ -10,20 +10,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from archive_center.deps import NowDep, PrincipalDep, SessionDep, SettingsDep, StoreDep
+from archive_center.deps import (
+    NowDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    SubmitterDep,
+)
 from archive_center.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from archive_center.settings import Settings
-from catalog.access import PRIVILEGED
-from catalog.schemas import Principal, Role
 from submissions.acceptance import SubmitOptions
-from submissions.errors import SubmissionForbiddenError, UploadRefusedError
+from submissions.errors import UploadRefusedError
 from submissions.pipeline import submit_file
 from submissions.schemas import SubmissionList, SubmissionOut
 from submissions.service import get_submission, my_submissions
 from submissions.web import Upload, receive_upload
 
 router = APIRouter(tags=["submissions"])
-SUBMITTER_ROLES = (Role.PI, *PRIVILEGED)
 UPLOAD_DOC = {
     "requestBody": {
         "required": True,
@@ -46,16 +50,6 @@ UPLOAD_DOC = {
         },
     }
 }
-
-
-async def require_submitter(principal: PrincipalDep) -> Principal:
-    """A signed-in PI, staff member or admin."""
-    if principal.role not in SUBMITTER_ROLES:
-        raise SubmissionForbiddenError("SUB010", "sign in as a PI or center staff to submit")
-    return principal
-
-
-SubmitterDep = Annotated[Principal, Depends(require_submitter)]
 
 
 async def get_session_factory(request: Request) -> sessionmaker[Session]:
