@@ -114,9 +114,13 @@ async def create_submission(
     settings: SettingsDep,
     store: StoreDep,
     sessions: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    request_session: SessionDep,
     now: NowDep,
 ) -> JSONResponse:
     """Upload one file; 201 with the dataset and warnings, 422 with the report."""
+    # Sign-in is settled: give the request's connection back before the body streams, so
+    # slow uploads never hold the pool (the pipeline commits each state on its own).
+    request_session.commit()
     upload: Upload = await receive_upload(
         request.stream(), request.headers.get("content-type", ""), store,
         settings.max_upload_bytes,
