@@ -246,9 +246,10 @@ def main() -> None:
     """Run every measurement and print the figures, then the JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--big-mb", type=int, default=0, help="size of the large upload (MB)")
     args = parser.parse_args()
     ftp_count, http_count = (3, 20) if args.quick else (20, 200)
-    big_size = 64 * MB if args.quick else 1024 * MB
+    big_size = args.big_mb * MB if args.big_mb else (64 * MB if args.quick else 1024 * MB)
     with tempfile.TemporaryDirectory(prefix="fieldcat-bench-sub-") as tmp:
         base = Path(tmp)
         node_root, inproc_root = base / "node", base / "inproc"
