@@ -61,6 +61,7 @@ async def get_session_factory(request: Request) -> sessionmaker[Session]:
 def form_options(fields: dict[str, str], settings: Settings) -> tuple[str, SubmitOptions]:
     """The campaign and options named by the form's text fields."""
     known = {"campaign", "category", "access", "release_at", "override", "owner_user_id"}
+    known.add("csrf_token")  # a web form may carry it beside the X-CSRF-Token header
     unknown = sorted(set(fields) - known)
     if unknown:
         raise UploadRefusedError(f"unknown form field(s): {', '.join(unknown)}")
