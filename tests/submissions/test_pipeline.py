@@ -103,3 +103,22 @@ def test_unsafe_names_are_refused_before_anything_is_stored(
         submit(b"DID = 1\n", name)
     assert db.scalar(select(func.count()).select_from(Submission)) == 0
     assert list(store.staging_dir.iterdir()) == []
+
+
+def test_the_worker_derives_each_new_version(
+    submit: Submit, samples: Path, store: ArchiveStore, db: Session, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from archive_center.worker import derive_missing
+    from catalog.models import DerivedFile
+
+    text = (samples / "valid" / "kco_surface_hourly.txt").read_text()
+    first = submit(text.encode(), "kco.txt")
+    second = submit(text.replace("DATA VERSION = 2.1", "DATA VERSION = 3").encode(), "kco.txt")
+    assert first.state == second.state == "registered", second.report_text
+    assert not second.duplicate and second.sha256 != first.sha256
+    assert derive_missing(engine, store, NOW, set()) >= 2
+    db.expire_all()
+    current = db.scalars(select(DatasetVersion).where(DatasetVersion.is_current)).one()
+    assert current.sha256 == second.sha256
+    formats_made = {d.format for d in db.scalars(select(DerivedFile)) if d.version_id == current.id}
+    assert {"netcdf", "png"} <= formats_made
