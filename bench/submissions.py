@@ -97,7 +97,7 @@ def ftp_to_search(url: str, ftp_port: int, count: int) -> list[float]:
     """Seconds from each FTP upload's end to its dataset being found by search."""
     latencies = []
     with httpx.Client(timeout=30) as client:
-        for i in range(count):
+        for i in range(-1, count):  # -1: an untimed warm-up (the node's first reads import)
             did = 50_000 + i
             ftp = ftplib.FTP()
             ftp.connect("127.0.0.1", ftp_port, timeout=30)
@@ -112,7 +112,8 @@ def ftp_to_search(url: str, ftp_port: int, count: int) -> list[float]:
                 if time.perf_counter() - ended > 60:
                     raise RuntimeError(f"DID {did} never appeared")
                 time.sleep(0.01)
-            latencies.append(time.perf_counter() - ended)
+            if i >= 0:
+                latencies.append(time.perf_counter() - ended)
     return latencies
 
 
@@ -148,8 +149,10 @@ def in_process(root: Path, files: list[tuple[str, bytes]]) -> float:
     engine = make_engine(settings.effective_database_url)
     sessions, store = make_session_factory(engine), ArchiveStore(root)
     pi = Principal(user_id=1, username="pi", role=Role.PI)
-    began = time.perf_counter()
-    for name, content in files:
+    warm_up = [("warm_up.txt", small_file(99_999))]  # first use imports the readers: untimed
+    began = 0.0
+    for name, content in warm_up + files:
+        began = began or (time.perf_counter() if name != "warm_up.txt" else 0.0)
         result = submit_file(
             sessions, store, source=io.BytesIO(content), original_name=name, submitter=pi,
             center_code="JOSS", campaign=settings.campaign.code, receiver="bench",
