@@ -148,3 +148,23 @@ def test_per_file_cap_and_daily_quota(drop, samples: Path) -> None:  # type: ign
         pytest.fail("the daily quota never applied")
     ftp.quit()
     assert sent * (CAP // 2) <= CAP * 3
+
+
+def test_every_invalid_sample_over_ftp_is_rejected_and_changes_nothing(  # type: ignore[no-untyped-def]
+    drop, samples: Path, db: Session
+) -> None:
+    from sqlalchemy import func
+
+    from catalog.models import Dataset
+
+    server, results = drop
+    server.config = FtpDropConfig(directory=server.directory, port=0)  # no cap for this one
+    names = sorted(p.name for p in (samples / "invalid").iterdir())
+    ftp = connect(server)
+    for name in names:
+        ftp.storbinary(f"STOR {name}", io.BytesIO((samples / "invalid" / name).read_bytes()))
+    ftp.quit()
+    wait_for(results, len(names))
+    assert {r.state for r in results} == {"rejected"}
+    assert all(r.report["diagnostics"] for r in results)
+    assert db.scalar(select(func.count()).select_from(Dataset)) == 0

@@ -62,3 +62,24 @@ def test_invalid_and_misnamed_files_go_to_rejected_with_their_report(
     gif_report = (store.rejected_dir / "track.gif.report.txt").read_text()
     assert "product_source.YYMMDDHHmm.product_name.ext" in gif_report
     assert (store.incoming_dir / ".rsync-temp").exists(), "dot files are left alone"
+
+
+def test_every_invalid_sample_dropped_gets_its_report_and_changes_nothing(
+    session_factory: sessionmaker[Session], store: ArchiveStore, samples: Path, db: Session
+) -> None:
+    from sqlalchemy import func, select
+
+    from catalog.models import Change, Dataset
+
+    watch = watcher(session_factory, store)
+    names = sorted(p.name for p in (samples / "invalid").iterdir())
+    for name in names:
+        (store.incoming_dir / name).write_bytes((samples / "invalid" / name).read_bytes())
+    for _ in range(3):
+        watch.poll()
+    for name in names:
+        report = json.loads((store.rejected_dir / f"{name}.report.json").read_text())
+        assert report["state"] == "rejected" and report["errors"] >= 1, name
+    assert list(store.incoming_dir.iterdir()) == []
+    assert db.scalar(select(func.count()).select_from(Dataset)) == 0
+    assert db.scalar(select(func.count()).select_from(Change)) == 0
