@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.errors import CatalogError
@@ -24,8 +25,9 @@ from catalog.schemas import Principal
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission
 from catalog.submission_records import find_campaign, registered_with_sha
+from formats.model import DataFile
 from formats.timeparse import CampaignTime
-from submissions.acceptance import SubmitOptions, decide
+from submissions.acceptance import Decision, SubmitOptions, decide
 from submissions.errors import SubmissionForbiddenError, UploadRefusedError
 from submissions.names import looks_like_product, sanitise_name
 from submissions.reports import Report
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SubmissionResult", "SubmitOptions", "submit_file"]
 HEAD_BYTES = 4096
+REGISTER_ATTEMPTS = 2
 
 
 @dataclass
@@ -273,35 +276,66 @@ def take_data(intake: Intake, ticket: Ticket, staged: StagedFile) -> SubmissionR
         return reject(intake, ticket, staged.path, report)
     try:
         with intake.sessions() as session:
-            decision = decide(
-                session, campaign=find_campaign(session, intake.campaign_code),
-                center_code=intake.center_code, datafile=datafile, sha256=staged.sha256,
-                category=category, submitter=intake.submitter, options=intake.options,
-                now=intake.now,
-            )  # fmt: skip
+            decision = _decide(intake, session, datafile, staged, category)
             duplicate_of = decision.dataset.public_id if decision.dataset else None
     except SubmissionForbiddenError as err:
         return reject(intake, ticket, staged.path, report.refuse(err.code, str(err)))
     if decision.duplicate:
         return take_duplicate(intake, ticket, staged, report, duplicate_of)
-    sha256, _ = intake.store.put_original(staged.path, staged.sha256)
+    intake.store.put_original(staged.path, staged.sha256)
     set_state(intake, ticket, "archived")
-    try:
-        with intake.sessions() as session, session.begin():
-            dataset = register_datafile(
-                session, datafile=datafile, sha256=sha256, size=staged.size,
-                original_name=ticket.name, center_code=intake.center_code,
-                campaign_code=intake.campaign_code, category=category,
-                owner_user_id=decision.owner_user_id, access_state=decision.access_state,
-                release_at=decision.release_at, now=intake.now,
-            )  # fmt: skip
-            report.notes.append(f"registered as dataset {dataset.public_id}")
-            row = session.get_one(Submission, ticket.row_id)
-            finish(row, "registered", report, intake.now, dataset_public_id=dataset.public_id)
-            logger.info("submission %s registered %s", ticket.public_id, dataset.public_id)
-            return result_of(row)
-    except CatalogError as err:
-        return reject(intake, ticket, None, report.refuse("SUB008", str(err)))
+    for attempt in range(REGISTER_ATTEMPTS):
+        try:
+            return register(intake, ticket, staged, datafile, category, report)
+        except SubmissionForbiddenError as err:  # the DID changed hands meanwhile
+            return reject(intake, ticket, None, report.refuse(err.code, str(err)))
+        except CatalogError as err:
+            return reject(intake, ticket, None, report.refuse("SUB008", str(err)))
+        except IntegrityError:  # a concurrent first submission of the same DID won
+            if attempt + 1 == REGISTER_ATTEMPTS:
+                raise
+            logger.info("submission %s: DID registered concurrently; retrying", ticket.public_id)
+    raise AssertionError("unreachable")
+
+
+def _decide(
+    intake: Intake, session: Session, datafile: DataFile, staged: StagedFile, category: str
+) -> Decision:
+    return decide(
+        session, campaign=find_campaign(session, intake.campaign_code),
+        center_code=intake.center_code, datafile=datafile, sha256=staged.sha256,
+        category=category, submitter=intake.submitter, options=intake.options, now=intake.now,
+    )  # fmt: skip
+
+
+def register(
+    intake: Intake,
+    ticket: Ticket,
+    staged: StagedFile,
+    datafile: DataFile,
+    category: str,
+    report: Report,
+) -> SubmissionResult:
+    """One transaction: re-check identity, register the version, finish the submission."""
+    with intake.sessions() as session, session.begin():
+        decision = _decide(intake, session, datafile, staged, category)
+        row = session.get_one(Submission, ticket.row_id)
+        if decision.duplicate:  # the same bytes were registered meanwhile
+            public_id = decision.dataset.public_id if decision.dataset else None
+            report.notes.append("identical to the archived version; nothing changed")
+            finish(row, "registered", report, intake.now, dataset_public_id=public_id)
+            return result_of(row, duplicate=True)
+        dataset = register_datafile(
+            session, datafile=datafile, sha256=staged.sha256, size=staged.size,
+            original_name=ticket.name, center_code=intake.center_code,
+            campaign_code=intake.campaign_code, category=category,
+            owner_user_id=decision.owner_user_id, access_state=decision.access_state,
+            release_at=decision.release_at, now=intake.now,
+        )  # fmt: skip
+        report.notes.append(f"registered as dataset {dataset.public_id}")
+        finish(row, "registered", report, intake.now, dataset_public_id=dataset.public_id)
+        logger.info("submission %s registered %s", ticket.public_id, dataset.public_id)
+        return result_of(row)
 
 
 def take_duplicate(

@@ -122,3 +122,29 @@ def test_the_worker_derives_each_new_version(
     assert current.sha256 == second.sha256
     formats_made = {d.format for d in db.scalars(select(DerivedFile)) if d.version_id == current.id}
     assert {"netcdf", "png"} <= formats_made
+
+
+def test_concurrent_first_submissions_of_one_did_give_it_one_owner(
+    submit: Submit, samples: Path, db: Session
+) -> None:
+    import threading
+
+    from tests.submissions.conftest import OTHER, OWNER
+
+    text = (samples / "valid" / "kco_surface_hourly.txt").read_text()
+    results = {}
+
+    def send(who, remark: str) -> None:  # type: ignore[no-untyped-def]
+        content = text.replace("##END OF HEADER##", f"REMARKS = {remark}\n##END OF HEADER##")
+        results[remark] = submit(content.encode(), f"{remark}.txt", submitter=who)
+
+    threads = [threading.Thread(target=send, args=(w, r)) for w, r in ((OWNER, "a"), (OTHER, "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    states = sorted(r.state for r in results.values())
+    assert states == ["registered", "rejected"], [r.report_text for r in results.values()]
+    (loser,) = [r for r in results.values() if r.state == "rejected"]
+    assert loser.report["diagnostics"][-1]["code"] in ("SUB001", "SUB002")
+    assert db.scalar(select(func.count()).select_from(Dataset)) == 1
