@@ -41,13 +41,27 @@ class Stager:
 
     def write(self, chunk: bytes) -> None:
         """Append a chunk (UploadTooLargeError, and the file gone, past the limit)."""
+        self.admit(len(chunk))
+        self.hash_chunk(chunk)
+        self.write_chunk(chunk)
+
+    def admit(self, length: int) -> None:
+        """Count `length` more bytes; past the limit the file is removed and refused."""
         if self._handle is None:
             raise ValueError("staging file already closed")
-        self.size += len(chunk)
+        self.size += length
         if self.size > self.limit:
             self.abort()
             raise UploadTooLargeError(self.limit)
+
+    def hash_chunk(self, chunk: bytes) -> None:
+        """Feed an admitted chunk to the digest (may run beside `write_chunk` of the same)."""
         self._digest.update(chunk)
+
+    def write_chunk(self, chunk: bytes) -> None:
+        """Write an admitted chunk to the file (may run beside `hash_chunk` of the same)."""
+        if self._handle is None:
+            raise ValueError("staging file already closed")
         self._handle.write(chunk)
 
     def finish(self) -> StagedFile:

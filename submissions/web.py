@@ -158,9 +158,19 @@ async def receive_upload(
 
 
 def _start_flush(collector: _Collector) -> asyncio.Future[None]:
+    """Hash and write the pending bytes in two threads at once (both release the GIL)."""
     data = bytes(collector.pending)
     collector.pending.clear()
-    return asyncio.get_running_loop().run_in_executor(None, collector.stager.write, data)
+    stager = collector.stager
+    stager.admit(len(data))
+    loop = asyncio.get_running_loop()
+    hashing = loop.run_in_executor(None, stager.hash_chunk, data)
+    writing = loop.run_in_executor(None, stager.write_chunk, data)
+    return asyncio.ensure_future(_both(hashing, writing))
+
+
+async def _both(first: asyncio.Future[None], second: asyncio.Future[None]) -> None:
+    await asyncio.gather(first, second)
 
 
 async def _flush(collector: _Collector) -> None:
