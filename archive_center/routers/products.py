@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from archive_center.deps import SessionDep, StoreDep
@@ -15,6 +15,7 @@ from submissions.service import product_file, products_page
 
 router = APIRouter(tags=["products"])
 PUBLIC_CACHE = "public, max-age=3600"
+ProductId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a product's id")]
 
 
 @router.get("/products", response_model=ProductList)
@@ -34,7 +35,7 @@ def list_products(
 
 
 @router.get("/products/{product_id}/file", response_class=FileResponse)
-def get_product_file(product_id: int, session: SessionDep, store: StoreDep) -> FileResponse:
+def get_product_file(product_id: ProductId, session: SessionDep, store: StoreDep) -> FileResponse:
     """A product's archived file."""
     found = product_file(session, store, product_id)
     headers = {"Content-Disposition": content_disposition(found.filename)}
@@ -43,7 +44,9 @@ def get_product_file(product_id: int, session: SessionDep, store: StoreDep) -> F
 
 
 @router.get("/products/{product_id}/thumbnail", response_class=FileResponse)
-def get_product_thumbnail(product_id: int, session: SessionDep, store: StoreDep) -> FileResponse:
+def get_product_thumbnail(
+    product_id: ProductId, session: SessionDep, store: StoreDep
+) -> FileResponse:
     """A product image's thumbnail (PNG, at most 256 px a side)."""
     found = product_file(session, store, product_id, thumbnail=True)
     return FileResponse(found.path, media_type="image/png", headers={"Cache-Control": PUBLIC_CACHE})
