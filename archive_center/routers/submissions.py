@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -71,8 +71,6 @@ def form_options(fields: dict[str, str], settings: Settings) -> tuple[str, Submi
     except ValueError as err:
         raise UploadRefusedError("release_at must be ISO 8601; owner_user_id a number") from err
     if release is not None and release.tzinfo is None:
-        from datetime import UTC
-
         release = release.replace(tzinfo=UTC)
     options = SubmitOptions(
         category=fields.get("category") or None,
