@@ -42,6 +42,33 @@ class PeerSettings(BaseModel):
     url: str
 
 
+class FtpSettings(BaseModel):
+    """The anonymous, write-only FTP drop (off unless enabled)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=2121, ge=0, le=65535)
+    max_file_bytes: int = Field(default=256 * 1024**2, gt=0)
+    daily_quota_bytes: int = Field(default=2 * 1024**3, gt=0)
+    passive_ports: tuple[int, int] | None = None
+
+
+class WatchSettings(BaseModel):
+    """The watched directory `<root>/incoming` (off unless enabled)."""
+
+    enabled: bool = False
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    stable_polls: int = Field(default=2, ge=1)
+    """A file is taken once its size and time stayed the same over this many polls."""
+
+
+class SubmissionSettings(BaseModel):
+    """The intake's receivers besides the web/REST upload."""
+
+    ftp: FtpSettings = FtpSettings()
+    watch: WatchSettings = WatchSettings()
+
+
 class AccessSettings(BaseModel):
     """Sign-in, grants and the LAN/public listener split."""
 
@@ -83,6 +110,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     peers: list[PeerSettings] = Field(default_factory=list)
     worker_interval_s: float = Field(default=30.0, gt=0)
+    submissions: SubmissionSettings = SubmissionSettings()
+
     access: AccessSettings = AccessSettings()
 
     @model_validator(mode="after")

@@ -134,8 +134,20 @@ def test_openapi_lists_exactly_the_app_routes(node: Node) -> None:
         "/api/v1/datasets/{public_id}/data",
         "/api/v1/datasets/{public_id}/plot",
         "/api/v1/bundles",
+        "/api/v1/auth/session",
+        "/api/v1/auth/me",
+        "/api/v1/datasets/{public_id}/grant",
+        "/api/v1/datasets/{public_id}/access",
+        "/api/v1/datasets/{public_id}/audit",
+        "/api/v1/submissions",
+        "/api/v1/submissions/{submission_id}",
+        "/api/v1/products",
+        "/api/v1/products/{product_id}/file",
+        "/api/v1/products/{product_id}/thumbnail",
     }
     for method, path in documented:  # each is answered by a route, not by "no such route"
         response = node.client.request(method, path.replace("{public_id}", "absent"), json={})
         assert response.status_code != 405
+        if response.status_code == 204:  # e.g. signing out when not signed in
+            continue
         assert response.json().get("type") != "about:blank", (method, path)
