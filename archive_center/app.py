@@ -90,9 +90,9 @@ async def _security_headers(
 
 def api_routers() -> list[APIRouter]:
     """The routers mounted under `/api/v1`, in order."""
-    from archive_center.routers import bundles, datasets, health
+    from archive_center.routers import bundles, datasets, federation, health
 
-    return [health.router, datasets.router, bundles.router]
+    return [health.router, datasets.router, bundles.router, federation.router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -25,6 +25,13 @@ from catalog.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from federation.errors import (
+    FederationError,
+    PeerProtocolError,
+    PeerUnreachableError,
+    SignatureError,
+    UnknownPeerError,
+)
 from formats.model import FormatError, InvalidFileError, UnknownFormatError, WriteError
 
 logger = logging.getLogger(__name__)
@@ -43,6 +50,11 @@ ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidFileError, 422, "invalid-file"),
     (UnknownFormatError, 422, "unknown-format"),
     (FormatError, 422, "format-error"),
+    (SignatureError, 401, "bad-signature"),
+    (UnknownPeerError, 404, "unknown-peer"),
+    (PeerUnreachableError, 502, "peer-unreachable"),
+    (PeerProtocolError, 502, "peer-protocol"),
+    (FederationError, 400, "federation-error"),
 )
 
 _ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")
