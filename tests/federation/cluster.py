@@ -106,10 +106,19 @@ class Node:
         """A session on the node's database."""
         return make_session_factory(self.engine)()
 
+    def launch(self) -> None:
+        """Start `fieldcat serve` (not waiting)."""
+        self.process = start_fieldcat("serve", "--config", str(self.config), log=self.log)
+
+    def wait(self) -> None:
+        """Wait until the started node is ready."""
+        assert self.process is not None
+        wait_ready(self.url + "/api/v1/readyz", self.process, self.log)
+
     def start(self) -> None:
         """Start `fieldcat serve` and wait until it is ready."""
-        self.process = start_fieldcat("serve", "--config", str(self.config), log=self.log)
-        wait_ready(self.url + "/api/v1/readyz", self.process, self.log)
+        self.launch()
+        self.wait()
 
     def kill(self) -> None:
         """SIGKILL: no clean-up at all."""
@@ -237,6 +246,14 @@ def change(node: Node, public_id: str, **fields: Any) -> int:
         kind = "tombstone" if dataset.access_state == "withdrawn" else "upsert"
         append_change(session, dataset, kind, now)
         return dataset.origin_version
+
+
+def start_all(nodes: dict[str, Node]) -> None:
+    """Start every node at once, then wait for each."""
+    for node in nodes.values():
+        node.launch()
+    for node in nodes.values():
+        node.wait()
 
 
 def close_all(nodes: dict[str, Node]) -> None:

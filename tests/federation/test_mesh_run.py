@@ -16,6 +16,7 @@ from tests.federation.cluster import (
     eventually,
     mesh,
     publish,
+    start_all,
 )
 
 
@@ -24,8 +25,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node
     """JOSS, NPL and LMD peered with each other, running."""
     nodes = build_cluster(tmp_path_factory.mktemp("mesh"), mesh())
     try:
-        for node in nodes.values():
-            node.start()
+        start_all(nodes)
         yield nodes
     finally:
         close_all(nodes)
@@ -35,6 +35,11 @@ def held(node: Node, public_id: str) -> dict | None:
     """The dataset as `node` shows it, or None when it answers 404."""
     response = node.get(f"/datasets/{public_id}")
     return response.json() if response.status_code == 200 else None
+
+
+def title_of(node: Node, public_id: str) -> str | None:
+    """The record's title at `node`, if it holds the record."""
+    return (held(node, public_id) or {}).get("title")
 
 
 def test_a_record_published_at_one_center_is_found_at_the_others(
@@ -76,9 +81,7 @@ def test_update_embargo_and_withdrawal_follow(cluster: dict[str, Node]) -> None:
         eventually(lambda n=node: held(n, public_id))
     change(joss, public_id, title="renamed after calibration")
     for node in others:
-        eventually(
-            lambda n=node: (held(n, public_id) or {}).get("title") == "renamed after calibration"
-        )
+        eventually(lambda n=node: title_of(n, public_id) == "renamed after calibration")
     release = datetime.now(UTC) + timedelta(days=300)
     change(joss, public_id, access_state="embargoed", release_at=release)
     for node in others:
