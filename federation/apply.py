@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import SHARED_STATES
-from catalog.federation_models import MirrorTombstone
+from catalog.federation_models import MirrorTombstone, Peer
 from catalog.models import (
     Campaign,
     Center,
@@ -55,6 +55,8 @@ class ApplyResult:
 
     applied: int = 0
     skipped: int = 0
+    relayed: int = 0
+    """Records of a center we peer with directly, relayed by another: taken from it alone."""
     refused: int = 0
     checkpoint: int = 0
 
@@ -178,8 +180,12 @@ def _children(dataset_id: int, payload: dict[str, Any]) -> tuple[list[dict[str, 
 class _PageWriter:
     """Accumulates one page's decisions, then writes them in bulk."""
 
-    def __init__(self, session: Session, page: FeedPage, local_code: str, now: datetime):
+    def __init__(
+        self, session: Session, page: FeedPage, local_code: str, peer_code: str, now: datetime
+    ) -> None:
         self.session, self.page, self.local_code, self.now = session, page, local_code, now
+        self.peer_code = peer_code
+        self.direct = set(session.scalars(select(Peer.code)))
         self.campaigns: dict[str, int] = {}
         self.inserts: list[tuple[FeedChange, dict[str, Any]]] = []
         self.updates: list[tuple[int, FeedChange, dict[str, Any]]] = []
@@ -201,6 +207,9 @@ class _PageWriter:
             return "skipped" if echo else "refused"
         if held is not None and held.origin_center != change.origin_center:
             return "refused"
+        if change.origin_center in self.direct and change.origin_center != self.peer_code:
+            # A center we peer with is heard from itself only: a relay cannot alter its records.
+            return "relayed"
         removing = _removing(change)
         if held is not None:
             newer = change.origin_version > held.origin_version
@@ -368,7 +377,8 @@ def apply_page(
     """Apply a page pulled from `peer_code` after `since`, and checkpoint it (caller commits).
 
     Changes to this center's own datasets, and changes that would move a record to another
-    origin, are refused and logged; older or equal origin versions are skipped.
+    origin, are refused and logged; older or equal origin versions are skipped; records of a
+    center we peer with directly are taken only from that center, never from a relay.
     """
     state = session.get(PeerState, peer_code, with_for_update=True)
     if state is None:
@@ -378,7 +388,7 @@ def apply_page(
         raise PeerProtocolError(f"checkpoint moved from {since} to {state.last_seq_applied}")
     result = ApplyResult(checkpoint=since)
     if page.changes:
-        writer = _PageWriter(session, page, local_code, now)
+        writer = _PageWriter(session, page, local_code, peer_code, now)
         newest = _newest_per_record(page.changes)
         result.skipped += len(page.changes) - len(newest)
         held = _held(session, [c.public_id for c in newest])

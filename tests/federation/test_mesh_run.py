@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from tests.conftest import SAMPLES, require
 from tests.federation.cluster import (
     Node,
-    build_cluster,
     change,
-    close_all,
     eventually,
-    mesh,
     publish,
-    start_all,
 )
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
-    """JOSS, NPL and LMD peered with each other, running."""
-    nodes = build_cluster(tmp_path_factory.mktemp("mesh"), mesh())
-    try:
-        start_all(nodes)
-        yield nodes
-    finally:
-        close_all(nodes)
 
 
 def held(node: Node, public_id: str) -> dict | None:
