@@ -98,6 +98,7 @@ def api_routers() -> list[APIRouter]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the node's ASGI app (settings from `load_settings()` when not given)."""
     from archive_center.deps import reject_control_characters
+    from archive_center.ui_mount import ui_router
 
     settings = settings if settings is not None else load_settings()
     if not logging.getLogger().handlers:  # the CLI may have configured it already
@@ -115,5 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_security_headers)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(ui_router())  # the web UI (field_catalog_ui), at the root
     install_problem_openapi(app)
     return app

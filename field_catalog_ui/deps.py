@@ -1,0 +1,39 @@
+"""What the composition root hands the UI: request dependencies, never imported from it.
+
+`archive_center` builds a `UiDeps` from its own dependency callables (session, principal,
+clock, store, settings), so the pages resolve the caller, the transaction and the clock in
+exactly the way the API does, and this package never imports `archive_center`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class NodeInfo(Protocol):
+    """The few settings the pages show (the node's `Settings` satisfies it)."""
+
+    @property
+    def center_code(self) -> str: ...
+    @property
+    def center_name(self) -> str: ...
+    @property
+    def public_url(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class UiDeps:
+    """FastAPI dependency callables the HTML routes use (the same ones as the API routes)."""
+
+    session: Callable[..., Any]
+    """Yields a `Session` whose transaction commits when the handler returns."""
+    principal: Callable[..., Any]
+    """Returns the caller's `Principal` (Bearer token or session cookie)."""
+    now: Callable[..., Any]
+    """Returns the clock (an aware UTC `datetime`) access decisions use."""
+    store: Callable[..., Any]
+    """Returns the node's `ArchiveStore`."""
+    settings: Callable[..., Any]
+    """Returns the node's settings (read through `NodeInfo`)."""
