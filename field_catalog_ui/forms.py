@@ -25,6 +25,7 @@ SEARCH_FIELDS = (
 TEXT_FILTERS = ("q", "platform", "instrument", "pi", "variable", "project", "center", "access")
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
 BOX_FIELDS = ("west", "south", "east", "north")
 
 
@@ -109,7 +110,7 @@ def parse_search(query: Mapping[str, str]) -> tuple[SearchParams, FormResult]:
     if values["sort"] in SORT_KEYS:
         fields["sort"] = values["sort"]
     limit = int(values["limit"]) if values["limit"].isdigit() else DEFAULT_PAGE_SIZE
-    fields["limit"] = limit if limit in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    fields["limit"] = limit if 1 <= limit <= MAX_PAGE_SIZE else DEFAULT_PAGE_SIZE
     cursor = (query.get("cursor") or "").strip()
     if cursor:
         fields["cursor"] = cursor[:2000]

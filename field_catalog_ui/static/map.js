@@ -7,6 +7,7 @@
   var features = JSON.parse(document.getElementById("map-features").textContent || "[]");
   var map = L.map(el, { worldCopyJump: false, minZoom: 1, maxZoom: 10, keyboard: true })
     .setView([5, 75], 3);
+  window.fieldcatMap = map;  /* for the browser tests and the curious */
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Coastline: Natural Earth");
   fetch("/static/vendor/land-110m.geojson").then(function (r) { return r.json(); })
