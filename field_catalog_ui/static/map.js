@@ -50,8 +50,8 @@
     return box.getBounds();
   }
   var drawn = fields[0] ? showBox() : null;
-  if (drawn) { map.fitBounds(drawn.pad(0.3)); }
-  else if (bounds.isValid()) { map.fitBounds(bounds.pad(0.3), { maxZoom: 6 }); }
+  if (drawn) { map.fitBounds(drawn.pad(0.3), { maxZoom: 6 }); }
+  else if (bounds.isValid()) { map.fitBounds(bounds.pad(0.3), { maxZoom: 5 }); }
 
   if (el.getAttribute("data-drawable") !== "true" || !fields[0]) { return; }
   fields.forEach(function (f) { f.addEventListener("change", showBox); });
