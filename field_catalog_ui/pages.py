@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 from sqlalchemy.orm import Session
 
 from catalog.access import AccessState
 from catalog.downloads import DOWNLOAD_FORMATS, Download
-from catalog.errors import PermissionDeniedError
 from catalog.schemas import FACET_NAMES, DatasetSummary, Principal, SearchPage, SearchParams
-from catalog.search import get_dataset, load_dataset_for_data
+from catalog.search import get_dataset_with_access
 from field_catalog_ui.deps import NodeInfo
 from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url
 from field_catalog_ui.metadata import citation, dataset_jsonld
@@ -71,18 +71,18 @@ def _facets(values: dict[str, str], result: SearchPage) -> list[dict[str, Any]]:
         if not counts:
             continue
         active = values.get(name, "").lower()
+        # The rest of the query is the same for every value of a facet: encode it once.
+        rest = search_url(values, **{name: None}, cursor=None, page=None)
+        joiner = "&" if "?" in rest else "?"
         entries = [
             {
                 "value": c.value,
                 "label": ACCESS_LABELS.get(c.value, c.value) if name == "access" else c.value,
                 "count": c.count,
                 "active": c.value.lower() == active,
-                "url": search_url(
-                    values,
-                    **{name: None if c.value.lower() == active else c.value},
-                    cursor=None,
-                    page=None,
-                ),
+                "url": rest
+                if c.value.lower() == active
+                else f"{rest}{joiner}{name}={quote_plus(c.value)}",
             }
             for c in counts
         ]
@@ -142,21 +142,11 @@ def search_context(
     }
 
 
-def data_readable(session: Session, public_id: str, principal: Principal, now: datetime) -> bool:
-    """Whether the caller may read this dataset's data now (the download route's check)."""
-    try:
-        load_dataset_for_data(session, public_id, principal, now)
-    except PermissionDeniedError:
-        return False
-    return True
-
-
 def dataset_context(
     session: Session, public_id: str, principal: Principal, now: datetime, node: NodeInfo
 ) -> dict[str, Any]:
     """Everything the dataset page shows; NotFoundError when the caller may not know of it."""
-    detail = get_dataset(session, public_id, principal, now)
-    readable = data_readable(session, public_id, principal, now)
+    detail, readable = get_dataset_with_access(session, public_id, principal, now)
     base = node.public_url
     data_open = detail.access_state == AccessState.OPEN.value
     return {
