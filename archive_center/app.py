@@ -90,13 +90,17 @@ async def _security_headers(
 
 def api_routers() -> list[APIRouter]:
     """The routers mounted under `/api/v1`, in order."""
-    from archive_center.routers import bundles, datasets, health
+    from archive_center.routers import access, auth, bundles, datasets, health
 
-    return [health.router, datasets.router, bundles.router]
+    return [health.router, datasets.router, bundles.router, auth.router, access.router]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the node's ASGI app (settings from `load_settings()` when not given)."""
+def create_app(settings: Settings | None = None, *, public_face: bool = False) -> FastAPI:
+    """Build the node's ASGI app (settings from `load_settings()` when not given).
+
+    `public_face=True` builds the read-only public listener's app: anonymous, no writes.
+    """
+    from archive_center.auth import install_access
     from archive_center.deps import reject_control_characters
     from archive_center.ui_mount import ui_router
 
@@ -114,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.middleware("http")(_security_headers)
+    install_access(app, public_face=public_face)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(ui_router())  # the web UI (field_catalog_ui), at the root

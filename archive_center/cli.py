@@ -9,6 +9,7 @@ import typer
 COMMAND_MODULES = (
     "archive_center.cli_formats",
     "archive_center.cli_node",
+    "archive_center.cli_users",
 )
 
 

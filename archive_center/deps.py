@@ -8,7 +8,7 @@ of costing a thread hop each; the session (database I/O) stays in the threadpool
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive_center.errors import UnknownParameterError
 from archive_center.settings import Settings
-from catalog.schemas import Principal
+from catalog.errors import AuthenticationRequiredError, RoleRequiredError
+from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
 
 
@@ -40,14 +41,96 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-async def get_principal(request: Request) -> Principal:
-    """Who is asking: the one place that resolves sign-in (anonymous until sign-in exists)."""
-    return Principal.anonymous()
-
-
 async def get_now() -> datetime:
     """The clock access decisions use (UTC)."""
     return datetime.now(UTC)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
+
+
+def get_principal(
+    request: Request,
+    session: Annotated[Session, Depends(get_session, scope="function")],
+    now: Annotated[datetime, Depends(get_now)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> Principal:
+    """Who is asking: a Bearer API token, else the session cookie, else anonymous; plus grants.
+
+    On the public listener everyone is anonymous. A cookie-authenticated write must carry
+    its CSRF token (see `archive_center.auth`); a Bearer token needs none.
+    """
+    from archive_center import auth
+    from catalog.grants import holder_dataset_grants
+    from catalog.users import principal_for_token
+    from catalog.web_sessions import resolve_session
+
+    if auth.is_public_face(request):
+        return Principal.anonymous()
+    principal = Principal.anonymous()
+    token = _bearer(request)
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    if token is not None:
+        found = principal_for_token(session, token, now)
+        if found is None:
+            raise AuthenticationRequiredError(
+                "the API token is not valid (unknown, expired or revoked)"
+            )
+        principal = found
+    elif cookie:
+        idle = timedelta(minutes=settings.access.session_idle_minutes)
+        info = resolve_session(session, cookie, now=now, idle_timeout=idle)
+        if info is not None:
+            auth.remember_session_csrf(request, info.csrf_secret)
+            principal = info.principal
+    holder = auth.grant_holder(request)
+    if holder:
+        grants = holder_dataset_grants(session, holder, now)
+        if grants:
+            principal = principal.model_copy(update={"dataset_grants": grants})
+    return principal
+
+
+async def verify_csrf(
+    request: Request, principal: Annotated[Principal, Depends(get_principal)]
+) -> None:
+    """For form posts: refuse the request unless it carries the expected CSRF token."""
+    from archive_center.auth import check_csrf
+
+    await check_csrf(request)
+
+
+async def enforce_cookie_csrf(
+    request: Request, principal: Annotated[Principal, Depends(get_principal)]
+) -> None:
+    """Writes authenticated by the session cookie (not a Bearer token) need the CSRF token."""
+    from archive_center.auth import SAFE_METHODS, SESSION_COOKIE, check_csrf
+
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    if principal.user_id is not None and request.cookies.get(SESSION_COOKIE):
+        await check_csrf(request)
+
+
+def require_roles(*roles: Role) -> Any:
+    """A dependency giving the principal: 401 problem when anonymous, 403 when the role is wrong."""
+    allowed = frozenset(Role(r) for r in roles)
+
+    async def check(
+        principal: Annotated[Principal, Depends(get_principal)],
+        _csrf: Annotated[None, Depends(enforce_cookie_csrf)],
+    ) -> Principal:
+        if principal.role is Role.ANONYMOUS or principal.user_id is None:
+            raise AuthenticationRequiredError("sign in or send an API token")
+        if principal.role not in allowed:
+            raise RoleRequiredError(f"this action needs the role {' or '.join(sorted(allowed))}")
+        return principal
+
+    return Depends(check)
 
 
 async def reject_control_characters(request: Request) -> None:
@@ -84,4 +167,11 @@ StoreDep = Annotated[ArchiveStore, Depends(get_store)]
 # streamed body is sent, so no database connection is held while bytes flow.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+"""The caller (anonymous allowed); routes that write should use a role dependency below."""
+StaffDep = Annotated[Principal, require_roles(Role.STAFF, Role.ADMIN)]
+AdminDep = Annotated[Principal, require_roles(Role.ADMIN)]
+SubmitterDep = Annotated[Principal, require_roles(Role.PI, Role.STAFF, Role.ADMIN)]
+SignedInDep = Annotated[Principal, require_roles(Role.PI, Role.STAFF, Role.ADMIN)]
+CsrfDep = Annotated[None, Depends(verify_csrf)]
+"""Add to a form-post route: the form's `csrf_token` field (or header) must match."""
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -19,11 +19,15 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog.errors import (
+    AuthenticationRequiredError,
     CatalogError,
     ConflictError,
+    InvalidCredentialsError,
     InvalidQueryError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
+    RoleRequiredError,
 )
 from formats.model import FormatError, InvalidFileError, UnknownFormatError, WriteError
 
@@ -32,9 +36,19 @@ logger = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
 
+
+class CsrfError(Exception):
+    """A cookie-authenticated write without the CSRF token its session expects."""
+
+
 # Domain error -> (HTTP status, problem slug). The most specific class comes first.
 ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (NotFoundError, 404, "not-found"),
+    (AuthenticationRequiredError, 401, "authentication-required"),
+    (RoleRequiredError, 403, "forbidden"),
+    (InvalidCredentialsError, 403, "invalid-credentials"),
+    (CsrfError, 403, "csrf-failed"),
+    (RateLimitedError, 429, "too-many-attempts"),
     (PermissionDeniedError, 403, "data-not-released"),
     (InvalidQueryError, 400, "invalid-query"),
     (ConflictError, 409, "conflict"),
@@ -152,10 +166,20 @@ async def _unknown_parameter_handler(request: Request, exc: Exception) -> JSONRe
     return problem_response(request, 400, slug="unknown-parameter", detail=str(exc), errors=errors)
 
 
+def _problem_headers(exc: Exception) -> dict[str, str] | None:
+    if isinstance(exc, AuthenticationRequiredError):
+        return {"WWW-Authenticate": 'Bearer realm="fieldcat"'}
+    if isinstance(exc, RateLimitedError):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
+
+
 async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
     for error_class, status, slug in ERROR_TABLE:
         if isinstance(exc, error_class):
-            return problem_response(request, status, slug=slug, detail=safe_message(str(exc)))
+            detail = safe_message(str(exc))
+            headers = _problem_headers(exc)
+            return problem_response(request, status, slug=slug, detail=detail, headers=headers)
     return await _unexpected_handler(request, exc)
 
 

@@ -31,3 +31,27 @@ class PermissionDeniedError(CatalogError):
 
 class RegistrationError(CatalogError):
     """A data file lacks what a catalog entry needs (e.g. its time extent)."""
+
+
+class AuthenticationRequiredError(CatalogError):
+    """The action needs a signed-in caller (or the credentials given are not valid)."""
+
+
+class RoleRequiredError(CatalogError):
+    """The caller is signed in but their role does not allow the action."""
+
+
+class InvalidCredentialsError(CatalogError):
+    """A password, token or CSRF token given does not match."""
+
+
+class RateLimitedError(CatalogError):
+    """Too many attempts from this client; `retry_after_s` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ReadOnlyListenerError(CatalogError):
+    """A write arrived on the read-only public listener."""

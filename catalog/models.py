@@ -368,3 +368,6 @@ class PeerState(Base):
     last_seq_applied: Mapped[int] = mapped_column(Integer, default=0)
     last_contact: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+from catalog.auth_models import *  # noqa: E402, F403

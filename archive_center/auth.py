@@ -1,0 +1,187 @@
+"""The web side of sign-in: cookies, CSRF tokens, client addresses and the public face.
+
+Cookies: `fieldcat_session` (a server-side session), `fieldcat_grant` (the holder of
+password grants), `fieldcat_csrf` (the double-submit token of forms shown before sign-in).
+All are HttpOnly, SameSite=Lax, and Secure when the node is served over https.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, Response
+
+from archive_center.errors import CsrfError, problem_response
+
+if TYPE_CHECKING:
+    from archive_center.settings import Settings
+
+SESSION_COOKIE = "fieldcat_session"
+GRANT_COOKIE = "fieldcat_grant"
+CSRF_COOKIE = "fieldcat_csrf"
+GRANT_HEADER = "x-fieldcat-grant"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_STATE_CSRF = "fieldcat_csrf_expected"
+_STATE_NEW_CSRF = "fieldcat_csrf_new"
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def cookie_secure(request: Request, settings: Settings) -> bool:
+    """Whether cookies get the `Secure` flag (configured, or the node speaks https)."""
+    if settings.access.cookie_secure is not None:
+        return settings.access.cookie_secure
+    return settings.public_url.startswith("https:") or request.url.scheme == "https"
+
+
+def set_cookie(
+    response: Response, request: Request, settings: Settings, name: str, value: str, max_age: int
+) -> None:
+    """Set one of our cookies with the flags above."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request, settings),
+    )
+
+
+def clear_cookie(response: Response, request: Request, settings: Settings, name: str) -> None:
+    """Delete one of our cookies."""
+    response.delete_cookie(
+        name, path="/", httponly=True, samesite="lax", secure=cookie_secure(request, settings)
+    )
+
+
+def _trusted(address: str, proxies: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in proxies:
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The client's address: the socket peer, or `X-Forwarded-For` only via a trusted proxy.
+
+    The header is read right to left, skipping trusted proxies; the first other hop is the
+    client (a client can prepend anything, but not what our proxies appended after it).
+    """
+    peer = request.client.host if request.client else "unknown"
+    if not trusted_proxies or not _trusted(peer, trusted_proxies):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted_proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
+def grant_holder(request: Request) -> str | None:
+    """The grant holder secret the request presents (header first, then cookie)."""
+    return request.headers.get(GRANT_HEADER) or request.cookies.get(GRANT_COOKIE)
+
+
+def remember_session_csrf(request: Request, secret: str) -> None:
+    """Called by `get_principal`: the signed-in session's CSRF secret for this request."""
+    setattr(request.state, _STATE_CSRF, secret)
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token a form rendered for this request must carry (field `csrf_token`).
+
+    Signed in: the session's server-side secret (resolve the principal first). Anonymous: a
+    double-submit cookie, set on the response by the middleware when new.
+    """
+    expected: str | None = getattr(request.state, _STATE_CSRF, None)
+    if expected:
+        return expected
+    current = request.cookies.get(CSRF_COOKIE) or getattr(request.state, _STATE_NEW_CSRF, None)
+    if current and 20 <= len(current) <= 100:
+        return current
+    fresh = secrets.token_urlsafe(32)
+    setattr(request.state, _STATE_NEW_CSRF, fresh)
+    return fresh
+
+
+async def submitted_csrf(request: Request) -> str | None:
+    """The CSRF token the request carries: the `X-CSRF-Token` header or the form field."""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def check_csrf(request: Request) -> None:
+    """`CsrfError` unless the request carries the token `csrf_token(request)` expects."""
+    expected: str | None = getattr(request.state, _STATE_CSRF, None) or request.cookies.get(
+        CSRF_COOKIE
+    )
+    given = await submitted_csrf(request)
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise CsrfError("the form's CSRF token is missing or wrong; reload the page")
+
+
+def is_public_face(request: Request) -> bool:
+    """Whether the request arrived on the read-only public listener."""
+    return bool(getattr(request.app.state, "public_face", False))
+
+
+def install_access(app: FastAPI, *, public_face: bool = False) -> None:
+    """Mark the app's face and add the middleware: public face read-only, new CSRF cookies."""
+    app.state.public_face = public_face
+    app.middleware("http")(_access_middleware)
+
+
+def carries_credentials(request: Request) -> bool:
+    """Whether the request presents any credential or grant (so its answer is per caller)."""
+    if request.headers.get("authorization") or request.headers.get(GRANT_HEADER):
+        return True
+    return any(name in request.cookies for name in (SESSION_COOKIE, GRANT_COOKIE))
+
+
+def mark_private(request: Request, response: Response) -> None:
+    """Every answer varies by caller; an answer to a caller with credentials is never stored."""
+    vary = [v.strip() for v in response.headers.get("vary", "").split(",") if v.strip()]
+    for name in ("Cookie", "Authorization"):
+        if name.lower() not in {v.lower() for v in vary}:
+            vary.append(name)
+    response.headers["Vary"] = ", ".join(vary)
+    if carries_credentials(request) and not is_public_face(request):
+        response.headers["Cache-Control"] = "no-store"
+
+
+async def _access_middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    if is_public_face(request) and request.method not in SAFE_METHODS:
+        return problem_response(
+            request,
+            403,
+            slug="read-only-listener",
+            detail="this listener is read-only; use the center's LAN address to write",
+        )
+    response = await call_next(request)
+    mark_private(request, response)
+    fresh = getattr(request.state, _STATE_NEW_CSRF, None)
+    if fresh and CSRF_COOKIE not in request.cookies:
+        settings: Settings = request.app.state.settings
+        set_cookie(response, request, settings, CSRF_COOKIE, fresh, max_age=12 * 3600)
+    return response
