@@ -2,13 +2,54 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
 
-from archive_center.deps import get_now, get_principal, get_session, get_settings, get_store
+from fastapi import APIRouter, Request, Response
+
+from archive_center.deps import (
+    get_now,
+    get_principal,
+    get_session,
+    get_settings,
+    get_store,
+    verify_csrf,
+)
+from catalog.schemas import Principal
+
+
+def sign_in(
+    request: Request, response: Response, username: str, password: str, now: datetime
+) -> Principal:
+    """The web sign-in of `archive_center.auth_service`, its cookie set on `response`."""
+    from archive_center import auth
+    from archive_center.auth_service import sign_in as open_session
+
+    settings = request.app.state.settings
+    client = auth.client_address(request, settings.access.trusted_proxies)
+    signed = open_session(
+        request.app.state.session_factory, username, password, client=client, now=now,
+        access=settings.access,
+    )  # fmt: skip
+    max_age = int(settings.access.session_hours * 3600)
+    auth.set_cookie(response, request, settings, auth.SESSION_COOKIE, signed.cookie, max_age)
+    return signed.principal
+
+
+def sign_out(request: Request, response: Response) -> None:
+    """End the request's web session (if any) and clear the cookie."""
+    from archive_center import auth
+    from catalog.web_sessions import end_session
+
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    if cookie:
+        with request.app.state.session_factory() as session, session.begin():
+            end_session(session, cookie)
+    auth.clear_cookie(response, request, request.app.state.settings, auth.SESSION_COOKIE)
 
 
 def ui_router() -> APIRouter:
     """The HTML routes of `field_catalog_ui`, wired to this node's dependencies."""
+    from archive_center.auth import csrf_token
     from field_catalog_ui.deps import UiDeps
     from field_catalog_ui.routes import build_router
 
@@ -18,5 +59,9 @@ def ui_router() -> APIRouter:
         now=get_now,
         store=get_store,
         settings=get_settings,
+        verify_csrf=verify_csrf,
+        csrf_token=csrf_token,
+        sign_in=sign_in,
+        sign_out=sign_out,
     )
     return build_router(deps)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from catalog.schemas import Principal
 
 
 class NodeInfo(Protocol):
@@ -37,3 +43,13 @@ class UiDeps:
     """Returns the node's `ArchiveStore`."""
     settings: Callable[..., Any]
     """Returns the node's settings (read through `NodeInfo`)."""
+    verify_csrf: Callable[..., Any]
+    """A dependency refusing a form post without the expected CSRF token."""
+    csrf_token: Callable[[Request], str]
+    """The CSRF token the forms of this response carry (field `csrf_token`)."""
+    sign_in: Callable[[Request, Response, str, str, datetime], Principal]
+    """Check a user name and password, set the session cookie on the response; the principal.
+
+    Raises a `CatalogError` (wrong credentials, too many attempts) when it refuses."""
+    sign_out: Callable[[Request, Response], None]
+    """End the request's web session and clear its cookie."""

@@ -182,3 +182,14 @@ def download_headers(ready: Download) -> dict[str, str]:
     if ready.etag is not None:
         headers["ETag"] = ready.etag
     return headers
+
+
+def staff_context(session: Session, public_id: str) -> dict[str, Any]:
+    """What staff see besides the public page: the audit trail and the access form's choices."""
+    from catalog.audit import dataset_events
+
+    return {
+        "audit": dataset_events(session, public_id),
+        "access_labels": ACCESS_LABELS,
+        "access_error": None,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from catalog.schemas import Principal, Role
 from field_catalog_ui.deps import NodeInfo
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
 """Pages depend on who asks (an owner sees more), so no shared cache may keep them."""
@@ -47,10 +51,11 @@ def make_environment() -> Environment:
 
 
 class Renderer:
-    """Renders a page template with the node's name and the request in the context."""
+    """Renders a page template with the node's name, the caller and the request."""
 
-    def __init__(self, env: Environment) -> None:
+    def __init__(self, env: Environment, csrf_token: Callable[[Request], str]) -> None:
         self.env = env
+        self.csrf_token = csrf_token
 
     def page(
         self,
@@ -60,12 +65,21 @@ class Renderer:
         context: dict[str, Any],
         *,
         status: int = 200,
+        user: Principal | None = None,
+        csrf: bool = False,
     ) -> HTMLResponse:
-        """An HTML response for `template`; never cached by shared caches."""
+        """An HTML response for `template`; never cached by shared caches.
+
+        Signed-in callers (and pages with forms, `csrf`) get the CSRF token for their forms.
+        """
+        signed_in = user is not None and user.user_id is not None
         body = self.env.get_template(template).render(
             request=request,
             center_code=node.center_code,
             center_name=node.center_name,
+            user=user if signed_in else None,
+            is_staff=user is not None and user.role in STAFF_ROLES,
+            csrf_token=self.csrf_token(request) if signed_in or csrf else "",
             **context,
         )
         return HTMLResponse(body, status_code=status, headers=PRIVATE_HEADERS)

@@ -18,9 +18,11 @@ from catalog.errors import CatalogError, InvalidQueryError, NotFoundError, Permi
 from catalog.schemas import Principal, SearchParams
 from catalog.search import search_datasets
 from field_catalog_ui import pages
+from field_catalog_ui.account_routes import add_account_routes
 from field_catalog_ui.deps import NodeInfo, UiDeps
 from field_catalog_ui.forms import parse_download, parse_search
-from field_catalog_ui.rendering import Renderer, make_environment
+from field_catalog_ui.rendering import STAFF_ROLES, Renderer, make_environment
+from field_catalog_ui.staff_routes import add_staff_routes
 from field_catalog_ui.static import serve_static, static_files
 
 HOME_LATEST = 8
@@ -29,7 +31,7 @@ HOME_LATEST = 8
 def build_router(deps: UiDeps) -> APIRouter:
     """The UI's routes, resolving session, caller, clock, store and settings through `deps`."""
     router = APIRouter(include_in_schema=False)
-    render = Renderer(make_environment())
+    render = Renderer(make_environment(), deps.csrf_token)
     files = static_files()
     SessionDep = Annotated[Session, Depends(deps.session, scope="function")]
     PrincipalDep = Annotated[Principal, Depends(deps.principal)]
@@ -46,7 +48,8 @@ def build_router(deps: UiDeps) -> APIRouter:
         request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep, node: NodeDep
     ) -> HTMLResponse:
         latest = search_datasets(session, SearchParams(limit=HOME_LATEST), principal, now)
-        return render.page(request, node, "home.html", {"page": latest, "title": "Home"})
+        context = {"page": latest, "title": "Home"}
+        return render.page(request, node, "home.html", context, user=principal)
 
     @router.get("/search", response_class=HTMLResponse)
     def search(
@@ -61,7 +64,7 @@ def build_router(deps: UiDeps) -> APIRouter:
             result = search_datasets(session, params, principal, now)
         context = pages.search_context(params, form, result, request.query_params)
         status = 400 if form.errors else 200
-        return render.page(request, node, "search.html", context, status=status)
+        return render.page(request, node, "search.html", context, status=status, user=principal)
 
     @router.get("/datasets/{public_id}", response_class=HTMLResponse)
     def dataset(
@@ -76,7 +79,9 @@ def build_router(deps: UiDeps) -> APIRouter:
             context = pages.dataset_context(session, public_id, principal, now, node)
         except NotFoundError:
             return not_found(request, node)
-        return render.page(request, node, "dataset.html", context)
+        if principal.role in STAFF_ROLES:
+            context |= pages.staff_context(session, public_id)
+        return render.page(request, node, "dataset.html", context, user=principal)
 
     @router.get("/datasets/{public_id}/download", response_model=None)
     def download(
@@ -111,7 +116,10 @@ def build_router(deps: UiDeps) -> APIRouter:
         except NotFoundError:
             return not_found(request, node)
         context["download_form"] = form
-        return render.page(request, node, "dataset.html", context, status=status)
+        return render.page(request, node, "dataset.html", context, status=status, user=principal)
+
+    add_account_routes(router, deps, render)
+    add_staff_routes(router, deps, render)
 
     def not_found(request: Request, node: NodeInfo) -> HTMLResponse:
         context = {"title": "Not found", "message": "There is no such dataset here."}
