@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 ARTIFACTS = REPO / "artifacts" / "ui"
 EMBARGOED = "seed_example.txt"
+PASSWORD = "browser test password"
 SEEDED = ("c130_rf07_track.txt", "kco_surface_hourly.txt", "sagar_kanya_sounding.txt", EMBARGOED)
 
 
@@ -60,7 +61,23 @@ def seed_node(config: Path, names: tuple[str, ...] = SEEDED) -> dict[str, str]:
         shutil.copyfile(SAMPLES / "valid" / name, copy)
         files.append(copy)
     ids = seed_center(settings, files, embargoed={EMBARGOED})
+    add_users(settings)
     return dict(zip(names, ids, strict=True))
+
+
+def add_users(settings: Any) -> None:
+    """A staff member and a PI, both with `PASSWORD`."""
+    from catalog.db import make_engine, make_session_factory
+    from catalog.schemas import Role
+    from catalog.users import create_user
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            create_user(session, username="staff", password=PASSWORD, role=Role.STAFF)
+            create_user(session, username="pi", password=PASSWORD, role=Role.PI)
+    finally:
+        engine.dispose()
 
 
 @contextmanager
@@ -93,6 +110,15 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def sign_in(page: Any, base: str, username: str) -> None:
+    """Sign in through the sign-in page."""
+    page.goto(f"{base}/signin")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form.signin-form button[type=submit]")
+    page.wait_for_selector("header.site .who")
 
 
 def screenshot(page: Any, name: str) -> Path:

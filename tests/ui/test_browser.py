@@ -9,7 +9,14 @@ from typing import Any
 import netCDF4
 import pytest
 
-from tests.ui.browser import EMBARGOED, RunningNode, chromium, running_node, screenshot
+from tests.ui.browser import (
+    EMBARGOED,
+    RunningNode,
+    chromium,
+    running_node,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 KCO = "kco_surface_hourly.txt"  # a fixed station at 4.965N 73.466E, 1999-02-01..05
@@ -115,3 +122,42 @@ def test_embargoed_dataset_page_in_the_browser(server: RunningNode, browser: Any
     assert page.locator("form.download-form").count() == 0
     screenshot(page, "dataset-embargoed")
     page.close()
+
+
+def test_staff_embargo_then_lift_as_a_visitor_sees_it(server: RunningNode, browser: Any) -> None:
+    pid = server.ids["sagar_kanya_sounding.txt"]
+    staff_ctx, visitor_ctx = browser.new_context(), browser.new_context()
+    staff, visitor = staff_ctx.new_page(), visitor_ctx.new_page()
+    sign_in(staff, server.url, "staff")
+    staff.goto(f"{server.url}/datasets/{pid}")
+    staff.select_option("#acc-state", "embargoed")
+    staff.fill("#acc-release", "2099-01-01T00:00")
+    staff.fill("#acc-reason", "preliminary calibration")
+    staff.click("form.access-form button[type=submit]")
+    staff.wait_for_selector("table.audit >> text=preliminary calibration")
+    screenshot(staff, "staff-embargo-set")
+
+    visitor.goto(f"{server.url}/datasets/{pid}")
+    assert "2099-01-01 00:00 UTC" in visitor.locator(".release-note").inner_text()
+    assert visitor.locator("img.plot").count() == 0
+    assert visitor.locator("form.download-form").count() == 0
+    closed = visitor.request.get(f"{server.url}/datasets/{pid}/download?format=csv")
+    assert closed.status == 403
+    assert visitor.request.get(f"{server.url}/api/v1/datasets/{pid}/plot").status == 403
+    screenshot(visitor, "visitor-embargoed")
+
+    staff.goto(f"{server.url}/staff/embargoes")
+    staff.click(f"a[href='/datasets/{pid}#access-h']")
+    staff.select_option("#acc-state", "open")
+    staff.fill("#acc-reason", "calibration checked")
+    staff.click("form.access-form button[type=submit]")
+    staff.wait_for_selector("table.audit >> text=calibration checked")
+
+    visitor.reload()
+    assert visitor.locator(".release-note").count() == 0
+    visitor.wait_for_function("document.querySelector('img.plot').complete")
+    assert visitor.locator("img.plot").evaluate("img => img.naturalWidth") > 100
+    assert visitor.locator("form.download-form").count() == 1
+    screenshot(visitor, "visitor-released")
+    staff_ctx.close()
+    visitor_ctx.close()
