@@ -90,9 +90,25 @@ async def _security_headers(
 
 def api_routers() -> list[APIRouter]:
     """The routers mounted under `/api/v1`, in order."""
-    from archive_center.routers import access, auth, bundles, datasets, health
+    from archive_center.routers import (
+        access,
+        auth,
+        bundles,
+        datasets,
+        health,
+        products,
+        submissions,
+    )
 
-    return [health.router, datasets.router, bundles.router, auth.router, access.router]
+    return [
+        health.router,
+        datasets.router,
+        bundles.router,
+        auth.router,
+        access.router,
+        submissions.router,
+        products.router,
+    ]
 
 
 def create_app(settings: Settings | None = None, *, public_face: bool = False) -> FastAPI:

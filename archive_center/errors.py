@@ -30,6 +30,14 @@ from catalog.errors import (
     RoleRequiredError,
 )
 from formats.model import FormatError, InvalidFileError, UnknownFormatError, WriteError
+from submissions.errors import (
+    SubmissionError,
+    SubmissionForbiddenError,
+    UnsafeNameError,
+    UploadIncompleteError,
+    UploadRefusedError,
+    UploadTooLargeError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +65,12 @@ ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidFileError, 422, "invalid-file"),
     (UnknownFormatError, 422, "unknown-format"),
     (FormatError, 422, "format-error"),
+    (UploadTooLargeError, 413, "upload-too-large"),
+    (UnsafeNameError, 400, "unsafe-file-name"),
+    (UploadIncompleteError, 400, "upload-incomplete"),
+    (UploadRefusedError, 400, "upload-refused"),
+    (SubmissionForbiddenError, 403, "submission-forbidden"),
+    (SubmissionError, 400, "submission-error"),
 )
 
 _ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")

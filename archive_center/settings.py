@@ -62,6 +62,33 @@ class AccessSettings(BaseModel):
     """Mark cookies `Secure`; None means: when the public URL is https."""
 
 
+class FtpSettings(BaseModel):
+    """The anonymous, write-only FTP drop (off unless enabled)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=2121, ge=0, le=65535)
+    max_file_bytes: int = Field(default=256 * 1024**2, gt=0)
+    daily_quota_bytes: int = Field(default=2 * 1024**3, gt=0)
+    passive_ports: tuple[int, int] | None = None
+
+
+class WatchSettings(BaseModel):
+    """The watched directory `<root>/incoming` (off unless enabled)."""
+
+    enabled: bool = False
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    stable_polls: int = Field(default=2, ge=1)
+    """A file is taken once its size and time stayed the same over this many polls."""
+
+
+class SubmissionSettings(BaseModel):
+    """The intake's receivers besides the web/REST upload."""
+
+    ftp: FtpSettings = FtpSettings()
+    watch: WatchSettings = WatchSettings()
+
+
 class Settings(BaseSettings):
     """Everything one center is configured with."""
 
@@ -84,6 +111,8 @@ class Settings(BaseSettings):
     peers: list[PeerSettings] = Field(default_factory=list)
     worker_interval_s: float = Field(default=30.0, gt=0)
     access: AccessSettings = AccessSettings()
+
+    submissions: SubmissionSettings = SubmissionSettings()
 
     @model_validator(mode="after")
     def _fill_public_url(self) -> Settings:

@@ -89,12 +89,14 @@ def run_once(settings: Settings) -> int:
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Run rounds every `worker_interval_s` until `stop` is set."""
+    from archive_center.receivers import start_receivers
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
 
     engine = make_engine(settings.effective_database_url)
     store = ArchiveStore(settings.root)
     failed: set[tuple[str, int]] = set()
+    receivers = start_receivers(settings, engine, stop)
     logger.info("worker for %s started", settings.center_code)
     try:
         while not stop.is_set():
@@ -106,5 +108,6 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                 logger.exception("worker round failed; retrying in %ss", settings.worker_interval_s)
             stop.wait(settings.worker_interval_s)
     finally:
+        receivers.stop()
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

@@ -371,3 +371,4 @@ class PeerState(Base):
 
 
 from catalog.auth_models import *  # noqa: E402, F403
+from catalog.submission_models import Submission  # noqa: E402, F401

@@ -1,0 +1,147 @@
+"""Queries over submissions and the datasets a submission may touch (no commits here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.access import PRIVILEGED
+from catalog.errors import NotFoundError
+from catalog.models import Campaign, Dataset, Product
+from catalog.schemas import Principal
+from catalog.submission_models import FINAL_STATES, Submission
+
+
+def get_submission_row(session: Session, public_id: str) -> Submission:
+    """The submission with `public_id` (NotFoundError when there is none)."""
+    row = session.scalars(select(Submission).where(Submission.public_id == public_id)).first()
+    if row is None:
+        raise NotFoundError("no such submission")
+    return row
+
+
+def can_see_submission(principal: Principal, row: Submission) -> bool:
+    """Staff see every submission; a PI sees their own; nobody else sees any."""
+    if principal.role in PRIVILEGED:
+        return True
+    return principal.user_id is not None and row.submitter_user_id == principal.user_id
+
+
+def visible_submission(session: Session, public_id: str, principal: Principal) -> Submission:
+    """The submission if the caller may see it; otherwise exactly like a missing one."""
+    row = get_submission_row(session, public_id)
+    if not can_see_submission(principal, row):
+        raise NotFoundError("no such submission")
+    return row
+
+
+def list_submissions(
+    session: Session, principal: Principal, *, mine: bool, limit: int = 100
+) -> list[Submission]:
+    """Newest first: the caller's own, or (staff, `mine` false) everyone's."""
+    query = select(Submission).order_by(Submission.created_at.desc(), Submission.id.desc())
+    if mine or principal.role not in PRIVILEGED:
+        if principal.user_id is None:
+            return []
+        query = query.where(Submission.submitter_user_id == principal.user_id)
+    return list(session.scalars(query.limit(max(1, min(limit, 1000)))))
+
+
+def unfinished_submissions(session: Session, created_before: datetime) -> list[Submission]:
+    """Submissions a crash may have left between states (created before `created_before`)."""
+    query = (
+        select(Submission)
+        .where(Submission.state.not_in(FINAL_STATES), Submission.created_at < created_before)
+        .order_by(Submission.id)
+    )
+    return list(session.scalars(query))
+
+
+def registered_with_sha(
+    session: Session, sha256: str, center_code: str, campaign_code: str
+) -> Submission | None:
+    """The first registered submission of exactly these bytes in this center and campaign."""
+    query = (
+        select(Submission)
+        .where(
+            Submission.sha256 == sha256,
+            Submission.state == "registered",
+            Submission.center_code == center_code,
+            Submission.campaign_code == campaign_code,
+        )
+        .order_by(Submission.id)
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def bytes_received_since(session: Session, receiver: str, since: datetime) -> int:
+    """How many bytes `receiver` took in since `since` (for daily quotas)."""
+    query = select(func.coalesce(func.sum(Submission.size), 0)).where(
+        Submission.receiver == receiver, Submission.created_at >= since
+    )
+    return int(session.scalar(query) or 0)
+
+
+def find_campaign(session: Session, code: str) -> Campaign:
+    """The campaign with `code` (NotFoundError when unknown)."""
+    campaign = session.scalars(select(Campaign).where(Campaign.code == code)).first()
+    if campaign is None:
+        raise NotFoundError(f"no campaign {code!r}")
+    return campaign
+
+
+def find_local_dataset(
+    session: Session, campaign: Campaign, did: str | None, center_code: str
+) -> Dataset | None:
+    """The dataset a DID names in a campaign at this center, with its versions."""
+    if did is None:
+        return None
+    query = (
+        select(Dataset)
+        .where(
+            Dataset.campaign_id == campaign.id,
+            Dataset.did == did,
+            Dataset.origin_center == center_code,
+        )
+        .options(selectinload(Dataset.versions))
+    )
+    return session.scalars(query).one_or_none()
+
+
+def find_product(session: Session, filename: str) -> Product | None:
+    """The product stored under this file name, if any."""
+    return session.scalars(select(Product).where(Product.filename == filename)).first()
+
+
+def list_products(
+    session: Session,
+    *,
+    source: str | None = None,
+    name: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 100,
+) -> list[Product]:
+    """Open products, newest product time first, filtered by source, name and time."""
+    query = select(Product).where(Product.access_state == "open")
+    if source:
+        query = query.where(func.lower(Product.source) == source.strip().lower())
+    if name:
+        query = query.where(func.lower(Product.product_name) == name.strip().lower())
+    if start is not None:
+        query = query.where(Product.product_time >= start)
+    if end is not None:
+        query = query.where(Product.product_time <= end)
+    query = query.order_by(Product.product_time.desc(), Product.id.desc())
+    return list(session.scalars(query.limit(max(1, min(limit, 1000)))))
+
+
+def get_product(session: Session, product_id: int) -> Product:
+    """An open product by id (NotFoundError otherwise)."""
+    product = session.get(Product, product_id)
+    if product is None or product.access_state != "open":
+        raise NotFoundError("no such product")
+    return product

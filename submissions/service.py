@@ -1,0 +1,87 @@
+"""Read side of the intake: a caller's submissions and the field-catalog products."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from catalog.errors import NotFoundError
+from catalog.models import Product
+from catalog.schemas import Principal
+from catalog.storage import ArchiveStore
+from catalog.submission_records import (
+    get_product,
+    list_products,
+    list_submissions,
+    visible_submission,
+)
+from submissions.names import IMAGE_EXTENSIONS
+from submissions.pipeline import SubmissionResult, result_of
+from submissions.products import thumbnail_path
+from submissions.schemas import ProductList, ProductOut
+
+PRODUCT_MEDIA_TYPES = {
+    "gif": "image/gif", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+    "tif": "image/tiff", "tiff": "image/tiff", "pdf": "application/pdf",
+    "ps": "application/postscript", "eps": "application/postscript",
+    "txt": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
+    "htm": "text/html; charset=utf-8",
+}  # fmt: skip
+
+
+def get_submission(session: Session, public_id: str, principal: Principal) -> SubmissionResult:
+    """A submission its PI or staff may see (others: not found)."""
+    return result_of(visible_submission(session, public_id, principal))
+
+
+def my_submissions(
+    session: Session, principal: Principal, *, mine: bool = True, limit: int = 100
+) -> list[SubmissionResult]:
+    """The caller's submissions, newest first (staff: everyone's unless `mine`)."""
+    return [result_of(r) for r in list_submissions(session, principal, mine=mine, limit=limit)]
+
+
+def products_page(
+    session: Session,
+    store: ArchiveStore,
+    *,
+    source: str | None = None,
+    name: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 100,
+) -> ProductList:
+    """Products for listing, with links to their file and thumbnail."""
+    rows = list_products(session, source=source, name=name, start=start, end=end, limit=limit)
+    return ProductList(items=[ProductOut.of(p, has_thumbnail(store, p)) for p in rows])
+
+
+def has_thumbnail(store: ArchiveStore, product: Product) -> bool:
+    """Whether a product image has its thumbnail on disk."""
+    return product.ext in IMAGE_EXTENSIONS and thumbnail_path(store, product.sha256).is_file()
+
+
+@dataclass(frozen=True)
+class ProductFile:
+    """A product's bytes on disk, ready to send."""
+
+    path: Path
+    media_type: str
+    filename: str
+
+
+def product_file(
+    session: Session, store: ArchiveStore, product_id: int, *, thumbnail: bool = False
+) -> ProductFile:
+    """The archived product (or its thumbnail); NotFoundError when there is none."""
+    product = get_product(session, product_id)
+    if thumbnail:
+        path = thumbnail_path(store, product.sha256)
+        if not path.is_file():
+            raise NotFoundError("this product has no thumbnail")
+        return ProductFile(path, "image/png", f"{Path(product.filename).stem}.thumb.png")
+    media = PRODUCT_MEDIA_TYPES.get(product.ext, "application/octet-stream")
+    return ProductFile(store.original_path(product.sha256), media, product.filename)

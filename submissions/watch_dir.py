@@ -1,0 +1,96 @@
+"""The watched directory (drops by Samba, rsync or scp): a file is taken once it stops growing.
+
+A file directly in the directory whose size and modification time stayed the same over
+`stable_polls` polls is handed to `take`, then moved to `done/` or `rejected/` with its report
+beside it (`NAME.report.txt` and `NAME.report.json`). Dot files (rsync's and scp's temporary
+names) and sub-directories are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from catalog.downloads import safe_filename
+from submissions.errors import SubmissionError
+from submissions.pipeline import SubmissionResult
+from submissions.reports import Report
+
+logger = logging.getLogger(__name__)
+
+Take = Callable[[Path, str], SubmissionResult]
+
+
+class DirectoryWatcher:
+    """Polls `incoming` and takes each file in once its size has settled."""
+
+    def __init__(
+        self, incoming: Path, done: Path, rejected: Path, take: Take, stable_polls: int = 2
+    ) -> None:
+        self.incoming, self.done, self.rejected = incoming, done, rejected
+        self.take = take
+        self.stable_polls = max(1, stable_polls)
+        self._seen: dict[str, tuple[tuple[int, int], int]] = {}
+
+    def poll(self) -> list[SubmissionResult | None]:
+        """One look at the directory; the results of the files taken in this time."""
+        taken: list[SubmissionResult | None] = []
+        present = set()
+        for path in sorted(self.incoming.iterdir()):
+            if path.name.startswith(".") or not path.is_file() or path.is_symlink():
+                continue
+            present.add(path.name)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            signature = (stat.st_size, stat.st_mtime_ns)
+            previous, count = self._seen.get(path.name, (None, 0))
+            count = count + 1 if previous == signature else 0
+            self._seen[path.name] = (signature, count)
+            if count >= self.stable_polls:
+                del self._seen[path.name]
+                taken.append(self._take_one(path))
+        for gone in set(self._seen) - present:
+            del self._seen[gone]
+        return taken
+
+    def _take_one(self, path: Path) -> SubmissionResult | None:
+        try:
+            result: SubmissionResult | None = self.take(path, path.name)
+        except SubmissionError as err:
+            report = Report(path.name).refuse("SUB006", str(err))
+            self._move(path, self.rejected, report.as_text("rejected"), report.as_json("rejected"))
+            return None
+        assert result is not None
+        folder = self.done if result.accepted else self.rejected
+        self._move(path, folder, result.report_text, result.report)
+        return result
+
+    def _move(self, path: Path, folder: Path, text: str, data: dict[str, object]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = safe_filename(path.name, "upload")
+        target = folder / name
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = folder / f"{name}.{counter}"
+        os.replace(path, target)
+        target.with_name(target.name + ".report.txt").write_text(text, encoding="utf-8")
+        target.with_name(target.name + ".report.json").write_text(
+            json.dumps(data, indent=2), encoding="utf-8"
+        )
+        logger.info("watched directory: %s -> %s/%s", path.name, folder.name, target.name)
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Poll every `interval_s` seconds until `stop` is set."""
+        while not stop.is_set():
+            try:
+                self.poll()
+            except Exception:  # a task boundary: log, keep watching
+                logger.exception("watched directory poll failed")
+            stop.wait(interval_s)
