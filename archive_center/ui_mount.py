@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 
@@ -15,6 +16,9 @@ from archive_center.deps import (
     verify_csrf,
 )
 from catalog.schemas import Principal
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def sign_in(
@@ -47,6 +51,12 @@ def sign_out(request: Request, response: Response) -> None:
     auth.clear_cookie(response, request, request.app.state.settings, auth.SESSION_COOKIE)
 
 
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
+    """The node's session factory."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
 def ui_router() -> APIRouter:
     """The HTML routes of `field_catalog_ui`, wired to this node's dependencies."""
     from archive_center.auth import csrf_token
@@ -58,6 +68,7 @@ def ui_router() -> APIRouter:
         principal=get_principal,
         now=get_now,
         store=get_store,
+        session_factory=get_session_factory,
         settings=get_settings,
         verify_csrf=verify_csrf,
         csrf_token=csrf_token,

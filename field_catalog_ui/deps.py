@@ -41,6 +41,8 @@ class UiDeps:
     """Returns the clock (an aware UTC `datetime`) access decisions use."""
     store: Callable[..., Any]
     """Returns the node's `ArchiveStore`."""
+    session_factory: Callable[..., Any]
+    """Returns the node's `sessionmaker` (the submission pipeline commits each state)."""
     settings: Callable[..., Any]
     """Returns the node's settings (read through `NodeInfo`)."""
     verify_csrf: Callable[..., Any]

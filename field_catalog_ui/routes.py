@@ -24,6 +24,7 @@ from field_catalog_ui.forms import parse_download, parse_search
 from field_catalog_ui.rendering import STAFF_ROLES, Renderer, make_environment
 from field_catalog_ui.staff_routes import add_staff_routes
 from field_catalog_ui.static import serve_static, static_files
+from field_catalog_ui.submission_routes import add_submission_routes
 
 HOME_LATEST = 8
 
@@ -120,6 +121,7 @@ def build_router(deps: UiDeps) -> APIRouter:
 
     add_account_routes(router, deps, render)
     add_staff_routes(router, deps, render)
+    add_submission_routes(router, deps, render)
 
     def not_found(request: Request, node: NodeInfo) -> HTMLResponse:
         context = {"title": "Not found", "message": "There is no such dataset here."}
