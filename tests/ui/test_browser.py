@@ -161,3 +161,45 @@ def test_staff_embargo_then_lift_as_a_visitor_sees_it(server: RunningNode, brows
     screenshot(visitor, "visitor-released")
     staff_ctx.close()
     visitor_ctx.close()
+
+
+def test_pi_uploads_broken_then_fixed_file_and_finds_it(
+    server: RunningNode, browser: Any, tmp_path: Path
+) -> None:
+    from tests.conftest import SAMPLES
+
+    broken, fixed = tmp_path / "broken" / "kco_o3.txt", tmp_path / "fixed" / "kco_o3.txt"
+    for path, source in ((broken, "invalid/non_numeric_value.txt"),
+                         (fixed, "valid/kco_surface_hourly.txt")):  # fmt: skip
+        path.parent.mkdir()
+        path.write_bytes((SAMPLES / source).read_bytes().replace(b"DID = 31", b"DID = 7731", 1))
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, server.url, "pi")
+    page.click("header.site a[href='/upload']")
+    page.set_input_files("#up-file", str(broken))
+    page.click("form.upload-form button[type=submit]")
+    page.wait_for_selector(".report-rejected")
+    link = page.locator("a.line-link").first
+    assert link.inner_text().startswith("line 50")
+    link.click()
+    assert page.evaluate("location.hash") == "#L50"
+    target = page.locator("tr#L50")
+    assert "flagged" in (target.get_attribute("class") or "")
+    assert "abc" in target.inner_text()
+    assert target.is_visible()
+    screenshot(page, "upload-rejected")
+    page.set_input_files("#up-file", str(fixed))
+    page.click("form.upload-form button[type=submit]")
+    page.wait_for_selector(".report-registered")
+    screenshot(page, "upload-accepted")
+    page.click("header.site a[href='/submissions']")
+    assert page.locator("table.submissions tbody tr").count() == 2
+    page.goto(f"{server.url}/search")
+    page.fill("#f-q", "7731")
+    page.press("#f-q", "Enter")
+    page.wait_for_url("**/search?**")
+    assert page.locator("table.datasets tbody tr").count() == 1
+    page.locator("table.datasets tbody a").first.click()
+    assert "DID 7731" in page.locator("dl.meta").inner_text()
+    context.close()
