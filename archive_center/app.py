@@ -95,6 +95,7 @@ def api_routers() -> list[APIRouter]:
         auth,
         bundles,
         datasets,
+        federation,
         health,
         products,
         submissions,
@@ -108,6 +109,7 @@ def api_routers() -> list[APIRouter]:
         access.router,
         submissions.router,
         products.router,
+        federation.router,
     ]
 
 

@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     "archive_center.cli_formats",
     "archive_center.cli_node",
     "archive_center.cli_users",
+    "archive_center.cli_peers",
 )
 
 

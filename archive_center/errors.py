@@ -29,6 +29,13 @@ from catalog.errors import (
     RateLimitedError,
     RoleRequiredError,
 )
+from federation.errors import (
+    FederationError,
+    PeerProtocolError,
+    PeerUnreachableError,
+    SignatureError,
+    UnknownPeerError,
+)
 from formats.model import FormatError, InvalidFileError, UnknownFormatError, WriteError
 from submissions.errors import (
     SubmissionError,
@@ -71,6 +78,11 @@ ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UploadRefusedError, 400, "upload-refused"),
     (SubmissionForbiddenError, 403, "submission-forbidden"),
     (SubmissionError, 400, "submission-error"),
+    (SignatureError, 401, "bad-signature"),
+    (UnknownPeerError, 404, "unknown-peer"),
+    (PeerUnreachableError, 502, "peer-unreachable"),
+    (PeerProtocolError, 502, "peer-protocol"),
+    (FederationError, 400, "federation-error"),
 )
 
 _ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")

@@ -40,6 +40,21 @@ class PeerSettings(BaseModel):
     code: str
     name: str = ""
     url: str
+    key_id: str = ""
+    """With `secret`: a shared signing key, added to the database at start (optional)."""
+    secret: str = ""
+
+
+class FederationSettings(BaseModel):
+    """How this center replicates with its peers (see `federation.replicator`)."""
+
+    enabled: bool = True
+    tick_s: float = Field(default=0.1, gt=0)
+    poll_interval_s: float = Field(default=30.0, gt=0)
+    backoff_base_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=300.0, gt=0)
+    page_size: int = Field(default=2000, ge=1, le=10_000)
+    timeout_s: float = Field(default=30.0, gt=0)
 
 
 class AccessSettings(BaseModel):
@@ -113,6 +128,7 @@ class Settings(BaseSettings):
     access: AccessSettings = AccessSettings()
 
     submissions: SubmissionSettings = SubmissionSettings()
+    federation: FederationSettings = FederationSettings()
 
     @model_validator(mode="after")
     def _fill_public_url(self) -> Settings:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from archive_center.federation_setup import start_federation
 from archive_center.settings import Settings
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     failed: set[tuple[str, int]] = set()
     receivers = start_receivers(settings, engine, stop)
     logger.info("worker for %s started", settings.center_code)
+    federation = start_federation(settings, engine, stop)
     try:
         while not stop.is_set():
             try:
@@ -109,5 +111,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
             stop.wait(settings.worker_interval_s)
     finally:
         receivers.stop()
+        if federation is not None:
+            federation.join(timeout=10)
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

@@ -1,0 +1,93 @@
+"""Federation routes: the change feed and notifications (signed by a peer), the public status."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from archive_center.deps import NowDep, SessionDep, SettingsDep, forbid_unknown_query
+from federation.feed import DEFAULT_LIMIT, MAX_LIMIT, feed_page, record_digests
+from federation.peers import authenticate_peer_request
+from federation.signing import SignedRequest
+from federation.status import FederationStatus, federation_status, record_notification
+
+router = APIRouter(prefix="/federation", tags=["federation"])
+SIGNED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, stale, replayed or wrong peer signature"}
+}
+
+
+async def signed_peer(request: Request, settings: SettingsDep, now: NowDep) -> SignedRequest:
+    """The verified sender of a signed peer request (401 problem otherwise)."""
+    body = await request.body()
+    return await run_in_threadpool(
+        lambda: authenticate_peer_request(
+            request.app.state.session_factory,
+            local_code=settings.center_code,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            headers=request.headers,
+            body=body,
+            now=now,
+        )
+    )
+
+
+PeerDep = Annotated[SignedRequest, Depends(signed_peer)]
+
+
+class Notification(BaseModel):
+    """A peer's news: its change log reached `last_seq`."""
+
+    last_seq: int = Field(ge=0)
+
+
+class Accepted(BaseModel):
+    """A notification was taken."""
+
+    accepted: bool = True
+
+
+def _json(content: Any) -> Response:
+    body = json.dumps(content, separators=(",", ":"), default=str)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/changes",
+    responses={200: {"description": "A page of the change log"}, **SIGNED},
+    dependencies=[forbid_unknown_query("since", "limit")],
+)
+def changes(
+    peer: PeerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    since: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Response:
+    """Changes after `since`, oldest first (peers only, signed)."""
+    return _json(feed_page(session, settings.center_code, since, limit))
+
+
+@router.post("/notify", status_code=202, responses=SIGNED)
+def notify(peer: PeerDep, body: Notification, session: SessionDep, now: NowDep) -> Accepted:
+    """A peer's log grew: pull from it at once (peers only, signed)."""
+    record_notification(session, peer.sender, body.last_seq, now)
+    return Accepted()
+
+
+@router.get("/digests", responses={200: {"description": "Content hashes"}, **SIGNED})
+def digests(peer: PeerDep, session: SessionDep, settings: SettingsDep) -> Response:
+    """Every shared record held here with its content hash (peers only, for `peers verify`)."""
+    return _json({"center": settings.center_code, "records": record_digests(session)})
+
+
+@router.get("/status", dependencies=[forbid_unknown_query()])
+def status(session: SessionDep, settings: SettingsDep) -> FederationStatus:
+    """This center's log position and how fresh its copy of each peer is (public)."""
+    return federation_status(session, settings.center_code)

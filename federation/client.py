@@ -1,0 +1,117 @@
+"""`PeerClient`: signed requests to one peer over an injected `httpx.AsyncClient`.
+
+Transport failures raise `PeerUnreachableError`; answers that break the protocol raise
+`PeerProtocolError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from federation.errors import PeerProtocolError, PeerUnreachableError
+from federation.feed import FeedPage, parse_feed_page
+from federation.signing import sign_headers
+
+API = "/api/v1/federation"
+
+
+@dataclass(frozen=True)
+class PeerCredentials:
+    """Who we are to the peer and the key we sign with."""
+
+    local_code: str
+    peer_code: str
+    base_url: str
+    key_id: str
+    secret: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PeerClient:
+    """Talks to one peer: pull its changes, notify it, fetch its record digests."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        credentials: PeerCredentials,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.http, self.credentials, self.clock = http, credentials, clock
+
+    def signed_request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: bytes = b""
+    ) -> httpx.Request:
+        """A request to the peer carrying the signature headers."""
+        creds = self.credentials
+        headers = {"content-type": "application/json"} if body else {}
+        request = self.http.build_request(
+            method, creds.base_url + path, params=params, content=body, headers=headers
+        )
+        request.headers.update(
+            sign_headers(
+                sender=creds.local_code,
+                audience=creds.peer_code,
+                key_id=creds.key_id,
+                secret=creds.secret,
+                method=method,
+                path=request.url.path,
+                query=request.url.query.decode(),
+                body=body,
+                now=self.clock(),
+            )
+        )
+        return request
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self.http.send(request)
+        except httpx.TransportError as err:
+            raise PeerUnreachableError(
+                f"{self.credentials.peer_code} unreachable: {type(err).__name__}"
+            ) from err
+        if response.status_code >= 300:
+            detail = response.text[:300]
+            raise PeerProtocolError(
+                f"{self.credentials.peer_code} answered {response.status_code}: {detail}"
+            )
+        return response
+
+    async def _json(self, request: httpx.Request) -> Any:
+        response = await self._send(request)
+        try:
+            return response.json()
+        except ValueError as err:
+            raise PeerProtocolError(f"{self.credentials.peer_code} sent no JSON") from err
+
+    async def changes(self, since: int, limit: int) -> FeedPage:
+        """The peer's changes after `since`, checked for shape and gaps."""
+        request = self.signed_request(
+            "GET", f"{API}/changes", params={"since": since, "limit": limit}
+        )
+        page = parse_feed_page(await self._json(request), since)
+        if page.center != self.credentials.peer_code:
+            expected = self.credentials.peer_code
+            raise PeerProtocolError(f"expected center {expected}, got {page.center}")
+        return page
+
+    async def notify(self, last_seq: int) -> None:
+        """Tell the peer our log reached `last_seq`, so it pulls at once."""
+        body = json.dumps({"last_seq": last_seq}).encode()
+        await self._send(self.signed_request("POST", f"{API}/notify", body=body))
+
+    async def digests(self) -> dict[str, dict[str, Any]]:
+        """The peer's shared records: public id -> origin, version and content hash."""
+        data = await self._json(self.signed_request("GET", f"{API}/digests"))
+        if not isinstance(data, dict) or not isinstance(data.get("records"), dict):
+            raise PeerProtocolError("digests must be an object with a records map")
+        records: dict[str, dict[str, Any]] = data["records"]
+        return records

@@ -1,0 +1,20 @@
+"""A full mesh of three real nodes, shared by the federation test modules that keep it whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.federation.cluster import Node, build_cluster, close_all, mesh, start_all
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
+    """JOSS, NPL and LMD peered with each other, running."""
+    nodes = build_cluster(tmp_path_factory.mktemp("mesh"), mesh())
+    try:
+        start_all(nodes)
+        yield nodes
+    finally:
+        close_all(nodes)
