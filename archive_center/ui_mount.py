@@ -60,6 +60,7 @@ async def get_session_factory(request: Request) -> sessionmaker[Session]:
 def ui_router() -> APIRouter:
     """The HTML routes of `field_catalog_ui`, wired to this node's dependencies."""
     from archive_center.auth import csrf_token
+    from federation.status import peer_status
     from field_catalog_ui.deps import UiDeps
     from field_catalog_ui.routes import build_router
 
@@ -74,5 +75,6 @@ def ui_router() -> APIRouter:
         csrf_token=csrf_token,
         sign_in=sign_in,
         sign_out=sign_out,
+        peer_status=peer_status,
     )
     return build_router(deps)

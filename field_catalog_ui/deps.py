@@ -55,3 +55,6 @@ class UiDeps:
     Raises a `CatalogError` (wrong credentials, too many attempts) when it refuses."""
     sign_out: Callable[[Request, Response], None]
     """End the request's web session and clear its cookie."""
+    peer_status: Callable[[Any], list[Any]]
+    """Each peer's freshness for a session (`federation.status.peer_status`, which this
+    package may not import)."""

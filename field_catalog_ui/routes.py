@@ -119,6 +119,13 @@ def build_router(deps: UiDeps) -> APIRouter:
         context["download_form"] = form
         return render.page(request, node, "dataset.html", context, status=status, user=principal)
 
+    @router.get("/federation", response_class=HTMLResponse)
+    def federation(
+        request: Request, session: SessionDep, principal: PrincipalDep, node: NodeDep
+    ) -> HTMLResponse:
+        context = {"title": "Federation status", "peers": deps.peer_status(session)}
+        return render.page(request, node, "federation.html", context, user=principal)
+
     add_account_routes(router, deps, render)
     add_staff_routes(router, deps, render)
     add_submission_routes(router, deps, render)
