@@ -6,7 +6,7 @@ caller's own submissions. Both call the submissions package, as the REST route d
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,7 @@ from field_catalog_ui.upload import excerpt, finding_lines
 from submissions.acceptance import SubmitOptions
 from submissions.errors import SubmissionError
 from submissions.pipeline import SubmissionResult, submit_file
-from submissions.service import get_submission, my_submissions
+from submissions.service import get_submission, my_submissions, products_page
 
 SUBMITTERS = (Role.PI, *STAFF_ROLES)
 UPLOAD_ACCESS = {"": "Campaign default", "open": "Open", "embargoed": "Embargoed",
@@ -36,6 +36,15 @@ def _options(form: dict[str, str], max_bytes: int) -> SubmitOptions:
         release_at=parse_time(release) if release else None,
         max_bytes=max_bytes,
     )
+
+
+def product_groups(items: list[Any]) -> list[tuple[str, list[tuple[str, list[Any]]]]]:
+    """Products by day (newest first), then by source (platform), as the gallery shows them."""
+    days: dict[str, dict[str, list[Any]]] = {}
+    for item in items:
+        day = item.time.strftime("%Y-%m-%d")
+        days.setdefault(day, {}).setdefault(item.source, []).append(item)
+    return [(day, sorted(by_source.items())) for day, by_source in days.items()]
 
 
 def add_submission_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> None:
@@ -98,6 +107,46 @@ def add_submission_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> 
         lines = await run_in_threadpool(excerpt, file.file, finding_lines(result.report))
         return page(request, node, principal, result=result, excerpt=lines,
                     rejected=not result.accepted, form=fields)  # fmt: skip
+
+    @router.get("/products", response_model=None)
+    def products(
+        request: Request,
+        session: SessionDep,
+        principal: PrincipalDep,
+        node: NodeDep,
+        store: StoreDep,
+        source: Annotated[str, Query(max_length=100)] = "",
+        day: Annotated[str, Query(max_length=10)] = "",
+    ) -> Response:
+        error, start, end = None, None, None
+        if day.strip():
+            try:
+                start = parse_time(day.strip())
+                end = parse_time(day.strip(), end_of_day=True)
+            except ValueError:
+                error = "Give the day as YYYY-MM-DD."
+        found = products_page(
+            session, store, source=source.strip() or None, start=start, end=end, limit=500
+        )
+        context = {"title": "Products", "groups": product_groups(found.items),
+                   "source": source, "day": day, "error": error}  # fmt: skip
+        status = 400 if error else 200
+        return render.page(request, node, "products.html", context, status=status, user=principal)
+
+    @router.get("/staff/rejected", response_model=None)
+    def rejected(
+        request: Request, session: SessionDep, principal: PrincipalDep, node: NodeDep
+    ) -> Response:
+        refused = gate(request, principal, node)
+        if refused is not None:
+            return refused
+        if principal.role not in STAFF_ROLES:
+            denied = {"title": "Staff only", "message": "This page is for center staff."}
+            return render.page(request, node, "error.html", denied, status=403, user=principal)
+        everyone = my_submissions(session, principal, mine=False, limit=1000)
+        items = [s for s in everyone if s.state == "rejected"]
+        context = {"title": "Rejected submissions", "items": items}
+        return render.page(request, node, "rejected.html", context, user=principal)
 
     @router.get("/submissions", response_model=None)
     def mine(

@@ -66,3 +66,37 @@ def test_submissions_of_others_are_not_shown(node: Node) -> None:
     other = signed_in(node, "pi_other", Role.PI)
     assert other.get(f"/submissions/{sid.group(1)}").status_code == 404
     assert "empty.txt" not in other.get("/submissions").text
+
+
+def tiny_png() -> bytes:
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1.5))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=40)
+    return out.getvalue()
+
+
+def test_products_gallery_by_day_and_source(node: Node) -> None:
+    pi = signed_in(node, "pi_products", Role.PI)
+    r = upload(pi, "C130.9902101230.flight_track.png", tiny_png())
+    assert r.status_code == 200, r.text
+    assert "Listed as a product." in r.text
+    gallery = node.client.get("/products").text
+    assert '<h2 id="day-1999-02-10">1999-02-10</h2>' in gallery
+    assert "<h3>C130</h3>" in gallery and "flight_track · 12:30 UTC" in gallery
+    assert node.client.get("/products", params={"day": "1999-02-11"}).text.count("gallery") == 0
+    assert "flight_track" in node.client.get("/products", params={"source": "C130"}).text
+    assert node.client.get("/products", params={"day": "tomorrow"}).status_code == 400
+
+
+def test_rejected_queue_is_for_staff(node: Node) -> None:
+    pi = signed_in(node, "pi_rejects", Role.PI)
+    upload(pi, "truncated.txt", (SAMPLES / "invalid" / "bad_timestamp.txt").read_bytes())
+    assert pi.get("/staff/rejected").status_code == 403
+    staff = signed_in(node, "staff_rejects", Role.STAFF)
+    page = staff.get("/staff/rejected").text
+    assert "truncated.txt" in page and "line 70" in page
