@@ -25,6 +25,7 @@ from field_catalog_ui.rendering import STAFF_ROLES, Renderer, make_environment
 from field_catalog_ui.staff_routes import add_staff_routes
 from field_catalog_ui.static import serve_static, static_files
 from field_catalog_ui.submission_routes import add_submission_routes
+from field_catalog_ui.user_routes import add_user_routes
 
 HOME_LATEST = 8
 
@@ -129,6 +130,7 @@ def build_router(deps: UiDeps) -> APIRouter:
     add_account_routes(router, deps, render)
     add_staff_routes(router, deps, render)
     add_submission_routes(router, deps, render)
+    add_user_routes(router, deps, render)
 
     def not_found(request: Request, node: NodeInfo) -> HTMLResponse:
         context = {"title": "Not found", "message": "There is no such dataset here."}

@@ -132,3 +132,41 @@ def test_staff_form_errors_are_shown(node: Node) -> None:
     )  # fmt: skip
     assert r.status_code == 400
     assert "the release date must be in the future" in r.text
+
+
+def test_admins_manage_users_staff_only_see_them(node: Node) -> None:
+    staff = signed_in(node, "staff_users", Role.STAFF)
+    page = staff.get("/staff/users")
+    assert page.status_code == 200 and "staff_users" in page.text
+    assert "Add a user" not in page.text
+    r = staff.post(
+        "/staff/users",
+        data={"username": "sneaky", "password": PASSWORD, "role": "admin",
+              "csrf_token": csrf_of(page.text)},
+    )  # fmt: skip
+    assert r.status_code == 403
+    admin = signed_in(node, "admin_users", Role.ADMIN)
+    page = admin.get("/staff/users").text
+    r = admin.post(
+        "/staff/users",
+        data={"username": "new_pi", "password": PASSWORD, "role": "pi", "display_name": "New PI",
+              "csrf_token": csrf_of(page)},
+    )  # fmt: skip
+    assert r.status_code == 303
+    page = admin.get("/staff/users").text
+    assert "New PI" in page
+    r = admin.post("/staff/users/new_pi", data={"role": "staff", "csrf_token": csrf_of(page)})
+    assert r.status_code == 303
+    page = admin.get("/staff/users").text
+    row = page.split("<td>new_pi</td>", 1)[1].split("</tr>", 1)[0]
+    assert "<td>Staff</td><td>no</td>" in row  # the unticked box deactivated the user
+    dup = admin.post(
+        "/staff/users",
+        data={
+            "username": "new_pi",
+            "password": PASSWORD,
+            "role": "pi",
+            "csrf_token": csrf_of(page),
+        },
+    )
+    assert dup.status_code == 400 and "exists already" in dup.text
