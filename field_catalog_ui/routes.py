@@ -26,8 +26,10 @@ from field_catalog_ui.staff_routes import add_staff_routes
 from field_catalog_ui.static import serve_static, static_files
 from field_catalog_ui.submission_routes import add_submission_routes
 from field_catalog_ui.user_routes import add_user_routes
+from submissions.service import products_page
 
 HOME_LATEST = 8
+HOME_PRODUCTS = 6
 
 
 def build_router(deps: UiDeps) -> APIRouter:
@@ -47,10 +49,16 @@ def build_router(deps: UiDeps) -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     def home(
-        request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep, node: NodeDep
+        request: Request,
+        session: SessionDep,
+        principal: PrincipalDep,
+        now: NowDep,
+        node: NodeDep,
+        store: StoreDep,
     ) -> HTMLResponse:
         latest = search_datasets(session, SearchParams(limit=HOME_LATEST), principal, now)
-        context = {"page": latest, "title": "Home"}
+        products = products_page(session, store, limit=HOME_PRODUCTS).items
+        context = {"page": latest, "products": products, "title": "Home"}
         return render.page(request, node, "home.html", context, user=principal)
 
     @router.get("/search", response_class=HTMLResponse)
