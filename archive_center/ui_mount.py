@@ -39,6 +39,23 @@ def sign_in(
     return signed.principal
 
 
+def exchange_form_password(
+    request: Request, response: Response, form_key: str, password: str, now: datetime
+) -> None:
+    """A form password for a grant (`archive_center.auth_service`), kept in the grant cookie."""
+    from archive_center import auth
+    from archive_center.auth_service import exchange_form_password as exchange
+
+    settings = request.app.state.settings
+    grant = exchange(
+        request.app.state.session_factory, form_key, password,
+        client=auth.client_address(request, settings.access.trusted_proxies),
+        holder=auth.grant_holder(request), now=now, access=settings.access,
+    )  # fmt: skip
+    max_age = int(settings.access.grant_minutes * 60)
+    auth.set_cookie(response, request, settings, auth.GRANT_COOKIE, grant.holder, max_age)
+
+
 def sign_out(request: Request, response: Response) -> None:
     """End the request's web session (if any) and clear the cookie."""
     from archive_center import auth
@@ -59,7 +76,7 @@ async def get_session_factory(request: Request) -> sessionmaker[Session]:
 
 def ui_router() -> APIRouter:
     """The HTML routes of `field_catalog_ui`, wired to this node's dependencies."""
-    from archive_center.auth import csrf_token
+    from archive_center.auth import csrf_token, grant_holder
     from federation.status import peer_status
     from field_catalog_ui.deps import UiDeps
     from field_catalog_ui.routes import build_router
@@ -75,6 +92,8 @@ def ui_router() -> APIRouter:
         csrf_token=csrf_token,
         sign_in=sign_in,
         sign_out=sign_out,
+        exchange_form_password=exchange_form_password,
+        grant_holder=grant_holder,
         peer_status=peer_status,
     )
     return build_router(deps)

@@ -55,6 +55,11 @@ class UiDeps:
     Raises a `CatalogError` (wrong credentials, too many attempts) when it refuses."""
     sign_out: Callable[[Request, Response], None]
     """End the request's web session and clear its cookie."""
+    exchange_form_password: Callable[[Request, Response, str, str, datetime], None]
+    """Exchange a form's password for a grant kept in the grant cookie (raises a
+    `CatalogError` when wrong or rate limited)."""
+    grant_holder: Callable[[Request], str | None]
+    """The grant holder secret the request presents (cookie or header)."""
     peer_status: Callable[[Any], list[Any]]
     """Each peer's freshness for a session (`federation.status.peer_status`, which this
     package may not import)."""

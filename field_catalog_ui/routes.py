@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 from catalog.downloads import prepare_download
 from catalog.errors import CatalogError, InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.schemas import Principal, SearchParams
+from catalog.field_reports import REPORT_KINDS, list_reports
 from catalog.search import search_datasets
 from field_catalog_ui import pages
 from field_catalog_ui.account_routes import add_account_routes
 from field_catalog_ui.deps import NodeInfo, UiDeps
 from field_catalog_ui.forms import parse_download, parse_search
 from field_catalog_ui.rendering import STAFF_ROLES, Renderer, make_environment
+from field_catalog_ui.report_routes import add_report_routes
 from field_catalog_ui.staff_routes import add_staff_routes
 from field_catalog_ui.static import serve_static, static_files
 from field_catalog_ui.submission_routes import add_submission_routes
@@ -58,7 +60,8 @@ def build_router(deps: UiDeps) -> APIRouter:
     ) -> HTMLResponse:
         latest = search_datasets(session, SearchParams(limit=HOME_LATEST), principal, now)
         products = products_page(session, store, limit=HOME_PRODUCTS).items
-        context = {"page": latest, "products": products, "title": "Home"}
+        reports = {kind: list_reports(session, kind=kind, limit=1) for kind in REPORT_KINDS}
+        context = {"page": latest, "products": products, "reports": reports, "title": "Home"}
         return render.page(request, node, "home.html", context, user=principal)
 
     @router.get("/search", response_class=HTMLResponse)
@@ -139,6 +142,7 @@ def build_router(deps: UiDeps) -> APIRouter:
     add_staff_routes(router, deps, render)
     add_submission_routes(router, deps, render)
     add_user_routes(router, deps, render)
+    add_report_routes(router, deps, render)
 
     def not_found(request: Request, node: NodeInfo) -> HTMLResponse:
         context = {"title": "Not found", "message": "There is no such dataset here."}

@@ -41,10 +41,20 @@ def add_user_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> None:
             return render.page(request, node, "error.html", context, status=403, user=principal)
         return None
 
-    def page(request: Request, session: Session, principal: Principal, node: NodeInfo,
-             error: str | None = None) -> Response:  # fmt: skip
-        context = {"title": "Users", "users": list_users(session), "roles": ROLE_CHOICES,
-                   "can_edit": principal.role is Role.ADMIN, "error": error}  # fmt: skip
+    def page(
+        request: Request,
+        session: Session,
+        principal: Principal,
+        node: NodeInfo,
+        error: str | None = None,
+    ) -> Response:
+        context = {
+            "title": "Users",
+            "users": list_users(session),
+            "roles": ROLE_CHOICES,
+            "can_edit": principal.role is Role.ADMIN,
+            "error": error,
+        }
         status = 400 if error else 200
         return render.page(request, node, "users.html", context, status=status, user=principal)
 
@@ -72,13 +82,25 @@ def add_user_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> None:
         if refused is not None:
             return refused
         try:
-            user = create_user(session, username=username, password=password, role=Role(role),
-                               display_name=display_name or None, now=now)  # fmt: skip
+            user = create_user(
+                session,
+                username=username,
+                password=password,
+                role=Role(role),
+                display_name=display_name or None,
+                now=now,
+            )
         except (CatalogError, ValueError) as err:
             message = str(err) if isinstance(err, CatalogError) else "Choose a listed role."
             return page(request, session, principal, node, error=message)
-        record_event(session, actor=principal, action="user.add", now=now,
-                     reason=f"added {user.username}", after={"role": user.role})  # fmt: skip
+        record_event(
+            session,
+            actor=principal,
+            action="user.add",
+            now=now,
+            reason=f"added {user.username}",
+            after={"role": user.role},
+        )
         return RedirectResponse("/staff/users", status_code=303)
 
     @router.post(
@@ -107,6 +129,13 @@ def add_user_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> None:
             return page(request, session, principal, node, error=message)
         after = {"role": user.role, "active": user.active}
         if after != before:
-            record_event(session, actor=principal, action="user.change", now=now,
-                         reason=f"changed {user.username}", before=before, after=after)  # fmt: skip
+            record_event(
+                session,
+                actor=principal,
+                action="user.change",
+                now=now,
+                reason=f"changed {user.username}",
+                before=before,
+                after=after,
+            )
         return RedirectResponse("/staff/users", status_code=303)
