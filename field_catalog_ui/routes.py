@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from catalog.downloads import prepare_download
 from catalog.errors import CatalogError, InvalidQueryError, NotFoundError, PermissionDeniedError
-from catalog.schemas import Principal, SearchParams
 from catalog.field_reports import REPORT_KINDS, list_reports
+from catalog.schemas import Principal, SearchParams
 from catalog.search import search_datasets
 from field_catalog_ui import pages
 from field_catalog_ui.account_routes import add_account_routes
