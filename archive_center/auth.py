@@ -18,6 +18,10 @@ from fastapi import FastAPI, Request, Response
 from archive_center.errors import CsrfError, problem_response
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
     from archive_center.settings import Settings
 
 SESSION_COOKIE = "fieldcat_session"
@@ -27,6 +31,8 @@ GRANT_HEADER = "x-fieldcat-grant"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_POSTS = frozenset({"/api/v1/bundles"})
+"""POST routes that only read (a bundle is built per request); the public face serves them."""
 _STATE_CSRF = "fieldcat_csrf_expected"
 _STATE_NEW_CSRF = "fieldcat_csrf_new"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -94,6 +100,17 @@ def client_address(request: Request, trusted_proxies: list[str]) -> str:
 def grant_holder(request: Request) -> str | None:
     """The grant holder secret the request presents (header first, then cookie)."""
     return request.headers.get(GRANT_HEADER) or request.cookies.get(GRANT_COOKIE)
+
+
+def holds_form_access(request: Request, session: Session, form_key: str, now: datetime) -> bool:
+    """Whether the request presents a live grant for the status-report form `form_key`.
+
+    The ui calls this before showing or accepting a password-protected form; the password
+    itself is exchanged with `archive_center.auth_service.exchange_form_password`.
+    """
+    from catalog.grants import holds_form_grant
+
+    return holds_form_grant(session, grant_holder(request), form_key, now)
 
 
 def remember_session_csrf(request: Request, secret: str) -> None:
@@ -171,7 +188,11 @@ def mark_private(request: Request, response: Response) -> None:
 async def _access_middleware(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    if is_public_face(request) and request.method not in SAFE_METHODS:
+    if (
+        is_public_face(request)
+        and request.method not in SAFE_METHODS
+        and not (request.method == "POST" and request.url.path in READ_ONLY_POSTS)
+    ):
         return problem_response(
             request,
             403,

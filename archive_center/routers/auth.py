@@ -14,7 +14,7 @@ from archive_center.deps import (
     NowDep,
     PrincipalDep,
     SettingsDep,
-    enforce_cookie_csrf,
+    checked_principal,
     forbid_unknown_query,
 )
 from catalog.web_sessions import end_session
@@ -81,7 +81,7 @@ def create_session(
 @router.delete(
     "/auth/session",
     status_code=204,
-    dependencies=[forbid_unknown_query(), Depends(enforce_cookie_csrf)],
+    dependencies=[forbid_unknown_query(), Depends(checked_principal)],
 )
 def delete_session(request: Request, settings: SettingsDep) -> Response:
     """Sign out: the server-side session ends and the cookie is cleared."""
