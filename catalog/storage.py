@@ -78,14 +78,22 @@ class ArchiveStore:
             raise ValueError("unsafe file extension")
         return self.derived_dir / public_id / f"{version_id}.{ext}"
 
-    def put_original(self, staged: Path) -> tuple[str, Path]:
-        """Archive a staged file: (sha256, final path). The same bytes twice give one file."""
-        digest = hashlib.sha256()
-        with open(staged, "rb") as stream:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-            os.fsync(stream.fileno())
-        sha256 = digest.hexdigest()
+    def put_original(self, staged: Path, sha256: str | None = None) -> tuple[str, Path]:
+        """Archive a staged file: (sha256, final path). The same bytes twice give one file.
+
+        `sha256`, when the caller computed it while writing the staged file, saves reading
+        the file again; the file is still fsynced before it is linked into place.
+        """
+        if sha256 is None:
+            digest = hashlib.sha256()
+            with open(staged, "rb") as stream:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                os.fsync(stream.fileno())
+            sha256 = digest.hexdigest()
+        else:
+            with open(staged, "rb") as stream:
+                os.fsync(stream.fileno())
         final = self.original_path(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(staged, READ_ONLY)

@@ -284,7 +284,7 @@ def take_data(intake: Intake, ticket: Ticket, staged: StagedFile) -> SubmissionR
         return reject(intake, ticket, staged.path, report.refuse(err.code, str(err)))
     if decision.duplicate:
         return take_duplicate(intake, ticket, staged, report, duplicate_of)
-    sha256, _ = intake.store.put_original(staged.path)
+    sha256, _ = intake.store.put_original(staged.path, staged.sha256)
     set_state(intake, ticket, "archived")
     try:
         with intake.sessions() as session, session.begin():

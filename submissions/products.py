@@ -73,7 +73,7 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         existing = find_product(session, ticket.name)
         if existing is not None and existing.sha256 == staged.sha256:
             return take_duplicate(intake, ticket, staged, report, None)
-    sha256, _ = intake.store.put_original(staged.path)
+    sha256, _ = intake.store.put_original(staged.path, staged.sha256)
     set_state(intake, ticket, "archived")
     with intake.sessions() as session, session.begin():
         campaign_id = find_campaign(session, intake.campaign_code).id

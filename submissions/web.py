@@ -7,6 +7,8 @@ their number and size, so a body of many tiny parts is refused early.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 FILE_FIELD = "file"
 MAX_FIELDS = 16
 MAX_FIELD_BYTES = 4096
-FLUSH_BYTES = 1 << 20
+FLUSH_BYTES = 2 << 20
 
 
 @dataclass
@@ -123,17 +125,28 @@ async def receive_upload(
     with Stager(store, limit) as stager:
         collector = _Collector(stager)
         parser = MultipartParser(params[b"boundary"], callbacks=_callbacks(collector))
+        writing: asyncio.Future[None] | None = None
         try:
             async for chunk in chunks:
                 parser.write(chunk)
                 if len(collector.pending) >= FLUSH_BYTES:
-                    await _flush(collector)
+                    # Double-buffered: the previous megabyte is hashed and written in a
+                    # thread while the next one arrives.
+                    if writing is not None:
+                        await writing
+                    writing = _start_flush(collector)
+            if writing is not None:
+                await writing
             parser.finalize()
-        except FormParserError as err:
-            raise UploadIncompleteError("the multipart body is malformed") from err
-        except (UploadRefusedError, OSError):
-            raise
-        except Exception as err:  # the client went away mid-body
+        except BaseException as err:
+            if writing is not None and not writing.done():
+                with contextlib.suppress(Exception):  # let the thread finish before cleanup
+                    await writing
+            if isinstance(err, FormParserError):
+                raise UploadIncompleteError("the multipart body is malformed") from err
+            if isinstance(err, UploadRefusedError | OSError) or not isinstance(err, Exception):
+                raise
+            # the client went away mid-body
             raise UploadIncompleteError("the upload was cut off before its end") from err
         await _flush(collector)
         if not collector.ended:
@@ -144,11 +157,15 @@ async def receive_upload(
     return Upload(staged, collector.filename, collector.fields)
 
 
+def _start_flush(collector: _Collector) -> asyncio.Future[None]:
+    data = bytes(collector.pending)
+    collector.pending.clear()
+    return asyncio.get_running_loop().run_in_executor(None, collector.stager.write, data)
+
+
 async def _flush(collector: _Collector) -> None:
     if collector.pending:
-        data = bytes(collector.pending)
-        collector.pending.clear()
-        await anyio.to_thread.run_sync(collector.stager.write, data)
+        await _start_flush(collector)
 
 
 def _callbacks(c: _Collector) -> MultipartCallbacks:

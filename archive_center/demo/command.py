@@ -40,7 +40,7 @@ def _progress(console: Console) -> Progress:
 
 
 def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
-    """Write the campaign files, then initialise each center and register its data files."""
+    """Write the campaign files, then initialise each center and submit its files to it."""
     from archive_center.cli_node import load_config, prepare
     from archive_center.demo.campaign import plan_campaign, write_campaign
     from archive_center.demo.seeding import seed_center
@@ -52,7 +52,7 @@ def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
         written = write_campaign(
             layout.campaign_dir, seed, on_file=lambda _f: progress.advance(task)
         )
-        data = [f for f in written if f.kind == "data"]
+        data = [f for f in written if f.kind in ("data", "product")]  # products too
         seeding = progress.add_task("seeding the centers", total=len(data))
         for center in CENTERS:
             settings = load_config(layout.config_path(center.code))

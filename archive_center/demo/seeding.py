@@ -1,22 +1,21 @@
-"""Register generated campaign files in a center, the in-process way.
+"""Register generated campaign files in a center through the real submission pipeline.
 
-Until the submissions issue lands, each file goes `formats.read` ->
-`ArchiveStore.put_original` -> `register_datafile`, committed in one transaction per file
-(the row is committed after the original is renamed into place, as DESIGN.md asks). Once the
-submission pipeline exists, seeding switches to it so the demo exercises the real intake.
+Each file goes through `submissions.pipeline.submit_file` exactly as an upload would
+(staged, validated, archived, registered, with its submission record), submitted by the
+center's own seeding account with staff rights, so the demo exercises the real intake.
+Product images (`source.YYMMDDHHmm.name.png`) become field-catalog products.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
     from archive_center.settings import Settings
     from catalog.storage import ArchiveStore
@@ -26,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 DEMO_EMBARGO = timedelta(days=365)
 """How long the demo's embargoed example stays closed after seeding."""
+SEED_RECEIVER = "seed"
+
+
+class SeedingError(Exception):
+    """A generated file was not accepted: the demo's generator and the validator disagree."""
 
 
 def campaign_time(settings: Settings) -> CampaignTime:
@@ -41,39 +45,36 @@ def campaign_time(settings: Settings) -> CampaignTime:
 
 
 def seed_file(
-    session: Session,
+    sessions: sessionmaker[Session],
     store: ArchiveStore,
     settings: Settings,
     path: Path,
     *,
     release_at: datetime | None,
     now: datetime,
-) -> str:
-    """Read, archive and register one file (the caller commits); the dataset's public id.
+) -> str | None:
+    """Submit one file; the dataset's public id (None for a product).
 
     A `release_at` registers the dataset under embargo until then.
     """
-    import formats
-    from catalog.registration import register_datafile
+    from catalog.schemas import Principal, Role
+    from submissions.acceptance import SubmitOptions
+    from submissions.pipeline import submit_file
 
-    datafile = formats.read(path, campaign=campaign_time(settings), filename=path.name)
-    staged = store.new_staging_path()
-    shutil.copyfile(path, staged)
-    sha256, stored = store.put_original(staged)
-    dataset = register_datafile(
-        session,
-        datafile=datafile,
-        sha256=sha256,
-        size=stored.stat().st_size,
-        original_name=path.name,
-        center_code=settings.center_code,
-        campaign_code=settings.campaign.code,
-        category=datafile.header.category,
-        access_state="embargoed" if release_at is not None else None,
+    options = SubmitOptions(
+        access="embargoed" if release_at is not None else None,
         release_at=release_at,
-        now=now,
+        max_bytes=settings.max_upload_bytes,
     )
-    return dataset.public_id
+    result = submit_file(
+        sessions, store, source=path, original_name=path.name,
+        submitter=Principal(username="demo-seeding", role=Role.STAFF),
+        center_code=settings.center_code, campaign=settings.campaign.code,
+        receiver=SEED_RECEIVER, options=options, now=now,
+    )  # fmt: skip
+    if not result.accepted:
+        raise SeedingError(f"{path.name} was rejected:\n{result.report_text}")
+    return result.dataset_public_id
 
 
 def seed_center(
@@ -84,11 +85,11 @@ def seed_center(
     now: datetime | None = None,
     on_file: Callable[[Path], None] | None = None,
 ) -> list[str]:
-    """Archive and register each data file in the center; return the datasets' public ids.
+    """Submit each file to the center; return the datasets' public ids (products aside).
 
-    One transaction per file, committed after the original is in place. Files named in
-    `embargoed` stay under embargo for `DEMO_EMBARGO` from `now`, so the demo shows
-    searchable metadata whose data is not yet released.
+    Files named in `embargoed` stay under embargo for `DEMO_EMBARGO` from `now`, so the demo
+    shows searchable metadata whose data is not yet released. Seeding again changes nothing:
+    the same bytes are one submission.
     """
     from catalog.db import make_engine, make_session_factory
     from catalog.storage import ArchiveStore
@@ -101,10 +102,9 @@ def seed_center(
         sessions = make_session_factory(engine)
         for path in files:
             release_at = when + DEMO_EMBARGO if path.name in embargoed else None
-            with sessions() as session, session.begin():
-                public_ids.append(
-                    seed_file(session, store, settings, path, release_at=release_at, now=when)
-                )
+            public_id = seed_file(sessions, store, settings, path, release_at=release_at, now=when)
+            if public_id is not None:
+                public_ids.append(public_id)
             if on_file is not None:
                 on_file(path)
     finally:

@@ -48,6 +48,7 @@ class Row:
     grant     password exchange: a wrong password is 403 on a visible password dataset, else 404
     staff     staff/admin only: 401 anonymous, 403 other roles (before any dataset lookup)
     session   sign-in plumbing, covered by tests/access/test_identity.py
+    submission a PI's own uploads, covered by tests/submissions/test_api.py
     """
 
     kind: str
@@ -76,6 +77,13 @@ ACCESS_MATRIX: dict[str, Row] = {
     ),
     "DELETE /api/v1/datasets/{public_id}": Row("staff", query="?reason=matrix"),
     "GET /api/v1/datasets/{public_id}/audit": Row("staff"),
+    # Submissions: the PI's own and staff only, covered by tests/submissions/test_api.py.
+    "POST /api/v1/submissions": Row("submission"),
+    "GET /api/v1/submissions": Row("submission"),
+    "GET /api/v1/submissions/{submission_id}": Row("submission"),
+    "GET /api/v1/products": Row("public"),
+    "GET /api/v1/products/{product_id}/file": Row("public"),
+    "GET /api/v1/products/{product_id}/thumbnail": Row("public"),
 }
 MISSING_ID = "AAAAAAAAAAAAAAAA"
 

@@ -129,3 +129,30 @@ def test_a_flight_seeded_into_its_center_has_its_track_extent(tmp_path: Path) ->
     assert south == pytest.approx(4.19, abs=0.01) and north == pytest.approx(12.0, abs=0.01)
     assert west == pytest.approx(72.5, abs=0.01) and east == pytest.approx(73.53, abs=0.01)
     assert {"O3", "CO", "BC", "CN"} <= set(detail.variables)
+
+
+def test_seeding_goes_through_the_submission_pipeline_products_included(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from catalog.models import Product
+    from catalog.submission_models import Submission
+
+    center = Settings(center_code="NPL", center_name="NPL New Delhi", root=tmp_path / "npl")
+    prepare(center)
+    written = write_campaign(tmp_path / "campaign")
+    mine = [f for f in written if f.center == "NPL"]
+    ids = seed_center(center, [f.path for f in mine], now=NOW)
+    engine = make_engine(center.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            rows = list(session.scalars(select(Submission)))
+            assert {r.state for r in rows} == {"registered"} and len(rows) == len(mine)
+            assert {r.receiver for r in rows} == {"seed"}
+            products = list(session.scalars(select(Product)))
+            assert {p.filename for p in products} == {
+                f.path.name for f in mine if f.kind == "product"
+            }
+            assert products
+    finally:
+        engine.dispose()
+    assert len(ids) == sum(1 for f in mine if f.kind == "data")

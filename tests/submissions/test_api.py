@@ -14,16 +14,15 @@ from fastapi.testclient import TestClient
 
 from archive_center.app import create_app
 from archive_center.settings import Settings
-from catalog.models import User
-from catalog.schemas import Principal, Role
+from catalog.schemas import Role
 from catalog.storage import ArchiveStore
 from tests.archive_center.conftest import database_url, make_settings  # noqa: F401
 from tests.conftest import SAMPLES
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-PI = Principal(user_id=1, username="pi1", role=Role.PI)
-PI2 = Principal(user_id=2, username="pi2", role=Role.PI)
-STAFF = Principal(user_id=3, username="staff", role=Role.STAFF)
+PI, PI2, STAFF = "pi1", "pi2", "staff"
+ANONYMOUS = "anonymous"
+ROLES = {PI: Role.PI, PI2: Role.PI, STAFF: Role.STAFF}
 
 
 @dataclass
@@ -31,10 +30,12 @@ class Api:
     client: TestClient
     store: ArchiveStore
     settings: Settings
-    caller: list[Principal]
+    tokens: dict[str, str]
 
-    def as_(self, who: Principal) -> Api:
-        self.caller[0] = who
+    def as_(self, who: str) -> Api:
+        self.client.headers.pop("Authorization", None)
+        if who in self.tokens:
+            self.client.headers["Authorization"] = f"Bearer {self.tokens[who]}"
         return self
 
     def upload(self, name: str, content: bytes, **fields: str):  # type: ignore[no-untyped-def]
@@ -44,21 +45,20 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Api]:  # noqa: F811
-    from archive_center.deps import get_now, get_principal
+    from archive_center.deps import get_now
+    from catalog.users import create_user, issue_api_token
 
     settings = make_settings(tmp_path_factory.mktemp("node"), database_url)
     settings.max_upload_bytes = 2 << 20
     app = create_app(settings)
-    caller = [PI]
     app.dependency_overrides[get_now] = lambda: NOW
-    app.dependency_overrides[get_principal] = lambda: caller[0]
+    tokens = {}
     with TestClient(app) as client:
         with app.state.session_factory() as session, session.begin():
-            for p in (PI, PI2, STAFF):
-                session.add(
-                    User(id=p.user_id, username=p.username, role=p.role.value, created_at=NOW)
-                )
-        yield Api(client, app.state.store, settings, caller)
+            for name, role in ROLES.items():
+                user = create_user(session, username=name, password="pw-" * 4, role=role, now=NOW)
+                tokens[name] = issue_api_token(session, user, name="test", now=NOW)
+        yield Api(client, app.state.store, settings, tokens)
 
 
 def sample(name: str) -> bytes:
@@ -96,8 +96,8 @@ def test_upload_is_registered_and_readable_by_its_pi(api: Api) -> None:
 
 
 def test_anonymous_may_not_submit(api: Api) -> None:
-    resp = api.as_(Principal.anonymous()).upload("x.txt", sample("seed_example.txt"))
-    assert resp.status_code in (401, 403)
+    resp = api.as_(ANONYMOUS).upload("x.txt", sample("seed_example.txt"))
+    assert resp.status_code == 401
     assert resp.headers["content-type"].startswith("application/problem+json")
 
 

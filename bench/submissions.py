@@ -1,0 +1,300 @@
+"""Submissions benchmark, in one run against a real `fieldcat serve` on loopback:
+
+- FTP drop: from the end of an FTP upload (the client's 226) to the dataset being found by
+  search, median and 95th percentile (goal: median under 2 s);
+- 200 concurrent small HTTP uploads, files per second, beside the same files through the
+  pipeline in process (`http_vs_inprocess` shows what HTTP costs);
+- one 1 GB upload (a PDF product), throughput beside a raw loopback copy of the same bytes to
+  disk (`upload_vs_raw_copy`, goal at least 0.5), and the server's peak RSS growth meanwhile
+  (goal under 64 MB).
+
+Last line: one JSON object. `--quick`: 3 FTP files, 20 HTTP uploads, 64 MB instead of 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ftplib
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from download import free_port, peak_growth  # noqa: E402 - the download bench's helpers
+
+MB = 1024 * 1024
+SAMPLE = REPO.parent / "shared" / "samples" / "valid" / "kco_surface_hourly.txt"
+
+
+def small_file(did: int) -> bytes:
+    """The KCO sample under another DID (a distinct, valid, small file)."""
+    lines = SAMPLE.read_text().splitlines()
+    lines = [f"DID = {did}" if ln.upper().startswith("DID") else ln for ln in lines]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def prepare_center(root: Path) -> str:
+    """A migrated center at `root` with a PI and their API token."""
+    from archive_center.cli_node import prepare
+    from archive_center.settings import Settings
+    from catalog.db import make_engine, make_session_factory
+    from catalog.schemas import Role
+    from catalog.users import create_user, issue_api_token
+
+    settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
+    prepare(settings)
+    engine = make_engine(settings.effective_database_url)
+    with make_session_factory(engine)() as session, session.begin():
+        now = datetime.now(UTC)
+        user = create_user(session, username="pi", password="bench-pass", role=Role.PI, now=now)
+        token = issue_api_token(session, user, name="bench", now=now)
+    engine.dispose()
+    return token
+
+
+def start_node(root: Path, port: int, ftp_port: int) -> subprocess.Popen[bytes]:
+    """`fieldcat serve` with the FTP drop on; returns once it is ready."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCAT_")}
+    env |= {
+        "FIELDCAT_ROOT": str(root), "FIELDCAT_PORT": str(port), "FIELDCAT_CENTER_CODE": "JOSS",
+        "FIELDCAT_CENTER_NAME": "JOSS", "FIELDCAT_SUBMISSIONS__FTP__ENABLED": "true",
+        "FIELDCAT_SUBMISSIONS__FTP__PORT": str(ftp_port), "PYTHONPATH": str(REPO),
+        "FIELDCAT_WORKER_INTERVAL_S": "3600",
+    }  # fmt: skip
+    log = (root / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archive_center", "serve"], cwd=REPO, env=env, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/readyz").status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("node did not start")
+
+
+def ftp_to_search(url: str, ftp_port: int, count: int) -> list[float]:
+    """Seconds from each FTP upload's end to its dataset being found by search."""
+    latencies = []
+    with httpx.Client(timeout=30) as client:
+        for i in range(count):
+            did = 50_000 + i
+            ftp = ftplib.FTP()
+            ftp.connect("127.0.0.1", ftp_port, timeout=30)
+            ftp.login()
+            ftp.storbinary(f"STOR kco_{did}.txt", io.BytesIO(small_file(did)))
+            ended = time.perf_counter()
+            ftp.quit()
+            while True:
+                items = client.get(f"{url}/api/v1/datasets", params={"q": str(did)}).json()
+                if any(item["did"] == str(did) for item in items["items"]):
+                    break
+                if time.perf_counter() - ended > 60:
+                    raise RuntimeError(f"DID {did} never appeared")
+                time.sleep(0.01)
+            latencies.append(time.perf_counter() - ended)
+    return latencies
+
+
+async def http_uploads(url: str, token: str, files: list[tuple[str, bytes]]) -> float:
+    """Files per second for all `files` sent at once over HTTP."""
+    limits = httpx.Limits(max_connections=len(files))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=300, limits=limits, headers=headers) as client:
+
+        async def one(name: str, content: bytes) -> None:
+            resp = await client.post(
+                f"{url}/api/v1/submissions", files={"file": (name, content, "text/plain")}
+            )
+            if resp.status_code != 201:
+                raise RuntimeError(f"{name}: {resp.status_code} {resp.text[:300]}")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one(name, content) for name, content in files))
+        return len(files) / (time.perf_counter() - began)
+
+
+def in_process(root: Path, files: list[tuple[str, bytes]]) -> float:
+    """Files per second for the same files through `submit_file` in this process."""
+    from archive_center.settings import Settings
+    from catalog.db import make_engine, make_session_factory
+    from catalog.schemas import Principal, Role
+    from catalog.storage import ArchiveStore
+    from submissions.acceptance import SubmitOptions
+    from submissions.pipeline import submit_file
+
+    prepare_center(root)
+    settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
+    engine = make_engine(settings.effective_database_url)
+    sessions, store = make_session_factory(engine), ArchiveStore(root)
+    pi = Principal(user_id=1, username="pi", role=Role.PI)
+    began = time.perf_counter()
+    for name, content in files:
+        result = submit_file(
+            sessions, store, source=io.BytesIO(content), original_name=name, submitter=pi,
+            center_code="JOSS", campaign=settings.campaign.code, receiver="bench",
+            options=SubmitOptions(), now=datetime.now(UTC),
+        )  # fmt: skip
+        if not result.accepted:
+            raise RuntimeError(result.report_text)
+    rate = len(files) / (time.perf_counter() - began)
+    engine.dispose()
+    return rate
+
+
+def write_big(path: Path, size: int) -> None:
+    """A PDF-looking product file of `size` bytes (incompressible blocks)."""
+    block = os.urandom(MB)
+    with path.open("wb") as out:
+        out.write(b"%PDF-1.4\n")
+        written = 9
+        while written < size:
+            chunk = block[: min(MB, size - written)]
+            out.write(chunk)
+            written += len(chunk)
+
+
+def multipart_body(path: Path, name: str, boundary: str) -> tuple[int, Iterator[bytes]]:
+    """Length and chunks of a one-file multipart body read from disk."""
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = path.stat().st_size
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        with path.open("rb") as handle:
+            while chunk := handle.read(MB):
+                yield chunk
+        yield tail
+
+    return len(head) + size + len(tail), chunks()
+
+
+def big_upload(url: str, token: str, path: Path) -> float:
+    """Seconds for one large upload answered 201 (http.client: the client is no bottleneck)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    boundary = "fieldcatbenchboundary"
+    length, body = multipart_body(path, "bench.9903070400.big_report.pdf", boundary)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=600)
+    began = time.perf_counter()
+    try:
+        conn.request("POST", "/api/v1/submissions", body=body, headers={
+            "Authorization": f"Bearer {token}", "Content-Length": str(length),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        })  # fmt: skip
+        response = conn.getresponse()
+        answer = response.read()
+        if response.status != 201:
+            raise RuntimeError(f"big upload: {response.status} {answer[:300]!r}")
+    finally:
+        conn.close()
+    return time.perf_counter() - began
+
+
+def raw_copy_to_disk(path: Path, target: Path) -> float:
+    """Seconds to send `path` over a loopback socket to a receiver writing it to disk."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def receive() -> None:
+        conn, _ = server.accept()
+        buffer = bytearray(MB)
+        with conn, target.open("wb") as out:
+            while n := conn.recv_into(buffer):
+                out.write(memoryview(buffer)[:n])
+            out.flush()
+            os.fsync(out.fileno())
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    began = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port)) as client, path.open("rb") as handle:
+        client.sendfile(handle)
+    thread.join()
+    seconds = time.perf_counter() - began
+    server.close()
+    return seconds
+
+
+def main() -> None:
+    """Run every measurement and print the figures, then the JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--big-mb", type=int, default=0, help="size of the large upload (MB)")
+    args = parser.parse_args()
+    ftp_count, http_count = (3, 20) if args.quick else (20, 200)
+    big_size = args.big_mb * MB if args.big_mb else (64 * MB if args.quick else 1024 * MB)
+    with tempfile.TemporaryDirectory(prefix="fieldcat-bench-sub-") as tmp:
+        base = Path(tmp)
+        node_root, inproc_root = base / "node", base / "inproc"
+        token = prepare_center(node_root)
+        port, ftp_port = free_port(), free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = start_node(node_root, port, ftp_port)
+        try:
+            latencies = ftp_to_search(url, ftp_port, ftp_count)
+            files = [(f"kco_{i}.txt", small_file(60_000 + i)) for i in range(http_count)]
+            http_rate = asyncio.run(http_uploads(url, token, files))
+            big = base / "big.pdf"
+            write_big(big, big_size)
+            seconds: list[float] = []
+            growth = peak_growth(proc.pid, lambda: seconds.append(big_upload(url, token, big)))
+        except Exception:
+            print((node_root / "serve.log").read_text()[-5000:], file=sys.stderr)
+            raise
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        raw_seconds = raw_copy_to_disk(big, base / "raw.bin")
+        inproc_rate = in_process(inproc_root, files)
+    upload_mb_s = big_size / MB / seconds[0]
+    raw_mb_s = big_size / MB / raw_seconds
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    figures = {
+        "ftp_to_search_p50_s": round(statistics.median(latencies), 3),
+        "ftp_to_search_p95_s": round(p95, 3),
+        "http_uploads_per_s": round(http_rate, 1),
+        "inprocess_uploads_per_s": round(inproc_rate, 1),
+        "upload_mb_per_s": round(upload_mb_s, 1),
+        "raw_copy_mb_per_s": round(raw_mb_s, 1),
+        "upload_peak_rss_growth_mb": round(growth, 1),
+        "upload_bytes": big_size,
+    }
+    ratios = {
+        "http_vs_inprocess": round(http_rate / inproc_rate, 3),
+        "upload_vs_raw_copy": round(upload_mb_s / raw_mb_s, 3),
+    }
+    for name, value in {**figures, **ratios}.items():
+        print(f"{name:28s} {value}")
+    print(json.dumps({"benchmark": "submissions", "figures": figures, "ratios": ratios}))
+
+
+if __name__ == "__main__":
+    main()

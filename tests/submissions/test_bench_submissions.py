@@ -1,0 +1,27 @@
+"""The submissions benchmark runs in its quick form and ends with its JSON line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_submissions_bench_quick_prints_its_figures() -> None:
+    out = subprocess.run(
+        [sys.executable, "bench/submissions.py", "--quick"],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["benchmark"] == "submissions"
+    figures, ratios = result["figures"], result["ratios"]
+    for name in ("ftp_to_search_p50_s", "ftp_to_search_p95_s", "http_uploads_per_s",
+                 "upload_peak_rss_growth_mb"):  # fmt: skip
+        assert figures[name] >= 0
+    assert figures["upload_peak_rss_growth_mb"] < 64
+    assert ratios["http_vs_inprocess"] > 0 and ratios["upload_vs_raw_copy"] > 0
