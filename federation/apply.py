@@ -258,6 +258,15 @@ class _PageWriter:
                 Center(code=code, name=info.get("name") or code, base_url=info.get("url") or "",
                        is_local=False, shared_records=0)
             )  # fmt: skip
+        # A center's own word on where it lives wins; a relay's word only fills a gap.
+        own = self.page.centers.get(self.page.center, {}).get("url")
+        if own and self.page.center != self.local_code:
+            self.session.execute(
+                update(Center)
+                .where(Center.code == self.page.center, Center.is_local.is_(False))
+                .values(base_url=own)
+                .execution_options(synchronize_session=False)
+            )
         self.session.flush()
 
     def _write_removals(self) -> None:

@@ -94,7 +94,8 @@ def print_welcome(console: Console, layout: DemoLayout, running: list[RunningCen
     console.print(f"  API docs:  {joss}/docs")
     console.print(f"  products:  {layout.campaign_dir}/<CENTER>/*.png")
     console.print(
-        "\nEach center lists the datasets it holds; once federation lands, each shows all."
+        "\nThe centers mirror each other: search any of them to find every shared dataset;"
+        f"\nfederation status: {joss}/api/v1/federation/status"
         "\nPress Ctrl-C to stop all three."
     )
 

@@ -53,6 +53,11 @@ class DemoLayout:
         """A center's `center.toml`."""
         return self.center_root(code) / "center.toml"
 
+    @property
+    def peer_keys(self) -> Path:
+        """The shared keys of each pair of centers, generated once (owner-only file)."""
+        return self.root / "peer-keys.json"
+
     def log_path(self, code: str) -> Path:
         """Where a center's `fieldcat serve` output goes."""
         return self.center_root(code) / "serve.log"
@@ -117,6 +122,7 @@ def config_text(
     host: str,
     port: int,
     peers: list[tuple[DemoCenter, str]],
+    keys: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """A center's TOML configuration (SQLite inside its storage root)."""
     lines = [
@@ -144,18 +150,49 @@ def config_text(
             f'name = "{peer.name}"',
             f'url = "{url}"',
         ]
+        key = (keys or {}).get(pair_name(center.code, peer.code))
+        if key:
+            lines += [f'key_id = "{key["key_id"]}"', f'secret = "{key["secret"]}"']
     return "\n".join(lines) + "\n"
 
 
+def pair_name(a: str, b: str) -> str:
+    """The name of a pair of centers, the same from either side."""
+    return "+".join(sorted((a, b)))
+
+
+def peer_keys(layout: DemoLayout) -> dict[str, dict[str, str]]:
+    """Each pair's key id and secret: read from the demo root, or generated and kept there."""
+    import secrets
+
+    try:
+        keys: dict[str, dict[str, str]] = json.loads(layout.peer_keys.read_text("utf-8"))
+    except (OSError, ValueError):
+        keys = {}
+    for i, a in enumerate(CENTERS):
+        for b in CENTERS[i + 1 :]:
+            name = pair_name(a.code, b.code)
+            if name not in keys:
+                keys[name] = {"key_id": f"demo-{secrets.token_hex(3)}",
+                              "secret": secrets.token_urlsafe(32)}  # fmt: skip
+    layout.root.mkdir(parents=True, exist_ok=True)
+    layout.peer_keys.write_text(json.dumps(keys, indent=1) + "\n", encoding="utf-8")
+    layout.peer_keys.chmod(0o600)
+    return keys
+
+
 def write_configs(layout: DemoLayout, host: str, base_port: int) -> dict[str, Path]:
-    """Write the three centers' configs, each naming the other two as peers."""
+    """Write the three centers' configs, each naming the other two as peers with shared keys."""
     urls = {c.code: center_url(host, base_port + i) for i, c in enumerate(CENTERS)}
+    keys = peer_keys(layout)
     paths = {}
     for i, center in enumerate(CENTERS):
         peers = [(c, urls[c.code]) for c in CENTERS if c.code != center.code]
         path = layout.config_path(center.code)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(config_text(layout, center, host, base_port + i, peers), encoding="utf-8")
+        text = config_text(layout, center, host, base_port + i, peers, keys)
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o600)  # it holds the peers' secrets
         paths[center.code] = path
     return paths
 
@@ -164,6 +201,8 @@ def check_ports_free(host: str, ports: list[int]) -> None:
     """Fail early, and readably, when another program holds one of the ports."""
     for port in ports:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As uvicorn binds: connections of a just-stopped run (TIME_WAIT) do not count.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as err:

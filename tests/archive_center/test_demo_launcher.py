@@ -52,6 +52,13 @@ def test_configs_load_and_name_the_other_centers_as_peers(tmp_path: Path) -> Non
         assert settings.root == layout.center_root(center.code).resolve()
         assert settings.effective_database_url.startswith("sqlite:///")
         assert {p.code for p in settings.peers} == {c.code for c in CENTERS} - {center.code}
+        assert all(p.key_id and len(p.secret) >= 32 for p in settings.peers)
+    joss = {p.code: p for p in load_settings(paths["JOSS"]).peers}
+    npl = {p.code: p for p in load_settings(paths["NPL"]).peers}
+    assert (joss["NPL"].key_id, joss["NPL"].secret) == (npl["JOSS"].key_id, npl["JOSS"].secret)
+    assert joss["LMD"].secret != joss["NPL"].secret, "a key per pair"
+    again = write_configs(layout, "127.0.0.1", 9200)
+    assert load_settings(again["JOSS"]).peers[0].secret in {p.secret for p in joss.values()}
 
 
 def test_a_busy_port_is_reported_before_anything_starts() -> None:

@@ -18,3 +18,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node
         yield nodes
     finally:
         close_all(nodes)
+
+
+from tests.catalog.conftest import db, engine, session_factory  # noqa: E402, F401 - fixtures
