@@ -139,4 +139,6 @@ def test_openapi_lists_exactly_the_app_routes(node: Node) -> None:
     for method, path in documented:  # each is answered by a route, not by "no such route"
         response = node.client.request(method, path.replace("{public_id}", "absent"), json={})
         assert response.status_code != 405
+        if response.status_code == 204:  # e.g. signing out without a session: no body
+            continue
         assert response.json().get("type") != "about:blank", (method, path)
