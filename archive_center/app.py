@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     """
     from archive_center.auth import install_access
     from archive_center.deps import reject_control_characters
+    from archive_center.ui_mount import ui_router
 
     settings = settings if settings is not None else load_settings()
     if not logging.getLogger().handlers:  # the CLI may have configured it already
@@ -138,5 +139,6 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     install_access(app, public_face=public_face)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(ui_router())  # the web UI (field_catalog_ui), at the root
     install_problem_openapi(app)
     return app

@@ -57,6 +57,26 @@ class FederationSettings(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)
 
 
+class AccessSettings(BaseModel):
+    """Sign-in, grants and the LAN/public listener split."""
+
+    session_hours: float = Field(default=12.0, gt=0)
+    """Absolute lifetime of a web session."""
+    session_idle_minutes: float = Field(default=120.0, gt=0)
+    grant_minutes: float = Field(default=30.0, gt=0)
+    """How long a dataset or form password grant lasts."""
+    password_attempts: int = Field(default=5, ge=1)
+    """Attempts per client and dataset (or form) within `attempt_window_minutes`."""
+    attempt_window_minutes: float = Field(default=15.0, gt=0)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks whose `X-Forwarded-For` is believed; nobody else's is."""
+    public_host: str | None = None
+    """A second listener serving the read-only public face (the main one stays on the LAN)."""
+    public_port: int | None = Field(default=None, ge=0, le=65535)
+    cookie_secure: bool | None = None
+    """Mark cookies `Secure`; None means: when the public URL is https."""
+
+
 class FtpSettings(BaseModel):
     """The anonymous, write-only FTP drop (off unless enabled)."""
 
@@ -82,26 +102,6 @@ class SubmissionSettings(BaseModel):
 
     ftp: FtpSettings = FtpSettings()
     watch: WatchSettings = WatchSettings()
-
-
-class AccessSettings(BaseModel):
-    """Sign-in, grants and the LAN/public listener split."""
-
-    session_hours: float = Field(default=12.0, gt=0)
-    """Absolute lifetime of a web session."""
-    session_idle_minutes: float = Field(default=120.0, gt=0)
-    grant_minutes: float = Field(default=30.0, gt=0)
-    """How long a dataset or form password grant lasts."""
-    password_attempts: int = Field(default=5, ge=1)
-    """Attempts per client and dataset (or form) within `attempt_window_minutes`."""
-    attempt_window_minutes: float = Field(default=15.0, gt=0)
-    trusted_proxies: list[str] = Field(default_factory=list)
-    """Addresses or networks whose `X-Forwarded-For` is believed; nobody else's is."""
-    public_host: str | None = None
-    """A second listener serving the read-only public face (the main one stays on the LAN)."""
-    public_port: int | None = Field(default=None, ge=0, le=65535)
-    cookie_secure: bool | None = None
-    """Mark cookies `Secure`; None means: when the public URL is https."""
 
 
 class Settings(BaseSettings):

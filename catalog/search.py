@@ -286,3 +286,18 @@ def warm_facet_cache(session: Session, now: datetime) -> None:
     catalog is large enough for counting to be slow.
     """
     search_datasets(session, SearchParams(limit=1), Principal.anonymous(), now)
+
+
+def get_dataset_with_access(
+    session: Session, public_id: str, principal: Principal, now: datetime
+) -> tuple[DatasetDetail, bool]:
+    """`get_dataset` plus whether the caller may read the data now, from one lookup.
+
+    For pages that show or hide data parts (plot, download form) beside the metadata; the
+    decision is `can_read_data`, the same one `load_dataset_for_data` enforces.
+    """
+    dataset = _visible(session, public_id, principal, now)
+    origin = session.scalars(
+        select(Center).where(Center.code == dataset.origin_center)
+    ).one_or_none()
+    return to_detail(dataset, origin, now), can_read_data(principal, dataset, now)

@@ -126,7 +126,8 @@ def test_openapi_lists_exactly_the_app_routes(node: Node) -> None:
         for method in route.methods
     }
     assert documented == served
-    assert {path for _, path in served} == {
+    # Later issues add their routers; the foundation's routes must all still be served.
+    assert {path for _, path in served} >= {
         "/api/v1/healthz",
         "/api/v1/readyz",
         "/api/v1/datasets",

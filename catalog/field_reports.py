@@ -1,0 +1,76 @@
+"""Daily summaries and instrument status reports of the field catalog (the `Report` table).
+
+Each kind has its own entry form, which a form password protects (`catalog.grants`, form key
+`report:<kind>`); the listings are public.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.errors import InvalidQueryError, NotFoundError
+from catalog.models import Campaign, Report
+from catalog.schemas import Principal
+
+REPORT_KINDS: dict[str, str] = {"daily": "Daily summary", "status": "Instrument status"}
+MAX_BODY = 20_000
+
+
+def report_form_key(kind: str) -> str:
+    """The form-password key of a kind's entry form."""
+    check_kind(kind)
+    return f"report:{kind}"
+
+
+def check_kind(kind: str) -> str:
+    """The kind if known; InvalidQueryError if not."""
+    if kind not in REPORT_KINDS:
+        raise InvalidQueryError(f"report kind must be one of: {', '.join(REPORT_KINDS)}")
+    return kind
+
+
+def list_reports(session: Session, *, kind: str | None = None, limit: int = 100) -> list[Report]:
+    """Reports, newest report date first (of one kind when given)."""
+    query = select(Report).order_by(Report.report_date.desc(), Report.id.desc())
+    if kind:
+        query = query.where(Report.kind == check_kind(kind))
+    return list(session.scalars(query.limit(max(1, min(limit, 1000)))))
+
+
+def add_report(
+    session: Session,
+    *,
+    campaign_code: str,
+    center_code: str,
+    kind: str,
+    report_date: date,
+    title: str,
+    body: str,
+    author: Principal,
+    now: datetime,
+) -> Report:
+    """Record one report (the caller checked the form grant or role)."""
+    title, body = title.strip(), body.strip()
+    if not title:
+        raise InvalidQueryError("give the report a title")
+    if len(body) > MAX_BODY:
+        raise InvalidQueryError(f"a report has at most {MAX_BODY} characters")
+    campaign = session.scalar(select(Campaign).where(Campaign.code == campaign_code))
+    if campaign is None:
+        raise NotFoundError(f"no campaign {campaign_code!r}")
+    report = Report(
+        campaign_id=campaign.id,
+        center_code=center_code,
+        kind=check_kind(kind),
+        report_date=report_date,
+        title=title[:500],
+        body=body,
+        author_user_id=author.user_id,
+        created_at=now,
+    )
+    session.add(report)
+    session.flush()
+    return report

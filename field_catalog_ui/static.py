@@ -1,0 +1,34 @@
+"""Static assets shipped in the package, served from a fixed list (no directory mount).
+
+The list is made once when the router is built, so a request path can only ever name one of
+the files that ship with the package: no traversal, nothing from the archive.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from starlette.responses import FileResponse, Response
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_HEADERS = {"Cache-Control": "public, max-age=3600"}
+MEDIA_TYPES = {".geojson": "application/geo+json", ".js": "text/javascript", ".css": "text/css"}
+
+
+def static_files(root: Path = STATIC_DIR) -> dict[str, Path]:
+    """Every shipped asset by its URL path below `/static/`."""
+    return {
+        path.relative_to(root).as_posix(): path
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
+
+
+def serve_static(files: dict[str, Path], name: str) -> Response:
+    """The named asset, or a plain 404."""
+    path = files.get(name)
+    if path is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    media = MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "text/plain"
+    return FileResponse(path, media_type=media, headers=STATIC_HEADERS)
