@@ -371,5 +371,5 @@ class PeerState(Base):
 
 
 from catalog.auth_models import *  # noqa: E402, F403
-from catalog.submission_models import Submission  # noqa: E402, F401
 from catalog.federation_models import *  # noqa: E402, F403
+from catalog.submission_models import Submission  # noqa: E402, F401
