@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x46434154  # "FCAT": the advisory lock key held while migrating
+_UPGRADE_IN_PROCESS = threading.Lock()
+"""Alembic's `context` proxy is process-global: two apps in one process (the LAN and the
+public listener) must not run their upgrades at the same time."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +62,7 @@ def alembic_config() -> Config:
 def upgrade_database(engine: Engine) -> None:
     """Migrate the database to the newest revision (creates everything on a new database)."""
     config = alembic_config()
-    with engine.begin() as connection:
+    with _UPGRADE_IN_PROCESS, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several nodes may start at once on one database: one migrates, the others wait.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})

@@ -34,11 +34,12 @@ def test_a_record_published_at_one_center_is_found_at_the_others(
 
     joss = cluster["JOSS"]
     settings = joss.settings
-    with make_session_factory(joss.engine)() as session, session.begin():
-        public_id = seed_file(
-            session, ArchiveStore(settings.root), settings,
-            SAMPLES / "valid" / "c130_rf07_track.txt", release_at=None, now=datetime.now(UTC),
-        )  # fmt: skip
+    # seed_file takes a session factory since seeding goes through the submission pipeline
+    public_id = seed_file(
+        make_session_factory(joss.engine), ArchiveStore(settings.root), settings,
+        SAMPLES / "valid" / "c130_rf07_track.txt", release_at=None, now=datetime.now(UTC),
+    )  # fmt: skip
+    assert public_id is not None
     for code in ("NPL", "LMD"):
         node = cluster[code]
         found = eventually(lambda n=node: public_id in n.search_ids(platform="C130") or None)
