@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from archive_center.settings import Settings
 
 logger = logging.getLogger(__name__)
+STARTUP_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -53,5 +55,15 @@ def start_public_listener(settings: Settings) -> PublicListener | None:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="fieldcat-public", daemon=True)
     thread.start()
+    # Wait for its start-up (migration check included) before the main listener starts its
+    # own: Alembic's context is process-global, so two start-ups must not overlap.
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        from archive_center.cli_node import fail
+
+        server.should_exit = True
+        raise fail(f"the public listener on {host}:{port} did not start (see the log above)")
     logger.info("read-only public face on http://%s:%d", host, port)
     return PublicListener(server, thread)
