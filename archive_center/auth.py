@@ -18,6 +18,10 @@ from fastapi import FastAPI, Request, Response
 from archive_center.errors import CsrfError, problem_response
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
     from archive_center.settings import Settings
 
 SESSION_COOKIE = "fieldcat_session"
@@ -96,6 +100,17 @@ def client_address(request: Request, trusted_proxies: list[str]) -> str:
 def grant_holder(request: Request) -> str | None:
     """The grant holder secret the request presents (header first, then cookie)."""
     return request.headers.get(GRANT_HEADER) or request.cookies.get(GRANT_COOKIE)
+
+
+def holds_form_access(request: Request, session: Session, form_key: str, now: datetime) -> bool:
+    """Whether the request presents a live grant for the status-report form `form_key`.
+
+    The ui calls this before showing or accepting a password-protected form; the password
+    itself is exchanged with `archive_center.auth_service.exchange_form_password`.
+    """
+    from catalog.grants import holds_form_grant
+
+    return holds_form_grant(session, grant_holder(request), form_key, now)
 
 
 def remember_session_csrf(request: Request, secret: str) -> None:

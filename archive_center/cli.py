@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "archive_center.cli_node",
     "archive_center.cli_users",
     "archive_center.cli_submit",
+    "archive_center.cli_embargo",
 )
 
 

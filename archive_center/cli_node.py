@@ -134,13 +134,17 @@ def serve_command(
         os.environ["FIELDCAT_HOST"] = host
     if port is not None:
         os.environ["FIELDCAT_PORT"] = str(port)
+    from archive_center.listeners import PublicListener, start_public_listener
+
     stop = threading.Event()
     worker: threading.Thread | None = None
+    public: PublicListener | None = None
     try:
         settings = load_config(config)
         configure_logging()
         prepare(settings)
         worker = None if no_worker else start_worker_thread(settings, stop)
+        public = start_public_listener(settings)
         app = create_app(settings)
         config_ = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
         uvicorn.Server(config_).run()  # re-raises the signal it caught once it has shut down
@@ -148,6 +152,8 @@ def serve_command(
         pass
     finally:
         stop.set()
+        if public is not None:
+            public.stop()
         if worker is not None:
             worker.join(timeout=30)
     logger.info("stopped")

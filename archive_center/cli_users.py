@@ -151,6 +151,18 @@ def enable_command(username: str, config: ConfigOption = None) -> None:
         typer.echo(f"{username} enabled")
 
 
+def form_password_command(
+    form_key: str, password_stdin: PasswordStdin = False, config: ConfigOption = None
+) -> None:
+    """Set a status-report form's password (revokes the grants given with the old one)."""
+    from catalog.grants import set_form_password
+
+    password = read_password(password_stdin)
+    with admin_session(config) as session:
+        set_form_password(session, form_key, password, datetime.now(UTC))
+        typer.echo(f"password of form {form_key} set")
+
+
 def register(app: typer.Typer) -> None:
     """Add `fieldcat users ...` to the CLI."""
     users = typer.Typer(help="Manage users (PI, staff, admin) and their API tokens.")
@@ -162,4 +174,5 @@ def register(app: typer.Typer) -> None:
     users.command("revoke-token")(revoke_token_command)
     users.command("disable")(disable_command)
     users.command("enable")(enable_command)
+    users.command("form-password")(form_password_command)
     app.add_typer(users, name="users")

@@ -61,8 +61,8 @@ def get_principal(
 ) -> Principal:
     """Who is asking: a Bearer API token, else the session cookie, else anonymous; plus grants.
 
-    On the public listener everyone is anonymous. A cookie-authenticated write must carry
-    its CSRF token (see `archive_center.auth`); a Bearer token needs none.
+    On the public listener everyone is anonymous. Routes take `PrincipalDep`, which adds
+    the CSRF check of cookie-authenticated writes (`checked_principal`).
     """
     from archive_center import auth
     from catalog.grants import holder_dataset_grants
@@ -104,26 +104,27 @@ async def verify_csrf(
     await check_csrf(request)
 
 
-async def enforce_cookie_csrf(
+async def checked_principal(
     request: Request, principal: Annotated[Principal, Depends(get_principal)]
-) -> None:
-    """Writes authenticated by the session cookie (not a Bearer token) need the CSRF token."""
+) -> Principal:
+    """The principal, after refusing a cookie-authenticated write without its CSRF token.
+
+    A Bearer request needs none (a browser never adds that header by itself).
+    """
     from archive_center.auth import SAFE_METHODS, SESSION_COOKIE, check_csrf
 
     if request.method in SAFE_METHODS or _bearer(request) is not None:
-        return
+        return principal
     if principal.user_id is not None and request.cookies.get(SESSION_COOKIE):
         await check_csrf(request)
+    return principal
 
 
 def require_roles(*roles: Role) -> Any:
     """A dependency giving the principal: 401 problem when anonymous, 403 when the role is wrong."""
     allowed = frozenset(Role(r) for r in roles)
 
-    async def check(
-        principal: Annotated[Principal, Depends(get_principal)],
-        _csrf: Annotated[None, Depends(enforce_cookie_csrf)],
-    ) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(checked_principal)]) -> Principal:
         if principal.role is Role.ANONYMOUS or principal.user_id is None:
             raise AuthenticationRequiredError("sign in or send an API token")
         if principal.role not in allowed:
@@ -166,7 +167,7 @@ StoreDep = Annotated[ArchiveStore, Depends(get_store)]
 # "function" scope: the transaction ends when the handler returns, before a (possibly long)
 # streamed body is sent, so no database connection is held while bytes flow.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+PrincipalDep = Annotated[Principal, Depends(checked_principal)]
 """The caller (anonymous allowed); routes that write should use a role dependency below."""
 StaffDep = Annotated[Principal, require_roles(Role.STAFF, Role.ADMIN)]
 AdminDep = Annotated[Principal, require_roles(Role.ADMIN)]

@@ -72,6 +72,9 @@ def run_once_with(
     """One round of work on an existing engine; returns how many items were done."""
     done = derive_missing(engine, store, datetime.now(UTC), failed if failed is not None else set())
     done += store.clean_staging()
+    from catalog.grants import sweep_credentials
+
+    done += sweep_credentials(engine, datetime.now(UTC))
     return done
 
 

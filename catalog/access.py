@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, case, false, or_, true
 
-from catalog.models import Dataset
+from catalog.models import Dataset, Product
 from catalog.schemas import Principal, Role
 
 
@@ -146,3 +146,34 @@ def data_readable_filter(principal: Principal, now: datetime) -> ColumnElement[b
 def effective_state_sql(now: datetime) -> ColumnElement[str]:
     """SQL twin of `effective_state`, for the `access` filter and facet."""
     return case((_released(now), AccessState.OPEN.value), else_=Dataset.access_state)
+
+
+class ProductFacts(Protocol):
+    """What the policy reads of a field-catalog product (a `Product` row satisfies it)."""
+
+    @property
+    def access_state(self) -> str: ...
+    @property
+    def uploaded_by(self) -> int | None: ...
+
+
+def can_see_product(principal: Principal, product: ProductFacts) -> bool:
+    """Products (plots, images, reports) are open to all, or seen by their uploader and staff."""
+    if principal.role in PRIVILEGED or product.access_state == AccessState.OPEN.value:
+        return True
+    return (
+        principal.user_id is not None
+        and principal.role not in (Role.ANONYMOUS, Role.PEER)
+        and product.uploaded_by == principal.user_id
+    )
+
+
+def product_visible_filter(principal: Principal) -> ColumnElement[bool]:
+    """SQL twin of `can_see_product`, for product lists."""
+    if principal.role in PRIVILEGED:
+        return true()
+    if principal.user_id is None or principal.role in (Role.ANONYMOUS, Role.PEER):
+        return Product.access_state == AccessState.OPEN.value
+    return or_(
+        Product.access_state == AccessState.OPEN.value, Product.uploaded_by == principal.user_id
+    )

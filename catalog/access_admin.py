@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from catalog.access import RELEASING_STATES, AccessState, effective_state
 from catalog.audit import record_event
 from catalog.changes import append_change
 from catalog.errors import ConflictError, InvalidQueryError, NotFoundError
+from catalog.facet_cache import cache_for
 from catalog.grants import revoke_dataset_grants, set_dataset_password
 from catalog.models import Center, Dataset
 from catalog.registration import default_release_at
@@ -98,6 +99,9 @@ def _publish(session: Session, dataset: Dataset, now: datetime) -> None:
     dataset.updated = max(now, dataset.updated + timedelta(microseconds=1))
     withdrawn = dataset.access_state == AccessState.WITHDRAWN.value
     append_change(session, dataset, "tombstone" if withdrawn else "upsert", now)
+    bind = session.get_bind()
+    if isinstance(bind, Engine):  # cached facet counts may count the old state
+        cache_for(bind).clear()
 
 
 def change_access(

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from catalog.access import AccessState, effective_state
@@ -195,3 +195,23 @@ def purge_expired_grants(session: Session, now: datetime) -> int:
     """Delete lapsed grants; returns how many."""
     result = session.execute(delete(AccessGrant).where(AccessGrant.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_expired_credentials(session: Session, now: datetime) -> int:
+    """Delete lapsed grants and web sessions and day-old attempts (the worker's sweep)."""
+    from catalog.web_sessions import purge_expired_sessions
+
+    old = session.execute(delete(PasswordAttempt).where(PasswordAttempt.at <= now - timedelta(1)))
+    return (
+        purge_expired_grants(session, now)
+        + purge_expired_sessions(session, now)
+        + int(getattr(old, "rowcount", 0) or 0)
+    )
+
+
+def sweep_credentials(engine: Engine, now: datetime) -> int:
+    """The worker's task: purge lapsed credentials in a transaction of its own."""
+    from catalog.db import make_session_factory
+
+    with make_session_factory(engine)() as session, session.begin():
+        return purge_expired_credentials(session, now)

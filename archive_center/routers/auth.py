@@ -14,7 +14,7 @@ from archive_center.deps import (
     NowDep,
     PrincipalDep,
     SettingsDep,
-    enforce_cookie_csrf,
+    checked_principal,
     forbid_unknown_query,
 )
 from catalog.web_sessions import end_session
@@ -80,18 +80,17 @@ def create_session(
 
 @router.delete(
     "/auth/session",
-    status_code=204,
-    dependencies=[forbid_unknown_query(), Depends(enforce_cookie_csrf)],
+    dependencies=[forbid_unknown_query(), Depends(checked_principal)],
 )
-def delete_session(request: Request, settings: SettingsDep) -> Response:
+def delete_session(request: Request, response: Response, settings: SettingsDep) -> Me:
     """Sign out: the server-side session ends and the cookie is cleared."""
     cookie = request.cookies.get(auth.SESSION_COOKIE)
     if cookie:
         with _factory(request)() as session, session.begin():
             end_session(session, cookie)
-    response = Response(status_code=204, headers=NO_STORE)
+    response.headers.update(NO_STORE)
     auth.clear_cookie(response, request, settings, auth.SESSION_COOKIE)
-    return response
+    return Me(username=None, role="anonymous", csrf_token="")
 
 
 @router.get("/auth/me", dependencies=[forbid_unknown_query()])

@@ -182,3 +182,16 @@ def test_cookie_session_write_needs_csrf(node: Node, callers: Callers) -> None:
     )
     assert allowed.status_code == 200, allowed.text
     node.client.cookies.clear()
+
+
+def test_worker_sweep_purges_lapsed_credentials(node: Node, callers: Callers) -> None:
+    from catalog.auth_models import AccessGrant, PasswordAttempt, UserSession
+    from catalog.grants import sweep_credentials
+
+    node.client.post("/api/v1/auth/session", json={"username": "owner", "password": PASSWORD})
+    node.client.cookies.clear()
+    later = NOW + timedelta(days=30)
+    assert sweep_credentials(node.app.state.engine, later) > 0
+    with node.app.state.session_factory() as session:
+        for table in (AccessGrant, UserSession, PasswordAttempt):
+            assert session.scalars(select(table)).first() is None, table.__name__

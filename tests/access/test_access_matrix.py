@@ -211,7 +211,7 @@ def test_dataset_routes(matrix: MatrixNode, caller: str, key: str) -> None:
             expected = 403  # the public listener refuses every write
         assert response.status_code == expected, f"{where}: {response.status_code} {response.text}"
         _assert_no_canaries(_text(response), _caller_for_policy(caller), where)
-        if expected == 404 and row.kind != "grant":
+        if expected == 404:
             _same_as_missing(matrix, caller, key, response, pid)
         if response.status_code == 200 and row.kind in ("data", "bundle"):
             assert data_canary(STATES.index(state)) in _text(response) or key.endswith("plot")

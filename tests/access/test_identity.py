@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from starlette.requests import Request
 
+from archive_center.auth import csrf_token
+from archive_center.deps import CsrfDep
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.models import ApiToken, User
 from catalog.schemas import Role
@@ -81,7 +86,7 @@ def test_sign_in_sets_secure_session_cookie_and_sign_out_ends_it(
     assert refused.json()["type"].endswith("csrf-failed")
     # ... and with it, the session ends on the server.
     done = client.delete("/api/v1/auth/session", headers={"X-CSRF-Token": csrf})
-    assert done.status_code == 204
+    assert done.status_code == 200 and done.json()["role"] == "anonymous"
     client.cookies.clear()
     assert client.get("/api/v1/auth/me").json()["role"] == "anonymous"
 
@@ -95,3 +100,40 @@ def test_password_change_ends_sessions(node: Node, callers: Callers) -> None:
         set_password(session, user, PASSWORD)
     assert client.get("/api/v1/auth/me").json()["role"] == "anonymous"
     client.cookies.clear()
+
+
+def test_any_cookie_authenticated_write_needs_csrf(node: Node, callers: Callers) -> None:
+    from tests.archive_center.conftest import OPEN_SAMPLES
+
+    client = node.client
+    signed = client.post("/api/v1/auth/session", json={"username": "admin", "password": PASSWORD})
+    body = {"datasets": [node.ids[OPEN_SAMPLES[0]]]}
+    refused = client.post("/api/v1/bundles", json=body)
+    assert refused.status_code == 403 and refused.json()["type"].endswith("csrf-failed")
+    token = {"X-CSRF-Token": signed.json()["csrf_token"]}
+    assert client.post("/api/v1/bundles", json=body, headers=token).status_code == 200
+    client.cookies.clear()
+    assert client.post("/api/v1/bundles", json=body).status_code == 200  # anonymous: no cookie
+
+
+def test_form_post_csrf_double_submit_before_sign_in(node: Node) -> None:
+    router = APIRouter()
+
+    @router.get("/form-test")
+    def show(request: Request) -> dict[str, str]:
+        return {"csrf": csrf_token(request)}
+
+    @router.post("/form-test")
+    def post(_: CsrfDep) -> dict[str, str]:
+        return {"ok": "yes"}
+
+    node.app.include_router(router)
+    with TestClient(node.app) as client:
+        shown = client.get("/form-test")
+        assert "fieldcat_csrf=" in shown.headers["set-cookie"]
+        token = shown.json()["csrf"]
+        forged = client.post("/form-test", data={"csrf_token": "forged-value"})
+        assert forged.status_code == 403, forged.text
+        assert client.post("/form-test", data={"csrf_token": token}).status_code == 200
+        client.cookies.clear()
+        assert client.post("/form-test", data={"csrf_token": token}).status_code == 403
