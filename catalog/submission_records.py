@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog.access import PRIVILEGED
+from catalog.access import PRIVILEGED, can_see_product, product_visible_filter
 from catalog.errors import NotFoundError
 from catalog.models import Campaign, Dataset, Product
 from catalog.schemas import Principal
@@ -118,6 +118,7 @@ def find_product(session: Session, filename: str) -> Product | None:
 
 def list_products(
     session: Session,
+    principal: Principal,
     *,
     source: str | None = None,
     name: str | None = None,
@@ -125,8 +126,8 @@ def list_products(
     end: datetime | None = None,
     limit: int = 100,
 ) -> list[Product]:
-    """Open products, newest product time first, filtered by source, name and time."""
-    query = select(Product).where(Product.access_state == "open")
+    """Products the caller may see (the access policy), newest first, by source, name, time."""
+    query = select(Product).where(product_visible_filter(principal))
     if source:
         query = query.where(func.lower(Product.source) == source.strip().lower())
     if name:
@@ -139,9 +140,9 @@ def list_products(
     return list(session.scalars(query.limit(max(1, min(limit, 1000)))))
 
 
-def get_product(session: Session, product_id: int) -> Product:
-    """An open product by id (NotFoundError otherwise)."""
+def get_product(session: Session, product_id: int, principal: Principal) -> Product:
+    """A product the caller may see, by id (NotFoundError otherwise)."""
     product = session.get(Product, product_id)
-    if product is None or product.access_state != "open":
+    if product is None or not can_see_product(principal, product):
         raise NotFoundError("no such product")
     return product

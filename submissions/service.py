@@ -47,6 +47,7 @@ def my_submissions(
 def products_page(
     session: Session,
     store: ArchiveStore,
+    principal: Principal,
     *,
     source: str | None = None,
     name: str | None = None,
@@ -55,7 +56,9 @@ def products_page(
     limit: int = 100,
 ) -> ProductList:
     """Products for listing, with links to their file and thumbnail."""
-    rows = list_products(session, source=source, name=name, start=start, end=end, limit=limit)
+    rows = list_products(
+        session, principal, source=source, name=name, start=start, end=end, limit=limit
+    )
     return ProductList(items=[ProductOut.of(p, has_thumbnail(store, p)) for p in rows])
 
 
@@ -71,17 +74,26 @@ class ProductFile:
     path: Path
     media_type: str
     filename: str
+    is_public: bool = True
+    """Anyone may see it (so caches may keep it)."""
 
 
 def product_file(
-    session: Session, store: ArchiveStore, product_id: int, *, thumbnail: bool = False
+    session: Session,
+    store: ArchiveStore,
+    product_id: int,
+    principal: Principal,
+    *,
+    thumbnail: bool = False,
 ) -> ProductFile:
     """The archived product (or its thumbnail); NotFoundError when there is none."""
-    product = get_product(session, product_id)
+    product = get_product(session, product_id, principal)
     if thumbnail:
         path = thumbnail_path(store, product.sha256)
         if not path.is_file():
             raise NotFoundError("this product has no thumbnail")
-        return ProductFile(path, "image/png", f"{Path(product.filename).stem}.thumb.png")
+        name = f"{Path(product.filename).stem}.thumb.png"
+        return ProductFile(path, "image/png", name, product.access_state == "open")
     media = PRODUCT_MEDIA_TYPES.get(product.ext, "application/octet-stream")
-    return ProductFile(store.original_path(product.sha256), media, product.filename)
+    path = store.original_path(product.sha256)
+    return ProductFile(path, media, product.filename, product.access_state == "open")
