@@ -39,12 +39,17 @@ def _makers() -> dict[str, Maker]:
 
 
 def derive_missing(
-    engine: Engine, store: ArchiveStore, now: datetime, failed: set[tuple[str, int]]
+    engine: Engine,
+    store: ArchiveStore,
+    now: datetime,
+    failed: set[tuple[str, int]],
+    stop: threading.Event | None = None,
 ) -> int:
     """Make each missing derived file in its own transaction; return how many were made.
 
     A version that fails is added to `failed` and not tried again by this worker process,
-    so one unconvertible file neither stops the others nor floods the log.
+    so one unconvertible file neither stops the others nor floods the log. When `stop` is
+    set the round ends after the item in hand, so stopping a node never waits for a batch.
     """
     from catalog.db import make_session_factory
     from catalog.downloads import versions_lacking
@@ -57,6 +62,8 @@ def derive_missing(
         with factory() as session:
             pending = [v.id for v in versions_lacking(session, fmt, BATCH, skip=skip)]
         for version_id in pending:
+            if stop is not None and stop.is_set():
+                return made
             try:
                 with factory() as session, session.begin():
                     maker(session, store, session.get_one(DatasetVersion, version_id), now)
@@ -68,10 +75,14 @@ def derive_missing(
 
 
 def run_once_with(
-    engine: Engine, store: ArchiveStore, failed: set[tuple[str, int]] | None = None
+    engine: Engine,
+    store: ArchiveStore,
+    failed: set[tuple[str, int]] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """One round of work on an existing engine; returns how many items were done."""
-    done = derive_missing(engine, store, datetime.now(UTC), failed if failed is not None else set())
+    failed = failed if failed is not None else set()
+    done = derive_missing(engine, store, datetime.now(UTC), failed, stop)
     done += store.clean_staging()
     from catalog.grants import sweep_credentials
 
@@ -106,7 +117,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     try:
         while not stop.is_set():
             try:
-                done = run_once_with(engine, store, failed)
+                done = run_once_with(engine, store, failed, stop)
                 if done:
                     logger.info("worker round did %d item(s)", done)
             except Exception:

@@ -33,3 +33,23 @@ def test_worker_thread_derives_then_stops_when_told(node: Node) -> None:
     assert kinds.count("netcdf") == 4 and kinds.count("png") == 4
     for path in (node.settings.root / "archive" / "derived").rglob("*.nc"):
         assert path.read_bytes()[:4] in (b"CDF\x01", b"CDF\x02", b"\x89HDF")
+
+
+def test_a_stopped_round_leaves_pending_work_for_the_next(node: Node) -> None:
+    from datetime import UTC, datetime
+
+    from archive_center.worker import derive_missing
+
+    from sqlalchemy import delete
+
+    engine = node.app.state.engine
+    store = node.app.state.store
+    with node.app.state.session_factory() as session, session.begin():
+        session.execute(delete(DerivedFile))  # whatever earlier tests made is to do again
+    stop = threading.Event()
+    stop.set()
+    assert derive_missing(engine, store, datetime.now(UTC), set(), stop) == 0
+    with node.app.state.session_factory() as session:
+        assert list(session.scalars(select(DerivedFile))) == []
+    # Not stopped, the same round makes every missing file.
+    assert derive_missing(engine, store, datetime.now(UTC), set()) == 8
