@@ -38,9 +38,9 @@ def test_worker_thread_derives_then_stops_when_told(node: Node) -> None:
 def test_a_stopped_round_leaves_pending_work_for_the_next(node: Node) -> None:
     from datetime import UTC, datetime
 
-    from archive_center.worker import derive_missing
-
     from sqlalchemy import delete
+
+    from archive_center.worker import derive_missing
 
     engine = node.app.state.engine
     store = node.app.state.store
