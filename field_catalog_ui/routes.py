@@ -59,7 +59,7 @@ def build_router(deps: UiDeps) -> APIRouter:
         store: StoreDep,
     ) -> HTMLResponse:
         latest = search_datasets(session, SearchParams(limit=HOME_LATEST), principal, now)
-        products = products_page(session, store, limit=HOME_PRODUCTS).items
+        products = products_page(session, store, principal, limit=HOME_PRODUCTS).items
         reports = {kind: list_reports(session, kind=kind, limit=1) for kind in REPORT_KINDS}
         context = {"page": latest, "products": products, "reports": reports, "title": "Home"}
         return render.page(request, node, "home.html", context, user=principal)

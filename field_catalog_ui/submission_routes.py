@@ -126,7 +126,13 @@ def add_submission_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> 
             except ValueError:
                 error = "Give the day as YYYY-MM-DD."
         found = products_page(
-            session, store, source=source.strip() or None, start=start, end=end, limit=500
+            session,
+            store,
+            principal,
+            source=source.strip() or None,
+            start=start,
+            end=end,
+            limit=500,
         )
         context = {"title": "Products", "groups": product_groups(found.items),
                    "source": source, "day": day, "error": error}  # fmt: skip
