@@ -115,8 +115,9 @@ def test_a_peer_down_during_a_thousand_changes_catches_up(chain: dict[str, Node]
     assert page["items"], "search at the others keeps working"
     status = {p["code"]: p for p in npl.get("/federation/status").json()["peers"]}
     assert status["LMD"]["stale"] and not status["JOSS"]["stale"]
-    target = npl.get("/federation/status").json()["last_seq"]
     eventually(lambda: checkpoint(npl, "JOSS") >= joss.get("/federation/status").json()["last_seq"])
+    # Only now has NPL re-listed every change of JOSS's, so its log position covers them all.
+    target = npl.get("/federation/status").json()["last_seq"]
     lmd.start()
     eventually(lambda: checkpoint(lmd, "NPL") >= target, timeout=60)
     updated = lmd.search_ids(q="updated while lmd was down")
