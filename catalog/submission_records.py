@@ -85,9 +85,15 @@ def bytes_received_since(session: Session, receiver: str, since: datetime) -> in
     return int(session.scalar(query) or 0)
 
 
-def find_campaign(session: Session, code: str) -> Campaign:
-    """The campaign with `code` (NotFoundError when unknown)."""
-    campaign = session.scalars(select(Campaign).where(Campaign.code == code)).first()
+def find_campaign(session: Session, code: str, *, lock: bool = False) -> Campaign:
+    """The campaign with `code` (NotFoundError when unknown).
+
+    `lock=True` takes the campaign row's write lock (`FOR UPDATE`; SQLite serialises writers
+    anyway) until the transaction ends, so registrations in one campaign decide identity and
+    write one after another: two first submissions of a DID can never both see it unowned.
+    """
+    query = select(Campaign).where(Campaign.code == code)
+    campaign = session.scalars(query.with_for_update() if lock else query).first()
     if campaign is None:
         raise NotFoundError(f"no campaign {code!r}")
     return campaign

@@ -318,6 +318,7 @@ def register(
 ) -> SubmissionResult:
     """One transaction: re-check identity, register the version, finish the submission."""
     with intake.sessions() as session, session.begin():
+        find_campaign(session, intake.campaign_code, lock=True)  # identity: one at a time
         decision = _decide(intake, session, datafile, staged, category)
         row = session.get_one(Submission, ticket.row_id)
         if decision.duplicate:  # the same bytes were registered meanwhile
