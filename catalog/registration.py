@@ -154,7 +154,10 @@ def _apply_access(
     dataset.release_at = release_at
 
 
-def _find(session: Session, campaign: Campaign, did: str | None, center: str) -> Dataset | None:
+def find_local_dataset(
+    session: Session, campaign: Campaign, did: str | None, center_code: str
+) -> Dataset | None:
+    """The dataset a DID names in a campaign at this center, with its versions and variables."""
     if did is None:
         return None
     query = (
@@ -162,7 +165,7 @@ def _find(session: Session, campaign: Campaign, did: str | None, center: str) ->
         .where(
             Dataset.campaign_id == campaign.id,
             Dataset.did == did,
-            Dataset.origin_center == center,
+            Dataset.origin_center == center_code,
         )
         .options(selectinload(Dataset.versions), selectinload(Dataset.variables))
     )
@@ -221,7 +224,7 @@ def register_datafile(
     if category not in CATEGORIES:
         raise RegistrationError(f"category must be one of {CATEGORIES}")
     did = None if datafile.header.did is None else str(datafile.header.did)
-    dataset = _find(session, campaign, did, center_code)
+    dataset = find_local_dataset(session, campaign, did, center_code)
     if dataset is not None:
         if dataset.access_state == AccessState.WITHDRAWN.value:
             raise ConflictError(f"dataset {dataset.public_id} (DID {did}) was withdrawn")

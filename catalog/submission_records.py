@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from catalog.access import PRIVILEGED, can_see_product, product_visible_filter
 from catalog.errors import NotFoundError
-from catalog.models import Campaign, Dataset, Product
+from catalog.models import Campaign, Product
 from catalog.schemas import Principal
 from catalog.submission_models import FINAL_STATES, Submission
 
@@ -97,24 +97,6 @@ def find_campaign(session: Session, code: str, *, lock: bool = False) -> Campaig
     if campaign is None:
         raise NotFoundError(f"no campaign {code!r}")
     return campaign
-
-
-def find_local_dataset(
-    session: Session, campaign: Campaign, did: str | None, center_code: str
-) -> Dataset | None:
-    """The dataset a DID names in a campaign at this center, with its versions."""
-    if did is None:
-        return None
-    query = (
-        select(Dataset)
-        .where(
-            Dataset.campaign_id == campaign.id,
-            Dataset.did == did,
-            Dataset.origin_center == center_code,
-        )
-        .options(selectinload(Dataset.versions))
-    )
-    return session.scalars(query).one_or_none()
 
 
 def find_product(session: Session, filename: str) -> Product | None:

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from catalog.access import PRIVILEGED, AccessState
 from catalog.models import Campaign, Dataset
-from catalog.registration import default_release_at
+from catalog.registration import default_release_at, find_local_dataset
 from catalog.schemas import Principal
-from catalog.submission_records import find_local_dataset
 from formats.model import DataFile
 from submissions.errors import SubmissionForbiddenError
 
