@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from archive_center.errors import install_error_handlers, install_problem_openapi
@@ -79,15 +79,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
-
-
 def api_routers() -> list[APIRouter]:
     """The routers mounted under `/api/v1`, in order."""
     from archive_center.routers import (
@@ -118,8 +109,8 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
 
     `public_face=True` builds the read-only public listener's app: anonymous, no writes.
     """
-    from archive_center.auth import install_access
     from archive_center.deps import reject_control_characters
+    from archive_center.middleware import install_middleware
     from archive_center.ui_mount import ui_router
 
     settings = settings if settings is not None else load_settings()
@@ -135,8 +126,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.middleware("http")(_security_headers)
-    install_access(app, public_face=public_face)
+    install_middleware(app, public_face=public_face)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(ui_router())  # the web UI (field_catalog_ui), at the root

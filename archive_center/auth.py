@@ -10,12 +10,11 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 
-from archive_center.errors import CsrfError, problem_response
+from archive_center.errors import CsrfError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -161,12 +160,6 @@ def is_public_face(request: Request) -> bool:
     return bool(getattr(request.app.state, "public_face", False))
 
 
-def install_access(app: FastAPI, *, public_face: bool = False) -> None:
-    """Mark the app's face and add the middleware: public face read-only, new CSRF cookies."""
-    app.state.public_face = public_face
-    app.middleware("http")(_access_middleware)
-
-
 def carries_credentials(request: Request) -> bool:
     """Whether the request presents any credential or grant (so its answer is per caller)."""
     if request.headers.get("authorization") or request.headers.get(GRANT_HEADER):
@@ -174,35 +167,9 @@ def carries_credentials(request: Request) -> bool:
     return any(name in request.cookies for name in (SESSION_COOKIE, GRANT_COOKIE))
 
 
-def mark_private(request: Request, response: Response) -> None:
-    """Every answer varies by caller; an answer to a caller with credentials is never stored."""
-    vary = [v.strip() for v in response.headers.get("vary", "").split(",") if v.strip()]
-    for name in ("Cookie", "Authorization"):
-        if name.lower() not in {v.lower() for v in vary}:
-            vary.append(name)
-    response.headers["Vary"] = ", ".join(vary)
-    if carries_credentials(request) and not is_public_face(request):
-        response.headers["Cache-Control"] = "no-store"
+def new_csrf_token(request: Request) -> str | None:
+    """The anonymous CSRF token `csrf_token` made for this request, if it made one.
 
-
-async def _access_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    if (
-        is_public_face(request)
-        and request.method not in SAFE_METHODS
-        and not (request.method == "POST" and request.url.path in READ_ONLY_POSTS)
-    ):
-        return problem_response(
-            request,
-            403,
-            slug="read-only-listener",
-            detail="this listener is read-only; use the center's LAN address to write",
-        )
-    response = await call_next(request)
-    mark_private(request, response)
-    fresh = getattr(request.state, _STATE_NEW_CSRF, None)
-    if fresh and CSRF_COOKIE not in request.cookies:
-        settings: Settings = request.app.state.settings
-        set_cookie(response, request, settings, CSRF_COOKIE, fresh, max_age=12 * 3600)
-    return response
+    The middleware sets it as a cookie on the response.
+    """
+    return getattr(request.state, _STATE_NEW_CSRF, None)
