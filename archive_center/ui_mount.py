@@ -77,6 +77,7 @@ async def get_session_factory(request: Request) -> sessionmaker[Session]:
 def ui_router() -> APIRouter:
     """The HTML routes of `field_catalog_ui`, wired to this node's dependencies."""
     from archive_center.auth import csrf_token, grant_holder
+    from archive_center.responses import download_response
     from federation.status import peer_status
     from field_catalog_ui.deps import UiDeps
     from field_catalog_ui.routes import build_router
@@ -94,6 +95,7 @@ def ui_router() -> APIRouter:
         sign_out=sign_out,
         exchange_form_password=exchange_form_password,
         grant_holder=grant_holder,
+        download_response=download_response,
         peer_status=peer_status,
     )
     return build_router(deps)

@@ -71,11 +71,33 @@ class Download:
     notes: tuple[str, ...] = ()
     etag: str | None = None
     """A strong validator for immutable bytes (an archived original), set after the check."""
+    path: Path | None = None
+    """The immutable file the bytes are, when they are one (an original, a stored derived
+    file): byte ranges and HEAD may then be served from it. None for a per-request conversion."""
 
     @property
     def content_disposition(self) -> str:
         """RFC 6266 `attachment` with an ASCII fallback and the UTF-8 name."""
         return content_disposition(self.filename)
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers every answer with these bytes carries (the API's and the pages').
+
+        Cacheable only when public; otherwise `no-store` and `Vary` on the credentials. No
+        `Content-Length`: the response sets it (a byte range has its own).
+        """
+        headers = {"Content-Disposition": self.content_disposition}
+        headers |= cache_headers(self.is_public)
+        if self.etag is not None:
+            headers["ETag"] = self.etag
+        return headers
+
+
+def cache_headers(is_public: bool) -> dict[str, str]:
+    """Cache headers: anything not public is never stored by a cache."""
+    if is_public:
+        return {"Cache-Control": "public, max-age=300"}
+    return {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
 
 
 def content_disposition(filename: str) -> str:
@@ -282,6 +304,7 @@ def prepare_download(
             iter_file(path),
             size=path.stat().st_size,
             etag=f'"{version.sha256}"',
+            path=path,
         )
     from formats.registry import writer_info
 
@@ -291,7 +314,12 @@ def prepare_download(
     ready = derived_netcdf(session, store, version) if fmt == "netcdf" else None
     if ready is not None and not request.is_subset:
         return Download(
-            f"{name}.{ext}", info.media_type, public, iter_file(ready), ready.stat().st_size
+            f"{name}.{ext}",
+            info.media_type,
+            public,
+            iter_file(ready),
+            ready.stat().st_size,
+            path=ready,
         )
     datafile = apply_subset(read_for_request(store, dataset, version, request), request)
     out = convert_to_staging(store, datafile, fmt)

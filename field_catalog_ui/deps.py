@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
+from catalog.downloads import Download
 from catalog.schemas import Principal
 
 
@@ -60,6 +61,9 @@ class UiDeps:
     `CatalogError` when wrong or rate limited)."""
     grant_holder: Callable[[Request], str | None]
     """The grant holder secret the request presents (cookie or header)."""
+    download_response: Callable[[Download, Request], Response]
+    """The answer for a prepared download (ranges and validators only after the check): the
+    API's own, so both paths serve bytes the same way."""
     peer_status: Callable[[Any], list[Any]]
     """Each peer's freshness for a session (`federation.status.peer_status`, which this
     package may not import)."""

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 from sqlalchemy.orm import Session
 
 from catalog.access import AccessState
-from catalog.downloads import DOWNLOAD_FORMATS, Download
+from catalog.downloads import DOWNLOAD_FORMATS
 from catalog.schemas import FACET_NAMES, DatasetSummary, Principal, SearchPage, SearchParams
 from catalog.search import get_dataset_with_access
 from field_catalog_ui.deps import NodeInfo
@@ -168,20 +168,6 @@ def dataset_context(
         "default_end": local_input(detail.stop),
         "download_form": FormResult({}),
     }
-
-
-def download_headers(ready: Download) -> dict[str, str]:
-    """Headers of a streamed download (never stored by a cache unless public)."""
-    headers = {"Content-Disposition": ready.content_disposition}
-    if ready.is_public:
-        headers["Cache-Control"] = "public, max-age=300"
-    else:
-        headers |= {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
-    if ready.size is not None:
-        headers["Content-Length"] = str(ready.size)
-    if ready.etag is not None:
-        headers["ETag"] = ready.etag
-    return headers
 
 
 def staff_context(session: Session, public_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ never show what the API would not. `archive_center` mounts `build_router(deps)`.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from catalog.downloads import prepare_download
@@ -122,8 +122,8 @@ def build_router(deps: UiDeps) -> APIRouter:
                 if ready.origin_base_url is not None:
                     target = f"{ready.origin_base_url}/datasets/{public_id}/download"
                     return RedirectResponse(f"{target}?{query}", status_code=303)
-                headers = pages.download_headers(ready)
-                return StreamingResponse(ready.chunks, media_type=ready.media_type, headers=headers)
+                response: Response = deps.download_response(ready, request)
+                return response
         try:
             context = pages.dataset_context(session, public_id, principal, now, node)
         except NotFoundError:

@@ -10,10 +10,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from archive_center.deps import NowDep, PrincipalDep, SessionDep, StoreDep
-from archive_center.routers.datasets import DatasetFormat, private_headers
+from archive_center.routers.datasets import DatasetFormat
 from archive_center.routers.query import as_utc
 from catalog.bundles import MAX_BUNDLE_DATASETS, build_bundle
-from catalog.downloads import DownloadRequest, content_disposition
+from catalog.downloads import DownloadRequest, cache_headers, content_disposition
 from catalog.errors import InvalidQueryError
 
 router = APIRouter(tags=["bundles"])
@@ -77,7 +77,7 @@ def create_bundle(
 ) -> StreamingResponse:
     """Zip the datasets the caller may read, each with a README (header, notes, citation)."""
     bundle = build_bundle(session, store, body.datasets, principal, now, body.download_request())
-    headers = private_headers(bundle.is_public) | {
+    headers = cache_headers(bundle.is_public) | {
         "Content-Disposition": content_disposition(bundle.filename),
         "Content-Length": str(bundle.size),
     }

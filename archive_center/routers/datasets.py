@@ -16,6 +16,7 @@ from archive_center.deps import (
     StoreDep,
     forbid_unknown_query,
 )
+from archive_center.responses import download_response
 from archive_center.routers.query import (
     as_utc,
     check_window,
@@ -23,7 +24,12 @@ from archive_center.routers.query import (
     parse_names,
     validation_errors_as_query,
 )
-from catalog.downloads import DOWNLOAD_FORMATS, Download, DownloadRequest, prepare_download
+from catalog.downloads import (
+    DOWNLOAD_FORMATS,
+    DownloadRequest,
+    cache_headers,
+    prepare_download,
+)
 from catalog.plots import PLOT_FORMATS, get_plot
 from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
 from catalog.search import get_dataset, search_datasets
@@ -121,36 +127,12 @@ def read_dataset(
     return get_dataset(session, public_id, principal, now)
 
 
-def private_headers(is_public: bool) -> dict[str, str]:
-    """Cache headers: anything not public is never stored by a cache."""
-    if is_public:
-        return {"Cache-Control": "public, max-age=300"}
-    return {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
-
-
 def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectResponse:
     """307 to the same path and query at the origin center."""
     target = origin_base_url + request.url.path
     if request.url.query:
         target += "?" + request.url.query
-    return RedirectResponse(target, status_code=307, headers=private_headers(False))
-
-
-def stream_download(download: Download, request: Request) -> Response:
-    """A streamed response for a prepared download (304 when the client's copy is current)."""
-    headers = private_headers(download.is_public) | {
-        "Content-Disposition": download.content_disposition
-    }
-    if download.etag is not None:
-        headers["ETag"] = download.etag
-        if request.headers.get("if-none-match") == download.etag:
-            close = getattr(download.chunks, "close", None)
-            if close is not None:
-                close()
-            return Response(status_code=304, headers=headers)
-    if download.size is not None:
-        headers["Content-Length"] = str(download.size)
-    return StreamingResponse(download.chunks, media_type=download.media_type, headers=headers)
+    return RedirectResponse(target, status_code=307, headers=cache_headers(False))
 
 
 @router.get(
@@ -177,7 +159,7 @@ def download_data(
     download = prepare_download(session, store, public_id, principal, now, params)
     if download.origin_base_url is not None:
         return redirect_to_origin(download.origin_base_url, request)
-    return stream_download(download, request)
+    return download_response(download, request)
 
 
 @router.get(
@@ -205,7 +187,7 @@ def plot_dataset(
     plot = get_plot(session, store, public_id, principal, now, format)
     if plot.origin_base_url is not None:
         return redirect_to_origin(plot.origin_base_url, request)
-    headers = private_headers(plot.is_public) | {"ETag": plot.etag}
+    headers = cache_headers(plot.is_public) | {"ETag": plot.etag}
     if request.headers.get("if-none-match") == plot.etag:
         return Response(status_code=304, headers=headers)
     return Response(plot.content, media_type=plot.media_type, headers=headers)

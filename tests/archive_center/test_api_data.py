@@ -34,6 +34,41 @@ def test_original_is_streamed_byte_for_byte_with_a_safe_name(node: Node) -> None
     assert again.content == b""
 
 
+def test_an_interrupted_download_resumes_with_a_byte_range(node: Node) -> None:
+    url = f"/api/v1/datasets/{node.ids[KCO]}/data"
+    whole = (SAMPLES / "valid" / KCO).read_bytes()
+    first = node.client.get(url)
+    assert first.headers["accept-ranges"] == "bytes"
+    etag = first.headers["etag"]
+    rest = node.client.get(url, headers={"Range": "bytes=100-", "If-Range": etag})
+    assert rest.status_code == 206
+    assert rest.headers["content-range"] == f"bytes 100-{len(whole) - 1}/{len(whole)}"
+    assert whole[:100] + rest.content == whole
+    tail = node.client.get(url, headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == whole[-10:]
+    # The file changed since (another ETag): the whole file, not a splice of two versions.
+    stale = node.client.get(url, headers={"Range": "bytes=100-", "If-Range": '"other"'})
+    assert stale.status_code == 200 and stale.content == whole
+    beyond = node.client.get(url, headers={"Range": f"bytes={len(whole) + 5}-"})
+    assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(whole)}"
+
+
+def test_head_answers_the_get_headers_without_a_body(node: Node) -> None:
+    url = f"/api/v1/datasets/{node.ids[KCO]}/data"
+    get = node.client.get(url)
+    head = node.client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-length", "etag", "content-disposition", "cache-control", "vary"):
+        assert head.headers[name] == get.headers[name], name
+    converted = node.client.head(url, params={"format": "csv"})
+    assert converted.status_code == 200 and converted.content == b""
+    missing = node.client.head("/api/v1/datasets/AAAAAAAAAAAAAAAA")
+    assert missing.status_code == 404 and missing.content == b""
+    page = node.client.head(f"/datasets/{node.ids[KCO]}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+
+
 @pytest.mark.parametrize("fmt", ["netcdf", "csv", "header", "icartt"])
 def test_every_format_converts(node: Node, fmt: str) -> None:
     response = node.client.get(f"/api/v1/datasets/{node.ids[KCO]}/data", params={"format": fmt})

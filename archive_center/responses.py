@@ -1,0 +1,45 @@
+"""HTTP answers for prepared downloads, shared by the API and the pages (`UiDeps`).
+
+The access check has already run in `catalog.downloads.prepare_download`; only then are
+validators (ETag, Last-Modified) and byte ranges served (SECURITY.md rows 11 and 13).
+"""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+
+from catalog.downloads import CHUNK_SIZE, Download
+
+
+class ArchiveFileResponse(FileResponse):
+    """Starlette's file response (single and multiple byte ranges, `If-Range`, HEAD), reading
+    in the archive's chunk size rather than 64 KiB."""
+
+    chunk_size = CHUNK_SIZE
+
+
+def download_response(download: Download, request: Request) -> Response:
+    """The answer for a prepared download.
+
+    - 304 when the client's `If-None-Match` names the original's ETag;
+    - an immutable file (an original, a stored NetCDF): `Accept-Ranges: bytes`, so an
+      interrupted transfer of a large file resumes with `Range` (206; 416 when unsatisfiable);
+    - a per-request conversion or subset: streamed, as a whole.
+    """
+    headers = download.headers()
+    if download.etag is not None and request.headers.get("if-none-match") == download.etag:
+        _close(download)
+        return Response(status_code=304, headers=headers)
+    if download.path is not None:
+        _close(download)
+        return ArchiveFileResponse(download.path, headers=headers, media_type=download.media_type)
+    if download.size is not None:
+        headers["Content-Length"] = str(download.size)
+    return StreamingResponse(download.chunks, media_type=download.media_type, headers=headers)
+
+
+def _close(download: Download) -> None:
+    close = getattr(download.chunks, "close", None)
+    if close is not None:
+        close()
