@@ -1,8 +1,15 @@
-"""The change log peers pull: every change of a shared dataset, numbered without gaps."""
+"""The change log peers pull: every change of a shared dataset, numbered without gaps.
+
+When a dataset leaves the shared catalog (withdrawn, or made private), its tombstone is logged
+and every earlier entry for it is rewritten as a tombstone too: a peer reading the log from
+the start (a center joining late, a `peers resync`) must not learn metadata that is no
+longer public. The entries keep their numbers, so the log stays gap-free.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,7 +150,36 @@ def append_change(
     )
     session.add(change)
     session.flush()
+    if kind == "tombstone":
+        redact_history(session, [dataset.public_id], before=change.seq)
     return change
+
+
+def redact_history(session: Session, public_ids: Collection[str], *, before: int) -> int:
+    """Rewrite the upserts of these datasets with seq < `before` as bare tombstones.
+
+    Each keeps its seq and origin version; a peer applying it drops the record (or skips it,
+    holding a newer one). Returns how many entries were rewritten.
+    """
+    if not public_ids:
+        return 0
+    rows = session.scalars(
+        select(Change).where(
+            Change.public_id.in_(list(public_ids)),
+            Change.kind == "upsert",
+            Change.seq < before,
+        )
+    ).all()
+    for row in rows:
+        row.kind = "tombstone"
+        row.payload = {
+            "public_id": row.public_id,
+            "origin_center": row.origin_center,
+            "origin_version": row.origin_version,
+            "withdrawn_at": None,
+        }
+    session.flush()
+    return len(rows)
 
 
 def list_changes_since(session: Session, since: int, limit: int) -> list[Change]:

@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import SHARED_STATES
+from catalog.changes import redact_history
 from catalog.federation_models import MirrorTombstone, Peer
 from catalog.models import (
     Campaign,
@@ -355,6 +356,8 @@ class _PageWriter:
                 for i, c in enumerate(self.relist)
             ],
         )
+        removed = {c.public_id for c in self.relist if _removing(c)}
+        redact_history(self.session, removed, before=first)
 
 
 def _removing(change: FeedChange) -> bool:

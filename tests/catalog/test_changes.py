@@ -62,6 +62,27 @@ def test_withdrawal_is_a_tombstone(db: Session) -> None:
     assert change is not None and change.payload["withdrawn_at"] == NOW.isoformat()
 
 
+def test_leaving_the_catalog_redacts_the_earlier_entries(db: Session) -> None:
+    kept, gone = make_dataset(db, title="Kept MCANARYkept"), make_dataset(db, title="MCANARYgone")
+    append_change(db, gone, "upsert", NOW)
+    append_change(db, kept, "upsert", NOW)
+    gone.title = "MCANARYgone, revised"
+    gone.origin_version += 1
+    append_change(db, gone, "upsert", NOW)
+    gone.access_state = "private"
+    gone.origin_version += 1
+    append_change(db, gone, "upsert", NOW)
+    db.commit()
+    log = list_changes_since(db, 0, 100)
+    assert [c.seq for c in log] == [1, 2, 3, 4]  # still gap-free
+    assert "MCANARYgone" not in str([c.payload for c in log])
+    assert [c.kind for c in log] == ["tombstone", "upsert", "tombstone", "tombstone"]
+    assert [c.payload["origin_version"] for c in log if c.public_id == gone.public_id] == [
+        c.origin_version for c in log if c.public_id == gone.public_id
+    ]
+    assert log[1].payload["title"] == "Kept MCANARYkept"  # other datasets untouched
+
+
 def test_concurrent_appends_are_gap_free(
     engine: Engine, session_factory: sessionmaker[Session]
 ) -> None:

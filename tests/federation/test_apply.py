@@ -139,12 +139,16 @@ def test_a_record_made_private_leaves_and_its_relisting_carries_no_metadata(
     peered: Session,
 ) -> None:
     db = peered
-    apply(db, page(payload("lmd-0004")))
+    apply(db, page(payload("lmd-0004", title="EARLYCANARY")))
     private = payload("lmd-0004", version=2, access_state="private", title="CANARY")
     apply(db, page(private, since=1), since=1)
     assert mirror(db, "lmd-0004") is None
     last = list_changes_since(db, 1, 10)[-1]
     assert last.kind == "tombstone" and "CANARY" not in str(last.payload)
+    # A center reading this log from the start learns nothing of the record's old metadata.
+    relisted = [c for c in list_changes_since(db, 0, 100) if c.public_id == "lmd-0004"]
+    assert [c.kind for c in relisted] == ["tombstone", "tombstone"]
+    assert "EARLYCANARY" not in str([c.payload for c in relisted])
 
 
 def test_own_datasets_other_origins_and_relays_are_refused(peered: Session) -> None:
