@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -18,6 +19,8 @@ from catalog.access_admin import AccessRequest, change_access
 from catalog.grants import set_dataset_password
 from catalog.schemas import Principal, Role
 from catalog.users import create_user, issue_api_token
+from federation.peers import add_key, ensure_peer
+from federation.signing import sign_headers
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FUTURE = NOW + timedelta(days=365)
@@ -27,7 +30,12 @@ DATASET_PASSWORD = "dataset pass phrase"
 STATES = (
     "open", "embargoed", "embargo_passed", "password", "private", "withdrawn", "reembargoed",
 )  # fmt: skip
-CALLERS = ("anonymous", "other", "owner", "holder", "staff", "admin", "outsider")
+CALLERS = ("anonymous", "other", "owner", "holder", "staff", "admin", "peer", "outsider")
+"""`holder` presents a dataset-password grant; `peer` is center NPL signing its requests as
+the federation protocol does (no user behind it); `outsider` is admin's token sent to the
+read-only public listener."""
+PEER_CODE = "NPL"
+PEER_KEY = ("matrix-key", "matrix peer secret, 32 chars or more")
 STAFF_LIKE = frozenset({"staff", "admin"})
 
 # Expectations written from DESIGN.md's access model, not read back from the policy.
@@ -94,6 +102,43 @@ class MatrixNode:
     ids: dict[str, str]
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def client_for(self, caller: str) -> TestClient:
+        """The outsider reaches the public listener; every other caller the LAN one."""
+        return self.public_client if caller == "outsider" else self.client
+
+    def request(
+        self,
+        caller: str,
+        method: str,
+        path: str,
+        query: str = "",
+        *,
+        body: bytes = b"",
+        extra: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request as `caller` (the peer signs it, as federation does); cookies cleared."""
+        headers = dict(self.headers[caller]) | (extra or {})
+        if body:
+            headers["Content-Type"] = "application/json"
+        if caller == "peer":
+            key_id, secret = PEER_KEY
+            headers |= sign_headers(
+                sender=PEER_CODE,
+                audience="JOSS",
+                key_id=key_id,
+                secret=secret,
+                method=method,
+                path=path,
+                query=query,
+                body=body,
+                now=NOW,
+            )
+        client = self.client_for(caller)
+        url = path + (f"?{query}" if query else "")
+        response = client.request(method, url, headers=headers, content=body or None)
+        client.cookies.clear()
+        return response
+
 
 def _register(app: FastAPI, state: str, index: int, owner_id: int, tmp: Path) -> str:
     import formats
@@ -143,6 +188,9 @@ def seed_matrix(app: FastAPI, tmp: Path) -> tuple[dict[str, str], dict[str, dict
             token = issue_api_token(session, user, name="matrix", now=NOW)
             headers[name] = {"Authorization": f"Bearer {token}"}
             owner_id = user.id if name == "owner" else owner_id
+        ensure_peer(session, PEER_CODE, "http://npl.invalid", "NPL New Delhi", NOW)
+        add_key(session, PEER_CODE, NOW, key_id=PEER_KEY[0], secret=PEER_KEY[1])
     ids = {state: _register(app, state, i, owner_id, tmp) for i, state in enumerate(STATES)}
+    headers["peer"] = {}  # signed per request by MatrixNode.request
     headers["outsider"] = headers["admin"]  # on the public listener, credentials count for nothing
     return ids, headers

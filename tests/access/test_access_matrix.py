@@ -1,22 +1,24 @@
 """SECURITY.md's access matrix: every route x every caller x every state, with canaries.
 
-The routes come from the app's own route table: a route without a row in `ACCESS_MATRIX`
-fails `test_every_route_has_a_row`. To add a route, add one row: the key is
-"METHOD /path" as FastAPI lists it, the value says which expectation applies.
+The routes come from the app's own route table (API, federation and web pages): a route
+without a row in `ACCESS_MATRIX` fails `test_every_route_has_a_row`. To add a route, add one
+row: the key is "METHOD /path" as FastAPI lists it, the value says which expectation applies.
+HEAD, OPTIONS and byte ranges are checked on every dataset route as well (SECURITY.md #13).
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount
 
 from archive_center.app import create_app
 from archive_center.auth import READ_ONLY_POSTS
@@ -40,20 +42,30 @@ from tests.archive_center.conftest import database_url, make_settings  # noqa: F
 class Row:
     """What a route promises. `kind` picks the check:
 
-    public    no dataset involved; any caller gets a non-5xx answer and no canary
-    search    lists only the datasets the caller may see (ids and canaries checked)
-    metadata  200 when the caller may see the dataset, else exactly the missing-dataset 404
-    data      200 when the caller may read, 403 when only see, else the missing 404
-    bundle    a zip of the dataset when readable, else 404; the zip holds no other canary
-    grant     password exchange: a wrong password is 403 on a visible password dataset, else 404
-    staff     staff/admin only: 401 anonymous, 403 other roles (before any dataset lookup)
-    session   sign-in plumbing, covered by tests/access/test_identity.py
-    submission a PI's own uploads, covered by tests/submissions/test_api.py
+    public     no dataset involved; any caller gets a non-5xx answer and no canary
+    listing    a page or list of datasets: 200, and only what the caller may see
+    search     the API search: exactly the datasets the caller may see (ids and canaries)
+    metadata   200 when the caller may see the dataset, else exactly the missing-dataset 404
+    data       200 when the caller may read, 403 when only see, else the missing 404
+    bundle     a zip of the dataset when readable, else 404; the zip holds no other canary
+    grant      password exchange: a wrong password is 403 on a visible password dataset, else 404
+    staff      API, staff/admin only: 401 without a user, 403 other roles (before any lookup)
+    staff_page a staff page: sign-in redirect without a user, 403 other roles, 200 staff
+    user_page  a page for signed-in users: sign-in redirect without a user, else 200
+    form       a form post: 403 without its CSRF token, whoever asks, before any lookup
+    peer       federation: 200 for a signed peer only (401 for users), never data, and
+               metadata only of what an anonymous caller may see
+    session    sign-in plumbing, covered by tests/access/test_identity.py
+    submission a PI's own uploads, covered by tests/submissions/test_api.py and the upload pages'
+               tests; here: nothing of the seeded datasets leaks
+
+    `path` gives a concrete path for a route whose template has no dataset id in it.
     """
 
     kind: str
-    method_body: dict[str, object] | None = None
+    body: dict[str, object] | None = None
     query: str = ""
+    path: str | None = None
 
 
 ACCESS_MATRIX: dict[str, Row] = {
@@ -65,8 +77,8 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/readyz": Row("public"),
     "GET /api/v1/datasets": Row("search"),
     "GET /api/v1/datasets/{public_id}": Row("metadata"),
-    "GET /api/v1/datasets/{public_id}/data": Row("data", query="?format=original"),
-    "GET /api/v1/datasets/{public_id}/plot": Row("data", query="?format=svg"),
+    "GET /api/v1/datasets/{public_id}/data": Row("data", query="format=original"),
+    "GET /api/v1/datasets/{public_id}/plot": Row("data", query="format=svg"),
     "POST /api/v1/bundles": Row("bundle"),
     "POST /api/v1/auth/session": Row("session"),
     "DELETE /api/v1/auth/session": Row("session"),
@@ -75,27 +87,75 @@ ACCESS_MATRIX: dict[str, Row] = {
     "PUT /api/v1/datasets/{public_id}/access": Row(
         "staff", {"state": "embargoed", "reason": "matrix"}
     ),
-    "DELETE /api/v1/datasets/{public_id}": Row("staff", query="?reason=matrix"),
+    "DELETE /api/v1/datasets/{public_id}": Row("staff", query="reason=matrix"),
     "GET /api/v1/datasets/{public_id}/audit": Row("staff"),
-    # Submissions: the PI's own and staff only, covered by tests/submissions/test_api.py.
     "POST /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions": Row("submission"),
-    "GET /api/v1/submissions/{submission_id}": Row("submission"),
+    "GET /api/v1/submissions/{submission_id}": Row("submission", path="/api/v1/submissions/1"),
     "GET /api/v1/products": Row("public"),
-    "GET /api/v1/products/{product_id}/file": Row("public"),
-    "GET /api/v1/products/{product_id}/thumbnail": Row("public"),
+    "GET /api/v1/products/{product_id}/file": Row("public", path="/api/v1/products/1/file"),
+    "GET /api/v1/products/{product_id}/thumbnail": Row(
+        "public", path="/api/v1/products/1/thumbnail"
+    ),
+    "GET /api/v1/federation/changes": Row("peer", query="since=0&limit=1000"),
+    "GET /api/v1/federation/digests": Row("peer"),
+    "POST /api/v1/federation/notify": Row("peer", {"last_seq": 0}),
+    "GET /api/v1/federation/status": Row("public"),
+    # The web pages (field_catalog_ui): the same policy through the same dependencies.
+    "GET /static/{name:path}": Row("public", path="/static/ui.css"),
+    "GET /": Row("listing"),
+    "GET /search": Row("listing", query="q=&limit=100"),
+    "GET /datasets/{public_id}": Row("metadata"),
+    "GET /datasets/{public_id}/download": Row("data", query="format=original"),
+    "POST /datasets/{public_id}/access": Row("form", {"state": "open", "reason": "matrix"}),
+    "GET /federation": Row("public"),
+    "GET /signin": Row("public"),
+    "POST /signin": Row("form", {"username": "admin", "password": "correct horse battery"}),
+    "POST /signout": Row("form"),
+    "GET /staff/embargoes": Row("staff_page"),
+    "GET /staff/rejected": Row("staff_page"),
+    "GET /staff/users": Row("staff_page"),
+    "POST /staff/users": Row("form", {"username": "intruder", "role": "admin"}),
+    "POST /staff/users/{username}": Row("form", {"role": "admin"}, path="/staff/users/other"),
+    "GET /upload": Row("user_page"),
+    "POST /upload": Row("form"),
+    "GET /products": Row("listing"),
+    "GET /submissions": Row("submission"),
+    "GET /submissions/{submission_id}": Row("submission", path="/submissions/1"),
+    "GET /reports": Row("listing"),
+    "GET /reports/{kind}/new": Row("public", path="/reports/status/new"),
+    "POST /reports/{kind}/password": Row(
+        "form", {"password": "x"}, path="/reports/status/password"
+    ),
+    "POST /reports/{kind}": Row("form", {"title": "x", "body": "y"}, path="/reports/daily"),
+    "POST /reports/{kind}/form-password": Row(
+        "form", {"password": "x"}, path="/reports/status/form-password"
+    ),
 }
 MISSING_ID = "AAAAAAAAAAAAAAAA"
+# Routes every node must list: if the route walk below ever finds fewer (a framework change
+# in how routers are included), the matrix would check nothing, so it fails instead.
+SENTINELS = {"GET /api/v1/datasets", "GET /datasets/{public_id}", "GET /api/v1/federation/changes"}
+
+
+def _flat_routes(app: object) -> list[BaseRoute]:
+    """The app's routes with included routers expanded (FastAPI >= 0.165 keeps them lazy)."""
+    from fastapi import routing
+
+    routes = app.routes  # type: ignore[attr-defined]
+    walk = getattr(routing, "iter_route_contexts", None)
+    return list(walk(routes)) if walk is not None else list(routes)
 
 
 def route_keys(app: object) -> set[str]:
-    """ "METHOD /path" of every route and mount of the app."""
+    """ "METHOD /path" of every route and mount of the app (HEAD is checked separately)."""
     keys: set[str] = set()
-    for route in app.routes:  # type: ignore[attr-defined]
-        if isinstance(route, Mount):
-            keys.add(f"MOUNT {route.path}")
-        elif isinstance(route, APIRoute | Route):
-            keys.update(f"{m} {route.path}" for m in (route.methods or ()) if m != "HEAD")
+    for route in _flat_routes(app):
+        if isinstance(getattr(route, "original_route", route), Mount):
+            keys.add(f"MOUNT {route.path}")  # type: ignore[attr-defined]
+        elif getattr(route, "path", None) is not None:
+            methods = getattr(route, "methods", None) or ()
+            keys.update(f"{m} {route.path}" for m in methods if m != "HEAD")  # type: ignore[attr-defined]
     return keys
 
 
@@ -113,7 +173,10 @@ def matrix(
     public_app = create_app(settings, public_face=True)
     for each in (app, public_app):
         each.dependency_overrides[get_now] = lambda: NOW
-    with TestClient(app) as client, TestClient(public_app) as public_client:
+    with (
+        TestClient(app, follow_redirects=False) as client,
+        TestClient(public_app, follow_redirects=False) as public_client,
+    ):
         ids, headers = seed_matrix(app, tmp_path_factory.mktemp("files"))
         grant = client.post(
             f"/api/v1/datasets/{ids['password']}/grant", json={"password": DATASET_PASSWORD}
@@ -125,22 +188,45 @@ def matrix(
 
 
 def test_every_route_has_a_row(matrix: MatrixNode) -> None:
-    missing = route_keys(matrix.app) - set(ACCESS_MATRIX)
+    keys = route_keys(matrix.app)
+    assert keys >= SENTINELS, f"the route walk missed routes: {sorted(SENTINELS - keys)}"
+    missing = keys - set(ACCESS_MATRIX)
     assert not missing, f"routes without a row in ACCESS_MATRIX: {sorted(missing)}"
+    stale = set(ACCESS_MATRIX) - keys
+    assert not stale, f"rows for routes that no longer exist: {sorted(stale)}"
 
 
-def _send(matrix: MatrixNode, caller: str, key: str, public_id: str | None) -> httpx.Response:
+def _path(key: str, public_id: str | None) -> tuple[str, str]:
     method, path = key.split(" ", 1)
     row = ACCESS_MATRIX[key]
+    if row.path is not None:
+        path = row.path
     if public_id is not None:
         path = path.replace("{public_id}", public_id)
-    client = matrix.public_client if caller == "outsider" else matrix.client
-    body = row.method_body
+    return method, path
+
+
+def _send(
+    matrix: MatrixNode,
+    caller: str,
+    key: str,
+    public_id: str | None,
+    *,
+    method: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> httpx.Response:
+    row = ACCESS_MATRIX[key]
+    verb, path = _path(key, public_id)
+    body = row.body
     if row.kind == "bundle":
         body = {"datasets": [public_id], "format": "csv"}
-    response = client.request(method, path + row.query, headers=matrix.headers[caller], json=body)
-    client.cookies.clear()
-    return response
+    content = json.dumps(body).encode() if body is not None else b""
+    if verb == "GET" or method in ("HEAD", "OPTIONS"):
+        content = b""
+    return matrix.request(caller, method or verb, path, row.query, body=content, extra=extra)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
 
 
 def _text(response: httpx.Response) -> str:
@@ -160,18 +246,21 @@ def _assert_no_canaries(text: str, caller: str, where: str) -> None:
             assert data_canary(index) not in text, f"{where}: data of {state} leaked"
 
 
-def _same_as_missing(matrix: MatrixNode, caller: str, key: str, got: httpx.Response, pid: str):
-    missing = _send(matrix, caller, key, MISSING_ID)
-    assert got.status_code == missing.status_code == 404
-    assert got.text.replace(pid, MISSING_ID) == missing.text
-    ignore = {"content-length", "date"}
-    assert {k: v for k, v in got.headers.items() if k not in ignore} == {
-        k: v for k, v in missing.headers.items() if k not in ignore
-    }
+def _comparable_headers(response: httpx.Response) -> dict[str, str]:
+    ignore = {"content-length", "date", "set-cookie"}
+    return {k: v for k, v in response.headers.items() if k not in ignore}
 
 
-def _effective_caller(caller: str) -> str:
-    return "anonymous" if caller == "outsider" else caller
+def _same_as_missing(
+    matrix: MatrixNode, caller: str, key: str, got: httpx.Response, pid: str, **how: object
+) -> None:
+    missing = _send(matrix, caller, key, MISSING_ID, **how)  # type: ignore[arg-type]
+    assert got.status_code == missing.status_code
+    # Anonymous pages carry a fresh CSRF token each time; everything else must be identical.
+    same = _CSRF.sub("", got.text.replace(pid, MISSING_ID)) == _CSRF.sub("", missing.text)
+    assert same, f"{key} as {caller}: a hidden dataset's answer differs from a missing one's"
+    assert _comparable_headers(got) == _comparable_headers(missing)
+    assert ("set-cookie" in got.headers) == ("set-cookie" in missing.headers)
 
 
 def _expected_status(kind: str, caller: str, state: str) -> int | None:
@@ -185,15 +274,20 @@ def _expected_status(kind: str, caller: str, state: str) -> int | None:
     if kind == "grant":
         return 403 if state == "password" and sees else 404
     if kind == "staff":
-        return 401 if caller in ("anonymous", "holder") else 403
+        return 401 if caller in ("anonymous", "holder", "peer", "outsider") else 403
+    if kind == "form":
+        return 403
     return None
+
+
+def _public_face_refuses(caller: str, key: str) -> bool:
+    method, path = key.split(" ", 1)
+    return caller == "outsider" and method not in ("GET", "HEAD") and path not in READ_ONLY_POSTS
 
 
 DATASET_KEYS = sorted(
     k for k, r in ACCESS_MATRIX.items() if "{public_id}" in k or r.kind == "bundle"
 )
-
-
 # Staff writes change state, so their staff/admin cells live in test_access_admin.py.
 DATASET_CASES = [
     (caller, key)
@@ -201,6 +295,13 @@ DATASET_CASES = [
     for caller in CALLERS
     if not (ACCESS_MATRIX[key].kind == "staff" and caller in STAFF_LIKE)
 ]
+GET_DATASET_KEYS = [k for k in DATASET_KEYS if k.startswith("GET ")]
+DATA_KEYS = [k for k in DATASET_KEYS if ACCESS_MATRIX[k].kind == "data" and k.endswith("ad")]
+
+
+def _private_answer(caller: str, response: httpx.Response) -> bool:
+    """Whether this answer must not be stored by a cache."""
+    return caller not in ("anonymous", "outsider", "peer") or response.status_code >= 400
 
 
 @pytest.mark.parametrize(("caller", "key"), DATASET_CASES)
@@ -210,61 +311,157 @@ def test_dataset_routes(matrix: MatrixNode, caller: str, key: str) -> None:
         pid = matrix.ids[state]
         response = _send(matrix, caller, key, pid)
         where = f"{key} as {caller} on {state}"
-        expected = _expected_status(row.kind, _caller_for_policy(caller), state)
-        if caller == "outsider" and not key.startswith("GET ") and row.kind != "bundle":
+        expected = _expected_status(row.kind, caller, state)
+        if _public_face_refuses(caller, key):
             expected = 403  # the public listener refuses every write
         assert response.status_code == expected, f"{where}: {response.status_code} {response.text}"
-        _assert_no_canaries(_text(response), _caller_for_policy(caller), where)
+        _assert_no_canaries(_text(response), caller, where)
         if expected == 404:
             _same_as_missing(matrix, caller, key, response, pid)
         if response.status_code == 200 and row.kind in ("data", "bundle"):
             assert data_canary(STATES.index(state)) in _text(response) or key.endswith("plot")
-        if caller not in ("anonymous", "outsider") or response.status_code >= 400:
+        if _private_answer(caller, response):
             assert response.headers.get("cache-control") == "no-store", where
         assert "Authorization" in response.headers.get("vary", ""), where
         assert "etag" not in response.headers or response.status_code == 200, where
 
 
-def _caller_for_policy(caller: str) -> str:
-    return _effective_caller(caller)
+@pytest.mark.parametrize("caller", CALLERS)
+def test_head_answers_exactly_as_get_without_a_body(matrix: MatrixNode, caller: str) -> None:
+    for key in GET_DATASET_KEYS:
+        for state in STATES:
+            pid = matrix.ids[state]
+            where = f"HEAD {key} as {caller} on {state}"
+            get = _send(matrix, caller, key, pid)
+            head = _send(matrix, caller, key, pid, method="HEAD")
+            assert head.status_code == get.status_code, where
+            assert head.content == b"", where
+            assert _comparable_headers(head) == _comparable_headers(get), where
+            _assert_no_canaries(_text(head), caller, where)
+            if head.status_code == 404:
+                _same_as_missing(matrix, caller, key, head, pid, method="HEAD")
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_options_tells_nothing_about_a_dataset(matrix: MatrixNode, caller: str) -> None:
+    for key in DATASET_KEYS:
+        for state in STATES:
+            pid = matrix.ids[state]
+            where = f"OPTIONS {key} as {caller} on {state}"
+            response = _send(matrix, caller, key, pid, method="OPTIONS")
+            assert response.status_code == 405, where  # no CORS: nothing is offered
+            _assert_no_canaries(_text(response), caller, where)
+            _same_as_missing(matrix, caller, key, response, pid, method="OPTIONS")
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_byte_ranges_only_after_the_check(matrix: MatrixNode, caller: str) -> None:
+    for key in DATA_KEYS:
+        for state in STATES:
+            pid = matrix.ids[state]
+            where = f"ranged {key} as {caller} on {state}"
+            ranged = {"Range": "bytes=0-9"}
+            response = _send(matrix, caller, key, pid, extra=ranged)
+            expected = _expected_status("data", caller, state)
+            if expected == 200:
+                assert response.status_code == 206, where
+                assert response.headers["content-range"].startswith("bytes 0-9/"), where
+                assert response.content == f"DID = 9{STATES.index(state):02d}\n".encode()
+            else:
+                assert response.status_code == expected, where
+                assert "content-range" not in response.headers, where
+                assert "accept-ranges" not in response.headers, where
+            _assert_no_canaries(_text(response), caller, where)
+            if expected == 404:
+                _same_as_missing(matrix, caller, key, response, pid, extra=ranged)
 
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_search_lists_exactly_what_the_caller_may_see(matrix: MatrixNode, caller: str) -> None:
-    client = matrix.public_client if caller == "outsider" else matrix.client
-    response = client.get("/api/v1/datasets?limit=1000", headers=matrix.headers[caller])
+    response = matrix.request(caller, "GET", "/api/v1/datasets", "limit=1000")
     assert response.status_code == 200
     listed = {item["public_id"] for item in response.json()["items"]}
-    policy_caller = _caller_for_policy(caller)
-    expected = {matrix.ids[s] for s in STATES if policy_caller in SEES[s]}
+    expected = {matrix.ids[s] for s in STATES if caller in SEES[s]}
     assert listed & set(matrix.ids.values()) == expected
-    _assert_no_canaries(_text(response), policy_caller, f"search as {caller}")
+    _assert_no_canaries(_text(response), caller, f"search as {caller}")
     for state in STATES:  # a free-text probe for a hidden canary finds nothing
-        if policy_caller not in SEES[state]:
-            probe = client.get(
-                f"/api/v1/datasets?q={meta_canary(state)}", headers=matrix.headers[caller]
-            )
+        if caller not in SEES[state]:
+            probe = matrix.request(caller, "GET", "/api/v1/datasets", f"q={meta_canary(state)}")
             assert probe.json()["items"] == [] and probe.json().get("total") in (0, None)
 
 
+def _non_dataset_keys(*kinds: str) -> list[str]:
+    return [k for k, r in ACCESS_MATRIX.items() if r.kind in kinds and k not in DATASET_KEYS]
+
+
 @pytest.mark.parametrize("caller", CALLERS)
-def test_public_routes_leak_nothing(matrix: MatrixNode, caller: str) -> None:
-    client = matrix.public_client if caller == "outsider" else matrix.client
-    for key, row in ACCESS_MATRIX.items():
-        method, path = key.split(" ", 1)
-        if row.kind != "public":
-            continue
-        response = client.request(method, path, headers=matrix.headers[caller])
+def test_pages_and_lists_show_only_what_the_caller_may_see(matrix: MatrixNode, caller: str) -> None:
+    for key in _non_dataset_keys("public", "listing", "submission", "session"):
+        response = _send(matrix, caller, key, None)
         assert response.status_code < 500, key
-        _assert_no_canaries(_text(response), _caller_for_policy(caller), key)
+        if ACCESS_MATRIX[key].kind == "listing":
+            assert response.status_code == 200, f"{key} as {caller}: {response.status_code}"
+        _assert_no_canaries(_text(response), caller, f"{key} as {caller}")
+    home = matrix.request(caller, "GET", "/search", "limit=100")
+    for state in STATES:  # what may be seen is listed, not only what may not is hidden
+        assert (meta_canary(state) in home.text) == (caller in SEES[state]), (caller, state)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_staff_and_user_pages_turn_away_who_may_not(matrix: MatrixNode, caller: str) -> None:
+    signed_in = caller in ("other", "owner", "staff", "admin")
+    for key in _non_dataset_keys("staff_page", "user_page"):
+        response = _send(matrix, caller, key, None)
+        where = f"{key} as {caller}"
+        if not signed_in:
+            assert response.status_code == 303, where
+            assert response.headers["location"].startswith("/signin?next="), where
+        elif ACCESS_MATRIX[key].kind == "staff_page" and caller not in STAFF_LIKE:
+            assert response.status_code == 403, where
+        else:
+            assert response.status_code == 200, where
+        _assert_no_canaries(_text(response), caller, where)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_form_posts_need_their_csrf_token(matrix: MatrixNode, caller: str) -> None:
+    for key in _non_dataset_keys("form"):
+        response = _send(matrix, caller, key, None)
+        where = f"{key} as {caller}"
+        assert response.status_code == 403, f"{where}: {response.status_code} {response.text}"
+        slug = "read-only-listener" if caller == "outsider" else "csrf-failed"
+        assert response.json()["type"].endswith(slug), where
+        _assert_no_canaries(_text(response), caller, where)
+    users = matrix.request("admin", "GET", "/api/v1/auth/me")
+    assert users.json()["role"] == "admin"  # no form post above changed anyone's role
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_federation_routes_answer_signed_peers_only(matrix: MatrixNode, caller: str) -> None:
+    for key in _non_dataset_keys("peer"):
+        response = _send(matrix, caller, key, None)
+        where = f"{key} as {caller}"
+        if caller == "peer":
+            assert response.status_code in (200, 202), f"{where}: {response.text}"
+        elif _public_face_refuses(caller, key):
+            assert response.status_code == 403, where
+        else:
+            assert response.status_code == 401, where
+            assert response.headers["content-type"].startswith("application/problem+json")
+        text = _text(response)
+        _assert_no_canaries(text, "anonymous", where)  # a peer learns what anyone may see
+        for index in range(len(STATES)):  # and mirrors never hold data
+            assert data_canary(index) not in text, f"{where}: data in the federation feed"
+    feed = matrix.request("peer", "GET", "/api/v1/federation/changes", "since=0&limit=1000")
+    shared = {c["public_id"] for c in feed.json()["changes"] if c["kind"] == "upsert"}
+    assert shared == {matrix.ids[s] for s in STATES if s not in ("private", "withdrawn")}
 
 
 def test_public_listener_refuses_every_write(matrix: MatrixNode) -> None:
     for key in sorted(route_keys(matrix.public_client.app)):
-        method, path = key.split(" ", 1)
+        method, path = _path(key, matrix.ids["open"])
         if method in ("GET", "HEAD", "OPTIONS", "MOUNT") or path in READ_ONLY_POSTS:
             continue
-        path = path.replace("{public_id}", matrix.ids["open"])
         response = matrix.public_client.request(
             method, path, headers=matrix.headers["admin"], json={}
         )
