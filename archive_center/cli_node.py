@@ -92,14 +92,30 @@ def prepare(settings: Settings) -> None:
         raise fail(f"cannot prepare the database {url}: {reason}") from err
 
 
-def init_command(config: ConfigOption = None) -> None:
-    """Create or migrate the database and the storage folders (safe to run again)."""
+def init_command(
+    config: ConfigOption = None,
+    admin: Annotated[
+        str | None,
+        typer.Option(help="Create this first admin (asks for a password) if no admin exists."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the admin's password from stdin.")
+    ] = False,
+) -> None:
+    """Create or migrate the database and the storage folders, and the first admin.
+
+    Safe to run again: the schema is upgraded, missing folders made, and `--admin` does
+    nothing once any admin exists.
+    """
+    from archive_center.cli_users import ensure_first_admin
+
     settings = load_config(config)
     prepare(settings)
     typer.echo(
         f"center {settings.center_code} ready: storage {settings.root.resolve()}, "
         f"database {_redacted(settings.effective_database_url)}"
     )
+    ensure_first_admin(config, admin, password_stdin=password_stdin)
 
 
 def _redacted(url: str) -> str:

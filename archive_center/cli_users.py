@@ -72,6 +72,32 @@ def add_command(
         typer.echo(f"added {user.role} {user.username}")
 
 
+def ensure_first_admin(config: ConfigOption, username: str | None, *, password_stdin: bool) -> None:
+    """`fieldcat init --admin NAME`: add NAME as admin unless an active admin exists."""
+    from catalog.schemas import Role
+    from catalog.users import create_user, list_users
+
+    with admin_session(config) as session:
+        admins = [u.username for u in list_users(session) if u.role == "admin" and u.active]
+        if admins:
+            typer.echo(f"admin: {', '.join(admins)}")
+            if username is not None and username not in admins:
+                typer.echo(
+                    f"not adding {username}: an admin exists; "
+                    f"use `fieldcat users add {username} --role admin`"
+                )
+            return
+        if username is None:
+            typer.echo(
+                "no admin yet: run `fieldcat init --admin NAME` "
+                "(or `fieldcat users add NAME --role admin`)"
+            )
+            return
+        password = read_password(password_stdin)
+        user = create_user(session, username=username, password=password, role=Role.ADMIN)
+        typer.echo(f"added admin {user.username}")
+
+
 def list_command(config: ConfigOption = None) -> None:
     """List users: name, role, active, display name."""
     from catalog.users import list_users

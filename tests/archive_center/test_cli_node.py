@@ -60,6 +60,48 @@ def test_init_creates_storage_and_database_and_can_run_again(tmp_path: Path) -> 
     assert {"datasets", "centers", "campaigns", "alembic_version"} <= set(tables)
 
 
+def test_init_creates_the_first_admin_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.archive_center.fieldcat_process import REPO, cli_env
+
+    config = str(write_config(tmp_path))
+
+    def init(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "archive_center", "init", "--config", config, *args],
+            input=password, capture_output=True, text=True, timeout=120, cwd=REPO, env=cli_env(),
+        )  # fmt: skip
+
+    hint = init()
+    assert hint.returncode == 0, hint.stderr
+    assert "no admin yet: run `fieldcat init --admin NAME`" in hint.stdout
+    made = init("--admin", "boss", "--password-stdin", password="a long enough secret\n")
+    assert made.returncode == 0, made.stderr
+    assert "added admin boss" in made.stdout
+    again = init("--admin", "other", "--password-stdin", password="another long secret\n")
+    assert again.returncode == 0, again.stderr
+    assert "admin: boss" in again.stdout and "not adding other" in again.stdout
+    users = subprocess.run(
+        [sys.executable, "-m", "archive_center", "users", "list", "--config", config],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env=cli_env(),
+    )  # fmt: skip
+    assert [line.split("\t")[:2] for line in users.stdout.splitlines()] == [["boss", "admin"]]
+    # The password works: the admin can sign in through the API.
+    from archive_center.settings import load_settings
+    from catalog.db import make_engine, make_session_factory
+    from catalog.users import authenticate
+
+    settings = load_settings(Path(config))
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            assert authenticate(session, "boss", "a long enough secret").role == "admin"
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_init_migrates_postgresql(tmp_path: Path) -> None:
     url = os.environ.get("FIELDCAT_TEST_POSTGRES_URL")
