@@ -89,6 +89,7 @@ def api_routers() -> list[APIRouter]:
         federation,
         health,
         products,
+        reports,
         submissions,
     )
 
@@ -100,6 +101,7 @@ def api_routers() -> list[APIRouter]:
         access.router,
         submissions.router,
         products.router,
+        reports.router,
         federation.router,
     ]
 

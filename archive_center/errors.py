@@ -85,7 +85,11 @@ ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (FederationError, 400, "federation-error"),
 )
 
-_ABSOLUTE_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")
+# A server path (`/srv/a/b`, `C:\\data\\x`), not one of our own URL paths (`/api/v1/...`),
+# which messages name to tell the client where to go.
+_ABSOLUTE_PATH = re.compile(
+    r"(?<![\w.\-~/\\])(?:[A-Za-z]:)?(?![\\/]api/v1/)(?:[\\/][\w.\-~]+){2,}[\\/]?"
+)
 
 
 class FieldProblem(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Campaign, Report
-from catalog.schemas import Principal
+from catalog.schemas import Principal, Role
 
 REPORT_KINDS: dict[str, str] = {"daily": "Daily summary", "status": "Instrument status"}
 MAX_BODY = 20_000
@@ -30,6 +30,17 @@ def check_kind(kind: str) -> str:
     if kind not in REPORT_KINDS:
         raise InvalidQueryError(f"report kind must be one of: {', '.join(REPORT_KINDS)}")
     return kind
+
+
+def may_write_report(
+    session: Session, principal: Principal, holder: str | None, kind: str, now: datetime
+) -> bool:
+    """Staff write every kind; anyone else needs a live grant of the kind's form password."""
+    from catalog.grants import holds_form_grant
+
+    if principal.user_id is not None and principal.role in (Role.STAFF, Role.ADMIN):
+        return True
+    return holds_form_grant(session, holder, report_form_key(kind), now)
 
 
 def list_reports(session: Session, *, kind: str | None = None, limit: int = 100) -> list[Report]:

@@ -11,8 +11,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from catalog.errors import CatalogError, RateLimitedError
-from catalog.field_reports import REPORT_KINDS, add_report, list_reports, report_form_key
-from catalog.grants import holds_form_grant, set_form_password
+from catalog.field_reports import (
+    REPORT_KINDS,
+    add_report,
+    list_reports,
+    may_write_report,
+    report_form_key,
+)
+from catalog.grants import set_form_password
 from catalog.schemas import Principal
 from field_catalog_ui.deps import UiDeps
 from field_catalog_ui.rendering import STAFF_ROLES, Renderer
@@ -29,10 +35,7 @@ def add_report_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> None
     def may_write(
         request: Request, session: Session, principal: Principal, kind: str, now: Any
     ) -> bool:
-        if principal.role in STAFF_ROLES:
-            return True
-        holder = deps.grant_holder(request)
-        return holds_form_grant(session, holder, report_form_key(kind), now)
+        return may_write_report(session, principal, deps.grant_holder(request), kind, now)
 
     def unknown(request: Request, node: Any, principal: Principal) -> Response:
         context = {"title": "Not found", "message": "There is no such report form."}

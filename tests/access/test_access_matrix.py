@@ -97,6 +97,14 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/products/{product_id}/thumbnail": Row(
         "public", path="/api/v1/products/1/thumbnail"
     ),
+    "GET /api/v1/reports": Row("listing"),
+    # Staff post reports; a report form's grant also opens it (tests/access/test_report_api.py).
+    "POST /api/v1/reports": Row(
+        "staff", {"kind": "daily", "report_date": "1999-02-20", "title": "matrix"}
+    ),
+    "POST /api/v1/reports/{kind}/grant": Row(
+        "public", {"password": "not the one!"}, path="/api/v1/reports/status/grant"
+    ),
     "GET /api/v1/federation/changes": Row("peer", query="since=0&limit=1000"),
     "GET /api/v1/federation/digests": Row("peer"),
     "POST /api/v1/federation/notify": Row("peer", {"last_seq": 0}),
@@ -420,6 +428,18 @@ def test_staff_and_user_pages_turn_away_who_may_not(matrix: MatrixNode, caller: 
             assert response.status_code == 403, where
         else:
             assert response.status_code == 200, where
+        _assert_no_canaries(_text(response), caller, where)
+
+
+@pytest.mark.parametrize("caller", sorted(set(CALLERS) - STAFF_LIKE))
+def test_staff_routes_refuse_everyone_else(matrix: MatrixNode, caller: str) -> None:
+    for key in _non_dataset_keys("staff"):
+        response = _send(matrix, caller, key, None)
+        where = f"{key} as {caller}"
+        expected = (
+            403 if _public_face_refuses(caller, key) else _expected_status("staff", caller, "open")
+        )
+        assert response.status_code == expected, f"{where}: {response.status_code} {response.text}"
         _assert_no_canaries(_text(response), caller, where)
 
 

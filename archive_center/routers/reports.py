@@ -1,0 +1,133 @@
+"""Field-catalog reports over the API: daily summaries and instrument status reports.
+
+The listings are public. Staff post every kind; anyone else first exchanges the kind's form
+password (`POST /reports/{kind}/grant`, rate limited) for a short-lived grant and presents it
+as the `X-FieldCat-Grant` header (or keeps the cookie), as the web forms do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from archive_center import auth
+from archive_center.auth_service import exchange_form_password
+from archive_center.deps import (
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    checked_principal,
+    forbid_unknown_query,
+)
+from archive_center.routers.auth import NO_STORE, GrantRead, PasswordBody
+from catalog.errors import AuthenticationRequiredError, RoleRequiredError
+from catalog.field_reports import add_report, list_reports, may_write_report, report_form_key
+from catalog.models import Report
+from catalog.schemas import Principal
+
+router = APIRouter(tags=["reports"])
+ReportKind = Literal["daily", "status"]
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Neither signed in nor holding the form's grant"},
+    403: {"description": "Signed in, but neither staff nor holding the form's grant"},
+    422: {"description": "Invalid report"},
+}
+
+
+class ReportRead(BaseModel):
+    """One report as the field catalog lists it."""
+
+    id: int
+    kind: ReportKind
+    report_date: date
+    title: str
+    body: str
+    center: str
+    created_at: datetime
+
+
+class ReportList(BaseModel):
+    """Reports, newest report date first."""
+
+    items: list[ReportRead]
+
+
+class ReportWrite(BaseModel):
+    """A new daily summary or instrument status report."""
+
+    kind: ReportKind
+    report_date: date
+    title: str = Field(min_length=1, max_length=500)
+    body: str = Field(default="", max_length=20_000)
+
+
+def _read(report: Report) -> ReportRead:
+    return ReportRead(
+        id=report.id, kind=report.kind, report_date=report.report_date,
+        title=report.title, body=report.body, center=report.center_code,
+        created_at=report.created_at,
+    )  # fmt: skip
+
+
+@router.get("/reports", dependencies=[forbid_unknown_query("kind", "limit")])
+def get_reports(
+    session: SessionDep,
+    kind: ReportKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ReportList:
+    """Daily summaries and status reports, newest first (public)."""
+    return ReportList(items=[_read(r) for r in list_reports(session, kind=kind, limit=limit)])
+
+
+@router.post(
+    "/reports", status_code=201, responses=WRITE_ERRORS, dependencies=[forbid_unknown_query()]
+)
+def post_report(
+    body: ReportWrite,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    principal: Annotated[Principal, Depends(checked_principal)],
+) -> ReportRead:
+    """Add a report (staff, or the holder of the kind's form grant)."""
+    holder = auth.grant_holder(request)
+    if not may_write_report(session, principal, holder, body.kind, now):
+        hint = f"exchange the {body.kind} form's password at /api/v1/reports/{body.kind}/grant"
+        if principal.user_id is None:
+            raise AuthenticationRequiredError(f"sign in as staff, or {hint}")
+        raise RoleRequiredError(f"only staff post reports without a grant; {hint}")
+    report = add_report(
+        session, campaign_code=settings.campaign.code, center_code=settings.center_code,
+        kind=body.kind, report_date=body.report_date, title=body.title, body=body.body,
+        author=principal, now=now,
+    )  # fmt: skip
+    return _read(report)
+
+
+@router.post(
+    "/reports/{kind}/grant",
+    responses={403: {"description": "Wrong password"}, 429: {"description": "Too many attempts"}},
+    dependencies=[forbid_unknown_query()],
+)
+def create_report_grant(
+    kind: ReportKind,
+    body: PasswordBody,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    now: NowDep,
+) -> GrantRead:
+    """Exchange a report form's password for a short-lived grant (cookie `fieldcat_grant`)."""
+    grant = exchange_form_password(
+        request.app.state.session_factory, report_form_key(kind), body.password,
+        client=auth.client_address(request, settings.access.trusted_proxies),
+        holder=auth.grant_holder(request), now=now, access=settings.access,
+    )  # fmt: skip
+    max_age = int((grant.expires_at - now).total_seconds())
+    auth.set_cookie(response, request, settings, auth.GRANT_COOKIE, grant.holder, max_age)
+    response.headers.update(NO_STORE)
+    return GrantRead(holder=grant.holder, expires_at=grant.expires_at)
