@@ -1,7 +1,7 @@
 """`PeerClient`: signed requests to one peer over an injected `httpx.AsyncClient`.
 
 Transport failures raise `PeerUnreachableError`; answers that break the protocol raise
-`PeerProtocolError`.
+`PeerProtocolError`, and so do answers not signed by the peer for the request they answer.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from federation.errors import PeerProtocolError, PeerUnreachableError
+from federation.errors import PeerProtocolError, PeerUnreachableError, SignatureError
 from federation.feed import FeedPage, parse_feed_page
-from federation.signing import sign_headers
+from federation.signing import H_NONCE, sign_headers, verify_answer
 
 API = "/api/v1/federation"
 
@@ -83,7 +83,23 @@ class PeerClient:
             raise PeerProtocolError(
                 f"{self.credentials.peer_code} answered {response.status_code}: {detail}"
             )
+        self._check_answer(request, response)
         return response
+
+    def _check_answer(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Refuse an answer the peer did not sign for this very request."""
+        creds = self.credentials
+        try:
+            verify_answer(
+                peer=creds.peer_code, local=creds.local_code, key_id=creds.key_id,
+                secret=creds.secret, nonce=request.headers[H_NONCE], path=request.url.path,
+                query=request.url.query.decode(), headers=response.headers,
+                body=response.content, now=self.clock(),
+            )  # fmt: skip
+        except SignatureError as err:
+            raise PeerProtocolError(
+                f"{creds.peer_code}'s answer is not signed with our key, so it was not used: {err}"
+            ) from err
 
     async def _json(self, request: httpx.Request) -> Any:
         response = await self._send(request)

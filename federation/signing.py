@@ -1,6 +1,13 @@
 """Signed peer requests: HMAC-SHA256 over sender, audience, key id, method, path, query,
 timestamp, nonce and the body's SHA-256 (SECURITY.md "Peer requests").
 
+Answers are signed the same way, by the answering center with the key the request used,
+under the method `ANSWER` (so an answer can never pass as a request) and with the request's
+nonce (so an answer belongs to one request and an old one cannot be replayed). A client
+applies nothing from an answer whose signature fails: without this, whoever could answer
+for a peer's address (a spoofed DNS name, a man in the middle on plain HTTP) could feed a
+center any record.
+
 Pure functions: the caller looks up keys and remembers nonces (see `federation.peers`).
 """
 
@@ -10,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, quote
 
@@ -36,6 +43,11 @@ class SignedRequest:
     key_id: str
     nonce: str
     timestamp: datetime
+    secret: str = field(default="", repr=False, compare=False)
+    """The secret that verified it, to sign the answer with (never logged)."""
+
+
+ANSWER = "ANSWER"
 
 
 def canonical_query(query: str) -> str:
@@ -153,6 +165,46 @@ def verify_headers(
         sender=sender, audience=audience, key_id=key_id, method=method, path=path,
         query=query, timestamp=stamp, nonce=nonce, digest=digest,
     )  # fmt: skip
-    if not any(hmac.compare_digest(_mac(s, message), signature) for s in valid):
+    matched = [s for s in valid if hmac.compare_digest(_mac(s, message), signature)]
+    if not matched:
         raise SignatureError("signature does not match")
-    return SignedRequest(sender=sender, key_id=key_id, nonce=nonce, timestamp=when)
+    return SignedRequest(
+        sender=sender, key_id=key_id, nonce=nonce, timestamp=when, secret=matched[0]
+    )
+
+
+def sign_answer(
+    request: SignedRequest, *, responder: str, path: str, query: str, body: bytes, now: datetime
+) -> dict[str, str]:
+    """The headers that sign the answer to a verified request (same key, same nonce)."""
+    return sign_headers(
+        sender=responder, audience=request.sender, key_id=request.key_id,
+        secret=request.secret, method=ANSWER, path=path, query=query, body=body, now=now,
+        nonce=request.nonce,
+    )  # fmt: skip
+
+
+def verify_answer(
+    *,
+    peer: str,
+    local: str,
+    key_id: str,
+    secret: str,
+    nonce: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> None:
+    """Check that `peer` signed this answer to our request (`nonce`); SignatureError if not."""
+
+    def only_our_key(sender: str, used_key: str) -> list[str]:
+        return [secret] if sender.upper() == peer.upper() and used_key == key_id else []
+
+    signed = verify_headers(
+        audience=local, method=ANSWER, path=path, query=query, headers=headers, body=body,
+        now=now, secrets_for=only_our_key,
+    )  # fmt: skip
+    if not hmac.compare_digest(signed.nonce, nonce):
+        raise SignatureError("the answer belongs to another request")

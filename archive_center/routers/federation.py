@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from archive_center.deps import NowDep, SessionDep, SettingsDep, forbid_unknown_query
 from federation.feed import DEFAULT_LIMIT, MAX_LIMIT, feed_page, record_digests
 from federation.peers import authenticate_peer_request
-from federation.signing import SignedRequest
+from federation.signing import SignedRequest, sign_answer
 from federation.status import FederationStatus, federation_status, record_notification
 
 router = APIRouter(prefix="/federation", tags=["federation"])
@@ -53,9 +53,16 @@ class Accepted(BaseModel):
     accepted: bool = True
 
 
-def _json(content: Any) -> Response:
-    body = json.dumps(content, separators=(",", ":"), default=str)
-    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+def _signed_json(
+    content: Any, peer: SignedRequest, request: Request, responder: str, now: Any, status: int = 200
+) -> Response:
+    """A JSON answer signed for the peer that asked (see `federation.signing`)."""
+    body = json.dumps(content, separators=(",", ":"), default=str).encode()
+    headers = {"Cache-Control": "no-store"} | sign_answer(
+        peer, responder=responder, path=request.url.path, query=request.url.query, body=body,
+        now=now,
+    )  # fmt: skip
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 @router.get(
@@ -65,26 +72,45 @@ def _json(content: Any) -> Response:
 )
 def changes(
     peer: PeerDep,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     since: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:
-    """Changes after `since`, oldest first (peers only, signed)."""
-    return _json(feed_page(session, settings.center_code, since, limit))
+    """Changes after `since`, oldest first (peers only, signed; the answer is signed too)."""
+    page = feed_page(session, settings.center_code, since, limit)
+    return _signed_json(page, peer, request, settings.center_code, now)
 
 
-@router.post("/notify", status_code=202, responses=SIGNED)
-def notify(peer: PeerDep, body: Notification, session: SessionDep, now: NowDep) -> Accepted:
+@router.post(
+    "/notify",
+    status_code=202,
+    response_model=None,
+    responses={202: {"model": Accepted, "description": "Taken"}, **SIGNED},
+)
+def notify(
+    peer: PeerDep,
+    body: Notification,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
     """A peer's log grew: pull from it at once (peers only, signed)."""
     record_notification(session, peer.sender, body.last_seq, now)
-    return Accepted()
+    accepted = Accepted().model_dump()
+    return _signed_json(accepted, peer, request, settings.center_code, now, status=202)
 
 
 @router.get("/digests", responses={200: {"description": "Content hashes"}, **SIGNED})
-def digests(peer: PeerDep, session: SessionDep, settings: SettingsDep) -> Response:
+def digests(
+    peer: PeerDep, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> Response:
     """Every shared record held here with its content hash (peers only, for `peers verify`)."""
-    return _json({"center": settings.center_code, "records": record_digests(session)})
+    content = {"center": settings.center_code, "records": record_digests(session)}
+    return _signed_json(content, peer, request, settings.center_code, now)
 
 
 @router.get("/status", dependencies=[forbid_unknown_query()])

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from federation.signing import sign_headers
+from federation.signing import H_NONCE, H_SENDER, sign_headers
 from tests.archive_center.fieldcat_process import fieldcat, free_ports
 from tests.federation.cluster import Node, eventually, publish
 
@@ -143,44 +143,84 @@ def record(public_id: str, origin: str, version: int, title: str) -> dict[str, A
     }  # fmt: skip
 
 
+EVIL_KEY = ("k-evil", "s" * 40)
+
+
+class EvilPeer:
+    """A real HTTP server posing as peer EVIL: it serves whatever changes the test lists,
+    signing its answers with EVIL's key unless `sign` is off (an impostor without the key)."""
+
+    def __init__(self, code: str = "EVIL") -> None:
+        self.code = code
+        self.changes: list[dict[str, Any]] = []
+        self.sign = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_ports(1)), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self, status: int, content: Any) -> None:
+                body = json.dumps(content).encode()
+                path, _, query = self.path.partition("?")
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                if peer.sign:
+                    signed = sign_headers(
+                        sender=peer.code, audience=self.headers[H_SENDER], key_id=EVIL_KEY[0],
+                        secret=EVIL_KEY[1], method="ANSWER", path=path, query=query,
+                        body=body, now=datetime.now(UTC), nonce=self.headers[H_NONCE],
+                    )  # fmt: skip
+                    for name, value in signed.items():
+                        self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                query = self.path.partition("?")[2]
+                since = int(query.split("since=")[1].split("&")[0]) if "since=" in query else 0
+                self.answer(200, {
+                    "center": peer.code, "last_seq": len(peer.changes),
+                    "changes": peer.changes[since:],
+                    "centers": {peer.code: {"name": peer.code, "url": "http://evil.invalid"}},
+                })  # fmt: skip
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.answer(202, {"accepted": True})
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def list_changes(self, payloads: list[dict[str, Any]]) -> None:
+        for payload in payloads:
+            self.changes.append({
+                "seq": len(self.changes) + 1, "public_id": payload["public_id"],
+                "kind": "upsert", "origin_center": payload["origin_center"],
+                "origin_version": payload["origin_version"], "payload": payload,
+            })  # fmt: skip
+
+
 @pytest.fixture
-def evil_peer() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A peer that serves whatever changes the test puts in its list (unsigned answers)."""
-    changes: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            since = int(self.path.split("since=")[1].split("&")[0]) if "since=" in self.path else 0
-            page = {
-                "center": "EVIL",
-                "last_seq": len(changes),
-                "changes": changes[since:],
-                "centers": {"EVIL": {"name": "Evil", "url": "http://evil.invalid"}},
-            }
-            body = json.dumps(page).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            self.send_response(202)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_ports(1)), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def evil_peer(request: pytest.FixtureRequest) -> Iterator[EvilPeer]:
+    peer = EvilPeer(getattr(request, "param", "EVIL"))
+    thread = threading.Thread(target=peer.server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", changes
+        yield peer
     finally:
-        server.shutdown()
-        server.server_close()
+        peer.server.shutdown()
+        peer.server.server_close()
+
+
+def add_evil(node: Node, peer: EvilPeer) -> None:
+    added = fieldcat("peers", "add", peer.code, peer.url, "--key-id", EVIL_KEY[0], "--secret",
+                     EVIL_KEY[1], "--config", str(node.config))  # fmt: skip
+    assert added.returncode == 0, added.stderr
 
 
 def test_a_peer_cannot_change_other_centers_datasets(
@@ -190,27 +230,13 @@ def test_a_peer_cannot_change_other_centers_datasets(
     [own] = publish(npl, label="npl-own")
     [joss_record] = publish(joss, label="joss-own")
     eventually(lambda: npl.get(f"/datasets/{joss_record}").status_code == 200)
-    url, changes = evil_peer
-    forged = [
+    evil_peer.list_changes([
         record(own, "NPL", 99, "HIJACKED own"),  # a change to NPL's own dataset
         record(joss_record, "JOSS", 99, "HIJACKED relay"),  # JOSS's, relayed by a stranger
         record(joss_record, "EVIL", 99, "HIJACKED origin"),  # JOSS's, claimed as EVIL's
         record("evil-legit-0001", "EVIL", 1, "EVIL's own record"),
-    ]
-    for seq, payload in enumerate(forged, start=1):
-        changes.append(
-            {
-                "seq": seq,
-                "public_id": payload["public_id"],
-                "kind": "upsert",
-                "origin_center": payload["origin_center"],
-                "origin_version": payload["origin_version"],
-                "payload": payload,
-            }
-        )
-    added = fieldcat("peers", "add", "EVIL", url, "--key-id", "k-evil", "--secret", "s" * 40,
-                     "--config", str(npl.config))  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    ])  # fmt: skip
+    add_evil(npl, evil_peer)
     eventually(lambda: npl.get("/datasets/evil-legit-0001").status_code == 200)
     assert npl.get(f"/datasets/{own}").json()["title"].startswith("npl-own")
     assert npl.get(f"/datasets/{joss_record}").json()["title"].startswith("joss-own")
@@ -218,3 +244,25 @@ def test_a_peer_cannot_change_other_centers_datasets(
     status = {p["code"]: p for p in npl.get("/federation/status").json()["peers"]}
     assert status["EVIL"]["last_seq_applied"] == 4
     assert "refused a change of" in npl.log.read_text()
+
+
+@pytest.mark.parametrize("evil_peer", ["MALLORY"], indirect=True)
+def test_an_answer_not_signed_by_the_peer_is_never_applied(
+    cluster: dict[str, Node], evil_peer: EvilPeer
+) -> None:
+    """Whoever answers at a peer's address without its key (spoofed DNS, a man in the
+    middle on plain HTTP) feeds nothing in, and the status says why."""
+    npl = cluster["NPL"]
+    evil_peer.sign = False
+    evil_peer.list_changes([record("impostor-0001", "MALLORY", 1, "IMPOSTOR record")])
+    add_evil(npl, evil_peer)
+
+    def refused() -> bool:
+        peers = {p["code"]: p for p in npl.get("/federation/status").json()["peers"]}
+        return "not signed with our key" in (peers.get("MALLORY", {}).get("last_error") or "")
+
+    eventually(refused)
+    assert npl.get("/datasets/impostor-0001").status_code == 404
+    assert npl.search_ids(q="IMPOSTOR") == set()
+    evil_peer.sign = True  # the genuine peer, signing, is heard at its next pull
+    eventually(lambda: npl.get("/datasets/impostor-0001").status_code == 200, timeout=30)
