@@ -1,4 +1,5 @@
-"""`fieldcat peers add|list|status|rotate-key|verify`: the federation's administration."""
+"""`fieldcat peers add|list|status|rotate-key|verify|disable|enable`: the federation's
+administration."""
 
 from __future__ import annotations
 
@@ -100,7 +101,45 @@ def list_command(config: ConfigOption = None, as_json: JsonOption = False) -> No
             k["key_id"] + (f" (until {k['expires_at']})" if k["expires_at"] else "")
             for k in row["keys"]
         )
-        typer.echo(f"{row['code']:6} {row['url']:32} keys: {keys or 'none'}")
+        state = "" if row["enabled"] else "  DISABLED"
+        typer.echo(f"{row['code']:6} {row['url']:32} keys: {keys or 'none'}{state}")
+
+
+def _switch(code: str, config: Any, enabled: bool) -> None:
+    from federation.errors import UnknownPeerError
+    from federation.peers import set_enabled
+
+    settings = _ready(config)
+    try:
+        with _session(settings) as session:
+            peer = set_enabled(session, code, enabled)
+    except UnknownPeerError as err:
+        raise fail(str(err), code=1) from err
+    if enabled:
+        typer.echo(f"peer {peer.code} enabled: pulled from and notified again")
+    else:
+        typer.echo(
+            f"peer {peer.code} disabled: no longer pulled from or notified, and its requests "
+            "are refused; records already mirrored stay (`fieldcat peers enable` resumes)"
+        )
+
+
+@peers_app.command("disable")
+def disable_command(
+    code: Annotated[str, typer.Argument(help="The peer center's code.")],
+    config: ConfigOption = None,
+) -> None:
+    """Stop trusting a peer at once (a leaked key, a center leaving the campaign)."""
+    _switch(code, config, enabled=False)
+
+
+@peers_app.command("enable")
+def enable_command(
+    code: Annotated[str, typer.Argument(help="The peer center's code.")],
+    config: ConfigOption = None,
+) -> None:
+    """Trust a disabled peer again, with the keys it had."""
+    _switch(code, config, enabled=True)
 
 
 @peers_app.command("status")

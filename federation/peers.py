@@ -74,6 +74,16 @@ def ensure_peer(session: Session, code: str, url: str, name: str, now: datetime)
     return peer
 
 
+def set_enabled(session: Session, code: str, enabled: bool) -> Peer:
+    """Stop (or resume) trusting a peer: a disabled peer is neither pulled from nor notified,
+    and its signed requests are refused as from an unknown key. Records already mirrored
+    stay, as they were; keys stay too, so enabling it again needs no new exchange."""
+    peer = get_peer(session, code)
+    peer.enabled = enabled
+    session.flush()
+    return peer
+
+
 def add_key(
     session: Session,
     peer_code: str,

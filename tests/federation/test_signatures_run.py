@@ -104,6 +104,24 @@ def test_unknown_keys_and_senders_are_refused(cluster: dict[str, Node]) -> None:
     refused(send(npl, "GET", CHANGES, key=(lmd_key_id, lmd_secret)), "unknown or expired key")
 
 
+def test_a_disabled_peer_is_refused_until_enabled_again(cluster: dict[str, Node]) -> None:
+    npl, key = cluster["NPL"], joss_key(cluster)
+    try:
+        off = fieldcat("peers", "disable", "JOSS", "--config", str(npl.config))
+        assert off.returncode == 0, off.stderr
+        assert "peer JOSS disabled" in off.stdout
+        refused(send(npl, "GET", CHANGES, key=key), "unknown or expired key")
+        listed = fieldcat("peers", "list", "--config", str(npl.config)).stdout
+        assert any(line.startswith("JOSS") and "DISABLED" in line for line in listed.splitlines())
+    finally:
+        on = fieldcat("peers", "enable", "JOSS", "--config", str(npl.config))
+    assert on.returncode == 0, on.stderr
+    assert send(npl, "GET", CHANGES, key=key).status_code == 200
+    unknown = fieldcat("peers", "disable", "NOPE", "--config", str(npl.config))
+    assert unknown.returncode == 1 and "no peer 'NOPE'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
 def test_rotation_keeps_two_keys_valid_then_refuses_the_old_one(
     cluster: dict[str, Node],
 ) -> None:
