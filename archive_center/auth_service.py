@@ -6,6 +6,7 @@ limit counts; these functions run in their own transaction and raise after it co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -79,14 +80,7 @@ def exchange_dataset_password(
     access: AccessSettings,
 ) -> IssuedGrant:
     """A dataset password for a grant; the failed attempt is committed before refusing."""
-    with factory() as session, session.begin():
-        grant = grant_dataset(
-            session, public_id, password, client=client, holder=holder, now=now,
-            policy=grant_policy(access),
-        )  # fmt: skip
-    if grant is None:
-        raise InvalidCredentialsError("wrong password")
-    return grant
+    return _exchange(factory, grant_dataset, public_id, password, client, holder, now, access)
 
 
 def exchange_form_password(
@@ -99,12 +93,25 @@ def exchange_form_password(
     now: datetime,
     access: AccessSettings,
 ) -> IssuedGrant:
-    """A status-report form's password for a grant (the ui calls this for its forms)."""
+    """A status-report form's password for a grant (the same way as a dataset's)."""
+    return _exchange(factory, grant_form, form_key, password, client, holder, now, access)
+
+
+def _exchange(
+    factory: sessionmaker[Session],
+    grant: Callable[..., IssuedGrant | None],
+    target: str,
+    password: str,
+    client: str,
+    holder: str | None,
+    now: datetime,
+    access: AccessSettings,
+) -> IssuedGrant:
     with factory() as session, session.begin():
-        grant = grant_form(
-            session, form_key, password, client=client, holder=holder, now=now,
+        issued = grant(
+            session, target, password, client=client, holder=holder, now=now,
             policy=grant_policy(access),
         )  # fmt: skip
-    if grant is None:
+    if issued is None:
         raise InvalidCredentialsError("wrong password")
-    return grant
+    return issued

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -18,6 +18,10 @@ from archive_center.deps import (
     forbid_unknown_query,
 )
 from catalog.web_sessions import end_session
+
+if TYPE_CHECKING:
+    from archive_center.settings import Settings
+    from catalog.grants import IssuedGrant
 
 router = APIRouter(tags=["auth"])
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
@@ -119,6 +123,13 @@ def create_grant(
         _factory(request), public_id, body.password, client=client,
         holder=auth.grant_holder(request), now=now, access=settings.access,
     )  # fmt: skip
+    return grant_answer(grant, request, response, settings, now)
+
+
+def grant_answer(
+    grant: IssuedGrant, request: Request, response: Response, settings: Settings, now: datetime
+) -> GrantRead:
+    """A new grant: kept in the grant cookie (for browsers) and returned (for scripts)."""
     max_age = int((grant.expires_at - now).total_seconds())
     auth.set_cookie(response, request, settings, auth.GRANT_COOKIE, grant.holder, max_age)
     response.headers.update(NO_STORE)

@@ -22,7 +22,7 @@ from archive_center.deps import (
     checked_principal,
     forbid_unknown_query,
 )
-from archive_center.routers.auth import NO_STORE, GrantRead, PasswordBody
+from archive_center.routers.auth import GrantRead, PasswordBody, grant_answer
 from catalog.errors import AuthenticationRequiredError, RoleRequiredError
 from catalog.field_reports import add_report, list_reports, may_write_report, report_form_key
 from catalog.models import Report
@@ -127,7 +127,4 @@ def create_report_grant(
         client=auth.client_address(request, settings.access.trusted_proxies),
         holder=auth.grant_holder(request), now=now, access=settings.access,
     )  # fmt: skip
-    max_age = int((grant.expires_at - now).total_seconds())
-    auth.set_cookie(response, request, settings, auth.GRANT_COOKIE, grant.holder, max_age)
-    response.headers.update(NO_STORE)
-    return GrantRead(holder=grant.holder, expires_at=grant.expires_at)
+    return grant_answer(grant, request, response, settings, now)
