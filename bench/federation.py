@@ -27,8 +27,9 @@ from sqlalchemy import Engine, insert, update
 from archive_center.app import prepare_node
 from catalog.facets import refresh_center_counts
 from catalog.models import ChangeCounter, new_public_id
-from federation.apply import CHANGES, DATASETS, VARIABLES, VERSIONS, _children, _dataset_row
+from federation.apply import CHANGES, DATASETS, VARIABLES, VERSIONS
 from federation.feed import FeedChange
+from federation.mirror_rows import child_rows, dataset_row
 from tests.archive_center.fieldcat_process import fieldcat
 from tests.federation.cluster import Node, build_cluster, close_all, eventually, mesh, publish
 
@@ -69,13 +70,13 @@ def bulk_insert(engine: Engine, payloads: list[dict[str, Any]]) -> float:
             part = payloads[first : first + BATCH]
             changes = [FeedChange(0, p["public_id"], p["origin_center"], 1, "upsert", p)
                        for p in part]  # fmt: skip
-            rows = [_dataset_row(c.payload, campaign_id, c) for c in changes]
+            rows = [dataset_row(c.payload, campaign_id, c) for c in changes]
             returning = insert(DATASETS).returning(DATASETS.c.id, sort_by_parameter_order=True)
             ids = [r.id for r in conn.execute(returning, rows)]
             variables: list[dict[str, Any]] = []
             versions: list[dict[str, Any]] = []
             for dataset_id, change in zip(ids, changes, strict=True):
-                more_variables, more_versions = _children(dataset_id, change.payload)
+                more_variables, more_versions = child_rows(dataset_id, change.payload)
                 variables += more_variables
                 versions += more_versions
             conn.execute(insert(VARIABLES), variables)

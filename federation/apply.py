@@ -28,12 +28,11 @@ from catalog.models import (
     DatasetVersion,
     PeerState,
     Variable,
-    fold,
-    search_text_of,
 )
 from catalog.registration import ensure_campaign
 from federation.errors import PeerProtocolError
 from federation.feed import FeedChange, FeedPage
+from federation.mirror_rows import child_rows, dataset_row
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +40,6 @@ DATASETS: Table = Dataset.__table__  # type: ignore[assignment]
 VARIABLES: Table = Variable.__table__  # type: ignore[assignment]
 VERSIONS: Table = DatasetVersion.__table__  # type: ignore[assignment]
 CHANGES: Table = Change.__table__  # type: ignore[assignment]
-TEXT_FIELDS = (
-    "did", "title", "summary", "pi_name", "platform", "instrument", "location", "project",
-    "category", "feature_type", "data_version",
-)  # fmt: skip
-NUMBER_FIELDS = ("south", "north", "west", "east", "min_altitude", "max_altitude")
 SHARED = {s.value for s in SHARED_STATES}
 CHUNK = 500
 
@@ -69,15 +63,6 @@ class _Held:
     origin_version: int
     listed: bool
     tombstone: bool
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError as err:
-        raise PeerProtocolError(f"bad time {value!r} in a record") from err
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
@@ -107,75 +92,6 @@ def _held(session: Session, public_ids: list[str]) -> dict[str, _Held]:
                 _Held(None, stone.origin_center, stone.origin_version, False, True),
             )
     return held
-
-
-def _dataset_row(payload: dict[str, Any], campaign_id: int, change: FeedChange) -> dict[str, Any]:
-    row: dict[str, Any] = {name: payload.get(name) for name in TEXT_FIELDS}
-    row.update({name: payload.get(name) for name in NUMBER_FIELDS})
-    for name in ("title", "summary", "pi_name", "platform", "instrument", "location"):
-        row[name] = str(row[name] or "")
-    row["category"] = row["category"] or "research"
-    row["data_version"] = str(row["data_version"] or "")
-    start, stop = _time(payload.get("start")), _time(payload.get("stop"))
-    if start is None or stop is None:
-        raise PeerProtocolError("a record lacks its start or stop")
-    variables = payload.get("variables") or []
-    names = [str(v.get("name")) for v in variables]
-    names += [str(v.get("original_name")) for v in variables if v.get("original_name") not in names]
-    row.update(
-        public_id=change.public_id,
-        campaign_id=campaign_id,
-        start=start,
-        stop=stop,
-        duration_s=max(0.0, (stop - start).total_seconds()),
-        pi_key=fold(row["pi_name"]),
-        platform_key=fold(row["platform"]),
-        instrument_key=fold(row["instrument"]),
-        project_key=fold(row["project"]),
-        search_text=search_text_of(row, names),
-        access_state=payload.get("access_state") or "open",
-        release_at=_time(payload.get("release_at")),
-        origin_center=change.origin_center,
-        origin_version=change.origin_version,
-        listed=True,
-        created=_time(payload.get("created")) or start,
-        updated=_time(payload.get("updated")) or start,
-        withdrawn_at=None,
-        password_hash=None,
-        owner_user_id=None,
-    )
-    return row
-
-
-def _children(dataset_id: int, payload: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
-    variables = [
-        {
-            "dataset_id": dataset_id,
-            "position": i,
-            "name": str(v.get("name") or ""),
-            "name_key": fold(str(v.get("name") or "")) or "",
-            "original_name": str(v.get("original_name") or ""),
-            "unit": v.get("unit"),
-            "original_unit": str(v.get("original_unit") or ""),
-        }
-        for i, v in enumerate(payload.get("variables") or [])
-    ]
-    current = payload.get("current_version")
-    versions: list[Any] = []
-    if isinstance(current, dict):
-        versions.append(
-            {
-                "dataset_id": dataset_id,
-                "data_version": str(current.get("data_version") or ""),
-                "sha256": str(current.get("sha256") or ""),
-                "size": int(current.get("size") or 0),
-                "original_name": str(current.get("original_name") or ""),
-                "source_format": str(current.get("source_format") or ""),
-                "created_at": _time(current.get("created_at")),
-                "is_current": True,
-            }
-        )
-    return variables, versions
 
 
 class _PageWriter:
@@ -226,7 +142,7 @@ class _PageWriter:
             self.removals.append((gone, change))
         else:
             campaign = str(change.payload.get("campaign") or "")
-            row = _dataset_row(change.payload, self.campaign_id(campaign), change)
+            row = dataset_row(change.payload, self.campaign_id(campaign), change)
             if held is not None and held.id is not None:
                 self.updates.append((held.id, change, row))
             else:
@@ -304,7 +220,7 @@ class _PageWriter:
         statement = update(DATASETS).where(DATASETS.c.id == bindparam("b_id")).values(values)
         self.session.execute(statement, [{k: v for k, v in r.items() if k != "created"}
                                          for r in rows])  # fmt: skip
-        self._write_children([(dataset_id, change) for dataset_id, change, _ in self.updates])
+        self._writechild_rows([(dataset_id, change) for dataset_id, change, _ in self.updates])
 
     def _write_inserts(self) -> None:
         if not self.inserts:
@@ -317,13 +233,13 @@ class _PageWriter:
         )
         result = self.session.execute(statement, [row for _, row in self.inserts])
         ids = [row.id for row in result]
-        self._write_children(list(zip(ids, (c for c, _ in self.inserts), strict=True)))
+        self._writechild_rows(list(zip(ids, (c for c, _ in self.inserts), strict=True)))
 
-    def _write_children(self, made: list[tuple[int, FeedChange]]) -> None:
+    def _writechild_rows(self, made: list[tuple[int, FeedChange]]) -> None:
         variables: list[dict[str, Any]] = []
         versions: list[dict[str, Any]] = []
         for dataset_id, change in made:
-            more_variables, more_versions = _children(dataset_id, change.payload)
+            more_variables, more_versions = child_rows(dataset_id, change.payload)
             variables += more_variables
             versions += more_versions
         if variables:
