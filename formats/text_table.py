@@ -50,8 +50,7 @@ def parse_delimited(
                 header=None,
                 sep=",",
                 skipinitialspace=True,
-                dtype=np.float64,
-                float_precision="round_trip",
+                dtype=np.float64,  # pandas >= 3 parses decimals exactly by default
                 engine="c",
                 na_filter=False,
             )
