@@ -365,7 +365,12 @@ def make_derived_netcdf(
     dataset = version.dataset
     path = store.derived_path(dataset.public_id, version.id, "nc")
     path.parent.mkdir(parents=True, exist_ok=True)
-    formats.write(read_original(store, dataset, version), "netcdf", path)
+    from formats.netcdf import worth_compressing
+
+    # Made once, downloaded many times (often over slow links): compressed where that makes
+    # it smaller, unlike the conversions made on request.
+    datafile = read_original(store, dataset, version)
+    formats.write(datafile, "netcdf", path, compress=worth_compressing(datafile))
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_SIZE):

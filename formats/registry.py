@@ -265,25 +265,27 @@ def writer_info(fmt: str) -> WriterInfo:
         raise UnsupportedFormatError(f"no writer for {fmt!r}; choose one of {known}") from None
 
 
-def write_to(datafile: DataFile, fmt: str, stream: BinaryIO) -> None:
-    """Write `datafile` in format `fmt` to an open binary stream."""
+def write_to(datafile: DataFile, fmt: str, stream: BinaryIO, **options: Any) -> None:
+    """Write `datafile` in format `fmt` to an open binary stream; `options` go to the
+    writer (NetCDF: `attributes`, `compress`)."""
     info = writer_info(fmt)
     try:
         writer = _load(info.writer)
     except (ImportError, AttributeError) as err:
         raise UnsupportedFormatError(f"the {fmt} writer is not available") from err
-    writer(datafile, stream)
+    writer(datafile, stream, **options)
 
 
-def write(datafile: DataFile, fmt: str, out: Path) -> None:
-    """Write atomically: a temp file in the same directory, fsync, then rename onto `out`."""
+def write(datafile: DataFile, fmt: str, out: Path, **options: Any) -> None:
+    """Write atomically: a temp file in the same directory, fsync, then rename onto `out`;
+    `options` as in `write_to`."""
     out = Path(out)
     writer_info(fmt)  # fail before creating anything
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as stream:
-            write_to(datafile, fmt, stream)
+            write_to(datafile, fmt, stream, **options)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(tmp, 0o644)

@@ -222,6 +222,10 @@ def test_worker_derives_netcdf_and_plots(node: Node) -> None:
     assert run_once(node.settings) == 0
     derived = list((node.settings.root / "archive" / "derived").rglob("*.nc"))
     assert derived
+    import netCDF4
+
+    with netCDF4.Dataset(derived[0]) as stored:  # small files: compression would enlarge them
+        assert not stored["time"].filters()["zlib"]
     response = node.client.get(
         f"/api/v1/datasets/{node.ids[KCO]}/data", params={"format": "netcdf"}
     )

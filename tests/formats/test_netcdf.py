@@ -147,6 +147,30 @@ def test_checker_passes_with_center_attributes(build: object, tmp_path: Path) ->
     assert check_failures(out) == []
 
 
+def test_compressed_files_pass_the_checker_and_are_much_smaller(tmp_path: Path) -> None:
+    from formats.netcdf import worth_compressing
+
+    plain, packed = tmp_path / "plain.nc", tmp_path / "packed.nc"
+    big = trajectory(50_000)
+    assert worth_compressing(big) and not worth_compressing(trajectory())
+    write_netcdf_file(big, plain, attributes=CENTER)
+    write_netcdf_file(big, packed, attributes=CENTER, compress=True)
+    assert check_failures(packed) == []
+    assert packed.stat().st_size < plain.stat().st_size / 2
+
+
+@pytest.mark.parametrize("name", ["valid/kco_surface_hourly.txt", "real/nasa_ames_2110.na"])
+def test_small_files_are_not_worth_compressing(name: str, sample_dir: Path, tmp_path: Path) -> None:
+    from formats import CampaignTime, read
+    from formats.netcdf import worth_compressing
+
+    df = read(sample_dir / name, campaign=CampaignTime(year=1999))
+    write_netcdf_file(df, tmp_path / "plain.nc")
+    write_netcdf_file(df, tmp_path / "packed.nc", compress=True)
+    grew = (tmp_path / "packed.nc").stat().st_size >= (tmp_path / "plain.nc").stat().st_size
+    assert grew and not worth_compressing(df)
+
+
 def test_stream_writer_takes_the_center_attributes() -> None:
     buffer = io.BytesIO()
     write_netcdf(station(), buffer, attributes={"publisher_name": "NPL New Delhi"})
@@ -295,14 +319,20 @@ ALL_SAMPLES = [
 ]
 
 
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "compressed"])
 @pytest.mark.parametrize("name", ALL_SAMPLES)
-def test_every_value_and_flag_reads_back(name: str, sample_dir: Path, tmp_path: Path) -> None:
+def test_every_value_and_flag_reads_back(
+    name: str, compress: bool, sample_dir: Path, tmp_path: Path
+) -> None:
     from formats import CampaignTime, read
 
     df = read(sample_dir / name, campaign=CampaignTime(year=1999))
-    write_netcdf_file(df, tmp_path / "v.nc")
+    write_netcdf_file(df, tmp_path / "v.nc", compress=compress)
     with netCDF4.Dataset(tmp_path / "v.nc") as ds:
         ds.set_auto_mask(False)
+        rows = ds["time"].dimensions[0]
+        arrays = [v for v in ds.variables.values() if rows in v.dimensions]
+        assert arrays and all(bool(v.filters()["zlib"]) == compress for v in arrays)
         time = ds["time"]
         seconds = np.round(time[:] * 1e9).astype(np.int64).astype("timedelta64[ns]")
         base = np.datetime64(time.units.removeprefix("seconds since ").replace(" ", "T"), "ns")
