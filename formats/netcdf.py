@@ -287,9 +287,10 @@ def _write_numbers(ds: Any, column: Column, index: int, plan: _Plan) -> None:
 
     name = plan.names[index]
     values = column.values
-    has_missing = _has_nan(values)
     role = plan.roles.get(index)
-    fill: Any = np.nan if (has_missing or role is None) else False
+    # Data columns always declare a NaN fill; a coordinate only when it has gaps (CF wants
+    # coordinates without missing values, so the scan is needed for those alone).
+    fill: Any = np.nan if (role is None or _has_nan(values)) else False
     var = ds.createVariable(name, "f8", (plan.dim,), fill_value=fill, **plan.settings)
     attrs: dict[str, Any] = {
         "long_name": column.original_name,
