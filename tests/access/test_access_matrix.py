@@ -304,7 +304,9 @@ DATASET_CASES = [
     if not (ACCESS_MATRIX[key].kind == "staff" and caller in STAFF_LIKE)
 ]
 GET_DATASET_KEYS = [k for k in DATASET_KEYS if k.startswith("GET ")]
-DATA_KEYS = [k for k in DATASET_KEYS if ACCESS_MATRIX[k].kind == "data" and k.endswith("ad")]
+# The data routes that serve file bytes (the API's /data and the pages' /download); a plot is
+# made per request and has no byte ranges.
+DATA_KEYS = [k for k in DATASET_KEYS if ACCESS_MATRIX[k].kind == "data" and not k.endswith("/plot")]
 
 
 def _private_answer(caller: str, response: httpx.Response) -> bool:
