@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from archive_center.settings import Settings
+    from catalog.grants import IssuedGrant
 
 SESSION_COOKIE = "fieldcat_session"
 GRANT_COOKIE = "fieldcat_grant"
@@ -57,6 +58,14 @@ def set_cookie(
         samesite="lax",
         secure=cookie_secure(request, settings),
     )
+
+
+def keep_grant(
+    response: Response, request: Request, settings: Settings, grant: IssuedGrant, now: datetime
+) -> None:
+    """Keep a new password grant in the grant cookie, for as long as the grant lives."""
+    max_age = int((grant.expires_at - now).total_seconds())
+    set_cookie(response, request, settings, GRANT_COOKIE, grant.holder, max_age)
 
 
 def clear_cookie(response: Response, request: Request, settings: Settings, name: str) -> None:

@@ -52,8 +52,7 @@ def exchange_form_password(
         client=auth.client_address(request, settings.access.trusted_proxies),
         holder=auth.grant_holder(request), now=now, access=settings.access,
     )  # fmt: skip
-    max_age = int(settings.access.grant_minutes * 60)
-    auth.set_cookie(response, request, settings, auth.GRANT_COOKIE, grant.holder, max_age)
+    auth.keep_grant(response, request, settings, grant, now)
 
 
 def sign_out(request: Request, response: Response) -> None:

@@ -130,7 +130,6 @@ def grant_answer(
     grant: IssuedGrant, request: Request, response: Response, settings: Settings, now: datetime
 ) -> GrantRead:
     """A new grant: kept in the grant cookie (for browsers) and returned (for scripts)."""
-    max_age = int((grant.expires_at - now).total_seconds())
-    auth.set_cookie(response, request, settings, auth.GRANT_COOKIE, grant.holder, max_age)
+    auth.keep_grant(response, request, settings, grant, now)
     response.headers.update(NO_STORE)
     return GrantRead(holder=grant.holder, expires_at=grant.expires_at)
