@@ -28,18 +28,12 @@ def download_response(download: Download, request: Request) -> Response:
     - a per-request conversion or subset: streamed, as a whole.
     """
     headers = download.headers()
+    # Only file-backed downloads have an ETag or a path; their `chunks` is an unstarted
+    # generator that holds nothing open, so it is simply left unused here.
     if download.etag is not None and request.headers.get("if-none-match") == download.etag:
-        _close(download)
         return Response(status_code=304, headers=headers)
     if download.path is not None:
-        _close(download)
         return ArchiveFileResponse(download.path, headers=headers, media_type=download.media_type)
     if download.size is not None:
         headers["Content-Length"] = str(download.size)
     return StreamingResponse(download.chunks, media_type=download.media_type, headers=headers)
-
-
-def _close(download: Download) -> None:
-    close = getattr(download.chunks, "close", None)
-    if close is not None:
-        close()
