@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from catalog.field_reports import report_form_key
+from typing import get_args
+
+from archive_center.routers.reports import ReportKind
+from catalog.field_reports import REPORT_KINDS, report_form_key
 from catalog.grants import set_form_password
 from tests.access.conftest import NOW, Callers
 from tests.archive_center.conftest import Node
@@ -61,3 +64,8 @@ def test_a_report_is_checked_before_it_is_kept(node: Node, callers: Callers) -> 
         assert response.status_code == 422, bad
     long = node.client.post("/api/v1/reports", json=DAILY | {"body": "x" * 20_001}, headers=staff)
     assert long.status_code == 422
+
+
+def test_the_api_knows_every_report_kind_the_catalog_has() -> None:
+    # ReportKind is a Literal (for validation and the OpenAPI schema); it must not drift.
+    assert set(get_args(ReportKind)) == set(REPORT_KINDS)
