@@ -19,6 +19,26 @@ class ArchiveFileResponse(FileResponse):
     chunk_size = CHUNK_SIZE
 
 
+def cache_headers(is_public: bool) -> dict[str, str]:
+    """Cache headers: anything not public is never stored by a cache."""
+    if is_public:
+        return {"Cache-Control": "public, max-age=300"}
+    return {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
+
+
+def download_headers(download: Download) -> dict[str, str]:
+    """The headers every answer with a download's bytes carries (the API's and the pages').
+
+    Cacheable only when public; otherwise `no-store` and `Vary` on the credentials. No
+    `Content-Length`: the response sets it (a byte range has its own).
+    """
+    headers = {"Content-Disposition": download.content_disposition}
+    headers |= cache_headers(download.is_public)
+    if download.etag is not None:
+        headers["ETag"] = download.etag
+    return headers
+
+
 def download_response(download: Download, request: Request) -> Response:
     """The answer for a prepared download.
 
@@ -27,7 +47,7 @@ def download_response(download: Download, request: Request) -> Response:
       interrupted transfer of a large file resumes with `Range` (206; 416 when unsatisfiable);
     - a per-request conversion or subset: streamed, as a whole.
     """
-    headers = download.headers()
+    headers = download_headers(download)
     # Only file-backed downloads have an ETag or a path; their `chunks` is an unstarted
     # generator that holds nothing open, so it is simply left unused here.
     if download.etag is not None and request.headers.get("if-none-match") == download.etag:

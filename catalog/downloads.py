@@ -80,25 +80,6 @@ class Download:
         """RFC 6266 `attachment` with an ASCII fallback and the UTF-8 name."""
         return content_disposition(self.filename)
 
-    def headers(self) -> dict[str, str]:
-        """The HTTP headers every answer with these bytes carries (the API's and the pages').
-
-        Cacheable only when public; otherwise `no-store` and `Vary` on the credentials. No
-        `Content-Length`: the response sets it (a byte range has its own).
-        """
-        headers = {"Content-Disposition": self.content_disposition}
-        headers |= cache_headers(self.is_public)
-        if self.etag is not None:
-            headers["ETag"] = self.etag
-        return headers
-
-
-def cache_headers(is_public: bool) -> dict[str, str]:
-    """Cache headers: anything not public is never stored by a cache."""
-    if is_public:
-        return {"Cache-Control": "public, max-age=300"}
-    return {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
-
 
 def content_disposition(filename: str) -> str:
     """An RFC 6266 attachment header for a server-made filename."""

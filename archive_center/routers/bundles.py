@@ -10,10 +10,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from archive_center.deps import NowDep, PrincipalDep, SessionDep, StoreDep
+from archive_center.responses import cache_headers
 from archive_center.routers.datasets import DatasetFormat
 from archive_center.routers.query import as_utc
 from catalog.bundles import MAX_BUNDLE_DATASETS, build_bundle
-from catalog.downloads import DownloadRequest, cache_headers, content_disposition
+from catalog.downloads import DownloadRequest, content_disposition
 from catalog.errors import InvalidQueryError
 
 router = APIRouter(tags=["bundles"])

@@ -16,7 +16,7 @@ from archive_center.deps import (
     StoreDep,
     forbid_unknown_query,
 )
-from archive_center.responses import download_response
+from archive_center.responses import cache_headers, download_response
 from archive_center.routers.query import (
     as_utc,
     check_window,
@@ -27,7 +27,6 @@ from archive_center.routers.query import (
 from catalog.downloads import (
     DOWNLOAD_FORMATS,
     DownloadRequest,
-    cache_headers,
     prepare_download,
 )
 from catalog.plots import PLOT_FORMATS, get_plot
