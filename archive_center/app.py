@@ -106,12 +106,33 @@ def api_routers() -> list[APIRouter]:
     ]
 
 
+def ui_routers() -> list[APIRouter]:
+    """The web pages' routers (field_catalog_ui), mounted at the root."""
+    from field_catalog_ui import (
+        account_routes,
+        report_routes,
+        routes,
+        staff_routes,
+        submission_routes,
+        user_routes,
+    )
+
+    return [
+        routes.router,
+        account_routes.router,
+        staff_routes.router,
+        submission_routes.router,
+        user_routes.router,
+        report_routes.router,
+    ]
+
+
 def create_app(settings: Settings | None = None, *, public_face: bool = False) -> FastAPI:
     """Build the node's ASGI app (settings from `load_settings()` when not given).
 
     `public_face=True` builds the read-only public listener's app: anonymous, no writes.
     """
-    from archive_center.ui_mount import ui_router
+    from field_catalog_ui.rendering import error_page
     from web.deps import reject_control_characters
     from web.middleware import install_middleware
 
@@ -127,10 +148,11 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
         dependencies=[Depends(reject_control_characters)],
     )
     app.state.settings = settings
-    install_error_handlers(app)
+    install_error_handlers(app, error_page=error_page)  # browsers get HTML error pages
     install_middleware(app, public_face=public_face)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(ui_router())  # the web UI (field_catalog_ui), at the root
+    for router in ui_routers():
+        app.include_router(router)
     install_problem_openapi(app)
     return app

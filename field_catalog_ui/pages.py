@@ -13,9 +13,9 @@ from catalog.access import AccessState
 from catalog.downloads import DOWNLOAD_FORMATS
 from catalog.schemas import FACET_NAMES, DatasetSummary, Principal, SearchPage, SearchParams
 from catalog.search import get_dataset_with_access
-from field_catalog_ui.deps import NodeInfo
 from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url
 from field_catalog_ui.metadata import citation, dataset_jsonld
+from web.settings import Settings
 
 FACET_LABELS = {
     "platform": "Platform",
@@ -143,7 +143,7 @@ def search_context(
 
 
 def dataset_context(
-    session: Session, public_id: str, principal: Principal, now: datetime, node: NodeInfo
+    session: Session, public_id: str, principal: Principal, now: datetime, node: Settings
 ) -> dict[str, Any]:
     """Everything the dataset page shows; NotFoundError when the caller may not know of it."""
     detail, readable = get_dataset_with_access(session, public_id, principal, now)

@@ -1,19 +1,25 @@
-"""The Jinja2 environment (templates shipped in the package, autoescaped) and its filters."""
+"""The Jinja2 environment (templates shipped in the package, autoescaped), its filters, and
+`PageDep`: what every page handler renders through (the node, the caller, the request)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
+from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.schemas import Principal, Role
-from field_catalog_ui.deps import NodeInfo
+from web.auth import csrf_token
+from web.deps import CallerDep, SettingsDep, require_role
+from web.settings import Settings
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+SUBMITTERS = (Role.PI, *STAFF_ROLES)
 
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
 """Pages depend on who asks (an owner sees more), so no shared cache may keep them."""
@@ -50,36 +56,92 @@ def make_environment() -> Environment:
     return env
 
 
-class Renderer:
-    """Renders a page template with the node's name, the caller and the request."""
+@functools.cache
+def environment() -> Environment:
+    """The process's template environment, made on first use (templates never change)."""
+    return make_environment()
 
-    def __init__(self, env: Environment, csrf_token: Callable[[Request], str]) -> None:
-        self.env = env
-        self.csrf_token = csrf_token
 
-    def page(
-        self,
-        request: Request,
-        node: NodeInfo,
-        template: str,
-        context: dict[str, Any],
-        *,
-        status: int = 200,
-        user: Principal | None = None,
-        csrf: bool = False,
-    ) -> HTMLResponse:
-        """An HTML response for `template`; never cached by shared caches.
+def render(
+    request: Request,
+    node: Settings,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    user: Principal | None = None,
+    csrf: bool = False,
+) -> HTMLResponse:
+    """An HTML response for `template`; never cached by shared caches.
 
-        Signed-in callers (and pages with forms, `csrf`) get the CSRF token for their forms.
-        """
-        signed_in = user is not None and user.user_id is not None
-        body = self.env.get_template(template).render(
+    Signed-in callers (and pages with forms, `csrf`) get the CSRF token for their forms.
+    """
+    signed_in = user is not None and user.user_id is not None
+    body = (
+        environment()
+        .get_template(template)
+        .render(
             request=request,
             center_code=node.center_code,
             center_name=node.center_name,
             user=user if signed_in else None,
             is_staff=user is not None and user.role in STAFF_ROLES,
-            csrf_token=self.csrf_token(request) if signed_in or csrf else "",
+            csrf_token=csrf_token(request) if signed_in or csrf else "",
             **context,
         )
-        return HTMLResponse(body, status_code=status, headers=PRIVATE_HEADERS)
+    )
+    return HTMLResponse(body, status_code=status, headers=PRIVATE_HEADERS)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page request: the request, the node's settings and the caller."""
+
+    request: Request
+    node: Settings
+    user: Principal
+
+    def render(
+        self, template: str, context: dict[str, Any], *, status: int = 200, csrf: bool = False
+    ) -> HTMLResponse:
+        """`template` for this caller (see `render`)."""
+        return render(
+            self.request, self.node, template, context, status=status, user=self.user, csrf=csrf
+        )
+
+
+async def get_page(request: Request, node: SettingsDep, user: CallerDep) -> Page:
+    """The page being answered (the caller resolved once, as the API resolves it)."""
+    return Page(request, node, user)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+StaffUser = Annotated[Principal, require_role(*STAFF_ROLES)]
+"""Center staff (and admins): others get the sign-in page or a 403."""
+AdminUser = Annotated[Principal, require_role(Role.ADMIN)]
+Submitter = Annotated[Principal, require_role(*SUBMITTERS)]
+"""Who may upload: PIs, staff and admins."""
+
+
+def error_page(request: Request, status: int, title: str, detail: str | None) -> Response:
+    """The HTML answer of the node's error path (`web.errors.install_error_handlers`).
+
+    401 sends the browser to the sign-in page, back here afterwards; other statuses render
+    `error.html` with the (path-free) message the error carries.
+    """
+    if status == 401:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/signin?next={target}", status_code=303, headers=PRIVATE_HEADERS)
+    node: Settings = request.app.state.settings
+    message = detail or MESSAGES.get(status, "Something went wrong.")
+    context = {"title": MESSAGE_TITLES.get(status, title), "message": message}
+    return render(request, node, "error.html", context, status=status)
+
+
+MESSAGE_TITLES = {404: "Not found", 403: "Not allowed", 405: "Not allowed here"}
+MESSAGES = {
+    404: "There is no such page here.",
+    403: "You may not do this.",
+    405: "This address does not take that kind of request.",
+    500: "Something went wrong on our side; it has been logged.",
+}

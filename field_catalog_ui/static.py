@@ -1,11 +1,12 @@
 """Static assets shipped in the package, served from a fixed list (no directory mount).
 
-The list is made once when the router is built, so a request path can only ever name one of
-the files that ship with the package: no traversal, nothing from the archive.
+The list is made once, on the first request for an asset, so a request path can only ever
+name one of the files that ship with the package: no traversal, nothing from the archive.
 """
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from pathlib import Path
 
@@ -16,6 +17,7 @@ STATIC_HEADERS = {"Cache-Control": "public, max-age=3600"}
 MEDIA_TYPES = {".geojson": "application/geo+json", ".js": "text/javascript", ".css": "text/css"}
 
 
+@functools.cache
 def static_files(root: Path = STATIC_DIR) -> dict[str, Path]:
     """Every shipped asset by its URL path below `/static/`."""
     return {

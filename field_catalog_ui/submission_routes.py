@@ -1,41 +1,33 @@
-"""PI pages: the upload form (data files and products) with its report inline, and the
-caller's own submissions. Both call the submissions package, as the REST route does."""
+"""PI pages: the upload form (data files and products) with its report inline, the products
+gallery, and the caller's own submissions. All call the submissions package, and the upload
+takes the REST route's road: streamed into staging by `submissions.web.receive_upload`, the
+sign-in and role check done before a byte of the body is read (`web.form_upload`)."""
 
-# No `from __future__ import annotations`: FastAPI must see the local `Annotated` aliases.
+# No `from __future__ import annotations`: FastAPI reads the `Annotated` parameters.
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
-from catalog.errors import NotFoundError
-from catalog.schemas import Principal, Role
-from field_catalog_ui.deps import NodeInfo, UiDeps
+from catalog.storage import ArchiveStore
 from field_catalog_ui.forms import parse_time
-from field_catalog_ui.rendering import STAFF_ROLES, Renderer
-from field_catalog_ui.upload import excerpt, finding_lines
-from submissions.acceptance import SubmitOptions
-from submissions.errors import SubmissionError
+from field_catalog_ui.rendering import Page, PageDep, StaffUser, Submitter
+from field_catalog_ui.upload import file_excerpt, submitted_bytes
+from submissions.errors import UploadRefusedError, UploadTooLargeError
+from submissions.options import SubmissionFieldsError, submission_options
 from submissions.pipeline import SubmissionResult, submit_file
 from submissions.service import get_submission, my_submissions, products_page
+from submissions.web import Upload
+from web.deps import NowDep, SessionDep, SessionFactoryDep, StoreDep
+from web.form_upload import FormUploadCsrfDep, receive_form_upload
 
-SUBMITTERS = (Role.PI, *STAFF_ROLES)
 UPLOAD_ACCESS = {"": "Campaign default", "open": "Open", "embargoed": "Embargoed",
                  "private": "Private"}  # fmt: skip
+FIELD_LABELS = {"release_at": "Release date", "category": "Category", "access": "Access"}
 
-
-def _options(form: dict[str, str], max_bytes: int) -> SubmitOptions:
-    release = form.get("release_at", "").strip()
-    return SubmitOptions(
-        category=form.get("category") or None,
-        access=form.get("access") or None,
-        release_at=parse_time(release) if release else None,
-        max_bytes=max_bytes,
-    )
+router = APIRouter(include_in_schema=False)
 
 
 def product_groups(items: list[Any]) -> list[tuple[str, list[tuple[str, list[Any]]]]]:
@@ -47,138 +39,111 @@ def product_groups(items: list[Any]) -> list[tuple[str, list[tuple[str, list[Any
     return [(day, sorted(by_source.items())) for day, by_source in days.items()]
 
 
-def add_submission_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> None:
-    """`GET/POST /upload`, `GET /submissions`, `GET /submissions/{id}`."""
-    SessionDep = Annotated[Session, Depends(deps.session, scope="function")]
-    PrincipalDep = Annotated[Principal, Depends(deps.principal)]
-    NowDep = Annotated[Any, Depends(deps.now)]
-    NodeDep = Annotated[Any, Depends(deps.settings)]
-    StoreDep = Annotated[Any, Depends(deps.store)]
-    FactoryDep = Annotated[sessionmaker[Session], Depends(deps.session_factory)]
+def upload_page(page: Page, *, status: int = 200, **shown: Any) -> HTMLResponse:
+    """The upload form, with a refusal's message or a submission's report."""
+    context = {"title": "Upload a file", "access_choices": UPLOAD_ACCESS, "result": None,
+               "excerpt": [], "error": None, "form": {}} | shown  # fmt: skip
+    return page.render("upload.html", context, status=status)
 
-    def gate(request: Request, principal: Principal, node: NodeInfo) -> Response | None:
-        if principal.user_id is None:
-            target = quote(request.url.path, safe="/")
-            return RedirectResponse(f"/signin?next={target}", status_code=303)
-        if principal.role not in SUBMITTERS:
-            context = {"title": "PIs only", "message": "Sign in as a PI or staff to upload."}
-            return render.page(request, node, "error.html", context, status=403, user=principal)
-        return None
 
-    def page(request: Request, node: NodeInfo, principal: Principal, **extra: Any) -> Response:
-        context = {"title": "Upload a file", "access_choices": UPLOAD_ACCESS, "result": None,
-                   "excerpt": [], "error": None, "form": {}} | extra  # fmt: skip
-        status = 400 if extra.get("error") else 422 if extra.get("rejected") else 200
-        return render.page(request, node, "upload.html", context, status=status, user=principal)
+def fields_message(err: SubmissionFieldsError) -> str:
+    """One sentence per unreadable field, named as the form labels it."""
+    return " ".join(f"{FIELD_LABELS.get(k, k)}: {v}." for k, v in err.problems.items())
 
-    @router.get("/upload", response_model=None)
-    def upload_form(request: Request, principal: PrincipalDep, node: NodeDep) -> Response:
-        return gate(request, principal, node) or page(request, node, principal)
 
-    @router.post("/upload", response_model=None, dependencies=[Depends(deps.verify_csrf)])
-    async def upload(
-        request: Request,
-        principal: PrincipalDep,
-        node: NodeDep,
-        now: NowDep,
-        store: StoreDep,
-        factory: FactoryDep,
-    ) -> Response:
-        refused = gate(request, principal, node)
-        if refused is not None:
-            return refused
-        form = await request.form()
-        file = form.get("file")
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        if not isinstance(file, UploadFile) or not file.filename:
-            return page(request, node, principal, error="Choose a file to upload.", form=fields)
-        try:
-            options = _options(fields, node.max_upload_bytes)
-            result: SubmissionResult = await run_in_threadpool(
-                lambda: submit_file(
-                    factory, store, source=file.file, original_name=file.filename or "upload",
-                    submitter=principal, center_code=node.center_code,
-                    campaign=node.campaign.code, receiver="web", options=options, now=now,
-                )
-            )  # fmt: skip
-        except (SubmissionError, ValueError) as err:
-            message = str(err) if isinstance(err, SubmissionError) else "Check the release date."
-            return page(request, node, principal, error=message, form=fields)
-        lines = await run_in_threadpool(excerpt, file.file, finding_lines(result.report))
-        return page(request, node, principal, result=result, excerpt=lines,
-                    rejected=not result.accepted, form=fields)  # fmt: skip
+def take_upload(page: Page, upload: Upload, store: ArchiveStore, factory: Any, now: Any) -> Any:
+    """Submit the staged file as `page.user` (in a thread: validation reads the file)."""
+    campaign, options = submission_options(
+        upload.fields, default_campaign=page.node.campaign.code,
+        max_bytes=page.node.max_upload_bytes,
+    )  # fmt: skip
+    result: SubmissionResult = submit_file(
+        factory, store, source=upload.staged, original_name=upload.filename,
+        submitter=page.user, center_code=page.node.center_code, campaign=campaign,
+        receiver="web", options=options, now=now,
+    )  # fmt: skip
+    where = submitted_bytes(store, result, upload.staged.path)
+    return result, file_excerpt(where, result.report)
 
-    @router.get("/products", response_model=None)
-    def products(
-        request: Request,
-        session: SessionDep,
-        principal: PrincipalDep,
-        node: NodeDep,
-        store: StoreDep,
-        source: Annotated[str, Query(max_length=100)] = "",
-        day: Annotated[str, Query(max_length=10)] = "",
-    ) -> Response:
-        error, start, end = None, None, None
-        if day.strip():
-            try:
-                start = parse_time(day.strip())
-                end = parse_time(day.strip(), end_of_day=True)
-            except ValueError:
-                error = "Give the day as YYYY-MM-DD."
-        found = products_page(
-            session,
-            store,
-            principal,
-            source=source.strip() or None,
-            start=start,
-            end=end,
-            limit=500,
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_form(user: Submitter, page: PageDep) -> HTMLResponse:
+    """The upload form."""
+    return upload_page(page)
+
+
+@router.post("/upload", response_class=HTMLResponse)
+async def upload(
+    csrf: FormUploadCsrfDep,
+    user: Submitter,
+    page: PageDep,
+    session: SessionDep,
+    store: StoreDep,
+    factory: SessionFactoryDep,
+    now: NowDep,
+) -> HTMLResponse:
+    """Take one file in and show its report (422 when rejected)."""
+    session.commit()  # the caller is settled: no connection is held while the body streams
+    limit = page.node.max_upload_bytes
+    try:
+        received = await receive_form_upload(page.request, store, limit, csrf)
+    except UploadRefusedError as err:
+        return upload_page(
+            page, error=str(err), status=413 if isinstance(err, UploadTooLargeError) else 400
         )
-        context = {"title": "Products", "groups": product_groups(found.items),
-                   "source": source, "day": day, "error": error}  # fmt: skip
-        status = 400 if error else 200
-        return render.page(request, node, "products.html", context, status=status, user=principal)
+    fields = {k: v for k, v in received.fields.items() if k != "csrf_token"}
+    try:
+        result, lines = await run_in_threadpool(take_upload, page, received, store, factory, now)
+    except SubmissionFieldsError as err:
+        return upload_page(page, error=fields_message(err), form=fields, status=400)
+    except UploadRefusedError as err:
+        return upload_page(page, error=str(err), form=fields, status=400)
+    finally:
+        received.discard()
+    status = 200 if result.accepted else 422
+    return upload_page(page, result=result, excerpt=lines, form=fields, status=status)
 
-    @router.get("/staff/rejected", response_model=None)
-    def rejected(
-        request: Request, session: SessionDep, principal: PrincipalDep, node: NodeDep
-    ) -> Response:
-        refused = gate(request, principal, node)
-        if refused is not None:
-            return refused
-        if principal.role not in STAFF_ROLES:
-            denied = {"title": "Staff only", "message": "This page is for center staff."}
-            return render.page(request, node, "error.html", denied, status=403, user=principal)
-        everyone = my_submissions(session, principal, mine=False, limit=1000)
-        items = [s for s in everyone if s.state == "rejected"]
-        context = {"title": "Rejected submissions", "items": items}
-        return render.page(request, node, "rejected.html", context, user=principal)
 
-    @router.get("/submissions", response_model=None)
-    def mine(
-        request: Request, session: SessionDep, principal: PrincipalDep, node: NodeDep
-    ) -> Response:
-        refused = gate(request, principal, node)
-        if refused is not None:
-            return refused
-        context = {"title": "My submissions", "items": my_submissions(session, principal)}
-        return render.page(request, node, "submissions.html", context, user=principal)
-
-    @router.get("/submissions/{submission_id}", response_model=None)
-    def one(
-        request: Request,
-        submission_id: str,
-        session: SessionDep,
-        principal: PrincipalDep,
-        node: NodeDep,
-    ) -> Response:
-        refused = gate(request, principal, node)
-        if refused is not None:
-            return refused
+@router.get("/products", response_class=HTMLResponse)
+def products(
+    page: PageDep,
+    session: SessionDep,
+    store: StoreDep,
+    source: Annotated[str, Query(max_length=100)] = "",
+    day: Annotated[str, Query(max_length=10)] = "",
+) -> HTMLResponse:
+    """The products gallery, optionally of one source or one day."""
+    error, start, end = None, None, None
+    if day.strip():
         try:
-            result = get_submission(session, submission_id, principal)
-        except (NotFoundError, SubmissionError):
-            missing = {"title": "Not found", "message": "There is no such submission of yours."}
-            return render.page(request, node, "error.html", missing, status=404, user=principal)
-        context = {"title": f"Submission {result.original_name}", "result": result, "excerpt": []}
-        return render.page(request, node, "submission.html", context, user=principal)
+            start, end = parse_time(day.strip()), parse_time(day.strip(), end_of_day=True)
+        except ValueError:
+            error = "Give the day as YYYY-MM-DD."
+    found = products_page(session, store, page.user, source=source.strip() or None,
+                          start=start, end=end, limit=500)  # fmt: skip
+    context = {"title": "Products", "groups": product_groups(found.items),
+               "source": source, "day": day, "error": error}  # fmt: skip
+    return page.render("products.html", context, status=400 if error else 200)
+
+
+@router.get("/staff/rejected", response_class=HTMLResponse)
+def rejected(user: StaffUser, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """Every rejected submission (staff)."""
+    everyone = my_submissions(session, user, mine=False, limit=1000)
+    items = [s for s in everyone if s.state == "rejected"]
+    return page.render("rejected.html", {"title": "Rejected submissions", "items": items})
+
+
+@router.get("/submissions", response_class=HTMLResponse)
+def mine(user: Submitter, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """The caller's submissions."""
+    context = {"title": "My submissions", "items": my_submissions(session, user)}
+    return page.render("submissions.html", context)
+
+
+@router.get("/submissions/{submission_id}", response_class=HTMLResponse)
+def one(submission_id: str, user: Submitter, page: PageDep, session: SessionDep) -> HTMLResponse:
+    """One of the caller's submissions with its report."""
+    result = get_submission(session, submission_id, user)
+    context = {"title": f"Submission {result.original_name}", "result": result, "excerpt": []}
+    return page.render("submission.html", context)

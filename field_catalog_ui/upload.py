@@ -6,8 +6,14 @@ PI sees the offending line beside the message without opening the file.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog.storage import ArchiveStore
+    from submissions.pipeline import SubmissionResult
 
 CONTEXT_LINES = 2
 MAX_LINE_CHARS = 300
@@ -53,3 +59,21 @@ def excerpt(
             lines.append(ExcerptLine(number, text, number in flagged, number != previous + 1))
             previous = number
     return lines
+
+
+def submitted_bytes(store: ArchiveStore, result: SubmissionResult, staged: Path) -> Path | None:
+    """Where the submitted bytes are now: still staged, kept with the rejected, or archived."""
+    candidates = [staged, store.rejected_dir / f"{result.submission_id}.bin"]
+    if result.sha256:
+        with contextlib.suppress(ValueError):
+            candidates.append(store.original_path(result.sha256))
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def file_excerpt(path: Path | None, report: dict[str, Any]) -> list[ExcerptLine]:
+    """The excerpt of the submitted file around the report's findings ([] without a file)."""
+    flagged = finding_lines(report)
+    if path is None or not flagged:
+        return []
+    with path.open("rb") as handle:
+        return excerpt(handle, flagged)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -48,8 +48,12 @@ class Upload:
 class _Collector:
     """Parser callbacks: headers, one file part to the stager, small fields to memory."""
 
-    def __init__(self, stager: Stager) -> None:
+    def __init__(
+        self, stager: Stager, before_file: Callable[[dict[str, str]], None] | None = None
+    ) -> None:
         self.stager = stager
+        self.before_file = before_file
+        self.refusal: Exception | None = None
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
         self.pending = bytearray()
@@ -93,6 +97,12 @@ class _Collector:
             # Clients percent-encode what a header cannot carry (RFC 7578 4.2): decode it,
             # so an encoded "../" or control character is judged like a plain one.
             self.filename = sanitise_name(unquote(given))
+            if self.before_file is not None:
+                try:
+                    self.before_file(dict(self.fields))
+                except Exception as err:
+                    self.refusal = err
+                    raise
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
@@ -112,18 +122,25 @@ class _Collector:
 
 
 async def receive_upload(
-    chunks: AsyncIterator[bytes], content_type: str, store: ArchiveStore, limit: int
+    chunks: AsyncIterator[bytes],
+    content_type: str,
+    store: ArchiveStore,
+    limit: int,
+    *,
+    before_file: Callable[[dict[str, str]], None] | None = None,
 ) -> Upload:
     """Stream a multipart body: the `file` part into staging, the rest as text fields.
 
     Raises `UnsafeNameError`, `UploadTooLargeError` (as soon as the limit is passed) or
     `UploadIncompleteError` (body cut off or malformed); the partial file is then gone.
+    `before_file` sees the fields sent before the file part, before any byte of the file is
+    staged; whatever it raises (a web form's CSRF check) ends the upload unchanged.
     """
     kind, params = parse_options_header(content_type)
     if kind != b"multipart/form-data" or b"boundary" not in params:
         raise UploadRefusedError("send the file as multipart/form-data in a part named 'file'")
     with Stager(store, limit) as stager:
-        collector = _Collector(stager)
+        collector = _Collector(stager, before_file)
         parser = MultipartParser(params[b"boundary"], callbacks=_callbacks(collector))
         writing: asyncio.Future[None] | None = None
         try:
@@ -142,6 +159,8 @@ async def receive_upload(
             if writing is not None and not writing.done():
                 with contextlib.suppress(Exception):  # let the thread finish before cleanup
                     await writing
+            if err is collector.refusal:
+                raise
             if isinstance(err, FormParserError):
                 raise UploadIncompleteError("the multipart body is malformed") from err
             if isinstance(err, UploadRefusedError | OSError) or not isinstance(err, Exception):

@@ -182,3 +182,17 @@ def new_csrf_token(request: Request) -> str | None:
     The middleware sets it as a cookie on the response.
     """
     return getattr(request.state, _STATE_NEW_CSRF, None)
+
+
+def expected_csrf(request: Request) -> str | None:
+    """The token a form post of this request must carry: the session's, else the cookie's.
+
+    Resolve the principal first (it remembers the session's secret).
+    """
+    expected: str | None = getattr(request.state, _STATE_CSRF, None)
+    return expected or request.cookies.get(CSRF_COOKIE)
+
+
+def same_token(expected: str | None, given: str | None) -> bool:
+    """Whether `given` is the expected CSRF token (compared in constant time)."""
+    return bool(expected and given and hmac.compare_digest(expected, given))

@@ -176,3 +176,35 @@ SignedInDep = Annotated[Principal, require_roles(Role.PI, Role.STAFF, Role.ADMIN
 CsrfDep = Annotated[None, Depends(verify_csrf)]
 """Add to a form-post route: the form's `csrf_token` field (or header) must match."""
 NowDep = Annotated[datetime, Depends(get_now)]
+
+
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
+    """The node's session factory (for work that commits its own steps, like an upload)."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+def require_role(*roles: Role) -> Any:
+    """A dependency giving the signed-in principal when its role is one of `roles`.
+
+    Nobody signed in: `AuthenticationRequiredError` (the error path answers a browser with the
+    sign-in page, an API client with a 401 problem); another role: `RoleRequiredError` (403).
+    It reads no request body: a form route adds `CsrfDep` (the upload checks its token while
+    streaming), so a refused caller costs no byte of an upload.
+    """
+    allowed = frozenset(Role(r) for r in roles)
+    names = " or ".join(sorted(allowed))
+
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.user_id is None or principal.role is Role.ANONYMOUS:
+            raise AuthenticationRequiredError("sign in first")
+        if principal.role not in allowed:
+            raise RoleRequiredError(f"this needs the role {names}")
+        return principal
+
+    return Depends(check)
+
+
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+CallerDep = Annotated[Principal, Depends(get_principal)]
+"""The caller, without the CSRF check of `PrincipalDep` (which may read a form body)."""

@@ -1,7 +1,14 @@
-"""Every error the API answers is an RFC 9457 problem document; one table maps domain errors.
+"""One error path: one table maps domain errors to a status; the answer fits the client.
+
+An API client gets an RFC 9457 problem document; a browser (its `Accept` prefers `text/html`
+to JSON) gets the HTML error page the app registered (`install_error_handlers(app,
+error_page=...)`), so an unknown path or a domain error on a page never shows raw JSON to a
+person. A client stating no preference (`*/*`, or no `Accept`) gets what the URL serves: a
+page for a GET of a page URL (outside `api_prefix`), a problem document for anything else,
+so scripts posting forms still read a machine answer.
 
 Client messages never carry paths, SQL or stack traces: unexpected exceptions are logged
-here, at the request boundary, and the client gets a bare 500 problem.
+here, at the request boundary, and the client gets a bare 500.
 """
 
 from __future__ import annotations
@@ -9,12 +16,13 @@ from __future__ import annotations
 import http
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -50,6 +58,15 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
+API_PREFIX = "/api/"
+"""Paths below this serve JSON; everything else is a page (`wants_html`)."""
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_JSON_TYPES = ("application/json", PROBLEM_MEDIA_TYPE)
+
+ErrorPage = Callable[[Request, int, str, str | None], Response]
+"""Renders the HTML answer for (request, status, title, detail); registered by the app, so
+this package never imports the templates' package. It may answer 401 with a redirect to the
+sign-in page."""
 
 
 class CsrfError(Exception):
@@ -134,13 +151,9 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem document response for `request`."""
-    try:
-        title = http.HTTPStatus(status).phrase
-    except ValueError:
-        title = "Error"
     problem = Problem(
         type=PROBLEM_TYPE_PREFIX + slug if slug else "about:blank",
-        title=title,
+        title=_title(status),
         status=status,
         detail=detail,
         instance=request.url.path,
@@ -157,6 +170,74 @@ def problem_response(
     )
 
 
+def _quality(accept: str, types: tuple[str, ...]) -> float:
+    """The highest q the `Accept` header gives any of `types`.
+
+    A wildcard counts a hair less than a named type, so `text/html, */*` prefers HTML.
+    """
+    families = {media.split("/")[0] + "/*" for media in types}
+    best = 0.0
+    for item in accept.split(","):
+        media, _, params = item.partition(";")
+        media = media.strip().lower()
+        if media in types:
+            nudge = 0.0
+        elif media in families or media == "*/*":
+            nudge = -0.001
+        else:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        best = max(best, q + nudge)
+    return best
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the error answer to `request` is an HTML page (see the module docstring)."""
+    if getattr(request.app.state, "error_page", None) is None:
+        return False
+    accept = request.headers.get("accept", "") or "*/*"
+    html, json_q = _quality(accept, _HTML_TYPES), _quality(accept, _JSON_TYPES)
+    if html != json_q:
+        return html > json_q
+    is_page = not request.url.path.startswith(API_PREFIX)
+    return is_page and request.method in ("GET", "HEAD")
+
+
+def error_response(
+    request: Request,
+    status: int,
+    *,
+    slug: str | None = None,
+    detail: str | None = None,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The error answer for `request`: the HTML error page for a browser, else a problem."""
+    if wants_html(request):
+        render: ErrorPage = request.app.state.error_page
+        page = render(request, status, _title(status), detail)
+        for name, value in (headers or {}).items():
+            page.headers.setdefault(name, value)
+        return page
+    return problem_response(
+        request, status, slug=slug, detail=detail, errors=errors, headers=headers
+    )
+
+
+def _title(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _loc(loc: Any) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
@@ -169,31 +250,31 @@ def field_problems(errors: Any) -> list[FieldProblem]:
     ]
 
 
-async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = field_problems(exc.errors())
     summary = "; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in problems[:5])
-    return problem_response(
+    return error_response(
         request, 422, slug="invalid-request", detail=summary or None, errors=problems
     )
 
 
-async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == http.HTTPStatus(exc.status_code).phrase:
         detail = None
     headers = dict(exc.headers) if exc.headers else None
-    return problem_response(request, exc.status_code, detail=detail, headers=headers)
+    return error_response(request, exc.status_code, detail=detail, headers=headers)
 
 
-async def _unknown_parameter_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _unknown_parameter_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UnknownParameterError)
     errors = [
         FieldProblem(loc=["query", name], msg="unknown parameter", type="extra_forbidden")
         for name in sorted(exc.names)
     ]
-    return problem_response(request, 400, slug="unknown-parameter", detail=str(exc), errors=errors)
+    return error_response(request, 400, slug="unknown-parameter", detail=str(exc), errors=errors)
 
 
 def _problem_headers(exc: Exception) -> dict[str, str] | None:
@@ -204,22 +285,26 @@ def _problem_headers(exc: Exception) -> dict[str, str] | None:
     return None
 
 
-async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_handler(request: Request, exc: Exception) -> Response:
     for error_class, status, slug in ERROR_TABLE:
         if isinstance(exc, error_class):
             detail = safe_message(str(exc))
             headers = _problem_headers(exc)
-            return problem_response(request, status, slug=slug, detail=detail, headers=headers)
+            return error_response(request, status, slug=slug, detail=detail, headers=headers)
     return await _unexpected_handler(request, exc)
 
 
-async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_handler(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(request, 500, detail="internal error; it has been logged")
+    return error_response(request, 500, detail="internal error; it has been logged")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Answer every error of `app` with a problem document."""
+def install_error_handlers(app: FastAPI, *, error_page: ErrorPage | None = None) -> None:
+    """Answer every error of `app` through `error_response`.
+
+    `error_page` renders the HTML answer for browsers; without it every answer is a problem.
+    """
+    app.state.error_page = error_page
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(UnknownParameterError, _unknown_parameter_handler)

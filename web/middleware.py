@@ -1,7 +1,8 @@
 """The node's one middleware, pure ASGI: it never touches a request or response body.
 
 For every request it:
-- refuses writes on the read-only public face (403 problem), except `READ_ONLY_POSTS`;
+- refuses writes on the read-only public face (403, through `errors.error_response`: a
+  problem, or the error page for a browser), except `READ_ONLY_POSTS`;
 - adds `Referrer-Policy: no-referrer` and `X-Content-Type-Options: nosniff`;
 - marks every answer as varying by caller (`Vary: Cookie, Authorization`), and an answer to a
   caller presenting credentials as `Cache-Control: no-store`;
@@ -32,7 +33,7 @@ from web.auth import (
     new_csrf_token,
     set_cookie,
 )
-from web.errors import problem_response
+from web.errors import error_response
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -112,7 +113,7 @@ class NodeMiddleware:
             await send(message)
 
         if writes_refused(request, self.public_face):
-            refusal = problem_response(
+            refusal = error_response(
                 request,
                 403,
                 slug="read-only-listener",

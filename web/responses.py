@@ -1,4 +1,4 @@
-"""HTTP answers for prepared downloads, shared by the API and the pages (`UiDeps`).
+"""HTTP answers for prepared downloads, shared by the API and the pages.
 
 The access check has already run in `catalog.downloads.prepare_download`; only then are
 validators (ETag, Last-Modified) and byte ranges served (SECURITY.md rows 11 and 13).

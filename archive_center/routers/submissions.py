@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from submissions.acceptance import SubmitOptions
-from submissions.errors import UploadRefusedError
+from submissions.options import submission_options
 from submissions.pipeline import submit_file
 from submissions.schemas import SubmissionList, SubmissionOut
 from submissions.service import get_submission, my_submissions
@@ -59,28 +58,10 @@ async def get_session_factory(request: Request) -> sessionmaker[Session]:
 
 
 def form_options(fields: dict[str, str], settings: Settings) -> tuple[str, SubmitOptions]:
-    """The campaign and options named by the form's text fields."""
-    known = {"campaign", "category", "access", "release_at", "override", "owner_user_id"}
-    known.add("csrf_token")  # a web form may carry it beside the X-CSRF-Token header
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise UploadRefusedError(f"unknown form field(s): {', '.join(unknown)}")
-    try:
-        release = datetime.fromisoformat(fields["release_at"]) if fields.get("release_at") else None
-        owner = int(fields["owner_user_id"]) if fields.get("owner_user_id") else None
-    except ValueError as err:
-        raise UploadRefusedError("release_at must be ISO 8601; owner_user_id a number") from err
-    if release is not None and release.tzinfo is None:
-        release = release.replace(tzinfo=UTC)
-    options = SubmitOptions(
-        category=fields.get("category") or None,
-        access=fields.get("access") or None,
-        release_at=release,
-        override=fields.get("override", "").lower() in ("1", "true", "yes", "on"),
-        owner_user_id=owner,
-        max_bytes=settings.max_upload_bytes,
+    """The campaign and options named by the form's text fields (`submission_options`)."""
+    return submission_options(
+        fields, default_campaign=settings.campaign.code, max_bytes=settings.max_upload_bytes
     )
-    return fields.get("campaign") or settings.campaign.code, options
 
 
 def rejected_response(out: SubmissionOut) -> JSONResponse:
