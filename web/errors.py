@@ -60,7 +60,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
 API_PREFIX = "/api/"
 """Paths below this serve JSON; everything else is a page (`wants_html`)."""
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HTML_TYPES = ("text/html",)
 _JSON_TYPES = ("application/json", PROBLEM_MEDIA_TYPE)
 
 ErrorPage = Callable[[Request, int, str, str | None], Response]
@@ -170,31 +170,43 @@ def problem_response(
     )
 
 
-def _quality(accept: str, types: tuple[str, ...]) -> float:
-    """The highest q the `Accept` header gives any of `types`.
-
-    A wildcard counts a hair less than a named type, so `text/html, */*` prefers HTML.
-    """
-    families = {media.split("/")[0] + "/*" for media in types}
-    best = 0.0
+def _accept_ranges(accept: str) -> dict[str, float]:
+    """`Accept` as {media range: q} (a malformed q counts as 0)."""
+    ranges: dict[str, float] = {}
     for item in accept.split(","):
-        media, _, params = item.partition(";")
-        media = media.strip().lower()
-        if media in types:
-            nudge = 0.0
-        elif media in families or media == "*/*":
-            nudge = -0.001
-        else:
+        media, *params = (part.strip() for part in item.split(";"))
+        if not media:
             continue
         q = 1.0
-        for param in params.split(";"):
+        for param in params:
             name, _, value = param.partition("=")
             if name.strip().lower() == "q":
                 try:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        best = max(best, q + nudge)
+        ranges[media.lower()] = q
+    return ranges
+
+
+def _quality(ranges: dict[str, float], types: tuple[str, ...]) -> float:
+    """The best q `ranges` give any of `types`; the most specific range decides (RFC 9110).
+
+    A type reached only through a wildcard counts a hair less than a named one, so
+    `text/html, */*` prefers HTML.
+    """
+    best = 0.0
+    for media in types:
+        family = media.split("/")[0] + "/*"
+        if media in ranges:
+            q = ranges[media]
+        elif family in ranges:
+            q = ranges[family] - 0.001
+        elif "*/*" in ranges:
+            q = ranges["*/*"] - 0.001
+        else:
+            continue
+        best = max(best, q)
     return best
 
 
@@ -202,8 +214,8 @@ def wants_html(request: Request) -> bool:
     """Whether the error answer to `request` is an HTML page (see the module docstring)."""
     if getattr(request.app.state, "error_page", None) is None:
         return False
-    accept = request.headers.get("accept", "") or "*/*"
-    html, json_q = _quality(accept, _HTML_TYPES), _quality(accept, _JSON_TYPES)
+    ranges = _accept_ranges(request.headers.get("accept", "") or "*/*")
+    html, json_q = _quality(ranges, _HTML_TYPES), _quality(ranges, _JSON_TYPES)
     if html != json_q:
         return html > json_q
     is_page = not request.url.path.startswith(API_PREFIX)
