@@ -16,7 +16,7 @@ from field_catalog_ui.forms import parse_time
 from field_catalog_ui.rendering import Page, PageDep, StaffUser, Submitter
 from field_catalog_ui.upload import file_excerpt, submitted_bytes
 from submissions.errors import UploadRefusedError, UploadTooLargeError
-from submissions.options import SubmissionFieldsError, submission_options
+from submissions.options import CSRF_FIELD, SubmissionFieldsError, submission_options
 from submissions.pipeline import SubmissionResult, submit_file
 from submissions.service import get_submission, my_submissions, products_page
 from submissions.web import Upload
@@ -51,19 +51,36 @@ def fields_message(err: SubmissionFieldsError) -> str:
     return " ".join(f"{FIELD_LABELS.get(k, k)}: {v}." for k, v in err.problems.items())
 
 
-def take_upload(page: Page, upload: Upload, store: ArchiveStore, factory: Any, now: Any) -> Any:
-    """Submit the staged file as `page.user` (in a thread: validation reads the file)."""
-    campaign, options = submission_options(
-        upload.fields, default_campaign=page.node.campaign.code,
-        max_bytes=page.node.max_upload_bytes,
-    )  # fmt: skip
-    result: SubmissionResult = submit_file(
-        factory, store, source=upload.staged, original_name=upload.filename,
-        submitter=page.user, center_code=page.node.center_code, campaign=campaign,
-        receiver="web", options=options, now=now,
-    )  # fmt: skip
-    where = submitted_bytes(store, result, upload.staged.path)
-    return result, file_excerpt(where, result.report)
+def refusal_status(err: UploadRefusedError) -> int:
+    """413 for a file over the limit, else 400."""
+    return 413 if isinstance(err, UploadTooLargeError) else 400
+
+
+def take_upload(
+    page: Page, upload: Upload, store: ArchiveStore, factory: Any, now: Any
+) -> HTMLResponse:
+    """Submit the staged file as `page.user`; the page with its report (422 when rejected).
+
+    Runs in a thread: validation reads the file.
+    """
+    fields = {k: v for k, v in upload.fields.items() if k != CSRF_FIELD}
+    try:
+        campaign, options = submission_options(
+            upload.fields, default_campaign=page.node.campaign.code,
+            max_bytes=page.node.max_upload_bytes,
+        )  # fmt: skip
+        result: SubmissionResult = submit_file(
+            factory, store, source=upload.staged, original_name=upload.filename,
+            submitter=page.user, center_code=page.node.center_code, campaign=campaign,
+            receiver="web", options=options, now=now,
+        )  # fmt: skip
+    except SubmissionFieldsError as err:
+        return upload_page(page, error=fields_message(err), form=fields, status=400)
+    except UploadRefusedError as err:
+        return upload_page(page, error=str(err), form=fields, status=refusal_status(err))
+    lines = file_excerpt(submitted_bytes(store, result, upload.staged.path), result.report)
+    status = 200 if result.accepted else 422
+    return upload_page(page, result=result, excerpt=lines, form=fields, status=status)
 
 
 @router.get("/upload", response_class=HTMLResponse)
@@ -84,24 +101,14 @@ async def upload(
 ) -> HTMLResponse:
     """Take one file in and show its report (422 when rejected)."""
     session.commit()  # the caller is settled: no connection is held while the body streams
-    limit = page.node.max_upload_bytes
     try:
-        received = await receive_form_upload(page.request, store, limit, csrf)
+        received = await receive_form_upload(page.request, store, page.node.max_upload_bytes, csrf)
     except UploadRefusedError as err:
-        return upload_page(
-            page, error=str(err), status=413 if isinstance(err, UploadTooLargeError) else 400
-        )
-    fields = {k: v for k, v in received.fields.items() if k != "csrf_token"}
+        return upload_page(page, error=str(err), status=refusal_status(err))
     try:
-        result, lines = await run_in_threadpool(take_upload, page, received, store, factory, now)
-    except SubmissionFieldsError as err:
-        return upload_page(page, error=fields_message(err), form=fields, status=400)
-    except UploadRefusedError as err:
-        return upload_page(page, error=str(err), form=fields, status=400)
+        return await run_in_threadpool(take_upload, page, received, store, factory, now)
     finally:
         received.discard()
-    status = 200 if result.accepted else 422
-    return upload_page(page, result=result, excerpt=lines, form=fields, status=status)
 
 
 @router.get("/products", response_class=HTMLResponse)

@@ -85,3 +85,56 @@ def test_importing_formats_stays_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+ROUTE_DECORATORS = {"get", "post", "put", "patch", "delete", "head", "options", "api_route"}
+MAX_HANDLER_LINES = 25
+"""A page handler parses, calls a service, renders: about a dozen lines, never a screenful."""
+
+
+def _is_route(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for decorator in node.decorator_list:
+        call = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(call, ast.Attribute) and call.attr in ROUTE_DECORATORS:
+            return True
+    return False
+
+
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def test_page_handlers_are_module_level_routes_not_closures() -> None:
+    nested, routes = [], 0
+    for path in _modules("field_catalog_ui"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        top_level = {id(n) for n in tree.body}
+        for outer in _functions(tree):
+            if _is_route(outer):
+                routes += 1
+                if id(outer) not in top_level:
+                    nested.append(f"{path.relative_to(REPO)}:{outer.lineno} {outer.name}")
+            for inner in _functions(outer):
+                if inner is not outer:
+                    nested.append(
+                        f"{path.relative_to(REPO)}:{inner.lineno} {inner.name} in {outer.name}"
+                    )
+    assert routes >= 20, f"only {routes} page routes found: did the decorators change?"
+    assert not nested, "closures or nested routes in field_catalog_ui:\n" + "\n".join(nested)
+
+
+def test_page_handlers_are_short() -> None:
+    long = []
+    for path in _modules("field_catalog_ui"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in _functions(tree):
+            if _is_route(node):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_HANDLER_LINES:
+                    long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} {length}")
+    assert not long, "page handlers longer than a screenful:\n" + "\n".join(long)
+
+
+def test_no_ui_dependency_bundle_remains() -> None:
+    assert not (REPO / "field_catalog_ui" / "deps.py").exists()
+    assert not (REPO / "archive_center" / "ui_mount.py").exists()
