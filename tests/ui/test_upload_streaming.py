@@ -247,3 +247,19 @@ def test_300_mb_over_the_limit_is_refused_while_streaming_in_constant_memory(
     assert peak < 24 * 2**20, f"peak traced memory {peak / 2**20:.1f} MiB"
     assert list(spool.iterdir()) == []
     assert staged_files(stream_node) == []
+
+
+def test_each_unreadable_option_is_named_on_the_form(stream_node: StreamNode) -> None:
+    cookie, token = signed_in_pi(stream_node)
+    client = TestClient(stream_node.app, follow_redirects=False)
+    client.cookies.set("fieldcat_session", cookie)
+    r = client.post(
+        "/upload",
+        data={"csrf_token": token, "release_at": "next tuesday", "access": "", "category": ""},
+        files={"file": ("x.txt", b"hello\n", "text/plain")},
+    )
+    assert r.status_code == 400
+    assert "Release date: give a date and time as YYYY-MM-DDTHH:MM (UTC)." in r.text
+    assert "Check the release date." not in r.text
+    assert 'value="next tuesday"' in r.text  # the form keeps what was typed
+    assert staged_files(stream_node) == []
