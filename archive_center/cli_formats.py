@@ -9,9 +9,12 @@ from typing import Annotated
 
 import typer
 
+from formats.registry import WRITER_FORMATS
+
 logger = logging.getLogger(__name__)
 
 _YEAR_HELP = "Campaign year, for times written without a year (MMDDHHMMSS) or with two digits."
+_TO_HELP = f"{', '.join(WRITER_FORMATS[:-1])} or {WRITER_FORMATS[-1]}."
 
 
 def _campaign(year: int | None) -> object:
@@ -59,7 +62,7 @@ def validate_command(
 
 def convert_command(
     file: Annotated[Path, typer.Argument(help="Data file to convert.")],
-    to: Annotated[str, typer.Option("--to", help="netcdf, csv, header or icartt.")],
+    to: Annotated[str, typer.Option("--to", help=_TO_HELP)],
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Output file.")] = None,
     year: Annotated[int | None, typer.Option("--year", help=_YEAR_HELP)] = None,
 ) -> None:

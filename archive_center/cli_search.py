@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from catalog.schemas import SORT_KEYS
+
 if TYPE_CHECKING:
     import httpx
     from rich.table import Table
@@ -15,9 +17,28 @@ SEARCH_PATH = "/api/v1/datasets"
 TIMEOUT_S = 30.0
 
 
-def build_query(**filters: str | int | None) -> dict[str, str]:
-    """The query string of a search: only the filters that were given."""
-    return {key: str(value) for key, value in filters.items() if value is not None}
+def build_query(bbox: str | None = None, **filters: str | int | None) -> dict[str, str]:
+    """The query string of a search: only the filters that were given.
+
+    The filters are read into the API's own `SearchParams` first (the one declaration of
+    the search's parameters, `web.search_query`), so a wrong date or limit is reported here
+    and every name sent is one the API takes. The box goes as given: the center parses it.
+    """
+    from pydantic import ValidationError
+
+    from archive_center.cli_node import fail
+    from catalog.schemas import SearchParams
+    from web.search_query import search_query
+
+    try:
+        params = SearchParams.model_validate({k: v for k, v in filters.items() if v is not None})
+    except ValidationError as err:
+        problems = "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise fail(problems) from err
+    query = search_query(params)
+    if bbox is not None:
+        query["bbox"] = bbox
+    return query
 
 
 def problem_message(response: httpx.Response) -> str:
@@ -117,6 +138,14 @@ def search_command(
     instrument: Annotated[str | None, typer.Option(help="Instrument.")] = None,
     pi: Annotated[str | None, typer.Option(help="Principal investigator.")] = None,
     variable: Annotated[str | None, typer.Option(help="Variable name, e.g. O3.")] = None,
+    project: Annotated[str | None, typer.Option(help="Project.")] = None,
+    access: Annotated[
+        str | None, typer.Option(help="Access state: open, embargoed, password...")
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="Only datasets of this center (code).")
+    ] = None,
+    sort: Annotated[str | None, typer.Option(help=f"Order: {', '.join(SORT_KEYS)}.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Results per page.")] = 50,
     cursor: Annotated[
         str | None, typer.Option(help="Next page: the cursor a search printed.")
@@ -128,7 +157,8 @@ def search_command(
 
     query = build_query(
         q=q, start=start, end=end, bbox=bbox, platform=platform, instrument=instrument,
-        pi=pi, variable=variable, limit=limit, cursor=cursor,
+        pi=pi, variable=variable, project=project, center=origin, access=access, sort=sort,
+        limit=limit, cursor=cursor,
     )  # fmt: skip
     page = fetch_page(center, query)
     if as_json:

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.registry import WRITER_FORMATS, WriterFormat
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DOWNLOAD_FORMATS = ("original", "netcdf", "csv", "header", "icartt")
+DownloadFormat = Literal["original", WriterFormat]
+"""What a download may ask for: the original as archived, or any writer format."""
+DOWNLOAD_FORMATS: tuple[str, ...] = get_args(DownloadFormat)
 CHUNK_SIZE = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -212,15 +215,13 @@ def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
 
 def output_format(version: DatasetVersion, request: DownloadRequest) -> str:
     """The writer to use: the asked format, or the source's own for a subset of `original`."""
-    from formats.registry import WRITER_FORMATS
-
     if request.format != "original":
         return request.format
     if version.source_format in WRITER_FORMATS:
         return version.source_format
     raise InvalidQueryError(
         f"a subset of a {version.source_format} original cannot be written in its own format; "
-        "ask for format=netcdf, csv, header or icartt"
+        f"ask for format={', '.join(WRITER_FORMATS[:-1])} or {WRITER_FORMATS[-1]}"
     )
 
 

@@ -17,16 +17,19 @@ from pydantic import ValidationError
 
 from catalog.downloads import DOWNLOAD_FORMATS, DownloadRequest
 from catalog.schemas import SORT_KEYS, SearchParams
+from web.search_query import SEARCH_QUERY, TEXT_FILTERS
 
-SEARCH_FIELDS = (
-    "q", "start", "end", "west", "south", "east", "north", "platform", "instrument", "pi",
-    "variable", "project", "center", "access", "sort", "limit",
-)  # fmt: skip
-TEXT_FILTERS = ("q", "platform", "instrument", "pi", "variable", "project", "center", "access")
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 BOX_FIELDS = ("west", "south", "east", "north")
+SEARCH_FIELDS = tuple(
+    field
+    for name in SEARCH_QUERY
+    if name not in ("cursor", "facets")  # the cursor rides in links; facets are always shown
+    for field in (BOX_FIELDS if name == "bbox" else (name,))
+)
+"""The search form's fields: the API's parameters, with the box as its four edges."""
 
 
 @dataclass

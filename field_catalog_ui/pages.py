@@ -161,8 +161,7 @@ def dataset_context(
         "map_features": map_features([detail]),
         "formats": [
             (f, FORMAT_LABELS[f])
-            for f in ("netcdf", "csv", "header", "icartt", "original")
-            if f in DOWNLOAD_FORMATS
+            for f in sorted(DOWNLOAD_FORMATS, key=lambda name: name == "original")
         ],
         "default_start": local_input(detail.start),
         "default_end": local_input(detail.stop),

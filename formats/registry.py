@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, get_args
 
 from formats.diagnostics import group
 from formats.model import (
@@ -91,7 +91,9 @@ WRITERS: dict[str, WriterInfo] = {
     ),
 }
 
-WRITER_FORMATS: tuple[str, ...] = ("netcdf", "csv", "header", "icartt")
+WriterFormat = Literal["netcdf", "csv", "header", "icartt"]
+"""The formats a data file can be written in: the one declaration of their names."""
+WRITER_FORMATS: tuple[str, ...] = get_args(WriterFormat)
 
 _NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 

@@ -17,7 +17,7 @@ from archive_center.routers.query import (
     validation_errors_as_query,
 )
 from catalog.downloads import (
-    DOWNLOAD_FORMATS,
+    DownloadFormat,
     DownloadRequest,
     prepare_download,
 )
@@ -32,13 +32,10 @@ from web.deps import (
     forbid_unknown_query,
 )
 from web.responses import cache_headers, download_response
+from web.search_query import SEARCH_QUERY
 
 router = APIRouter(tags=["datasets"])
 
-SEARCH_QUERY = (
-    "q", "start", "end", "bbox", "platform", "instrument", "pi", "variable",
-    "project", "center", "access", "sort", "limit", "cursor", "facets",
-)  # fmt: skip
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad query"},
     404: {"description": "No such dataset"},
@@ -56,8 +53,7 @@ DATA_MEDIA_TYPES: dict[str, Any] = {
         "text/plain",
     )
 }
-DatasetFormat = Literal["original", "netcdf", "csv", "header", "icartt"]
-assert set(DatasetFormat.__args__) == set(DOWNLOAD_FORMATS)  # type: ignore[attr-defined]
+DatasetFormat = DownloadFormat
 
 
 async def search_params(
@@ -77,7 +73,10 @@ async def search_params(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> SearchParams:
-    """The search query string as `SearchParams` (a 422 problem says what is wrong)."""
+    """The search query string as `SearchParams` (a 422 problem says what is wrong).
+
+    Its parameters are `web.search_query.SEARCH_QUERY` (tests/test_declared_once.py).
+    """
     start, end = as_utc(start), as_utc(end)
     check_window(start, end)
     fields = {
