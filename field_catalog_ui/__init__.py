@@ -1,1 +1,1 @@
-"""FieldCat field_catalog_ui."""
+"""The web pages: module-level routers over `web`'s dependencies, templates, static files."""

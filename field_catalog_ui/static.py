@@ -10,6 +10,7 @@ import functools
 import mimetypes
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -28,9 +29,9 @@ def static_files(root: Path = STATIC_DIR) -> dict[str, Path]:
 
 
 def serve_static(files: dict[str, Path], name: str) -> Response:
-    """The named asset, or a plain 404."""
+    """The named asset (an unknown name is the error path's 404)."""
     path = files.get(name)
     if path is None:
-        return Response("not found", status_code=404, media_type="text/plain")
+        raise HTTPException(404)
     media = MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "text/plain"
     return FileResponse(path, media_type=media, headers=STATIC_HEADERS)

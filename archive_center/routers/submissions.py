@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from submissions.acceptance import SubmitOptions
@@ -19,6 +18,7 @@ from web.deps import (
     NowDep,
     PrincipalDep,
     SessionDep,
+    SessionFactoryDep,
     SettingsDep,
     StoreDep,
     SubmitterDep,
@@ -49,12 +49,6 @@ UPLOAD_DOC = {
         },
     }
 }
-
-
-async def get_session_factory(request: Request) -> sessionmaker[Session]:
-    """The node's session factory (the pipeline commits each state itself)."""
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    return factory
 
 
 def form_options(fields: dict[str, str], settings: Settings) -> tuple[str, SubmitOptions]:
@@ -93,7 +87,7 @@ async def create_submission(
     submitter: SubmitterDep,
     settings: SettingsDep,
     store: StoreDep,
-    sessions: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    sessions: SessionFactoryDep,
     request_session: SessionDep,
     now: NowDep,
 ) -> JSONResponse:
