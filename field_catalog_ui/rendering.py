@@ -110,8 +110,15 @@ class Page:
         )
 
 
+_STATE_USER = "fieldcat_page_user"
+
+
 async def get_page(request: Request, node: SettingsDep, user: CallerDep) -> Page:
-    """The page being answered (the caller resolved once, as the API resolves it)."""
+    """The page being answered (the caller resolved once, as the API resolves it).
+
+    Handlers list it before a role dependency, so an error page still shows who is signed in.
+    """
+    setattr(request.state, _STATE_USER, user)
     return Page(request, node, user)
 
 
@@ -135,7 +142,8 @@ def error_page(request: Request, status: int, title: str, detail: str | None) ->
     node: Settings = request.app.state.settings
     message = detail or MESSAGES.get(status, "Something went wrong.")
     context = {"title": MESSAGE_TITLES.get(status, title), "message": message}
-    return render(request, node, "error.html", context, status=status)
+    user = getattr(request.state, _STATE_USER, None)
+    return render(request, node, "error.html", context, status=status, user=user)
 
 
 MESSAGE_TITLES = {404: "Not found", 403: "Not allowed", 405: "Not allowed here"}

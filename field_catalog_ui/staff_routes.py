@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/staff/embargoes", response_class=HTMLResponse)
-def embargoes(user: StaffUser, page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+def embargoes(page: PageDep, user: StaffUser, session: SessionDep, now: NowDep) -> HTMLResponse:
     """Restricted datasets by release date, and the latest access changes."""
     context = {
         "title": "Embargoes and restricted data",
@@ -51,9 +51,9 @@ def access_request(state: str, reason: str, release_at: str, password: str) -> A
 @router.post("/datasets/{public_id}/access", response_model=None)
 def set_access(
     _csrf: CsrfDep,
+    page: PageDep,
     user: StaffUser,
     public_id: str,
-    page: PageDep,
     session: SessionDep,
     now: NowDep,
     state: Annotated[str, Form(max_length=32)],

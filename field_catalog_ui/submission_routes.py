@@ -84,7 +84,7 @@ def take_upload(
 
 
 @router.get("/upload", response_class=HTMLResponse)
-def upload_form(user: Submitter, page: PageDep) -> HTMLResponse:
+def upload_form(page: PageDep, user: Submitter) -> HTMLResponse:
     """The upload form."""
     return upload_page(page)
 
@@ -92,8 +92,8 @@ def upload_form(user: Submitter, page: PageDep) -> HTMLResponse:
 @router.post("/upload", response_class=HTMLResponse)
 async def upload(
     csrf: FormUploadCsrfDep,
-    user: Submitter,
     page: PageDep,
+    user: Submitter,
     session: SessionDep,
     store: StoreDep,
     factory: SessionFactoryDep,
@@ -134,7 +134,7 @@ def products(
 
 
 @router.get("/staff/rejected", response_class=HTMLResponse)
-def rejected(user: StaffUser, page: PageDep, session: SessionDep) -> HTMLResponse:
+def rejected(page: PageDep, user: StaffUser, session: SessionDep) -> HTMLResponse:
     """Every rejected submission (staff)."""
     everyone = my_submissions(session, user, mine=False, limit=1000)
     items = [s for s in everyone if s.state == "rejected"]
@@ -142,14 +142,14 @@ def rejected(user: StaffUser, page: PageDep, session: SessionDep) -> HTMLRespons
 
 
 @router.get("/submissions", response_class=HTMLResponse)
-def mine(user: Submitter, page: PageDep, session: SessionDep) -> HTMLResponse:
+def mine(page: PageDep, user: Submitter, session: SessionDep) -> HTMLResponse:
     """The caller's submissions."""
     context = {"title": "My submissions", "items": my_submissions(session, user)}
     return page.render("submissions.html", context)
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
-def one(submission_id: str, user: Submitter, page: PageDep, session: SessionDep) -> HTMLResponse:
+def one(submission_id: str, page: PageDep, user: Submitter, session: SessionDep) -> HTMLResponse:
     """One of the caller's submissions with its report."""
     result = get_submission(session, submission_id, user)
     context = {"title": f"Submission {result.original_name}", "result": result, "excerpt": []}

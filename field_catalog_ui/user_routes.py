@@ -43,7 +43,7 @@ def listed_role(role: str) -> Role:
 
 
 @router.get("/staff/users", response_class=HTMLResponse)
-def users(user: StaffUser, page: PageDep, session: SessionDep) -> HTMLResponse:
+def users(page: PageDep, user: StaffUser, session: SessionDep) -> HTMLResponse:
     """The node's users."""
     return users_page(page, session)
 
@@ -51,8 +51,8 @@ def users(user: StaffUser, page: PageDep, session: SessionDep) -> HTMLResponse:
 @router.post("/staff/users", response_model=None)
 def add_user(
     _csrf: CsrfDep,
-    admin: AdminUser,
     page: PageDep,
+    admin: AdminUser,
     session: SessionDep,
     now: NowDep,
     username: Annotated[str, Form(max_length=64)],
@@ -77,9 +77,9 @@ def add_user(
 @router.post("/staff/users/{username}", response_model=None)
 def change_user(
     _csrf: CsrfDep,
+    page: PageDep,
     admin: AdminUser,
     username: str,
-    page: PageDep,
     session: SessionDep,
     now: NowDep,
     role: Annotated[str, Form(max_length=16)],

@@ -91,6 +91,7 @@ def test_a_wrong_role_gets_a_403_page(node: Node) -> None:
     r = pi.get("/staff/embargoes", headers=BROWSER)
     assert r.status_code == 403 and is_page(r)
     assert "staff" in r.text  # which role the page needs
+    assert "Signed in as <strong>pi_error_path</strong>" in r.text  # still shown who they are
 
 
 def test_the_public_listener_refuses_a_browser_write_with_a_page(node: Node) -> None:
