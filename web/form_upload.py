@@ -64,3 +64,20 @@ async def receive_form_upload(
         request.stream(), request.headers.get("content-type", ""), store, limit,
         before_file=csrf_before_file(expected_token),
     )  # fmt: skip
+
+
+async def api_upload_csrf(request: Request, caller: CallerDep) -> str | None:
+    """The REST upload's flavour: only a cookie-authenticated caller needs the token.
+
+    A Bearer token or no credentials need none (a browser adds neither by itself);
+    a signed-in browser session is checked as `form_upload_csrf` checks the form.
+    """
+    from web.auth import SESSION_COOKIE
+
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    if bearer or caller.user_id is None or not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await form_upload_csrf(request, caller)
+
+
+ApiUploadCsrfDep = Annotated[str | None, Depends(api_upload_csrf)]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from catalog.schemas import Principal, Role
 from submissions.acceptance import SubmitOptions
 from submissions.options import submission_options
 from submissions.pipeline import submit_file
@@ -21,9 +22,10 @@ from web.deps import (
     SessionFactoryDep,
     SettingsDep,
     StoreDep,
-    SubmitterDep,
+    require_role,
 )
 from web.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
+from web.form_upload import ApiUploadCsrfDep, csrf_before_file
 from web.settings import Settings
 
 router = APIRouter(tags=["submissions"])
@@ -84,20 +86,25 @@ def rejected_response(out: SubmissionOut) -> JSONResponse:
 )  # fmt: skip
 async def create_submission(
     request: Request,
-    submitter: SubmitterDep,
+    csrf: ApiUploadCsrfDep,
+    submitter: Annotated[Principal, require_role(Role.PI, Role.STAFF, Role.ADMIN)],
     settings: SettingsDep,
     store: StoreDep,
     sessions: SessionFactoryDep,
     request_session: SessionDep,
     now: NowDep,
 ) -> JSONResponse:
-    """Upload one file; 201 with the dataset and warnings, 422 with the report."""
+    """Upload one file; 201 with the dataset and warnings, 422 with the report.
+
+    The caller and (for a browser session) the CSRF token are checked before a byte of the
+    file is staged, as on the upload page (`web.form_upload`).
+    """
     # Sign-in is settled: give the request's connection back before the body streams, so
     # slow uploads never hold the pool (the pipeline commits each state on its own).
     request_session.commit()
     upload: Upload = await receive_upload(
         request.stream(), request.headers.get("content-type", ""), store,
-        settings.max_upload_bytes,
+        settings.max_upload_bytes, before_file=csrf_before_file(csrf),
     )  # fmt: skip
     try:
         campaign, options = form_options(upload.fields, settings)

@@ -95,8 +95,10 @@ async def generated(parts: list[Any]) -> AsyncIterator[bytes]:
             yield part
 
 
-async def post_upload(app: FastAPI, headers: dict[str, str], parts: list[Any]) -> Answer:
-    """POST /upload straight into the ASGI app; the answer and the bytes it consumed."""
+async def post_upload(
+    app: FastAPI, headers: dict[str, str], parts: list[Any], path: str = "/upload"
+) -> Answer:
+    """POST `path` straight into the ASGI app; the answer and the bytes it consumed."""
     answer = Answer()
     body = generated(parts)
     sent_all = False
@@ -123,7 +125,7 @@ async def post_upload(app: FastAPI, headers: dict[str, str], parts: list[Any]) -
     all_headers = {"content-type": f"multipart/form-data; boundary={BOUNDARY}", **headers}
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/upload", "raw_path": b"/upload", "query_string": b"",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "root_path": "", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
         "headers": [(k.lower().encode(), v.encode()) for k, v in all_headers.items()],
     }  # fmt: skip
@@ -131,11 +133,13 @@ async def post_upload(app: FastAPI, headers: dict[str, str], parts: list[Any]) -
     return answer
 
 
-def upload(node: StreamNode, headers: dict[str, str], parts: list[Any]) -> Answer:
+def upload(
+    node: StreamNode, headers: dict[str, str], parts: list[Any], path: str = "/upload"
+) -> Answer:
     """`post_upload` on the event loop that runs the node's lifespan."""
     portal = node.client.portal
     assert portal is not None
-    return portal.call(post_upload, node.app, headers, parts)
+    return portal.call(post_upload, node.app, headers, parts, path)
 
 
 def staged_files(node: StreamNode) -> list[Path]:
@@ -262,4 +266,19 @@ def test_each_unreadable_option_is_named_on_the_form(stream_node: StreamNode) ->
     assert "Release date: give a date and time as YYYY-MM-DDTHH:MM (UTC)." in r.text
     assert "Check the release date." not in r.text
     assert 'value="next tuesday"' in r.text  # the form keeps what was typed
+    assert staged_files(stream_node) == []
+
+
+def test_the_rest_route_takes_a_browser_session_s_token_from_the_form_as_it_streams(
+    stream_node: StreamNode,
+) -> None:
+    cookie, token = signed_in_pi(stream_node)
+    headers = {"accept": "application/json", "cookie": f"fieldcat_session={cookie}"}
+    without = upload(stream_node, headers, multipart([], 8 * CHUNK), "/api/v1/submissions")
+    assert without.status == 403 and b"csrf-failed" in without.body
+    assert without.consumed < 4 * CHUNK and staged_files(stream_node) == []
+    parts = multipart([("csrf_token", token)], 1000)
+    taken = upload(stream_node, headers, parts, "/api/v1/submissions")
+    assert taken.status == 422, taken.body[:300]  # into the pipeline: a report, not a refusal
+    assert b"submission-rejected" in taken.body
     assert staged_files(stream_node) == []
