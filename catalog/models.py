@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -16,22 +16,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from catalog.sqltypes import UTCDateTime
+# The other table modules map onto the same base; importing them here puts every table on
+# `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
+from catalog import auth_models, federation_models, submission_models  # noqa: F401
+from catalog.model_base import Base, exists_on  # noqa: F401 - exists_on: re-exported
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 ACCESS_STATES = ("open", "embargoed", "password", "private", "withdrawn")
 ROLES = ("anonymous", "pi", "staff", "admin", "peer")
 
@@ -44,19 +39,6 @@ def new_public_id() -> str:
 def fold(value: str | None) -> str | None:
     """The case-folded, trimmed form that exact case-insensitive filters compare."""
     return None if value is None else value.strip().lower()
-
-
-def exists_on(index: Index, dialect: str) -> bool:
-    """Whether `index` is created on `dialect` (some exist on PostgreSQL only)."""
-    condition = index._ddl_if
-    return condition is None or condition.dialect in (None, dialect)
-
-
-class Base(DeclarativeBase):
-    """Declarative base with a naming convention so migrations name constraints stably."""
-
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 class Center(Base):
@@ -368,8 +350,3 @@ class PeerState(Base):
     last_seq_applied: Mapped[int] = mapped_column(Integer, default=0)
     last_contact: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-
-
-from catalog.auth_models import *  # noqa: E402, F403
-from catalog.federation_models import *  # noqa: E402, F403
-from catalog.submission_models import Submission  # noqa: E402, F401

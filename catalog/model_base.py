@@ -1,0 +1,36 @@
+"""The declarative base every catalog table maps onto, apart from the tables themselves.
+
+The table modules (`models`, `auth_models`, `federation_models`, `submission_models`) all
+import it from here, so none of them imports another to find the base.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Index, MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from catalog.sqltypes import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def exists_on(index: Index, dialect: str) -> bool:
+    """Whether `index` is created on `dialect` (some exist on PostgreSQL only)."""
+    condition = index._ddl_if
+    return condition is None or condition.dialect in (None, dialect)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints stably."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
