@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from catalog.models import Product
-from submissions.pipeline import SubmissionResult
+from submissions.intake import SubmissionResult
 
 
 class SubmissionOut(BaseModel):

@@ -18,8 +18,8 @@ from catalog.submission_records import (
     list_submissions,
     visible_submission,
 )
+from submissions.intake import SubmissionResult, result_of
 from submissions.names import IMAGE_EXTENSIONS
-from submissions.pipeline import SubmissionResult, result_of
 from submissions.products import thumbnail_path
 from submissions.schemas import ProductList, ProductOut
 
