@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -27,12 +27,12 @@ from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.timeparse import campaign_time
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from formats.model import DataFile
-    from formats.timeparse import CampaignTime
 
 logger = logging.getLogger(__name__)
 
@@ -105,22 +105,6 @@ def iter_file(path: Path, *, delete: bool = False, chunk_size: int = CHUNK_SIZE)
             path.unlink(missing_ok=True)
 
 
-def campaign_time(dataset: Dataset) -> CampaignTime:
-    """The campaign period that places year-less times of this dataset's files."""
-    from formats.timeparse import CampaignTime
-
-    campaign = dataset.campaign
-    start = _as_datetime(campaign.start)
-    end = _as_datetime(campaign.end)
-    return CampaignTime(year=start.year if start else None, start=start, end=end)
-
-
-def _as_datetime(value: date | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.combine(value, time(), tzinfo=UTC)
-
-
 def current_version(session: Session, dataset: Dataset) -> DatasetVersion:
     """The dataset's current archived version."""
     del session  # the versions are loaded with the dataset
@@ -162,7 +146,7 @@ def read_original(store: ArchiveStore, dataset: Dataset, version: DatasetVersion
 
     return formats.read(
         store.original_path(version.sha256),
-        campaign=campaign_time(dataset),
+        campaign=campaign_time(dataset.campaign.start, dataset.campaign.end),
         filename=version.original_name,
     )
 
@@ -174,7 +158,7 @@ def read_for_request(
     if version.source_format == "header" and (request.start or request.end):
         from catalog.downloads_window import read_window
 
-        campaign = campaign_time(dataset)
+        campaign = campaign_time(dataset.campaign.start, dataset.campaign.end)
         path = store.original_path(version.sha256)
         window = read_window(path, request.start, request.end, campaign)
         if window is not None:

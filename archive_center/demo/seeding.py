@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,14 +34,9 @@ class SeedingError(Exception):
 
 def campaign_time(settings: Settings) -> CampaignTime:
     """The configured campaign period, which places year-less times."""
-    from formats import CampaignTime
+    from formats import campaign_time as period_of
 
-    period = settings.campaign
-    return CampaignTime(
-        year=period.start.year,
-        start=datetime.combine(period.start, time.min, tzinfo=UTC),
-        end=datetime.combine(period.end, time.max, tzinfo=UTC),
-    )
+    return period_of(settings.campaign.start, settings.campaign.end)
 
 
 def seed_file(
