@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from web.links import API_PREFIX
+
 if TYPE_CHECKING:
     import httpx
     from rich.table import Table
 
-SEARCH_PATH = "/api/v1/datasets"
+SEARCH_PATH = f"{API_PREFIX}/datasets"
 TIMEOUT_S = 30.0
 
 
@@ -42,7 +44,7 @@ def fetch_page(center: str, query: dict[str, str]) -> dict[str, Any]:
     """GET the search page or raise a readable `typer.Exit`."""
     import httpx
 
-    from archive_center.cli_node import fail
+    from archive_center.cli_base import fail
 
     url = center.rstrip("/") + SEARCH_PATH
     try:

@@ -39,6 +39,7 @@ from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
 from catalog.facets import center_freshness, facet_counts
+from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, Variable, fold
 from catalog.schemas import DatasetDetail, Principal, SearchPage, SearchParams
 from catalog.views import to_detail, to_summary
@@ -253,14 +254,21 @@ def _visible(session: Session, public_id: str, principal: Principal, now: dateti
 
 
 def get_dataset(
-    session: Session, public_id: str, principal: Principal, now: datetime
+    session: Session,
+    public_id: str,
+    principal: Principal,
+    now: datetime,
+    links: ResourceLinks | None = None,
 ) -> DatasetDetail:
-    """One dataset's public view; NotFoundError when absent or not visible to the caller."""
+    """One dataset's public view; NotFoundError when absent or not visible to the caller.
+
+    `links` (the web layer's) fills the view's API links; without it they stay empty.
+    """
     dataset = _visible(session, public_id, principal, now)
     origin = session.scalars(
         select(Center).where(Center.code == dataset.origin_center)
     ).one_or_none()
-    return to_detail(dataset, origin, now)
+    return to_detail(dataset, origin, now, links)
 
 
 def load_dataset_for_data(
@@ -289,7 +297,11 @@ def warm_facet_cache(session: Session, now: datetime) -> None:
 
 
 def get_dataset_with_access(
-    session: Session, public_id: str, principal: Principal, now: datetime
+    session: Session,
+    public_id: str,
+    principal: Principal,
+    now: datetime,
+    links: ResourceLinks | None = None,
 ) -> tuple[DatasetDetail, bool]:
     """`get_dataset` plus whether the caller may read the data now, from one lookup.
 
@@ -300,4 +312,4 @@ def get_dataset_with_access(
     origin = session.scalars(
         select(Center).where(Center.code == dataset.origin_center)
     ).one_or_none()
-    return to_detail(dataset, origin, now), can_read_data(principal, dataset, now)
+    return to_detail(dataset, origin, now, links), can_read_data(principal, dataset, now)

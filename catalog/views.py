@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from catalog.access import effective_state
+from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset
 from catalog.schemas import DatasetDetail, DatasetSummary, VariableOut, VersionOut
-
-API_PREFIX = "/api/v1"
 
 
 def _bbox(dataset: Dataset) -> tuple[float, float, float, float] | None:
@@ -50,19 +49,21 @@ def to_summary(dataset: Dataset, now: datetime) -> DatasetSummary:
     return DatasetSummary.model_validate(summary_fields(dataset, now))
 
 
-def dataset_links(dataset: Dataset, origin: Center | None) -> dict[str, str]:
+def dataset_links(dataset: Dataset, origin: Center | None, links: ResourceLinks) -> dict[str, str]:
     """API links of a dataset; a mirrored record links to its origin center too."""
-    own = f"{API_PREFIX}/datasets/{dataset.public_id}"
-    links = {"self": own, "data": f"{own}/data", "plot": f"{own}/plot"}
+    own, data = links.dataset(dataset.public_id), links.dataset(dataset.public_id, "data")
+    found = {"self": own, "data": data, "plot": links.dataset(dataset.public_id, "plot")}
     if origin is not None and not origin.is_local:
         base = origin.base_url.rstrip("/")
-        links["origin"] = f"{base}{own}"
-        links["origin_data"] = f"{base}{own}/data"
-    return links
+        found["origin"] = f"{base}{own}"
+        found["origin_data"] = f"{base}{data}"
+    return found
 
 
-def to_detail(dataset: Dataset, origin: Center | None, now: datetime) -> DatasetDetail:
-    """The full public view of one dataset."""
+def to_detail(
+    dataset: Dataset, origin: Center | None, now: datetime, links: ResourceLinks | None = None
+) -> DatasetDetail:
+    """The full public view of one dataset; without `links`, its `links` stay empty."""
     variables = [
         VariableOut(
             name=v.name, original_name=v.original_name, unit=v.unit, original_unit=v.original_unit
@@ -95,6 +96,6 @@ def to_detail(dataset: Dataset, origin: Center | None, now: datetime) -> Dataset
             "withdrawn_at": dataset.withdrawn_at,
             "variable_details": variables,
             "versions": versions,
-            "links": dataset_links(dataset, origin),
+            "links": {} if links is None else dataset_links(dataset, origin, links),
         }
     )

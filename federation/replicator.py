@@ -42,6 +42,8 @@ class ReplicatorConfig:
     """How the replicator runs (built from the node's settings by `archive_center`)."""
 
     center_code: str
+    api_path: str
+    """Where peers serve the federation protocol (the same path this node mounts it at)."""
     tick_s: float = 0.1
     """How often the local log and the peers' notifications are looked at."""
     poll_interval_s: float = 30.0
@@ -97,8 +99,9 @@ class Replicator:
                 notified = peer.notified_seq > applied
                 polled = peer.next_poll_at is None or peer.next_poll_at <= now
                 creds = PeerCredentials(
-                    self.config.center_code, peer.code, peer.url, key.key_id, key.secret
-                )
+                    self.config.center_code, peer.code, peer.url, key.key_id, key.secret,
+                    self.config.api_path,
+                )  # fmt: skip
                 targets.append(_Target(peer.code, creds, notified or polled, applied))
         return local, targets
 

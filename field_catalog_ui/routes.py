@@ -29,6 +29,7 @@ from field_catalog_ui.static import serve_static, static_files
 from field_catalog_ui.submission_routes import add_submission_routes
 from field_catalog_ui.user_routes import add_user_routes
 from submissions.service import products_page
+from web.links import API_LINKS
 
 HOME_LATEST = 8
 HOME_PRODUCTS = 6
@@ -59,7 +60,9 @@ def build_router(deps: UiDeps) -> APIRouter:
         store: StoreDep,
     ) -> HTMLResponse:
         latest = search_datasets(session, SearchParams(limit=HOME_LATEST), principal, now)
-        products = products_page(session, store, principal, limit=HOME_PRODUCTS).items
+        products = products_page(
+            session, store, principal, links=API_LINKS, limit=HOME_PRODUCTS
+        ).items
         reports = {kind: list_reports(session, kind=kind, limit=1) for kind in REPORT_KINDS}
         context = {"page": latest, "products": products, "reports": reports, "title": "Home"}
         return render.page(request, node, "home.html", context, user=principal)

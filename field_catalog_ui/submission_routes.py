@@ -22,6 +22,7 @@ from submissions.acceptance import SubmitOptions
 from submissions.errors import SubmissionError
 from submissions.pipeline import SubmissionResult, submit_file
 from submissions.service import get_submission, my_submissions, products_page
+from web.links import API_LINKS
 
 SUBMITTERS = (Role.PI, *STAFF_ROLES)
 UPLOAD_ACCESS = {"": "Campaign default", "open": "Open", "embargoed": "Embargoed",
@@ -129,6 +130,7 @@ def add_submission_routes(router: APIRouter, deps: UiDeps, render: Renderer) -> 
             session,
             store,
             principal,
+            links=API_LINKS,
             source=source.strip() or None,
             start=start,
             end=end,

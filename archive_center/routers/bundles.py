@@ -15,6 +15,7 @@ from catalog.bundles import MAX_BUNDLE_DATASETS, build_bundle
 from catalog.downloads import DownloadRequest, content_disposition
 from catalog.errors import InvalidQueryError
 from web.deps import NowDep, PrincipalDep, SessionDep, StoreDep
+from web.links import API_LINKS
 from web.responses import cache_headers
 
 router = APIRouter(tags=["bundles"])
@@ -77,7 +78,9 @@ def create_bundle(
     now: NowDep,
 ) -> StreamingResponse:
     """Zip the datasets the caller may read, each with a README (header, notes, citation)."""
-    bundle = build_bundle(session, store, body.datasets, principal, now, body.download_request())
+    bundle = build_bundle(
+        session, store, body.datasets, principal, now, body.download_request(), API_LINKS
+    )
     headers = cache_headers(bundle.is_public) | {
         "Content-Disposition": content_disposition(bundle.filename),
         "Content-Length": str(bundle.size),
