@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +42,8 @@ from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, Variable, fold
 from catalog.schemas import DatasetDetail, Principal, SearchPage, SearchParams
 from catalog.views import to_detail, to_summary
+from formats import bbox as bbox_rules
+from formats.bbox import BBox
 
 logger = logging.getLogger(__name__)
 
@@ -56,34 +57,22 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "updated": (Dataset.updated, False),
 }
 TIME_SORTS = {"-start", "start", "updated"}
-BBox = tuple[float, float, float, float]
 
 
 def parse_bbox(text: str) -> BBox:
-    """`W,S,E,N` text as a checked box; InvalidQueryError says what is wrong."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise InvalidQueryError("bbox must be four numbers W,S,E,N")
+    """`W,S,E,N` text as a checked box (`formats.bbox` rules); InvalidQueryError says why not."""
     try:
-        box = tuple(float(p) for p in parts)
-    except ValueError as err:
-        raise InvalidQueryError("bbox must be four numbers W,S,E,N") from err
-    west, south, east, north = box
-    return check_bbox((west, south, east, north))
+        return bbox_rules.parse_bbox(text)
+    except bbox_rules.BBoxError as err:
+        raise InvalidQueryError(str(err)) from err
 
 
 def check_bbox(box: BBox) -> BBox:
-    """The box if it is valid (W > E crosses the antimeridian); InvalidQueryError if not."""
-    west, south, east, north = box
-    if not all(math.isfinite(v) for v in box):
-        raise InvalidQueryError("bbox values must be finite numbers")
-    if not (-180 <= west <= 180 and -180 <= east <= 180):
-        raise InvalidQueryError("bbox longitudes W and E must lie within -180..180")
-    if not (-90 <= south <= 90 and -90 <= north <= 90):
-        raise InvalidQueryError("bbox latitudes S and N must lie within -90..90")
-    if south > north:
-        raise InvalidQueryError("bbox south must not exceed north")
-    return box
+    """The box if it is valid (`formats.bbox` rules); InvalidQueryError if not."""
+    try:
+        return bbox_rules.check_bbox(box)
+    except bbox_rules.BBoxError as err:
+        raise InvalidQueryError(str(err)) from err
 
 
 def _bbox_clause(box: BBox) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ from archive_center.routers.query import as_utc
 from catalog.bundles import MAX_BUNDLE_DATASETS, build_bundle
 from catalog.downloads import DownloadRequest, content_disposition
 from catalog.errors import InvalidQueryError
+from formats.bbox import check_bbox
 from web.deps import NowDep, PrincipalDep, SessionDep, StoreDep
 from web.links import API_LINKS
 from web.responses import cache_headers
@@ -42,14 +43,7 @@ class BundleRequest(BaseModel):
     def _box(
         cls, box: tuple[float, float, float, float] | None
     ) -> tuple[float, float, float, float] | None:
-        if box is None:
-            return None
-        west, south, east, north = box
-        if not (-180 <= west <= 180 and -180 <= east <= 180):
-            raise ValueError("longitudes must lie in [-180, 180]")
-        if not (-90 <= south <= north <= 90):
-            raise ValueError("latitudes must lie in [-90, 90] with south <= north")
-        return box
+        return None if box is None else check_bbox(box)  # a BBoxError is a ValueError
 
     def download_request(self) -> DownloadRequest:
         """The subset and format as the download service takes them."""
