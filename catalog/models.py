@@ -25,9 +25,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 # The other table modules map onto the same base; importing them here puts every table on
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
 from catalog import auth_models, federation_models, submission_models  # noqa: F401
+from catalog.access_states import AccessState
 from catalog.model_base import Base, exists_on  # noqa: F401 - exists_on: re-exported
 
-ACCESS_STATES = ("open", "embargoed", "password", "private", "withdrawn")
+ACCESS_STATES = tuple(state.value for state in AccessState)
 ROLES = ("anonymous", "pi", "staff", "admin", "peer")
 
 
@@ -152,7 +153,7 @@ class Dataset(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     """Lower-cased public fields and variable names, for free-text `q`."""
-    access_state: Mapped[str] = mapped_column(String(16), default="open")
+    access_state: Mapped[str] = mapped_column(String(16), default=AccessState.OPEN.value)
     release_at: Mapped[datetime | None]
     password_hash: Mapped[str | None] = mapped_column(String(255))
     withdrawn_at: Mapped[datetime | None]
@@ -282,7 +283,7 @@ class Product(Base):
     ext: Mapped[str] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    access_state: Mapped[str] = mapped_column(String(16), default="open")
+    access_state: Mapped[str] = mapped_column(String(16), default=AccessState.OPEN.value)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 

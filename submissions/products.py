@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from catalog.access_states import AccessState
 from catalog.models import Product
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission, SubmissionState
@@ -92,7 +93,7 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         product.source, product.product_time = parsed.source, parsed.moment
         product.product_name, product.ext = parsed.product_name, parsed.ext
         product.sha256, product.size = sha256, staged.size
-        product.access_state = "open"
+        product.access_state = AccessState.OPEN.value
         product.uploaded_by = intake.submitter.user_id
         product.created_at = intake.now
         session.flush()
