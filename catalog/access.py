@@ -18,6 +18,23 @@ from catalog.access_states import RELEASING_STATES, SHARED_STATES, AccessState
 from catalog.models import Dataset, Product
 from catalog.schemas import Principal, Role
 
+__all__ = [
+    "PRIVILEGED",
+    "RELEASING_STATES",
+    "SHARED_STATES",
+    "AccessFacts",
+    "AccessState",
+    "ProductFacts",
+    "can_read_data",
+    "can_see_metadata",
+    "can_see_product",
+    "data_readable_filter",
+    "effective_state",
+    "effective_state_sql",
+    "product_visible_filter",
+    "visibility_key",
+    "visible_filter",
+]
 PRIVILEGED = (Role.STAFF, Role.ADMIN)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
 from catalog import auth_models, federation_models, submission_models  # noqa: F401
 from catalog.access_states import AccessState
-from catalog.model_base import Base, exists_on  # noqa: F401 - exists_on: re-exported
+from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
 
 ACCESS_STATES = tuple(state.value for state in AccessState)
 ROLES = ("anonymous", "pi", "staff", "admin", "peer")
@@ -124,46 +124,52 @@ class Dataset(Base):
         Index("ix_datasets_owner", "owner_user_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    did: Mapped[str | None] = mapped_column(String(64))
+    # The public columns carry `info=public(...)`: the change-log payload, a mirror's rows, the
+    # views and the response schemas are derived from these marks (`catalog.dataset_fields`).
+    public_id: Mapped[str] = mapped_column(
+        String(32), unique=True, default=new_public_id, info=public()
+    )
+    did: Mapped[str | None] = mapped_column(String(64), info=public())
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    pi_name: Mapped[str] = mapped_column(String(200), default="")
+    pi_name: Mapped[str] = mapped_column(String(200), default="", info=public())
     pi_key: Mapped[str] = mapped_column(String(200), default="")
-    platform: Mapped[str] = mapped_column(String(200), default="")
+    platform: Mapped[str] = mapped_column(String(200), default="", info=public())
     platform_key: Mapped[str] = mapped_column(String(200), default="")
-    instrument: Mapped[str] = mapped_column(String(200), default="")
+    instrument: Mapped[str] = mapped_column(String(200), default="", info=public())
     instrument_key: Mapped[str] = mapped_column(String(200), default="")
-    location: Mapped[str] = mapped_column(String(200), default="")
-    project: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(200), default="", info=public())
+    project: Mapped[str | None] = mapped_column(String(200), info=public())
     project_key: Mapped[str | None] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(16), default="research")
-    start: Mapped[datetime]
-    stop: Mapped[datetime]
+    category: Mapped[str] = mapped_column(String(16), default="research", info=public())
+    start: Mapped[datetime] = mapped_column(info=public())
+    stop: Mapped[datetime] = mapped_column(info=public())
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     """stop - start in seconds; bounds time-overlap scans (see `search`)."""
-    south: Mapped[float | None] = mapped_column(Float)
-    north: Mapped[float | None] = mapped_column(Float)
-    west: Mapped[float | None] = mapped_column(Float)
-    east: Mapped[float | None] = mapped_column(Float)
-    min_altitude: Mapped[float | None] = mapped_column(Float)
-    max_altitude: Mapped[float | None] = mapped_column(Float)
-    feature_type: Mapped[str | None] = mapped_column(String(32))
-    data_version: Mapped[str] = mapped_column(String(64), default="")
-    title: Mapped[str] = mapped_column(String(500), default="")
-    summary: Mapped[str] = mapped_column(Text, default="")
+    south: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    north: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    west: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    east: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    min_altitude: Mapped[float | None] = mapped_column(Float, info=public(view="detail"))
+    max_altitude: Mapped[float | None] = mapped_column(Float, info=public(view="detail"))
+    feature_type: Mapped[str | None] = mapped_column(String(32), info=public(view="detail"))
+    data_version: Mapped[str] = mapped_column(String(64), default="", info=public())
+    title: Mapped[str] = mapped_column(String(500), default="", info=public())
+    summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")
     """Lower-cased public fields and variable names, for free-text `q`."""
-    access_state: Mapped[str] = mapped_column(String(16), default=AccessState.OPEN.value)
-    release_at: Mapped[datetime | None]
+    access_state: Mapped[str] = mapped_column(
+        String(16), default=AccessState.OPEN.value, info=public(view=None)
+    )
+    release_at: Mapped[datetime | None] = mapped_column(info=public())
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    withdrawn_at: Mapped[datetime | None]
-    origin_center: Mapped[str] = mapped_column(ForeignKey("centers.code"))
-    origin_version: Mapped[int] = mapped_column(Integer, default=1)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(info=public(shared=False, view="detail"))
+    origin_center: Mapped[str] = mapped_column(ForeignKey("centers.code"), info=public())
+    origin_version: Mapped[int] = mapped_column(Integer, default=1, info=public(view="detail"))
     listed: Mapped[bool] = mapped_column(Boolean, default=False)
     """Counted in its center's `shared_records` (kept by `changes.append_change`)."""
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created: Mapped[datetime]
-    updated: Mapped[datetime]
+    created: Mapped[datetime] = mapped_column(info=public(view="detail"))
+    updated: Mapped[datetime] = mapped_column(info=public())
 
     campaign: Mapped[Campaign] = relationship(lazy="joined", innerjoin=True)
     variables: Mapped[list[Variable]] = relationship(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from catalog.access import effective_state
+from catalog.dataset_fields import detail_fields
+from catalog.dataset_fields import summary_fields as summary_columns
 from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset
 from catalog.schemas import DatasetDetail, DatasetSummary, VariableOut, VersionOut
@@ -20,28 +22,19 @@ def _bbox(dataset: Dataset) -> tuple[float, float, float, float] | None:
 
 
 def summary_fields(dataset: Dataset, now: datetime) -> dict[str, object]:
-    """The public fields shared by the summary and the detail view."""
-    return {
-        "public_id": dataset.public_id,
-        "did": dataset.did,
-        "campaign": dataset.campaign.code,
-        "title": dataset.title,
-        "pi_name": dataset.pi_name,
-        "platform": dataset.platform,
-        "instrument": dataset.instrument,
-        "location": dataset.location,
-        "project": dataset.project,
-        "category": dataset.category,
-        "start": dataset.start,
-        "stop": dataset.stop,
-        "bbox": _bbox(dataset),
-        "data_version": dataset.data_version,
-        "access_state": effective_state(dataset, now).value,
-        "release_at": dataset.release_at,
-        "origin_center": dataset.origin_center,
-        "updated": dataset.updated,
-        "variables": [v.name for v in dataset.variables],
-    }
+    """The public fields shared by the summary and the detail view.
+
+    The stored ones are `dataset_fields.summary_fields`; the campaign's code, the box, the
+    effective access state and the variable names are derived here.
+    """
+    fields: dict[str, object] = {f.name: getattr(dataset, f.name) for f in summary_columns()}
+    fields.update(
+        campaign=dataset.campaign.code,
+        bbox=_bbox(dataset),
+        access_state=effective_state(dataset, now).value,
+        variables=[v.name for v in dataset.variables],
+    )
+    return fields
 
 
 def to_summary(dataset: Dataset, now: datetime) -> DatasetSummary:
@@ -86,14 +79,8 @@ def to_detail(
     return DatasetDetail.model_validate(
         {
             **summary_fields(dataset, now),
-            "summary": dataset.summary,
-            "feature_type": dataset.feature_type,
-            "min_altitude": dataset.min_altitude,
-            "max_altitude": dataset.max_altitude,
-            "origin_version": dataset.origin_version,
+            **{f.name: getattr(dataset, f.name) for f in detail_fields()},
             "is_mirror": origin is not None and not origin.is_local,
-            "created": dataset.created,
-            "withdrawn_at": dataset.withdrawn_at,
             "variable_details": variables,
             "versions": versions,
             "links": {} if links is None else dataset_links(dataset, origin, links),
