@@ -159,3 +159,24 @@ def record_pull_failure(
     if state is not None:
         state.last_error = message[:500]
     return peer.failures
+
+
+def peer_codes(session: Session) -> set[str]:
+    """The codes of every configured peer (enabled or not)."""
+    return set(session.scalars(select(Peer.code)))
+
+
+def lock_checkpoint(session: Session, peer_code: str) -> PeerState:
+    """The peer's state row, locked for this transaction (made if missing)."""
+    state = session.get(PeerState, peer_code, with_for_update=True)
+    if state is None:
+        state = PeerState(peer_code=peer_code, last_seq_applied=0)
+        session.add(state)
+    return state
+
+
+def set_checkpoint(session: Session, state: PeerState, seq: int, now: datetime) -> None:
+    """The peer's log is applied up to `seq`; the contact at `now` went well."""
+    state.last_seq_applied = seq
+    state.last_contact, state.last_error = now, None
+    session.flush()
