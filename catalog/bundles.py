@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 
 from sqlalchemy import select
 
+import formats
 from catalog.downloads import (
     DownloadRequest,
     apply_subset,
@@ -33,6 +34,7 @@ from catalog.models import Center, Dataset, DatasetVersion
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.registry import writer_info
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -167,9 +169,6 @@ def _add_dataset(
     except InvalidQueryError as err:
         logger.info("bundle leaves out %s: %s", entry.dataset.public_id, err)
         return False
-    import formats
-    from formats.registry import writer_info
-
     verbatim = request.format == "original" and not request.is_subset
     if verbatim:
         ext = Path(entry.version.original_name).suffix or ".dat"

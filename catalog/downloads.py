@@ -8,6 +8,7 @@ that is streamed and then deleted.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -21,12 +22,17 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+import formats
 from catalog.access import AccessState, effective_state
+from catalog.downloads_window import read_window
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.netcdf import worth_compressing
+from formats.registry import WRITER_FORMATS, writer_info
+from formats.subset import subset as subset_datafile
 from formats.timeparse import campaign_time
 
 if TYPE_CHECKING:
@@ -142,8 +148,6 @@ def base_filename(dataset: Dataset, version: DatasetVersion) -> str:
 
 def read_original(store: ArchiveStore, dataset: Dataset, version: DatasetVersion) -> DataFile:
     """The archived original parsed with the campaign's period."""
-    import formats
-
     return formats.read(
         store.original_path(version.sha256),
         campaign=campaign_time(dataset.campaign.start, dataset.campaign.end),
@@ -156,14 +160,10 @@ def read_for_request(
 ) -> DataFile:
     """The original parsed for `request`: only the time window's rows of a large header file."""
     if version.source_format == "header" and (request.start or request.end):
-        from catalog.downloads_window import read_window
-
         campaign = campaign_time(dataset.campaign.start, dataset.campaign.end)
         path = store.original_path(version.sha256)
         window = read_window(path, request.start, request.end, campaign)
         if window is not None:
-            import formats
-
             return formats.read(window, campaign=campaign, filename=version.original_name)
     return read_original(store, dataset, version)
 
@@ -172,8 +172,6 @@ def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
     """The rows and columns the request asks for (InvalidQueryError for unknown variables)."""
     if not request.is_subset:
         return datafile
-    from formats.subset import subset as subset_datafile
-
     if request.variables:
         known = {name for col in datafile.columns for name in (col.name, col.original_name)}
         unknown = [name for name in request.variables if name not in known]
@@ -196,8 +194,6 @@ def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
 
 def output_format(version: DatasetVersion, request: DownloadRequest) -> str:
     """The writer to use: the asked format, or the source's own for a subset of `original`."""
-    from formats.registry import WRITER_FORMATS
-
     if request.format != "original":
         return request.format
     if version.source_format in WRITER_FORMATS:
@@ -210,8 +206,6 @@ def output_format(version: DatasetVersion, request: DownloadRequest) -> str:
 
 def convert_to_staging(store: ArchiveStore, datafile: DataFile, fmt: str) -> Path:
     """Write `datafile` in `fmt` to a fresh staging file and return its path."""
-    import formats
-
     out = store.new_staging_path()
     try:
         with out.open("wb") as stream:
@@ -271,8 +265,6 @@ def prepare_download(
             etag=f'"{version.sha256}"',
             path=path,
         )
-    from formats.registry import writer_info
-
     fmt = output_format(version, request)
     info = writer_info(fmt)
     ext = info.extension.lstrip(".")
@@ -323,15 +315,9 @@ def make_derived_netcdf(
     session: Session, store: ArchiveStore, version: DatasetVersion, now: datetime
 ) -> DerivedFile:
     """Convert a version's original to NetCDF under archive/derived and record it."""
-    import hashlib
-
-    import formats
-
     dataset = version.dataset
     path = store.derived_path(dataset.public_id, version.id, "nc")
     path.parent.mkdir(parents=True, exist_ok=True)
-    from formats.netcdf import worth_compressing
-
     # Made once, downloaded many times (often over slow links): compressed where that makes
     # it smaller, unlike the conversions made on request.
     datafile = read_original(store, dataset, version)

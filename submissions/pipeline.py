@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+import formats
 from catalog.errors import CatalogError, IllegalTransitionError
 from catalog.registration import CATEGORIES, register_datafile
 from catalog.schemas import Principal
@@ -155,8 +156,6 @@ def process_staged(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submis
 
 def take_data(intake: Intake, ticket: Ticket, staged: StagedFile) -> SubmissionResult:
     """The data-file branch: formats validation, identity rules, archive, register."""
-    import formats
-
     with intake.sessions() as session:
         campaign = find_campaign(session, intake.campaign_code)
         period = campaign_time(campaign.start, campaign.end)

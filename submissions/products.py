@@ -40,7 +40,7 @@ def thumbnail_path(store: ArchiveStore, sha256: str) -> Path:
 
 def make_thumbnail(source: Path, target: Path) -> None:
     """A PNG of at most 256 px a side (ValueError when the image cannot be read)."""
-    from PIL import Image
+    from PIL import Image  # late: Pillow stays out of start-up, only product images need it
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
