@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from catalog.storage import ArchiveStore
-    from formats import CampaignTime
     from web.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -30,13 +29,6 @@ SEED_RECEIVER = "seed"
 
 class SeedingError(Exception):
     """A generated file was not accepted: the demo's generator and the validator disagree."""
-
-
-def campaign_time(settings: Settings) -> CampaignTime:
-    """The configured campaign period, which places year-less times."""
-    from formats import campaign_time as period_of
-
-    return period_of(settings.campaign.start, settings.campaign.end)
 
 
 def seed_file(
