@@ -1,4 +1,5 @@
-"""The rows of the federation's peers: who they are, their keys, their state, seen nonces.
+"""The rows the federation reads and writes: peers, their keys, state and seen nonces; the
+centers named in a feed; the shared records a digest covers.
 
 The catalog owns these tables like every other; `federation.peers` and the replicator call
 these functions and never build SQL of their own. Service functions take the session and
@@ -7,15 +8,16 @@ never commit; the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from catalog.access_states import SHARED_STATES
 from catalog.federation_models import Peer, PeerKey, SeenNonce
-from catalog.models import PeerState
+from catalog.models import Center, Dataset, PeerState
 
 
 def find_peer(session: Session, code: str) -> Peer | None:
@@ -180,3 +182,41 @@ def set_checkpoint(session: Session, state: PeerState, seq: int, now: datetime) 
     state.last_seq_applied = seq
     state.last_contact, state.last_error = now, None
     session.flush()
+
+
+def peers_with_state(session: Session) -> list[tuple[Peer, PeerState | None, int]]:
+    """Every configured peer by code, with its replication state and its records held here."""
+    rows = session.execute(
+        select(Peer, PeerState, Center.shared_records)
+        .outerjoin(PeerState, PeerState.peer_code == Peer.code)
+        .outerjoin(Center, Center.code == Peer.code)
+        .order_by(Peer.code)
+    ).all()
+    return [(peer, state, int(records or 0)) for peer, state, records in rows]
+
+
+def note_notification(session: Session, sender: str, seq: int, now: datetime) -> None:
+    """A peer said its log reached `seq`: make a pull due at once (the replicator looks)."""
+    peer = find_peer(session, sender)
+    if peer is not None and seq > peer.notified_seq:
+        peer.notified_seq = seq
+        peer.next_poll_at = now
+
+
+def centers_named(session: Session, codes: set[str]) -> list[tuple[str, str, str]]:
+    """(code, name, base URL) of the centers known here among `codes`."""
+    rows = session.execute(
+        select(Center.code, Center.name, Center.base_url).where(Center.code.in_(codes))
+    ).all()
+    return [(code, name, url) for code, name, url in rows]
+
+
+def shared_datasets(session: Session) -> Iterator[Dataset]:
+    """Every shared record held here (own and mirrored), with its variables and versions."""
+    query = (
+        select(Dataset)
+        .where(Dataset.access_state.in_([s.value for s in SHARED_STATES]))
+        .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
+        .execution_options(yield_per=1000)
+    )
+    yield from session.scalars(query)
