@@ -282,3 +282,23 @@ def test_api_links_name_routes_the_application_serves() -> None:
     ]
     unserved = [p for p in paths if not any(regex.match(p) for regex in patterns)]
     assert not unserved, unserved
+
+
+# --- Queries live in catalog ---------------------------------------------------------------
+SQL_BUILDERS = {"select", "insert", "update", "delete", "bindparam", "text", "Table"}
+
+
+def test_federation_builds_no_sql_of_its_own() -> None:
+    # Reads and writes of catalog tables go through catalog functions (`dataset_writes`,
+    # `peer_records`, `changes`): federation decides, the catalog writes.
+    bad = []
+    for path in _modules("federation"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                used = {alias.name for alias in node.names} & SQL_BUILDERS
+                bad += [f"{path.relative_to(REPO)}:{node.lineno} imports {n}" for n in used]
+            elif isinstance(node, ast.Attribute) and node.attr in {"execute", "scalars", "get"}:
+                if isinstance(node.value, ast.Name) and node.value.id == "session":
+                    bad.append(f"{path.relative_to(REPO)}:{node.lineno} session.{node.attr}")
+    assert not bad, "federation queries the catalog's tables itself:\n" + "\n".join(bad)
