@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from web.errors import install_error_handlers, install_problem_openapi
+from web.links import API_PREFIX
 from web.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -18,8 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
-
-API_PREFIX = "/api/v1"
+__all__ = ["API_PREFIX", "create_app", "prepare_node"]
 
 
 def prepare_node(settings: Settings, engine: Engine | None = None) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive_center.cli_node import ConfigOption, fail
+from archive_center.cli_base import ConfigOption, fail
 from archive_center.cli_users import PasswordStdin, admin_session, read_password
 
 if TYPE_CHECKING:

@@ -4,92 +4,29 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import sys
 import threading
-from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from archive_center.cli_base import (
+    ConfigOption,
+    StopRequested,
+    configure_logging,
+    fail,
+    install_stop_handlers,
+    load_config,
+    prepare,
+    redacted,
+)
 
 if TYPE_CHECKING:
     from web.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Center configuration (TOML); FIELDCAT_CONFIG names it when omitted.",
-        dir_okay=False,
-    ),
-]
-
-
 WORKER_GRACE_S = 5.0
 """How long a stopping process waits for the worker to finish the item it is on."""
-
-
-class StopRequested(Exception):
-    """SIGINT or SIGTERM arrived: shut down cleanly."""
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise StopRequested(signal.Signals(signum).name)
-
-
-def install_stop_handlers() -> None:
-    """Turn SIGINT and SIGTERM into `StopRequested` in the main thread."""
-    signal.signal(signal.SIGINT, _raise_stop)
-    signal.signal(signal.SIGTERM, _raise_stop)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a readable error (no traceback) and return the exit to raise."""
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(stderr=True, soft_wrap=True, highlight=False)
-    console.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(code)
-
-
-def load_config(config: Path | None) -> Settings:
-    """Settings from the file and the environment, or a readable error."""
-    from pydantic import ValidationError
-
-    from web.settings import load_settings
-
-    try:
-        return load_settings(config)
-    except FileNotFoundError as err:
-        raise fail(str(err)) from err
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in err.errors()
-        )
-        raise fail(f"invalid configuration: {problems}") from err
-    except ValueError as err:  # a TOML syntax error
-        raise fail(f"cannot read configuration {config}: {err}") from err
-
-
-def prepare(settings: Settings) -> None:
-    """Storage folders, database schema, local center and campaign; readable errors."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from archive_center.app import prepare_node
-
-    try:
-        prepare_node(settings)
-    except OSError as err:
-        raise fail(f"cannot prepare storage under {settings.root}: {err}") from err
-    except SQLAlchemyError as err:
-        url = _redacted(settings.effective_database_url)
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        raise fail(f"cannot prepare the database {url}: {reason}") from err
 
 
 def init_command(
@@ -113,16 +50,9 @@ def init_command(
     prepare(settings)
     typer.echo(
         f"center {settings.center_code} ready: storage {settings.root.resolve()}, "
-        f"database {_redacted(settings.effective_database_url)}"
+        f"database {redacted(settings.effective_database_url)}"
     )
     ensure_first_admin(config, admin, password_stdin=password_stdin)
-
-
-def _redacted(url: str) -> str:
-    """A database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def join_worker(thread: threading.Thread | None) -> None:
@@ -225,14 +155,3 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker_command)
     app.command("search")(search_command)
     app.command("demo")(demo_command)
-
-
-def configure_logging() -> None:
-    """Logging for a long-running command: INFO lines with times on stderr."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from archive_center.cli_node import ConfigOption, fail, load_config, prepare
+from archive_center.cli_base import ConfigOption, fail, load_config, prepare
 
 
 def compare_digests(
@@ -55,6 +55,7 @@ def verify_command(
     from federation.errors import FederationError
     from federation.feed import record_digests
     from federation.peers import get_peer, signing_key
+    from web.links import FEDERATION_API
 
     settings = load_config(config)
     prepare(settings)
@@ -66,7 +67,7 @@ def verify_command(
             if key is None:
                 raise fail(f"no valid key for {peer.code}; run `fieldcat peers rotate-key`")
             creds = PeerCredentials(settings.center_code, peer.code, peer.url, key.key_id,
-                                    key.secret)  # fmt: skip
+                                    key.secret, FEDERATION_API)  # fmt: skip
             here = record_digests(session)
         there = asyncio.run(_remote_digests(creds))
     except FederationError as err:

@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from archive_center.cli_base import fail
 from catalog.schemas import SORT_KEYS
+from web.links import API_PREFIX
 
 if TYPE_CHECKING:
     import httpx
     from rich.table import Table
 
-SEARCH_PATH = "/api/v1/datasets"
+SEARCH_PATH = f"{API_PREFIX}/datasets"
 TIMEOUT_S = 30.0
 
 
@@ -26,7 +28,6 @@ def build_query(bbox: str | None = None, **filters: str | int | None) -> dict[st
     """
     from pydantic import ValidationError
 
-    from archive_center.cli_node import fail
     from catalog.schemas import SearchParams
     from web.search_query import search_query
 
@@ -62,8 +63,6 @@ def problem_message(response: httpx.Response) -> str:
 def fetch_page(center: str, query: dict[str, str]) -> dict[str, Any]:
     """GET the search page or raise a readable `typer.Exit`."""
     import httpx
-
-    from archive_center.cli_node import fail
 
     url = center.rstrip("/") + SEARCH_PATH
     try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive_center.cli_node import ConfigOption, fail, load_config, prepare
+from archive_center.cli_base import ConfigOption, fail, load_config, prepare
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

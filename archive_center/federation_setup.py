@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from web.links import FEDERATION_API
 from web.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def replicator_config(settings: Settings) -> ReplicatorConfig:
         for p in settings.peers
     )  # fmt: skip
     return ReplicatorConfig(
-        center_code=settings.center_code, tick_s=fed.tick_s,
+        center_code=settings.center_code, api_path=FEDERATION_API, tick_s=fed.tick_s,
         poll_interval_s=fed.poll_interval_s, backoff_base_s=fed.backoff_base_s,
         backoff_max_s=fed.backoff_max_s, page_size=fed.page_size, timeout_s=fed.timeout_s,
         peers=peers,

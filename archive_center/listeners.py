@@ -61,7 +61,7 @@ def start_public_listener(settings: Settings) -> PublicListener | None:
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     if not server.started:
-        from archive_center.cli_node import fail
+        from archive_center.cli_base import fail
 
         server.should_exit = True
         raise fail(f"the public listener on {host}:{port} did not start (see the log above)")

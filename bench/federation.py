@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, insert, update
 
 from archive_center.app import prepare_node
+from catalog.dataset_writes import CHANGES, DATASETS, VARIABLES, VERSIONS
 from catalog.facets import refresh_center_counts
 from catalog.models import ChangeCounter, new_public_id
-from federation.apply import CHANGES, DATASETS, VARIABLES, VERSIONS
 from federation.feed import FeedChange
 from federation.mirror_rows import child_rows, dataset_row
 from tests.archive_center.fieldcat_process import fieldcat

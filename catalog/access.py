@@ -9,28 +9,32 @@ reads only what is open.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, case, false, or_, true
 
+from catalog.access_states import RELEASING_STATES, SHARED_STATES, AccessState
 from catalog.models import Dataset, Product
 from catalog.schemas import Principal, Role
 
-
-class AccessState(enum.StrEnum):
-    """Stored access state of a dataset."""
-
-    OPEN = "open"
-    EMBARGOED = "embargoed"
-    PASSWORD = "password"  # noqa: S105 - a state name, not a secret
-    PRIVATE = "private"
-    WITHDRAWN = "withdrawn"
-
-
-SHARED_STATES = (AccessState.OPEN, AccessState.EMBARGOED, AccessState.PASSWORD)
-RELEASING_STATES = (AccessState.EMBARGOED, AccessState.PASSWORD)
+__all__ = [
+    "PRIVILEGED",
+    "RELEASING_STATES",
+    "SHARED_STATES",
+    "AccessFacts",
+    "AccessState",
+    "ProductFacts",
+    "can_read_data",
+    "can_see_metadata",
+    "can_see_product",
+    "data_readable_filter",
+    "effective_state",
+    "effective_state_sql",
+    "product_visible_filter",
+    "visibility_key",
+    "visible_filter",
+]
 PRIVILEGED = (Role.STAFF, Role.ADMIN)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog.access import RELEASING_STATES, AccessState, effective_state
 from catalog.audit import record_event
-from catalog.changes import append_change
+from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, InvalidQueryError, NotFoundError
 from catalog.facet_cache import cache_for
 from catalog.grants import revoke_dataset_grants, set_dataset_password
@@ -98,7 +98,7 @@ def _publish(session: Session, dataset: Dataset, now: datetime) -> None:
     dataset.origin_version += 1
     dataset.updated = max(now, dataset.updated + timedelta(microseconds=1))
     withdrawn = dataset.access_state == AccessState.WITHDRAWN.value
-    append_change(session, dataset, "tombstone" if withdrawn else "upsert", now)
+    write_local(session, dataset, "tombstone" if withdrawn else "upsert", now)
     bind = session.get_bind()
     if isinstance(bind, Engine):  # cached facet counts may count the old state
         cache_for(bind).clear()

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.models import Base
+from catalog.model_base import Base
 
 
 class UserSession(Base):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 
 from sqlalchemy import select
 
+import formats
 from catalog.downloads import (
     DownloadRequest,
     apply_subset,
@@ -28,10 +29,12 @@ from catalog.downloads import (
     read_for_request,
 )
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
+from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, DatasetVersion
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.registry import writer_info
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -60,6 +63,8 @@ class _Entry:
     version: DatasetVersion
     name: str
     public: bool
+    link: str
+    """The dataset's API record at this center (empty when no local center is known)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -67,11 +72,10 @@ def _local_center(session: Session) -> Center | None:
     return session.scalars(select(Center).where(Center.is_local.is_(True))).first()
 
 
-def citation(dataset: Dataset, version: DatasetVersion, center: Center | None) -> str:
+def citation(dataset: Dataset, version: DatasetVersion, center: Center | None, link: str) -> str:
     """How to cite one dataset (PI, year, title, campaign, platform, version, center, link)."""
     year = dataset.start.year if dataset.start else version.created_at.year
     where = center.name if center else dataset.origin_center
-    link = f"{center.base_url.rstrip('/')}/api/v1/datasets/{dataset.public_id}" if center else ""
     parts = [
         f"{dataset.pi_name} ({year}).",
         f"{dataset.title or dataset.instrument}.",
@@ -124,7 +128,7 @@ def readme_text(entry: _Entry, datafile: DataFile, center: Center | None, member
         "",
         "How to cite",
         "-----------",
-        citation(dataset, entry.version, center),
+        citation(dataset, entry.version, center, entry.link),
         "",
         "Processing notes",
         "----------------",
@@ -165,9 +169,6 @@ def _add_dataset(
     except InvalidQueryError as err:
         logger.info("bundle leaves out %s: %s", entry.dataset.public_id, err)
         return False
-    import formats
-    from formats.registry import writer_info
-
     verbatim = request.format == "original" and not request.is_subset
     if verbatim:
         ext = Path(entry.version.original_name).suffix or ".dat"
@@ -199,8 +200,12 @@ def build_bundle(
     principal: Principal,
     now: datetime,
     request: DownloadRequest,
+    links: ResourceLinks,
 ) -> Bundle:
-    """Check each dataset, then zip the readable ones with a README each and a manifest."""
+    """Check each dataset, then zip the readable ones with a README each and a manifest.
+
+    `links` (the web layer's) gives the dataset links the citations carry.
+    """
     ids = list(dict.fromkeys(public_ids))
     if not ids or len(ids) > MAX_BUNDLE_DATASETS:
         raise InvalidQueryError(f"a bundle holds 1 to {MAX_BUNDLE_DATASETS} datasets")
@@ -216,7 +221,8 @@ def build_bundle(
                     continue
                 dataset, version = found
                 name = f"{len(included) + 1:02d}_{base_filename(dataset, version)}"
-                entry = _Entry(dataset, version, name, is_public(dataset, now))
+                link = f"{center.base_url.rstrip('/')}{links.dataset(public_id)}" if center else ""
+                entry = _Entry(dataset, version, name, is_public(dataset, now), link)
                 if _add_dataset(archive, store, entry, replace(request), center):
                     included.append(public_id)
                     public = public and entry.public

@@ -17,6 +17,7 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import AccessState
+from catalog.dataset_fields import shared_fields
 from catalog.models import Center, Change, ChangeCounter, Dataset, DatasetVersion, Variable
 
 logger = logging.getLogger(__name__)
@@ -28,39 +29,20 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def dataset_payload(dataset: Dataset) -> dict[str, Any]:
-    """The public metadata a peer mirrors (never the password hash or the owner)."""
+    """The public metadata a peer mirrors (never the password hash or the owner).
+
+    Its fields are the shared public columns (`dataset_fields.shared_fields`), plus the
+    campaign's code, the variables and the current version.
+    """
     current = dataset.current_version
-    return {
-        "public_id": dataset.public_id,
-        "did": dataset.did,
-        "campaign": dataset.campaign.code,
-        "title": dataset.title,
-        "summary": dataset.summary,
-        "pi_name": dataset.pi_name,
-        "platform": dataset.platform,
-        "instrument": dataset.instrument,
-        "location": dataset.location,
-        "project": dataset.project,
-        "category": dataset.category,
-        "start": _iso(dataset.start),
-        "stop": _iso(dataset.stop),
-        "south": dataset.south,
-        "north": dataset.north,
-        "west": dataset.west,
-        "east": dataset.east,
-        "min_altitude": dataset.min_altitude,
-        "max_altitude": dataset.max_altitude,
-        "feature_type": dataset.feature_type,
-        "data_version": dataset.data_version,
-        "access_state": dataset.access_state,
-        "release_at": _iso(dataset.release_at),
-        "origin_center": dataset.origin_center,
-        "origin_version": dataset.origin_version,
-        "created": _iso(dataset.created),
-        "updated": _iso(dataset.updated),
-        "variables": [_variable_payload(v) for v in dataset.variables],
-        "current_version": None if current is None else _version_payload(current),
-    }
+    payload: dict[str, Any] = {}
+    for field in shared_fields():
+        value = getattr(dataset, field.name)
+        payload[field.name] = _iso(value) if field.is_time else value
+    payload["campaign"] = dataset.campaign.code
+    payload["variables"] = [_variable_payload(v) for v in dataset.variables]
+    payload["current_version"] = None if current is None else _version_payload(current)
+    return payload
 
 
 def _variable_payload(variable: Variable) -> dict[str, Any]:

@@ -8,32 +8,37 @@ that is streamed and then deleted.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 from urllib.parse import quote
 
 from sqlalchemy import select
 
+import formats
 from catalog.access import AccessState, effective_state
+from catalog.downloads_window import read_window
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
-from formats.registry import WRITER_FORMATS, WriterFormat
+from formats.netcdf import worth_compressing
+from formats.registry import WRITER_FORMATS, WriterFormat, writer_info
+from formats.subset import subset as subset_datafile
+from formats.timeparse import campaign_time
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from formats.model import DataFile
-    from formats.timeparse import CampaignTime
 
 logger = logging.getLogger(__name__)
 
@@ -108,22 +113,6 @@ def iter_file(path: Path, *, delete: bool = False, chunk_size: int = CHUNK_SIZE)
             path.unlink(missing_ok=True)
 
 
-def campaign_time(dataset: Dataset) -> CampaignTime:
-    """The campaign period that places year-less times of this dataset's files."""
-    from formats.timeparse import CampaignTime
-
-    campaign = dataset.campaign
-    start = _as_datetime(campaign.start)
-    end = _as_datetime(campaign.end)
-    return CampaignTime(year=start.year if start else None, start=start, end=end)
-
-
-def _as_datetime(value: date | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.combine(value, time(), tzinfo=UTC)
-
-
 def current_version(session: Session, dataset: Dataset) -> DatasetVersion:
     """The dataset's current archived version."""
     del session  # the versions are loaded with the dataset
@@ -161,11 +150,9 @@ def base_filename(dataset: Dataset, version: DatasetVersion) -> str:
 
 def read_original(store: ArchiveStore, dataset: Dataset, version: DatasetVersion) -> DataFile:
     """The archived original parsed with the campaign's period."""
-    import formats
-
     return formats.read(
         store.original_path(version.sha256),
-        campaign=campaign_time(dataset),
+        campaign=campaign_time(dataset.campaign.start, dataset.campaign.end),
         filename=version.original_name,
     )
 
@@ -175,14 +162,10 @@ def read_for_request(
 ) -> DataFile:
     """The original parsed for `request`: only the time window's rows of a large header file."""
     if version.source_format == "header" and (request.start or request.end):
-        from catalog.downloads_window import read_window
-
-        campaign = campaign_time(dataset)
+        campaign = campaign_time(dataset.campaign.start, dataset.campaign.end)
         path = store.original_path(version.sha256)
         window = read_window(path, request.start, request.end, campaign)
         if window is not None:
-            import formats
-
             return formats.read(window, campaign=campaign, filename=version.original_name)
     return read_original(store, dataset, version)
 
@@ -191,8 +174,6 @@ def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
     """The rows and columns the request asks for (InvalidQueryError for unknown variables)."""
     if not request.is_subset:
         return datafile
-    from formats.subset import subset as subset_datafile
-
     if request.variables:
         known = {name for col in datafile.columns for name in (col.name, col.original_name)}
         unknown = [name for name in request.variables if name not in known]
@@ -227,8 +208,6 @@ def output_format(version: DatasetVersion, request: DownloadRequest) -> str:
 
 def convert_to_staging(store: ArchiveStore, datafile: DataFile, fmt: str) -> Path:
     """Write `datafile` in `fmt` to a fresh staging file and return its path."""
-    import formats
-
     out = store.new_staging_path()
     try:
         with out.open("wb") as stream:
@@ -288,8 +267,6 @@ def prepare_download(
             etag=f'"{version.sha256}"',
             path=path,
         )
-    from formats.registry import writer_info
-
     fmt = output_format(version, request)
     info = writer_info(fmt)
     ext = info.extension.lstrip(".")
@@ -340,15 +317,9 @@ def make_derived_netcdf(
     session: Session, store: ArchiveStore, version: DatasetVersion, now: datetime
 ) -> DerivedFile:
     """Convert a version's original to NetCDF under archive/derived and record it."""
-    import hashlib
-
-    import formats
-
     dataset = version.dataset
     path = store.derived_path(dataset.public_id, version.id, "nc")
     path.parent.mkdir(parents=True, exist_ok=True)
-    from formats.netcdf import worth_compressing
-
     # Made once, downloaded many times (often over slow links): compressed where that makes
     # it smaller, unlike the conversions made on request.
     datafile = read_original(store, dataset, version)

@@ -55,3 +55,10 @@ class RateLimitedError(CatalogError):
 
 class ReadOnlyListenerError(CatalogError):
     """A write arrived on the read-only public listener."""
+
+
+class IllegalTransitionError(RuntimeError):
+    """A submission was asked to make a move its state machine does not have.
+
+    A programming error, never the client's: no CatalogError, so it is answered as a 500.
+    """

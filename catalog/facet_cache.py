@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from catalog.access_states import RELEASING_STATES
 from catalog.models import ChangeCounter, Dataset
 from catalog.schemas import FacetCount
 
@@ -90,7 +91,7 @@ def catalog_version(session: Session, now: datetime) -> tuple[Any, ...]:
         select(func.min(Dataset.release_at))
         .where(Dataset.access_state == state, Dataset.release_at > now)
         .scalar_subquery()
-        for state in ("embargoed", "password")
+        for state in RELEASING_STATES
     ]
     row = session.execute(
         select(

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.models import Base
+from catalog.model_base import Base
 
 __all__ = ["MirrorTombstone", "Peer", "PeerKey", "SeenNonce"]
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.errors import InvalidQueryError, NotFoundError
+from catalog.grants import holds_form_grant
 from catalog.models import Campaign, Report
 from catalog.schemas import Principal, Role
 
@@ -36,8 +37,6 @@ def may_write_report(
     session: Session, principal: Principal, holder: str | None, kind: str, now: datetime
 ) -> bool:
     """Staff write every kind; anyone else needs a live grant of the kind's form password."""
-    from catalog.grants import holds_form_grant
-
     if principal.user_id is not None and principal.role in (Role.STAFF, Role.ADMIN):
         return True
     return holds_form_grant(session, holder, report_form_key(kind), now)

@@ -19,6 +19,7 @@ from catalog.auth_models import AccessGrant, FormPassword, PasswordAttempt
 from catalog.errors import NotFoundError, RateLimitedError
 from catalog.models import Dataset
 from catalog.users import hash_password, hash_token, verify_password
+from catalog.web_sessions import purge_expired_sessions
 
 HOLDER_PREFIX = "fcg_"
 
@@ -199,8 +200,6 @@ def purge_expired_grants(session: Session, now: datetime) -> int:
 
 def purge_expired_credentials(session: Session, now: datetime) -> int:
     """Delete lapsed grants and web sessions and day-old attempts (the worker's sweep)."""
-    from catalog.web_sessions import purge_expired_sessions
-
     old = session.execute(delete(PasswordAttempt).where(PasswordAttempt.at <= now - timedelta(1)))
     return (
         purge_expired_grants(session, now)
@@ -211,7 +210,7 @@ def purge_expired_credentials(session: Session, now: datetime) -> int:
 
 def sweep_credentials(engine: Engine, now: datetime) -> int:
     """The worker's task: purge lapsed credentials in a transaction of its own."""
-    from catalog.db import make_session_factory
+    from catalog.db import make_session_factory  # late: keeps Alembic out of start-up
 
     with make_session_factory(engine)() as session, session.begin():
         return purge_expired_credentials(session, now)

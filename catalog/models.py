@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -16,23 +16,19 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from catalog.sqltypes import UTCDateTime
+# The other table modules map onto the same base; importing them here puts every table on
+# `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
+from catalog import auth_models, federation_models, submission_models  # noqa: F401
+from catalog.access_states import AccessState
+from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-ACCESS_STATES = ("open", "embargoed", "password", "private", "withdrawn")
+ACCESS_STATES = tuple(state.value for state in AccessState)
 ROLES = ("anonymous", "pi", "staff", "admin", "peer")
 
 
@@ -44,19 +40,6 @@ def new_public_id() -> str:
 def fold(value: str | None) -> str | None:
     """The case-folded, trimmed form that exact case-insensitive filters compare."""
     return None if value is None else value.strip().lower()
-
-
-def exists_on(index: Index, dialect: str) -> bool:
-    """Whether `index` is created on `dialect` (some exist on PostgreSQL only)."""
-    condition = index._ddl_if
-    return condition is None or condition.dialect in (None, dialect)
-
-
-class Base(DeclarativeBase):
-    """Declarative base with a naming convention so migrations name constraints stably."""
-
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 class Center(Base):
@@ -141,46 +124,52 @@ class Dataset(Base):
         Index("ix_datasets_owner", "owner_user_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    did: Mapped[str | None] = mapped_column(String(64))
+    # The public columns carry `info=public(...)`: the change-log payload, a mirror's rows, the
+    # views and the response schemas are derived from these marks (`catalog.dataset_fields`).
+    public_id: Mapped[str] = mapped_column(
+        String(32), unique=True, default=new_public_id, info=public()
+    )
+    did: Mapped[str | None] = mapped_column(String(64), info=public())
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    pi_name: Mapped[str] = mapped_column(String(200), default="")
+    pi_name: Mapped[str] = mapped_column(String(200), default="", info=public())
     pi_key: Mapped[str] = mapped_column(String(200), default="")
-    platform: Mapped[str] = mapped_column(String(200), default="")
+    platform: Mapped[str] = mapped_column(String(200), default="", info=public())
     platform_key: Mapped[str] = mapped_column(String(200), default="")
-    instrument: Mapped[str] = mapped_column(String(200), default="")
+    instrument: Mapped[str] = mapped_column(String(200), default="", info=public())
     instrument_key: Mapped[str] = mapped_column(String(200), default="")
-    location: Mapped[str] = mapped_column(String(200), default="")
-    project: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(200), default="", info=public())
+    project: Mapped[str | None] = mapped_column(String(200), info=public())
     project_key: Mapped[str | None] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(16), default="research")
-    start: Mapped[datetime]
-    stop: Mapped[datetime]
+    category: Mapped[str] = mapped_column(String(16), default="research", info=public())
+    start: Mapped[datetime] = mapped_column(info=public())
+    stop: Mapped[datetime] = mapped_column(info=public())
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     """stop - start in seconds; bounds time-overlap scans (see `search`)."""
-    south: Mapped[float | None] = mapped_column(Float)
-    north: Mapped[float | None] = mapped_column(Float)
-    west: Mapped[float | None] = mapped_column(Float)
-    east: Mapped[float | None] = mapped_column(Float)
-    min_altitude: Mapped[float | None] = mapped_column(Float)
-    max_altitude: Mapped[float | None] = mapped_column(Float)
-    feature_type: Mapped[str | None] = mapped_column(String(32))
-    data_version: Mapped[str] = mapped_column(String(64), default="")
-    title: Mapped[str] = mapped_column(String(500), default="")
-    summary: Mapped[str] = mapped_column(Text, default="")
+    south: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    north: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    west: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    east: Mapped[float | None] = mapped_column(Float, info=public(view=None))
+    min_altitude: Mapped[float | None] = mapped_column(Float, info=public(view="detail"))
+    max_altitude: Mapped[float | None] = mapped_column(Float, info=public(view="detail"))
+    feature_type: Mapped[str | None] = mapped_column(String(32), info=public(view="detail"))
+    data_version: Mapped[str] = mapped_column(String(64), default="", info=public())
+    title: Mapped[str] = mapped_column(String(500), default="", info=public())
+    summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")
     """Lower-cased public fields and variable names, for free-text `q`."""
-    access_state: Mapped[str] = mapped_column(String(16), default="open")
-    release_at: Mapped[datetime | None]
+    access_state: Mapped[str] = mapped_column(
+        String(16), default=AccessState.OPEN.value, info=public(view=None)
+    )
+    release_at: Mapped[datetime | None] = mapped_column(info=public())
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    withdrawn_at: Mapped[datetime | None]
-    origin_center: Mapped[str] = mapped_column(ForeignKey("centers.code"))
-    origin_version: Mapped[int] = mapped_column(Integer, default=1)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(info=public(shared=False, view="detail"))
+    origin_center: Mapped[str] = mapped_column(ForeignKey("centers.code"), info=public())
+    origin_version: Mapped[int] = mapped_column(Integer, default=1, info=public(view="detail"))
     listed: Mapped[bool] = mapped_column(Boolean, default=False)
     """Counted in its center's `shared_records` (kept by `changes.append_change`)."""
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created: Mapped[datetime]
-    updated: Mapped[datetime]
+    created: Mapped[datetime] = mapped_column(info=public(view="detail"))
+    updated: Mapped[datetime] = mapped_column(info=public())
 
     campaign: Mapped[Campaign] = relationship(lazy="joined", innerjoin=True)
     variables: Mapped[list[Variable]] = relationship(
@@ -300,7 +289,7 @@ class Product(Base):
     ext: Mapped[str] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    access_state: Mapped[str] = mapped_column(String(16), default="open")
+    access_state: Mapped[str] = mapped_column(String(16), default=AccessState.OPEN.value)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 
@@ -368,8 +357,3 @@ class PeerState(Base):
     last_seq_applied: Mapped[int] = mapped_column(Integer, default=0)
     last_contact: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-
-
-from catalog.auth_models import *  # noqa: E402, F403
-from catalog.federation_models import *  # noqa: E402, F403
-from catalog.submission_models import Submission  # noqa: E402, F401

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 
 from catalog.downloads import current_version, is_public, origin_base_url, read_original
 from catalog.errors import InvalidQueryError
+from catalog.models import Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.quicklook import plot
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from sqlalchemy.orm import Session
-
-    from catalog.models import Dataset, DatasetVersion, DerivedFile
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,6 @@ def ensure_plot(store: ArchiveStore, dataset: Dataset, version: DatasetVersion, 
     path = plot_path(store, dataset, version, fmt)
     if path.is_file():
         return path
-    from formats.quicklook import plot
-
     content = plot(read_original(store, dataset, version), fmt=fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -95,8 +93,6 @@ def record_plot(
     session: Session, store: ArchiveStore, version: DatasetVersion, fmt: str, now: datetime
 ) -> DerivedFile:
     """Make (if needed) a version's quick-look and record it as a derived file."""
-    from catalog.models import DerivedFile
-
     path = ensure_plot(store, version.dataset, version, fmt)
     content = path.read_bytes()
     stored = path.relative_to(store.root) if path.is_relative_to(store.root) else path

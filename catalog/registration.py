@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import AccessState
-from catalog.changes import append_change
+from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
 from formats.model import DataFile
@@ -55,6 +55,12 @@ def ensure_campaign(
     campaign.operational_release_months = operational_release_months
     session.flush()
     return campaign
+
+
+def campaign_id(session: Session, code: str) -> int:
+    """The id of the campaign with `code`, made (named by its code) when not known here."""
+    found = session.scalar(select(Campaign.id).where(Campaign.code == code))
+    return found if found is not None else ensure_campaign(session, code, code).id
 
 
 def add_months(day: date, months: int) -> date:
@@ -248,7 +254,6 @@ def register_datafile(
     _add_version(dataset, datafile, sha256, size, original_name, now)
     dataset.updated = now
     dataset.refresh_search_text()
-    session.flush()
-    append_change(session, dataset, "upsert", now)
+    write_local(session, dataset, "upsert", now)
     logger.info("registered %s v%d", dataset.public_id, dataset.origin_version)
     return dataset

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+from catalog.dataset_fields import DatasetField, detail_fields, summary_fields
 
 
 class Role(enum.StrEnum):
@@ -108,43 +110,48 @@ class VersionOut(BaseModel):
     is_current: bool
 
 
-class DatasetSummary(BaseModel):
+def _stored(name: str, base: type[BaseModel], fields: tuple[DatasetField, ...]) -> Any:
+    """A model of the stored public columns `fields` (typed from the columns themselves)."""
+    definitions: dict[str, Any] = {f.name: (f.annotation, ...) for f in fields}
+    return create_model(name, __base__=base, **definitions)
+
+
+# The stored public fields come from the one declaration, the `info=public(...)` marks on the
+# columns of `models.Dataset` (see `catalog.dataset_fields`); only the derived fields are
+# written out here. A type checker cannot see fields made at run time: it is shown a base
+# whose unknown attributes are Any, and `tests/catalog/test_dataset_fields.py` checks that
+# every declared field is in these schemas.
+if TYPE_CHECKING:
+
+    class _Columns(BaseModel):
+        def __getattr__(self, name: str) -> Any: ...
+
+    _StoredSummary = _Columns
+else:
+    _StoredSummary = _stored("DatasetSummaryColumns", BaseModel, summary_fields())
+
+
+class DatasetSummary(_StoredSummary):
     """A dataset as a search result lists it (public metadata only)."""
 
-    public_id: str
-    did: str | None
     campaign: str
-    title: str
-    pi_name: str
-    platform: str
-    instrument: str
-    location: str
-    project: str | None
-    category: str
-    start: datetime
-    stop: datetime
     bbox: tuple[float, float, float, float] | None
     """W,S,E,N; W > E when the extent crosses the antimeridian."""
-    data_version: str
     access_state: str
     """Effective state now: an embargo whose release has passed reads `open`."""
-    release_at: datetime | None
-    origin_center: str
-    updated: datetime
     variables: list[str]
 
 
-class DatasetDetail(DatasetSummary):
+if TYPE_CHECKING:
+    _StoredDetail = DatasetSummary
+else:
+    _StoredDetail = _stored("DatasetDetailColumns", DatasetSummary, detail_fields())
+
+
+class DatasetDetail(_StoredDetail):
     """One dataset with its variables, versions and links."""
 
-    summary: str
-    feature_type: str | None
-    min_altitude: float | None
-    max_altitude: float | None
-    origin_version: int
     is_mirror: bool
-    created: datetime
-    withdrawn_at: datetime | None
     variable_details: list[VariableOut]
     versions: list[VersionOut]
     links: dict[str, str]

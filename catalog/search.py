@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,9 +38,12 @@ from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
 from catalog.facets import center_freshness, facet_counts
+from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, Variable, fold
 from catalog.schemas import DatasetDetail, Principal, SearchPage, SearchParams
 from catalog.views import to_detail, to_summary
+from formats import bbox as bbox_rules
+from formats.bbox import BBox
 
 logger = logging.getLogger(__name__)
 
@@ -55,34 +57,22 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "updated": (Dataset.updated, False),
 }
 TIME_SORTS = {"-start", "start", "updated"}
-BBox = tuple[float, float, float, float]
 
 
 def parse_bbox(text: str) -> BBox:
-    """`W,S,E,N` text as a checked box; InvalidQueryError says what is wrong."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise InvalidQueryError("bbox must be four numbers W,S,E,N")
+    """`W,S,E,N` text as a checked box (`formats.bbox` rules); InvalidQueryError says why not."""
     try:
-        box = tuple(float(p) for p in parts)
-    except ValueError as err:
-        raise InvalidQueryError("bbox must be four numbers W,S,E,N") from err
-    west, south, east, north = box
-    return check_bbox((west, south, east, north))
+        return bbox_rules.parse_bbox(text)
+    except bbox_rules.BBoxError as err:
+        raise InvalidQueryError(str(err)) from err
 
 
 def check_bbox(box: BBox) -> BBox:
-    """The box if it is valid (W > E crosses the antimeridian); InvalidQueryError if not."""
-    west, south, east, north = box
-    if not all(math.isfinite(v) for v in box):
-        raise InvalidQueryError("bbox values must be finite numbers")
-    if not (-180 <= west <= 180 and -180 <= east <= 180):
-        raise InvalidQueryError("bbox longitudes W and E must lie within -180..180")
-    if not (-90 <= south <= 90 and -90 <= north <= 90):
-        raise InvalidQueryError("bbox latitudes S and N must lie within -90..90")
-    if south > north:
-        raise InvalidQueryError("bbox south must not exceed north")
-    return box
+    """The box if it is valid (`formats.bbox` rules); InvalidQueryError if not."""
+    try:
+        return bbox_rules.check_bbox(box)
+    except bbox_rules.BBoxError as err:
+        raise InvalidQueryError(str(err)) from err
 
 
 def _bbox_clause(box: BBox) -> ColumnElement[bool]:
@@ -253,14 +243,21 @@ def _visible(session: Session, public_id: str, principal: Principal, now: dateti
 
 
 def get_dataset(
-    session: Session, public_id: str, principal: Principal, now: datetime
+    session: Session,
+    public_id: str,
+    principal: Principal,
+    now: datetime,
+    links: ResourceLinks | None = None,
 ) -> DatasetDetail:
-    """One dataset's public view; NotFoundError when absent or not visible to the caller."""
+    """One dataset's public view; NotFoundError when absent or not visible to the caller.
+
+    `links` (the web layer's) fills the view's API links; without it they stay empty.
+    """
     dataset = _visible(session, public_id, principal, now)
     origin = session.scalars(
         select(Center).where(Center.code == dataset.origin_center)
     ).one_or_none()
-    return to_detail(dataset, origin, now)
+    return to_detail(dataset, origin, now, links)
 
 
 def load_dataset_for_data(
@@ -289,7 +286,11 @@ def warm_facet_cache(session: Session, now: datetime) -> None:
 
 
 def get_dataset_with_access(
-    session: Session, public_id: str, principal: Principal, now: datetime
+    session: Session,
+    public_id: str,
+    principal: Principal,
+    now: datetime,
+    links: ResourceLinks | None = None,
 ) -> tuple[DatasetDetail, bool]:
     """`get_dataset` plus whether the caller may read the data now, from one lookup.
 
@@ -300,4 +301,4 @@ def get_dataset_with_access(
     origin = session.scalars(
         select(Center).where(Center.code == dataset.origin_center)
     ).one_or_none()
-    return to_detail(dataset, origin, now), can_read_data(principal, dataset, now)
+    return to_detail(dataset, origin, now, links), can_read_data(principal, dataset, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import datetime
 from typing import Any
@@ -9,10 +10,45 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.models import Base
+from catalog.errors import IllegalTransitionError
+from catalog.model_base import Base
 
-SUBMISSION_STATES = ("received", "staged", "validated", "archived", "registered", "rejected")
-FINAL_STATES = ("registered", "rejected")
+
+class SubmissionState(enum.StrEnum):
+    """Where a submission got to in the intake pipeline (see `TRANSITIONS`)."""
+
+    RECEIVED = "received"
+    STAGED = "staged"
+    VALIDATED = "validated"
+    ARCHIVED = "archived"
+    REGISTERED = "registered"
+    REJECTED = "rejected"
+
+
+S = SubmissionState
+FIRST_STATES = frozenset({S.RECEIVED, S.STAGED})
+"""A submission starts `received` (bytes arriving) or `staged` (a receiver staged them)."""
+TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
+    S.RECEIVED: frozenset({S.STAGED, S.REJECTED}),
+    S.STAGED: frozenset({S.VALIDATED, S.REJECTED}),
+    # `validated` and `archived` may be entered again: start-up reconciliation replays the
+    # steps of a crashed submission from its complete bytes (every step is idempotent).
+    S.VALIDATED: frozenset({S.VALIDATED, S.ARCHIVED, S.REGISTERED, S.REJECTED}),
+    S.ARCHIVED: frozenset({S.VALIDATED, S.ARCHIVED, S.REGISTERED, S.REJECTED}),
+    S.REGISTERED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+"""The moves the pipeline may make; `registered` from `validated` is a duplicate's answer."""
+SUBMISSION_STATES = tuple(state.value for state in SubmissionState)
+FINAL_STATES = tuple(state.value for state in SubmissionState if not TRANSITIONS[state])
+
+
+def check_transition(current: str, new: str) -> SubmissionState:
+    """`new` as a state if `current` may move there; IllegalTransitionError if not."""
+    target = SubmissionState(new)
+    if target not in TRANSITIONS[SubmissionState(current)]:
+        raise IllegalTransitionError(f"a submission cannot move from {current} to {new}")
+    return target
 
 
 def new_submission_id() -> str:
@@ -57,3 +93,7 @@ class Submission(Base):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    def move_to(self, state: str) -> None:
+        """Put the submission in `state`; IllegalTransitionError unless `TRANSITIONS` allow it."""
+        self.state = check_transition(self.state, state).value

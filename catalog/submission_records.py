@@ -11,7 +11,7 @@ from catalog.access import PRIVILEGED, can_see_product, product_visible_filter
 from catalog.errors import NotFoundError
 from catalog.models import Campaign, Product
 from catalog.schemas import Principal
-from catalog.submission_models import FINAL_STATES, Submission
+from catalog.submission_models import FINAL_STATES, Submission, SubmissionState
 
 
 def get_submission_row(session: Session, public_id: str) -> Submission:
@@ -67,7 +67,7 @@ def registered_with_sha(
         select(Submission)
         .where(
             Submission.sha256 == sha256,
-            Submission.state == "registered",
+            Submission.state == SubmissionState.REGISTERED,
             Submission.center_code == center_code,
             Submission.campaign_code == campaign_code,
         )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from catalog.access import effective_state
+from catalog.dataset_fields import detail_fields
+from catalog.dataset_fields import summary_fields as summary_columns
+from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset
 from catalog.schemas import DatasetDetail, DatasetSummary, VariableOut, VersionOut
-
-API_PREFIX = "/api/v1"
 
 
 def _bbox(dataset: Dataset) -> tuple[float, float, float, float] | None:
@@ -21,28 +22,19 @@ def _bbox(dataset: Dataset) -> tuple[float, float, float, float] | None:
 
 
 def summary_fields(dataset: Dataset, now: datetime) -> dict[str, object]:
-    """The public fields shared by the summary and the detail view."""
-    return {
-        "public_id": dataset.public_id,
-        "did": dataset.did,
-        "campaign": dataset.campaign.code,
-        "title": dataset.title,
-        "pi_name": dataset.pi_name,
-        "platform": dataset.platform,
-        "instrument": dataset.instrument,
-        "location": dataset.location,
-        "project": dataset.project,
-        "category": dataset.category,
-        "start": dataset.start,
-        "stop": dataset.stop,
-        "bbox": _bbox(dataset),
-        "data_version": dataset.data_version,
-        "access_state": effective_state(dataset, now).value,
-        "release_at": dataset.release_at,
-        "origin_center": dataset.origin_center,
-        "updated": dataset.updated,
-        "variables": [v.name for v in dataset.variables],
-    }
+    """The public fields shared by the summary and the detail view.
+
+    The stored ones are `dataset_fields.summary_fields`; the campaign's code, the box, the
+    effective access state and the variable names are derived here.
+    """
+    fields: dict[str, object] = {f.name: getattr(dataset, f.name) for f in summary_columns()}
+    fields.update(
+        campaign=dataset.campaign.code,
+        bbox=_bbox(dataset),
+        access_state=effective_state(dataset, now).value,
+        variables=[v.name for v in dataset.variables],
+    )
+    return fields
 
 
 def to_summary(dataset: Dataset, now: datetime) -> DatasetSummary:
@@ -50,19 +42,21 @@ def to_summary(dataset: Dataset, now: datetime) -> DatasetSummary:
     return DatasetSummary.model_validate(summary_fields(dataset, now))
 
 
-def dataset_links(dataset: Dataset, origin: Center | None) -> dict[str, str]:
+def dataset_links(dataset: Dataset, origin: Center | None, links: ResourceLinks) -> dict[str, str]:
     """API links of a dataset; a mirrored record links to its origin center too."""
-    own = f"{API_PREFIX}/datasets/{dataset.public_id}"
-    links = {"self": own, "data": f"{own}/data", "plot": f"{own}/plot"}
+    own, data = links.dataset(dataset.public_id), links.dataset(dataset.public_id, "data")
+    found = {"self": own, "data": data, "plot": links.dataset(dataset.public_id, "plot")}
     if origin is not None and not origin.is_local:
         base = origin.base_url.rstrip("/")
-        links["origin"] = f"{base}{own}"
-        links["origin_data"] = f"{base}{own}/data"
-    return links
+        found["origin"] = f"{base}{own}"
+        found["origin_data"] = f"{base}{data}"
+    return found
 
 
-def to_detail(dataset: Dataset, origin: Center | None, now: datetime) -> DatasetDetail:
-    """The full public view of one dataset."""
+def to_detail(
+    dataset: Dataset, origin: Center | None, now: datetime, links: ResourceLinks | None = None
+) -> DatasetDetail:
+    """The full public view of one dataset; without `links`, its `links` stay empty."""
     variables = [
         VariableOut(
             name=v.name, original_name=v.original_name, unit=v.unit, original_unit=v.original_unit
@@ -85,16 +79,10 @@ def to_detail(dataset: Dataset, origin: Center | None, now: datetime) -> Dataset
     return DatasetDetail.model_validate(
         {
             **summary_fields(dataset, now),
-            "summary": dataset.summary,
-            "feature_type": dataset.feature_type,
-            "min_altitude": dataset.min_altitude,
-            "max_altitude": dataset.max_altitude,
-            "origin_version": dataset.origin_version,
+            **{f.name: getattr(dataset, f.name) for f in detail_fields()},
             "is_mirror": origin is not None and not origin.is_local,
-            "created": dataset.created,
-            "withdrawn_at": dataset.withdrawn_at,
             "variable_details": variables,
             "versions": versions,
-            "links": dataset_links(dataset, origin),
+            "links": {} if links is None else dataset_links(dataset, origin, links),
         }
     )

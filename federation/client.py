@@ -18,8 +18,6 @@ from federation.errors import PeerProtocolError, PeerUnreachableError, Signature
 from federation.feed import FeedPage, parse_feed_page
 from federation.signing import H_NONCE, sign_headers, verify_answer
 
-API = "/api/v1/federation"
-
 
 @dataclass(frozen=True)
 class PeerCredentials:
@@ -30,6 +28,9 @@ class PeerCredentials:
     base_url: str
     key_id: str
     secret: str
+    api_path: str
+    """Where under `base_url` the peer serves the federation protocol (the composition root
+    passes the path its own route table mounts, `web.links.FEDERATION_API`)."""
 
 
 def _now() -> datetime:
@@ -111,7 +112,7 @@ class PeerClient:
     async def changes(self, since: int, limit: int) -> FeedPage:
         """The peer's changes after `since`, checked for shape and gaps."""
         request = self.signed_request(
-            "GET", f"{API}/changes", params={"since": since, "limit": limit}
+            "GET", f"{self.credentials.api_path}/changes", params={"since": since, "limit": limit}
         )
         page = parse_feed_page(await self._json(request), since)
         if page.center != self.credentials.peer_code:
@@ -122,11 +123,13 @@ class PeerClient:
     async def notify(self, last_seq: int) -> None:
         """Tell the peer our log reached `last_seq`, so it pulls at once."""
         body = json.dumps({"last_seq": last_seq}).encode()
-        await self._send(self.signed_request("POST", f"{API}/notify", body=body))
+        await self._send(
+            self.signed_request("POST", f"{self.credentials.api_path}/notify", body=body)
+        )
 
     async def digests(self) -> dict[str, dict[str, Any]]:
         """The peer's shared records: public id -> origin, version and content hash."""
-        data = await self._json(self.signed_request("GET", f"{API}/digests"))
+        data = await self._json(self.signed_request("GET", f"{self.credentials.api_path}/digests"))
         if not isinstance(data, dict) or not isinstance(data.get("records"), dict):
             raise PeerProtocolError("digests must be an object with a records map")
         records: dict[str, dict[str, Any]] = data["records"]

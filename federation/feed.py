@@ -7,12 +7,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from catalog.access import SHARED_STATES
 from catalog.changes import dataset_payload, last_seq, list_changes_since
-from catalog.models import Center, Change, Dataset
+from catalog.models import Change
+from catalog.peer_records import centers_named, shared_datasets
 from federation.errors import PeerProtocolError
 
 MAX_LIMIT = 10_000
@@ -61,9 +60,7 @@ def feed_page(session: Session, local_code: str, since: int, limit: int) -> dict
     """
     changes = list_changes_since(session, max(since, 0), max(1, min(limit, MAX_LIMIT)))
     origins = {c.origin_center for c in changes} | {local_code}
-    centers = session.execute(
-        select(Center.code, Center.name, Center.base_url).where(Center.code.in_(origins))
-    ).all()
+    centers = centers_named(session, origins)
     return {
         "center": local_code,
         "last_seq": last_seq(session),
@@ -133,15 +130,8 @@ def content_hash(payload: dict[str, Any]) -> str:
 
 def record_digests(session: Session) -> dict[str, dict[str, Any]]:
     """Every shared record held here (own and mirrored): public id -> origin, version, hash."""
-    shared = [s.value for s in SHARED_STATES]
-    query = (
-        select(Dataset)
-        .where(Dataset.access_state.in_(shared))
-        .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
-        .execution_options(yield_per=1000)
-    )
     digests: dict[str, dict[str, Any]] = {}
-    for dataset in session.scalars(query):
+    for dataset in shared_datasets(session):
         digests[dataset.public_id] = {
             "origin_center": dataset.origin_center,
             "origin_version": dataset.origin_version,

@@ -9,15 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from catalog.dataset_fields import DatasetField, shared_fields
 from catalog.models import fold, search_text_of
 from federation.errors import PeerProtocolError
 from federation.feed import FeedChange
-
-TEXT_FIELDS = (
-    "did", "title", "summary", "pi_name", "platform", "instrument", "location", "project",
-    "category", "feature_type", "data_version",
-)  # fmt: skip
-NUMBER_FIELDS = ("south", "north", "west", "east", "min_altitude", "max_altitude")
 
 
 def payload_time(value: Any) -> datetime | None:
@@ -30,15 +25,30 @@ def payload_time(value: Any) -> datetime | None:
         raise PeerProtocolError(f"bad time {value!r} in a record") from err
 
 
+def _coerce(field: DatasetField, value: Any) -> Any:
+    """A payload value as its column holds it; PeerProtocolError for one that cannot be."""
+    if field.is_time:
+        return payload_time(value)
+    if value is None or value == "":
+        # An absent text or number takes the column's default ("" for texts, "research" for
+        # the category, "open" for the access state), or stays NULL where the column allows it.
+        if field.default is not None or not field.nullable:
+            return field.default if field.default is not None else field.python_type()
+        return None
+    try:
+        return field.python_type(value)
+    except (TypeError, ValueError) as err:
+        raise PeerProtocolError(f"bad {field.name} in a record") from err
+
+
 def dataset_row(payload: dict[str, Any], campaign_id: int, change: FeedChange) -> dict[str, Any]:
-    """The `datasets` row of a mirrored record (no owner, no password: those never travel)."""
-    row: dict[str, Any] = {name: payload.get(name) for name in TEXT_FIELDS}
-    row.update({name: payload.get(name) for name in NUMBER_FIELDS})
-    for name in ("title", "summary", "pi_name", "platform", "instrument", "location"):
-        row[name] = str(row[name] or "")
-    row["category"] = row["category"] or "research"
-    row["data_version"] = str(row["data_version"] or "")
-    start, stop = payload_time(payload.get("start")), payload_time(payload.get("stop"))
+    """The `datasets` row of a mirrored record (no owner, no password: those never travel).
+
+    Every shared public column (`catalog.dataset_fields.shared_fields`) is taken from the
+    payload; the record's identity and version come from the change that carries it.
+    """
+    row = {field.name: _coerce(field, payload.get(field.name)) for field in shared_fields()}
+    start, stop = row["start"], row["stop"]
     if start is None or stop is None:
         raise PeerProtocolError("a record lacks its start or stop")
     variables = payload.get("variables") or []
@@ -47,21 +57,17 @@ def dataset_row(payload: dict[str, Any], campaign_id: int, change: FeedChange) -
     row.update(
         public_id=change.public_id,
         campaign_id=campaign_id,
-        start=start,
-        stop=stop,
         duration_s=max(0.0, (stop - start).total_seconds()),
         pi_key=fold(row["pi_name"]),
         platform_key=fold(row["platform"]),
         instrument_key=fold(row["instrument"]),
         project_key=fold(row["project"]),
         search_text=search_text_of(row, names),
-        access_state=payload.get("access_state") or "open",
-        release_at=payload_time(payload.get("release_at")),
         origin_center=change.origin_center,
         origin_version=change.origin_version,
         listed=True,
-        created=payload_time(payload.get("created")) or start,
-        updated=payload_time(payload.get("updated")) or start,
+        created=row["created"] or start,
+        updated=row["updated"] or start,
         withdrawn_at=None,
         password_hash=None,
         owner_user_id=None,

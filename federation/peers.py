@@ -1,6 +1,9 @@
-"""Peers and their keys in the database: add, list, rotate, look up; nonces seen.
+"""Peers and their keys: add, list, rotate, look up; nonces seen; a peer's request verified.
 
-Service functions take the session and never commit; the caller owns the transaction.
+The rows live in the catalog and are read and written through `catalog.peer_records`; this
+module adds the federation's rules (key ids and secrets, grace periods, the replay window)
+and its errors. Service functions take the session and never commit; the caller owns the
+transaction.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.federation_models import Peer, PeerKey, SeenNonce
-from catalog.models import PeerState
+from catalog import peer_records
+from catalog.federation_models import Peer, PeerKey
+
+# Re-exported: the CLI and the tests reach every peer operation through this module.
+from catalog.peer_records import ensure_peer as ensure_peer
+from catalog.peer_records import list_peers as list_peers
+from catalog.peer_records import valid_keys as valid_keys
 from federation.errors import SignatureError, UnknownPeerError
 from federation.signing import MAX_AGE, MAX_AHEAD, SignedRequest, verify_headers
 
@@ -44,33 +50,9 @@ def new_key_id(now: datetime) -> str:
 
 def get_peer(session: Session, code: str) -> Peer:
     """The peer with `code`; UnknownPeerError if none."""
-    peer = session.get(Peer, code.upper())
+    peer = peer_records.find_peer(session, code)
     if peer is None:
         raise UnknownPeerError(f"no peer {code!r} is configured")
-    return peer
-
-
-def list_peers(session: Session, *, enabled_only: bool = False) -> list[Peer]:
-    """Every configured peer, by code."""
-    query = select(Peer).order_by(Peer.code)
-    if enabled_only:
-        query = query.where(Peer.enabled.is_(True))
-    return list(session.scalars(query))
-
-
-def ensure_peer(session: Session, code: str, url: str, name: str, now: datetime) -> Peer:
-    """The peer with `code`, created or updated with this URL and name; its state row too."""
-    code = code.upper()
-    peer = session.get(Peer, code)
-    if peer is None:
-        peer = Peer(code=code, url=url.rstrip("/"), name=name or code, created_at=now)
-        peer.enabled, peer.notified_seq, peer.remote_last_seq, peer.failures = True, 0, 0, 0
-        session.add(peer)
-    else:
-        peer.url, peer.name = url.rstrip("/"), name or peer.name
-    if session.get(PeerState, code) is None:
-        session.add(PeerState(peer_code=code, last_seq_applied=0))
-    session.flush()
     return peer
 
 
@@ -79,8 +61,7 @@ def set_enabled(session: Session, code: str, enabled: bool) -> Peer:
     and its signed requests are refused as from an unknown key. Records already mirrored
     stay, as they were; keys stay too, so enabling it again needs no new exchange."""
     peer = get_peer(session, code)
-    peer.enabled = enabled
-    session.flush()
+    peer_records.set_enabled(session, peer, enabled)
     return peer
 
 
@@ -100,61 +81,31 @@ def add_key(
     peer = get_peer(session, peer_code)
     key_id = key_id or new_key_id(now)
     secret = secret or new_secret()
-    existing = session.scalars(
-        select(PeerKey).where(PeerKey.peer_code == peer.code, PeerKey.key_id == key_id)
-    ).one_or_none()
+    existing = peer_records.find_key(session, peer.code, key_id)
     if existing is not None:
         existing.secret = secret
+        session.flush()
     else:
-        for older in _valid_keys(session, peer.code, now):
-            older.expires_at = now + grace if older.expires_at is None else older.expires_at
-        session.add(PeerKey(peer_code=peer.code, key_id=key_id, secret=secret, created_at=now))
-    session.flush()
+        peer_records.add_key(session, peer, key_id, secret, now, grace=grace)
     return NewKey(peer_code=peer.code, key_id=key_id, secret=secret)
-
-
-def _valid_keys(session: Session, peer_code: str, now: datetime) -> list[PeerKey]:
-    query = (
-        select(PeerKey)
-        .where(
-            PeerKey.peer_code == peer_code,
-            or_(PeerKey.expires_at.is_(None), PeerKey.expires_at > now),
-        )
-        .order_by(PeerKey.created_at.desc(), PeerKey.id.desc())
-    )
-    return list(session.scalars(query))
-
-
-def valid_keys(session: Session, peer_code: str, now: datetime) -> list[PeerKey]:
-    """The peer's keys that verify at `now`, newest first."""
-    return _valid_keys(session, peer_code.upper(), now)
 
 
 def signing_key(session: Session, peer_code: str, now: datetime) -> PeerKey | None:
     """The key to sign requests to the peer with: its newest valid one."""
-    keys = _valid_keys(session, peer_code.upper(), now)
+    keys = valid_keys(session, peer_code, now)
     return keys[0] if keys else None
 
 
 def retire_keys_except(session: Session, peer_code: str, key_id: str, now: datetime) -> int:
     """End every other key of the peer now (after both sides switched); how many ended."""
-    ended = 0
-    for key in _valid_keys(session, peer_code.upper(), now):
-        if key.key_id != key_id:
-            key.expires_at, ended = now, ended + 1
-    session.flush()
-    return ended
+    return peer_records.retire_keys_except(session, peer_code, key_id, now)
 
 
 def secrets_for(session: Session, now: datetime) -> Callable[[str, str], list[str]]:
     """A lookup `(sender, key_id) -> [secret]` for `signing.verify_headers`."""
 
     def lookup(sender: str, key_id: str) -> list[str]:
-        peer = session.get(Peer, sender.upper())
-        if peer is None or not peer.enabled:
-            return []
-        keys = _valid_keys(session, peer.code, now)
-        return [k.secret for k in keys if k.key_id == key_id]
+        return peer_records.key_secrets(session, sender, key_id, now)
 
     return lookup
 
@@ -164,18 +115,14 @@ def remember_nonce(factory: sessionmaker[Session], signed: SignedRequest, now: d
 
     The unique index decides, so two replays racing each other cannot both pass.
     """
-    try:
-        with factory() as session, session.begin():
-            session.add(SeenNonce(sender=signed.sender, nonce=signed.nonce, seen_at=now))
-    except IntegrityError as err:
-        raise SignatureError("nonce already used (replay)") from err
+    if not peer_records.note_nonce(factory, signed.sender, signed.nonce, now):
+        raise SignatureError("nonce already used (replay)")
 
 
 def forget_old_nonces(session: Session, now: datetime) -> int:
     """Drop nonces older than the replay window (their timestamps would be refused anyway)."""
     horizon = now - MAX_AGE - MAX_AHEAD - timedelta(minutes=1)
-    result = session.execute(delete(SeenNonce).where(SeenNonce.seen_at < horizon))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return peer_records.forget_nonces_before(session, horizon)
 
 
 @dataclass(frozen=True)

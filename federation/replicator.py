@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.changes import last_seq
 from catalog.db import make_session_factory
-from catalog.models import PeerState
+from catalog.peer_records import peer_state, record_pull_failure, record_pull_success
 from federation.apply import ApplyResult, apply_page
 from federation.client import PeerClient, PeerCredentials
 from federation.errors import FederationError, PeerProtocolError
@@ -42,6 +42,8 @@ class ReplicatorConfig:
     """How the replicator runs (built from the node's settings by `archive_center`)."""
 
     center_code: str
+    api_path: str
+    """Where peers serve the federation protocol (the same path this node mounts it at)."""
     tick_s: float = 0.1
     """How often the local log and the peers' notifications are looked at."""
     poll_interval_s: float = 30.0
@@ -90,15 +92,16 @@ class Replicator:
             local = last_seq(session)
             for peer in list_peers(session, enabled_only=True):
                 key = signing_key(session, peer.code, now)
-                state = session.get(PeerState, peer.code)
+                state = peer_state(session, peer.code)
                 applied = state.last_seq_applied if state is not None else 0
                 if key is None:
                     continue
                 notified = peer.notified_seq > applied
                 polled = peer.next_poll_at is None or peer.next_poll_at <= now
                 creds = PeerCredentials(
-                    self.config.center_code, peer.code, peer.url, key.key_id, key.secret
-                )
+                    self.config.center_code, peer.code, peer.url, key.key_id, key.secret,
+                    self.config.api_path,
+                )  # fmt: skip
                 targets.append(_Target(peer.code, creds, notified or polled, applied))
         return local, targets
 
@@ -164,33 +167,21 @@ class Replicator:
         return result
 
     def _record_success(self, code: str, remote: int) -> None:
-        from catalog.federation_models import Peer
-
         now = self.clock()
+        next_poll = now + timedelta(seconds=self.config.poll_interval_s)
         with self.factory() as session, session.begin():
-            peer, state = session.get(Peer, code), session.get(PeerState, code)
-            if peer is None or state is None:
-                return
-            peer.failures, peer.remote_last_seq, peer.last_success = 0, remote, now
-            peer.next_poll_at = now + timedelta(seconds=self.config.poll_interval_s)
-            state.last_contact, state.last_error = now, None
+            record_pull_success(session, code, remote, now, next_poll)
 
     def _record_failure(self, code: str, message: str) -> None:
-        from catalog.federation_models import Peer
-
         now = self.clock()
         with self.factory() as session, session.begin():
-            peer, state = session.get(Peer, code), session.get(PeerState, code)
-            if peer is None:
-                return
-            peer.failures += 1
-            peer.next_poll_at = now + backoff(self.config, peer.failures)
-            # a notification that arrived while it failed is served by the back-off poll
-            peer.notified_seq = min(peer.notified_seq, state.last_seq_applied if state else 0)
-            if state is not None:
-                state.last_error = message[:500]
-        log = logger.info if peer.failures > 1 else logger.warning
-        log("pull from %s failed (%d in a row): %s", code, peer.failures, message)
+            failures = record_pull_failure(
+                session, code, message, lambda n: now + backoff(self.config, n)
+            )
+        if failures is None:
+            return
+        log = logger.info if failures > 1 else logger.warning
+        log("pull from %s failed (%d in a row): %s", code, failures, message)
 
 
 def sync_peers(factory: sessionmaker[Session], config: ReplicatorConfig) -> None:

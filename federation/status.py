@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.changes import last_seq
-from catalog.federation_models import Peer
-from catalog.models import Center, PeerState
+from catalog.peer_records import note_notification, peers_with_state
 
 
 class PeerStatus(BaseModel):
@@ -45,14 +43,8 @@ class FederationStatus(BaseModel):
 
 def peer_status(session: Session) -> list[PeerStatus]:
     """Every configured peer with its replication state, by code."""
-    rows = session.execute(
-        select(Peer, PeerState, Center.shared_records)
-        .outerjoin(PeerState, PeerState.peer_code == Peer.code)
-        .outerjoin(Center, Center.code == Peer.code)
-        .order_by(Peer.code)
-    ).all()
     result = []
-    for peer, state, records in rows:
+    for peer, state, records in peers_with_state(session):
         applied = state.last_seq_applied if state is not None else 0
         error = state.last_error if state is not None else None
         result.append(
@@ -61,7 +53,7 @@ def peer_status(session: Session) -> list[PeerStatus]:
                 name=peer.name,
                 url=peer.url,
                 enabled=peer.enabled,
-                records=records or 0,
+                records=records,
                 last_seq_applied=applied,
                 remote_last_seq=peer.remote_last_seq,
                 behind=max(peer.remote_last_seq - applied, 0),
@@ -84,7 +76,4 @@ def federation_status(session: Session, local_code: str) -> FederationStatus:
 
 def record_notification(session: Session, sender: str, seq: int, now: datetime) -> None:
     """A peer said its log reached `seq`: make a pull due at once (the replicator looks)."""
-    peer = session.get(Peer, sender.upper())
-    if peer is not None and seq > peer.notified_seq:
-        peer.notified_seq = seq
-        peer.next_poll_at = now
+    note_notification(session, sender, seq, now)

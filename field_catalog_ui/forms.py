@@ -6,7 +6,6 @@ cannot be read becomes a message for the field, shown beside the form instead of
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from catalog.downloads import DOWNLOAD_FORMATS, DownloadRequest
 from catalog.schemas import SORT_KEYS, SearchParams
+from formats.bbox import BBoxError, check_bbox
 from web.search_query import SEARCH_QUERY, TEXT_FILTERS
 
 PAGE_SIZES = (20, 50, 100)
@@ -82,21 +82,16 @@ def parse_box(values: dict[str, str], errors: dict[str, str]) -> tuple[float, ..
         errors["box"] = "Give all four edges of the box, or none."
         return None
     try:
-        west, south, east, north = (float(v) for v in given)
+        edges = tuple(float(v) for v in given)
     except ValueError:
         errors["box"] = "Box edges must be numbers in degrees."
         return None
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        errors["box"] = "Box edges must be finite numbers."
-    elif not (-180 <= west <= 180 and -180 <= east <= 180):
-        errors["box"] = "West and east must lie between -180 and 180."
-    elif not (-90 <= south <= 90 and -90 <= north <= 90):
-        errors["box"] = "South and north must lie between -90 and 90."
-    elif south > north:
-        errors["box"] = "South must not be north of north."
-    else:
-        return (west, south, east, north)
-    return None
+    try:
+        return check_bbox(edges)  # the rules every box obeys (formats.bbox)
+    except BBoxError as err:
+        message = str(err).removeprefix("bbox ")
+        errors["box"] = f"The box's {message}."
+        return None
 
 
 def parse_search(query: Mapping[str, str]) -> tuple[SearchParams, FormResult]:

@@ -15,6 +15,7 @@ from catalog.schemas import FACET_NAMES, DatasetSummary, Principal, SearchPage, 
 from catalog.search import get_dataset_with_access
 from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url
 from field_catalog_ui.metadata import citation, dataset_jsonld
+from web.links import API_LINKS
 from web.settings import Settings
 
 FACET_LABELS = {
@@ -146,7 +147,7 @@ def dataset_context(
     session: Session, public_id: str, principal: Principal, now: datetime, node: Settings
 ) -> dict[str, Any]:
     """Everything the dataset page shows; NotFoundError when the caller may not know of it."""
-    detail, readable = get_dataset_with_access(session, public_id, principal, now)
+    detail, readable = get_dataset_with_access(session, public_id, principal, now, API_LINKS)
     base = node.public_url
     data_open = detail.access_state == AccessState.OPEN.value
     return {

@@ -23,6 +23,7 @@ from field_catalog_ui.rendering import STAFF_ROLES, PageDep
 from field_catalog_ui.static import serve_static, static_files
 from submissions.service import products_page
 from web.deps import NowDep, SessionDep, StoreDep
+from web.links import API_LINKS
 from web.responses import download_response
 
 HOME_LATEST = 8
@@ -41,7 +42,7 @@ async def static(name: str) -> Response:
 def home(page: PageDep, session: SessionDep, now: NowDep, store: StoreDep) -> HTMLResponse:
     """The newest datasets, products and reports."""
     latest = search_datasets(session, SearchParams(limit=HOME_LATEST), page.user, now)
-    products = products_page(session, store, page.user, limit=HOME_PRODUCTS).items
+    products = products_page(session, store, page.user, links=API_LINKS, limit=HOME_PRODUCTS).items
     reports = {kind: list_reports(session, kind=kind, limit=1) for kind in REPORT_KINDS}
     context = {"page": latest, "products": products, "reports": reports, "title": "Home"}
     return page.render("home.html", context)

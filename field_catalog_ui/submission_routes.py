@@ -22,6 +22,7 @@ from submissions.service import get_submission, my_submissions, products_page
 from submissions.web import Upload
 from web.deps import NowDep, SessionDep, SessionFactoryDep, StoreDep
 from web.form_upload import FormUploadCsrfDep, receive_form_upload
+from web.links import API_LINKS
 
 UPLOAD_ACCESS = {"": "Campaign default", "open": "Open", "embargoed": "Embargoed",
                  "private": "Private"}  # fmt: skip
@@ -126,7 +127,7 @@ def products(
             start, end = parse_time(day.strip()), parse_time(day.strip(), end_of_day=True)
         except ValueError:
             error = "Give the day as YYYY-MM-DD."
-    found = products_page(session, store, page.user, source=source.strip() or None,
+    found = products_page(session, store, page.user, links=API_LINKS, source=source.strip() or None,
                           start=start, end=end, limit=500)  # fmt: skip
     context = {"title": "Products", "groups": product_groups(found.items),
                "source": source, "day": day, "error": error}  # fmt: skip

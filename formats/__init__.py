@@ -34,7 +34,7 @@ from formats.registry import (
     writer_info,
 )
 from formats.subset import subset
-from formats.timeparse import CampaignTime
+from formats.timeparse import CampaignTime, campaign_time
 
 __all__ = [
     "QUALITY_MEANINGS",
@@ -55,6 +55,7 @@ __all__ = [
     "UnsupportedFormatError",
     "ValidationReport",
     "WriteError",
+    "campaign_time",
     "read",
     "sniff",
     "subset",

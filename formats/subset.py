@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from formats.bbox import BBoxError, check_bbox
 from formats.extent import compute_extent, position_columns
 from formats.model import DataFile, FormatError
 from formats.timeparse import datetime_to_datetime64
@@ -35,11 +36,10 @@ def in_bbox(
 
 
 def _check_bbox(bbox: tuple[float, float, float, float]) -> None:
-    west, south, east, north = bbox
-    if not (-90.0 <= south <= north <= 90.0):
-        raise FormatError(f"bbox south/north must satisfy -90 <= S <= N <= 90, got {bbox}")
-    if not (-180.0 <= west <= 360.0 and -180.0 <= east <= 360.0):
-        raise FormatError(f"bbox west/east must be longitudes in degrees, got {bbox}")
+    try:
+        check_bbox(bbox)
+    except BBoxError as err:
+        raise FormatError(f"{err}, got {bbox}") from err
 
 
 def subset(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,6 +61,18 @@ class CampaignTime:
             if best is None or distance < best[0]:
                 best = (distance, year)
         return best[1] if best else self.reference_year()
+
+
+def campaign_time(start: date | None, end: date | None) -> CampaignTime:
+    """The campaign period from its first to its last day (whole days, UTC), as a CampaignTime.
+
+    The one place a campaign's dates become the period that places year-less times: the
+    intake pipeline, the download service and the demo all call it.
+    """
+    first = datetime.combine(start, time.min, tzinfo=UTC) if start else None
+    last = datetime.combine(end, time.max, tzinfo=UTC) if end else None
+    reference = first or last
+    return CampaignTime(year=reference.year if reference else None, start=first, end=last)
 
 
 def _naive_utc(when: datetime) -> datetime:

@@ -6,19 +6,26 @@ import io
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from catalog.access_states import AccessState
 from catalog.models import Product
 from catalog.storage import ArchiveStore
-from catalog.submission_models import Submission
+from catalog.submission_models import Submission, SubmissionState
 from catalog.submission_records import find_campaign, find_product
 from submissions.errors import UnsafeNameError
+from submissions.intake import (
+    Intake,
+    SubmissionResult,
+    Ticket,
+    finish,
+    reject,
+    result_of,
+    set_state,
+    take_duplicate,
+)
 from submissions.names import IMAGE_EXTENSIONS, parse_product_name
 from submissions.reports import Report
-
-if TYPE_CHECKING:
-    from submissions.pipeline import Intake, SubmissionResult, Ticket
-    from submissions.staging import StagedFile
+from submissions.staging import StagedFile
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +40,7 @@ def thumbnail_path(store: ArchiveStore, sha256: str) -> Path:
 
 def make_thumbnail(source: Path, target: Path) -> None:
     """A PNG of at most 256 px a side (ValueError when the image cannot be read)."""
-    from PIL import Image
+    from PIL import Image  # late: Pillow stays out of start-up, only product images need it
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
@@ -53,8 +60,6 @@ def make_thumbnail(source: Path, target: Path) -> None:
 
 def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> SubmissionResult:
     """Archive a product file and list it (rejected with the expected pattern if misnamed)."""
-    from submissions.pipeline import finish, reject, result_of, set_state, take_duplicate
-
     with intake.sessions() as session:
         campaign = find_campaign(session, intake.campaign_code)
         reference = campaign.start.year if campaign.start else intake.now.year
@@ -63,7 +68,7 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         parsed = parse_product_name(ticket.name, reference)
     except UnsafeNameError as err:
         return reject(intake, ticket, staged.path, report.refuse("SUB003", str(err)))
-    set_state(intake, ticket, "validated", kind="product")
+    set_state(intake, ticket, SubmissionState.VALIDATED, kind="product")
     if parsed.ext in IMAGE_EXTENSIONS:
         try:
             make_thumbnail(staged.path, thumbnail_path(intake.store, staged.sha256))
@@ -74,7 +79,7 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         if existing is not None and existing.sha256 == staged.sha256:
             return take_duplicate(intake, ticket, staged, report, None)
     sha256, _ = intake.store.put_original(staged.path, staged.sha256)
-    set_state(intake, ticket, "archived")
+    set_state(intake, ticket, SubmissionState.ARCHIVED)
     with intake.sessions() as session, session.begin():
         campaign_id = find_campaign(session, intake.campaign_code).id
         product = find_product(session, ticket.name)
@@ -88,11 +93,11 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         product.source, product.product_time = parsed.source, parsed.moment
         product.product_name, product.ext = parsed.product_name, parsed.ext
         product.sha256, product.size = sha256, staged.size
-        product.access_state = "open"
+        product.access_state = AccessState.OPEN.value
         product.uploaded_by = intake.submitter.user_id
         product.created_at = intake.now
         session.flush()
         report.notes.append(f"listed as product {product.id} ({parsed.moment:%Y-%m-%d %H:%M} UTC)")
         row = session.get_one(Submission, ticket.row_id)
-        finish(row, "registered", report, intake.now, product_id=product.id)
+        finish(row, SubmissionState.REGISTERED, report, intake.now, product_id=product.id)
         return result_of(row)

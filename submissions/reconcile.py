@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
-from catalog.submission_models import Submission
+from catalog.submission_models import Submission, SubmissionState
 from catalog.submission_records import unfinished_submissions
 from submissions.acceptance import SubmitOptions
-from submissions.pipeline import Intake, Ticket, process_staged, reject
+from submissions.intake import Intake, Ticket, reject
+from submissions.pipeline import process_staged
 from submissions.reports import Report
 from submissions.staging import StagedFile, stage_path
 
@@ -51,7 +52,7 @@ def _intake(sessions: sessionmaker[Session], store: ArchiveStore, row: Submissio
 
 def _complete_bytes(store: ArchiveStore, row: Submission) -> StagedFile | None:
     """The submission's complete bytes in staging (copied back from the archive if there)."""
-    if not row.sha256 or row.state == "received":
+    if not row.sha256 or row.state == SubmissionState.RECEIVED:
         return None
     staged = store.staging_dir / row.staging_name if row.staging_name else None
     if staged is not None and staged.is_file() and staged.stat().st_size == row.size:
@@ -80,7 +81,7 @@ def reconcile_one(sessions: sessionmaker[Session], store: ArchiveStore, row: Sub
     message = "the center restarted while this file was arriving; send it again"
     reject(intake, ticket, None, Report(row.original_name).refuse("SUB007", message))
     logger.info("rolled back interrupted submission %s", row.public_id)
-    return "rejected"
+    return SubmissionState.REJECTED
 
 
 def clean_staging(store: ArchiveStore, started_at: datetime) -> int:

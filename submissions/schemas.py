@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from catalog.links import ResourceLinks
 from catalog.models import Product
-from submissions.pipeline import SubmissionResult
+from submissions.intake import SubmissionResult
 
 
 class SubmissionOut(BaseModel):
@@ -30,13 +31,13 @@ class SubmissionOut(BaseModel):
     links: dict[str, str]
 
     @classmethod
-    def of(cls, result: SubmissionResult, api_prefix: str = "/api/v1") -> SubmissionOut:
-        """The output form of a pipeline result."""
-        links = {"self": f"{api_prefix}/submissions/{result.submission_id}"}
+    def of(cls, result: SubmissionResult, links: ResourceLinks) -> SubmissionOut:
+        """The output form of a pipeline result, with the API's links (`links` builds them)."""
+        found = {"self": links.submission(result.submission_id)}
         if result.dataset_public_id:
-            links["dataset"] = f"{api_prefix}/datasets/{result.dataset_public_id}"
+            found["dataset"] = links.dataset(result.dataset_public_id)
         if result.product_id is not None:
-            links["product"] = f"{api_prefix}/products/{result.product_id}/file"
+            found["product"] = links.product(result.product_id, "file")
         return cls(
             id=result.submission_id,
             state=result.state,
@@ -51,7 +52,7 @@ class SubmissionOut(BaseModel):
             report=result.report,
             report_text=result.report_text,
             created_at=result.created_at,
-            links=links,
+            links=found,
         )
 
 
@@ -76,11 +77,11 @@ class ProductOut(BaseModel):
     links: dict[str, str]
 
     @classmethod
-    def of(cls, product: Product, has_thumbnail: bool, api_prefix: str = "/api/v1") -> ProductOut:
-        """The output form of a product row."""
-        links = {"file": f"{api_prefix}/products/{product.id}/file"}
+    def of(cls, product: Product, has_thumbnail: bool, links: ResourceLinks) -> ProductOut:
+        """The output form of a product row, with the API's links (`links` builds them)."""
+        found = {"file": links.product(product.id, "file")}
         if has_thumbnail:
-            links["thumbnail"] = f"{api_prefix}/products/{product.id}/thumbnail"
+            found["thumbnail"] = links.product(product.id, "thumbnail")
         return cls(
             id=product.id,
             filename=product.filename,
@@ -91,7 +92,7 @@ class ProductOut(BaseModel):
             size=product.size,
             sha256=product.sha256,
             center=product.center_code,
-            links=links,
+            links=found,
         )
 
 

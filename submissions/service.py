@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from catalog.errors import NotFoundError
+from catalog.links import ResourceLinks
 from catalog.models import Product
 from catalog.schemas import Principal
 from catalog.storage import ArchiveStore
@@ -18,8 +19,8 @@ from catalog.submission_records import (
     list_submissions,
     visible_submission,
 )
+from submissions.intake import SubmissionResult, result_of
 from submissions.names import IMAGE_EXTENSIONS
-from submissions.pipeline import SubmissionResult, result_of
 from submissions.products import thumbnail_path
 from submissions.schemas import ProductList, ProductOut
 
@@ -49,17 +50,18 @@ def products_page(
     store: ArchiveStore,
     principal: Principal,
     *,
+    links: ResourceLinks,
     source: str | None = None,
     name: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 100,
 ) -> ProductList:
-    """Products for listing, with links to their file and thumbnail."""
+    """Products for listing, with links (from the web layer's `links`) to file and thumbnail."""
     rows = list_products(
         session, principal, source=source, name=name, start=start, end=end, limit=limit
     )
-    return ProductList(items=[ProductOut.of(p, has_thumbnail(store, p)) for p in rows])
+    return ProductList(items=[ProductOut.of(p, has_thumbnail(store, p), links) for p in rows])
 
 
 def has_thumbnail(store: ArchiveStore, product: Product) -> bool:

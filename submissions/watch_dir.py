@@ -16,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from catalog.downloads import safe_filename
+from catalog.submission_models import SubmissionState
 from submissions.errors import SubmissionError
-from submissions.pipeline import SubmissionResult
+from submissions.intake import SubmissionResult
 from submissions.reports import Report
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ class DirectoryWatcher:
             result: SubmissionResult | None = self.take(path, path.name)
         except SubmissionError as err:
             report = Report(path.name).refuse("SUB006", str(err))
-            self._move(path, self.rejected, report.as_text("rejected"), report.as_json("rejected"))
+            state = SubmissionState.REJECTED
+            self._move(path, self.rejected, report.as_text(state), report.as_json(state))
             return None
         assert result is not None
         folder = self.done if result.accepted else self.rejected

@@ -42,7 +42,7 @@ def _progress(console: Console) -> Progress:
 
 def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
     """Write the campaign files, then initialise each center and submit its files to it."""
-    from archive_center.cli_node import load_config, prepare
+    from archive_center.cli_base import load_config, prepare
     from archive_center.demo.campaign import plan_campaign, write_campaign
     from archive_center.demo.seeding import seed_center
 
@@ -133,7 +133,7 @@ def demo_command(
     """Three centers on loopback with a synthetic INDOEX campaign; Ctrl-C stops all."""
     from rich.console import Console
 
-    from archive_center.cli_node import StopRequested, fail, install_stop_handlers
+    from archive_center.cli_base import StopRequested, fail, install_stop_handlers
 
     console = Console(soft_wrap=True)  # URLs stay whole, to be copied
     layout = DemoLayout(root)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from catalog.storage import ArchiveStore
-    from formats import CampaignTime
     from web.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -30,18 +29,6 @@ SEED_RECEIVER = "seed"
 
 class SeedingError(Exception):
     """A generated file was not accepted: the demo's generator and the validator disagree."""
-
-
-def campaign_time(settings: Settings) -> CampaignTime:
-    """The configured campaign period, which places year-less times."""
-    from formats import CampaignTime
-
-    period = settings.campaign
-    return CampaignTime(
-        year=period.start.year,
-        start=datetime.combine(period.start, time.min, tzinfo=UTC),
-        end=datetime.combine(period.end, time.max, tzinfo=UTC),
-    )
 
 
 def seed_file(

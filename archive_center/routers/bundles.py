@@ -14,7 +14,9 @@ from archive_center.routers.query import as_utc
 from catalog.bundles import MAX_BUNDLE_DATASETS, build_bundle
 from catalog.downloads import DownloadRequest, content_disposition
 from catalog.errors import InvalidQueryError
+from formats.bbox import check_bbox
 from web.deps import NowDep, PrincipalDep, SessionDep, StoreDep
+from web.links import API_LINKS
 from web.responses import cache_headers
 
 router = APIRouter(tags=["bundles"])
@@ -41,14 +43,7 @@ class BundleRequest(BaseModel):
     def _box(
         cls, box: tuple[float, float, float, float] | None
     ) -> tuple[float, float, float, float] | None:
-        if box is None:
-            return None
-        west, south, east, north = box
-        if not (-180 <= west <= 180 and -180 <= east <= 180):
-            raise ValueError("longitudes must lie in [-180, 180]")
-        if not (-90 <= south <= north <= 90):
-            raise ValueError("latitudes must lie in [-90, 90] with south <= north")
-        return box
+        return None if box is None else check_bbox(box)  # a BBoxError is a ValueError
 
     def download_request(self) -> DownloadRequest:
         """The subset and format as the download service takes them."""
@@ -77,7 +72,9 @@ def create_bundle(
     now: NowDep,
 ) -> StreamingResponse:
     """Zip the datasets the caller may read, each with a README (header, notes, citation)."""
-    bundle = build_bundle(session, store, body.datasets, principal, now, body.download_request())
+    bundle = build_bundle(
+        session, store, body.datasets, principal, now, body.download_request(), API_LINKS
+    )
     headers = cache_headers(bundle.is_public) | {
         "Content-Disposition": content_disposition(bundle.filename),
         "Content-Length": str(bundle.size),

@@ -31,6 +31,7 @@ from web.deps import (
     StoreDep,
     forbid_unknown_query,
 )
+from web.links import API_LINKS
 from web.responses import cache_headers, download_response
 from web.search_query import SEARCH_QUERY
 
@@ -122,7 +123,7 @@ def read_dataset(
     public_id: str, session: SessionDep, principal: PrincipalDep, now: NowDep
 ) -> DatasetDetail:
     """One dataset: metadata, variables, versions, access state, links."""
-    return get_dataset(session, public_id, principal, now)
+    return get_dataset(session, public_id, principal, now, API_LINKS)
 
 
 def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectResponse:

@@ -12,6 +12,7 @@ from catalog.downloads import content_disposition
 from submissions.schemas import ProductList
 from submissions.service import product_file, products_page
 from web.deps import PrincipalDep, SessionDep, StoreDep
+from web.links import API_LINKS
 
 router = APIRouter(tags=["products"])
 PUBLIC_CACHE = "public, max-age=3600"
@@ -31,7 +32,15 @@ def list_products(
 ) -> ProductList:
     """Products, newest first, by source, product name and time."""
     return products_page(
-        session, store, principal, source=source, name=name, start=start, end=end, limit=limit
+        session,
+        store,
+        principal,
+        links=API_LINKS,
+        source=source,
+        name=name,
+        start=start,
+        end=end,
+        limit=limit,
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+
+from formats import bbox as bbox_rules
 
 
 def query_error(name: str, message: str, value: str | None = None) -> RequestValidationError:
@@ -16,25 +17,13 @@ def query_error(name: str, message: str, value: str | None = None) -> RequestVal
 
 
 def parse_bbox(text: str | None, name: str = "bbox") -> tuple[float, float, float, float] | None:
-    """`W,S,E,N` in degrees as a tuple (W > E crosses the antimeridian)."""
+    """`W,S,E,N` in degrees as a tuple (W > E crosses the antimeridian; `formats.bbox` rules)."""
     if text is None or text == "":
         return None
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise query_error(name, "expected four numbers W,S,E,N")
     try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError as err:
-        raise query_error(name, "expected four numbers W,S,E,N") from err
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise query_error(name, "coordinates must be finite numbers")
-    if not (-180 <= west <= 180 and -180 <= east <= 180):
-        raise query_error(name, "longitudes must lie in [-180, 180]")
-    if not (-90 <= south <= 90 and -90 <= north <= 90):
-        raise query_error(name, "latitudes must lie in [-90, 90]")
-    if south > north:
-        raise query_error(name, "south is greater than north")
-    return (west, south, east, north)
+        return bbox_rules.parse_bbox(text)
+    except bbox_rules.BBoxError as err:
+        raise query_error(name, str(err)) from err
 
 
 def parse_names(text: str | None, name: str = "variables") -> tuple[str, ...] | None:

@@ -26,6 +26,7 @@ from web.deps import (
 )
 from web.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from web.form_upload import ApiUploadCsrfDep, csrf_before_file
+from web.links import API_LINKS
 from web.settings import Settings
 
 router = APIRouter(tags=["submissions"])
@@ -117,7 +118,7 @@ async def create_submission(
         )  # fmt: skip
     finally:
         upload.discard()
-    out = SubmissionOut.of(result)
+    out = SubmissionOut.of(result, API_LINKS)
     if not result.accepted:
         return rejected_response(out)
     status = 200 if result.duplicate else 201
@@ -130,7 +131,7 @@ def read_submission(
     submission_id: str, principal: PrincipalDep, session: SessionDep
 ) -> SubmissionOut:
     """A submission's state and report (its PI and staff only)."""
-    return SubmissionOut.of(get_submission(session, submission_id, principal))
+    return SubmissionOut.of(get_submission(session, submission_id, principal), API_LINKS)
 
 
 @router.get("/submissions", response_model=SubmissionList)
@@ -142,4 +143,4 @@ def list_submissions(
 ) -> SubmissionList:
     """The caller's submissions, newest first."""
     results = my_submissions(session, principal, mine=mine, limit=limit)
-    return SubmissionList(items=[SubmissionOut.of(r) for r in results])
+    return SubmissionList(items=[SubmissionOut.of(r, API_LINKS) for r in results])

@@ -7,7 +7,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection, Index
 
-from catalog.models import Base, exists_on
+from catalog import models  # noqa: F401 - puts every table on Base.metadata
+from catalog.model_base import Base, exists_on
 
 target_metadata = Base.metadata
 

@@ -24,6 +24,7 @@ from catalog.schemas import Principal, Role, SearchParams
 from catalog.search import get_dataset, load_dataset_for_data, search_datasets
 from tests.catalog.conftest import NOW
 from tests.catalog.factories import make_dataset
+from web.links import API_LINKS
 
 OWNER_ID, OTHER_ID = 1, 2
 ANON = Principal.anonymous()
@@ -122,7 +123,7 @@ def test_data_of_an_embargoed_dataset_says_when(db: Session) -> None:
 def test_detail_links_a_mirror_to_its_origin(db: Session) -> None:
     mirror = make_dataset(db, origin_center="NPL")
     db.commit()
-    detail = get_dataset(db, mirror.public_id, ANON, NOW)
+    detail = get_dataset(db, mirror.public_id, ANON, NOW, API_LINKS)
     assert detail.is_mirror
     assert detail.links["origin"] == f"http://npl.test/api/v1/datasets/{mirror.public_id}"
     assert "password_hash" not in detail.model_dump() and "owner_user_id" not in detail.model_dump()

@@ -38,6 +38,7 @@ def test_interrupted_submissions_are_finished_or_rolled_back(
     archived_file = stage_path(store, valid / "sagar_kanya_sounding.txt", 1 << 30)
     archived = open_ticket(it, "sounding.txt", "staged", archived_file.path.name, archived_file)
     store.put_original(archived_file.path)
+    set_state(it, archived, "validated")
     set_state(it, archived, "archived")
     # 4. a stray staging file from a dead upload
     stray = store.new_staging_path()

@@ -1,0 +1,109 @@
+"""What every `fieldcat` command module builds on: the `--config` option, loading the settings
+and preparing the node with readable errors, clean stops on signals, and logging set-up.
+
+Command modules import this module, never each other, so `cli_node` may register commands
+from `cli_search` and `demo.command` while they use `fail` and `load_config` from here.
+Libraries are imported inside the functions (rich, pydantic, SQLAlchemy, the app): `fieldcat
+--help` and the small commands start without them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from web.settings import Settings
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Center configuration (TOML); FIELDCAT_CONFIG names it when omitted.",
+        dir_okay=False,
+    ),
+]
+
+
+class StopRequested(Exception):
+    """SIGINT or SIGTERM arrived: shut down cleanly."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def install_stop_handlers() -> None:
+    """Turn SIGINT and SIGTERM into `StopRequested` in the main thread."""
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a readable error (no traceback) and return the exit to raise."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+def load_config(config: Path | None) -> Settings:
+    """Settings from the file and the environment, or a readable error."""
+    from pydantic import ValidationError
+
+    from web.settings import load_settings
+
+    try:
+        return load_settings(config)
+    except FileNotFoundError as err:
+        raise fail(str(err)) from err
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in err.errors()
+        )
+        raise fail(f"invalid configuration: {problems}") from err
+    except ValueError as err:  # a TOML syntax error
+        raise fail(f"cannot read configuration {config}: {err}") from err
+
+
+def prepare(settings: Settings) -> None:
+    """Storage folders, database schema, local center and campaign; readable errors."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from archive_center.app import prepare_node
+
+    try:
+        prepare_node(settings)
+    except OSError as err:
+        raise fail(f"cannot prepare storage under {settings.root}: {err}") from err
+    except SQLAlchemyError as err:
+        url = redacted(settings.effective_database_url)
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise fail(f"cannot prepare the database {url}: {reason}") from err
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def configure_logging() -> None:
+    """Logging for a long-running command: INFO lines with times on stderr."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
