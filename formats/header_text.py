@@ -87,11 +87,17 @@ def check_text(data: bytes) -> TextCheck:
 def _control_findings(data: bytes) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     last_line = 0
+    pos, line = 0, 1
     for match in _CONTROL.finditer(data):
-        line, col = line_of(data, match.start())
+        # Lines are counted on from the previous finding: counting from the start of the
+        # file for each of them is quadratic.
+        start = match.start()
+        line += data.count(b"\n", pos, start)
+        pos = start
         if line == last_line:
             continue
         last_line = line
+        col = start - data.rfind(b"\n", 0, start)
         byte = match.group()[0]
         found.append(
             error("TXT005", f"control character 0x{byte:02X} in the text", line=line, col=col)

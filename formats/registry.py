@@ -2,7 +2,8 @@
 
 Entries name their functions lazily (`"module:function"`), so `import formats` stays cheap:
 a format's module (and pandas, netCDF4...) is imported only when that format is used.
-Reader: `(data: bytes, campaign: CampaignTime | None) -> (DataFile | None, diagnostics)`.
+Reader: `(data: bytes, campaign: CampaignTime | None) -> (DataFile | None, diagnostics)`;
+a reader registered with `takes_limits` also takes `limits=` (a `formats.Limits`).
 Writer: `(datafile: DataFile, stream: BinaryIO) -> None`.
 Sniffer: `(head: bytes) -> int`, 0 when the content is not this format, higher is surer.
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from formats.diagnostics import group
+from formats.header_text import looks_binary
+from formats.limits import DEFAULT_LIMITS, Limits, long_line
 from formats.model import (
     DataFile,
     Diagnostic,
@@ -47,6 +50,9 @@ class ReaderInfo:
     extensions: tuple[str, ...] = ()
     takes_path: bool = False
     """The reader also accepts `path=` (the file holding exactly `data`) to read it faster."""
+    takes_limits: bool = False
+    """The reader also accepts `limits=` and checks its format's header, column and remarks
+    caps (the line-length cap is checked here, before any reader runs)."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +74,21 @@ READERS: dict[str, ReaderInfo] = {
         "formats.header_format:sniff_header",
         (".txt", ".dat", ".hdr"),
         takes_path=True,
+        takes_limits=True,
     ),
     "icartt": ReaderInfo(
-        "icartt", "formats.icartt:read_icartt", "formats.icartt:sniff_icartt", (".ict",)
+        "icartt",
+        "formats.icartt:read_icartt",
+        "formats.icartt:sniff_icartt",
+        (".ict",),
+        takes_limits=True,
     ),
     "nasa_ames": ReaderInfo(
         "nasa_ames",
         "formats.nasa_ames:read_nasa_ames",
         "formats.nasa_ames:sniff_nasa_ames",
         (".na", ".nas"),
+        takes_limits=True,
     ),
 }
 
@@ -205,8 +217,13 @@ def validate(
     *,
     campaign: CampaignTime | None = None,
     filename: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ValidationReport:
-    """Read and check a file; never raises for bad content, the report says what is wrong."""
+    """Read and check a file; never raises for bad content, the report says what is wrong.
+
+    `limits` caps lines, header, columns and remarks; a line over the cap stops the reading
+    before any reader sees the file (every reader then stays within the caps).
+    """
     data = _as_bytes(source)
     name = _filename(source, filename)
     try:
@@ -223,11 +240,15 @@ def validate(
     except (ImportError, AttributeError):
         diag = _finding("FMT002", f"the {fmt} reader is not available in this installation")
         return ValidationReport(fmt, None, [diag])
+    # A binary file is the reader's to report (TXT002), not as one very long line.
+    too_long = None if looks_binary(data) else long_line(data, limits)
+    if too_long is not None:
+        return ValidationReport(fmt, None, [too_long])
+    options: dict[str, Any] = {"limits": limits} if READERS[fmt].takes_limits else {}
+    if READERS[fmt].takes_path and not isinstance(source, bytes | bytearray | memoryview):
+        options["path"] = Path(source)
     try:
-        if READERS[fmt].takes_path and not isinstance(source, bytes | bytearray | memoryview):
-            datafile, diagnostics = reader(data, campaign, path=Path(source))
-        else:
-            datafile, diagnostics = reader(data, campaign)
+        datafile, diagnostics = reader(data, campaign, **options)
     except FormatError as err:
         diagnostics = list(getattr(err, "diagnostics", [])) or [_finding("FMT003", str(err))]
         datafile = None
@@ -247,9 +268,10 @@ def read(
     *,
     campaign: CampaignTime | None = None,
     filename: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> DataFile:
     """Read a file into a `DataFile`; raises `InvalidFileError` (with diagnostics) if invalid."""
-    report = validate(source, campaign=campaign, filename=filename)
+    report = validate(source, campaign=campaign, filename=filename, limits=limits)
     if not report.valid or report.datafile is None:
         first = report.errors[0].message if report.errors else "no data"
         raise InvalidFileError(f"invalid file: {first}", report.diagnostics)

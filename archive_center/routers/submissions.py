@@ -79,6 +79,7 @@ def form_options(fields: dict[str, str], settings: Settings) -> tuple[str, Submi
         override=fields.get("override", "").lower() in ("1", "true", "yes", "on"),
         owner_user_id=owner,
         max_bytes=settings.max_upload_bytes,
+        limits=settings.limits.to_limits(),
     )
     return fields.get("campaign") or settings.campaign.code, options
 
