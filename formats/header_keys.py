@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from formats.limits import (
     header_too_big,
     remarks_too_long,
 )
-from formats.model import Diagnostic, Header
+from formats.model import Diagnostic, Header, Severity
 from formats.timeparse import CampaignTime, MissingYearError, TimeValueError, parse_time
 
 logger = logging.getLogger(__name__)
@@ -135,29 +134,37 @@ def _normal(raw: str) -> str:
 
 
 class _LineFindings:
-    """Header-line findings, the first `_MAX_LINE_FINDINGS` of each code one by one."""
+    """Header-line findings: the first `_MAX_LINE_FINDINGS` of each code one by one, then
+    only counted (building a finding for each of a million lines is what costs)."""
 
     def __init__(self, diags: list[Diagnostic]) -> None:
         self.diags = diags
         self.counts: dict[str, int] = {}
-        self.rest: dict[str, Diagnostic] = {}
-        """Per code, the finding standing for those beyond the first ones."""
+        self.rest: dict[str, list[int]] = {}
+        """Per code beyond the first ones: first line, last line."""
 
-    def add(self, diag: Diagnostic) -> None:
-        seen = self.counts.get(diag.code, 0)
-        self.counts[diag.code] = seen + 1
+    def wants(self, code: str, line: int) -> bool:
+        """Whether to report this one in full (else it is counted for the summary)."""
+        seen = self.counts.get(code, 0)
+        self.counts[code] = seen + 1
         if seen < _MAX_LINE_FINDINGS:
-            self.diags.append(diag)
-            return
-        first = self.rest.get(diag.code, diag)
-        self.rest[diag.code] = Diagnostic(
-            diag.code, diag.severity, "", first.line, 1, diag.line, seen + 1 - _MAX_LINE_FINDINGS
-        )
+            return True
+        self.rest.setdefault(code, [line, line])[1] = line
+        return False
 
-    def close(self) -> None:
-        for rest in self.rest.values():
-            message = f"{rest.count:,} more header lines like this"
-            self.diags.append(dataclasses.replace(rest, message=message))
+    def close(self, severities: dict[str, Severity]) -> None:
+        """Add one finding for each code's uncounted rest."""
+        for code, (first, last) in self.rest.items():
+            count = self.counts[code] - _MAX_LINE_FINDINGS
+            message = f"{count:,} more header lines like this"
+            self.diags.append(Diagnostic(code, severities[code], message, first, 1, last, count))
+
+
+_LINE_SEVERITIES = {
+    "HDR001": Severity.ERROR,
+    "HDR006": Severity.WARNING,
+    "HDR010": Severity.WARNING,
+}
 
 
 def split_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> HeaderSection:
@@ -184,18 +191,21 @@ def split_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> HeaderSection:
                 )
             break
         if not line.strip():
-            findings.add(warning("HDR010", "blank line in the header", lineno))
+            if findings.wants("HDR010", lineno):
+                diags.append(warning("HDR010", "blank line in the header", lineno))
             can_continue = False
             continue
         if line[0] in " \t" and can_continue:
             parts.append(line.strip())
-            entry = section.entries[-1]
-            findings.add(warning("HDR006", f"indented line continues {entry.key}", lineno, 1))
+            if findings.wants("HDR006", lineno):
+                message = f"indented line continues {section.entries[-1].key}"
+                diags.append(warning("HDR006", message, lineno, 1))
             continue
         _join_parts(section, parts)
         if "=" not in line:
-            message = f"{line.strip()[:40]!r} is not a 'KEY = value' line"
-            findings.add(error("HDR001", message, lineno, 1))
+            if findings.wants("HDR001", lineno):
+                message = f"{line.strip()[:40]!r} is not a 'KEY = value' line"
+                diags.append(error("HDR001", message, lineno, 1))
             can_continue = False
             if not marker_ahead:
                 break
@@ -204,7 +214,7 @@ def split_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> HeaderSection:
         section.entries.append(_entry(lineno, raw_key, value, diags))
         can_continue = True
     _join_parts(section, parts)
-    findings.close()
+    findings.close(_LINE_SEVERITIES)
     if section.marker_line is None and not any(d.code == "LIM001" for d in diags):
         diags.append(error("HDR008", "no '##END OF HEADER##' line was found"))
     section.text = "\n".join(texts) + "\n"
