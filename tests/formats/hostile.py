@@ -32,6 +32,12 @@ def header_file(extra: bytes = b"", *, replace: tuple[bytes, bytes] | None = Non
     return head + extra + MARKER + _NAMES + _ROWS
 
 
+def rows_file(rows: bytes) -> bytes:
+    """The example file's header, names and units over other `rows`."""
+    head = _KCO.replace(b"1999-02-14T23", b"1999-03-31T23")
+    return head + MARKER + _NAMES + rows
+
+
 def wide_file(columns: int) -> bytes:
     """A valid header-format file of `columns` data columns and three rows."""
     names = b"DATE/TIME " + b" ".join(b"C%d" % i for i in range(columns)) + b"\n"
