@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from formats.extent import parse_coordinate, parse_site
-from formats.header_text import error, iter_lines, warning
+from formats.header_text import LineFindings, error, iter_lines, warning
 from formats.limits import (
     DEFAULT_LIMITS,
     MAX_DATA_VERSION_CHARS,
@@ -17,7 +17,7 @@ from formats.limits import (
     header_too_big,
     remarks_too_long,
 )
-from formats.model import Diagnostic, Header, Severity
+from formats.model import Diagnostic, Header
 from formats.timeparse import CampaignTime, MissingYearError, TimeValueError, parse_time
 
 logger = logging.getLogger(__name__)
@@ -91,9 +91,6 @@ _SENTINEL_RE = {
     )
     for kind in ("missing", "bad")
 }
-_MAX_LINE_FINDINGS = 100
-"""Per code, the header-line findings (HDR001, HDR006, HDR010) reported one by one; the rest
-become one finding with their count and last line."""
 
 
 @dataclass
@@ -133,45 +130,11 @@ def _normal(raw: str) -> str:
     return " ".join(raw.upper().split())
 
 
-class _LineFindings:
-    """Header-line findings: the first `_MAX_LINE_FINDINGS` of each code one by one, then
-    only counted (building a finding for each of a million lines is what costs)."""
-
-    def __init__(self, diags: list[Diagnostic]) -> None:
-        self.diags = diags
-        self.counts: dict[str, int] = {}
-        self.rest: dict[str, list[int]] = {}
-        """Per code beyond the first ones: first line, last line."""
-
-    def wants(self, code: str, line: int) -> bool:
-        """Whether to report this one in full (else it is counted for the summary)."""
-        seen = self.counts.get(code, 0)
-        self.counts[code] = seen + 1
-        if seen < _MAX_LINE_FINDINGS:
-            return True
-        self.rest.setdefault(code, [line, line])[1] = line
-        return False
-
-    def close(self, severities: dict[str, Severity]) -> None:
-        """Add one finding for each code's uncounted rest."""
-        for code, (first, last) in self.rest.items():
-            count = self.counts[code] - _MAX_LINE_FINDINGS
-            message = f"{count:,} more header lines like this"
-            self.diags.append(Diagnostic(code, severities[code], message, first, 1, last, count))
-
-
-_LINE_SEVERITIES = {
-    "HDR001": Severity.ERROR,
-    "HDR006": Severity.WARNING,
-    "HDR010": Severity.WARNING,
-}
-
-
 def split_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> HeaderSection:
     """Read header lines up to the end marker into entries (values not yet interpreted)."""
     section = HeaderSection(header=Header())
     diags = section.diagnostics
-    findings = _LineFindings(diags)
+    findings = LineFindings(diags)
     cap = limits.max_header_bytes
     marker_ahead = _MARKER_BYTES_RE.search(data, 0, cap) is not None
     texts: list[str] = []
@@ -214,7 +177,7 @@ def split_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> HeaderSection:
         section.entries.append(_entry(lineno, raw_key, value, diags))
         can_continue = True
     _join_parts(section, parts)
-    findings.close(_LINE_SEVERITIES)
+    findings.close()
     if section.marker_line is None and not any(d.code == "LIM001" for d in diags):
         diags.append(error("HDR008", "no '##END OF HEADER##' line was found"))
     section.text = "\n".join(texts) + "\n"
