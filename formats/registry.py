@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from formats.diagnostics import group
-from formats.header_text import looks_binary
+from formats.header_text import BOM, check_text, looks_binary
 from formats.limits import DEFAULT_LIMITS, Limits, long_line
 from formats.model import (
     DataFile,
@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 SNIFF_BYTES = 4096
 """How much of the head a sniffer sees."""
+_HEAD_BYTES = 8192 + len(BOM)
+"""What is read before the whole file: enough to sniff and to tell binary from text."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,17 @@ def _as_bytes(source: Path | bytes) -> bytes:
         raise FormatError(f"cannot read {Path(source).name}: {err.strerror}") from err
 
 
+def _head(source: Path | bytes) -> bytes:
+    """The first `_HEAD_BYTES` of the content (all of it when shorter)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source[:_HEAD_BYTES])
+    try:
+        with Path(source).open("rb") as stream:
+            return stream.read(_HEAD_BYTES)
+    except OSError as err:
+        raise FormatError(f"cannot read {Path(source).name}: {err.strerror}") from err
+
+
 def _filename(source: Path | bytes, filename: str | None) -> str | None:
     if filename is not None:
         return filename
@@ -224,10 +237,10 @@ def validate(
     `limits` caps lines, header, columns and remarks; a line over the cap stops the reading
     before any reader sees the file (every reader then stays within the caps).
     """
-    data = _as_bytes(source)
     name = _filename(source, filename)
+    head = _head(source)
     try:
-        fmt = sniff(data[:SNIFF_BYTES], name)
+        fmt = sniff(head[:SNIFF_BYTES], name)
     except UnknownFormatError:
         # The campaign's own format is the default, so its checks tell the PI what is wrong
         # (empty, binary, no header...) rather than a bare "unknown format".
@@ -240,6 +253,12 @@ def validate(
     except (ImportError, AttributeError):
         diag = _finding("FMT002", f"the {fmt} reader is not available in this installation")
         return ValidationReport(fmt, None, [diag])
+    if fmt == "header":
+        # Binary content is told from its head: a gigabyte of random bytes is never read.
+        check = check_text(head)
+        if check.fatal and any(d.code == "TXT002" for d in check.diagnostics):
+            return ValidationReport(fmt, None, group(check.diagnostics))
+    data = head if len(head) < _HEAD_BYTES else _as_bytes(source)
     # A binary file is the reader's to report (TXT002), not as one very long line.
     too_long = None if looks_binary(data) else long_line(data, limits)
     if too_long is not None:

@@ -3,6 +3,12 @@ in every format; DID and DATA VERSION are bounded to what the catalog and NetCDF
 
 from __future__ import annotations
 
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -166,3 +172,28 @@ def test_random_bytes_under_tight_caps_give_format_errors_only(
         pass
     report = formats.validate(data, limits=SMALL)
     assert all(d.code in CODES for d in report.diagnostics), name
+
+
+def test_a_huge_binary_file_is_told_from_its_head(tmp_path: Path) -> None:
+    """2 GiB of binary (a sparse file behind a random head) is refused without being read:
+    the validating process grows by a few MB, not gigabytes."""
+    big = tmp_path / "upload.bin"
+    with big.open("wb") as stream:
+        stream.write(random.Random(3).randbytes(8192))
+        stream.truncate(2 * 1024**3)
+    script = (
+        "import resource, sys, formats\n"
+        "formats.validate(b'DID = 1\\n')\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "report = formats.validate(__import__('pathlib').Path(sys.argv[1]))\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print([d.code for d in report.diagnostics], grown // 1024)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(big)], capture_output=True, text=True, env=env,
+        timeout=120, check=True,
+    )  # fmt: skip
+    codes, grown_mb = out.stdout.rsplit(" ", 1)
+    assert codes == "['TXT002']"
+    assert int(grown_mb) < 64
