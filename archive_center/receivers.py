@@ -53,13 +53,15 @@ def intake_for(
     sessions = make_session_factory(engine)
     store = ArchiveStore(settings.root)
     limit = settings.max_upload_bytes
+    caps = settings.limits.to_limits()
     submitter = Principal(username=f"{receiver}-drop")
 
     def take(path: Path, name: str) -> SubmissionResult:
         return submit_file(
             sessions, store, source=path, original_name=name, submitter=submitter,
             center_code=settings.center_code, campaign=settings.campaign.code,
-            receiver=receiver, options=SubmitOptions(max_bytes=limit), now=datetime.now(UTC),
+            receiver=receiver, options=SubmitOptions(max_bytes=limit, limits=caps),
+            now=datetime.now(UTC),
         )  # fmt: skip
 
     return take

@@ -68,7 +68,7 @@ def take_upload(
     try:
         campaign, options = submission_options(
             upload.fields, default_campaign=page.node.campaign.code,
-            max_bytes=page.node.max_upload_bytes,
+            max_bytes=page.node.max_upload_bytes, limits=page.node.limits.to_limits(),
         )  # fmt: skip
         result: SubmissionResult = submit_file(
             factory, store, source=upload.staged, original_name=upload.filename,

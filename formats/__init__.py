@@ -6,6 +6,7 @@ functions that need them, and format modules only when their format is used.
 
 from __future__ import annotations
 
+from formats.limits import Limits
 from formats.model import (
     QUALITY_MEANINGS,
     Column,
@@ -49,6 +50,7 @@ __all__ = [
     "FormatError",
     "Header",
     "InvalidFileError",
+    "Limits",
     "Quality",
     "Severity",
     "UnknownFormatError",

@@ -97,10 +97,19 @@ CODES: dict[str, str] = {
     "LOC002": "No coordinates for the fixed site: give them in LOCATION "
     "('Kaashidhoo; 4.965N 73.466E') or as LATITUDE and LONGITUDE keys.",
     "LOC003": "A coordinate is out of range (latitude -90..90, longitude -180..360).",
+    # Limits (docs/limits.md): the file is refused before it is read further
+    "LIM001": "The header (everything before the data) is larger than this center accepts. "
+    "Check that the end-of-header line is there; shorten the header otherwise.",
+    "LIM002": "A line is longer than this center accepts (the message gives its length and "
+    "the limit). Check that lines end with line breaks; split long REMARKS over several lines.",
+    "LIM003": "The file has more columns (variables) than this center accepts. Split it into "
+    "files of fewer variables, or ask the center to raise the limit.",
+    "LIM004": "The REMARKS (or comment lines) are longer than this center accepts. Shorten "
+    "them; long documentation belongs in a separate document.",
 }
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1}
-UNGROUPED_PREFIXES = ("HDR", "TXT", "COL", "SEN", "LOC", "FMT")
+UNGROUPED_PREFIXES = ("HDR", "TXT", "COL", "SEN", "LOC", "FMT", "LIM")
 """Header-area findings are few and each says something different, so they stay apart."""
 
 

@@ -24,7 +24,10 @@ PRESSURE_NAMES = frozenset({"PRES", "PRESS", "PRESSURE", "P"})
 HEIGHT_NAMES = frozenset({"HGT", "HEIGHT", "GEOPOT", "GPH"})
 
 _COORD = r"([-+]?\d+(?:\.\d+)?)\s*(?:°|deg)?\s*([NSEW])?"
-_SITE = re.compile(_COORD + r"\s*[,/ ]\s*" + _COORD, re.IGNORECASE)
+# Matched against text whose whitespace runs are single spaces, and never from inside a
+# number, so neither a run of spaces nor a run of digits is tried in every split (quadratic).
+_SITE = re.compile(r"(?<![\d.])" + _COORD + r"\s*[,/ ]\s*" + _COORD, re.IGNORECASE)
+_COORDINATE = re.compile(r"([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*(?:°|deg)?\s*([A-Za-z]?)")
 
 
 def _numeric(col: Column | None) -> bool:
@@ -52,7 +55,7 @@ def position_columns(
 
 def parse_site(text: str) -> tuple[float, float] | None:
     """Latitude and longitude from a LOCATION value like `Kaashidhoo; 4.965N 73.466E`."""
-    for match in _SITE.finditer(text):
+    for match in _SITE.finditer(" ".join(text.split())):
         lat_v, lat_h, lon_v, lon_h = match.groups()
         if lat_h and lat_h.upper() not in "NS":
             continue
@@ -68,7 +71,7 @@ def parse_site(text: str) -> tuple[float, float] | None:
 
 def parse_coordinate(text: str, positive: str, negative: str) -> float:
     """A coordinate from `4.965`, `4.965N` or `73.4 E` (ValueError if it is not one)."""
-    match = re.fullmatch(r"\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*(?:°|deg)?\s*([A-Za-z]?)\s*", text)
+    match = _COORDINATE.fullmatch(" ".join(text.split()))
     if match is None:
         raise ValueError(text)
     value = float(match.group(1))

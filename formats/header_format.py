@@ -25,6 +25,7 @@ from formats.header_data import (
 from formats.header_keys import HeaderSection, build_header, split_header
 from formats.header_text import BOM, check_text, error, iter_lines, warning
 from formats.header_writer import write_header
+from formats.limits import DEFAULT_LIMITS, Limits, too_many_columns
 from formats.model import (
     Column,
     ColumnKind,
@@ -66,7 +67,9 @@ class _Names:
     units_line: int
 
 
-def _names_and_units(data: bytes, section: HeaderSection, diags: list[Diagnostic]) -> _Names | None:
+def _names_and_units(
+    data: bytes, section: HeaderSection, diags: list[Diagnostic], limits: Limits = DEFAULT_LIMITS
+) -> _Names | None:
     assert section.marker_line is not None
     lines = iter_lines(data, section.data_offset, section.marker_line + 1)
     found = []
@@ -83,6 +86,9 @@ def _names_and_units(data: bytes, section: HeaderSection, diags: list[Diagnostic
         diags.append(error("COL002", "the line of units is missing", line))
         return None
     (names_line, _, names), (units_line, offset, units) = found
+    if len(names) > limits.max_columns:
+        diags.append(too_many_columns(len(names), names_line, limits))
+        return None
     if len(units) != len(names):
         message = f"{len(units)} units for {len(names)} columns"
         diags.append(error("COL003", message, units_line, 1))
@@ -113,23 +119,28 @@ def _has_errors(diags: list[Diagnostic]) -> bool:
 
 
 def read_header(
-    data: bytes, campaign: CampaignTime | None = None, *, path: Path | None = None
+    data: bytes,
+    campaign: CampaignTime | None = None,
+    *,
+    path: Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[DataFile | None, list[Diagnostic]]:
     """Read and validate a header-format file; the DataFile is None when there are errors.
 
     `path`, when given, must hold exactly `data`; pandas may then read it in parallel.
+    `limits` caps the header's size, the REMARKS and the number of columns.
     """
     check = check_text(data)
     diags = list(check.diagnostics)
     if check.fatal:
         return None, diags
     data = check.data
-    section = split_header(data)
-    build_header(section, campaign)
+    section = split_header(data, limits)
+    build_header(section, campaign, limits)
     diags.extend(section.diagnostics)
     if section.marker_line is None:
         return None, diags
-    names = _names_and_units(data, section, diags)
+    names = _names_and_units(data, section, diags, limits)
     if names is None:
         return None, diags
     _check_names_units(names, diags)

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from formats.extent import parse_coordinate, parse_site
-from formats.header_text import error, iter_lines, warning
+from formats.header_text import LineFindings, error, iter_lines, warning
+from formats.limits import (
+    DEFAULT_LIMITS,
+    MAX_DATA_VERSION_CHARS,
+    MAX_DID,
+    Limits,
+    header_too_big,
+    remarks_too_long,
+)
 from formats.model import Diagnostic, Header
 from formats.timeparse import CampaignTime, MissingYearError, TimeValueError, parse_time
 
@@ -68,9 +76,14 @@ _VARIANTS.update(
         "ALT": "ALTITUDE",
     }
 )
-_MARKER_RE = re.compile(r"^\s*#*\s*END\s*OF\s*HEADER\s*#*\s*$", re.IGNORECASE)
-_MARKER_BYTES_RE = re.compile(rb"(?im)^[ \t]*#*[ \t]*END[ \t]*OF[ \t]*HEADER[ \t]*#*[ \t]*\r?$")
-NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
+# Linear on hostile lines: no two adjacent runs can share a character (`#*\s*` after a
+# strip, `(?:#+[ \t]*)?` instead of `#*[ \t]*`, `\d+(?:\.\d*)?` instead of `\d+\.?\d*`),
+# so a long run of spaces or digits is never split between two quantifiers.
+_MARKER_RE = re.compile(r"#*\s*END\s*OF\s*HEADER\s*#*", re.IGNORECASE)
+_MARKER_BYTES_RE = re.compile(
+    rb"(?im)^[ \t]*(?:#+[ \t]*)?END[ \t]*OF[ \t]*HEADER(?:[ \t]*#+)?[ \t]*\r?$"
+)
+NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 _SENTINEL_RE = {
     kind: re.compile(
         rf"{kind}\s+(?:data|values?)\s*(?:=|:|is)\s*({NUMBER_RE.pattern})",
@@ -78,7 +91,6 @@ _SENTINEL_RE = {
     )
     for kind in ("missing", "bad")
 }
-_MARKER_SEARCH_BYTES = 1 << 20
 
 
 @dataclass
@@ -106,7 +118,7 @@ class HeaderSection:
 
 def is_marker(line: str) -> bool:
     """True for `##END OF HEADER##` and its variants in case or spacing."""
-    return bool(_MARKER_RE.match(line))
+    return bool(_MARKER_RE.fullmatch(line.strip()))
 
 
 def canonical_key(raw: str) -> str | None:
@@ -118,14 +130,21 @@ def _normal(raw: str) -> str:
     return " ".join(raw.upper().split())
 
 
-def split_header(data: bytes) -> HeaderSection:
+def split_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> HeaderSection:
     """Read header lines up to the end marker into entries (values not yet interpreted)."""
     section = HeaderSection(header=Header())
     diags = section.diagnostics
-    marker_ahead = _MARKER_BYTES_RE.search(data, 0, _MARKER_SEARCH_BYTES) is not None
+    findings = LineFindings(diags)
+    cap = limits.max_header_bytes
+    marker_ahead = _MARKER_BYTES_RE.search(data, 0, cap) is not None
     texts: list[str] = []
+    parts: list[str] = []
+    """Continuation lines of the last entry, joined once (joining each time is quadratic)."""
     can_continue = False
     for lineno, nxt, line in iter_lines(data):
+        if nxt > cap and not is_marker(line):
+            diags.append(header_too_big(nxt, lineno, limits))
+            break
         texts.append(line)
         if is_marker(line):
             section.marker_line, section.data_offset = lineno, nxt
@@ -135,17 +154,21 @@ def split_header(data: bytes) -> HeaderSection:
                 )
             break
         if not line.strip():
-            diags.append(warning("HDR010", "blank line in the header", lineno))
+            if findings.wants("HDR010", lineno):
+                diags.append(warning("HDR010", "blank line in the header", lineno))
             can_continue = False
             continue
         if line[0] in " \t" and can_continue:
-            entry = section.entries[-1]
-            entry.value = f"{entry.value} {line.strip()}".strip()
-            diags.append(warning("HDR006", f"indented line continues {entry.key}", lineno, 1))
+            parts.append(line.strip())
+            if findings.wants("HDR006", lineno):
+                message = f"indented line continues {section.entries[-1].key}"
+                diags.append(warning("HDR006", message, lineno, 1))
             continue
+        _join_parts(section, parts)
         if "=" not in line:
-            message = f"{line.strip()[:40]!r} is not a 'KEY = value' line"
-            diags.append(error("HDR001", message, lineno, 1))
+            if findings.wants("HDR001", lineno):
+                message = f"{line.strip()[:40]!r} is not a 'KEY = value' line"
+                diags.append(error("HDR001", message, lineno, 1))
             can_continue = False
             if not marker_ahead:
                 break
@@ -153,10 +176,19 @@ def split_header(data: bytes) -> HeaderSection:
         raw_key, _, value = line.partition("=")
         section.entries.append(_entry(lineno, raw_key, value, diags))
         can_continue = True
-    if section.marker_line is None:
+    _join_parts(section, parts)
+    findings.close()
+    if section.marker_line is None and not any(d.code == "LIM001" for d in diags):
         diags.append(error("HDR008", "no '##END OF HEADER##' line was found"))
     section.text = "\n".join(texts) + "\n"
     return section
+
+
+def _join_parts(section: HeaderSection, parts: list[str]) -> None:
+    if parts:
+        entry = section.entries[-1]
+        entry.value = " ".join([entry.value, *parts]).strip()
+        parts.clear()
 
 
 def _entry(lineno: int, raw_key: str, value: str, diags: list[Diagnostic]) -> Entry:
@@ -170,13 +202,21 @@ def _entry(lineno: int, raw_key: str, value: str, diags: list[Diagnostic]) -> En
     return Entry(lineno, canon, raw_key, value.strip())
 
 
-def build_header(section: HeaderSection, campaign: CampaignTime | None) -> None:
+def build_header(
+    section: HeaderSection, campaign: CampaignTime | None, limits: Limits = DEFAULT_LIMITS
+) -> None:
     """Interpret the entries into `section.header`, adding what is wrong to the findings."""
     diags = section.diagnostics
     header = section.header
     seen: dict[str, Entry] = {}
+    remarks_chars = 0
     for entry in section.entries:
         if entry.key == "REMARKS":
+            remarks_chars += len(entry.value)
+            if remarks_chars > limits.max_remarks_chars:
+                diags.append(remarks_too_long(remarks_chars, entry.line, limits))
+                header.remarks.clear()
+                break
             header.remarks.append(entry.value)
             continue
         first = seen.get(entry.key)
@@ -191,6 +231,7 @@ def build_header(section: HeaderSection, campaign: CampaignTime | None) -> None:
         elif not seen[key].value:
             diags.append(error("HDR011", f"{key} has no value", seen[key].line, 1))
     _fill_text_fields(header, seen)
+    _check_version(seen, diags)
     _fill_did(header, seen, diags)
     _fill_times(header, seen, campaign, diags)
     _fill_category(header, seen, diags)
@@ -214,15 +255,31 @@ def _fill_text_fields(header: Header, seen: dict[str, Entry]) -> None:
             header.extra[key] = entry.value
 
 
+def _check_version(seen: dict[str, Entry], diags: list[Diagnostic]) -> None:
+    entry = seen.get("DATA VERSION")
+    if entry is not None and len(entry.value) > MAX_DATA_VERSION_CHARS:
+        message = (
+            f"DATA VERSION is {len(entry.value):,} characters long; "
+            f"it may have at most {MAX_DATA_VERSION_CHARS}"
+        )
+        diags.append(error("HDR009", message, entry.line, 1))
+
+
 def _fill_did(header: Header, seen: dict[str, Entry], diags: list[Diagnostic]) -> None:
     entry = seen.get("DID")
     if entry is None or not entry.value:
         return
-    if re.fullmatch(r"[+-]?\d+", entry.value):
-        header.did = int(entry.value)
-    else:
+    if not re.fullmatch(r"[+-]?\d+", entry.value):
         message = f"DID must be an integer, not {entry.value[:40]!r}"
         diags.append(error("HDR009", message, entry.line, 1))
+    elif len(entry.value.lstrip("+-0")) > len(str(MAX_DID)) or abs(int(entry.value)) > MAX_DID:
+        # The length test first: int() of thousands of digits is slow (and refused).
+        digits = len(entry.value.lstrip("+-"))
+        shown = entry.value if digits <= 30 else f"{entry.value[:20]}... ({digits:,} digits)"
+        message = f"DID {shown} is too large; a DID is at most {MAX_DID:,}"
+        diags.append(error("HDR009", message, entry.line, 1))
+    else:
+        header.did = int(entry.value)
 
 
 def _header_time(

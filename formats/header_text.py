@@ -23,6 +23,16 @@ _BINARY_SAMPLE = 8192
 _BINARY_RATIO = 0.10
 
 
+MAX_LINE_FINDINGS = 100
+"""Per code, the header-line findings (HDR001, HDR006, HDR010) reported one by one; the rest
+become one finding with their count and last line."""
+_LINE_SEVERITIES = {
+    "HDR001": Severity.ERROR,
+    "HDR006": Severity.WARNING,
+    "HDR010": Severity.WARNING,
+}
+
+
 def error(code: str, message: str, line: int = 0, col: int = 0) -> Diagnostic:
     """An error-severity finding."""
     return Diagnostic(code=code, severity=Severity.ERROR, message=message, line=line, col=col)
@@ -87,11 +97,17 @@ def check_text(data: bytes) -> TextCheck:
 def _control_findings(data: bytes) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     last_line = 0
+    pos, line = 0, 1
     for match in _CONTROL.finditer(data):
-        line, col = line_of(data, match.start())
+        # Lines are counted on from the previous finding: counting from the start of the
+        # file for each of them is quadratic.
+        start = match.start()
+        line += data.count(b"\n", pos, start)
+        pos = start
         if line == last_line:
             continue
         last_line = line
+        col = start - data.rfind(b"\n", 0, start)
         byte = match.group()[0]
         found.append(
             error("TXT005", f"control character 0x{byte:02X} in the text", line=line, col=col)
@@ -136,3 +152,31 @@ def iter_lines(
             raw = raw[:-1]
         yield lineno, nxt, raw.decode("utf-8", "replace")
         pos, lineno = nxt, lineno + 1
+
+
+class LineFindings:
+    """Header-line findings: the first `MAX_LINE_FINDINGS` of each code one by one, then
+    only counted (building a finding for each of a million lines is what costs)."""
+
+    def __init__(self, diags: list[Diagnostic]) -> None:
+        self.diags = diags
+        self.counts: dict[str, int] = {}
+        self.rest: dict[str, list[int]] = {}
+        """Per code beyond the first ones: first line, last line."""
+
+    def wants(self, code: str, line: int) -> bool:
+        """Whether to report this one in full (else it is counted for the summary)."""
+        seen = self.counts.get(code, 0)
+        self.counts[code] = seen + 1
+        if seen < MAX_LINE_FINDINGS:
+            return True
+        self.rest.setdefault(code, [line, line])[1] = line
+        return False
+
+    def close(self) -> None:
+        """Add one finding for each code's uncounted rest."""
+        for code, (first, last) in self.rest.items():
+            count = self.counts[code] - MAX_LINE_FINDINGS
+            message = f"{count:,} more header lines like this"
+            severity = _LINE_SEVERITIES[code]
+            self.diags.append(Diagnostic(code, severity, message, first, 1, last, count))

@@ -14,6 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from formats.icartt_writer import KEYWORDS, write_icartt
+from formats.limits import (
+    DEFAULT_LIMITS,
+    Limits,
+    comments_too_long,
+    declared_nlhead,
+    header_lines_too_big,
+    too_many_columns,
+)
 from formats.model import (
     Column,
     ColumnKind,
@@ -105,9 +113,10 @@ class _Head:
 class _Lines:
     """A cursor over the header lines that knows the 1-based line number."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], limits: Limits = DEFAULT_LIMITS) -> None:
         self.lines = lines
         self.at = 0
+        self.limits = limits
 
     def next(self, what: str) -> str:
         if self.at >= len(self.lines):
@@ -141,6 +150,8 @@ def _var(lines: _Lines, what: str) -> _Var:
 
 def _variables(lines: _Lines, what: str) -> list[_Var]:
     count = lines.integer(f"the number of {what}")
+    if count > lines.limits.max_columns:
+        raise _Bad(lines.at, too_many_columns(count, lines.at, lines.limits).message, "LIM003")
     scales = lines.fields(f"the {what}' scale factors", count)[:count]
     missing = lines.fields(f"the {what}' missing values", count)[:count]
     found = [_var(lines, f"a {what[:-1]} name and unit") for _ in range(count)]
@@ -153,8 +164,8 @@ def _variables(lines: _Lines, what: str) -> list[_Var]:
     return found
 
 
-def _parse_head(lines: list[str]) -> _Head:
-    cur = _Lines(lines)
+def _parse_head(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> _Head:
+    cur = _Lines(lines, limits)
     first = cur.fields("the first line (NLHEAD, FFI)", 2)
     try:
         nlhead, ffi = int(first[0]), int(first[1])
@@ -181,6 +192,9 @@ def _parse_head(lines: list[str]) -> _Head:
         head.auxiliary = _variables(cur, "auxiliary variables")
     head.special = [cur.next("a special comment") for _ in range(cur.integer("NSCOML"))]
     head.normal = [cur.next("a normal comment") for _ in range(cur.integer("NNCOML"))]
+    long_comments = comments_too_long(head.special + head.normal, 1, limits)
+    if long_comments is not None:
+        raise _Bad(nlhead, long_comments.message, "LIM004")
     if cur.at != nlhead:
         raise _Bad(1, f"line 1 says {nlhead} header lines but the header has {cur.at}")
     head.keywords = _keywords(head.normal[:-1])
@@ -189,29 +203,32 @@ def _parse_head(lines: list[str]) -> _Head:
 
 def _keywords(lines: list[str]) -> dict[str, str]:
     """`KEY: value` normal comments; lines that follow a key continue its value."""
-    found: dict[str, str] = {}
-    current: str | None = None
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
     for line in lines:
         match = _KEYWORD.match(line)
         key = match.group(1) if match else None
         if match and key and (key in KEYWORDS or _REVISION_KEY.match(key)):
-            current = key
-            found[key] = match.group(2).strip()
+            current = found[key] = [match.group(2).strip()]
         elif current is not None:
-            found[current] += "\n" + line.strip()
-    return found
+            current.append(line.strip())  # joined once below: `+=` each line is quadratic
+    return {key: "\n".join(parts) for key, parts in found.items()}
 
 
 def read_icartt(
-    data: bytes, campaign: CampaignTime | None
+    data: bytes, campaign: CampaignTime | None, *, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[DataFile | None, list[Diagnostic]]:
-    """Read ICARTT bytes into a `DataFile` (None when there are errors) and findings."""
+    """Read ICARTT bytes into a `DataFile` (None when there are errors) and findings;
+    `limits` caps the header's size, the variables and the comment lines."""
     text, diagnostics = decode_text(data)
     if text is None:
         return None, diagnostics
     lines = text.splitlines()
+    too_big = header_lines_too_big(lines, declared_nlhead(lines, ","), limits)
+    if too_big is not None:
+        return None, [*diagnostics, too_big]
     try:
-        head = _parse_head(lines)
+        head = _parse_head(lines, limits)
     except _Bad as bad:
         return None, [*diagnostics, _diag(bad.code, str(bad), bad.line)]
     if head.ffi == 2110:

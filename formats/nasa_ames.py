@@ -16,6 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from formats.limits import (
+    DEFAULT_LIMITS,
+    Limits,
+    comments_too_long,
+    declared_nlhead,
+    header_lines_too_big,
+    too_many_columns,
+)
 from formats.model import (
     Column,
     ColumnKind,
@@ -48,7 +56,6 @@ SUPPORTED_FFI = (1001, 1010, 2110)
 MAX_SECONDS = 400 * 86400.0
 """A time independent variable is seconds from the date; beyond a year it is not a time."""
 _FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t]+(\d{4})[ \t]*\r?\n")
-_NAME_UNIT = re.compile(r"^(.*?)\s*[(\[]([^()\[\]]*)[)\]]\s*$")
 _TIME_WORDS = re.compile(r"\b(UT|UTC|GMT|time|seconds?|secs?)\b", re.IGNORECASE)
 
 
@@ -57,6 +64,22 @@ class _Bad(FormatError):
         super().__init__(message)
         self.line = line
         self.code = code
+
+
+def split_name_unit(text: str) -> tuple[str, str]:
+    """`Name (unit)` or `Name [unit]` -> (name, unit); the unit is empty when none is written.
+
+    String operations, not a regular expression: `(.*?)\\s*[(]...` is quadratic on a long
+    run of spaces.
+    """
+    if not text.endswith((")", "]")):
+        return text, ""
+    close = len(text) - 1
+    opening = max(text.rfind(bracket, 0, close) for bracket in "()[]")
+    name = text[:opening].strip() if opening > 0 else ""
+    if not name or text[opening] not in "([":
+        return text, ""
+    return name, text[opening + 1 : close].strip()
 
 
 def sniff_nasa_ames(head: bytes) -> int:
@@ -73,10 +96,7 @@ class _Var:
     @property
     def name_unit(self) -> tuple[str, str]:
         """Name and unit of `Name (unit)`; the unit is empty when none is written."""
-        match = _NAME_UNIT.match(self.text.strip())
-        if match and match.group(1):
-            return match.group(1).strip(), match.group(2).strip()
-        return self.text.strip(), ""
+        return split_name_unit(self.text.strip())
 
 
 @dataclass
@@ -99,8 +119,8 @@ class _Head:
 
 
 class _Cursor:
-    def __init__(self, lines: list[str]) -> None:
-        self.lines, self.at = lines, 0
+    def __init__(self, lines: list[str], limits: Limits = DEFAULT_LIMITS) -> None:
+        self.lines, self.at, self.limits = lines, 0, limits
 
     def line(self, what: str) -> str:
         if self.at >= len(self.lines):
@@ -131,14 +151,16 @@ class _Cursor:
 
 def _vars(cur: _Cursor, what: str) -> list[_Var]:
     count = cur.integer(f"the number of {what}")
+    if count > cur.limits.max_columns:
+        raise _Bad(cur.at, too_many_columns(count, cur.at, cur.limits).message, "LIM003")
     scales = cur.numbers(f"the {what}' scale factors", count)
     missing = cur.numbers(f"the {what}' missing values", count)
     names = [cur.line(f"a name of the {what}") for _ in range(count)]
     return [_Var(n, s, m) for n, s, m in zip(names, scales, missing, strict=True)]
 
 
-def _parse_head(lines: list[str]) -> _Head:
-    cur = _Cursor(lines)
+def _parse_head(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> _Head:
+    cur = _Cursor(lines, limits)
     nlhead, ffi = (int(v) for v in cur.numbers("the first line (NLHEAD FFI)", 2))
     if ffi not in SUPPORTED_FFI:
         msg = f"NASA Ames FFI {ffi} is not supported (FieldCat reads 1001, 1010 and 2110)"
@@ -164,23 +186,30 @@ def _parse_head(lines: list[str]) -> _Head:
         raise _Bad(cur.at, "FFI 2110 needs an auxiliary variable counting the X(1) values")
     head.special = [cur.line("a special comment") for _ in range(cur.integer("NSCOML"))]
     head.normal = [cur.line("a normal comment") for _ in range(cur.integer("NNCOML"))]
+    long_comments = comments_too_long(head.special + head.normal, 1, limits)
+    if long_comments is not None:
+        raise _Bad(nlhead, long_comments.message, "LIM004")
     if cur.at != nlhead:
         raise _Bad(1, f"line 1 says {nlhead} header lines but the header has {cur.at}")
     return head
 
 
 def read_nasa_ames(
-    data: bytes, campaign: CampaignTime | None
+    data: bytes, campaign: CampaignTime | None, *, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[DataFile | None, list[Diagnostic]]:
-    """Read NASA Ames bytes into a `DataFile` (None when there are errors) and findings."""
+    """Read NASA Ames bytes into a `DataFile` (None when there are errors) and findings;
+    `limits` caps the header's size, the variables and the comment lines."""
     import numpy as np
 
     text, diagnostics = decode_text(data)
     if text is None:
         return None, diagnostics
     lines = text.splitlines()
+    too_big = header_lines_too_big(lines, declared_nlhead(lines, None), limits)
+    if too_big is not None:
+        return None, [*diagnostics, too_big]
     try:
-        head = _parse_head(lines)
+        head = _parse_head(lines, limits)
     except _Bad as bad:
         return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
     values, line_of, findings = parse_free_format(lines[head.nlhead :], head.nlhead + 1)
@@ -286,12 +315,16 @@ def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> 
 
 def _unique_names(columns: list[Column]) -> None:
     seen: set[str] = set()
+    tails: dict[str, int] = {}
+    """Per name, the underscores tried so far: the next repeat starts there, not at none."""
     for column in columns:
-        name = column.name
-        while name.lower() in seen:
-            name += "_"
-        seen.add(name.lower())
-        column.name = name
+        base = column.name
+        tail = tails.get(base.lower(), 0)
+        while (base + "_" * tail).lower() in seen:
+            tail += 1
+        tails[base.lower()] = tail
+        column.name = base + "_" * tail
+        seen.add(column.name.lower())
 
 
 def _header(

@@ -146,13 +146,15 @@ def position_extent(
     return extent, FeatureType.TRAJECTORY
 
 
+# Searched in text whose whitespace runs are single spaces: `\s*°?\s*` over a long run of
+# spaces would try every split of it (quadratic).
 _SITE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*°?\s*([NS])[\s,;]+(\d{1,3}(?:\.\d+)?)\s*°?\s*([EW])\b")
 
 
 def fixed_site(comments: list[str]) -> tuple[float, float, str] | None:
     """A fixed position written in the comments (`36.79 S 174.63 E`), as (lat, lon, line)."""
     for line in comments:
-        match = _SITE.search(line)
+        match = _SITE.search(" ".join(line.split()))
         if match:
             lat = float(match.group(1)) * (-1 if match.group(2) == "S" else 1)
             lon = float(match.group(3)) * (-1 if match.group(4) == "W" else 1)

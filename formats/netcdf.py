@@ -77,6 +77,9 @@ class _Plan:
     taken: set[str] = field(default_factory=set)
     settings: dict[str, Any] = field(default_factory=lambda: dict(VARIABLE_SETTINGS))
     """`createVariable` keywords of every array variable (compression)."""
+    pending: list[tuple[Any, Any]] = field(default_factory=list)
+    """(variable, values) of the columns, written once every variable is defined: writing
+    each as it is defined makes netCDF-C flush all metadata so far, quadratic in columns."""
 
     def unique(self, name: str) -> str:
         """`name`, or `name_` repeated until it is free; then mark it taken."""
@@ -159,6 +162,8 @@ def write_netcdf_file(
                 _write_strings(ds, column, plan.names[index], plan)
             else:
                 _write_numbers(ds, column, index, plan)
+        for var, values in plan.pending:
+            var[:] = values
     finally:
         ds.close()
 
@@ -317,7 +322,7 @@ def _write_numbers(ds: Any, column: Column, index: int, plan: _Plan) -> None:
         attrs["ancillary_variables"] = _write_quality(ds, column, name, plan)
     attrs.update({k: v for k, v in column.attributes.items() if k not in attrs})
     var.setncatts(attrs)
-    var[:] = values
+    plan.pending.append((var, values))
 
 
 def _write_quality(ds: Any, column: Column, data_name: str, plan: _Plan) -> str:
@@ -334,7 +339,7 @@ def _write_quality(ds: Any, column: Column, data_name: str, plan: _Plan) -> str:
             "coverage_content_type": "qualityInformation",
         }
     )
-    var[:] = column.quality
+    plan.pending.append((var, column.quality))
     return name
 
 
@@ -356,7 +361,7 @@ def _write_strings(ds: Any, column: Column, name: str, plan: _Plan) -> None:
             "coverage_content_type": "auxiliaryInformation",
         }
     )
-    var[:] = encoded.astype(f"S{width}").view("S1").reshape(len(texts), width)
+    plan.pending.append((var, encoded.astype(f"S{width}").view("S1").reshape(len(texts), width)))
     var.setncattr("_Encoding", "utf-8")
 
 

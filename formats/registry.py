@@ -2,7 +2,8 @@
 
 Entries name their functions lazily (`"module:function"`), so `import formats` stays cheap:
 a format's module (and pandas, netCDF4...) is imported only when that format is used.
-Reader: `(data: bytes, campaign: CampaignTime | None) -> (DataFile | None, diagnostics)`.
+Reader: `(data: bytes, campaign: CampaignTime | None) -> (DataFile | None, diagnostics)`;
+a reader registered with `takes_limits` also takes `limits=` (a `formats.Limits`).
 Writer: `(datafile: DataFile, stream: BinaryIO) -> None`.
 Sniffer: `(head: bytes) -> int`, 0 when the content is not this format, higher is surer.
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal, get_args
 
 from formats.diagnostics import group
+from formats.header_text import BOM, check_text, looks_binary
+from formats.limits import DEFAULT_LIMITS, Limits, long_line
 from formats.model import (
     DataFile,
     Diagnostic,
@@ -35,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 SNIFF_BYTES = 4096
 """How much of the head a sniffer sees."""
+_HEAD_BYTES = 8192 + len(BOM)
+"""What is read before the whole file: enough to sniff and to tell binary from text."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,9 @@ class ReaderInfo:
     extensions: tuple[str, ...] = ()
     takes_path: bool = False
     """The reader also accepts `path=` (the file holding exactly `data`) to read it faster."""
+    takes_limits: bool = False
+    """The reader also accepts `limits=` and checks its format's header, column and remarks
+    caps (the line-length cap is checked here, before any reader runs)."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +76,21 @@ READERS: dict[str, ReaderInfo] = {
         "formats.header_format:sniff_header",
         (".txt", ".dat", ".hdr"),
         takes_path=True,
+        takes_limits=True,
     ),
     "icartt": ReaderInfo(
-        "icartt", "formats.icartt:read_icartt", "formats.icartt:sniff_icartt", (".ict",)
+        "icartt",
+        "formats.icartt:read_icartt",
+        "formats.icartt:sniff_icartt",
+        (".ict",),
+        takes_limits=True,
     ),
     "nasa_ames": ReaderInfo(
         "nasa_ames",
         "formats.nasa_ames:read_nasa_ames",
         "formats.nasa_ames:sniff_nasa_ames",
         (".na", ".nas"),
+        takes_limits=True,
     ),
 }
 
@@ -192,6 +206,17 @@ def _as_bytes(source: Path | bytes) -> bytes:
         raise FormatError(f"cannot read {Path(source).name}: {err.strerror}") from err
 
 
+def _head(source: Path | bytes) -> bytes:
+    """The first `_HEAD_BYTES` of the content (all of it when shorter)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source[:_HEAD_BYTES])
+    try:
+        with Path(source).open("rb") as stream:
+            return stream.read(_HEAD_BYTES)
+    except OSError as err:
+        raise FormatError(f"cannot read {Path(source).name}: {err.strerror}") from err
+
+
 def _filename(source: Path | bytes, filename: str | None) -> str | None:
     if filename is not None:
         return filename
@@ -207,12 +232,17 @@ def validate(
     *,
     campaign: CampaignTime | None = None,
     filename: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ValidationReport:
-    """Read and check a file; never raises for bad content, the report says what is wrong."""
-    data = _as_bytes(source)
+    """Read and check a file; never raises for bad content, the report says what is wrong.
+
+    `limits` caps lines, header, columns and remarks; a line over the cap stops the reading
+    before any reader sees the file (every reader then stays within the caps).
+    """
     name = _filename(source, filename)
+    head = _head(source)
     try:
-        fmt = sniff(data[:SNIFF_BYTES], name)
+        fmt = sniff(head[:SNIFF_BYTES], name)
     except UnknownFormatError:
         # The campaign's own format is the default, so its checks tell the PI what is wrong
         # (empty, binary, no header...) rather than a bare "unknown format".
@@ -225,11 +255,21 @@ def validate(
     except (ImportError, AttributeError):
         diag = _finding("FMT002", f"the {fmt} reader is not available in this installation")
         return ValidationReport(fmt, None, [diag])
+    if fmt == "header":
+        # Binary content is told from its head: a gigabyte of random bytes is never read.
+        check = check_text(head)
+        if check.fatal and any(d.code == "TXT002" for d in check.diagnostics):
+            return ValidationReport(fmt, None, group(check.diagnostics))
+    data = head if len(head) < _HEAD_BYTES else _as_bytes(source)
+    # A binary file is the reader's to report (TXT002), not as one very long line.
+    too_long = None if looks_binary(data) else long_line(data, limits)
+    if too_long is not None:
+        return ValidationReport(fmt, None, [too_long])
+    options: dict[str, Any] = {"limits": limits} if READERS[fmt].takes_limits else {}
+    if READERS[fmt].takes_path and not isinstance(source, bytes | bytearray | memoryview):
+        options["path"] = Path(source)
     try:
-        if READERS[fmt].takes_path and not isinstance(source, bytes | bytearray | memoryview):
-            datafile, diagnostics = reader(data, campaign, path=Path(source))
-        else:
-            datafile, diagnostics = reader(data, campaign)
+        datafile, diagnostics = reader(data, campaign, **options)
     except FormatError as err:
         diagnostics = list(getattr(err, "diagnostics", [])) or [_finding("FMT003", str(err))]
         datafile = None
@@ -249,9 +289,10 @@ def read(
     *,
     campaign: CampaignTime | None = None,
     filename: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> DataFile:
     """Read a file into a `DataFile`; raises `InvalidFileError` (with diagnostics) if invalid."""
-    report = validate(source, campaign=campaign, filename=filename)
+    report = validate(source, campaign=campaign, filename=filename, limits=limits)
     if not report.valid or report.datafile is None:
         first = report.errors[0].message if report.errors else "no data"
         raise InvalidFileError(f"invalid file: {first}", report.diagnostics)

@@ -17,6 +17,7 @@ from catalog.access import PRIVILEGED, AccessState
 from catalog.models import Campaign, Dataset
 from catalog.registration import default_release_at, find_local_dataset
 from catalog.schemas import Principal
+from formats.limits import DEFAULT_LIMITS, Limits
 from formats.model import DataFile
 from submissions.errors import SubmissionForbiddenError
 
@@ -36,6 +37,8 @@ class SubmitOptions:
     owner_user_id: int | None = None
     """Staff only: the user the DID belongs to (reassignment)."""
     max_bytes: int = 2 * 1024**3
+    limits: Limits = DEFAULT_LIMITS
+    """Caps on the file's lines, header, columns and remarks (the center's `[limits]`)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from formats.limits import DEFAULT_LIMITS, Limits
 from submissions.acceptance import SubmitOptions
 from submissions.errors import UploadRefusedError
 
@@ -33,7 +34,11 @@ def parse_release(text: str) -> datetime:
 
 
 def submission_options(
-    fields: Mapping[str, str], *, default_campaign: str, max_bytes: int
+    fields: Mapping[str, str],
+    *,
+    default_campaign: str,
+    max_bytes: int,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[str, SubmitOptions]:
     """The campaign and `SubmitOptions` the fields name (`SubmissionFieldsError` if unreadable).
 
@@ -65,5 +70,6 @@ def submission_options(
         override=fields.get("override", "").strip().lower() in TRUE_WORDS,
         owner_user_id=owner,
         max_bytes=max_bytes,
+        limits=limits,
     )
     return fields.get("campaign") or default_campaign, options

@@ -8,6 +8,7 @@ version, change-log entry and the submission's final state together) commits.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +110,7 @@ def _options_json(intake: Intake) -> dict[str, Any]:
         "override": opts.override,
         "owner_user_id": opts.owner_user_id,
         "max_bytes": opts.max_bytes,
+        "limits": dataclasses.asdict(opts.limits),
     }
 
 
@@ -159,7 +161,9 @@ def take_data(intake: Intake, ticket: Ticket, staged: StagedFile) -> SubmissionR
     with intake.sessions() as session:
         campaign = find_campaign(session, intake.campaign_code)
         period = campaign_time(campaign.start, campaign.end)
-    validation = formats.validate(staged.path, campaign=period, filename=ticket.name)
+    validation = formats.validate(
+        staged.path, campaign=period, filename=ticket.name, limits=intake.options.limits
+    )
     report = Report(ticket.name, validation.format, list(validation.diagnostics))
     datafile = validation.datafile
     if not validation.valid or datafile is None:

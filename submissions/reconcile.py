@@ -8,6 +8,7 @@ is rolled back: its partial file is removed and it is marked rejected ("send it 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from datetime import datetime
@@ -19,6 +20,7 @@ from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission, SubmissionState
 from catalog.submission_records import unfinished_submissions
+from formats.limits import DEFAULT_LIMITS, Limits
 from submissions.acceptance import SubmitOptions
 from submissions.intake import Intake, Ticket, reject
 from submissions.pipeline import process_staged
@@ -38,7 +40,19 @@ def _options(row: Submission) -> SubmitOptions:
         override=bool(saved.get("override")),
         owner_user_id=saved.get("owner_user_id"),
         max_bytes=int(saved.get("max_bytes") or SubmitOptions().max_bytes),
+        limits=_limits(saved.get("limits")),
     )
+
+
+def _limits(saved: object) -> Limits:
+    """The caps a submission was received under (the defaults for rows saved before caps)."""
+    if not isinstance(saved, dict):
+        return DEFAULT_LIMITS
+    known = {f.name for f in dataclasses.fields(Limits)}
+    try:
+        return Limits(**{k: int(v) for k, v in saved.items() if k in known})
+    except (TypeError, ValueError):
+        return DEFAULT_LIMITS
 
 
 def _intake(sessions: sessionmaker[Session], store: ArchiveStore, row: Submission) -> Intake:

@@ -15,6 +15,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from formats.limits import Limits
+
 CONFIG_ENV = "FIELDCAT_CONFIG"
 
 
@@ -97,6 +99,24 @@ class WatchSettings(BaseModel):
     """A file is taken once its size and time stayed the same over this many polls."""
 
 
+class LimitSettings(BaseModel):
+    """Caps on one submitted file (docs/limits.md); a file over one is rejected with a
+    LIM diagnostic before it is parsed further."""
+
+    max_header_bytes: int = Field(default=Limits.max_header_bytes, ge=1024)
+    """Bytes before the data block (1 MiB)."""
+    max_line_chars: int = Field(default=Limits.max_line_chars, ge=1024)
+    """Characters of one line (256 KiB)."""
+    max_columns: int = Field(default=Limits.max_columns, ge=2)
+    """Columns (variables) of one file (2,000)."""
+    max_remarks_chars: int = Field(default=Limits.max_remarks_chars, ge=1024)
+    """Characters of all REMARKS (or comment lines) of one file (64 KiB)."""
+
+    def to_limits(self) -> Limits:
+        """The `formats.Limits` these settings give."""
+        return Limits(**self.model_dump())
+
+
 class SubmissionSettings(BaseModel):
     """The intake's receivers besides the web/REST upload."""
 
@@ -126,6 +146,7 @@ class Settings(BaseSettings):
     peers: list[PeerSettings] = Field(default_factory=list)
     worker_interval_s: float = Field(default=30.0, gt=0)
     submissions: SubmissionSettings = SubmissionSettings()
+    limits: LimitSettings = LimitSettings()
 
     access: AccessSettings = AccessSettings()
     federation: FederationSettings = FederationSettings()

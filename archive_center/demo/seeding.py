@@ -52,6 +52,7 @@ def seed_file(
         access="embargoed" if release_at is not None else None,
         release_at=release_at,
         max_bytes=settings.max_upload_bytes,
+        limits=settings.limits.to_limits(),
     )
     result = submit_file(
         sessions, store, source=path, original_name=path.name,

@@ -57,7 +57,10 @@ UPLOAD_DOC = {
 def form_options(fields: dict[str, str], settings: Settings) -> tuple[str, SubmitOptions]:
     """The campaign and options named by the form's text fields (`submission_options`)."""
     return submission_options(
-        fields, default_campaign=settings.campaign.code, max_bytes=settings.max_upload_bytes
+        fields,
+        default_campaign=settings.campaign.code,
+        max_bytes=settings.max_upload_bytes,
+        limits=settings.limits.to_limits(),
     )
 
 
