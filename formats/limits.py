@@ -3,7 +3,7 @@
 The caps keep one hostile or broken file from taking a center's time and memory: a reader
 never meets a line, a header or a column list bigger than these. The defaults are generous
 for real files (the largest real campaign headers are a few KiB, real rows a few hundred
-characters, merges a few hundred columns) and are set per center in `archive_center.settings`
+characters, merges a few hundred columns) and are set per center in `web.settings`
 (`[limits]`). docs/limits.md explains each cap and its diagnostic code.
 """
 

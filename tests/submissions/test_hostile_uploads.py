@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from archive_center.settings import Settings
 
 from archive_center.cli_node import prepare
 from catalog.db import make_engine, make_session_factory
@@ -35,6 +34,7 @@ from tests.formats.hostile import (
     rows_file,
     wide_file,
 )
+from web.settings import Settings
 
 HEALTH_BUDGET_S = 0.100
 MEMORY_CAP = 256 * 1024**2

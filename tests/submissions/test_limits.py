@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from archive_center.settings import Settings, load_settings
 from pydantic import ValidationError
 
 from archive_center.routers.submissions import form_options
@@ -16,6 +15,7 @@ from submissions.acceptance import SubmitOptions
 from submissions.reconcile import _options
 from tests.formats.hostile import header_file, wide_file
 from tests.submissions.conftest import Submit
+from web.settings import Settings, load_settings
 
 
 def test_settings_give_the_formats_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
