@@ -59,7 +59,10 @@ def _add(names: tuple[str, ...], *candidates: tuple[str, frozenset[str]]) -> Non
 
 _add(("LAT", "LATITUDE"), ("latitude", frozenset({"degrees_north"})))
 _add(("LON", "LONG", "LONGITUDE"), ("longitude", frozenset({"degrees_east"})))
-_add(("ALT", "ALTITUDE", "GPS_ALT", "GPSALT", "GALT"), ("altitude", LENGTH))
+_add(
+    ("ALT", "ALTITUDE", "GPS_ALT", "GPSALT", "GALT", "GGALT", "G_ALT", "ALT_GPS", "GPS_ALTITUDE"),
+    ("altitude", LENGTH),
+)
 _add(("HGT", "HEIGHT", "HEIGHT_ABOVE_MSL"), ("altitude", LENGTH))
 _add(("PRES", "PRESSURE", "PRESS", "PSTATIC", "PS"), ("air_pressure", PRESSURE))
 _add(("TEMP", "TEMPERATURE", "TA", "AIRTEMP", "AT", "T"), ("air_temperature", TEMPERATURE))
@@ -145,10 +148,35 @@ def all_standard_names() -> frozenset[str]:
     return frozenset(name for cands in _TABLE.values() for name, _ in cands) | {"quality_flag"}
 
 
+_LATITUDE = re.compile(
+    r"^(?:G_?|GG|GPS_?|GNSS_?|NAV_?|INS_?|IRS_?|FMS_?|AC_?|AIRCRAFT_?|SITE_?|STATION_?)?"
+    r"LAT(?:ITUDE)?(?:_?(?:DEG|DEGREES|N|GPS|INS|NAV|IRS|AC))?$"
+)
+_LONGITUDE = re.compile(
+    r"^(?:G_?|GG|GPS_?|GNSS_?|NAV_?|INS_?|IRS_?|FMS_?|AC_?|AIRCRAFT_?|SITE_?|STATION_?)?"
+    r"LON(?:G|GITUDE)?(?:_?(?:DEG|DEGREES|E|GPS|INS|NAV|IRS|AC))?$"
+)
+
+
+def position_kind(name: str) -> str | None:
+    """`latitude` or `longitude` when a column name says so (`LAT`, `G_LAT`, `GGLAT`,
+    `Latitude`, `GPS_LON`, `LONGITUDE`...), else None."""
+    key = re.sub(r"[\s-]+", "_", name.strip().upper())
+    if _LATITUDE.match(key):
+        return "latitude"
+    if _LONGITUDE.match(key):
+        return "longitude"
+    return None
+
+
 def standard_name_for(name: str, unit: str | None) -> str | None:
     """The CF standard name of a column, or None when name and unit do not settle it."""
     if unit is None:
         return None
+    kind = position_kind(name)
+    if kind is not None:
+        wanted = "degrees_north" if kind == "latitude" else "degrees_east"
+        return kind if unit == wanted else None
     key = name.strip().upper()
     candidates = _TABLE.get(key)
     if candidates is None:

@@ -17,7 +17,16 @@ import logging
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formats.model import QUALITY_MEANINGS, Column, ColumnKind, DataFile, Quality
-from formats.text_rows import Spec, format_one, number_spec, text_spec, time_spec, write_rows
+from formats.names import unique_names
+from formats.text_rows import (
+    Spec,
+    format_one,
+    number_spec,
+    text_spec,
+    time_decimals,
+    time_spec,
+    write_rows,
+)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -108,21 +117,21 @@ def _needs_qc(col: Column) -> bool:
 
 def write_csv(datafile: DataFile, stream: BinaryIO) -> None:
     """Write `datafile` as CSV with a commented metadata block to a binary stream."""
-    names = [col.name for col in datafile.columns]
-    taken = set(names)
+    names = unique_names([col.name for col in datafile.columns])
+    taken = {n.lower() for n in names}
     out_names: list[str] = []
     specs: list[Spec] = []
     for col, name in zip(datafile.columns, names, strict=True):
         out_names.append(name)
         if col is datafile.time:
-            specs.append(time_spec(col.values, col.decimals or 0, iso=True))
+            specs.append(time_spec(col.values, time_decimals(col.values, col.decimals), iso=True))
             continue
         specs.append(_value_spec(col))
         if _needs_qc(col):
             qc_name = name + QC_SUFFIX
-            while qc_name in taken:
+            while qc_name.lower() in taken:
                 qc_name += "_"
-            taken.add(qc_name)
+            taken.add(qc_name.lower())
             out_names.append(qc_name)
             assert col.quality is not None
             specs.append(("%d", [col.quality.tolist()]))

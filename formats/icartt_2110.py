@@ -1,8 +1,10 @@
-"""ICARTT FFI 2110 data block, flattened to one row per dependent line.
+"""ICARTT FFI 2110 and 2310 data blocks, one row per dependent line.
 
 Each auxiliary line (time, number of dependent lines, other auxiliary values) is followed by
-that many dependent lines (bounded variable, dependent values). A row of the flat table is
-time, bounded variable, the auxiliary values repeated, then the dependent values.
+that many dependent lines: in 2110 the bounded variable and the dependent values; in 2310 the
+dependent values alone, the bounded variable being the auxiliaries' first value plus the
+line's index times their step (auxiliaries: NX, X0, DX, ...). A row of the table is time,
+bounded variable, the auxiliary values repeated, then the dependent values.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def read_2110_rows(
             msg = f"the number of dependent lines {count} is not a count"
             findings.append(Diagnostic("FMT004", Severity.ERROR, msg, line=number))
             break
+        first_row = len(rows)
         if count == 0:
             rows.append([aux[0], math.nan, *aux[1:], *([math.nan] * ndep)])
         for _ in range(int(count)):
@@ -72,7 +75,12 @@ def read_2110_rows(
                 findings.append(Diagnostic("FMT004", Severity.ERROR, msg, line=number))
                 break
             dep_number, dep_line = body[at]
-            dep, bad = _numbers(dep_line, 1 + ndep, dep_number)
+            if head.ffi == 2310:
+                dep, bad = _numbers(dep_line, ndep, dep_number)
+                if dep is not None:
+                    dep = [aux[2] + (len(rows) - first_row) * aux[3], *dep]
+            else:
+                dep, bad = _numbers(dep_line, 1 + ndep, dep_number)
             at += 1
             if dep is None:
                 findings.extend([bad] if bad else [])

@@ -1,10 +1,15 @@
-"""NASA Ames reader (Gaines and Hipskind, FFI 1001 and 1010).
+"""NASA Ames reader (Gaines and Hipskind 1998): every FFI nappy reads, 1001 to 4010.
 
 Values are whitespace separated and may wrap across lines, so the data block is read as one
-stream of numbers cut into records. Scale factors apply to values, never to the missing
-sentinels, which become NaN with `Quality.MISSING`. When the independent variable is not time
-(a pressure or altitude profile), every row takes the file's date and the independent
-variable becomes an ordinary column.
+stream of numbers cut into records (`formats.nasa_ames_blocks`); multi-dimensional FFIs
+become one row per grid point with each independent variable a column (`DataFile.bounded`).
+Header lines may carry a trailing `{...}` annotation (nappy, BADC, NCAR), stripped as nappy
+strips it. Scale factors apply to values, never to the missing sentinels, which become NaN
+with `Quality.MISSING`. The time axis is read from the independent variable's name and units
+(`formats.time_axis`: seconds, minutes, hours or days since the line-7 date or a stated
+epoch); when no independent variable is a time, every row takes the file's date and the
+variables stay ordinary columns. Variable lines are `Name (unit)` or EBAS descriptors
+(`name, unit, key=value, ...`, `formats.descriptors`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from formats.descriptors import parse_descriptor, strip_annotation
 from formats.model import (
     Column,
     ColumnKind,
@@ -27,7 +33,7 @@ from formats.model import (
     Quality,
     Severity,
 )
-from formats.names import safe_name
+from formats.names import safe_name, unique_names
 from formats.neighbours import (
     column_unit,
     decode_text,
@@ -35,7 +41,7 @@ from formats.neighbours import (
     has_vertical_profile,
     position_extent,
 )
-from formats.text_table import parse_free_format
+from formats.time_axis import TimeAxis, resolve_epoch, time_axis
 from formats.timeparse import CampaignTime
 
 if TYPE_CHECKING:
@@ -44,12 +50,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_FFI = (1001, 1010, 2110)
-MAX_SECONDS = 400 * 86400.0
-"""A time independent variable is seconds from the date; beyond a year it is not a time."""
-_FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t]+(\d{4})[ \t]*\r?\n")
-_NAME_UNIT = re.compile(r"^(.*?)\s*[(\[]([^()\[\]]*)[)\]]\s*$")
-_TIME_WORDS = re.compile(r"\b(UT|UTC|GMT|time|seconds?|secs?)\b", re.IGNORECASE)
+DIMENSIONS = {1001: 1, 1010: 1, 1020: 1, 2010: 2, 2110: 2, 2160: 2, 2310: 2, 3010: 3, 4010: 4}
+"""Every FFI of the specification and its number of independent variables (NIV)."""
+SUPPORTED_FFI = tuple(DIMENSIONS)
+MAX_SPAN_S = 100 * 366 * 86400.0
+"""A time offset beyond a century from its epoch is not a time (and would overflow)."""
+_FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t,]+(\d{4})[ \t]*(?:\{[^\r\n{}]*\})?[ \t]*\r?\n")
 
 
 class _Bad(FormatError):
@@ -60,8 +66,26 @@ class _Bad(FormatError):
 
 
 def sniff_nasa_ames(head: bytes) -> int:
-    """80 when the first line is `NLHEAD FFI` (whitespace separated), else 0."""
-    return 80 if _FIRST_LINE.match(head) else 0
+    """80 when the first line is `NLHEAD FFI` (a trailing `{...}` annotation allowed) and
+    the FFI is one of the specification's, 40 for another FFI-like number, 70 when one
+    preamble line comes first (NDACC), else 0."""
+    match = _FIRST_LINE.match(head)
+    score = 80
+    if match is None:
+        second = head.find(b"\n") + 1
+        match = _FIRST_LINE.match(head[second:]) if second else None
+        score = 70
+    if match is None or b"," in match.group(0).split(b"{")[0]:
+        return 0
+    return score if int(match.group(2)) in DIMENSIONS else 40
+
+
+def _preamble(lines: list[str]) -> int:
+    """Lines before `NLHEAD FFI` (NDACC files put one there; nappy's ignore_header_lines)."""
+    if lines and _FIRST_LINE.match((lines[0] + "\n").encode()) is None and len(lines) > 1:
+        if _FIRST_LINE.match((lines[1] + "\n").encode()):
+            return 1
+    return 0
 
 
 @dataclass
@@ -69,14 +93,14 @@ class _Var:
     text: str
     scale: float = 1.0
     missing: float | None = None
+    missing_text: str | None = None
+    """Missing value of a character auxiliary variable (FFI 2160)."""
 
     @property
     def name_unit(self) -> tuple[str, str]:
-        """Name and unit of `Name (unit)`; the unit is empty when none is written."""
-        match = _NAME_UNIT.match(self.text.strip())
-        if match and match.group(1):
-            return match.group(1).strip(), match.group(2).strip()
-        return self.text.strip(), ""
+        """Name and unit of `Name (unit)` or `name, unit, ...`; unit empty when none."""
+        found = parse_descriptor(self.text)
+        return found.name, found.unit
 
 
 @dataclass
@@ -89,60 +113,126 @@ class _Head:
     mname: str
     date: datetime
     rdate: str
-    independent: _Var
+    independents: list[_Var]
+    """X(1) ... X(NIV): X(1) varies fastest, X(NIV) is the unbounded variable."""
+    dx: list[float] = field(default_factory=list)
+    nvpm: int = 1
+    grid: list[list[float]] = field(default_factory=list)
+    """FFI 2010-4010: the values of X(1) ... X(NIV-1)."""
     variables: list[_Var] = field(default_factory=list)
     auxiliary: list[_Var] = field(default_factory=list)
+    naux_text: int = 0
+    """FFI 2160: how many auxiliary variables (the last ones) are text."""
     special: list[str] = field(default_factory=list)
     normal: list[str] = field(default_factory=list)
-    bounded: _Var | None = None
-    """FFI 2110: the bounded independent variable X(1), which varies fastest."""
 
 
 class _Cursor:
     def __init__(self, lines: list[str]) -> None:
         self.lines, self.at = lines, 0
 
-    def line(self, what: str) -> str:
+    def raw(self, what: str) -> str:
         if self.at >= len(self.lines):
             raise _Bad(self.at, f"the header ends before {what}")
         self.at += 1
         return self.lines[self.at - 1]
 
+    def line(self, what: str) -> str:
+        return strip_annotation(self.raw(what))
+
+    def tokens(self, what: str, count: int) -> list[str]:
+        found: list[str] = []
+        while len(found) < count:
+            found.extend(self.line(what).split())
+        return found[:count]
+
     def numbers(self, what: str, count: int) -> list[float]:
         """`count` numbers, read across as many lines as they take."""
         found: list[float] = []
-        while len(found) < count:
-            for token in self.line(what).split():
-                try:
-                    value = float(token)
-                except ValueError:
-                    value = math.nan
-                if not math.isfinite(value):
-                    raise _Bad(self.at, f"{what}: {token!r} is not a number")
-                found.append(value)
-        return found[:count]
+        for token in self.tokens(what, count):
+            try:
+                value = float(token)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise _Bad(self.at, f"{what}: {token!r} is not a number")
+            found.append(value)
+        return found
 
     def integer(self, what: str) -> int:
         value = self.numbers(what, 1)[0]
-        if not value.is_integer():
-            raise _Bad(self.at, f"{what}: {value} is not an integer")
+        if not value.is_integer() or value < 0:
+            raise _Bad(self.at, f"{what}: {value} is not a count")
         return int(value)
 
+    def integers(self, what: str, count: int) -> list[int]:
+        values = self.numbers(what, count)
+        if any(not v.is_integer() or v < 0 for v in values):
+            raise _Bad(self.at, f"{what}: {values} are not counts")
+        return [int(v) for v in values]
 
-def _vars(cur: _Cursor, what: str) -> list[_Var]:
-    count = cur.integer(f"the number of {what}")
+
+def _vars(cur: _Cursor, what: str, count: int | None = None) -> list[_Var]:
+    if count is None:
+        count = cur.integer(f"the number of {what}")
     scales = cur.numbers(f"the {what}' scale factors", count)
     missing = cur.numbers(f"the {what}' missing values", count)
     names = [cur.line(f"a name of the {what}") for _ in range(count)]
     return [_Var(n, s, m) for n, s, m in zip(names, scales, missing, strict=True)]
 
 
+def _independents(cur: _Cursor, head: _Head, niv: int) -> None:
+    ffi = head.ffi
+    head.dx = cur.numbers("DX", 1 if ffi in (1001, 1010, 1020, 2160, 2310) else niv)
+    if ffi == 1020:
+        head.nvpm = cur.integer("NVPM")
+        if head.nvpm < 1 or head.dx[0] == 0:
+            raise _Bad(cur.at, "FFI 1020 needs NVPM >= 1 and a DX that is not 0")
+    if ffi in (2010, 3010, 4010):
+        nx = cur.integers("NX", niv - 1)
+        nxdef = cur.integers("NXDEF", niv - 1)
+        for i in range(niv - 1):
+            listed = cur.numbers(f"the values of X({i + 1})", nxdef[i])
+            if nxdef[i] < 1 or nxdef[i] > nx[i]:
+                raise _Bad(cur.at, f"NXDEF {nxdef[i]} must be between 1 and NX {nx[i]}")
+            if nxdef[i] < nx[i]:
+                if head.dx[i] == 0:
+                    raise _Bad(cur.at, f"X({i + 1}) has fewer values than NX and DX is 0")
+                listed = [listed[0] + k * head.dx[i] for k in range(nx[i])]
+            head.grid.append(listed)
+    if ffi == 2160:
+        cur.numbers("LENX", 1)
+    head.independents = [_Var(cur.line("XNAME")) for _ in range(niv)]
+
+
+def _auxiliary(cur: _Cursor, head: _Head) -> None:
+    if head.ffi == 1001:
+        return
+    count = cur.integer("the number of auxiliary variables")
+    if head.ffi == 2160:
+        head.naux_text = cur.integer("NAUXC")
+        if head.naux_text > count:
+            raise _Bad(cur.at, "NAUXC is larger than NAUXV")
+    if count == 0:
+        return
+    numeric = count - head.naux_text
+    scales = cur.numbers("the auxiliary variables' scale factors", numeric)
+    missing = cur.numbers("the auxiliary variables' missing values", numeric)
+    texts: list[str] = []
+    if head.naux_text:
+        cur.numbers("LENA", head.naux_text)
+        texts = cur.tokens("the text auxiliary variables' missing values", head.naux_text)
+    names = [cur.line("a name of the auxiliary variables") for _ in range(count)]
+    head.auxiliary = [_Var(n, s, m) for n, s, m in zip(names, scales, missing, strict=False)]
+    head.auxiliary += [_Var(n, missing_text=t) for n, t in zip(names[numeric:], texts, strict=True)]
+
+
 def _parse_head(lines: list[str]) -> _Head:
     cur = _Cursor(lines)
     nlhead, ffi = (int(v) for v in cur.numbers("the first line (NLHEAD FFI)", 2))
-    if ffi not in SUPPORTED_FFI:
-        msg = f"NASA Ames FFI {ffi} is not supported (FieldCat reads 1001, 1010 and 2110)"
-        raise _Bad(1, msg, "FMT002")
+    if ffi not in DIMENSIONS:
+        known = ", ".join(str(f) for f in DIMENSIONS)
+        raise _Bad(1, f"NASA Ames FFI {ffi} is not supported (FieldCat reads {known})", "FMT002")
     oname, org, sname, mname = (cur.line(w).strip() for w in ("ONAME", "ORG", "SNAME", "MNAME"))
     cur.numbers("IVOL NVOL", 2)
     ymd = [int(v) for v in cur.numbers("DATE RDATE", 6)]
@@ -150,20 +240,17 @@ def _parse_head(lines: list[str]) -> _Head:
         date = datetime(ymd[0], ymd[1], ymd[2], tzinfo=UTC)
     except (ValueError, OverflowError):
         raise _Bad(cur.at, f"{ymd[0]}-{ymd[1]}-{ymd[2]} is not a date") from None
-    cur.numbers("DX", 2 if ffi == 2110 else 1)
-    bounded = _Var(cur.line("XNAME(1)")) if ffi == 2110 else None
-    head = _Head(
-        nlhead, ffi, oname, org, sname, mname, date,
-        f"{ymd[3]:04d}-{ymd[4]:02d}-{ymd[5]:02d}", _Var(cur.line("XNAME")),
-        bounded=bounded,
-    )  # fmt: skip
+    rdate = f"{ymd[3]:04d}-{ymd[4]:02d}-{ymd[5]:02d}"
+    head = _Head(nlhead, ffi, oname, org, sname, mname, date, rdate, [])
+    _independents(cur, head, DIMENSIONS[ffi])
     head.variables = _vars(cur, "primary variables")
-    if ffi in (1010, 2110):
-        head.auxiliary = _vars(cur, "auxiliary variables")
-    if ffi == 2110 and not head.auxiliary:
-        raise _Bad(cur.at, "FFI 2110 needs an auxiliary variable counting the X(1) values")
-    head.special = [cur.line("a special comment") for _ in range(cur.integer("NSCOML"))]
-    head.normal = [cur.line("a normal comment") for _ in range(cur.integer("NNCOML"))]
+    _auxiliary(cur, head)
+    if ffi in (2110, 2160, 2310) and not head.auxiliary:
+        raise _Bad(cur.at, f"FFI {ffi} needs an auxiliary variable counting the X(1) values")
+    if ffi == 2310 and len(head.auxiliary) < 3:
+        raise _Bad(cur.at, "FFI 2310 needs NX, the first X(1) and its step as auxiliaries")
+    head.special = [cur.raw("a special comment") for _ in range(cur.integer("NSCOML"))]
+    head.normal = [cur.raw("a normal comment") for _ in range(cur.integer("NNCOML"))]
     if cur.at != nlhead:
         raise _Bad(1, f"line 1 says {nlhead} header lines but the header has {cur.at}")
     return head
@@ -173,61 +260,77 @@ def read_nasa_ames(
     data: bytes, campaign: CampaignTime | None
 ) -> tuple[DataFile | None, list[Diagnostic]]:
     """Read NASA Ames bytes into a `DataFile` (None when there are errors) and findings."""
-    import numpy as np
+    from formats.nasa_ames_blocks import Block, decode_block
 
     text, diagnostics = decode_text(data)
     if text is None:
         return None, diagnostics
     lines = text.splitlines()
+    skipped = _preamble(lines)
+    preamble, lines = lines[:skipped], lines[skipped:]
     try:
         head = _parse_head(lines)
     except _Bad as bad:
         return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
-    values, line_of, findings = parse_free_format(lines[head.nlhead :], head.nlhead + 1)
-    if values is None:
+    block, findings = decode_block(head, lines)
+    if block is None:
         return None, [*diagnostics, *findings]
-    width = 1 + len(head.auxiliary) + len(head.variables)
-    if not values:
+    if block.rows == 0:
         return None, [*diagnostics, _error("FMT003", "the file has no data", len(lines))]
-    if head.bounded is not None:
-        from formats.nasa_ames_2110 import flatten_2110
+    header_text = "".join(line + "\n" for line in [*preamble, *lines[: head.nlhead]])
+    try:
+        datafile = _datafile(head, block, header_text)
+        if preamble:
+            datafile.header.extra["PREAMBLE"] = preamble[0].strip()
+    except _Bad as bad:
+        return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
+    return datafile, [*diagnostics, *_unit_warnings(datafile)]
 
-        flat, finding = flatten_2110(values, line_of, len(head.auxiliary), len(head.variables))
-        if flat is None:
-            return None, [*diagnostics, *([finding] if finding else [])]
-        table, line_of, width = flat, [line_of[0]] * len(flat), 1
-        head.auxiliary = [head.bounded, *head.auxiliary]
-    elif len(values) % width:
-        msg = f"the data end inside a record ({len(values) % width} of {width} values)"
-        return None, [*diagnostics, _error("FMT004", msg, line_of[-1])]
-    else:
-        table = np.asarray(values, dtype=np.float64).reshape(-1, width)
-    x = table[:, 0]
-    if _TIME_WORDS.search(head.independent.text) and bool((np.abs(x) > MAX_SECONDS).any()):
-        row = int(np.flatnonzero(np.abs(x) > MAX_SECONDS)[0])
-        msg = f"time {x[row]:g} s is not seconds within a few days of the file's date"
-        return None, [*diagnostics, _error("FMT004", msg, line_of[row * width])]
-    if bool((x[1:] < x[:-1]).any()) and bool((x[1:] > x[:-1]).any()):
-        row = int(np.flatnonzero(np.diff(np.sign(np.diff(x))))[0]) + 2
-        msg = "the independent variable is not monotonic"
-        return None, [*diagnostics, _error("FMT004", msg, line_of[row * width])]
-    header_text = "".join(line + "\n" for line in lines[: head.nlhead])
-    return _datafile(head, table, header_text), diagnostics
+
+def _unit_warnings(datafile: DataFile) -> list[Diagnostic]:
+    """A warning for each unit that maps to no UDUNITS unit (kept as `original_units`)."""
+    found = []
+    for column in datafile.data_columns:
+        if column.unit is None and column.original_unit and column.kind is ColumnKind.NUMBER:
+            msg = (
+                f"unit {column.original_unit!r} of {column.original_name} is not a UDUNITS"
+                " unit; it is kept as original_units"
+            )
+            found.append(Diagnostic("UNIT001", Severity.WARNING, msg))
+    return found
 
 
 def _error(code: str, message: str, line: int) -> Diagnostic:
     return Diagnostic(code=code, severity=Severity.ERROR, message=message, line=line)
 
 
-def _column(var: _Var, raw: npt.NDArray[np.float64]) -> Column:
+def _unit(name: str, unit: str, reference: datetime) -> str | None:
+    """Canonical unit; a time-like unit (`days from file reference point`) becomes CF
+    `days since <reference>` so the values keep their meaning without conversion."""
+    canonical = column_unit(name, unit)
+    if canonical is not None or not unit:
+        return canonical
+    axis = time_axis(unit)
+    if axis is not None and any(w in unit.lower() for w in ("from", "since", "after")):
+        return axis.cf_units(reference)
+    return None
+
+
+def _column(var: _Var, raw: npt.NDArray[Any], reference: datetime) -> Column:
     import numpy as np
 
-    name, unit = var.name_unit
+    found = parse_descriptor(var.text)
+    name, unit = found.name, found.unit
+    attrs = {"long_name": " ".join(strip_annotation(var.text).split())}
+    attrs.update({f"ebas_{safe_name(k).lower()}": v for k, v in found.attributes.items()})
+    if raw.dtype.kind in "OUS":
+        if var.missing_text is not None:
+            attrs["nasa_ames_missing_value"] = var.missing_text
+        return Column(name, safe_name(name), unit, None, ColumnKind.STRING, raw, attributes=attrs)
     missing = raw == var.missing if var.missing is not None else np.zeros(len(raw), bool)
     values = raw * var.scale if var.scale != 1.0 else raw.copy()
     values[missing] = np.nan
     quality = missing.astype(np.int8) * np.int8(Quality.MISSING)
-    attrs = {"long_name": var.text.strip()}
     if var.missing is not None:
         attrs["nasa_ames_missing_value"] = repr(var.missing)
     if var.scale != 1.0:
@@ -236,7 +339,7 @@ def _column(var: _Var, raw: npt.NDArray[np.float64]) -> Column:
         original_name=name,
         name=safe_name(name),
         original_unit=unit,
-        unit=column_unit(name, unit),
+        unit=_unit(name, unit, reference),
         kind=ColumnKind.NUMBER,
         values=values,
         quality=quality if bool(missing.any()) else None,
@@ -244,54 +347,94 @@ def _column(var: _Var, raw: npt.NDArray[np.float64]) -> Column:
     )
 
 
-def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> DataFile:
+def _time_index(head: _Head) -> tuple[int | None, TimeAxis | None]:
+    """Which independent variable is time (the unbounded one first), and its axis."""
+    niv = len(head.independents)
+    for index in [niv - 1, *range(niv - 1)]:
+        name, unit = head.independents[index].name_unit
+        axis = time_axis(head.independents[index].text) or time_axis(name, unit)
+        if axis is not None and not (head.ffi == 2160 and index == niv - 1):
+            return index, axis
+    return None, None
+
+
+def _times(
+    raw: npt.NDArray[np.float64], axis: TimeAxis, reference: datetime
+) -> npt.NDArray[Any]:
     import numpy as np
 
-    x = head.independent
-    is_time = bool(_TIME_WORDS.search(x.text))
-    base = np.datetime64(head.date.replace(tzinfo=None), "ns")
-    if is_time:
-        offsets = np.round(table[:, 0] * 1e9).astype(np.int64).astype("timedelta64[ns]")
-        times = base + offsets
+    seconds = raw * axis.seconds
+    bad = np.flatnonzero(~(np.abs(seconds) <= MAX_SPAN_S))
+    if len(bad):
+        msg = f"time {raw[bad[0]]:g} {axis.word} is not a time within a century of its epoch"
+        raise _Bad(0, msg, "FMT004")
+    epoch = np.datetime64(resolve_epoch(axis, reference), "ns")
+    offsets = np.round(raw * (axis.seconds * 1e9)).astype(np.int64).astype("timedelta64[ns]")
+    result: npt.NDArray[Any] = epoch + offsets
+    return result
+
+
+def _datafile(head: _Head, block: Any, header_text: str) -> DataFile:
+    import numpy as np
+
+    reference = head.date.replace(tzinfo=None)
+    niv = len(head.independents)
+    time_at, axis = _time_index(head)
+    if time_at is not None and axis is not None:
+        x = head.independents[time_at]
+        name, unit = x.name_unit
+        times = _times(block.independent(time_at), axis, reference)
+        time = Column(name or "time", "time", unit or axis.word, None, ColumnKind.NUMBER, times)
+        time.attributes["time_axis"] = axis.cf_units(reference)
+        if block.rows > 1 and time_at == niv - 1 and bool((np.diff(times) < 0).any()):
+            raise _Bad(0, "the independent variable (time) decreases", "FMT004")
     else:
-        times = np.full(len(table), base)
-    name, unit = x.name_unit
-    time_unit = (unit or "s") if is_time else "UTC"
-    time = Column(name if is_time else "DATE", "time", time_unit, None, ColumnKind.NUMBER, times)
-    if not is_time:
-        time.attributes["comment"] = "the file's DATE; its independent variable is not time"
+        base = np.datetime64(reference, "ns")
+        time = Column("DATE", "time", "UTC", None, ColumnKind.NUMBER, np.full(block.rows, base))
+        time.attributes["comment"] = "the file's DATE; no independent variable is a time"
     columns = [time]
-    if not is_time:
-        columns.append(_column(_Var(x.text), table[:, 0]))
-    naux = len(head.auxiliary)
+    # Every independent variable but a time that is unbounded is a dimension of its own;
+    # a non-time unbounded one (altitude levels of FFI 2110) is one too.
+    dimensions: dict[int, Column] = {}
+    for index in [niv - 1, *range(niv - 1)]:
+        if index == time_at:
+            if index != niv - 1:
+                dimensions[index] = time
+            continue
+        column = _column(head.independents[index], block.independent(index), reference)
+        columns.append(column)
+        if index != niv - 1 or niv > 1:
+            dimensions[index] = column
+    bounded_columns = [dimensions[i] for i in sorted(dimensions)]
     first_aux = len(columns)
-    columns += [_column(v, table[:, 1 + i]) for i, v in enumerate(head.auxiliary)]
-    if head.bounded is not None:
-        count = columns[first_aux + 1]  # after X(1): the count of X(1) values, a number
+    columns += [_column(v, block.auxiliary(i), reference) for i, v in enumerate(head.auxiliary)]
+    if head.ffi in (2110, 2160, 2310):
+        count = columns[first_aux]  # NX: the count of X(1) values, a number
         count.unit = count.unit or ("1" if not count.original_unit else None)
-    columns += [_column(v, table[:, 1 + naux + i]) for i, v in enumerate(head.variables)]
-    _unique_names(columns)
-    start = head.date + (timedelta(seconds=float(table[0, 0])) if is_time else timedelta(0))
-    stop = head.date + (timedelta(seconds=float(table[-1, 0])) if is_time else timedelta(0))
+    columns += [_column(v, block.primary(i), reference) for i, v in enumerate(head.variables)]
+    for column, name in zip(columns[1:], unique_names([c.name for c in columns[1:]]), strict=True):
+        column.name = name
+    stamps = time.values
+    start = _as_datetime(stamps.min())
+    stop = _as_datetime(stamps.max())
     extent, feature = position_extent(columns, start, stop)
-    if feature is FeatureType.TIME_SERIES and has_vertical_profile(columns):
+    if feature is FeatureType.TIME_SERIES and (niv > 1 or has_vertical_profile(columns)):
         feature = FeatureType.PROFILE
     site = fixed_site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
     if site is not None:
         extent.south = extent.north = site[0]
         extent.west = extent.east = site[1]
     header = _header(head, start, stop, site)
-    return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
+    datafile = DataFile(header, columns, "nasa_ames", feature, extent, header_text)
+    datafile.bounded = [c.name for c in bounded_columns]
+    return datafile
 
 
-def _unique_names(columns: list[Column]) -> None:
-    seen: set[str] = set()
-    for column in columns:
-        name = column.name
-        while name.lower() in seen:
-            name += "_"
-        seen.add(name.lower())
-        column.name = name
+def _as_datetime(stamp: Any) -> datetime:
+    import numpy as np
+
+    micro = int(stamp.astype("datetime64[us]").astype(np.int64))
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micro)
 
 
 def _header(
@@ -314,6 +457,6 @@ def _header(
             "FFI": str(head.ffi),
             "ORGANIZATION": head.org,
             "REVISION_DATE": head.rdate,
-            "INDEPENDENT_VARIABLE": head.independent.text.strip(),
+            "INDEPENDENT_VARIABLE": strip_annotation(head.independents[-1].text).strip(),
         },
     )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from formats.cf_attributes import standard_name_for
+from formats.cf_attributes import position_kind, standard_name_for
 from formats.model import Column, ColumnKind, Diagnostic, Extent, FeatureType, Severity
 from formats.units import canonical_unit
 
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-LATITUDE_NAMES = frozenset({"LAT", "LATITUDE", "GPS_LAT", "LATITUDE_DEG"})
-LONGITUDE_NAMES = frozenset({"LON", "LONG", "LONGITUDE", "GPS_LON", "LONGITUDE_DEG"})
 _DEGREES = frozenset({"degree", "degrees_north", "degrees_east"})
 _TO_METRES = {"m": 1.0, "km": 1000.0, "ft": 0.3048}
 
@@ -46,7 +44,15 @@ def decode_text(data: bytes) -> tuple[str | None, list[Diagnostic]]:
     return text, findings
 
 
-_UNITLESS = frozenset({"none", "unitless", "1", "dimensionless", "count", "counts", "mach"})
+_UNITLESS = frozenset(
+    {
+        "none", "unitless", "1", "dimensionless", "count", "counts", "mach", "#", "no unit",
+        "no units", "nounit", "flag", "flags", "fraction", "ratio", "index", "number",
+        "-", "n/a", "na", "numflag",
+    }
+)  # fmt: skip
+_EXPONENT = re.compile(r"^(?:x\s*)?(?:10\^|10\*\*|1?[eE])\s*([+-]?\d{1,3})\s*(.*)$")
+_DEGREE_WORDS = frozenset({"deg", "degs", "degree", "degrees", "°", "decimal"})
 _ALIASES = {
     "per mil": "1e-3",
     "permil": "1e-3",
@@ -59,6 +65,30 @@ _ALIASES = {
     "degrees east": "degrees_east",
     "deg n": "degrees_north",
     "deg e": "degrees_east",
+    "deg +n": "degrees_north",
+    "deg +e": "degrees_east",
+    "degrees +n": "degrees_north",
+    "degrees +e": "degrees_east",
+    "deg_n": "degrees_north",
+    "deg_e": "degrees_east",
+    "degn": "degrees_north",
+    "dege": "degrees_east",
+    "deg c": "degC",
+    "#/cm3": "cm-3",
+    "#/cc": "cm-3",
+    "#/cm^3": "cm-3",
+    "# cm-3": "cm-3",
+    "#/cm-3": "cm-3",
+    "1/cm3": "cm-3",
+    "#/m3": "m-3",
+    "#/l": "L-1",
+    "hours (ut)": "hours",
+    "ug/m3": "ug m-3",
+    "ng/m3": "ng m-3",
+    "ug m-3": "ug m-3",
+    "ng m-3": "ng m-3",
+    "1/mm": "Mm-1",
+    "mm-1": "Mm-1",
 }
 """Unit spellings of the neighbouring formats that UDUNITS reads otherwise or not at all."""
 
@@ -74,6 +104,11 @@ def column_unit(name: str, unit: str) -> str | None:
         return "1"
     if key in _ALIASES:
         return _ALIASES[key]
+    scaled = _EXPONENT.match(unit.strip())
+    if scaled and scaled.group(2):
+        # `E+21 m-3`: a power of ten written before the unit (EBAS, NDACC).
+        rest = column_unit("", scaled.group(2))
+        return f"1e{int(scaled.group(1))} {rest}" if rest is not None else None
     token = " ".join(unit.split())
     if " " in token:
         # UDUNITS reads a space as multiplication (`m s-1`); the alias table's check takes
@@ -84,13 +119,16 @@ def column_unit(name: str, unit: str) -> str | None:
 
 def position_unit(name: str, unit: str) -> str | None:
     """`degrees_north`/`degrees_east` for a latitude/longitude column in degrees, else None."""
-    key = name.strip().upper()
-    if key not in LATITUDE_NAMES and key not in LONGITUDE_NAMES:
+    kind = position_kind(name)
+    if kind is None:
         return None
     spelled = " ".join(unit.strip().lower().split())
-    if _ALIASES.get(spelled, canonical_unit(unit)) not in _DEGREES:
+    words = spelled.replace("+", " ").split()
+    if _ALIASES.get(spelled, canonical_unit(unit)) not in _DEGREES and (
+        not words or words[0] not in _DEGREE_WORDS
+    ):
         return None
-    return "degrees_north" if key in LATITUDE_NAMES else "degrees_east"
+    return "degrees_north" if kind == "latitude" else "degrees_east"
 
 
 def _find(columns: Sequence[Column], unit: str) -> Column | None:

@@ -22,6 +22,18 @@ Spec = tuple[str, list[list[Any]]]
 """A column's format (may hold several `%` fields) and one list per field."""
 
 
+def time_decimals(times: npt.NDArray[Any], declared: int | None) -> int:
+    """Fraction digits that write every time exactly: at least `declared` (what the source
+    wrote), more where the values hold finer fractions (21:26:25.6 needs one), at most 9."""
+    import numpy as np
+
+    ns = times.astype("datetime64[ns]").view(np.int64) % 1_000_000_000
+    digits = declared or 0
+    while digits < 9 and bool((ns % 10 ** (9 - digits)).any()):
+        digits += 1
+    return digits
+
+
 def time_spec(times: npt.NDArray[Any], decimals: int, iso: bool) -> Spec:
     """Spec of a `datetime64[ns]` column: `YYYYMMDDHHMMSS[.f]` or ISO 8601 `...Z`."""
     import numpy as np
