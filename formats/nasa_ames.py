@@ -296,7 +296,7 @@ def _unit_warnings(datafile: DataFile) -> list[Diagnostic]:
                 f"unit {column.original_unit!r} of {column.original_name} is not a UDUNITS"
                 " unit; it is kept as original_units"
             )
-            found.append(Diagnostic("UNIT001", Severity.WARNING, msg))
+            found.append(Diagnostic("FMT007", Severity.WARNING, msg))
     return found
 
 

@@ -83,10 +83,6 @@ _ALIASES = {
     "#/m3": "m-3",
     "#/l": "L-1",
     "hours (ut)": "hours",
-    "ug/m3": "ug m-3",
-    "ng/m3": "ng m-3",
-    "ug m-3": "ug m-3",
-    "ng m-3": "ng m-3",
     "1/mm": "Mm-1",
     "mm-1": "Mm-1",
 }
