@@ -203,6 +203,7 @@ def _safe_id(text: str) -> str:
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 def feature_id(datafile: DataFile) -> str:
@@ -293,16 +294,20 @@ def _description(datafile: DataFile) -> dict[str, AttrValue]:
 
 
 def _people(datafile: DataFile) -> dict[str, AttrValue]:
-    """Creator (the PI, as the header names them) and a publisher the center overrides."""
+    """Creator (the PI, as the header names them; the organisation line of NASA Ames and
+    ICARTT as institution) and a publisher the center overrides."""
     pi = datafile.header.pi_name
     email = _EMAIL.search(datafile.original_header)
+    organization = " ".join(datafile.header.extra.get("ORGANIZATION", "").split())
+    institution = _institution(pi) or organization or "not given"
+    url = _URL.search(datafile.original_header)
     return {
         "creator_name": pi or "not given",
         "creator_type": "person",
         "creator_email": email.group(0) if email else "not given",
-        "creator_url": "not given",
-        "creator_institution": _institution(pi) or "not given",
-        "institution": _institution(pi) or "not given",
+        "creator_url": url.group(0).rstrip(".,;)") if url else "not given",
+        "creator_institution": institution,
+        "institution": institution,
         "contributor_name": pi or "not given",
         "contributor_role": "principalInvestigator",
         "publisher_name": "FieldCat archive center",
@@ -325,12 +330,19 @@ def _provenance(datafile: DataFile, created: str) -> dict[str, AttrValue]:
         "product_version": header.data_version or "not given",
         "references": "not given",
         "license": "Use is subject to the campaign data policy.",
-        "history": f"{created} converted from {datafile.source_format} by FieldCat",
+        "history": _history(datafile, created),
         "date_created": created,
         "date_modified": created,
         "date_issued": created,
         "date_metadata_modified": created,
     }
+
+
+def _history(datafile: DataFile, created: str) -> str:
+    """One history line naming the source file and its SHA-256 when they are known."""
+    source = datafile.source_name or "a submitted file"
+    digest = f" (sha256 {datafile.source_sha256})" if datafile.source_sha256 else ""
+    return f"{created} FieldCat converted {source}{digest} from {datafile.source_format}"
 
 
 def _time_attributes(

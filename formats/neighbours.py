@@ -145,7 +145,8 @@ def longitude_range(lon: npt.NDArray[np.float64]) -> tuple[float, float]:
     """West and east bounds in [-180, 180]; west > east when the span crosses 180."""
     import numpy as np
 
-    wrapped = (lon + 180.0) % 360.0 - 180.0
+    # Values already in [-180, 180] stay as written (the wrap would add rounding noise).
+    wrapped = np.where(np.abs(lon) <= 180.0, lon, (lon + 180.0) % 360.0 - 180.0)
     west, east = float(np.nanmin(wrapped)), float(np.nanmax(wrapped))
     shifted = wrapped % 360.0  # 0..360: a track across 180 is contiguous here
     if east - west > 180.0 and float(np.nanmax(shifted) - np.nanmin(shifted)) < east - west:
@@ -185,6 +186,9 @@ _SITE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*°?\s*([NS])[\s,;]+(\d{1,3}(?:\.\d+)?
 
 def fixed_site(comments: list[str]) -> tuple[float, float, str] | None:
     """A fixed position written in the comments (`36.79 S 174.63 E`), as (lat, lon, line)."""
+    keyed = _keyed_site(comments)
+    if keyed is not None:
+        return keyed
     for line in comments:
         match = _SITE.search(line)
         if match:
@@ -193,6 +197,26 @@ def fixed_site(comments: list[str]) -> tuple[float, float, str] | None:
             if abs(lat) <= 90 and abs(lon) <= 180:
                 return lat, lon, line.strip()
     return None
+
+
+_KEYED = re.compile(
+    r"^\s*(?:station\s+|site\s+)?(latitude|longitude)\s*[:=]\s*(-?\d{1,3}(?:\.\d+)?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _keyed_site(comments: list[str]) -> tuple[float, float, str] | None:
+    """`Station latitude: 78.906` and `Station longitude: 11.888` lines (EBAS comments)."""
+    found: dict[str, float] = {}
+    for line in comments:
+        match = _KEYED.match(line)
+        if match:
+            found.setdefault(match.group(1).lower(), float(match.group(2)))
+    lat, lon = found.get("latitude"), found.get("longitude")
+    if lat is None or lon is None or abs(lat) > 90 or abs(lon) > 360:
+        return None
+    lon = lon - 360.0 if lon > 180.0 else lon
+    return lat, lon, f"{lat} N {lon} E"
 
 
 def has_vertical_profile(columns: list[Column]) -> bool:

@@ -28,6 +28,7 @@ from formats.model import (
     Severity,
     UnknownFormatError,
     UnsupportedFormatError,
+    WriteError,
 )
 from formats.timeparse import CampaignTime
 
@@ -236,6 +237,11 @@ def validate(
         diag = _finding("FMT003", f"the file could not be read as {fmt}")
         return ValidationReport(fmt, None, [diag])
     diagnostics = group(diagnostics)
+    if datafile is not None:
+        import hashlib
+
+        datafile.source_name = Path(name).name if name else ""
+        datafile.source_sha256 = hashlib.sha256(data).hexdigest()
     report = ValidationReport(fmt, datafile, diagnostics)
     if not report.valid:
         report.datafile = None
@@ -273,7 +279,15 @@ def write_to(datafile: DataFile, fmt: str, stream: BinaryIO, **options: Any) -> 
         writer = _load(info.writer)
     except (ImportError, AttributeError) as err:
         raise UnsupportedFormatError(f"the {fmt} writer is not available") from err
-    writer(datafile, stream, **options)
+    try:
+        writer(datafile, stream, **options)
+    except FormatError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError) as err:
+        # A writer bug or a library's refusal (netCDF4, HDF5) reaches the caller as a
+        # FormatError with a message, never as a traceback; the log keeps the details.
+        logger.exception("the %s writer failed", fmt)
+        raise WriteError(f"the file cannot be written as {fmt}: {type(err).__name__}") from err
 
 
 def write(datafile: DataFile, fmt: str, out: Path, **options: Any) -> None:
