@@ -55,6 +55,9 @@ DIMENSIONS = {1001: 1, 1010: 1, 1020: 1, 2010: 2, 2110: 2, 2160: 2, 2310: 2, 301
 SUPPORTED_FFI = tuple(DIMENSIONS)
 MAX_SPAN_S = 100 * 366 * 86400.0
 """A time offset beyond a century from its epoch is not a time (and would overflow)."""
+_DIMENSIONLESS = frozenset(
+    {"number", "count", "counts", "factor", "fraction", "ratio", "efficiency", "index", "flag"}
+)
 _FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t,]+(\d{4})[ \t]*(?:\{[^\r\n{}]*\})?[ \t]*\r?\n")
 
 
@@ -308,8 +311,15 @@ def _unit(name: str, unit: str, reference: datetime) -> str | None:
     """Canonical unit; a time-like unit (`days from file reference point`) becomes CF
     `days since <reference>` so the values keep their meaning without conversion."""
     canonical = column_unit(name, unit)
-    if canonical is not None or not unit:
+    if canonical is not None:
         return canonical
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    if not unit:
+        # A count, factor or version written without a unit is a number of dimension 1.
+        return "1" if words & _DIMENSIONLESS else None
+    if unit.strip().upper() in ("UT", "UTC", "GMT") and len(words) == 1:
+        return column_unit("", name)  # `Hours (UT)`: hours of a UT time of day
+
     axis = time_axis(unit)
     if axis is not None and any(w in unit.lower() for w in ("from", "since", "after")):
         return axis.cf_units(reference)

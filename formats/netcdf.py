@@ -22,6 +22,7 @@ from formats.cf_attributes import (
     global_attributes,
     standard_name_for,
 )
+from formats.names import MAX_NAME, safe_name
 from formats.model import (
     QUALITY_MEANINGS,
     Column,
@@ -79,11 +80,15 @@ class _Plan:
     """`createVariable` keywords of every array variable (compression)."""
 
     def unique(self, name: str) -> str:
-        """`name`, or `name_` repeated until it is free; then mark it taken."""
-        while name in self.taken:
-            name += "_"
-        self.taken.add(name)
-        return name
+        """`name` made NetCDF-safe and at most `MAX_NAME` long, then `_2`, `_3`... until it
+        is free; then mark it taken (NetCDF refuses names past 256 bytes)."""
+        name = safe_name(name)[:MAX_NAME]
+        candidate, number = name, 1
+        while candidate in self.taken:
+            number += 1
+            candidate = f"{name[: MAX_NAME - len(str(number)) - 1]}_{number}"
+        self.taken.add(candidate)
+        return candidate
 
     def coordinates(self) -> str:
         """The `coordinates` attribute of a data variable."""
