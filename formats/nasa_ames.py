@@ -40,6 +40,7 @@ from formats.neighbours import (
     fixed_site,
     has_vertical_profile,
     position_extent,
+    site_altitude,
 )
 from formats.time_axis import TimeAxis, resolve_epoch, time_axis
 from formats.timeparse import CampaignTime
@@ -428,13 +429,18 @@ def _datafile(head: _Head, block: Any, header_text: str) -> DataFile:
     start = _as_datetime(stamps.min())
     stop = _as_datetime(stamps.max())
     extent, feature = position_extent(columns, start, stop)
-    if feature is FeatureType.TIME_SERIES and (niv > 1 or has_vertical_profile(columns)):
+    # A station's time series records pressure too; over time only a changing altitude
+    # (a sounding) makes a profile, over a non-time axis pressure does as well.
+    kinds = ("altitude",) if time_at == niv - 1 else ("air_pressure", "altitude")
+    if feature is FeatureType.TIME_SERIES and (niv > 1 or has_vertical_profile(columns, kinds)):
         feature = FeatureType.PROFILE
     site = fixed_site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
     if site is not None:
         extent.south = extent.north = site[0]
         extent.west = extent.east = site[1]
     header = _header(head, start, stop, site)
+    if site is not None:
+        header.altitude = site_altitude(head.special + head.normal)
     datafile = DataFile(header, columns, "nasa_ames", feature, extent, header_text)
     datafile.bounded = [c.name for c in bounded_columns]
     return datafile

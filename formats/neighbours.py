@@ -232,12 +232,30 @@ def _keyed_site(comments: list[str]) -> tuple[float, float, str] | None:
     return lat, lon, f"{lat} N {lon} E"
 
 
-def has_vertical_profile(columns: list[Column]) -> bool:
-    """True when a pressure or altitude column changes along the file (a sounding)."""
+_ALTITUDE = re.compile(
+    r"^\s*(?:station\s+|site\s+)?(?:altitude|elevation|height)\s*[:=]\s*(-?\d+(?:\.\d+)?)\s*"
+    r"(m|meters|metres|m asl|m a\.s\.l\.)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def site_altitude(comments: list[str]) -> float | None:
+    """`Station altitude: 474 m` (EBAS comments), in metres, or None."""
+    for line in comments:
+        match = _ALTITUDE.match(line)
+        if match:
+            return float(match.group(1))
+    return None
+
+
+def has_vertical_profile(
+    columns: list[Column], kinds: tuple[str, ...] = ("air_pressure", "altitude")
+) -> bool:
+    """True when a pressure or altitude column (`kinds`) changes along the file (a sounding)."""
     import numpy as np
 
     for column in columns[1:]:
-        if standard_name_for(column.name, column.unit) in ("air_pressure", "altitude"):
+        if standard_name_for(column.name, column.unit) in kinds:
             finite = column.values[~np.isnan(column.values)]
             if len(finite) > 1 and float(np.ptp(finite)) > 0:
                 return True

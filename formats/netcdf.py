@@ -221,7 +221,8 @@ def _plan(datafile: DataFile, *, strictly_increasing: bool) -> _Plan:
     if "latitude" not in found and header.latitude is not None and header.longitude is not None:
         plan.scalars[plan.unique("lat")] = ("latitude", float(header.latitude))
         plan.scalars[plan.unique("lon")] = ("longitude", float(header.longitude))
-        if header.altitude is not None and vertical is None:
+        has_vertical = any(role not in _AXIS for role in plan.roles.values())
+        if header.altitude is not None and not has_vertical:
             plan.scalars[plan.unique("alt")] = ("altitude", float(header.altitude))
     return plan
 
