@@ -29,6 +29,7 @@ from formats.model import (
     Quality,
     Severity,
 )
+from formats.names import unique_names
 from formats.neighbours import (
     column_unit,
     decode_text,
@@ -36,7 +37,6 @@ from formats.neighbours import (
     has_vertical_profile,
     position_extent,
 )
-from formats.names import unique_names
 from formats.text_table import parse_delimited
 from formats.time_axis import TimeAxis, resolve_epoch, time_axis
 from formats.timeparse import CampaignTime
@@ -349,7 +349,9 @@ def _datafile(
     for column, name in zip(columns[1:], unique_names([c.name for c in columns[1:]]), strict=True):
         column.name = name
     first, last = int(offsets.min()), int(offsets.max())
-    start = resolve_epoch(axis, reference).replace(tzinfo=UTC) + timedelta(microseconds=first // 1000)
+    start = resolve_epoch(axis, reference).replace(tzinfo=UTC) + timedelta(
+        microseconds=first // 1000
+    )
     stop = resolve_epoch(axis, reference).replace(tzinfo=UTC) + timedelta(microseconds=last // 1000)
     header = _header(head, start, stop)
     extent, feature = position_extent(columns, start, stop)

@@ -86,9 +86,9 @@ def sniff_nasa_ames(head: bytes) -> int:
 
 def _preamble(lines: list[str]) -> int:
     """Lines before `NLHEAD FFI` (NDACC files put one there; nappy's ignore_header_lines)."""
-    if lines and _FIRST_LINE.match((lines[0] + "\n").encode()) is None and len(lines) > 1:
-        if _FIRST_LINE.match((lines[1] + "\n").encode()):
-            return 1
+    first_fits = bool(lines) and _FIRST_LINE.match((lines[0] + "\n").encode()) is not None
+    if not first_fits and len(lines) > 1 and _FIRST_LINE.match((lines[1] + "\n").encode()):
+        return 1
     return 0
 
 
@@ -264,7 +264,7 @@ def read_nasa_ames(
     data: bytes, campaign: CampaignTime | None
 ) -> tuple[DataFile | None, list[Diagnostic]]:
     """Read NASA Ames bytes into a `DataFile` (None when there are errors) and findings."""
-    from formats.nasa_ames_blocks import Block, decode_block
+    from formats.nasa_ames_blocks import decode_block
 
     text, diagnostics = decode_text(data)
     if text is None:
@@ -369,9 +369,7 @@ def _time_index(head: _Head) -> tuple[int | None, TimeAxis | None]:
     return None, None
 
 
-def _times(
-    raw: npt.NDArray[np.float64], axis: TimeAxis, reference: datetime
-) -> npt.NDArray[Any]:
+def _times(raw: npt.NDArray[np.float64], axis: TimeAxis, reference: datetime) -> npt.NDArray[Any]:
     import numpy as np
 
     seconds = raw * axis.seconds

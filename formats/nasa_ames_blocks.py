@@ -93,7 +93,7 @@ def _complete(text: str, values: npt.NDArray[np.float64]) -> bool:
     if not tail or len(values) == 0:
         return not text.strip()
     try:
-        return float(tail[-1]) == values[-1]
+        return bool(float(tail[-1]) == values[-1])
     except ValueError:
         return False
 
@@ -134,7 +134,9 @@ def _records(values: npt.NDArray[np.float64], width: int, end: int) -> npt.NDArr
 def _fixed(values: npt.NDArray[np.float64], head: Any, nvpm: int, end: int) -> Block:
     naux, nv = len(head.auxiliary), len(head.variables)
     rec = _records(values, 1 + naux + nv, end)
-    return Block([rec[:, 0]], [rec[:, 1 + i] for i in range(naux)], [rec[:, 1 + naux + i] for i in range(nv)])
+    return Block(
+        [rec[:, 0]], [rec[:, 1 + i] for i in range(naux)], [rec[:, 1 + naux + i] for i in range(nv)]
+    )
 
 
 def _decode_1020(values: npt.NDArray[np.float64], head: Any, end: int) -> Block:
@@ -161,7 +163,9 @@ def _decode_grid(values: npt.NDArray[np.float64], head: Any, end: int) -> Block:
     rec = _records(values, 1 + naux + nv * points, end)
     n = len(rec)
     # X(1) varies fastest: index p of a record's values is sum(i_k * prod(sizes[:k])).
-    mesh = np.meshgrid(*[np.asarray(g, dtype=np.float64) for g in reversed(head.grid)], indexing="ij")
+    mesh = np.meshgrid(
+        *[np.asarray(g, dtype=np.float64) for g in reversed(head.grid)], indexing="ij"
+    )
     bounded = [np.tile(m.reshape(-1), n) for m in reversed(mesh)]
     prim = rec[:, 1 + naux :].reshape(n, nv, points)
     return Block(
@@ -225,7 +229,9 @@ def _floats(line: str, count: int, number: int) -> list[float]:
     try:
         found = [float(t) for t in tokens[:count]]
     except ValueError:
-        raise _Short(f"{line.strip()!r} holds a value that is not a number", number, "FMT005") from None
+        raise _Short(
+            f"{line.strip()!r} holds a value that is not a number", number, "FMT005"
+        ) from None
     if len(found) < count or not all(math.isfinite(v) for v in found):
         raise _Short(f"{count} numbers are expected on this line", number, "FMT004")
     return found
@@ -252,7 +258,9 @@ def _decode_2160(head: Any, body: list[str], first: int) -> tuple[Block | None, 
             while len(nums) < numeric:
                 if at >= len(rows):
                     raise _Short("the data end inside a record", number)
-                nums += _floats(rows[at][1], len(strip_annotation(rows[at][1]).split()), rows[at][0])
+                nums += _floats(
+                    rows[at][1], len(strip_annotation(rows[at][1]).split()), rows[at][0]
+                )
                 at += 1
             texts = [strip_annotation(rows[at + k][1]).strip() for k in range(ntext)]
             if at + ntext > len(rows):
@@ -269,9 +277,9 @@ def _decode_2160(head: Any, body: list[str], first: int) -> tuple[Block | None, 
                 aux.append([*nums[:numeric], *texts])
                 prim.append(values[1:])
     except (_Short, IndexError) as err:
-        line = err.line if isinstance(err, _Short) else first
+        where = err.line if isinstance(err, _Short) else first
         code = err.code if isinstance(err, _Short) else "FMT004"
-        return None, [_error(code, str(err) or "the data end inside a record", line)]
+        return None, [_error(code, str(err) or "the data end inside a record", where)]
     if not x1:
         return None, [_error("FMT003", "the file has no data rows", first)]
     aux_columns: list[Any] = []

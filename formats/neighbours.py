@@ -91,7 +91,6 @@ _ALIASES = {
     "decimal degrees north": "degrees_north",
     "gpdm": "dam",
     "c": "degC",
-    "mb": "mbar",
     "ppmv": "1e-6",
     "ppbv": "1e-9",
     "pptv": "1e-12",

@@ -22,7 +22,6 @@ from formats.cf_attributes import (
     global_attributes,
     standard_name_for,
 )
-from formats.names import MAX_NAME, safe_name
 from formats.model import (
     QUALITY_MEANINGS,
     Column,
@@ -32,6 +31,7 @@ from formats.model import (
     Quality,
     WriteError,
 )
+from formats.names import MAX_NAME, safe_name
 
 if TYPE_CHECKING:
     import numpy as np

@@ -50,7 +50,9 @@ def _matching(first: DataFile, second: DataFile) -> list[tuple[Any, Any]]:
 
 
 def _same_times(a: Any, b: Any, tolerance_ns: int = 0) -> None:
-    diff = np.abs(a.astype("datetime64[ns]").view(np.int64) - b.astype("datetime64[ns]").view(np.int64))
+    diff = np.abs(
+        a.astype("datetime64[ns]").view(np.int64) - b.astype("datetime64[ns]").view(np.int64)
+    )
     assert int(diff.max()) <= tolerance_ns, f"times differ by up to {int(diff.max())} ns"
 
 
@@ -108,7 +110,9 @@ def _compare_with_icartt_package(path: Path, datafile: DataFile) -> None:
             ours = datafile.column(name)
             theirs = np.ma.filled(np.ma.asarray(data[name], dtype=np.float64), np.nan)
             good = ours.quality == 0 if ours.quality is not None else np.ones(len(theirs), bool)
-            assert _nan_equal(ours.values[good], theirs[good] * float(ds.dependentVariables[name].scale))
+            assert _nan_equal(
+                ours.values[good], theirs[good] * float(ds.dependentVariables[name].scale)
+            )
     else:
         levels = sum(len(np.atleast_1d(rec["DEP"][:])) for rec in ds.data.data.values())
         assert levels == datafile.row_count

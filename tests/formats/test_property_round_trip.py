@@ -38,7 +38,9 @@ def tables(draw: st.DrawFn) -> DataFile:
     steps = draw(st.lists(st.integers(1, 10_000), min_size=rows, max_size=rows))
     start_ms = draw(st.integers(0, 86_000_000 - 10_000 * rows))
     offsets = start_ms + np.cumsum(np.asarray(steps, dtype=np.int64)) - steps[0]
-    times = np.datetime64("2016-07-20T00:00:00", "ns") + (offsets * 1_000_000).astype("timedelta64[ns]")
+    times = np.datetime64("2016-07-20T00:00:00", "ns") + (offsets * 1_000_000).astype(
+        "timedelta64[ns]"
+    )
     columns = [Column("Start_UTC", "time", "seconds", None, ColumnKind.NUMBER, times)]
     for index in range(ncols):
         vals = np.asarray(draw(st.lists(values_st, min_size=rows, max_size=rows)), dtype=np.float64)
@@ -69,7 +71,9 @@ def test_random_tables_read_back_exactly(datafile: DataFile, fmt: str) -> None:
         import pandas as pd
 
         frame = pd.read_csv(io.BytesIO(data), comment="#", float_precision="round_trip")
-        stamps = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
+        stamps = (
+            pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
+        )
         assert (stamps == datafile.time.values).all()
         for column in datafile.data_columns:
             assert _same(frame[column.name].to_numpy(np.float64), column.values)
