@@ -269,18 +269,17 @@ def read_nasa_ames(
     text, diagnostics = decode_text(data)
     if text is None:
         return None, diagnostics
-    lines = text.splitlines()
-    skipped = _preamble(lines)
-    preamble, lines = lines[:skipped], lines[skipped:]
+    preamble, lines, body = _split(text)
     try:
         head = _parse_head(lines)
     except _Bad as bad:
         return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
-    block, findings = decode_block(head, lines)
+    block, findings = decode_block(head, body)
     if block is None:
         return None, [*diagnostics, *findings]
     if block.rows == 0:
-        return None, [*diagnostics, _error("FMT003", "the file has no data", len(lines))]
+        last = head.nlhead + body.count("\n") + 1
+        return None, [*diagnostics, _error("FMT003", "the file has no data", last)]
     header_text = "".join(line + "\n" for line in [*preamble, *lines[: head.nlhead]])
     try:
         datafile = _datafile(head, block, header_text)
@@ -289,6 +288,22 @@ def read_nasa_ames(
     except _Bad as bad:
         return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
     return datafile, [*diagnostics, *_unit_warnings(datafile)]
+
+
+def _split(text: str) -> tuple[list[str], list[str], str]:
+    """Preamble lines, header lines and the data block as one text: the block is never cut
+    into lines unless its numbers cannot be read at once (a 100 MB block costs no list)."""
+    top = [line.rstrip("\r") for line in text.split("\n", 2)[:2]]
+    skipped = _preamble(top)
+    try:
+        nlhead = int(top[skipped].split()[0])
+    except (IndexError, ValueError):
+        lines = text.splitlines()
+        return lines[:skipped], lines[skipped:], ""
+    parts = text.split("\n", skipped + max(nlhead, 1))
+    lines = [line.rstrip("\r") for line in parts[: skipped + max(nlhead, 1)]]
+    body = parts[-1] if len(parts) > skipped + max(nlhead, 1) else ""
+    return lines[:skipped], lines[skipped:], body
 
 
 def _unit_warnings(datafile: DataFile) -> list[Diagnostic]:

@@ -15,6 +15,7 @@ Records then become rows:
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import warnings
@@ -66,12 +67,15 @@ def _error(code: str, message: str, line: int) -> Diagnostic:
     return Diagnostic(code=code, severity=Severity.ERROR, message=message, line=line)
 
 
-def _numbers(lines: list[str], first: int) -> tuple[npt.NDArray[np.float64] | None, list[Any]]:
+def _numbers(body: str, first: int) -> tuple[npt.NDArray[np.float64] | None, list[Any]]:
     import numpy as np
 
-    text = "\n".join(lines)
+    text = body
     if "{" in text:
-        text = "\n".join(strip_annotation(line) for line in lines)
+        text = "\n".join(strip_annotation(line) for line in body.splitlines())
+    table = _rectangular(text)
+    if table is not None:
+        return table.ravel(), []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -80,11 +84,34 @@ def _numbers(lines: list[str], first: int) -> tuple[npt.NDArray[np.float64] | No
                 return values, []
         except (ValueError, DeprecationWarning):
             logger.debug("fast path failed; reading token by token for findings")
-    stripped = [strip_annotation(line) for line in lines]
+    stripped = [strip_annotation(line) for line in body.splitlines()]
     flat, _, findings = parse_free_format(stripped, first)
     if flat is None:
         return None, findings
     return np.asarray(flat, dtype=np.float64), []
+
+
+def _rectangular(text: str) -> npt.NDArray[np.float64] | None:
+    """The block as a table when every line holds as many numbers as the first (pandas' C
+    parser, correctly rounded, about 5 times NumPy's text parser); None otherwise."""
+    import numpy as np
+    import pandas as pd
+
+    if not text.strip():
+        return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=r"\s+",
+            header=None,
+            engine="c",
+            dtype=np.float64,
+            na_filter=False,
+        )
+    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    table = frame.to_numpy(dtype=np.float64)
+    return table if bool(np.isfinite(table).all()) else None
 
 
 def _complete(text: str, values: npt.NDArray[np.float64]) -> bool:
@@ -98,13 +125,13 @@ def _complete(text: str, values: npt.NDArray[np.float64]) -> bool:
         return False
 
 
-def decode_block(head: Any, lines: list[str]) -> tuple[Block | None, list[Diagnostic]]:
-    """The rows of the data block of `head`'s FFI, or None and the findings."""
-    body = lines[head.nlhead :]
-    end = len(lines)
+def decode_block(head: Any, body: str) -> tuple[Block | None, list[Diagnostic]]:
+    """The rows of the data block (the text after the header) of `head`'s FFI, or None
+    and the findings."""
     if head.ffi == 2160:
-        return _decode_2160(head, body, head.nlhead + 1)
+        return _decode_2160(head, body.splitlines(), head.nlhead + 1)
     values, findings = _numbers(body, head.nlhead + 1)
+    end = head.nlhead + body.count("\n") + (0 if body.endswith("\n") else 1)
     if values is None:
         return None, findings
     try:
