@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -43,7 +43,7 @@ def time_spec(times: npt.NDArray[Any], decimals: int, iso: bool) -> Spec:
     decimals = max(0, min(decimals, 9))
     unit = "s" if decimals == 0 else ("ms" if decimals <= 3 else "us" if decimals <= 6 else "ns")
     t = times.astype("datetime64[ns]").astype(f"datetime64[{unit}]")
-    texts: Any = np.datetime_as_string(t, unit=unit)
+    texts: Any = np.datetime_as_string(t, unit=cast(Any, unit))
     if not iso:
         for char in "-:T":
             texts = np.strings.replace(texts, char, "")
