@@ -42,6 +42,33 @@ def _numbers(line: str, count: int, number: int) -> tuple[list[float] | None, Di
     return values, None
 
 
+def _by_variable(body: list[tuple[int, str]], at: int, count: int, ndep: int) -> bool:
+    """Whether a 2310 record's dependent lines hold one variable each (NX values a line, as
+    NASA Ames 2310 has them) rather than one level each (NV values a line); when NX equals
+    NV the NASA Ames layout is assumed."""
+    if at >= len(body):
+        return False
+    width = len(body[at][1].split(","))
+    return width == count or (width != ndep and count != ndep)
+
+
+def _variable_lines(
+    body: list[tuple[int, str]], at: int, count: int, ndep: int
+) -> tuple[list[list[float]] | None, Diagnostic | None]:
+    """The (NX x NV) values of a 2310 record written one variable a line."""
+    columns: list[list[float]] = []
+    for offset in range(ndep):
+        if at + offset >= len(body):
+            msg = "the file ends before the dependent lines this record announces"
+            return None, Diagnostic("FMT004", Severity.ERROR, msg, line=body[-1][0])
+        number, line = body[at + offset]
+        values, bad = _numbers(line, count, number)
+        if values is None:
+            return None, bad
+        columns.append(values)
+    return [list(level) for level in zip(*columns, strict=True)], None
+
+
 def read_2110_rows(
     head: Any, lines: list[str]
 ) -> tuple[npt.NDArray[np.float64] | None, list[Any], list[Diagnostic]]:
@@ -66,9 +93,19 @@ def read_2110_rows(
             msg = f"the number of dependent lines {count} is not a count"
             findings.append(Diagnostic("FMT004", Severity.ERROR, msg, line=number))
             break
-        first_row = len(rows)
         if count == 0:
             rows.append([aux[0], math.nan, *aux[1:], *([math.nan] * ndep)])
+        elif head.ffi == 2310 and _by_variable(body, at, int(count), ndep):
+            # NASA Ames layout: one line per dependent variable holding its NX values.
+            table, bad = _variable_lines(body, at, int(count), ndep)
+            at += ndep
+            if table is None:
+                findings.extend([bad] if bad else [])
+                continue
+            for index, values in enumerate(table):
+                rows.append([aux[0], aux[2] + index * aux[3], *aux[1:], *values])
+            continue
+        first_row = len(rows)
         for _ in range(int(count)):
             if at >= len(body):
                 msg = "the file ends before the dependent lines this record announces"

@@ -283,7 +283,15 @@ def write_to(datafile: DataFile, fmt: str, stream: BinaryIO, **options: Any) -> 
         writer(datafile, stream, **options)
     except FormatError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError) as err:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        RuntimeError,
+        AttributeError,
+    ) as err:
         # A writer bug or a library's refusal (netCDF4, HDF5) reaches the caller as a
         # FormatError with a message, never as a traceback; the log keeps the details.
         logger.exception("the %s writer failed", fmt)
