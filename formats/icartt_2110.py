@@ -97,12 +97,12 @@ def read_2110_rows(
             rows.append([aux[0], math.nan, *aux[1:], *([math.nan] * ndep)])
         elif head.ffi == 2310 and _by_variable(body, at, int(count), ndep):
             # NASA Ames layout: one line per dependent variable holding its NX values.
-            table, bad = _variable_lines(body, at, int(count), ndep)
+            levels, bad = _variable_lines(body, at, int(count), ndep)
             at += ndep
-            if table is None:
+            if levels is None:
                 findings.extend([bad] if bad else [])
                 continue
-            for index, values in enumerate(table):
+            for index, values in enumerate(levels):
                 rows.append([aux[0], aux[2] + index * aux[3], *aux[1:], *values])
             continue
         first_row = len(rows)

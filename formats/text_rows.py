@@ -34,10 +34,9 @@ def time_decimals(times: npt.NDArray[Any], declared: int | None) -> int:
     return digits
 
 
-def time_spec(times: npt.NDArray[Any], decimals: int, iso: bool) -> Spec:
-    """Spec of a `datetime64[ns]` column: `YYYYMMDDHHMMSS[.f]` or ISO 8601 `...Z`, made by
-    NumPy's C formatter for the whole column (a row at a time was the slowest part of the
-    text writers)."""
+def time_texts(times: npt.NDArray[Any], decimals: int, iso: bool) -> Any:
+    """`YYYYMMDDHHMMSS[.f]` or ISO 8601 `...Z` texts (a NumPy str array) of `datetime64`
+    values, made by NumPy's C formatter for the whole column."""
     import numpy as np
 
     decimals = max(0, min(decimals, 9))
@@ -48,11 +47,15 @@ def time_spec(times: npt.NDArray[Any], decimals: int, iso: bool) -> Spec:
         for char in "-:T":
             texts = np.strings.replace(texts, char, "")
     if decimals:
-        keep = (14 if not iso else 19) + 1 + decimals
-        texts = np.strings.slice(texts, keep)
+        texts = np.strings.slice(texts, (14 if not iso else 19) + 1 + decimals)
     if iso:
         texts = np.strings.add(texts, "Z")
-    return "%s", [texts.tolist()]
+    return texts
+
+
+def time_spec(times: npt.NDArray[Any], decimals: int, iso: bool) -> Spec:
+    """Spec of a `datetime64[ns]` column: `YYYYMMDDHHMMSS[.f]` or ISO 8601 `...Z`."""
+    return "%s", [time_texts(times, decimals, iso).tolist()]
 
 
 def number_spec(
