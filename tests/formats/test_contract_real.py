@@ -284,3 +284,11 @@ def test_long_descriptor_names_never_crash_netcdf(tmp_path: Path) -> None:
 
     with netCDF4.Dataset(out) as ds:
         assert all(len(name) <= 256 for name in ds.variables)
+
+
+def test_variable_subset_of_a_2d_file_keeps_its_independent_variables() -> None:
+    datafile = _read(FIXTURES / "made" / "icartt_v2_2110.ict")
+    part = formats.subset(datafile, variables=["O3"])
+    assert [c.name for c in part.columns][:2] == ["time", "Altitude"]
+    data = _round_trip(part, "icartt", Path())
+    assert data is not None and data.split(b"\r\n", 1)[0].endswith(b", 2110")
