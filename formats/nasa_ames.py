@@ -416,6 +416,10 @@ def _datafile(head: _Head, block: Any, header_text: str) -> DataFile:
         base = np.datetime64(reference, "ns")
         time = Column("DATE", "time", "UTC", None, ColumnKind.NUMBER, np.full(block.rows, base))
         time.attributes["comment"] = "the file's DATE; no independent variable is a time"
+    if niv == 1 and time_at is None and block.rows > 2:
+        steps = np.diff(block.independent(0))
+        if bool((steps > 0).any()) and bool((steps < 0).any()):
+            raise _Bad(0, "the independent variable is not monotonic", "FMT004")
     columns = [time]
     # Every independent variable but a time that is unbounded is a dimension of its own;
     # a non-time unbounded one (altitude levels of FFI 2110) is one too.
