@@ -292,3 +292,12 @@ def test_variable_subset_of_a_2d_file_keeps_its_independent_variables() -> None:
     assert [c.name for c in part.columns][:2] == ["time", "Altitude"]
     data = _round_trip(part, "icartt", Path())
     assert data is not None and data.split(b"\r\n", 1)[0].endswith(b", 2110")
+
+
+def test_non_monotonic_independent_variable_is_an_error() -> None:
+    lines = (FIXTURES / "nappy" / "1001a.na").read_text().splitlines()
+    nlhead = int(lines[0].split()[0])
+    lines[nlhead], lines[nlhead + 3] = lines[nlhead + 3], lines[nlhead]
+    report = formats.validate(("\n".join(lines) + "\n").encode(), filename="x.na")
+    assert [d.code for d in report.errors] == ["FMT004"]
+    assert "not monotonic" in report.errors[0].message
