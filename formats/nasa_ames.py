@@ -9,15 +9,14 @@ with `Quality.MISSING`. The time axis is read from the independent variable's na
 (`formats.time_axis`: seconds, minutes, hours or days since the line-7 date or a stated
 epoch); when no independent variable is a time, every row takes the file's date and the
 variables stay ordinary columns. Variable lines are `Name (unit)` or EBAS descriptors
-(`name, unit, key=value, ...`, `formats.descriptors`).
+(`name, unit, key=value, ...`, `formats.descriptors`). The header is parsed in
+`formats.nasa_ames_header`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +27,12 @@ from formats.model import (
     DataFile,
     Diagnostic,
     FeatureType,
-    FormatError,
     Header,
     Quality,
     Severity,
 )
 from formats.names import safe_name, unique_names
+from formats.nasa_ames_header import DIMENSIONS, Head, HeadError, Var, parse_head
 from formats.neighbours import (
     column_unit,
     decode_text,
@@ -51,22 +50,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DIMENSIONS = {1001: 1, 1010: 1, 1020: 1, 2010: 2, 2110: 2, 2160: 2, 2310: 2, 3010: 3, 4010: 4}
-"""Every FFI of the specification and its number of independent variables (NIV)."""
 SUPPORTED_FFI = tuple(DIMENSIONS)
 MAX_SPAN_S = 100 * 366 * 86400.0
 """A time offset beyond a century from its epoch is not a time (and would overflow)."""
+
 _DIMENSIONLESS = frozenset(
     {"number", "count", "counts", "factor", "fraction", "ratio", "efficiency", "index", "flag"}
 )
 _FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t,]+(\d{4})[ \t]*(?:\{[^\r\n{}]*\})?[ \t]*\r?\n")
-
-
-class _Bad(FormatError):
-    def __init__(self, line: int, message: str, code: str = "FMT003") -> None:
-        super().__init__(message)
-        self.line = line
-        self.code = code
 
 
 def sniff_nasa_ames(head: bytes) -> int:
@@ -92,174 +83,6 @@ def _preamble(lines: list[str]) -> int:
     return 0
 
 
-@dataclass
-class _Var:
-    text: str
-    scale: float = 1.0
-    missing: float | None = None
-    missing_text: str | None = None
-    """Missing value of a character auxiliary variable (FFI 2160)."""
-
-    @property
-    def name_unit(self) -> tuple[str, str]:
-        """Name and unit of `Name (unit)` or `name, unit, ...`; unit empty when none."""
-        found = parse_descriptor(self.text)
-        return found.name, found.unit
-
-
-@dataclass
-class _Head:
-    nlhead: int
-    ffi: int
-    oname: str
-    org: str
-    sname: str
-    mname: str
-    date: datetime
-    rdate: str
-    independents: list[_Var]
-    """X(1) ... X(NIV): X(1) varies fastest, X(NIV) is the unbounded variable."""
-    dx: list[float] = field(default_factory=list)
-    nvpm: int = 1
-    grid: list[list[float]] = field(default_factory=list)
-    """FFI 2010-4010: the values of X(1) ... X(NIV-1)."""
-    variables: list[_Var] = field(default_factory=list)
-    auxiliary: list[_Var] = field(default_factory=list)
-    naux_text: int = 0
-    """FFI 2160: how many auxiliary variables (the last ones) are text."""
-    special: list[str] = field(default_factory=list)
-    normal: list[str] = field(default_factory=list)
-
-
-class _Cursor:
-    def __init__(self, lines: list[str]) -> None:
-        self.lines, self.at = lines, 0
-
-    def raw(self, what: str) -> str:
-        if self.at >= len(self.lines):
-            raise _Bad(self.at, f"the header ends before {what}")
-        self.at += 1
-        return self.lines[self.at - 1]
-
-    def line(self, what: str) -> str:
-        return strip_annotation(self.raw(what))
-
-    def tokens(self, what: str, count: int) -> list[str]:
-        found: list[str] = []
-        while len(found) < count:
-            found.extend(self.line(what).split())
-        return found[:count]
-
-    def numbers(self, what: str, count: int) -> list[float]:
-        """`count` numbers, read across as many lines as they take."""
-        found: list[float] = []
-        for token in self.tokens(what, count):
-            try:
-                value = float(token)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise _Bad(self.at, f"{what}: {token!r} is not a number")
-            found.append(value)
-        return found
-
-    def integer(self, what: str) -> int:
-        value = self.numbers(what, 1)[0]
-        if not value.is_integer() or value < 0:
-            raise _Bad(self.at, f"{what}: {value} is not a count")
-        return int(value)
-
-    def integers(self, what: str, count: int) -> list[int]:
-        values = self.numbers(what, count)
-        if any(not v.is_integer() or v < 0 for v in values):
-            raise _Bad(self.at, f"{what}: {values} are not counts")
-        return [int(v) for v in values]
-
-
-def _vars(cur: _Cursor, what: str, count: int | None = None) -> list[_Var]:
-    if count is None:
-        count = cur.integer(f"the number of {what}")
-    scales = cur.numbers(f"the {what}' scale factors", count)
-    missing = cur.numbers(f"the {what}' missing values", count)
-    names = [cur.line(f"a name of the {what}") for _ in range(count)]
-    return [_Var(n, s, m) for n, s, m in zip(names, scales, missing, strict=True)]
-
-
-def _independents(cur: _Cursor, head: _Head, niv: int) -> None:
-    ffi = head.ffi
-    head.dx = cur.numbers("DX", 1 if ffi in (1001, 1010, 1020, 2160, 2310) else niv)
-    if ffi == 1020:
-        head.nvpm = cur.integer("NVPM")
-        if head.nvpm < 1 or head.dx[0] == 0:
-            raise _Bad(cur.at, "FFI 1020 needs NVPM >= 1 and a DX that is not 0")
-    if ffi in (2010, 3010, 4010):
-        nx = cur.integers("NX", niv - 1)
-        nxdef = cur.integers("NXDEF", niv - 1)
-        for i in range(niv - 1):
-            listed = cur.numbers(f"the values of X({i + 1})", nxdef[i])
-            if nxdef[i] < 1 or nxdef[i] > nx[i]:
-                raise _Bad(cur.at, f"NXDEF {nxdef[i]} must be between 1 and NX {nx[i]}")
-            if nxdef[i] < nx[i]:
-                if head.dx[i] == 0:
-                    raise _Bad(cur.at, f"X({i + 1}) has fewer values than NX and DX is 0")
-                listed = [listed[0] + k * head.dx[i] for k in range(nx[i])]
-            head.grid.append(listed)
-    if ffi == 2160:
-        cur.numbers("LENX", 1)
-    head.independents = [_Var(cur.line("XNAME")) for _ in range(niv)]
-
-
-def _auxiliary(cur: _Cursor, head: _Head) -> None:
-    if head.ffi == 1001:
-        return
-    count = cur.integer("the number of auxiliary variables")
-    if head.ffi == 2160:
-        head.naux_text = cur.integer("NAUXC")
-        if head.naux_text > count:
-            raise _Bad(cur.at, "NAUXC is larger than NAUXV")
-    if count == 0:
-        return
-    numeric = count - head.naux_text
-    scales = cur.numbers("the auxiliary variables' scale factors", numeric)
-    missing = cur.numbers("the auxiliary variables' missing values", numeric)
-    texts: list[str] = []
-    if head.naux_text:
-        cur.numbers("LENA", head.naux_text)
-        texts = cur.tokens("the text auxiliary variables' missing values", head.naux_text)
-    names = [cur.line("a name of the auxiliary variables") for _ in range(count)]
-    head.auxiliary = [_Var(n, s, m) for n, s, m in zip(names, scales, missing, strict=False)]
-    head.auxiliary += [_Var(n, missing_text=t) for n, t in zip(names[numeric:], texts, strict=True)]
-
-
-def _parse_head(lines: list[str]) -> _Head:
-    cur = _Cursor(lines)
-    nlhead, ffi = (int(v) for v in cur.numbers("the first line (NLHEAD FFI)", 2))
-    if ffi not in DIMENSIONS:
-        known = ", ".join(str(f) for f in DIMENSIONS)
-        raise _Bad(1, f"NASA Ames FFI {ffi} is not supported (FieldCat reads {known})", "FMT002")
-    oname, org, sname, mname = (cur.line(w).strip() for w in ("ONAME", "ORG", "SNAME", "MNAME"))
-    cur.numbers("IVOL NVOL", 2)
-    ymd = [int(v) for v in cur.numbers("DATE RDATE", 6)]
-    try:
-        date = datetime(ymd[0], ymd[1], ymd[2], tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise _Bad(cur.at, f"{ymd[0]}-{ymd[1]}-{ymd[2]} is not a date") from None
-    rdate = f"{ymd[3]:04d}-{ymd[4]:02d}-{ymd[5]:02d}"
-    head = _Head(nlhead, ffi, oname, org, sname, mname, date, rdate, [])
-    _independents(cur, head, DIMENSIONS[ffi])
-    head.variables = _vars(cur, "primary variables")
-    _auxiliary(cur, head)
-    if ffi in (2110, 2160, 2310) and not head.auxiliary:
-        raise _Bad(cur.at, f"FFI {ffi} needs an auxiliary variable counting the X(1) values")
-    if ffi == 2310 and len(head.auxiliary) < 3:
-        raise _Bad(cur.at, "FFI 2310 needs NX, the first X(1) and its step as auxiliaries")
-    head.special = [cur.raw("a special comment") for _ in range(cur.integer("NSCOML"))]
-    head.normal = [cur.raw("a normal comment") for _ in range(cur.integer("NNCOML"))]
-    if cur.at != nlhead:
-        raise _Bad(1, f"line 1 says {nlhead} header lines but the header has {cur.at}")
-    return head
-
-
 def read_nasa_ames(
     data: bytes, campaign: CampaignTime | None
 ) -> tuple[DataFile | None, list[Diagnostic]]:
@@ -271,8 +94,8 @@ def read_nasa_ames(
         return None, diagnostics
     preamble, lines, body = _split(text)
     try:
-        head = _parse_head(lines)
-    except _Bad as bad:
+        head = parse_head(lines)
+    except HeadError as bad:
         return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
     block, findings = decode_block(head, body)
     if block is None:
@@ -285,7 +108,7 @@ def read_nasa_ames(
         datafile = _datafile(head, block, header_text)
         if preamble:
             datafile.header.extra["PREAMBLE"] = preamble[0].strip()
-    except _Bad as bad:
+    except HeadError as bad:
         return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
     return datafile, [*diagnostics, *_unit_warnings(datafile)]
 
@@ -342,7 +165,7 @@ def _unit(name: str, unit: str, reference: datetime) -> str | None:
     return None
 
 
-def _column(var: _Var, raw: npt.NDArray[Any], reference: datetime) -> Column:
+def _column(var: Var, raw: npt.NDArray[Any], reference: datetime) -> Column:
     import numpy as np
 
     found = parse_descriptor(var.text)
@@ -373,7 +196,7 @@ def _column(var: _Var, raw: npt.NDArray[Any], reference: datetime) -> Column:
     )
 
 
-def _time_index(head: _Head) -> tuple[int | None, TimeAxis | None]:
+def _time_index(head: Head) -> tuple[int | None, TimeAxis | None]:
     """Which independent variable is time (the unbounded one first), and its axis."""
     niv = len(head.independents)
     for index in [niv - 1, *range(niv - 1)]:
@@ -390,15 +213,15 @@ def _times(raw: npt.NDArray[np.float64], axis: TimeAxis, reference: datetime) ->
     seconds = raw * axis.seconds
     bad = np.flatnonzero(~(np.abs(seconds) <= MAX_SPAN_S))
     if len(bad):
-        msg = f"time {raw[bad[0]]:g} {axis.word} is not a time within a century of its epoch"
-        raise _Bad(0, msg, "FMT004")
+        msg = f"time {raw[bad[0]]:g} {axis.word} is not within a century of its epoch"
+        raise HeadError(0, msg, "FMT004")
     epoch = np.datetime64(resolve_epoch(axis, reference), "ns")
     offsets = np.round(raw * (axis.seconds * 1e9)).astype(np.int64).astype("timedelta64[ns]")
     result: npt.NDArray[Any] = epoch + offsets
     return result
 
 
-def _datafile(head: _Head, block: Any, header_text: str) -> DataFile:
+def _datafile(head: Head, block: Any, header_text: str) -> DataFile:
     import numpy as np
 
     reference = head.date.replace(tzinfo=None)
@@ -411,7 +234,7 @@ def _datafile(head: _Head, block: Any, header_text: str) -> DataFile:
         time = Column(name or "time", "time", unit or axis.word, None, ColumnKind.NUMBER, times)
         time.attributes["time_axis"] = axis.cf_units(reference)
         if block.rows > 1 and time_at == niv - 1 and bool((np.diff(times) < 0).any()):
-            raise _Bad(0, "the independent variable (time) decreases", "FMT004")
+            raise HeadError(0, "the independent variable (time) decreases", "FMT004")
     else:
         base = np.datetime64(reference, "ns")
         time = Column("DATE", "time", "UTC", None, ColumnKind.NUMBER, np.full(block.rows, base))
@@ -419,7 +242,7 @@ def _datafile(head: _Head, block: Any, header_text: str) -> DataFile:
     if niv == 1 and time_at is None and block.rows > 2:
         steps = np.diff(block.independent(0))
         if bool((steps > 0).any()) and bool((steps < 0).any()):
-            raise _Bad(0, "the independent variable is not monotonic", "FMT004")
+            raise HeadError(0, "the independent variable is not monotonic", "FMT004")
     columns = [time]
     # Every independent variable but a time that is unbounded is a dimension of its own;
     # a non-time unbounded one (altitude levels of FFI 2110) is one too.
@@ -471,7 +294,7 @@ def _as_datetime(stamp: Any) -> datetime:
 
 
 def _header(
-    head: _Head, start: datetime, stop: datetime, site: tuple[float, float, str] | None
+    head: Head, start: datetime, stop: datetime, site: tuple[float, float, str] | None
 ) -> Header:
     """The `Header` a NASA Ames file maps onto (ONAME is the PI, SNAME the source)."""
     return Header(
