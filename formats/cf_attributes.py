@@ -59,7 +59,10 @@ def _add(names: tuple[str, ...], *candidates: tuple[str, frozenset[str]]) -> Non
 
 _add(("LAT", "LATITUDE"), ("latitude", frozenset({"degrees_north"})))
 _add(("LON", "LONG", "LONGITUDE"), ("longitude", frozenset({"degrees_east"})))
-_add(("ALT", "ALTITUDE", "GPS_ALT", "GPSALT", "GALT"), ("altitude", LENGTH))
+_add(
+    ("ALT", "ALTITUDE", "GPS_ALT", "GPSALT", "GALT", "GGALT", "G_ALT", "ALT_GPS", "GPS_ALTITUDE"),
+    ("altitude", LENGTH),
+)
 _add(("HGT", "HEIGHT", "HEIGHT_ABOVE_MSL"), ("altitude", LENGTH))
 _add(("PRES", "PRESSURE", "PRESS", "PSTATIC", "PS"), ("air_pressure", PRESSURE))
 _add(("TEMP", "TEMPERATURE", "TA", "AIRTEMP", "AT", "T"), ("air_temperature", TEMPERATURE))
@@ -145,10 +148,35 @@ def all_standard_names() -> frozenset[str]:
     return frozenset(name for cands in _TABLE.values() for name, _ in cands) | {"quality_flag"}
 
 
+_LATITUDE = re.compile(
+    r"^(?:G_?|GG|GPS_?|GNSS_?|NAV_?|INS_?|IRS_?|FMS_?|AC_?|AIRCRAFT_?|SITE_?|STATION_?)?"
+    r"LAT(?:ITUDE)?(?:_?(?:DEG|DEGREES|N|GPS|INS|NAV|IRS|AC))?$"
+)
+_LONGITUDE = re.compile(
+    r"^(?:G_?|GG|GPS_?|GNSS_?|NAV_?|INS_?|IRS_?|FMS_?|AC_?|AIRCRAFT_?|SITE_?|STATION_?)?"
+    r"LON(?:G|GITUDE)?(?:_?(?:DEG|DEGREES|E|GPS|INS|NAV|IRS|AC))?$"
+)
+
+
+def position_kind(name: str) -> str | None:
+    """`latitude` or `longitude` when a column name says so (`LAT`, `G_LAT`, `GGLAT`,
+    `Latitude`, `GPS_LON`, `LONGITUDE`...), else None."""
+    key = re.sub(r"[\s-]+", "_", name.strip().upper())
+    if _LATITUDE.match(key):
+        return "latitude"
+    if _LONGITUDE.match(key):
+        return "longitude"
+    return None
+
+
 def standard_name_for(name: str, unit: str | None) -> str | None:
     """The CF standard name of a column, or None when name and unit do not settle it."""
     if unit is None:
         return None
+    kind = position_kind(name)
+    if kind is not None:
+        wanted = "degrees_north" if kind == "latitude" else "degrees_east"
+        return kind if unit == wanted else None
     key = name.strip().upper()
     candidates = _TABLE.get(key)
     if candidates is None:
@@ -177,6 +205,7 @@ def _safe_id(text: str) -> str:
 # Starts only where a run of address characters starts: tried from inside a long word, the
 # search would rescan the rest of the word from every one of its characters (quadratic).
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 def feature_id(datafile: DataFile) -> str:
@@ -267,16 +296,20 @@ def _description(datafile: DataFile) -> dict[str, AttrValue]:
 
 
 def _people(datafile: DataFile) -> dict[str, AttrValue]:
-    """Creator (the PI, as the header names them) and a publisher the center overrides."""
+    """Creator (the PI, as the header names them; the organisation line of NASA Ames and
+    ICARTT as institution) and a publisher the center overrides."""
     pi = datafile.header.pi_name
     email = _EMAIL.search(datafile.original_header)
+    organization = " ".join(datafile.header.extra.get("ORGANIZATION", "").split())
+    institution = _institution(pi) or organization or "not given"
+    url = _URL.search(datafile.original_header)
     return {
         "creator_name": pi or "not given",
         "creator_type": "person",
         "creator_email": email.group(0) if email else "not given",
-        "creator_url": "not given",
-        "creator_institution": _institution(pi) or "not given",
-        "institution": _institution(pi) or "not given",
+        "creator_url": url.group(0).rstrip(".,;)") if url else "not given",
+        "creator_institution": institution,
+        "institution": institution,
         "contributor_name": pi or "not given",
         "contributor_role": "principalInvestigator",
         "publisher_name": "FieldCat archive center",
@@ -299,12 +332,19 @@ def _provenance(datafile: DataFile, created: str) -> dict[str, AttrValue]:
         "product_version": header.data_version or "not given",
         "references": "not given",
         "license": "Use is subject to the campaign data policy.",
-        "history": f"{created} converted from {datafile.source_format} by FieldCat",
+        "history": _history(datafile, created),
         "date_created": created,
         "date_modified": created,
         "date_issued": created,
         "date_metadata_modified": created,
     }
+
+
+def _history(datafile: DataFile, created: str) -> str:
+    """One history line naming the source file and its SHA-256 when they are known."""
+    source = datafile.source_name or "a submitted file"
+    digest = f" (sha256 {datafile.source_sha256})" if datafile.source_sha256 else ""
+    return f"{created} FieldCat converted {source}{digest} from {datafile.source_format}"
 
 
 def _time_attributes(

@@ -5,7 +5,8 @@ Layout (one choice, documented here and in the block itself):
   extent, and one `# column:` line per column with its original name and units.
 - Then one line of column names (the NetCDF-safe names; the time column is `time`).
 - Times are ISO 8601 UTC (`1999-02-01T00:00:00Z`, fractional seconds as written).
-- Numbers keep their written precision. A missing or bad value is an empty cell.
+- Numbers keep their written precision (the shortest exact text where the source gave
+  none, as NASA Ames and ICARTT do). A missing or bad value is an empty cell.
 - Every numeric column with any flagged value gets a `<name>_qc` column right after it:
   0 good, 1 missing, 2 bad, 3 below detection limit, 4 above detection limit.
 Read it back with `pandas.read_csv(path, comment="#")`.
@@ -17,7 +18,15 @@ import logging
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formats.model import QUALITY_MEANINGS, Column, ColumnKind, DataFile, Quality
-from formats.text_rows import Spec, format_one, number_spec, text_spec, time_spec, write_rows
+from formats.names import unique_names
+from formats.text_columns import (
+    Builder,
+    number_builder,
+    text_builder,
+    time_matrix,
+    write_columns,
+)
+from formats.text_rows import format_one, time_decimals, time_spec
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -96,10 +105,14 @@ def _quoted(text: str) -> str:
     return text
 
 
-def _value_spec(col: Column) -> Spec:
+def _time_builder(times: npt.NDArray[Any], decimals: int) -> Builder:
+    return lambda first, last: time_matrix(times[first:last], decimals)
+
+
+def _value_builder(col: Column) -> Builder:
     if col.kind is ColumnKind.STRING:
-        return text_spec([_quoted("" if v is None else str(v)) for v in col.values.tolist()])
-    return number_spec(col.values, col.decimals, lambda _i: "")
+        return text_builder([_quoted("" if v is None else str(v)) for v in col.values.tolist()])
+    return number_builder(col.values, col.decimals, lambda _i: "")
 
 
 def _needs_qc(col: Column) -> bool:
@@ -108,25 +121,26 @@ def _needs_qc(col: Column) -> bool:
 
 def write_csv(datafile: DataFile, stream: BinaryIO) -> None:
     """Write `datafile` as CSV with a commented metadata block to a binary stream."""
-    names = [col.name for col in datafile.columns]
-    taken = set(names)
+    names = unique_names([col.name for col in datafile.columns])
+    taken = {n.lower() for n in names}
     out_names: list[str] = []
-    specs: list[Spec] = []
+    builders: list[Builder] = []
     for col, name in zip(datafile.columns, names, strict=True):
         out_names.append(name)
         if col is datafile.time:
-            specs.append(time_spec(col.values, col.decimals or 0, iso=True))
+            decimals = time_decimals(col.values, col.decimals)
+            builders.append(_time_builder(col.values, decimals))
             continue
-        specs.append(_value_spec(col))
+        builders.append(_value_builder(col))
         if _needs_qc(col):
             qc_name = name + QC_SUFFIX
-            while qc_name in taken:
+            while qc_name.lower() in taken:
                 qc_name += "_"
-            taken.add(qc_name)
+            taken.add(qc_name.lower())
             out_names.append(qc_name)
             assert col.quality is not None
-            specs.append(("%d", [col.quality.tolist()]))
+            builders.append(number_builder(col.quality.astype("float64"), 0, lambda _i: ""))
     head = "\n".join(_metadata(datafile, names)) + "\n"
     head += ",".join(_quoted(n) for n in out_names) + "\n"
     stream.write(head.encode("utf-8"))
-    write_rows(stream, specs, ",", datafile.row_count)
+    write_columns(stream, builders, ",", datafile.row_count)

@@ -23,6 +23,9 @@ CODES: dict[str, str] = {
     "FMT003": "The file could not be read in the format it claims; the message says where.",
     "FMT004": "A data line of this format is malformed; the message says what to fix.",
     "FMT005": "A value is not a number; write it as a number or as the missing-value code.",
+    "FMT006": "Two variables share one name (ignoring case); give each a name of its own.",
+    "FMT007": "A unit is not a UDUNITS unit; it is kept as the variable's original_units. "
+    "Write a UDUNITS unit (e.g. m, hPa, degC, ppbv, m-3) if you can.",
     "TXT001": "The file is empty. Upload the data file itself.",
     "TXT002": "The file is not text (mostly binary bytes). Send the plain-text data file, "
     "not a spreadsheet, archive or image.",

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formats.extent import parse_site
 from formats.model import Column, ColumnKind, DataFile, Quality, WriteError
-from formats.text_rows import Spec, format_one, number_spec, text_spec, time_spec, write_rows
+from formats.names import unique_names
+from formats.text_rows import (
+    Spec,
+    format_one,
+    number_spec,
+    text_spec,
+    time_decimals,
+    time_spec,
+    write_rows,
+)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -102,7 +111,7 @@ def _header_lines(datafile: DataFile, missing: float | None, bad: float | None) 
     start, stop = header.start or extent.start, header.stop or extent.stop
     if start is None or stop is None:
         raise WriteError("the file has no start and stop time to write")
-    time_decimals = datafile.time.decimals or 0
+    time_decimals = _time_decimals(datafile)
     start_text, stop_text = format_time_tokens(_as_datetime64([start, stop]), time_decimals)
     pairs = [
         ("DID", str(header.did if header.did is not None else 0)),
@@ -172,13 +181,23 @@ def _column_spec(col: Column, missing: float | None, bad: float | None) -> Spec:
     return number_spec(col.values, col.decimals, empty)
 
 
+def _time_decimals(datafile: DataFile) -> int:
+    return time_decimals(datafile.time.values, datafile.time.decimals)
+
+
 def write_header(datafile: DataFile, stream: BinaryIO) -> None:
-    """Write `datafile` in the campaign header format to a binary stream."""
+    """Write `datafile` in the campaign header format to a binary stream (one row per time:
+    a file with a bounded second dimension is a `WriteError`, not a flattened table)."""
+    if datafile.bounded:
+        raise WriteError(
+            "the header format holds one row per time; this file has a second dimension"
+            f" ({', '.join(datafile.bounded)}): export it as NetCDF, CSV or ICARTT"
+        )
     missing, bad = _sentinels(datafile)
     lines = _header_lines(datafile, missing, bad)
-    lines.append(" ".join(_token_name(c) for c in datafile.columns))
+    lines.append(" ".join(unique_names([_token_name(c) for c in datafile.columns])))
     lines.append(" ".join(_token_unit(c, i) for i, c in enumerate(datafile.columns)))
     stream.write(("\n".join(lines) + "\n").encode("utf-8"))
-    specs = [time_spec(datafile.time.values, datafile.time.decimals or 0, iso=False)]
+    specs = [time_spec(datafile.time.values, _time_decimals(datafile), iso=False)]
     specs.extend(_column_spec(c, missing, bad) for c in datafile.data_columns)
     write_rows(stream, specs, " ", datafile.row_count)

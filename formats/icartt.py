@@ -1,8 +1,12 @@
-"""ICARTT reader (FFI 1001 and 2110, v1.1 and v2.0 layouts) and 1001 writer.
+"""ICARTT reader (FFI 1001, 2110 and 2310, v1.1 and v2.0 layouts); the writer is in
+`formats.icartt_writer`.
 
 Missing values and the limit-of-detection flags (LLOD/ULOD, by default -8888 and -7777) become
 NaN with a `Quality` code, so every sentinel the PI wrote survives; scale factors apply to
-values, never to sentinels. The writer lives in `formats.icartt_writer`.
+values, never to sentinels. The independent variable is seconds from the date's midnight
+unless its name and units say otherwise (`formats.time_axis`); an early file's `Start_UTC`
+with no units is read as seconds. A time that does not increase, or two variables with one
+name, are errors: other ICARTT readers fail on both.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from formats.model import (
     Quality,
     Severity,
 )
+from formats.names import unique_names
 from formats.neighbours import (
     column_unit,
     decode_text,
@@ -41,6 +46,7 @@ from formats.neighbours import (
     position_extent,
 )
 from formats.text_table import parse_delimited
+from formats.time_axis import TimeAxis, resolve_epoch, time_axis
 from formats.timeparse import CampaignTime
 
 if TYPE_CHECKING:
@@ -51,7 +57,7 @@ __all__ = ["KEYWORDS", "read_icartt", "sniff_icartt", "write_icartt"]
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_FFI = (1001, 2110)
+SUPPORTED_FFI = (1001, 2110, 2310)
 MAX_SECONDS = 400 * 86400.0
 """Times are seconds from the date's midnight; beyond a year they are not times at all."""
 DEFAULT_LLOD, DEFAULT_ULOD = -8888.0, -7777.0
@@ -138,9 +144,9 @@ class _Lines:
             raise _Bad(self.at, f"{what}: {token!r} is not an integer") from None
 
 
-def _var(lines: _Lines, what: str) -> _Var:
-    parts = lines.fields(what, 2)
-    var = _Var(name=parts[0], unit=parts[1])
+def _var(lines: _Lines, what: str, *, unit_optional: bool = False) -> _Var:
+    parts = lines.fields(what, 1 if unit_optional else 2)
+    var = _Var(name=parts[0], unit=parts[1] if len(parts) > 1 else "")
     if len(parts) > 2 and parts[2]:
         var.standard_name = parts[2]
     if len(parts) > 3 and parts[3]:
@@ -172,7 +178,8 @@ def _parse_head(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> _Head:
     except ValueError:
         raise _Bad(1, "the first line must be 'NLHEAD, FFI'") from None
     if ffi not in SUPPORTED_FFI:
-        raise _Bad(1, f"ICARTT FFI {ffi} is not supported (FieldCat reads 1001 and 2110)", "FMT002")
+        msg = f"ICARTT FFI {ffi} is not supported (FieldCat reads 1001, 2110 and 2310)"
+        raise _Bad(1, msg, "FMT002")
     pi, org, source, mission = (cur.next(w).strip() for w in ("PI", "org", "source", "mission"))
     volume = ", ".join(cur.fields("the volume numbers", 2))
     dates = cur.fields("the dates (yyyy, mm, dd, yyyy, mm, dd)", 6)
@@ -181,15 +188,19 @@ def _parse_head(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> _Head:
     except (ValueError, OverflowError):
         raise _Bad(cur.at, f"{', '.join(dates[:3])} is not a date") from None
     interval = ", ".join(cur.fields("the data interval"))
-    bounded = _var(cur, "the bounded independent variable") if ffi == 2110 else None
+    bounded = _var(cur, "the bounded independent variable") if ffi != 1001 else None
     head = _Head(
         nlhead, ffi, first[2] if len(first) > 2 else None, pi, org, source, mission, volume,
         date, "-".join(dates[3:6]), interval,
-        _var(cur, "the independent variable"), [], bounded,
+        _var(cur, "the independent variable", unit_optional=True), [], bounded,
     )  # fmt: skip
     head.variables = _variables(cur, "dependent variables")
-    if ffi == 2110:
+    if ffi != 1001:
         head.auxiliary = _variables(cur, "auxiliary variables")
+        needed = 3 if ffi == 2310 else 1
+        if len(head.auxiliary) < needed:
+            msg = f"FFI {ffi} needs {needed} auxiliary variable(s): NX first"
+            raise _Bad(cur.at, msg)
     head.special = [cur.next("a special comment") for _ in range(cur.integer("NSCOML"))]
     head.normal = [cur.next("a normal comment") for _ in range(cur.integer("NNCOML"))]
     long_comments = comments_too_long(head.special + head.normal, 1, limits)
@@ -198,7 +209,19 @@ def _parse_head(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> _Head:
     if cur.at != nlhead:
         raise _Bad(1, f"line 1 says {nlhead} header lines but the header has {cur.at}")
     head.keywords = _keywords(head.normal[:-1])
+    _check_names(head, cur.at)
     return head
+
+
+def _check_names(head: _Head, line: int) -> None:
+    """Two variables with one short name (ignoring case) make the file ambiguous."""
+    seen: set[str] = set()
+    named = [head.independent, *([head.bounded] if head.bounded else [])]
+    for var in [*named, *head.variables, *head.auxiliary]:
+        key = var.name.strip().lower()
+        if key in seen:
+            raise _Bad(line, f"the variable name {var.name!r} is used twice", "FMT006")
+        seen.add(key)
 
 
 def _keywords(lines: list[str]) -> dict[str, str]:
@@ -231,7 +254,7 @@ def read_icartt(
         head = _parse_head(lines, limits)
     except _Bad as bad:
         return None, [*diagnostics, _diag(bad.code, str(bad), bad.line)]
-    if head.ffi == 2110:
+    if head.ffi != 1001:
         from formats.icartt_2110 import read_2110_rows
 
         table, names, findings = read_2110_rows(head, lines)
@@ -243,18 +266,26 @@ def read_icartt(
         return None, [*diagnostics, *findings]
     if len(table) == 0:
         return None, [*diagnostics, _diag("FMT003", "the file has no data rows", len(lines))]
-    seconds = table[:, 0]
+    seconds = table[:, 0] * _axis(head).seconds
     outside = (seconds < -MAX_SECONDS) | (seconds > MAX_SECONDS)
     if bool(outside.any()):
         row = int(outside.argmax())
         msg = f"time {seconds[row]:g} s is not seconds within a few days of the file's date"
         return None, [*diagnostics, _diag("FMT004", msg, _data_line(lines, head.nlhead, row))]
-    if head.ffi == 1001 and bool((seconds[1:] < seconds[:-1]).any()):
-        row = int((seconds[1:] < seconds[:-1]).argmax()) + 1
-        msg = "the independent variable (time) decreases"
+    steps = seconds[1:] <= seconds[:-1] if head.ffi == 1001 else seconds[1:] < seconds[:-1]
+    if bool(steps.any()):
+        row = int(steps.argmax()) + 1
+        msg = "the independent variable (time) does not increase"
+        if head.ffi != 1001:
+            msg = "the independent variable (time) decreases between records"
         return None, [*diagnostics, _diag("FMT004", msg, _data_line(lines, head.nlhead, row))]
     header_text = "".join(line + "\n" for line in lines[: head.nlhead])
     return _datafile(head, table, names, header_text), diagnostics
+
+
+def _axis(head: _Head) -> TimeAxis:
+    """The time axis of the independent variable: seconds unless name and unit say more."""
+    return time_axis(head.independent.name, head.independent.unit) or TimeAxis(1.0)
 
 
 def _data_line(lines: list[str], nlhead: int, row: int) -> int:
@@ -313,21 +344,32 @@ def _datafile(
 ) -> DataFile:
     import numpy as np
 
-    base = np.datetime64(head.date.replace(tzinfo=None), "ns")
-    offsets = np.round(table[:, 0] * 1e9).astype(np.int64).astype("timedelta64[ns]")
+    axis = _axis(head)
+    reference = head.date.replace(tzinfo=None)
+    base = np.datetime64(resolve_epoch(axis, reference), "ns")
+    offsets = np.round(table[:, 0] * (axis.seconds * 1e9)).astype(np.int64)
     time = Column(
         original_name=head.independent.name,
         name="time",
         original_unit=head.independent.unit,
         unit=None,
         kind=ColumnKind.NUMBER,
-        values=base + offsets,
+        values=base + offsets.astype("timedelta64[ns]"),
+        attributes={"time_axis": axis.cf_units(reference)},
     )
     llod = _flag(head.keywords, "LLOD_FLAG", DEFAULT_LLOD)
     ulod = _flag(head.keywords, "ULOD_FLAG", DEFAULT_ULOD)
     columns = [time] + [_column(v, table[:, i], llod, ulod) for i, v in enumerate(names) if i]
-    start = head.date + timedelta(seconds=float(table[0, 0]))
-    stop = head.date + timedelta(seconds=float(table[-1, 0]))
+    if head.ffi != 1001:
+        count = columns[2]  # NX, the count of dependent lines
+        count.unit = count.unit or "1"
+    for column, name in zip(columns[1:], unique_names([c.name for c in columns[1:]]), strict=True):
+        column.name = name
+    first, last = int(offsets.min()), int(offsets.max())
+    start = resolve_epoch(axis, reference).replace(tzinfo=UTC) + timedelta(
+        microseconds=first // 1000
+    )
+    stop = resolve_epoch(axis, reference).replace(tzinfo=UTC) + timedelta(microseconds=last // 1000)
     header = _header(head, start, stop)
     extent, feature = position_extent(columns, start, stop)
     if feature is FeatureType.TIME_SERIES:
@@ -336,9 +378,12 @@ def _datafile(
             header.latitude, header.longitude = site[0], site[1]
             extent.south = extent.north = site[0]
             extent.west = extent.east = site[1]
-        if head.ffi == 2110 or has_vertical_profile(columns):
+        if head.ffi != 1001 or has_vertical_profile(columns):
             feature = FeatureType.PROFILE
-    return DataFile(header, columns, "icartt", feature, extent, header_text)
+    datafile = DataFile(header, columns, "icartt", feature, extent, header_text)
+    if head.ffi != 1001:
+        datafile.bounded = [columns[1].name]
+    return datafile
 
 
 def _header(head: _Head, start: datetime, stop: datetime) -> Header:

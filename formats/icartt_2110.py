@@ -1,8 +1,10 @@
-"""ICARTT FFI 2110 data block, flattened to one row per dependent line.
+"""ICARTT FFI 2110 and 2310 data blocks, one row per dependent line.
 
 Each auxiliary line (time, number of dependent lines, other auxiliary values) is followed by
-that many dependent lines (bounded variable, dependent values). A row of the flat table is
-time, bounded variable, the auxiliary values repeated, then the dependent values.
+that many dependent lines: in 2110 the bounded variable and the dependent values; in 2310 the
+dependent values alone, the bounded variable being the auxiliaries' first value plus the
+line's index times their step (auxiliaries: NX, X0, DX, ...). A row of the table is time,
+bounded variable, the auxiliary values repeated, then the dependent values.
 """
 
 from __future__ import annotations
@@ -40,6 +42,33 @@ def _numbers(line: str, count: int, number: int) -> tuple[list[float] | None, Di
     return values, None
 
 
+def _by_variable(body: list[tuple[int, str]], at: int, count: int, ndep: int) -> bool:
+    """Whether a 2310 record's dependent lines hold one variable each (NX values a line, as
+    NASA Ames 2310 has them) rather than one level each (NV values a line); when NX equals
+    NV the NASA Ames layout is assumed."""
+    if at >= len(body):
+        return False
+    width = len(body[at][1].split(","))
+    return width == count or (width != ndep and count != ndep)
+
+
+def _variable_lines(
+    body: list[tuple[int, str]], at: int, count: int, ndep: int
+) -> tuple[list[list[float]] | None, Diagnostic | None]:
+    """The (NX x NV) values of a 2310 record written one variable a line."""
+    columns: list[list[float]] = []
+    for offset in range(ndep):
+        if at + offset >= len(body):
+            msg = "the file ends before the dependent lines this record announces"
+            return None, Diagnostic("FMT004", Severity.ERROR, msg, line=body[-1][0])
+        number, line = body[at + offset]
+        values, bad = _numbers(line, count, number)
+        if values is None:
+            return None, bad
+        columns.append(values)
+    return [list(level) for level in zip(*columns, strict=True)], None
+
+
 def read_2110_rows(
     head: Any, lines: list[str]
 ) -> tuple[npt.NDArray[np.float64] | None, list[Any], list[Diagnostic]]:
@@ -66,13 +95,29 @@ def read_2110_rows(
             break
         if count == 0:
             rows.append([aux[0], math.nan, *aux[1:], *([math.nan] * ndep)])
+        elif head.ffi == 2310 and _by_variable(body, at, int(count), ndep):
+            # NASA Ames layout: one line per dependent variable holding its NX values.
+            levels, bad = _variable_lines(body, at, int(count), ndep)
+            at += ndep
+            if levels is None:
+                findings.extend([bad] if bad else [])
+                continue
+            for index, values in enumerate(levels):
+                rows.append([aux[0], aux[2] + index * aux[3], *aux[1:], *values])
+            continue
+        first_row = len(rows)
         for _ in range(int(count)):
             if at >= len(body):
                 msg = "the file ends before the dependent lines this record announces"
                 findings.append(Diagnostic("FMT004", Severity.ERROR, msg, line=number))
                 break
             dep_number, dep_line = body[at]
-            dep, bad = _numbers(dep_line, 1 + ndep, dep_number)
+            if head.ffi == 2310:
+                dep, bad = _numbers(dep_line, ndep, dep_number)
+                if dep is not None:
+                    dep = [aux[2] + (len(rows) - first_row) * aux[3], *dep]
+            else:
+                dep, bad = _numbers(dep_line, 1 + ndep, dep_number)
             at += 1
             if dep is None:
                 findings.extend([bad] if bad else [])

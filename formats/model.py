@@ -119,6 +119,16 @@ class DataFile:
     extent: Extent
     original_header: str = ""
     """The header text exactly as written, kept in the NetCDF attributes."""
+    bounded: list[str] = field(default_factory=list)
+    """Safe names of the bounded independent variables of a multi-dimensional file (NASA
+    Ames FFI 2010-4010, ICARTT 2110/2310), X(1) (fastest varying) first; empty for a table.
+    Such a file is held as one row per grid point, in file order: each independent variable
+    is a column, so every row says where it is. Writers that cannot hold a second dimension
+    refuse such a file rather than flatten it."""
+    source_name: str = ""
+    """Name of the file it was read from (no directory), for the NetCDF history."""
+    source_sha256: str = ""
+    """SHA-256 of the bytes it was read from, for the NetCDF history."""
 
     @property
     def time(self) -> Column:

@@ -9,6 +9,9 @@ from collections.abc import Sequence
 logger = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+MAX_NAME = 64
+"""Longest safe name: far below NetCDF's 256 bytes, leaving room for `_qc` and `_strlen`
+suffixes and for the `_2` that de-duplication adds."""
 
 
 def safe_name(original: str, *, is_time: bool = False) -> str:
@@ -19,7 +22,7 @@ def safe_name(original: str, *, is_time: bool = False) -> str:
     name = _UNSAFE.sub("_", original)
     if not name or name[0].isdigit():
         name = "v" + name
-    return name
+    return name[:MAX_NAME]
 
 
 def safe_names(originals: Sequence[str]) -> list[str]:
@@ -38,3 +41,18 @@ def collisions(originals: Sequence[str]) -> list[tuple[int, int]]:
         else:
             seen[key] = index
     return pairs
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """`names` made unique ignoring case: a repeat gets `_2`, `_3`... (within `MAX_NAME`)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        candidate, number = name, 1
+        while candidate.lower() in seen:
+            number += 1
+            suffix = f"_{number}"
+            candidate = name[: MAX_NAME - len(suffix)] + suffix
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out

@@ -1,49 +1,48 @@
-"""NASA Ames reader (Gaines and Hipskind, FFI 1001 and 1010).
+"""NASA Ames reader (Gaines and Hipskind 1998): every FFI nappy reads, 1001 to 4010.
 
 Values are whitespace separated and may wrap across lines, so the data block is read as one
-stream of numbers cut into records. Scale factors apply to values, never to the missing
-sentinels, which become NaN with `Quality.MISSING`. When the independent variable is not time
-(a pressure or altitude profile), every row takes the file's date and the independent
-variable becomes an ordinary column.
+stream of numbers cut into records (`formats.nasa_ames_blocks`); multi-dimensional FFIs
+become one row per grid point with each independent variable a column (`DataFile.bounded`).
+Header lines may carry a trailing `{...}` annotation (nappy, BADC, NCAR), stripped as nappy
+strips it. Scale factors apply to values, never to the missing sentinels, which become NaN
+with `Quality.MISSING`. The time axis is read from the independent variable's name and units
+(`formats.time_axis`: seconds, minutes, hours or days since the line-7 date or a stated
+epoch); when no independent variable is a time, every row takes the file's date and the
+variables stay ordinary columns. Variable lines are `Name (unit)` or EBAS descriptors
+(`name, unit, key=value, ...`, `formats.descriptors`). The header is parsed in
+`formats.nasa_ames_header`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from formats.limits import (
-    DEFAULT_LIMITS,
-    Limits,
-    comments_too_long,
-    declared_nlhead,
-    header_lines_too_big,
-    too_many_columns,
-)
+from formats.descriptors import parse_descriptor, strip_annotation
+from formats.limits import DEFAULT_LIMITS, Limits, header_lines_too_big
 from formats.model import (
     Column,
     ColumnKind,
     DataFile,
     Diagnostic,
     FeatureType,
-    FormatError,
     Header,
     Quality,
     Severity,
 )
-from formats.names import safe_name
+from formats.names import safe_name, unique_names
+from formats.nasa_ames_header import DIMENSIONS, Head, HeadError, Var, parse_head
 from formats.neighbours import (
     column_unit,
     decode_text,
     fixed_site,
     has_vertical_profile,
     position_extent,
+    site_altitude,
 )
-from formats.text_table import parse_free_format
+from formats.time_axis import TimeAxis, resolve_epoch, time_axis
 from formats.timeparse import CampaignTime
 
 if TYPE_CHECKING:
@@ -52,146 +51,37 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_FFI = (1001, 1010, 2110)
-MAX_SECONDS = 400 * 86400.0
-"""A time independent variable is seconds from the date; beyond a year it is not a time."""
-_FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t]+(\d{4})[ \t]*\r?\n")
-_TIME_WORDS = re.compile(r"\b(UT|UTC|GMT|time|seconds?|secs?)\b", re.IGNORECASE)
+SUPPORTED_FFI = tuple(DIMENSIONS)
+MAX_SPAN_S = 100 * 366 * 86400.0
+"""A time offset beyond a century from its epoch is not a time (and would overflow)."""
 
-
-class _Bad(FormatError):
-    def __init__(self, line: int, message: str, code: str = "FMT003") -> None:
-        super().__init__(message)
-        self.line = line
-        self.code = code
-
-
-def split_name_unit(text: str) -> tuple[str, str]:
-    """`Name (unit)` or `Name [unit]` -> (name, unit); the unit is empty when none is written.
-
-    String operations, not a regular expression: `(.*?)\\s*[(]...` is quadratic on a long
-    run of spaces.
-    """
-    if not text.endswith((")", "]")):
-        return text, ""
-    close = len(text) - 1
-    opening = max(text.rfind(bracket, 0, close) for bracket in "()[]")
-    name = text[:opening].strip() if opening > 0 else ""
-    if not name or text[opening] not in "([":
-        return text, ""
-    return name, text[opening + 1 : close].strip()
+_DIMENSIONLESS = frozenset(
+    {"number", "count", "counts", "factor", "fraction", "ratio", "efficiency", "index", "flag"}
+)
+_FIRST_LINE = re.compile(rb"^\s*(\d+)[ \t,]+(\d{4})[ \t]*(?:\{[^\r\n{}]*\})?[ \t]*\r?\n")
 
 
 def sniff_nasa_ames(head: bytes) -> int:
-    """80 when the first line is `NLHEAD FFI` (whitespace separated), else 0."""
-    return 80 if _FIRST_LINE.match(head) else 0
+    """80 when the first line is `NLHEAD FFI` (a trailing `{...}` annotation allowed) and
+    the FFI is one of the specification's, 40 for another FFI-like number, 70 when one
+    preamble line comes first (NDACC), else 0."""
+    match = _FIRST_LINE.match(head)
+    score = 80
+    if match is None:
+        second = head.find(b"\n") + 1
+        match = _FIRST_LINE.match(head[second:]) if second else None
+        score = 70
+    if match is None or b"," in match.group(0).split(b"{")[0]:
+        return 0
+    return score if int(match.group(2)) in DIMENSIONS else 40
 
 
-@dataclass
-class _Var:
-    text: str
-    scale: float = 1.0
-    missing: float | None = None
-
-    @property
-    def name_unit(self) -> tuple[str, str]:
-        """Name and unit of `Name (unit)`; the unit is empty when none is written."""
-        return split_name_unit(self.text.strip())
-
-
-@dataclass
-class _Head:
-    nlhead: int
-    ffi: int
-    oname: str
-    org: str
-    sname: str
-    mname: str
-    date: datetime
-    rdate: str
-    independent: _Var
-    variables: list[_Var] = field(default_factory=list)
-    auxiliary: list[_Var] = field(default_factory=list)
-    special: list[str] = field(default_factory=list)
-    normal: list[str] = field(default_factory=list)
-    bounded: _Var | None = None
-    """FFI 2110: the bounded independent variable X(1), which varies fastest."""
-
-
-class _Cursor:
-    def __init__(self, lines: list[str], limits: Limits = DEFAULT_LIMITS) -> None:
-        self.lines, self.at, self.limits = lines, 0, limits
-
-    def line(self, what: str) -> str:
-        if self.at >= len(self.lines):
-            raise _Bad(self.at, f"the header ends before {what}")
-        self.at += 1
-        return self.lines[self.at - 1]
-
-    def numbers(self, what: str, count: int) -> list[float]:
-        """`count` numbers, read across as many lines as they take."""
-        found: list[float] = []
-        while len(found) < count:
-            for token in self.line(what).split():
-                try:
-                    value = float(token)
-                except ValueError:
-                    value = math.nan
-                if not math.isfinite(value):
-                    raise _Bad(self.at, f"{what}: {token!r} is not a number")
-                found.append(value)
-        return found[:count]
-
-    def integer(self, what: str) -> int:
-        value = self.numbers(what, 1)[0]
-        if not value.is_integer():
-            raise _Bad(self.at, f"{what}: {value} is not an integer")
-        return int(value)
-
-
-def _vars(cur: _Cursor, what: str) -> list[_Var]:
-    count = cur.integer(f"the number of {what}")
-    if count > cur.limits.max_columns:
-        raise _Bad(cur.at, too_many_columns(count, cur.at, cur.limits).message, "LIM003")
-    scales = cur.numbers(f"the {what}' scale factors", count)
-    missing = cur.numbers(f"the {what}' missing values", count)
-    names = [cur.line(f"a name of the {what}") for _ in range(count)]
-    return [_Var(n, s, m) for n, s, m in zip(names, scales, missing, strict=True)]
-
-
-def _parse_head(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> _Head:
-    cur = _Cursor(lines, limits)
-    nlhead, ffi = (int(v) for v in cur.numbers("the first line (NLHEAD FFI)", 2))
-    if ffi not in SUPPORTED_FFI:
-        msg = f"NASA Ames FFI {ffi} is not supported (FieldCat reads 1001, 1010 and 2110)"
-        raise _Bad(1, msg, "FMT002")
-    oname, org, sname, mname = (cur.line(w).strip() for w in ("ONAME", "ORG", "SNAME", "MNAME"))
-    cur.numbers("IVOL NVOL", 2)
-    ymd = [int(v) for v in cur.numbers("DATE RDATE", 6)]
-    try:
-        date = datetime(ymd[0], ymd[1], ymd[2], tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise _Bad(cur.at, f"{ymd[0]}-{ymd[1]}-{ymd[2]} is not a date") from None
-    cur.numbers("DX", 2 if ffi == 2110 else 1)
-    bounded = _Var(cur.line("XNAME(1)")) if ffi == 2110 else None
-    head = _Head(
-        nlhead, ffi, oname, org, sname, mname, date,
-        f"{ymd[3]:04d}-{ymd[4]:02d}-{ymd[5]:02d}", _Var(cur.line("XNAME")),
-        bounded=bounded,
-    )  # fmt: skip
-    head.variables = _vars(cur, "primary variables")
-    if ffi in (1010, 2110):
-        head.auxiliary = _vars(cur, "auxiliary variables")
-    if ffi == 2110 and not head.auxiliary:
-        raise _Bad(cur.at, "FFI 2110 needs an auxiliary variable counting the X(1) values")
-    head.special = [cur.line("a special comment") for _ in range(cur.integer("NSCOML"))]
-    head.normal = [cur.line("a normal comment") for _ in range(cur.integer("NNCOML"))]
-    long_comments = comments_too_long(head.special + head.normal, 1, limits)
-    if long_comments is not None:
-        raise _Bad(nlhead, long_comments.message, "LIM004")
-    if cur.at != nlhead:
-        raise _Bad(1, f"line 1 says {nlhead} header lines but the header has {cur.at}")
-    return head
+def _preamble(lines: list[str]) -> int:
+    """Lines before `NLHEAD FFI` (NDACC files put one there; nappy's ignore_header_lines)."""
+    first_fits = bool(lines) and _FIRST_LINE.match((lines[0] + "\n").encode()) is not None
+    if not first_fits and len(lines) > 1 and _FIRST_LINE.match((lines[1] + "\n").encode()):
+        return 1
+    return 0
 
 
 def read_nasa_ames(
@@ -199,64 +89,102 @@ def read_nasa_ames(
 ) -> tuple[DataFile | None, list[Diagnostic]]:
     """Read NASA Ames bytes into a `DataFile` (None when there are errors) and findings;
     `limits` caps the header's size, the variables and the comment lines."""
-    import numpy as np
+    from formats.nasa_ames_blocks import decode_block
 
     text, diagnostics = decode_text(data)
     if text is None:
         return None, diagnostics
-    lines = text.splitlines()
-    too_big = header_lines_too_big(lines, declared_nlhead(lines, None), limits)
+    preamble, lines, body = _split(text)
+    too_big = header_lines_too_big(lines, len(lines), limits)
     if too_big is not None:
         return None, [*diagnostics, too_big]
     try:
-        head = _parse_head(lines, limits)
-    except _Bad as bad:
+        head = parse_head(lines, limits)
+    except HeadError as bad:
         return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
-    values, line_of, findings = parse_free_format(lines[head.nlhead :], head.nlhead + 1)
-    if values is None:
+    block, findings = decode_block(head, body)
+    if block is None:
         return None, [*diagnostics, *findings]
-    width = 1 + len(head.auxiliary) + len(head.variables)
-    if not values:
-        return None, [*diagnostics, _error("FMT003", "the file has no data", len(lines))]
-    if head.bounded is not None:
-        from formats.nasa_ames_2110 import flatten_2110
+    if block.rows == 0:
+        last = head.nlhead + body.count("\n") + 1
+        return None, [*diagnostics, _error("FMT003", "the file has no data", last)]
+    header_text = "".join(line + "\n" for line in [*preamble, *lines[: head.nlhead]])
+    try:
+        datafile = _datafile(head, block, header_text)
+        if preamble:
+            datafile.header.extra["PREAMBLE"] = preamble[0].strip()
+    except HeadError as bad:
+        return None, [*diagnostics, _error(bad.code, str(bad), bad.line)]
+    return datafile, [*diagnostics, *_unit_warnings(datafile)]
 
-        flat, finding = flatten_2110(values, line_of, len(head.auxiliary), len(head.variables))
-        if flat is None:
-            return None, [*diagnostics, *([finding] if finding else [])]
-        table, line_of, width = flat, [line_of[0]] * len(flat), 1
-        head.auxiliary = [head.bounded, *head.auxiliary]
-    elif len(values) % width:
-        msg = f"the data end inside a record ({len(values) % width} of {width} values)"
-        return None, [*diagnostics, _error("FMT004", msg, line_of[-1])]
-    else:
-        table = np.asarray(values, dtype=np.float64).reshape(-1, width)
-    x = table[:, 0]
-    if _TIME_WORDS.search(head.independent.text) and bool((np.abs(x) > MAX_SECONDS).any()):
-        row = int(np.flatnonzero(np.abs(x) > MAX_SECONDS)[0])
-        msg = f"time {x[row]:g} s is not seconds within a few days of the file's date"
-        return None, [*diagnostics, _error("FMT004", msg, line_of[row * width])]
-    if bool((x[1:] < x[:-1]).any()) and bool((x[1:] > x[:-1]).any()):
-        row = int(np.flatnonzero(np.diff(np.sign(np.diff(x))))[0]) + 2
-        msg = "the independent variable is not monotonic"
-        return None, [*diagnostics, _error("FMT004", msg, line_of[row * width])]
-    header_text = "".join(line + "\n" for line in lines[: head.nlhead])
-    return _datafile(head, table, header_text), diagnostics
+
+def _split(text: str) -> tuple[list[str], list[str], str]:
+    """Preamble lines, header lines and the data block as one text: the block is never cut
+    into lines unless its numbers cannot be read at once (a 100 MB block costs no list)."""
+    top = [line.rstrip("\r") for line in text.split("\n", 2)[:2]]
+    skipped = _preamble(top)
+    try:
+        nlhead = int(top[skipped].split()[0])
+    except (IndexError, ValueError):
+        lines = text.splitlines()
+        return lines[:skipped], lines[skipped:], ""
+    parts = text.split("\n", skipped + max(nlhead, 1))
+    lines = [line.rstrip("\r") for line in parts[: skipped + max(nlhead, 1)]]
+    body = parts[-1] if len(parts) > skipped + max(nlhead, 1) else ""
+    return lines[:skipped], lines[skipped:], body
+
+
+def _unit_warnings(datafile: DataFile) -> list[Diagnostic]:
+    """A warning for each unit that maps to no UDUNITS unit (kept as `original_units`)."""
+    found = []
+    for column in datafile.data_columns:
+        if column.unit is None and column.original_unit and column.kind is ColumnKind.NUMBER:
+            msg = (
+                f"unit {column.original_unit!r} of {column.original_name} is not a UDUNITS"
+                " unit; it is kept as original_units"
+            )
+            found.append(Diagnostic("FMT007", Severity.WARNING, msg))
+    return found
 
 
 def _error(code: str, message: str, line: int) -> Diagnostic:
     return Diagnostic(code=code, severity=Severity.ERROR, message=message, line=line)
 
 
-def _column(var: _Var, raw: npt.NDArray[np.float64]) -> Column:
+def _unit(name: str, unit: str, reference: datetime) -> str | None:
+    """Canonical unit; a time-like unit (`days from file reference point`) becomes CF
+    `days since <reference>` so the values keep their meaning without conversion."""
+    canonical = column_unit(name, unit)
+    if canonical is not None:
+        return canonical
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    if not unit:
+        # A count, factor or version written without a unit is a number of dimension 1.
+        return "1" if words & _DIMENSIONLESS else None
+    if unit.strip().upper() in ("UT", "UTC", "GMT") and len(words) == 1:
+        return column_unit("", name)  # `Hours (UT)`: hours of a UT time of day
+
+    axis = time_axis(unit)
+    if axis is not None and any(w in unit.lower() for w in ("from", "since", "after")):
+        return axis.cf_units(reference)
+    return None
+
+
+def _column(var: Var, raw: npt.NDArray[Any], reference: datetime) -> Column:
     import numpy as np
 
-    name, unit = var.name_unit
+    found = parse_descriptor(var.text)
+    name, unit = found.name, found.unit
+    attrs = {"long_name": " ".join(strip_annotation(var.text).split())}
+    attrs.update({f"ebas_{safe_name(k).lower()}": v for k, v in found.attributes.items()})
+    if raw.dtype.kind in "OUS":
+        if var.missing_text is not None:
+            attrs["nasa_ames_missing_value"] = var.missing_text
+        return Column(name, safe_name(name), unit, None, ColumnKind.STRING, raw, attributes=attrs)
     missing = raw == var.missing if var.missing is not None else np.zeros(len(raw), bool)
     values = raw * var.scale if var.scale != 1.0 else raw.copy()
     values[missing] = np.nan
     quality = missing.astype(np.int8) * np.int8(Quality.MISSING)
-    attrs = {"long_name": var.text.strip()}
     if var.missing is not None:
         attrs["nasa_ames_missing_value"] = repr(var.missing)
     if var.scale != 1.0:
@@ -265,7 +193,7 @@ def _column(var: _Var, raw: npt.NDArray[np.float64]) -> Column:
         original_name=name,
         name=safe_name(name),
         original_unit=unit,
-        unit=column_unit(name, unit),
+        unit=_unit(name, unit, reference),
         kind=ColumnKind.NUMBER,
         values=values,
         quality=quality if bool(missing.any()) else None,
@@ -273,62 +201,105 @@ def _column(var: _Var, raw: npt.NDArray[np.float64]) -> Column:
     )
 
 
-def _datafile(head: _Head, table: npt.NDArray[np.float64], header_text: str) -> DataFile:
+def _time_index(head: Head) -> tuple[int | None, TimeAxis | None]:
+    """Which independent variable is time (the unbounded one first), and its axis."""
+    niv = len(head.independents)
+    for index in [niv - 1, *range(niv - 1)]:
+        name, unit = head.independents[index].name_unit
+        axis = time_axis(head.independents[index].text) or time_axis(name, unit)
+        if axis is not None and not (head.ffi == 2160 and index == niv - 1):
+            return index, axis
+    return None, None
+
+
+def _times(raw: npt.NDArray[np.float64], axis: TimeAxis, reference: datetime) -> npt.NDArray[Any]:
     import numpy as np
 
-    x = head.independent
-    is_time = bool(_TIME_WORDS.search(x.text))
-    base = np.datetime64(head.date.replace(tzinfo=None), "ns")
-    if is_time:
-        offsets = np.round(table[:, 0] * 1e9).astype(np.int64).astype("timedelta64[ns]")
-        times = base + offsets
+    seconds = raw * axis.seconds
+    bad = np.flatnonzero(~(np.abs(seconds) <= MAX_SPAN_S))
+    if len(bad):
+        msg = f"time {raw[bad[0]]:g} {axis.word} is not within a century of its epoch"
+        raise HeadError(0, msg, "FMT004")
+    epoch = np.datetime64(resolve_epoch(axis, reference), "ns")
+    offsets = np.round(raw * (axis.seconds * 1e9)).astype(np.int64).astype("timedelta64[ns]")
+    result: npt.NDArray[Any] = epoch + offsets
+    return result
+
+
+def _datafile(head: Head, block: Any, header_text: str) -> DataFile:
+    import numpy as np
+
+    reference = head.date.replace(tzinfo=None)
+    niv = len(head.independents)
+    time_at, axis = _time_index(head)
+    if time_at is not None and axis is not None:
+        x = head.independents[time_at]
+        name, unit = x.name_unit
+        times = _times(block.independent(time_at), axis, reference)
+        time = Column(name or "time", "time", unit or axis.word, None, ColumnKind.NUMBER, times)
+        time.attributes["time_axis"] = axis.cf_units(reference)
+        if block.rows > 1 and time_at == niv - 1 and bool((np.diff(times) < 0).any()):
+            raise HeadError(0, "the independent variable (time) decreases", "FMT004")
     else:
-        times = np.full(len(table), base)
-    name, unit = x.name_unit
-    time_unit = (unit or "s") if is_time else "UTC"
-    time = Column(name if is_time else "DATE", "time", time_unit, None, ColumnKind.NUMBER, times)
-    if not is_time:
-        time.attributes["comment"] = "the file's DATE; its independent variable is not time"
+        base = np.datetime64(reference, "ns")
+        time = Column("DATE", "time", "UTC", None, ColumnKind.NUMBER, np.full(block.rows, base))
+        time.attributes["comment"] = "the file's DATE; no independent variable is a time"
+    if niv == 1 and time_at is None and block.rows > 2:
+        steps = np.diff(block.independent(0))
+        if bool((steps > 0).any()) and bool((steps < 0).any()):
+            raise HeadError(0, "the independent variable is not monotonic", "FMT004")
     columns = [time]
-    if not is_time:
-        columns.append(_column(_Var(x.text), table[:, 0]))
-    naux = len(head.auxiliary)
+    # Every independent variable but a time that is unbounded is a dimension of its own;
+    # a non-time unbounded one (altitude levels of FFI 2110) is one too.
+    dimensions: dict[int, Column] = {}
+    for index in [niv - 1, *range(niv - 1)]:
+        if index == time_at:
+            if index != niv - 1:
+                dimensions[index] = time
+            continue
+        column = _column(head.independents[index], block.independent(index), reference)
+        columns.append(column)
+        if index != niv - 1 or niv > 1:
+            dimensions[index] = column
+    bounded_columns = [dimensions[i] for i in sorted(dimensions)]
     first_aux = len(columns)
-    columns += [_column(v, table[:, 1 + i]) for i, v in enumerate(head.auxiliary)]
-    if head.bounded is not None:
-        count = columns[first_aux + 1]  # after X(1): the count of X(1) values, a number
+    columns += [_column(v, block.auxiliary(i), reference) for i, v in enumerate(head.auxiliary)]
+    if head.ffi in (2110, 2160, 2310):
+        count = columns[first_aux]  # NX: the count of X(1) values, a number
         count.unit = count.unit or ("1" if not count.original_unit else None)
-    columns += [_column(v, table[:, 1 + naux + i]) for i, v in enumerate(head.variables)]
-    _unique_names(columns)
-    start = head.date + (timedelta(seconds=float(table[0, 0])) if is_time else timedelta(0))
-    stop = head.date + (timedelta(seconds=float(table[-1, 0])) if is_time else timedelta(0))
+    columns += [_column(v, block.primary(i), reference) for i, v in enumerate(head.variables)]
+    for column, name in zip(columns[1:], unique_names([c.name for c in columns[1:]]), strict=True):
+        column.name = name
+    stamps = time.values
+    start = _as_datetime(stamps.min())
+    stop = _as_datetime(stamps.max())
     extent, feature = position_extent(columns, start, stop)
-    if feature is FeatureType.TIME_SERIES and has_vertical_profile(columns):
+    # A station's time series records pressure too; over time only a changing altitude
+    # (a sounding) makes a profile, over a non-time axis pressure does as well.
+    kinds = ("altitude",) if time_at == niv - 1 else ("air_pressure", "altitude")
+    if feature is FeatureType.TIME_SERIES and (niv > 1 or has_vertical_profile(columns, kinds)):
         feature = FeatureType.PROFILE
     site = fixed_site(head.special + head.normal) if feature is not FeatureType.TRAJECTORY else None
     if site is not None:
         extent.south = extent.north = site[0]
         extent.west = extent.east = site[1]
     header = _header(head, start, stop, site)
-    return DataFile(header, columns, "nasa_ames", feature, extent, header_text)
+    if site is not None:
+        header.altitude = site_altitude(head.special + head.normal)
+    datafile = DataFile(header, columns, "nasa_ames", feature, extent, header_text)
+    datafile.bounded = [c.name for c in bounded_columns]
+    return datafile
 
 
-def _unique_names(columns: list[Column]) -> None:
-    seen: set[str] = set()
-    tails: dict[str, int] = {}
-    """Per name, the underscores tried so far: the next repeat starts there, not at none."""
-    for column in columns:
-        base = column.name
-        tail = tails.get(base.lower(), 0)
-        while (base + "_" * tail).lower() in seen:
-            tail += 1
-        tails[base.lower()] = tail
-        column.name = base + "_" * tail
-        seen.add(column.name.lower())
+def _as_datetime(stamp: Any) -> datetime:
+    import numpy as np
+
+    micro = int(stamp.astype("datetime64[us]").astype(np.int64))
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micro)
 
 
 def _header(
-    head: _Head, start: datetime, stop: datetime, site: tuple[float, float, str] | None
+    head: Head, start: datetime, stop: datetime, site: tuple[float, float, str] | None
 ) -> Header:
     """The `Header` a NASA Ames file maps onto (ONAME is the PI, SNAME the source)."""
     return Header(
@@ -347,6 +318,6 @@ def _header(
             "FFI": str(head.ffi),
             "ORGANIZATION": head.org,
             "REVISION_DATE": head.rdate,
-            "INDEPENDENT_VARIABLE": head.independent.text.strip(),
+            "INDEPENDENT_VARIABLE": strip_annotation(head.independents[-1].text).strip(),
         },
     )

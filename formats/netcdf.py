@@ -31,6 +31,7 @@ from formats.model import (
     Quality,
     WriteError,
 )
+from formats.names import MAX_NAME, safe_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,11 +83,15 @@ class _Plan:
     each as it is defined makes netCDF-C flush all metadata so far, quadratic in columns."""
 
     def unique(self, name: str) -> str:
-        """`name`, or `name_` repeated until it is free; then mark it taken."""
-        while name in self.taken:
-            name += "_"
-        self.taken.add(name)
-        return name
+        """`name` made NetCDF-safe and at most `MAX_NAME` long, then `_2`, `_3`... until it
+        is free; then mark it taken (NetCDF refuses names past 256 bytes)."""
+        name = safe_name(name)[:MAX_NAME]
+        candidate, number = name, 1
+        while candidate in self.taken:
+            number += 1
+            candidate = f"{name[: MAX_NAME - len(str(number)) - 1]}_{number}"
+        self.taken.add(candidate)
+        return candidate
 
     def coordinates(self) -> str:
         """The `coordinates` attribute of a data variable."""
@@ -221,7 +226,8 @@ def _plan(datafile: DataFile, *, strictly_increasing: bool) -> _Plan:
     if "latitude" not in found and header.latitude is not None and header.longitude is not None:
         plan.scalars[plan.unique("lat")] = ("latitude", float(header.latitude))
         plan.scalars[plan.unique("lon")] = ("longitude", float(header.longitude))
-        if header.altitude is not None and vertical is None:
+        has_vertical = any(role not in _AXIS for role in plan.roles.values())
+        if header.altitude is not None and not has_vertical:
             plan.scalars[plan.unique("alt")] = ("altitude", float(header.altitude))
     return plan
 

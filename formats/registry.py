@@ -31,6 +31,7 @@ from formats.model import (
     Severity,
     UnknownFormatError,
     UnsupportedFormatError,
+    WriteError,
 )
 from formats.timeparse import CampaignTime
 
@@ -227,6 +228,24 @@ def _finding(code: str, message: str) -> Diagnostic:
     return Diagnostic(code=code, severity=Severity.ERROR, message=message)
 
 
+class _Digest:
+    """SHA-256 of the source, computed in a thread while the reader parses (hashlib
+    releases the GIL, so on two cores the 100 MB hash costs no wall time)."""
+
+    def __init__(self, data: bytes) -> None:
+        import hashlib
+        import threading
+
+        self._hash = hashlib.sha256()
+        self._thread = threading.Thread(target=self._hash.update, args=(data,), daemon=True)
+        self._thread.start()
+
+    def hexdigest(self) -> str:
+        """The hex digest, once the thread is done."""
+        self._thread.join()
+        return self._hash.hexdigest()
+
+
 def validate(
     source: Path | bytes,
     *,
@@ -265,6 +284,7 @@ def validate(
     too_long = None if looks_binary(data) else long_line(data, limits)
     if too_long is not None:
         return ValidationReport(fmt, None, [too_long])
+    digest = _Digest(data)
     options: dict[str, Any] = {"limits": limits} if READERS[fmt].takes_limits else {}
     if READERS[fmt].takes_path and not isinstance(source, bytes | bytearray | memoryview):
         options["path"] = Path(source)
@@ -278,6 +298,9 @@ def validate(
         diag = _finding("FMT003", f"the file could not be read as {fmt}")
         return ValidationReport(fmt, None, [diag])
     diagnostics = group(diagnostics)
+    if datafile is not None:
+        datafile.source_name = Path(name).name if name else ""
+        datafile.source_sha256 = digest.hexdigest()
     report = ValidationReport(fmt, datafile, diagnostics)
     if not report.valid:
         report.datafile = None
@@ -316,7 +339,23 @@ def write_to(datafile: DataFile, fmt: str, stream: BinaryIO, **options: Any) -> 
         writer = _load(info.writer)
     except (ImportError, AttributeError) as err:
         raise UnsupportedFormatError(f"the {fmt} writer is not available") from err
-    writer(datafile, stream, **options)
+    try:
+        writer(datafile, stream, **options)
+    except FormatError:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        RuntimeError,
+        AttributeError,
+    ) as err:
+        # A writer bug or a library's refusal (netCDF4, HDF5) reaches the caller as a
+        # FormatError with a message, never as a traceback; the log keeps the details.
+        logger.exception("the %s writer failed", fmt)
+        raise WriteError(f"the file cannot be written as {fmt}: {type(err).__name__}") from err
 
 
 def write(datafile: DataFile, fmt: str, out: Path, **options: Any) -> None:

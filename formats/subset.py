@@ -50,7 +50,8 @@ def subset(
     bbox: tuple[float, float, float, float] | None = None,
     variables: Sequence[str] | None = None,
 ) -> DataFile:
-    """Rows in [start, end] and inside `bbox`, with the named `variables` (plus time/position)."""
+    """Rows in [start, end] and inside `bbox`, with the named `variables` (plus time,
+    position and the bounded independent variables of a multi-dimensional file)."""
     import numpy as np
 
     keep = np.ones(datafile.row_count, dtype=bool)
@@ -108,6 +109,8 @@ def _select_columns(datafile: DataFile, variables: Sequence[str] | None) -> list
         raise FormatError(f"unknown variables: {', '.join(unknown)}")
     lat_col, lon_col, alt_col = position_columns(datafile.columns)
     always = {id(datafile.time)} | {id(c) for c in (lat_col, lon_col, alt_col) if c is not None}
+    # The independent variables of a multi-dimensional file say where each row is.
+    always |= {id(c) for c in datafile.columns if c.name in datafile.bounded}
     return [
         c
         for c in datafile.columns

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -22,27 +22,40 @@ Spec = tuple[str, list[list[Any]]]
 """A column's format (may hold several `%` fields) and one list per field."""
 
 
-def time_spec(times: npt.NDArray[Any], decimals: int, iso: bool) -> Spec:
-    """Spec of a `datetime64[ns]` column: `YYYYMMDDHHMMSS[.f]` or ISO 8601 `...Z`."""
+def time_decimals(times: npt.NDArray[Any], declared: int | None) -> int:
+    """Fraction digits that write every time exactly: at least `declared` (what the source
+    wrote), more where the values hold finer fractions (21:26:25.6 needs one), at most 9."""
     import numpy as np
 
-    t = times.astype("datetime64[ns]")
-    days = t.astype("datetime64[D]")
-    months = t.astype("datetime64[M]")
-    year = t.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = months.astype(np.int64) % 12 + 1
-    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
-    ns_of_day = (t - days).astype(np.int64)
-    seconds = ns_of_day // 1_000_000_000
-    fields = [year, month, day, seconds // 3600, seconds // 60 % 60, seconds % 60]
-    fmt = "%04d-%02d-%02dT%02d:%02d:%02d" if iso else "%04d%02d%02d%02d%02d%02d"
-    decimals = min(decimals, 9)
-    if decimals > 0:
-        fields.append(ns_of_day % 1_000_000_000 // 10 ** (9 - decimals))
-        fmt += f".%0{decimals}d"
+    ns = times.astype("datetime64[ns]").view(np.int64) % 1_000_000_000
+    digits = declared or 0
+    while digits < 9 and bool((ns % 10 ** (9 - digits)).any()):
+        digits += 1
+    return digits
+
+
+def time_texts(times: npt.NDArray[Any], decimals: int, iso: bool) -> Any:
+    """`YYYYMMDDHHMMSS[.f]` or ISO 8601 `...Z` texts (a NumPy str array) of `datetime64`
+    values, made by NumPy's C formatter for the whole column."""
+    import numpy as np
+
+    decimals = max(0, min(decimals, 9))
+    unit = "s" if decimals == 0 else ("ms" if decimals <= 3 else "us" if decimals <= 6 else "ns")
+    t = times.astype("datetime64[ns]").astype(f"datetime64[{unit}]")
+    texts: Any = np.datetime_as_string(t, unit=cast(Any, unit))
+    if not iso:
+        for char in "-:T":
+            texts = np.strings.replace(texts, char, "")
+    if decimals:
+        texts = np.strings.slice(texts, (14 if not iso else 19) + 1 + decimals)
     if iso:
-        fmt += "Z"
-    return fmt, [f.tolist() for f in fields]
+        texts = np.strings.add(texts, "Z")
+    return texts
+
+
+def time_spec(times: npt.NDArray[Any], decimals: int, iso: bool) -> Spec:
+    """Spec of a `datetime64[ns]` column: `YYYYMMDDHHMMSS[.f]` or ISO 8601 `...Z`."""
+    return "%s", [time_texts(times, decimals, iso).tolist()]
 
 
 def number_spec(
@@ -82,7 +95,8 @@ def format_one(spec: Spec, row: int) -> str:
 
 
 def write_rows(stream: BinaryIO, specs: Sequence[Spec], sep: str, rows: int) -> None:
-    """Write `rows` lines, the columns' specs joined by `sep`, as UTF-8."""
+    """Write `rows` lines, the columns' specs joined by `sep`, as UTF-8 (one `%` a row beat
+    formatting column by column and joining, measured on the bench's 100 MB file)."""
     row_format = sep.join(fmt for fmt, _ in specs) + "\n"
     fields = [field for _, column in specs for field in column]
     for first in range(0, rows, ROWS_PER_WRITE):

@@ -27,4 +27,5 @@ def test_quick_run_prints_the_json_line() -> None:
     }
     figures = result["figures"]
     assert figures["end_to_end_mb_s"] > 0 and figures["peak_rss_over_file_size"] >= 0
+    assert figures["csv_write_mb_s"] > 0 and figures["icartt_mb"] > 0 and figures["nappy_mb"] > 0
     assert all(value > 0 for value in result["ratios"].values())

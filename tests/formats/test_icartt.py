@@ -156,11 +156,11 @@ def test_text_column_cannot_be_written() -> None:
 
 
 def test_other_ffi_is_unsupported() -> None:
-    data = small_v2().replace(b", 1001, V02", b", 2310, V02", 1)
+    data = small_v2().replace(b", 1001, V02", b", 3010, V02", 1)
     datafile, findings = read_icartt(data, None)
     assert datafile is None
     assert [(f.code, f.line) for f in findings] == [("FMT002", 1)]
-    assert "2310" in findings[0].message and "not supported" in findings[0].message
+    assert "3010" in findings[0].message and "not supported" in findings[0].message
 
 
 def test_bad_value_named_on_its_line() -> None:

@@ -17,7 +17,7 @@ import pytest
 import formats
 from formats import Limits
 from formats.cf_attributes import global_attributes
-from formats.nasa_ames import split_name_unit
+from formats.descriptors import strip_annotation
 from tests.formats.hostile import SHAPES, header_file
 
 WIDE = Limits(
@@ -110,28 +110,35 @@ def test_contact_email_is_still_found() -> None:
 _OLD_NAME_UNIT = re.compile(r"^(.*?)\s*[(\[]([^()\[\]]*)[)\]]\s*$")
 
 
-def _old_split(text: str) -> tuple[str, str]:
-    match = _OLD_NAME_UNIT.match(text)
-    if match and match.group(1):
-        return match.group(1).strip(), match.group(2).strip()
-    return text, ""
+def _annotation_seconds(n: int) -> float:
+    line = "x" + " " * n + "y {note}"
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        assert strip_annotation(line) == "x" + " " * n + "y"
+        best = min(best, time.perf_counter() - start)
+    return max(best, FLOOR_S / 100)
+
+
+def test_stripping_an_annotation_is_linear() -> None:
+    """A `{...}` annotation after a long run of spaces (the lazy expression was quadratic)."""
+    small, large = _annotation_seconds(SIZE), _annotation_seconds(4 * SIZE)
+    assert large < 8 * small or large < FLOOR_S
+    assert _annotation_seconds(1_000_000) < ABSOLUTE_S
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("line", "stripped"),
     [
-        "Pressure (hPa)",
-        "Height above MSL [m]",
-        "Ozone (ppbv) (corrected)",
-        "Name (a(b))",
-        "(m)",
-        "Temp (K]",
-        "no unit",
-        "Wind speed ( m/s )",
-        "x [",
-        "a ()",
-        "A (b) c",
+        ("Pressure (hPa) {note}", "Pressure (hPa)"),
+        ("a {b} c", "a {b} c"),
+        ("a {b}{c}", "a {b}"),
+        ("a {b {c}", "a {b"),
+        ("{only}", ""),
+        ("no braces", "no braces"),
+        ("a }", "a }"),
+        ("a {x}  \t", "a"),
     ],
 )
-def test_split_name_unit_matches_the_old_expression(text: str) -> None:
-    assert split_name_unit(text) == _old_split(text)
+def test_strip_annotation_keeps_its_meaning(line: str, stripped: str) -> None:
+    assert strip_annotation(line) == stripped

@@ -96,11 +96,11 @@ def test_2110_flattened_like_nappy_reads_it(sample_dir: Path) -> None:
 
 
 def test_other_ffi_is_unsupported_with_a_clear_message(sample_dir: Path) -> None:
-    data = (sample_dir / "real" / "nasa_ames_1001.na").read_bytes().replace(b"1001", b"2310", 1)
+    data = (sample_dir / "real" / "nasa_ames_1001.na").read_bytes().replace(b"1001", b"5010", 1)
     datafile, findings = read_nasa_ames(data, None)
     assert datafile is None
     assert [(f.code, f.line) for f in findings] == [("FMT002", 1)]
-    assert "2310 is not supported" in findings[0].message
+    assert "5010 is not supported" in findings[0].message
 
 
 def test_2110_record_cut_short(sample_dir: Path) -> None:
