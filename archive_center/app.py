@@ -63,11 +63,14 @@ def ensure_local_records(session: Session, settings: Settings) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    from catalog.db import make_engine, make_session_factory
+    from catalog.db import make_engine, make_session_factory, pool_arguments
     from catalog.storage import ArchiveStore
+    from web.admission import size_threadpool
 
     settings: Settings = app.state.settings
-    engine = make_engine(settings.effective_database_url)
+    url, server = settings.effective_database_url, settings.server
+    size_threadpool(server)
+    engine = make_engine(url, **pool_arguments(url, server.pool_connections, server.pool_timeout_s))
     await run_in_threadpool(prepare_node, settings, engine)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     `public_face=True` builds the read-only public listener's app: anonymous, no writes.
     """
     from archive_center.ui_mount import ui_router
+    from web.admission import install_admission
     from web.deps import reject_control_characters
     from web.middleware import install_middleware
 
@@ -128,6 +132,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_admission(app, settings.server)  # inside NodeMiddleware: its 503 gets the headers
     install_middleware(app, public_face=public_face)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
