@@ -27,7 +27,10 @@ def prepare_node(settings: Settings, engine: Engine | None = None) -> None:
     from catalog.db import make_engine, make_session_factory, upgrade_database
     from catalog.storage import ArchiveStore
 
+    from catalog.cursors import load_or_create_key
+
     ArchiveStore(settings.root).create_dirs()
+    load_or_create_key(settings.root)  # made once, kept: cursors outlive restarts
     own_engine = engine is None
     engine = engine if engine is not None else make_engine(settings.effective_database_url)
     try:
@@ -65,6 +68,8 @@ def ensure_local_records(session: Session, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from catalog.db import make_engine, make_session_factory, pool_arguments
     from catalog.storage import ArchiveStore
+    from catalog.cursors import SESSION_KEY as CURSOR_SESSION_KEY
+    from catalog.cursors import load_or_create_key
     from web.admission import size_threadpool
 
     settings: Settings = app.state.settings
@@ -74,6 +79,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(prepare_node, settings, engine)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    cursor_key = load_or_create_key(settings.root)
+    app.state.session_factory.configure(info={CURSOR_SESSION_KEY: cursor_key})
     app.state.store = ArchiveStore(settings.root)
     logger.info("center %s serving at %s", settings.center_code, settings.public_url)
     try:

@@ -35,7 +35,7 @@ from catalog.access import (
     visibility_key,
     visible_filter,
 )
-from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint
+from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
 from catalog.facets import center_freshness, facet_counts
@@ -165,11 +165,14 @@ def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
     return effective_state_sql(now) == state.value
 
 
-def _page_query(params: SearchParams, clauses: list[ColumnElement[bool]]) -> Select[Dataset]:
+def _page_query(
+    params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
+) -> Select[Dataset]:
     column, descending = SORTS[params.sort]
     where = list(clauses)
     if params.cursor:
-        key, public_id = decode_cursor(params, key_is_time=params.sort in TIME_SORTS)
+        time_key = params.sort in TIME_SORTS
+        key, public_id = decode_cursor(params, key_is_time=time_key, secret=secret)
         row = tuple_(column, Dataset.public_id)
         last = tuple_(literal(key, column.type), literal(public_id, Dataset.public_id.type))
         where.append(row < last if descending else row > last)
@@ -217,13 +220,15 @@ def search_datasets(
     session: Session, params: SearchParams, principal: Principal, now: datetime
 ) -> SearchPage:
     """One page of the datasets the caller may see that match `params`, with facet counts."""
+    secret = session_key(session)
     clauses = filter_clauses(session, params, principal, now)
-    rows = list(session.scalars(_page_query(params, clauses)))
+    rows = list(session.scalars(_page_query(params, clauses, secret)))
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         last = rows[-1]
-        next_cursor = encode_cursor(params, _sort_value(last, params.sort), last.public_id)
+        sort_value = _sort_value(last, params.sort)
+        next_cursor = encode_cursor(params, sort_value, last.public_id, secret=secret)
     facets: dict[str, Any] = {}
     total = None
     if params.facets:

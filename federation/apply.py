@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import SHARED_STATES
-from catalog.changes import redact_history
+from catalog.changes import redact_history, tombstone_payload
 from catalog.federation_models import MirrorTombstone, Peer
 from catalog.models import (
     Campaign,
@@ -282,12 +282,7 @@ def _removing(change: FeedChange) -> bool:
 
 
 def _tombstone(change: FeedChange) -> dict[str, Any]:
-    return {
-        "public_id": change.public_id,
-        "origin_center": change.origin_center,
-        "origin_version": change.origin_version,
-        "withdrawn_at": change.payload.get("withdrawn_at"),
-    }
+    return tombstone_payload(change.public_id, change.origin_center, change.origin_version)
 
 
 def _newest_per_record(changes: list[FeedChange]) -> list[FeedChange]:

@@ -12,9 +12,9 @@ from catalog.downloads import content_disposition
 from submissions.schemas import ProductList
 from submissions.service import product_file, products_page
 from web.deps import PrincipalDep, SessionDep, StoreDep
+from web.responses import cache_headers
 
 router = APIRouter(tags=["products"])
-PUBLIC_CACHE = "public, max-age=3600"
 ProductId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a product's id")]
 
 
@@ -42,7 +42,7 @@ def get_product_file(
     """A product's archived file."""
     found = product_file(session, store, product_id, principal)
     headers = {"Content-Disposition": content_disposition(found.filename)}
-    headers["Cache-Control"] = PUBLIC_CACHE if found.is_public else "no-store"
+    headers |= cache_headers(found.is_public)
     return FileResponse(found.path, media_type=found.media_type, headers=headers)
 
 
@@ -52,5 +52,5 @@ def get_product_thumbnail(
 ) -> FileResponse:
     """A product image's thumbnail (PNG, at most 256 px a side)."""
     found = product_file(session, store, product_id, principal, thumbnail=True)
-    headers = {"Cache-Control": PUBLIC_CACHE if found.is_public else "no-store"}
+    headers = cache_headers(found.is_public)
     return FileResponse(found.path, media_type="image/png", headers=headers)
