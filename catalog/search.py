@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -242,17 +243,49 @@ def search_datasets(
     )
 
 
-def _fetch(session: Session, public_id: str, *, with_versions: bool) -> Dataset | None:
-    options = [selectinload(Dataset.variables)]
-    if with_versions:
-        options.append(selectinload(Dataset.versions))
-    query = select(Dataset).where(Dataset.public_id == public_id).options(*options)
-    return session.scalars(query).one_or_none()
+@dataclass(frozen=True)
+class _AccessRow:
+    """The columns the policy reads, for a dataset that exists or for an absent id."""
+
+    id: int | None
+    public_id: str
+    access_state: str
+    release_at: datetime | None
+    owner_user_id: int | None
+
+
+_ACCESS_COLUMNS = (
+    Dataset.id,
+    Dataset.public_id,
+    Dataset.access_state,
+    Dataset.release_at,
+    Dataset.owner_user_id,
+)
+
+
+def _access_row(session: Session, public_id: str) -> _AccessRow:
+    """The policy's facts of `public_id`; for an absent id, those of a private dataset no
+    caller owns (so the policy decides it exactly as it decides a real private one)."""
+    found = session.execute(
+        select(*_ACCESS_COLUMNS).where(Dataset.public_id == public_id)
+    ).one_or_none()
+    absent = (None, public_id, AccessState.PRIVATE.value, None, None)
+    return _AccessRow(*(found if found is not None else absent))
 
 
 def _visible(session: Session, public_id: str, principal: Principal, now: datetime) -> Dataset:
-    dataset = _fetch(session, public_id, with_versions=True)
-    if dataset is None or not can_see_metadata(principal, dataset, now):
+    """The dataset if the caller may know of it, else NotFoundError.
+
+    A private dataset and a missing id take the same path and do the same work (SECURITY.md
+    row 27): one query for the policy's columns, the policy on that row (on a stand-in for a
+    missing id), then the same refusal. Only an allowed dataset is loaded in full.
+    """
+    facts = _access_row(session, public_id)
+    if not can_see_metadata(principal, facts, now) or facts.id is None:
+        raise NotFoundError(f"no dataset {public_id!r}")
+    options = (selectinload(Dataset.variables), selectinload(Dataset.versions))
+    dataset = session.get(Dataset, facts.id, options=options)
+    if dataset is None:  # deleted between the two statements of this transaction
         raise NotFoundError(f"no dataset {public_id!r}")
     return dataset
 
