@@ -24,10 +24,9 @@ API_PREFIX = "/api/v1"
 
 def prepare_node(settings: Settings, engine: Engine | None = None) -> None:
     """Create the storage folders, upgrade the database, ensure the local center and campaign."""
+    from catalog.cursors import load_or_create_key
     from catalog.db import make_engine, make_session_factory, upgrade_database
     from catalog.storage import ArchiveStore
-
-    from catalog.cursors import load_or_create_key
 
     ArchiveStore(settings.root).create_dirs()
     load_or_create_key(settings.root)  # made once, kept: cursors outlive restarts
@@ -66,10 +65,10 @@ def ensure_local_records(session: Session, settings: Settings) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    from catalog.db import make_engine, make_session_factory, pool_arguments
-    from catalog.storage import ArchiveStore
     from catalog.cursors import SESSION_KEY as CURSOR_SESSION_KEY
     from catalog.cursors import load_or_create_key
+    from catalog.db import make_engine, make_session_factory, pool_arguments
+    from catalog.storage import ArchiveStore
     from web.admission import size_threadpool
 
     settings: Settings = app.state.settings

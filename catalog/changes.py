@@ -89,7 +89,11 @@ def tombstone_payload(public_id: str, origin_center: str, origin_version: int) -
     Withdrawn and made private give the same tombstone, so a peer cannot tell a dataset that
     still exists (private) from one that is gone (SECURITY.md row 12).
     """
-    return {"public_id": public_id, "origin_center": origin_center, "origin_version": origin_version}
+    return {
+        "public_id": public_id,
+        "origin_center": origin_center,
+        "origin_version": origin_version,
+    }
 
 
 def _tombstone_payload(dataset: Dataset) -> dict[str, Any]:

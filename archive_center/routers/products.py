@@ -9,13 +9,14 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from catalog.downloads import content_disposition
+from catalog.sqltypes import INT32_MAX
 from submissions.schemas import ProductList
 from submissions.service import product_file, products_page
 from web.deps import PrincipalDep, SessionDep, StoreDep
 from web.responses import cache_headers
 
 router = APIRouter(tags=["products"])
-ProductId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a product's id")]
+ProductId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a product's id")]
 
 
 @router.get("/products", response_model=ProductList)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from catalog.sqltypes import INT32_MAX
 from submissions.acceptance import SubmitOptions
 from submissions.errors import UploadRefusedError
 from submissions.pipeline import submit_file
@@ -43,7 +44,7 @@ UPLOAD_DOC = {
                         "access": {"type": "string", "enum": ["open", "embargoed", "private"]},
                         "release_at": {"type": "string", "format": "date-time"},
                         "override": {"type": "boolean"},
-                        "owner_user_id": {"type": "integer"},
+                        "owner_user_id": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
                     },
                 }
             }
@@ -68,8 +69,12 @@ def form_options(fields: dict[str, str], settings: Settings) -> tuple[str, Submi
     try:
         release = datetime.fromisoformat(fields["release_at"]) if fields.get("release_at") else None
         owner = int(fields["owner_user_id"]) if fields.get("owner_user_id") else None
+        if owner is not None and not 1 <= owner <= INT32_MAX:
+            raise ValueError("owner_user_id out of range")
     except ValueError as err:
-        raise UploadRefusedError("release_at must be ISO 8601; owner_user_id a number") from err
+        raise UploadRefusedError(
+            f"release_at must be ISO 8601; owner_user_id a number from 1 to {INT32_MAX}"
+        ) from err
     if release is not None and release.tzinfo is None:
         release = release.replace(tzinfo=UTC)
     options = SubmitOptions(
