@@ -74,12 +74,8 @@ def integer_fields(spec: dict[str, Any]) -> list[IntegerField]:
                 where = "body" if media == "application/json" else "form"
                 spots += [(where, n, s) for n, s in _integers(spec, content.get("schema", {}), "")]
             for where, name, schema in spots:
-                fields.append(
-                    IntegerField(
-                        method.upper(), path, where, name, schema.get("minimum"),
-                        schema.get("maximum"),
-                    )  # fmt: skip
-                )
+                low, high = schema.get("minimum"), schema.get("maximum")
+                fields.append(IntegerField(method.upper(), path, where, name, low, high))
     return fields
 
 
