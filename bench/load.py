@@ -166,6 +166,30 @@ async def _run_load(port: int, clients: int, seconds: float, paths: tuple[str, .
     return result
 
 
+@dataclass(frozen=True)
+class ClientGroup:
+    """Clients that start `delay_s` into a mixed run and ask `paths` for `seconds`."""
+
+    clients: int
+    paths: tuple[str, ...]
+    seconds: float
+    delay_s: float = 0.0
+
+
+async def _run_group(port: int, group: ClientGroup) -> LoadResult:
+    await asyncio.sleep(group.delay_s)
+    return await _run_load(port, group.clients, group.seconds, group.paths)
+
+
+def run_mixed(port: int, groups: list[ClientGroup]) -> list[LoadResult]:
+    """Several groups of closed-loop clients at once (e.g. downloads joining searches)."""
+
+    async def run() -> list[LoadResult]:
+        return list(await asyncio.gather(*(_run_group(port, g) for g in groups)))
+
+    return asyncio.run(run())
+
+
 def run_load(
     port: int, clients: int, seconds: float, paths: tuple[str, ...] = SEARCHES
 ) -> LoadResult:
