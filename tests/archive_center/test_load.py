@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bench.load import SEARCHES, ClientGroup, LoadResult, run_load, run_mixed, seed_sqlite
 from tests.archive_center.conftest import POSTGRES_ENV
@@ -75,7 +75,10 @@ def _register_samples(url: str, root: Path) -> list[str]:
     return ids
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def catalog(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, str | None, list[str]]]:
