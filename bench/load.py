@@ -385,7 +385,7 @@ def measure_variant(
     """Run each concurrency level in turn against one node of `variant`."""
     results: dict[int, LoadResult] = {}
     with running_node(root, variant=variant, database_url=database_url) as port:
-        run_load(port, 10, min(2.0, seconds))  # warm up: imports, caches, connections
+        run_load(port, 10, min(1.0, seconds))  # warm up: imports, caches, connections
         print(f"[{variant}]")
         for clients in levels:
             results[clients] = _phase(port, clients, seconds)
@@ -397,7 +397,7 @@ def measure_search(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Search throughput at 20/100/200 clients, sync vs asyncio, SQLite (and PostgreSQL)."""
     n = 2_000 if quick else 20_000
-    seconds = seconds or (3.0 if quick else 15.0)
+    seconds = seconds or (2.0 if quick else 15.0)
     levels = (20, 100, 200)
     figures: dict[str, float] = {"load_datasets": n, "load_seconds_per_level": seconds}
     ratios: dict[str, float] = {}
