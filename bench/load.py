@@ -6,10 +6,10 @@ Usage: python bench/load.py [--quick] [--seconds S] [--postgres-url URL | --no-p
 The last line printed is one JSON object: {"benchmark": "load", "figures": ..., "ratios": ...}.
 
 Each client is a keep-alive HTTP/1.1 connection that sends its next search as soon as the
-last one is answered (closed loop), from one asyncio loop in this process (a raw client:
-httpx would cost more CPU than the node it measures on a small machine). A 503 is the
-node refusing work fast; `search_errors` counts everything else that is not a 200
-(5xx, transport errors).
+last one is answered (closed loop; after a 503 it waits the `Retry-After` it was given, as a
+polite client does), from one asyncio loop in this process (a raw client: httpx would cost
+more CPU than the node it measures on a small machine). A 503 is the node refusing work
+fast; `search_errors` counts everything else that is not a 200 (5xx, transport errors).
 
 The asyncio variant (`async_search_app`) is the same app with `GET /api/v1/datasets`
 replaced by an `async def` route that runs the same `catalog.search.search_datasets` on an
@@ -107,8 +107,9 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Read one HTTP/1.1 response; (status, whether the server closes the connection)."""
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool, float]:
+    """Read one HTTP/1.1 response; (status, whether the server closes the connection, its
+    `Retry-After` in seconds or 0)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
@@ -124,7 +125,9 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
             await reader.readexactly(size + 2)
             if size == 0:
                 break
-    return status, headers.get("connection", "").lower() == "close"
+    retry_after = headers.get("retry-after", "0")
+    delay = float(retry_after) if retry_after.isdigit() else 0.0
+    return status, headers.get("connection", "").lower() == "close", delay
 
 
 async def _client(
@@ -141,7 +144,7 @@ async def _client(
                 connection = await asyncio.open_connection("127.0.0.1", port)
             reader, writer = connection
             writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            status, closing = await _read_answer(reader)
+            status, closing, retry_after = await _read_answer(reader)
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             result.transport_errors += 1
             if connection is not None:
@@ -155,6 +158,8 @@ async def _client(
         if closing:
             connection[1].close()
             connection = None
+        if retry_after:  # a polite client: told to come back later, it does
+            await asyncio.sleep(min(retry_after, max(0.0, stop_at - time.monotonic())))
     if connection is not None:
         connection[1].close()
 

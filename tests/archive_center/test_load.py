@@ -132,16 +132,20 @@ def _served_or_refused_fast(result: LoadResult, what: str) -> None:
 
 
 def test_200_search_clients_keep_the_throughput_of_20(node_port: int) -> None:
-    baseline = run_load(node_port, 20, 5.0)
+    """The 20-client figure is taken before and after the 200-client run and averaged, so a
+    change in the machine's other load during the run does not pass for the node's doing."""
+    before = run_load(node_port, 20, 5.0)
     loaded = run_load(node_port, 200, LOAD_SECONDS)
+    after = run_load(node_port, 20, 5.0)
+    baseline = (before.rps + after.rps) / 2
     print(
-        f"20 clients {baseline.rps:.1f} req/s; 200 clients {loaded.rps:.1f} req/s, "
-        f"503 {loaded.busy}, max {loaded.max_latency_s:.2f} s"
+        f"20 clients {before.rps:.1f}/{after.rps:.1f} req/s; 200 clients {loaded.rps:.1f} "
+        f"req/s, 503 {loaded.busy}, max {loaded.max_latency_s:.2f} s"
     )
-    _served_or_refused_fast(baseline, "20 clients")
-    _served_or_refused_fast(loaded, "200 clients")
+    for result in (before, loaded, after):
+        _served_or_refused_fast(result, f"{result.clients} clients")
     assert loaded.ok > 0
-    assert loaded.rps >= 0.7 * baseline.rps, (baseline.rps, loaded.rps)
+    assert loaded.rps >= 0.7 * baseline, (baseline, loaded.rps)
 
 
 def test_downloads_joining_searches_are_served_or_refused_fast(
