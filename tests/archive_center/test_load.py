@@ -26,8 +26,9 @@ from tests.conftest import SAMPLES, require
 pytestmark = pytest.mark.timeout(300)
 
 QUEUE_TIMEOUT_S = 3.0
-SERVICE_SLACK_S = 2.0
-"""Beyond the queue time: the handler's own work and the answer's transfer, loaded."""
+SERVICE_SLACK_S = 3.0
+"""Beyond the queue time: the handler's own work beside the other active requests, and
+the transfer, on a loaded machine (the stall this guards against lasted 30 s and more)."""
 LOAD_SECONDS = float(os.environ.get("FIELDCAT_LOAD_SECONDS", "30"))
 CATALOG_SIZE = 2_000
 DOWNLOADS = ("c130_rf07_track.txt", "kco_surface_hourly.txt", "sagar_kanya_sounding.txt")
