@@ -24,10 +24,12 @@ __all__ = ["API_PREFIX", "create_app", "prepare_node"]
 
 def prepare_node(settings: Settings, engine: Engine | None = None) -> None:
     """Create the storage folders, upgrade the database, ensure the local center and campaign."""
+    from catalog.cursors import load_or_create_key
     from catalog.db import make_engine, make_session_factory, upgrade_database
     from catalog.storage import ArchiveStore
 
     ArchiveStore(settings.root).create_dirs()
+    load_or_create_key(settings.root)  # made once, kept: cursors outlive restarts
     own_engine = engine is None
     engine = engine if engine is not None else make_engine(settings.effective_database_url)
     try:
@@ -63,14 +65,21 @@ def ensure_local_records(session: Session, settings: Settings) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    from catalog.db import make_engine, make_session_factory
+    from catalog.cursors import SESSION_KEY as CURSOR_SESSION_KEY
+    from catalog.cursors import load_or_create_key
+    from catalog.db import make_engine, make_session_factory, pool_arguments
     from catalog.storage import ArchiveStore
+    from web.admission import size_threadpool
 
     settings: Settings = app.state.settings
-    engine = make_engine(settings.effective_database_url)
+    url, server = settings.effective_database_url, settings.server
+    size_threadpool(server)
+    engine = make_engine(url, **pool_arguments(url, server.pool_connections, server.pool_timeout_s))
     await run_in_threadpool(prepare_node, settings, engine)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    cursor_key = load_or_create_key(settings.root)
+    app.state.session_factory.configure(info={CURSOR_SESSION_KEY: cursor_key})
     app.state.store = ArchiveStore(settings.root)
     logger.info("center %s serving at %s", settings.center_code, settings.public_url)
     try:
@@ -133,6 +142,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     `public_face=True` builds the read-only public listener's app: anonymous, no writes.
     """
     from field_catalog_ui.rendering import error_page
+    from web.admission import install_admission
     from web.deps import reject_control_characters
     from web.middleware import install_middleware
 
@@ -149,6 +159,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     )
     app.state.settings = settings
     install_error_handlers(app, error_page=error_page)  # browsers get HTML error pages
+    install_admission(app, settings.server)  # inside NodeMiddleware: its 503 gets the headers
     install_middleware(app, public_face=public_face)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -79,6 +79,16 @@ def start_worker_thread(settings: Settings, stop: threading.Event) -> threading.
     return thread
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """Options of every uvicorn server a node starts.
+
+    `proxy_headers=False`: uvicorn would otherwise rewrite the client address from
+    `X-Forwarded-For` for any loopback peer, so a forged header would pass for the client;
+    only the app believes that header, and only from `access.trusted_proxies`.
+    """
+    return {"log_config": None, "proxy_headers": False, "forwarded_allow_ips": ""}
+
+
 def serve_command(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -111,7 +121,7 @@ def serve_command(
         worker = None if no_worker else start_worker_thread(settings, stop)
         public = start_public_listener(settings)
         app = create_app(settings)
-        config_ = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
+        config_ = uvicorn.Config(app, host=settings.host, port=settings.port, **uvicorn_options())
         uvicorn.Server(config_).run()  # re-raises the signal it caught once it has shut down
     except (StopRequested, KeyboardInterrupt):
         pass

@@ -48,10 +48,11 @@ def start_public_listener(settings: Settings) -> PublicListener | None:
     import uvicorn
 
     from archive_center.app import create_app
+    from archive_center.cli_node import uvicorn_options
 
     app = create_app(settings, public_face=True)
     host, port = settings.access.public_host, public_port(settings)
-    config = uvicorn.Config(app, host=host, port=port, log_config=None)
+    config = uvicorn.Config(app, host=host, port=port, **uvicorn_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="fieldcat-public", daemon=True)
     thread.start()

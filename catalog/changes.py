@@ -65,13 +65,21 @@ def _version_payload(version: DatasetVersion) -> dict[str, Any]:
     }
 
 
-def _tombstone_payload(dataset: Dataset) -> dict[str, Any]:
+def tombstone_payload(public_id: str, origin_center: str, origin_version: int) -> dict[str, Any]:
+    """A tombstone's payload: which record and version, never why (no reason, no time).
+
+    Withdrawn and made private give the same tombstone, so a peer cannot tell a dataset that
+    still exists (private) from one that is gone (SECURITY.md row 12).
+    """
     return {
-        "public_id": dataset.public_id,
-        "origin_center": dataset.origin_center,
-        "origin_version": dataset.origin_version,
-        "withdrawn_at": _iso(dataset.withdrawn_at),
+        "public_id": public_id,
+        "origin_center": origin_center,
+        "origin_version": origin_version,
     }
+
+
+def _tombstone_payload(dataset: Dataset) -> dict[str, Any]:
+    return tombstone_payload(dataset.public_id, dataset.origin_center, dataset.origin_version)
 
 
 def _count_shared(session: Session, dataset: Dataset, *, now_shared: bool) -> None:
@@ -154,12 +162,7 @@ def redact_history(session: Session, public_ids: Collection[str], *, before: int
     ).all()
     for row in rows:
         row.kind = "tombstone"
-        row.payload = {
-            "public_id": row.public_id,
-            "origin_center": row.origin_center,
-            "origin_version": row.origin_version,
-            "withdrawn_at": None,
-        }
+        row.payload = tombstone_payload(row.public_id, row.origin_center, row.origin_version)
     session.flush()
     return len(rows)
 

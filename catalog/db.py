@@ -86,3 +86,15 @@ def database_ready(engine: Engine) -> bool:
         logger.warning("database not reachable", exc_info=True)
         return False
     return current is not None and current == head_revision()
+
+
+def pool_arguments(url: str, connections: int, timeout_s: float) -> dict[str, Any]:
+    """`create_engine` pool options for at most `connections` held at once (half kept open).
+
+    Empty for in-memory SQLite, whose single-connection pool takes no size.
+    """
+    in_memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite:/")
+    if url.startswith("sqlite") and in_memory:
+        return {}
+    kept = max(1, connections // 2)
+    return {"pool_size": kept, "max_overflow": connections - kept, "pool_timeout": timeout_s}

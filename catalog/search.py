@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ from catalog.access import (
     visibility_key,
     visible_filter,
 )
-from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint
+from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
 from catalog.facets import center_freshness, facet_counts
@@ -155,11 +156,14 @@ def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
     return effective_state_sql(now) == state.value
 
 
-def _page_query(params: SearchParams, clauses: list[ColumnElement[bool]]) -> Select[Dataset]:
+def _page_query(
+    params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
+) -> Select[Dataset]:
     column, descending = SORTS[params.sort]
     where = list(clauses)
     if params.cursor:
-        key, public_id = decode_cursor(params, key_is_time=params.sort in TIME_SORTS)
+        time_key = params.sort in TIME_SORTS
+        key, public_id = decode_cursor(params, key_is_time=time_key, secret=secret)
         row = tuple_(column, Dataset.public_id)
         last = tuple_(literal(key, column.type), literal(public_id, Dataset.public_id.type))
         where.append(row < last if descending else row > last)
@@ -207,13 +211,15 @@ def search_datasets(
     session: Session, params: SearchParams, principal: Principal, now: datetime
 ) -> SearchPage:
     """One page of the datasets the caller may see that match `params`, with facet counts."""
+    secret = session_key(session)
     clauses = filter_clauses(session, params, principal, now)
-    rows = list(session.scalars(_page_query(params, clauses)))
+    rows = list(session.scalars(_page_query(params, clauses, secret)))
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         last = rows[-1]
-        next_cursor = encode_cursor(params, _sort_value(last, params.sort), last.public_id)
+        sort_value = _sort_value(last, params.sort)
+        next_cursor = encode_cursor(params, sort_value, last.public_id, secret=secret)
     facets: dict[str, Any] = {}
     total = None
     if params.facets:
@@ -227,17 +233,49 @@ def search_datasets(
     )
 
 
-def _fetch(session: Session, public_id: str, *, with_versions: bool) -> Dataset | None:
-    options = [selectinload(Dataset.variables)]
-    if with_versions:
-        options.append(selectinload(Dataset.versions))
-    query = select(Dataset).where(Dataset.public_id == public_id).options(*options)
-    return session.scalars(query).one_or_none()
+@dataclass(frozen=True)
+class _AccessRow:
+    """The columns the policy reads, for a dataset that exists or for an absent id."""
+
+    id: int | None
+    public_id: str
+    access_state: str
+    release_at: datetime | None
+    owner_user_id: int | None
+
+
+_ACCESS_COLUMNS = (
+    Dataset.id,
+    Dataset.public_id,
+    Dataset.access_state,
+    Dataset.release_at,
+    Dataset.owner_user_id,
+)
+
+
+def _access_row(session: Session, public_id: str) -> _AccessRow:
+    """The policy's facts of `public_id`; for an absent id, those of a private dataset no
+    caller owns (so the policy decides it exactly as it decides a real private one)."""
+    found = session.execute(
+        select(*_ACCESS_COLUMNS).where(Dataset.public_id == public_id)
+    ).one_or_none()
+    absent = (None, public_id, AccessState.PRIVATE.value, None, None)
+    return _AccessRow(*(found if found is not None else absent))
 
 
 def _visible(session: Session, public_id: str, principal: Principal, now: datetime) -> Dataset:
-    dataset = _fetch(session, public_id, with_versions=True)
-    if dataset is None or not can_see_metadata(principal, dataset, now):
+    """The dataset if the caller may know of it, else NotFoundError.
+
+    A private dataset and a missing id take the same path and do the same work (SECURITY.md
+    row 27): one query for the policy's columns, the policy on that row (on a stand-in for a
+    missing id), then the same refusal. Only an allowed dataset is loaded in full.
+    """
+    facts = _access_row(session, public_id)
+    if not can_see_metadata(principal, facts, now) or facts.id is None:
+        raise NotFoundError(f"no dataset {public_id!r}")
+    options = (selectinload(Dataset.variables), selectinload(Dataset.versions))
+    dataset = session.get(Dataset, facts.id, options=options)
+    if dataset is None:  # deleted between the two statements of this transaction
         raise NotFoundError(f"no dataset {public_id!r}")
     return dataset
 

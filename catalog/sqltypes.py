@@ -9,6 +9,12 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+INT32_MAX = 2**31 - 1
+"""The largest value an `Integer` column holds on every database (PostgreSQL `integer`):
+ids, sequence numbers. A client's or peer's integer bound for such a column stops here."""
+INT64_MAX = 2**63 - 1
+"""The largest value a `BigInteger` column (sizes) holds; SQLite refuses larger binds."""
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An instant stored in UTC (naive on SQLite, `timestamptz` on PostgreSQL), read back aware.

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from catalog.access import SHARED_STATES
+from catalog.changes import tombstone_payload
 from catalog.dataset_writes import (
     HeldRecord,
     MirrorBatch,
@@ -129,12 +130,7 @@ def _removing(change: FeedChange) -> bool:
 
 
 def _tombstone(change: FeedChange) -> dict[str, Any]:
-    return {
-        "public_id": change.public_id,
-        "origin_center": change.origin_center,
-        "origin_version": change.origin_version,
-        "withdrawn_at": change.payload.get("withdrawn_at"),
-    }
+    return tombstone_payload(change.public_id, change.origin_center, change.origin_version)
 
 
 def _newest_per_record(changes: list[FeedChange]) -> list[FeedChange]:

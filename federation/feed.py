@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from catalog.changes import dataset_payload, last_seq, list_changes_since
 from catalog.models import Change
 from catalog.peer_records import centers_named, shared_datasets
+from catalog.sqltypes import INT32_MAX
 from federation.errors import PeerProtocolError
 
 MAX_LIMIT = 10_000
@@ -70,8 +71,9 @@ def feed_page(session: Session, local_code: str, since: int, limit: int) -> dict
 
 
 def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PeerProtocolError(f"{what} must be an integer")
+    """A peer's sequence number or version: they fill `Integer` columns, so bounded by them."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT32_MAX:
+        raise PeerProtocolError(f"{what} must be an integer from 0 to {INT32_MAX}")
     return value
 
 

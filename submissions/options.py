@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from catalog.sqltypes import INT32_MAX
 from formats.limits import DEFAULT_LIMITS, Limits
 from submissions.acceptance import SubmitOptions
 from submissions.errors import UploadRefusedError
@@ -61,6 +62,9 @@ def submission_options(
             owner = int(fields["owner_user_id"])
         except ValueError:
             problems["owner_user_id"] = "give the owner's user id as a whole number"
+        else:
+            if not 1 <= owner <= INT32_MAX:
+                problems["owner_user_id"] = f"give a user id from 1 to {INT32_MAX}"
     if problems:
         raise SubmissionFieldsError(problems)
     options = SubmitOptions(

@@ -19,10 +19,20 @@ class ArchiveFileResponse(FileResponse):
     chunk_size = CHUNK_SIZE
 
 
+OPEN_MAX_AGE_S = 5
+"""How long a shared cache may serve open data without asking again: the bound within which
+a re-embargo or withdrawal reaches every cache (docs/access-caching.md)."""
+OPEN_CACHE_CONTROL = f"public, max-age={OPEN_MAX_AGE_S}, must-revalidate"
+
+
 def cache_headers(is_public: bool) -> dict[str, str]:
-    """Cache headers: anything not public is never stored by a cache."""
+    """Cache headers: open data for `OPEN_MAX_AGE_S` then revalidated; the rest never stored.
+
+    `must-revalidate` forbids serving a stale copy; a revalidation (`If-None-Match`) runs the
+    access check again before any 304.
+    """
     if is_public:
-        return {"Cache-Control": "public, max-age=300"}
+        return {"Cache-Control": OPEN_CACHE_CONTROL}
     return {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
 
 

@@ -79,6 +79,41 @@ class AccessSettings(BaseModel):
     """Mark cookies `Secure`; None means: when the public URL is https."""
 
 
+class ServerSettings(BaseModel):
+    """How many requests one process works on at once, and how long one may queue.
+
+    The sizing rule (checked at start, see `web.admission`):
+    - `active_requests` <= `threads`: every admitted request finds a worker thread, and the
+      threads left over serve file streaming and conversions, which hold no connection;
+    - the database pool holds 2 x `active_requests` connections (a request uses at most two
+      at once: its own session and a credential exchange's own transaction), so an admitted
+      request never waits for a connection while holding a thread another one needs;
+    - a request waits at most `queue_timeout_s` to be admitted, else it is answered `503`
+      with `Retry-After: retry_after_s` at once (overload is refused fast, never a stall).
+    """
+
+    threads: int = Field(default=40, ge=2, le=1000)
+    """Tokens of the threadpool sync routes and dependencies run in (anyio's default 40)."""
+    active_requests: int = Field(default=20, ge=1, le=1000)
+    """Requests working at once (the rest wait in a FIFO queue, up to `queue_timeout_s`)."""
+    queue_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    pool_timeout_s: float = Field(default=2.0, gt=0, le=300)
+    """Wait for a database connection beyond which a request answers 503 (never reached
+    under the rule above; it bounds the wait if the rule is broken by other pool users)."""
+    retry_after_s: int = Field(default=2, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _sized_together(self) -> ServerSettings:
+        if self.active_requests > self.threads:
+            raise ValueError("server.active_requests must not exceed server.threads")
+        return self
+
+    @property
+    def pool_connections(self) -> int:
+        """Database connections one process may hold: two per active request."""
+        return 2 * self.active_requests
+
+
 class FtpSettings(BaseModel):
     """The anonymous, write-only FTP drop (off unless enabled)."""
 
@@ -149,6 +184,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
 
     access: AccessSettings = AccessSettings()
+    server: ServerSettings = ServerSettings()
     federation: FederationSettings = FederationSettings()
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from catalog.sqltypes import INT32_MAX
 from federation.feed import DEFAULT_LIMIT, MAX_LIMIT, feed_page, record_digests
 from federation.peers import authenticate_peer_request
 from federation.signing import SignedRequest, sign_answer
@@ -44,7 +45,8 @@ PeerDep = Annotated[SignedRequest, Depends(signed_peer)]
 class Notification(BaseModel):
     """A peer's news: its change log reached `last_seq`."""
 
-    last_seq: int = Field(ge=0)
+    last_seq: int = Field(ge=0, le=INT32_MAX)
+    """A change-log sequence number (an `Integer` column): larger is refused with 422."""
 
 
 class Accepted(BaseModel):
@@ -76,7 +78,7 @@ def changes(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:
     """Changes after `since`, oldest first (peers only, signed; the answer is signed too)."""

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from catalog.downloads import content_disposition
+from catalog.sqltypes import INT32_MAX
 from submissions.schemas import ProductList
 from submissions.service import product_file, products_page
 from web.deps import PrincipalDep, SessionDep, StoreDep
 from web.links import API_LINKS
+from web.responses import cache_headers
 
 router = APIRouter(tags=["products"])
-PUBLIC_CACHE = "public, max-age=3600"
-ProductId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a product's id")]
+ProductId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a product's id")]
 
 
 @router.get("/products", response_model=ProductList)
@@ -51,7 +52,7 @@ def get_product_file(
     """A product's archived file."""
     found = product_file(session, store, product_id, principal)
     headers = {"Content-Disposition": content_disposition(found.filename)}
-    headers["Cache-Control"] = PUBLIC_CACHE if found.is_public else "no-store"
+    headers |= cache_headers(found.is_public)
     return FileResponse(found.path, media_type=found.media_type, headers=headers)
 
 
@@ -61,5 +62,5 @@ def get_product_thumbnail(
 ) -> FileResponse:
     """A product image's thumbnail (PNG, at most 256 px a side)."""
     found = product_file(session, store, product_id, principal, thumbnail=True)
-    headers = {"Cache-Control": PUBLIC_CACHE if found.is_public else "no-store"}
+    headers = cache_headers(found.is_public)
     return FileResponse(found.path, media_type="image/png", headers=headers)

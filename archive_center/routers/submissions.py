@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from catalog.schemas import Principal, Role
+from catalog.sqltypes import INT32_MAX
 from submissions.acceptance import SubmitOptions
 from submissions.options import submission_options
 from submissions.pipeline import submit_file
@@ -45,7 +46,7 @@ UPLOAD_DOC = {
                         "access": {"type": "string", "enum": ["open", "embargoed", "private"]},
                         "release_at": {"type": "string", "format": "date-time"},
                         "override": {"type": "boolean"},
-                        "owner_user_id": {"type": "integer"},
+                        "owner_user_id": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
                     },
                 }
             }

@@ -51,7 +51,7 @@ def test_private_datasets_never_enter_the_log(db: Session) -> None:
     d.access_state = "private"
     change = append_change(db, d, "upsert", NOW)
     assert change is not None and change.kind == "tombstone"
-    assert set(change.payload) == {"public_id", "origin_center", "origin_version", "withdrawn_at"}
+    assert set(change.payload) == {"public_id", "origin_center", "origin_version"}
 
 
 def test_withdrawal_is_a_tombstone(db: Session) -> None:
@@ -59,7 +59,30 @@ def test_withdrawal_is_a_tombstone(db: Session) -> None:
     append_change(db, d, "upsert", NOW)
     d.access_state, d.withdrawn_at = "withdrawn", NOW
     change = append_change(db, d, "tombstone", NOW)
-    assert change is not None and change.payload["withdrawn_at"] == NOW.isoformat()
+    assert change is not None and change.kind == "tombstone"
+    assert change.payload == {
+        "public_id": d.public_id, "origin_center": d.origin_center,
+        "origin_version": d.origin_version,
+    }  # fmt: skip
+
+
+def test_withdrawn_and_made_private_give_the_same_tombstone(db: Session) -> None:
+    """A peer cannot tell "gone" from "hidden but still here" (no reason, no time)."""
+    gone, hidden = make_dataset(db), make_dataset(db)
+    for d in (gone, hidden):
+        append_change(db, d, "upsert", NOW)
+    gone.access_state, gone.withdrawn_at = "withdrawn", NOW
+    hidden.access_state = "private"
+    stones = [append_change(db, gone, "tombstone", NOW), append_change(db, hidden, "upsert", NOW)]
+    assert all(s is not None and s.kind == "tombstone" for s in stones)
+    shapes = [
+        {k: v for k, v in s.payload.items() if k != "public_id"} | {"keys": sorted(s.payload)}
+        for s in stones
+        if s is not None
+    ]
+    assert shapes[0] == shapes[1]
+    everything = [c.payload for c in list_changes_since(db, 0, 100)]
+    assert not any("withdrawn_at" in p or "reason" in p for p in everything)
 
 
 def test_leaving_the_catalog_redacts_the_earlier_entries(db: Session) -> None:
