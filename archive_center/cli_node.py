@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -79,16 +79,6 @@ def start_worker_thread(settings: Settings, stop: threading.Event) -> threading.
     return thread
 
 
-def uvicorn_options() -> dict[str, Any]:
-    """Options of every uvicorn server a node starts.
-
-    `proxy_headers=False`: uvicorn would otherwise rewrite the client address from
-    `X-Forwarded-For` for any loopback peer, so a forged header would pass for the client;
-    only the app believes that header, and only from `access.trusted_proxies`.
-    """
-    return {"log_config": None, "proxy_headers": False, "forwarded_allow_ips": ""}
-
-
 def serve_command(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -109,7 +99,7 @@ def serve_command(
         os.environ["FIELDCAT_HOST"] = host
     if port is not None:
         os.environ["FIELDCAT_PORT"] = str(port)
-    from archive_center.listeners import PublicListener, start_public_listener
+    from archive_center.listeners import PublicListener, start_public_listener, uvicorn_options
 
     stop = threading.Event()
     worker: threading.Thread | None = None

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import uvicorn
@@ -48,7 +48,6 @@ def start_public_listener(settings: Settings) -> PublicListener | None:
     import uvicorn
 
     from archive_center.app import create_app
-    from archive_center.cli_node import uvicorn_options
 
     app = create_app(settings, public_face=True)
     host, port = settings.access.public_host, public_port(settings)
@@ -68,3 +67,13 @@ def start_public_listener(settings: Settings) -> PublicListener | None:
         raise fail(f"the public listener on {host}:{port} did not start (see the log above)")
     logger.info("read-only public face on http://%s:%d", host, port)
     return PublicListener(server, thread)
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """Options of every uvicorn server a node starts.
+
+    `proxy_headers=False`: uvicorn would otherwise rewrite the client address from
+    `X-Forwarded-For` for any loopback peer, so a forged header would pass for the client;
+    only the app believes that header, and only from `access.trusted_proxies`.
+    """
+    return {"log_config": None, "proxy_headers": False, "forwarded_allow_ips": ""}
