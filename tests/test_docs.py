@@ -32,7 +32,7 @@ def _read(name: str) -> str:
 
 
 def _cells(line: str) -> list[str]:
-    """The cells of one Markdown table row (escaped pipes `\\|` stay inside their cell)."""
+    """The cells of one Markdown table row."""
     parts = re.split(r"(?<!\\)\|", line.strip().strip("|"))
     return [part.strip().replace("\\|", "|") for part in parts]
 
