@@ -306,3 +306,20 @@ def test_every_page_is_in_the_site_navigation() -> None:
     pages = {p.name for p in DOCS.glob("*.md")}
     listed = set(re.findall(r":\s*([\w-]+\.md)\s*$", config, re.M))
     assert pages == listed, f"pages not in mkdocs.yml's nav: {sorted(pages - listed)}"
+
+
+def test_the_samples_readme_names_every_sample_file() -> None:
+    """Each file under tests/fixtures/samples has its row (the real ones: where they are from)."""
+    from tests.conftest import SAMPLES
+
+    text = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    named = {
+        row[0]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| file")
+        for row in [_cells(line)]
+    }
+    files = {p.name for p in SAMPLES.glob("*/*") if p.is_file()}
+    assert files == named, f"samples README differs: {sorted(files ^ named)}"
+    real_rows = _table(text.split("## real/", 1)[1], "| file | format | from |")
+    assert all(row[2] for row in real_rows), "every real sample says where it comes from"
