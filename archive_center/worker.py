@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from archive_center.federation_setup import start_federation
-from archive_center.settings import Settings
+from web.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -64,7 +64,7 @@ def _app_routes(tmp_path: Path) -> set[str]:
     from fastapi import routing
 
     from archive_center.app import create_app
-    from archive_center.settings import Settings
+    from web.settings import Settings
 
     app = create_app(Settings(root=tmp_path))
     walk = getattr(routing, "iter_route_contexts", None)
@@ -102,7 +102,7 @@ def test_the_api_page_names_only_real_routes_each_once(tmp_path: Path) -> None:
 
 
 def test_the_problem_table_matches_the_error_table() -> None:
-    from archive_center.errors import ERROR_TABLE
+    from web.errors import ERROR_TABLE
 
     expected = {slug: status for _, status, slug in ERROR_TABLE}
     # Answered by the request-validation and unknown-parameter handlers of the same module.
@@ -200,7 +200,7 @@ def test_every_command_the_readme_and_docs_name_exists() -> None:
 
 
 def _setting_keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
-    from archive_center.settings import PeerSettings
+    from web.settings import PeerSettings
 
     for name, field in model.model_fields.items():
         annotation = field.annotation
@@ -213,7 +213,7 @@ def _setting_keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
 
 
 def test_the_configuration_table_names_every_key_and_only_those() -> None:
-    from archive_center.settings import Settings
+    from web.settings import Settings
 
     rows = _table(_read("operations.md"), "| key | default |")
     documented = [key for row in rows for key in CODE_SPAN.findall(row[0])]
@@ -224,7 +224,7 @@ def test_the_configuration_table_names_every_key_and_only_those() -> None:
 
 
 def _unknown_keys(data: dict[str, Any], model: type[BaseModel], at: str = "") -> list[str]:
-    from archive_center.settings import PeerSettings
+    from web.settings import PeerSettings
 
     bad = []
     for key, value in data.items():
@@ -253,7 +253,7 @@ def _toml_blocks() -> list[tuple[str, str]]:
 def test_each_configuration_example_loads_and_names_known_keys(
     name: str, block: str, tmp_path: Path
 ) -> None:
-    from archive_center.settings import Settings, load_settings
+    from web.settings import Settings, load_settings
 
     assert not _unknown_keys(tomllib.loads(block), Settings), f"{name}: unknown keys"
     config = tmp_path / "center.toml"
@@ -262,7 +262,7 @@ def test_each_configuration_example_loads_and_names_known_keys(
 
 
 def test_the_first_configuration_example_is_a_whole_center(tmp_path: Path) -> None:
-    from archive_center.settings import load_settings
+    from web.settings import load_settings
 
     _, block = next(b for b in _toml_blocks() if b[0] == "operations.md")
     config = tmp_path / "center.toml"
