@@ -42,11 +42,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-SAMPLES = REPO.parent / "shared" / "samples"
-for _parent in Path(__file__).resolve().parents:
-    if (_parent / "shared" / "samples").is_dir():
-        SAMPLES = _parent / "shared" / "samples"
-        break
+SAMPLES = REPO / "tests" / "fixtures" / "samples"
 
 HEADER = """DID = 900
 FILE START TIME (UTC) = {start}

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from download import free_port, peak_growth  # noqa: E402 - the download bench's helpers
 
 MB = 1024 * 1024
-SAMPLE = REPO.parent / "shared" / "samples" / "valid" / "kco_surface_hourly.txt"
+SAMPLE = REPO / "tests" / "fixtures" / "samples" / "valid" / "kco_surface_hourly.txt"
 
 
 def small_file(did: int) -> bytes:

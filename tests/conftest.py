@@ -1,5 +1,8 @@
 """Shared fixtures: sample paths, and the rule that a missing external part skips its tests
-with the reason, unless FIELDCAT_REQUIRE_ALL=1 (as in CI) turns that skip into a failure."""
+with the reason, unless FIELDCAT_REQUIRE_ALL=1 (as in CI) turns that skip into a failure.
+
+The sample files live in the repository (`tests/fixtures/samples/`, their README says where
+each comes from), so a fresh clone tests on its own."""
 
 from __future__ import annotations
 
@@ -9,8 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-SAMPLES = SHARED / "samples"
+SAMPLES = REPO / "tests" / "fixtures" / "samples"
 
 
 def require(condition: bool, reason: str) -> None:
@@ -24,6 +26,6 @@ def require(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def samples() -> Path:
-    """The shared sample files (`valid/`, `invalid/`, `real/`)."""
-    require(SAMPLES.is_dir(), f"shared samples not found at {SAMPLES}")
+    """The sample files (`valid/`, `invalid/`, `real/`) of `tests/fixtures/samples/`."""
+    assert SAMPLES.is_dir(), f"sample files missing from the repository: {SAMPLES}"
     return SAMPLES

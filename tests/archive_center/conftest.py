@@ -131,7 +131,6 @@ def make_settings(root: Path, database_url: str | None) -> Settings:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Node]:
     """A seeded node with its TestClient (lifespan run), the clock pinned to NOW."""
-    require(SAMPLES.is_dir(), f"shared samples not found at {SAMPLES}")
     from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("node"), database_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import SAMPLES, require
+from tests.conftest import SAMPLES
 from tests.federation.cluster import (
     Node,
     change,
@@ -27,7 +27,6 @@ def title_of(node: Node, public_id: str) -> str | None:
 def test_a_record_published_at_one_center_is_found_at_the_others(
     cluster: dict[str, Node],
 ) -> None:
-    require(SAMPLES.is_dir(), f"shared samples not found at {SAMPLES}")
     from archive_center.demo.seeding import seed_file
     from catalog.db import make_session_factory
     from catalog.storage import ArchiveStore

@@ -1,4 +1,4 @@
-"""Fixtures of the formats tests: the shared sample files, found from any worktree."""
+"""Fixtures of the formats tests: the sample files of `tests/fixtures/samples/`."""
 
 from __future__ import annotations
 
@@ -7,37 +7,23 @@ from pathlib import Path
 import pytest
 
 from formats import CampaignTime
-from tests.conftest import require
+from tests.conftest import SAMPLES
 
 CAMPAIGN = CampaignTime(year=1999)
 
 
-def find_samples() -> Path | None:
-    """The shared samples folder: `shared/samples` beside the repository or any parent."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "samples"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-SAMPLES = find_samples()
-
-
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
-    """The shared sample files (`valid/`, `invalid/`, `real/`)."""
-    require(SAMPLES is not None, "shared samples folder not found")
-    assert SAMPLES is not None
+    """The sample files (`valid/`, `invalid/`, `real/`)."""
+    assert SAMPLES.is_dir(), f"sample files missing from the repository: {SAMPLES}"
     return SAMPLES
 
 
 def valid_samples() -> list[Path]:
-    """Every valid header-format sample (empty when the samples are absent)."""
-    return sorted((SAMPLES / "valid").glob("*.txt")) if SAMPLES else []
+    """Every valid header-format sample."""
+    return sorted((SAMPLES / "valid").glob("*.txt"))
 
 
 def invalid_samples() -> list[Path]:
-    """Every invalid sample (empty when the samples are absent)."""
-    return sorted((SAMPLES / "invalid").iterdir()) if SAMPLES else []
+    """Every invalid sample."""
+    return sorted((SAMPLES / "invalid").iterdir())

@@ -22,8 +22,6 @@ FUZZ = settings(
 
 
 def _seeds() -> list[bytes]:
-    if SAMPLES is None:
-        return [b"DID = 1\n##END OF HEADER##\nDATE/TIME X\nUTC m\n19990201000000 1\n"]
     seeds = []
     for path in sorted((SAMPLES / "valid").glob("*.txt")):
         lines = path.read_bytes().splitlines(keepends=True)

@@ -1,4 +1,4 @@
-"""Every shared sample: the valid ones read, the invalid ones are rejected at their line."""
+"""Every sample file: the valid ones read, the invalid ones are rejected at their line."""
 
 from __future__ import annotations
 

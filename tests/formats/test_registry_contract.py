@@ -30,8 +30,6 @@ from tests.formats.conftest import CAMPAIGN, SAMPLES
 
 
 def _samples_by_reader() -> list[tuple[str, Path]]:
-    if SAMPLES is None:
-        return []
     found = []
     for path in sorted((SAMPLES / "valid").iterdir()) + sorted((SAMPLES / "real").iterdir()):
         for name in available_readers():

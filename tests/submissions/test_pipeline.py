@@ -18,6 +18,7 @@ from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission
 from submissions.acceptance import SubmitOptions
 from submissions.errors import UnsafeNameError, UploadTooLargeError
+from tests.conftest import SAMPLES
 from tests.submissions.conftest import NOW, Submit
 
 
@@ -49,7 +50,7 @@ def test_valid_file_is_archived_registered_and_searchable(
 
 @pytest.mark.parametrize(
     "name",
-    sorted(p.name for p in (Path(__file__).parents[3] / "shared/samples/invalid").iterdir()),
+    sorted(p.name for p in (SAMPLES / "invalid").iterdir()),
 )
 def test_each_invalid_sample_is_rejected_with_its_report(
     name: str, submit: Submit, samples: Path, store: ArchiveStore, db: Session

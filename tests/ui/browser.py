@@ -83,7 +83,6 @@ def add_users(settings: Any) -> None:
 @contextmanager
 def running_node(root: Path) -> Iterator[RunningNode]:
     """A seeded node in a `fieldcat serve` process on a free port; stopped afterwards."""
-    require(SAMPLES.is_dir(), f"shared samples not found at {SAMPLES}")
     port = free_ports(1)
     config = node_config(root, port)
     ids = seed_node(config)
