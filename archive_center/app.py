@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     from archive_center.deps import reject_control_characters
     from archive_center.middleware import install_middleware
     from archive_center.ui_mount import ui_router
+    from catalog.conversion_gate import configure_conversions
 
     settings = settings if settings is not None else load_settings()
     if not logging.getLogger().handlers:  # the CLI may have configured it already
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
         dependencies=[Depends(reject_control_characters)],
     )
     app.state.settings = settings
+    configure_conversions(settings.conversions.max_in_flight, settings.conversions.retry_after_s)
     install_error_handlers(app)
     install_middleware(app, public_face=public_face)
     for router in api_routers():

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from catalog.access import AccessState, effective_state
+from catalog.conversion_gate import conversion_gate
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
@@ -302,17 +303,24 @@ def prepare_download(
             ready.stat().st_size,
             path=ready,
         )
-    datafile = apply_subset(read_for_request(store, dataset, version, request), request)
-    out = convert_to_staging(store, datafile, fmt)
+    with conversion_gate().slot():
+        datafile = apply_subset(read_for_request(store, dataset, version, request), request)
+        out = convert_to_staging(store, datafile, fmt)
     label = f"{name}_subset" if request.is_subset else name
     size = os.stat(out).st_size
     return Download(f"{label}.{ext}", info.media_type, public, iter_file(out, delete=True), size)
 
 
 def versions_lacking(
-    session: Session, fmt: str, limit: int = 100, skip: Collection[int] = ()
+    session: Session,
+    fmt: str,
+    limit: int = 100,
+    skip: Collection[int] = (),
+    *,
+    newest_first: bool = False,
 ) -> list[DatasetVersion]:
-    """Current versions of local datasets that have no derived file of `fmt` yet."""
+    """Current versions of local datasets that have no derived file of `fmt` yet (oldest
+    first, or newest first: what was uploaded last is what users are about to ask for)."""
     has_derived = (
         select(DerivedFile.id)
         .where(DerivedFile.version_id == DatasetVersion.id, DerivedFile.format == fmt)
@@ -329,7 +337,7 @@ def versions_lacking(
             ~has_derived,
             DatasetVersion.id.not_in(list(skip)),
         )
-        .order_by(DatasetVersion.id)
+        .order_by(DatasetVersion.id.desc() if newest_first else DatasetVersion.id)
         .limit(limit)
     )
     return list(session.scalars(query))

@@ -55,3 +55,12 @@ class RateLimitedError(CatalogError):
 
 class ReadOnlyListenerError(CatalogError):
     """A write arrived on the read-only public listener."""
+
+
+class BusyError(CatalogError):
+    """The node is doing as much of this work as it may at once (e.g. conversions);
+    `retry_after_s` says when to ask again. The work was not started."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
