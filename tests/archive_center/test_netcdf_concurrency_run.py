@@ -76,7 +76,7 @@ def test_eight_clients_converting_while_the_worker_derives(tmp_path: Path) -> No
         def guarded(target, *args) -> None:  # type: ignore[no-untyped-def]
             try:
                 target(*args)
-            except BaseException as err:  # noqa: BLE001 - reported by the test below
+            except BaseException as err:
                 errors.append(err)
 
         threads = [threading.Thread(target=guarded, args=(converting, i)) for i in range(CLIENTS)]
