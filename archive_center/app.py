@@ -128,7 +128,8 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
         dependencies=[Depends(reject_control_characters)],
     )
     app.state.settings = settings
-    configure_conversions(settings.conversions.max_in_flight, settings.conversions.retry_after_s)
+    conversions = settings.conversions
+    configure_conversions(conversions.max_in_flight, conversions.retry_after_s, conversions.running)
     install_error_handlers(app)
     install_middleware(app, public_face=public_face)
     for router in api_routers():

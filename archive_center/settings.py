@@ -124,7 +124,10 @@ class ConversionSettings(BaseModel):
     """Conversions made on request (subset or format change of a download)."""
 
     max_in_flight: int = Field(default=8, ge=1, le=256)
-    """Conversions one process runs at once; one more is answered 503 with `Retry-After`."""
+    """Conversions one process takes on at once (working or waiting their turn); one more is
+    answered 503 with `Retry-After`."""
+    running: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
+    """Of those, how many work at once (CPU-bound: one per core)."""
     retry_after_s: int = Field(default=2, ge=1, le=3600)
 
 

@@ -238,7 +238,7 @@ def test_a_conversion_past_the_bound_is_503_with_retry_after(node: Node) -> None
 
     gate = conversion_gate()
     url = f"/api/v1/datasets/{node.ids[KCO]}/data"
-    held = [gate.slot() for _ in range(gate.limit)]
+    held = [gate.admitted() for _ in range(gate.limit)]
     for slot in held:
         slot.__enter__()
     try:
