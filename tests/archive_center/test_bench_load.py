@@ -1,0 +1,30 @@
+"""The load benchmark runs in its quick form and ends with its JSON line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_load_bench_quick_prints_its_figures() -> None:
+    out = subprocess.run(
+        [sys.executable, "bench/load.py", "--quick"],
+        cwd=REPO, capture_output=True, text=True, timeout=900, check=True,
+    )  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["benchmark"] == "load"
+    figures, ratios = result["figures"], result["ratios"]
+    assert figures["netcdf_concurrent_per_s"] > 0 and figures["netcdf_serial_per_s"] > 0
+    assert ratios["netcdf_concurrent_vs_serial"] > 0
+    assert (
+        figures["netcdf_lock_8_threads_per_s"] > 0 and figures["netcdf_pool_2_processes_per_s"] > 0
+    )
+    assert figures["derive_files_per_s"] > 0 and figures["derive_backlog_files"] > 0
+    assert ratios["uploads_deriving_vs_no_worker"] > 0
