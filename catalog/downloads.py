@@ -364,6 +364,9 @@ def make_derived_netcdf(
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_SIZE):
             digest.update(chunk)
+        # On disk before the row that points at it commits: a power cut never leaves a
+        # recorded, truncated derived file to be served.
+        os.fsync(handle.fileno())
     stored = path.relative_to(store.root) if path.is_relative_to(store.root) else path
     derived = DerivedFile(
         version_id=version.id,
