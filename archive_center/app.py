@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from archive_center.errors import install_error_handlers, install_problem_openapi
-from archive_center.settings import Settings, load_settings
+from web.errors import install_error_handlers, install_problem_openapi
+from web.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -111,10 +111,10 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
 
     `public_face=True` builds the read-only public listener's app: anonymous, no writes.
     """
-    from archive_center.deps import reject_control_characters
-    from archive_center.middleware import install_middleware
     from archive_center.ui_mount import ui_router
     from catalog.conversion_gate import configure_conversions
+    from web.deps import reject_control_characters
+    from web.middleware import install_middleware
 
     settings = settings if settings is not None else load_settings()
     if not logging.getLogger().handlers:  # the CLI may have configured it already

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from archive_center.settings import Settings
+    from web.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def load_config(config: Path | None) -> Settings:
     """Settings from the file and the environment, or a readable error."""
     from pydantic import ValidationError
 
-    from archive_center.settings import load_settings
+    from web.settings import load_settings
 
     try:
         return load_settings(config)

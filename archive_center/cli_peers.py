@@ -16,7 +16,7 @@ from archive_center.cli_node import ConfigOption, fail, load_config, prepare
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from archive_center.settings import Settings
+    from web.settings import Settings
 
 peers_app = typer.Typer(help="Peer centers: keys, replication status, consistency.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]

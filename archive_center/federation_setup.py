@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from archive_center.settings import Settings
+from web.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

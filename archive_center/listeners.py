@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import uvicorn
 
-    from archive_center.settings import Settings
+    from web.settings import Settings
 
 logger = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 120.0

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archive_center.settings import Settings
+from web.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

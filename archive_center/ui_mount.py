@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 
-from archive_center.deps import (
+from catalog.schemas import Principal
+from web.deps import (
     get_now,
     get_principal,
     get_session,
@@ -15,7 +16,6 @@ from archive_center.deps import (
     get_store,
     verify_csrf,
 )
-from catalog.schemas import Principal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 def sign_in(
     request: Request, response: Response, username: str, password: str, now: datetime
 ) -> Principal:
-    """The web sign-in of `archive_center.auth_service`, its cookie set on `response`."""
-    from archive_center import auth
-    from archive_center.auth_service import sign_in as open_session
+    """The web sign-in of `web.auth_service`, its cookie set on `response`."""
+    from web import auth
+    from web.auth_service import sign_in as open_session
 
     settings = request.app.state.settings
     client = auth.client_address(request, settings.access.trusted_proxies)
@@ -42,9 +42,9 @@ def sign_in(
 def exchange_form_password(
     request: Request, response: Response, form_key: str, password: str, now: datetime
 ) -> None:
-    """A form password for a grant (`archive_center.auth_service`), kept in the grant cookie."""
-    from archive_center import auth
-    from archive_center.auth_service import exchange_form_password as exchange
+    """A form password for a grant (`web.auth_service`), kept in the grant cookie."""
+    from web import auth
+    from web.auth_service import exchange_form_password as exchange
 
     settings = request.app.state.settings
     grant = exchange(
@@ -57,8 +57,8 @@ def exchange_form_password(
 
 def sign_out(request: Request, response: Response) -> None:
     """End the request's web session (if any) and clear the cookie."""
-    from archive_center import auth
     from catalog.web_sessions import end_session
+    from web import auth
 
     cookie = request.cookies.get(auth.SESSION_COOKIE)
     if cookie:
@@ -75,11 +75,11 @@ async def get_session_factory(request: Request) -> sessionmaker[Session]:
 
 def ui_router() -> APIRouter:
     """The HTML routes of `field_catalog_ui`, wired to this node's dependencies."""
-    from archive_center.auth import csrf_token, grant_holder
-    from archive_center.responses import download_response
     from federation.status import peer_status
     from field_catalog_ui.deps import UiDeps
     from field_catalog_ui.routes import build_router
+    from web.auth import csrf_token, grant_holder
+    from web.responses import download_response
 
     deps = UiDeps(
         session=get_session,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from archive_center.federation_setup import start_federation
-from archive_center.settings import Settings
+from web.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

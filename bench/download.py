@@ -68,10 +68,10 @@ def register(root: Path, original: Path) -> str:
     """Archive `original` in a center at `root` and register it; returns its public id."""
     import formats
     from archive_center.app import prepare_node
-    from archive_center.settings import Settings
     from catalog.db import make_engine, make_session_factory
     from catalog.registration import register_datafile
     from catalog.storage import ArchiveStore
+    from web.settings import Settings
 
     settings = Settings(root=root)
     prepare_node(settings)

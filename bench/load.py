@@ -66,10 +66,10 @@ def series_file(did: int, rows: int) -> bytes:
 def prepare_center(root: Path) -> str:
     """A migrated center at `root` with a PI; the PI's API token."""
     from archive_center.cli_node import prepare
-    from archive_center.settings import Settings
     from catalog.db import make_engine, make_session_factory
     from catalog.schemas import Role
     from catalog.users import create_user, issue_api_token
+    from web.settings import Settings
 
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
     prepare(settings)
@@ -86,12 +86,12 @@ def register_in_process(root: Path, files: list[tuple[str, bytes]]) -> None:
     """Register `files` through the pipeline in this process (no node running)."""
     import io
 
-    from archive_center.settings import Settings
     from catalog.db import make_engine, make_session_factory
     from catalog.schemas import Principal, Role
     from catalog.storage import ArchiveStore
     from submissions.acceptance import SubmitOptions
     from submissions.pipeline import submit_file
+    from web.settings import Settings
 
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
     engine = make_engine(settings.effective_database_url)

@@ -54,10 +54,10 @@ def small_file(did: int) -> bytes:
 def prepare_center(root: Path) -> str:
     """A migrated center at `root` with a PI and their API token."""
     from archive_center.cli_node import prepare
-    from archive_center.settings import Settings
     from catalog.db import make_engine, make_session_factory
     from catalog.schemas import Role
     from catalog.users import create_user, issue_api_token
+    from web.settings import Settings
 
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
     prepare(settings)
@@ -140,12 +140,12 @@ async def http_uploads(url: str, token: str, files: list[tuple[str, bytes]]) -> 
 def in_process(root: Path, files: list[tuple[str, bytes]], synchronous: str = "FULL") -> float:
     """Files per second for the same files through `submit_file` in this process; SQLite
     commits with `synchronous` (the node's FULL, or NORMAL for the durable-commit baseline)."""
-    from archive_center.settings import Settings
     from catalog.db import make_engine, make_session_factory
     from catalog.schemas import Principal, Role
     from catalog.storage import ArchiveStore
     from submissions.acceptance import SubmitOptions
     from submissions.pipeline import submit_file
+    from web.settings import Settings
 
     prepare_center(root)
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")

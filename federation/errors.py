@@ -1,4 +1,4 @@
-"""Typed errors of the federation; only `archive_center/errors.py` turns them into HTTP."""
+"""Typed errors of the federation; only `web/errors.py` turns them into HTTP."""
 
 from __future__ import annotations
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from archive_center.settings import Settings
     from catalog.storage import ArchiveStore
     from formats import CampaignTime
+    from web.settings import Settings
 
 logger = logging.getLogger(__name__)
 

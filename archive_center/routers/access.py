@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from archive_center.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query
 from archive_center.routers.query import as_utc
 from catalog.access import AccessState
 from catalog.access_admin import AccessRequest, change_access, withdraw_dataset
 from catalog.audit import dataset_events
 from catalog.models import AuditEvent, Dataset
 from catalog.search import get_dataset
+from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query
 
 router = APIRouter(tags=["access"])
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}

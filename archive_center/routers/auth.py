@@ -8,20 +8,20 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from archive_center import auth
-from archive_center.auth_service import exchange_dataset_password, sign_in
-from archive_center.deps import (
+from catalog.web_sessions import end_session
+from web import auth
+from web.auth_service import exchange_dataset_password, sign_in
+from web.deps import (
     NowDep,
     PrincipalDep,
     SettingsDep,
     checked_principal,
     forbid_unknown_query,
 )
-from catalog.web_sessions import end_session
 
 if TYPE_CHECKING:
-    from archive_center.settings import Settings
     from catalog.grants import IssuedGrant
+    from web.settings import Settings
 
 router = APIRouter(tags=["auth"])
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}

@@ -9,13 +9,13 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from archive_center.deps import NowDep, PrincipalDep, SessionDep, StoreDep
-from archive_center.responses import cache_headers
 from archive_center.routers.datasets import DatasetFormat
 from archive_center.routers.query import as_utc
 from catalog.bundles import MAX_BUNDLE_DATASETS, build_bundle
 from catalog.downloads import DownloadRequest, content_disposition
 from catalog.errors import InvalidQueryError
+from web.deps import NowDep, PrincipalDep, SessionDep, StoreDep
+from web.responses import cache_headers
 
 router = APIRouter(tags=["bundles"])
 

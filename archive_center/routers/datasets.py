@@ -9,14 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 
-from archive_center.deps import (
-    NowDep,
-    PrincipalDep,
-    SessionDep,
-    StoreDep,
-    forbid_unknown_query,
-)
-from archive_center.responses import cache_headers, download_response
 from archive_center.routers.query import (
     as_utc,
     check_window,
@@ -32,6 +24,14 @@ from catalog.downloads import (
 from catalog.plots import PLOT_FORMATS, get_plot
 from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
 from catalog.search import get_dataset, search_datasets
+from web.deps import (
+    NowDep,
+    PrincipalDep,
+    SessionDep,
+    StoreDep,
+    forbid_unknown_query,
+)
+from web.responses import cache_headers, download_response
 
 router = APIRouter(tags=["datasets"])
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from archive_center.deps import NowDep, SessionDep, SettingsDep, forbid_unknown_query
 from federation.feed import DEFAULT_LIMIT, MAX_LIMIT, feed_page, record_digests
 from federation.peers import authenticate_peer_request
 from federation.signing import SignedRequest, sign_answer
 from federation.status import FederationStatus, federation_status, record_notification
+from web.deps import NowDep, SessionDep, SettingsDep, forbid_unknown_query
 
 router = APIRouter(prefix="/federation", tags=["federation"])
 SIGNED: dict[int | str, dict[str, Any]] = {

@@ -9,8 +9,8 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from archive_center.deps import SettingsDep
-from archive_center.settings import Settings
+from web.deps import SettingsDep
+from web.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
-from archive_center.deps import PrincipalDep, SessionDep, StoreDep
 from catalog.downloads import content_disposition
 from submissions.schemas import ProductList
 from submissions.service import product_file, products_page
+from web.deps import PrincipalDep, SessionDep, StoreDep
 
 router = APIRouter(tags=["products"])
 PUBLIC_CACHE = "public, max-age=3600"

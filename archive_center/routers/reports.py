@@ -13,20 +13,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from archive_center import auth
-from archive_center.auth_service import exchange_form_password
-from archive_center.deps import (
+from archive_center.routers.auth import GrantRead, PasswordBody, grant_answer
+from catalog.errors import AuthenticationRequiredError, RoleRequiredError
+from catalog.field_reports import add_report, list_reports, may_write_report, report_form_key
+from catalog.models import Report
+from catalog.schemas import Principal
+from web import auth
+from web.auth_service import exchange_form_password
+from web.deps import (
     NowDep,
     SessionDep,
     SettingsDep,
     checked_principal,
     forbid_unknown_query,
 )
-from archive_center.routers.auth import GrantRead, PasswordBody, grant_answer
-from catalog.errors import AuthenticationRequiredError, RoleRequiredError
-from catalog.field_reports import add_report, list_reports, may_write_report, report_form_key
-from catalog.models import Report
-from catalog.schemas import Principal
 
 router = APIRouter(tags=["reports"])
 ReportKind = Literal["daily", "status"]

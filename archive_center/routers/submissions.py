@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from archive_center.deps import (
+from submissions.acceptance import SubmitOptions
+from submissions.errors import UploadRefusedError
+from submissions.pipeline import submit_file
+from submissions.schemas import SubmissionList, SubmissionOut
+from submissions.service import get_submission, my_submissions
+from submissions.web import Upload, receive_upload
+from web.deps import (
     NowDep,
     PrincipalDep,
     SessionDep,
@@ -18,14 +24,8 @@ from archive_center.deps import (
     StoreDep,
     SubmitterDep,
 )
-from archive_center.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
-from archive_center.settings import Settings
-from submissions.acceptance import SubmitOptions
-from submissions.errors import UploadRefusedError
-from submissions.pipeline import submit_file
-from submissions.schemas import SubmissionList, SubmissionOut
-from submissions.service import get_submission, my_submissions
-from submissions.web import Upload, receive_upload
+from web.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
+from web.settings import Settings
 
 router = APIRouter(tags=["submissions"])
 UPLOAD_DOC = {

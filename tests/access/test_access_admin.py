@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from archive_center.deps import get_now
 from catalog.models import AuditEvent, Change
 from tests.access.conftest import NOW, PASSWORD, Callers
 from tests.archive_center.conftest import OPEN_SAMPLES, Node
+from web.deps import get_now
 
 LATER = NOW + timedelta(days=200)
 

@@ -21,7 +21,6 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount
 
 from archive_center.app import create_app
-from archive_center.auth import READ_ONLY_POSTS
 from tests.access.matrix_node import (
     CALLERS,
     DATASET_PASSWORD,
@@ -36,6 +35,7 @@ from tests.access.matrix_node import (
     seed_matrix,
 )
 from tests.archive_center.conftest import database_url, make_settings  # noqa: F401
+from web.auth import READ_ONLY_POSTS
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def matrix(
     database_url: str | None,  # noqa: F811
 ) -> Iterator[MatrixNode]:
     """The seeded node, a client of its public face, and a grant for the `holder` caller."""
-    from archive_center.deps import get_now
+    from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("matrix"), database_url)
     settings.access.password_attempts = 10_000

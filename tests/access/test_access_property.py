@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, update
 
 from archive_center.app import create_app
-from archive_center.deps import get_now
 from catalog.auth_models import AccessGrant
 from catalog.models import Dataset
 from catalog.users import hash_token
 from tests.access.matrix_node import NOW, MatrixNode, seed_matrix
 from tests.archive_center.conftest import database_url, make_settings  # noqa: F401
+from web.deps import get_now
 
 HOLDER = "fcg_property-holder-secret-0123456789"
 CALLERS = ("anonymous", "other", "owner", "staff", "admin", "holder")

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from starlette.requests import Request
 
-from archive_center.auth import holds_form_access
-from archive_center.auth_service import exchange_form_password
-from archive_center.settings import AccessSettings
 from catalog.errors import InvalidCredentialsError, RateLimitedError
 from catalog.grants import holds_form_grant, set_form_password
 from tests.access.conftest import NOW
 from tests.archive_center.conftest import Node
+from web.auth import holds_form_access
+from web.auth_service import exchange_form_password
+from web.settings import AccessSettings
 
 
 def _request_with(holder: str) -> Request:

@@ -10,8 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.requests import Request
 
-from archive_center.auth import csrf_token
-from archive_center.deps import CsrfDep
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.models import ApiToken, User
 from catalog.schemas import Role
@@ -24,6 +22,8 @@ from catalog.users import (
 )
 from tests.access.conftest import NOW, PASSWORD, Callers
 from tests.archive_center.conftest import Node
+from web.auth import csrf_token
+from web.deps import CsrfDep
 
 
 def test_password_is_argon2id_and_authenticates(node: Node) -> None:

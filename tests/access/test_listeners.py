@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 from starlette.requests import Request
 
-from archive_center.auth import client_address
 from tests.archive_center.fieldcat_process import (
     REPO,
     cli_env,
@@ -19,6 +18,7 @@ from tests.archive_center.fieldcat_process import (
     stop,
     wait_ready,
 )
+from web.auth import client_address
 
 
 def _config(folder: Path, port: int) -> Path:

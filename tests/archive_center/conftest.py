@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from archive_center.app import create_app
-from archive_center.settings import CampaignSettings, Settings
 from tests.conftest import SAMPLES, require
+from web.settings import CampaignSettings, Settings
 
 POSTGRES_ENV = "FIELDCAT_TEST_POSTGRES_URL"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -132,7 +132,7 @@ def make_settings(root: Path, database_url: str | None) -> Settings:
 def node(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Node]:
     """A seeded node with its TestClient (lifespan run), the clock pinned to NOW."""
     require(SAMPLES.is_dir(), f"shared samples not found at {SAMPLES}")
-    from archive_center.deps import get_now
+    from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("node"), database_url)
     app = create_app(settings)

@@ -16,10 +16,10 @@ SAMPLES = Path(__file__).absolute().parents[3] / "shared" / "samples"
 def prepare_center(root: Path) -> str:
     """A migrated center at `root` with a PI; returns the PI's API token."""
     from archive_center.cli_node import prepare
-    from archive_center.settings import Settings
     from catalog.db import make_engine, make_session_factory
     from catalog.schemas import Role
     from catalog.users import create_user, issue_api_token
+    from web.settings import Settings
 
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
     prepare(settings)

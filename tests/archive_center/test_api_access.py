@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from archive_center.deps import get_principal
 from catalog.schemas import Principal, Role
 from tests.archive_center.conftest import EMBARGOED_SAMPLE, OPEN_SAMPLES, Node
+from web.deps import get_principal
 
 
 @pytest.fixture

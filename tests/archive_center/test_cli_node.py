@@ -89,9 +89,9 @@ def test_init_creates_the_first_admin_once(tmp_path: Path) -> None:
     )  # fmt: skip
     assert [line.split("\t")[:2] for line in users.stdout.splitlines()] == [["boss", "admin"]]
     # The password works: the admin can sign in through the API.
-    from archive_center.settings import load_settings
     from catalog.db import make_engine, make_session_factory
     from catalog.users import authenticate
+    from web.settings import load_settings
 
     settings = load_settings(Path(config))
     engine = make_engine(settings.effective_database_url)

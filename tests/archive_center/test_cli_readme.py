@@ -18,7 +18,7 @@ def test_every_command_the_readme_names_exists() -> None:
 
 
 def test_the_readme_config_example_loads(tmp_path: Path) -> None:
-    from archive_center.settings import load_settings
+    from web.settings import load_settings
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = re.search(r"```toml\n(.*?)```", readme, re.S)
@@ -32,7 +32,7 @@ def test_the_readme_config_example_loads(tmp_path: Path) -> None:
 
 def test_the_readme_api_table_lists_every_route(tmp_path: Path) -> None:
     from archive_center.app import create_app
-    from archive_center.settings import Settings
+    from web.settings import Settings
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     table = readme.split("## HTTP API", 1)[1]

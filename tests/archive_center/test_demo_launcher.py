@@ -16,7 +16,7 @@ from archive_center.demo.launcher import (
     write_configs,
     write_marker,
 )
-from archive_center.settings import load_settings
+from web.settings import load_settings
 
 
 def test_a_folder_that_is_not_a_demo_is_never_deleted(tmp_path: Path) -> None:

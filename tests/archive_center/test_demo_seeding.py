@@ -15,12 +15,12 @@ from sqlalchemy import create_engine, text
 from archive_center.cli_node import prepare
 from archive_center.demo.campaign import FLIGHTS, SOUNDINGS, write_campaign
 from archive_center.demo.seeding import DEMO_EMBARGO, seed_center
-from archive_center.settings import Settings
 from catalog.db import make_engine, make_session_factory
 from catalog.schemas import Principal, SearchParams
 from catalog.search import get_dataset, search_datasets
 from catalog.storage import ArchiveStore
 from tests.conftest import require
+from web.settings import Settings
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 

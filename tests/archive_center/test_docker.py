@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from archive_center.cli import build_cli
-from archive_center.settings import Settings, load_settings
+from web.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"

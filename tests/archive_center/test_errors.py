@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive_center.errors import safe_message
+from web.errors import safe_message
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_center.settings import Settings, load_settings
+from web.settings import Settings, load_settings
 
 
 def test_defaults_put_sqlite_inside_the_root(

@@ -22,11 +22,11 @@ import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive_center.settings import Settings, load_settings
 from catalog.changes import append_change
 from catalog.db import make_engine, make_session_factory
 from catalog.models import Campaign, Dataset, DatasetVersion, Variable
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
+from web.settings import Settings, load_settings
 
 T = TypeVar("T")
 CODES = ("JOSS", "NPL", "LMD")

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive_center.app import create_app
-from archive_center.settings import Settings
 from catalog.schemas import Role
 from catalog.storage import ArchiveStore
 from tests.archive_center.conftest import database_url, make_settings  # noqa: F401
 from tests.conftest import SAMPLES
+from web.settings import Settings
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 PI, PI2, STAFF = "pi1", "pi2", "staff"
@@ -45,8 +45,8 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Api]:  # noqa: F811
-    from archive_center.deps import get_now
     from catalog.users import create_user, issue_api_token
+    from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("node"), database_url)
     settings.max_upload_bytes = 2 << 20

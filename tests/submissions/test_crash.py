@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import select
 
 from archive_center.cli_node import prepare
-from archive_center.settings import Settings
 from catalog.db import make_engine, make_session_factory
 from catalog.models import Dataset, DatasetVersion
 from catalog.schemas import Role
@@ -31,6 +30,7 @@ from catalog.submission_models import FINAL_STATES, Submission
 from catalog.users import create_user, issue_api_token
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, wait_ready
 from tests.conftest import SAMPLES
+from web.settings import Settings
 
 UPLOADS = 20
 KILLS = 2

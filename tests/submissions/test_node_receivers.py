@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from archive_center.cli_node import prepare
-from archive_center.settings import Settings
 from catalog.db import make_engine, make_session_factory
 from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
@@ -27,6 +26,7 @@ from tests.archive_center.fieldcat_process import (
     wait_ready,
 )
 from tests.conftest import SAMPLES
+from web.settings import Settings
 
 
 @dataclass

@@ -50,7 +50,7 @@ def seed_node(config: Path, names: tuple[str, ...] = SEEDED) -> dict[str, str]:
     """Prepare the node's storage and database and register the sample files in it."""
     from archive_center.app import prepare_node
     from archive_center.demo.seeding import seed_center
-    from archive_center.settings import load_settings
+    from web.settings import load_settings
 
     settings = load_settings(config)
     prepare_node(settings)

@@ -20,7 +20,7 @@ from catalog.web_sessions import resolve_session, start_session
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from archive_center.settings import AccessSettings
+    from web.settings import AccessSettings
 
 
 def grant_policy(access: AccessSettings) -> GrantPolicy:

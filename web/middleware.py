@@ -24,7 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 
-from archive_center.auth import (
+from web.auth import (
     CSRF_COOKIE,
     READ_ONLY_POSTS,
     SAFE_METHODS,
@@ -32,13 +32,13 @@ from archive_center.auth import (
     new_csrf_token,
     set_cookie,
 )
-from archive_center.errors import problem_response
+from web.errors import problem_response
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from archive_center.settings import Settings
+    from web.settings import Settings
 
 SECURITY_HEADERS = {"Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 PRIVATE_VARY = ("Cookie", "Authorization")

@@ -15,11 +15,11 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive_center.errors import UnknownParameterError
-from archive_center.settings import Settings
 from catalog.errors import AuthenticationRequiredError, RoleRequiredError
 from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
+from web.errors import UnknownParameterError
+from web.settings import Settings
 
 
 async def get_settings(request: Request) -> Settings:
@@ -64,10 +64,10 @@ def get_principal(
     On the public listener everyone is anonymous. Routes take `PrincipalDep`, which adds
     the CSRF check of cookie-authenticated writes (`checked_principal`).
     """
-    from archive_center import auth
     from catalog.grants import holder_dataset_grants
     from catalog.users import principal_for_token
     from catalog.web_sessions import resolve_session
+    from web import auth
 
     if auth.is_public_face(request):
         return Principal.anonymous()
@@ -99,7 +99,7 @@ async def verify_csrf(
     request: Request, principal: Annotated[Principal, Depends(get_principal)]
 ) -> None:
     """For form posts: refuse the request unless it carries the expected CSRF token."""
-    from archive_center.auth import check_csrf
+    from web.auth import check_csrf
 
     await check_csrf(request)
 
@@ -111,7 +111,7 @@ async def checked_principal(
 
     A Bearer request needs none (a browser never adds that header by itself).
     """
-    from archive_center.auth import SAFE_METHODS, SESSION_COOKIE, check_csrf
+    from web.auth import SAFE_METHODS, SESSION_COOKIE, check_csrf
 
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return principal

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 
-from archive_center.errors import CsrfError
+from web.errors import CsrfError
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy.orm import Session
 
-    from archive_center.settings import Settings
     from catalog.grants import IssuedGrant
+    from web.settings import Settings
 
 SESSION_COOKIE = "fieldcat_session"
 GRANT_COOKIE = "fieldcat_grant"
@@ -114,7 +114,7 @@ def holds_form_access(request: Request, session: Session, form_key: str, now: da
     """Whether the request presents a live grant for the status-report form `form_key`.
 
     The ui calls this before showing or accepting a password-protected form; the password
-    itself is exchanged with `archive_center.auth_service.exchange_form_password`.
+    itself is exchanged with `web.auth_service.exchange_form_password`.
     """
     from catalog.grants import holds_form_grant
 

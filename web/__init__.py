@@ -1,0 +1,1 @@
+"""The HTTP toolkit beneath the API and the pages: request dependencies, sign-in, responses."""
