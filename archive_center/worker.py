@@ -2,10 +2,11 @@
 staging clean-up and the credential sweep; it starts the receivers and the replicator.
 
 Derived files are made by `worker.derive_processes` child processes (spawned, never forked
-from this threaded process), each at a lower CPU priority than the API so that uploads and
-downloads come first. The worker looks for new versions every `worker.poll_s` (one cheap
-query), so a fresh upload is derived within seconds whichever process registered it, newest
-version first; the housekeeping runs every `worker_interval_s`.
+from this threaded process), each at a lower CPU priority (`worker.niceness`) than the API
+so that uploads and downloads come first. The worker looks for new versions every
+`worker.poll_s` (one cheap query), so a fresh upload is derived within seconds whichever
+process registered it, newest version first; the housekeeping runs every
+`worker_interval_s`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -33,8 +35,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-DERIVE_NICENESS: Final = 10
-"""Added to the deriving processes' nice value: the API keeps the CPU it needs."""
 FORMATS: Final = ("netcdf", "png")
 """What is derived for each version, in this order (NetCDF is what users download)."""
 Maker = Callable[["Session", "ArchiveStore", "DatasetVersion", datetime], object]
@@ -121,12 +121,12 @@ _CHILD: dict[str, Any] = {}
 """A deriving process's engine and store, set by `_start_child` (empty in the node)."""
 
 
-def _start_child(database_url: str, root: str) -> None:
+def _start_child(database_url: str, root: str, niceness: int) -> None:
     """Set up one deriving process: lower priority, logging, its own engine."""
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
 
-    os.nice(DERIVE_NICENESS)
+    os.nice(niceness)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     _CHILD["engine"] = make_engine(database_url)
     _CHILD["store"] = ArchiveStore(Path(root))
@@ -160,16 +160,35 @@ class DerivePool:
         self.wake = wake
         self.failed: set[Item] = set()
         self._running: dict[Future[None], Item] = {}
+        self._deaths: dict[Item, int] = {}
         self._seen_version = -1
         self._backlog = True
-        self._executor = ProcessPoolExecutor(
+        self._context = multiprocessing.get_context("spawn")
+        self._child_args = (
+            settings.effective_database_url,
+            str(settings.root.resolve()),
+            settings.worker.niceness,
+        )
+        self._executor = self._start_processes()
+
+    def _start_processes(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
             self.processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=self._context,
             initializer=_start_child,
-            initargs=(settings.effective_database_url, str(settings.root.resolve())),
+            initargs=self._child_args,
         )
         for _ in range(self.processes):
-            self._executor.submit(_warm_up)
+            executor.submit(_warm_up)
+        return executor
+
+    def _restart(self) -> None:
+        """A deriving process died (killed, out of memory, a crash in a library): the pool is
+        unusable, so start a fresh one."""
+        logger.error("a deriving process died; starting %d new one(s)", self.processes)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start_processes()
+        self._backlog = True
 
     def rescan(self) -> None:
         """Look for missing files at the next step even if no version was registered."""
@@ -182,33 +201,57 @@ class DerivePool:
         latest = latest_version_id(self.engine)
         if capacity <= 0 or (latest == self._seen_version and not self._backlog):
             return made
-        self._seen_version = latest
         items = pending_items(self.engine, capacity, self.failed | set(self._running.values()))
+        self._seen_version = latest
         self._backlog = len(items) == capacity
         now = datetime.now(UTC)
         for item in items:
-            future = self._executor.submit(_derive_in_child, item, now)
+            try:
+                future = self._executor.submit(_derive_in_child, item, now)
+            except BrokenProcessPool:
+                self._restart()
+                return made
             self._running[future] = item
             future.add_done_callback(lambda _f: self.wake.set())
         return made
 
     def _collect(self) -> int:
-        made = 0
+        made, broken = 0, False
         for future in [f for f in self._running if f.done()]:
             item = self._running.pop(future)
             error = future.exception()
             if error is None:
                 made += 1
                 continue
+            if isinstance(error, BrokenProcessPool):
+                # Its process died, maybe of something else (killed, out of memory): tried
+                # once more; an item that was in hand at two deaths is not tried again.
+                broken = True
+                self._deaths[item] = self._deaths.get(item, 0) + 1
+                if self._deaths[item] < 2:
+                    continue
+            # Not tried again by this worker: a file that cannot be converted (or kills its
+            # process) would fail again and flood the log.
             self.failed.add(item)
             logger.error("could not derive %s for version %s: %r", *item, error)
+        if broken:
+            self._restart()
         if made:
             self._backlog = True  # room freed: more may be waiting
         return made
 
-    def close(self) -> None:
-        """Drop what has not started; the items being made finish in their processes."""
+    def close(self, grace_s: float = 5.0) -> None:
+        """Drop what has not started, give the items being made `grace_s` to finish, then
+        end the deriving processes (an item cut short is not recorded and is made again)."""
+        # The executor keeps its processes in a private mapping (and drops it once shut down).
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
+        wait(list(self._running), timeout=grace_s)
+        # A process still busy (or still importing, at low priority on a loaded machine)
+        # would otherwise hold up the node's exit until it is done.
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
 
 
 def housekeeping(engine: Engine, store: ArchiveStore) -> int:

@@ -115,6 +115,9 @@ class WorkerSettings(BaseModel):
 
     derive_processes: int = Field(default_factory=_default_derive_processes, ge=1, le=64)
     """Processes deriving files at once (each runs at a lower CPU priority than the API)."""
+    niceness: int = Field(default=5, ge=0, le=19)
+    """Added to the deriving processes' nice value: under load the API gets about three times
+    their share of the CPU (CFS weights), yet they are not starved by other programs."""
     poll_s: float = Field(default=0.5, gt=0)
     """How often the worker looks for new versions (a cheap query); a new version is derived
     within about this long, whichever receiver or process registered it."""
