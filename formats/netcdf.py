@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,16 +185,6 @@ def _write_dataset(
             _write_strings(ds, column, plan.names[index], plan)
         else:
             _write_numbers(ds, column, index, plan)
-
-
-def read_variables(path: Path, names: Collection[str] | None = None) -> dict[str, Any]:
-    """The arrays of a NetCDF file (all of them, or `names`), read under `HDF5_LOCK`;
-    for checks and tools that must read a stored .nc file inside a FieldCat process."""
-    import netCDF4
-
-    with HDF5_LOCK, netCDF4.Dataset(str(path)) as ds:
-        wanted = list(ds.variables) if names is None else list(names)
-        return {name: ds.variables[name][...] for name in wanted}
 
 
 def _seconds(values: npt.NDArray[Any]) -> tuple[str, npt.NDArray[np.float64]]:
