@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -161,6 +162,7 @@ class DerivePool:
         self.failed: set[Item] = set()
         self._running: dict[Future[None], Item] = {}
         self._deaths: dict[Item, int] = {}
+        self._queue: deque[Item] = deque()
         self._seen_version = -1
         self._backlog = True
         self._context = multiprocessing.get_context("spawn")
@@ -195,20 +197,28 @@ class DerivePool:
         self._backlog = True
 
     def step(self) -> int:
-        """Collect finished items, hand out new ones; return how many files were made."""
+        """Collect finished items, hand out new ones; return how many files were made.
+
+        Missing files are fetched from the database a batch at a time into a queue (one
+        query per batch, not per item) and fetched again, newest first, whenever a version
+        is registered."""
         made = self._collect()
-        capacity = 2 * self.processes - len(self._running)
         latest = latest_version_id(self.engine)
-        if capacity <= 0 or (latest == self._seen_version and not self._backlog):
-            return made
-        items = pending_items(self.engine, capacity, self.failed | set(self._running.values()))
-        self._seen_version = latest
-        self._backlog = len(items) == capacity
+        if latest != self._seen_version:
+            self._queue.clear()  # re-ranked below, so that the new version comes first
+            self._backlog = True
+        if not self._queue and self._backlog:
+            busy = self.failed | set(self._running.values())
+            self._queue.extend(pending_items(self.engine, BATCH, busy))
+            self._seen_version = latest
+            self._backlog = len(self._queue) == BATCH
         now = datetime.now(UTC)
-        for item in items:
+        while self._queue and len(self._running) < 2 * self.processes:
+            item = self._queue.popleft()
             try:
                 future = self._executor.submit(_derive_in_child, item, now)
             except BrokenProcessPool:
+                self._queue.appendleft(item)
                 self._restart()
                 return made
             self._running[future] = item
@@ -236,8 +246,6 @@ class DerivePool:
             logger.error("could not derive %s for version %s: %r", *item, error)
         if broken:
             self._restart()
-        if made:
-            self._backlog = True  # room freed: more may be waiting
         return made
 
     def close(self, grace_s: float = 5.0) -> None:
