@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
 
     `public_face=True` builds the read-only public listener's app: anonymous, no writes.
     """
+    from catalog.conversion_gate import configure_conversions
     from field_catalog_ui.rendering import error_page
     from web.admission import install_admission
     from web.deps import reject_control_characters
@@ -158,6 +159,8 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
         dependencies=[Depends(reject_control_characters)],
     )
     app.state.settings = settings
+    conversions = settings.conversions
+    configure_conversions(conversions.max_in_flight, conversions.retry_after_s, conversions.running)
     install_error_handlers(app, error_page=error_page)  # browsers get HTML error pages
     install_admission(app, settings.server)  # inside NodeMiddleware: its 503 gets the headers
     install_middleware(app, public_face=public_face)

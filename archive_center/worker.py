@@ -1,14 +1,27 @@
 """The background worker: derived NetCDF and quick-look plots for versions that lack them,
-and staging clean-up. Later issues add peer sync, the drop-directory watch and the embargo
-sweep."""
+staging clean-up and the credential sweep; it starts the receivers and the replicator.
+
+Derived files are made by `worker.derive_processes` child processes (spawned, never forked
+from this threaded process), each at a lower CPU priority (`worker.niceness`) than the API
+so that uploads and downloads come first. The worker looks for new versions every
+`worker.poll_s` (one cheap query), so a fresh upload is derived within seconds whichever
+process registered it, newest version first; the housekeeping runs every
+`worker_interval_s`.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from archive_center.federation_setup import start_federation
 from web.settings import Settings
@@ -23,7 +36,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH = 50
+FORMATS: Final = ("netcdf", "png")
+"""What is derived for each version, in this order (NetCDF is what users download)."""
 Maker = Callable[["Session", "ArchiveStore", "DatasetVersion", datetime], object]
+Item = tuple[str, int]
+"""(format, version id): one derived file to make."""
 
 
 def _makers() -> dict[str, Maker]:
@@ -38,6 +55,42 @@ def _makers() -> dict[str, Maker]:
     return {"netcdf": make_derived_netcdf, "png": png}
 
 
+def derive_one(engine: Engine, store: ArchiveStore, item: Item, now: datetime) -> None:
+    """Make one derived file and record it, in its own transaction."""
+    from catalog.db import make_session_factory
+    from catalog.models import DatasetVersion
+
+    fmt, version_id = item
+    with make_session_factory(engine)() as session, session.begin():
+        _makers()[fmt](session, store, session.get_one(DatasetVersion, version_id), now)
+
+
+def pending_items(engine: Engine, limit: int, skip: set[Item]) -> list[Item]:
+    """Derived files missing for current local versions, newest version first; none of
+    `skip` (failed, or being made)."""
+    from catalog.db import make_session_factory
+    from catalog.downloads import versions_lacking
+
+    items: list[Item] = []
+    with make_session_factory(engine)() as session:
+        for fmt in FORMATS:
+            ids = {version_id for kind, version_id in skip if kind == fmt}
+            lacking = versions_lacking(session, fmt, limit, skip=ids, newest_first=True)
+            items += [(fmt, version.id) for version in lacking]
+    items.sort(key=lambda item: (-item[1], FORMATS.index(item[0])))
+    return items[:limit]
+
+
+def latest_version_id(engine: Engine) -> int:
+    """The highest version id: it changes whenever a version is registered anywhere."""
+    from sqlalchemy import func, select
+
+    from catalog.models import DatasetVersion
+
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.max(DatasetVersion.id))).scalar() or 0)
+
+
 def derive_missing(
     engine: Engine,
     store: ArchiveStore,
@@ -45,33 +98,175 @@ def derive_missing(
     failed: set[tuple[str, int]],
     stop: threading.Event | None = None,
 ) -> int:
-    """Make each missing derived file in its own transaction; return how many were made.
+    """Make missing derived files in this process, one transaction each, newest first;
+    return how many were made (the CLI's single round and tests use it).
 
     A version that fails is added to `failed` and not tried again by this worker process,
     so one unconvertible file neither stops the others nor floods the log. When `stop` is
     set the round ends after the item in hand, so stopping a node never waits for a batch.
     """
-    from catalog.db import make_session_factory
-    from catalog.downloads import versions_lacking
-    from catalog.models import DatasetVersion
-
-    factory = make_session_factory(engine)
     made = 0
-    for fmt, maker in _makers().items():
-        skip = {version_id for kind, version_id in failed if kind == fmt}
-        with factory() as session:
-            pending = [v.id for v in versions_lacking(session, fmt, BATCH, skip=skip)]
-        for version_id in pending:
-            if stop is not None and stop.is_set():
-                return made
-            try:
-                with factory() as session, session.begin():
-                    maker(session, store, session.get_one(DatasetVersion, version_id), now)
-                made += 1
-            except Exception:
-                failed.add((fmt, version_id))
-                logger.exception("could not derive %s for version %s", fmt, version_id)
+    for item in pending_items(engine, BATCH * len(FORMATS), set(failed)):
+        if stop is not None and stop.is_set():
+            return made
+        try:
+            derive_one(engine, store, item, now)
+            made += 1
+        except Exception:
+            failed.add(item)
+            logger.exception("could not derive %s for version %s", *item)
     return made
+
+
+_CHILD: dict[str, Any] = {}
+"""A deriving process's engine and store, set by `_start_child` (empty in the node)."""
+
+
+def _start_child(database_url: str, root: str, niceness: int) -> None:
+    """Set up one deriving process: lower priority, logging, its own engine."""
+    from catalog.db import make_engine
+    from catalog.storage import ArchiveStore
+
+    os.nice(niceness)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _CHILD["engine"] = make_engine(database_url)
+    _CHILD["store"] = ArchiveStore(Path(root))
+
+
+def _warm_up() -> None:
+    """Import what deriving needs, so the first real item is not slowed by it."""
+    import formats.netcdf
+    import formats.quicklook
+    import formats.registry
+
+    formats.registry.available_writers()
+
+
+def _derive_in_child(item: Item, now: datetime) -> None:
+    derive_one(_CHILD["engine"], _CHILD["store"], item, now)
+
+
+class DerivePool:
+    """Keeps `processes` child processes busy with missing derived files, newest first.
+
+    `step()` never blocks: it collects finished items and hands out new ones when a version
+    was registered, a backlog remains or a rescan is due. `wake` is set when an item ends.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, wake: threading.Event) -> None:
+        import multiprocessing
+
+        self.engine = engine
+        self.processes = settings.worker.derive_processes
+        self.wake = wake
+        self.failed: set[Item] = set()
+        self._running: dict[Future[None], Item] = {}
+        self._deaths: dict[Item, int] = {}
+        self._queue: deque[Item] = deque()
+        self._seen_version = -1
+        self._backlog = True
+        self._context = multiprocessing.get_context("spawn")
+        self._child_args = (
+            settings.effective_database_url,
+            str(settings.root.resolve()),
+            settings.worker.niceness,
+        )
+        self._executor = self._start_processes()
+
+    def _start_processes(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            self.processes,
+            mp_context=self._context,
+            initializer=_start_child,
+            initargs=self._child_args,
+        )
+        for _ in range(self.processes):
+            executor.submit(_warm_up)
+        return executor
+
+    def _restart(self) -> None:
+        """A deriving process died (killed, out of memory, a crash in a library): the pool is
+        unusable, so start a fresh one."""
+        logger.error("a deriving process died; starting %d new one(s)", self.processes)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start_processes()
+        self._backlog = True
+
+    def rescan(self) -> None:
+        """Look for missing files at the next step even if no version was registered."""
+        self._backlog = True
+
+    def step(self) -> int:
+        """Collect finished items, hand out new ones; return how many files were made.
+
+        Missing files are fetched from the database a batch at a time into a queue (one
+        query per batch, not per item) and fetched again, newest first, whenever a version
+        is registered."""
+        made = self._collect()
+        latest = latest_version_id(self.engine)
+        if latest != self._seen_version:
+            self._queue.clear()  # re-ranked below, so that the new version comes first
+            self._backlog = True
+        if not self._queue and self._backlog:
+            busy = self.failed | set(self._running.values())
+            self._queue.extend(pending_items(self.engine, BATCH, busy))
+            self._seen_version = latest
+            self._backlog = len(self._queue) == BATCH
+        now = datetime.now(UTC)
+        while self._queue and len(self._running) < 2 * self.processes:
+            item = self._queue.popleft()
+            try:
+                future = self._executor.submit(_derive_in_child, item, now)
+            except BrokenProcessPool:
+                self._queue.appendleft(item)
+                self._restart()
+                return made
+            self._running[future] = item
+            future.add_done_callback(lambda _f: self.wake.set())
+        return made
+
+    def _collect(self) -> int:
+        made, broken = 0, False
+        for future in [f for f in self._running if f.done()]:
+            item = self._running.pop(future)
+            error = future.exception()
+            if error is None:
+                made += 1
+                continue
+            if isinstance(error, BrokenProcessPool):
+                # Its process died, maybe of something else (killed, out of memory): tried
+                # once more; an item that was in hand at two deaths is not tried again.
+                broken = True
+                self._deaths[item] = self._deaths.get(item, 0) + 1
+                if self._deaths[item] < 2:
+                    continue
+            # Not tried again by this worker: a file that cannot be converted (or kills its
+            # process) would fail again and flood the log.
+            self.failed.add(item)
+            logger.error("could not derive %s for version %s: %r", *item, error)
+        if broken:
+            self._restart()
+        return made
+
+    def close(self, grace_s: float = 5.0) -> None:
+        """Drop what has not started, give the items being made `grace_s` to finish, then
+        end the deriving processes (an item cut short is not recorded and is made again)."""
+        # The executor keeps its processes in a private mapping (and drops it once shut down).
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        wait(list(self._running), timeout=grace_s)
+        # A process still busy (or still importing, at low priority on a loaded machine)
+        # would otherwise hold up the node's exit until it is done.
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+
+
+def housekeeping(engine: Engine, store: ArchiveStore) -> int:
+    """Staging clean-up and the credential sweep; how many items were done."""
+    from catalog.grants import sweep_credentials
+
+    return store.clean_staging() + sweep_credentials(engine, datetime.now(UTC))
 
 
 def run_once_with(
@@ -83,11 +278,7 @@ def run_once_with(
     """One round of work on an existing engine; returns how many items were done."""
     failed = failed if failed is not None else set()
     done = derive_missing(engine, store, datetime.now(UTC), failed, stop)
-    done += store.clean_staging()
-    from catalog.grants import sweep_credentials
-
-    done += sweep_credentials(engine, datetime.now(UTC))
-    return done
+    return done + housekeeping(engine, store)
 
 
 def run_once(settings: Settings) -> int:
@@ -103,27 +294,39 @@ def run_once(settings: Settings) -> int:
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
-    """Run rounds every `worker_interval_s` until `stop` is set."""
+    """Derive as versions arrive and keep house every `worker_interval_s` until `stop`."""
     from archive_center.receivers import start_receivers
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
 
     engine = make_engine(settings.effective_database_url)
     store = ArchiveStore(settings.root)
-    failed: set[tuple[str, int]] = set()
     receivers = start_receivers(settings, engine, stop)
-    logger.info("worker for %s started", settings.center_code)
+    logger.info(
+        "worker for %s started (%d deriving process(es))",
+        settings.center_code,
+        settings.worker.derive_processes,
+    )
     federation = start_federation(settings, engine, stop)
+    wake = threading.Event()
+    pool = DerivePool(settings, engine, wake)
+    next_housekeeping = 0.0
     try:
         while not stop.is_set():
             try:
-                done = run_once_with(engine, store, failed, stop)
-                if done:
-                    logger.info("worker round did %d item(s)", done)
+                if time.monotonic() >= next_housekeeping:
+                    next_housekeeping = time.monotonic() + settings.worker_interval_s
+                    if done := housekeeping(engine, store):
+                        logger.info("worker housekeeping did %d item(s)", done)
+                    pool.rescan()
+                if made := pool.step():
+                    logger.info("worker derived %d file(s)", made)
             except Exception:
-                logger.exception("worker round failed; retrying in %ss", settings.worker_interval_s)
-            stop.wait(settings.worker_interval_s)
+                logger.exception("worker step failed; retrying in %ss", settings.worker.poll_s)
+            wake.wait(settings.worker.poll_s)
+            wake.clear()
     finally:
+        pool.close()
         receivers.stop()
         if federation is not None:
             federation.join(timeout=10)

@@ -6,7 +6,9 @@
   pipeline in process (`http_vs_inprocess` shows what HTTP costs);
 - one 1 GB upload (a PDF product), throughput beside a raw loopback copy of the same bytes to
   disk (`upload_vs_raw_copy`, goal at least 0.5), and the server's peak RSS growth meanwhile
-  (goal under 64 MB).
+  (goal under 64 MB);
+- the cost of durable commits: the in-process uploads with SQLite `synchronous=FULL` (what
+  the node runs) beside the same with `NORMAL` (`durable_commit_vs_normal`).
 
 Last line: one JSON object. `--quick`: 3 FTP files, 20 HTTP uploads, 64 MB instead of 1 GB.
 """
@@ -135,8 +137,9 @@ async def http_uploads(url: str, token: str, files: list[tuple[str, bytes]]) -> 
         return len(files) / (time.perf_counter() - began)
 
 
-def in_process(root: Path, files: list[tuple[str, bytes]]) -> float:
-    """Files per second for the same files through `submit_file` in this process."""
+def in_process(root: Path, files: list[tuple[str, bytes]], synchronous: str = "FULL") -> float:
+    """Files per second for the same files through `submit_file` in this process; SQLite
+    commits with `synchronous` (the node's FULL, or NORMAL for the durable-commit baseline)."""
     from catalog.db import make_engine, make_session_factory
     from catalog.schemas import Principal, Role
     from catalog.storage import ArchiveStore
@@ -146,7 +149,7 @@ def in_process(root: Path, files: list[tuple[str, bytes]]) -> float:
 
     prepare_center(root)
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, sqlite_synchronous=synchronous)
     sessions, store = make_session_factory(engine), ArchiveStore(root)
     pi = Principal(user_id=1, username="pi", role=Role.PI)
     warm_up = [("warm_up.txt", small_file(99_999))]  # first use imports the readers: untimed
@@ -276,6 +279,7 @@ def main() -> None:
             proc.wait(timeout=30)
         raw_seconds = raw_copy_to_disk(big, base / "raw.bin")
         inproc_rate = in_process(inproc_root, files)
+        normal_rate = in_process(base / "inproc-normal", files, synchronous="NORMAL")
     upload_mb_s = big_size / MB / seconds[0]
     raw_mb_s = big_size / MB / raw_seconds
     ordered = sorted(latencies)
@@ -285,6 +289,7 @@ def main() -> None:
         "ftp_to_search_p95_s": round(p95, 3),
         "http_uploads_per_s": round(http_rate, 1),
         "inprocess_uploads_per_s": round(inproc_rate, 1),
+        "inprocess_uploads_per_s_sync_normal": round(normal_rate, 1),
         "upload_mb_per_s": round(upload_mb_s, 1),
         "raw_copy_mb_per_s": round(raw_mb_s, 1),
         "upload_peak_rss_growth_mb": round(growth, 1),
@@ -293,6 +298,7 @@ def main() -> None:
     ratios = {
         "http_vs_inprocess": round(http_rate / inproc_rate, 3),
         "upload_vs_raw_copy": round(upload_mb_s / raw_mb_s, 3),
+        "durable_commit_vs_normal": round(inproc_rate / normal_rate, 3),
     }
     for name, value in {**figures, **ratios}.items():
         print(f"{name:28s} {value}")

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 import formats
 from catalog.access import AccessState, effective_state
+from catalog.conversion_gate import conversion_gate
 from catalog.downloads_window import read_window
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
@@ -280,17 +281,24 @@ def prepare_download(
             ready.stat().st_size,
             path=ready,
         )
-    datafile = apply_subset(read_for_request(store, dataset, version, request), request)
-    out = convert_to_staging(store, datafile, fmt)
+    with conversion_gate().slot():
+        datafile = apply_subset(read_for_request(store, dataset, version, request), request)
+        out = convert_to_staging(store, datafile, fmt)
     label = f"{name}_subset" if request.is_subset else name
     size = os.stat(out).st_size
     return Download(f"{label}.{ext}", info.media_type, public, iter_file(out, delete=True), size)
 
 
 def versions_lacking(
-    session: Session, fmt: str, limit: int = 100, skip: Collection[int] = ()
+    session: Session,
+    fmt: str,
+    limit: int = 100,
+    skip: Collection[int] = (),
+    *,
+    newest_first: bool = False,
 ) -> list[DatasetVersion]:
-    """Current versions of local datasets that have no derived file of `fmt` yet."""
+    """Current versions of local datasets that have no derived file of `fmt` yet (oldest
+    first, or newest first: what was uploaded last is what users are about to ask for)."""
     has_derived = (
         select(DerivedFile.id)
         .where(DerivedFile.version_id == DatasetVersion.id, DerivedFile.format == fmt)
@@ -307,7 +315,7 @@ def versions_lacking(
             ~has_derived,
             DatasetVersion.id.not_in(list(skip)),
         )
-        .order_by(DatasetVersion.id)
+        .order_by(DatasetVersion.id.desc() if newest_first else DatasetVersion.id)
         .limit(limit)
     )
     return list(session.scalars(query))
@@ -328,6 +336,9 @@ def make_derived_netcdf(
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_SIZE):
             digest.update(chunk)
+        # On disk before the row that points at it commits: a power cut never leaves a
+        # recorded, truncated derived file to be served.
+        os.fsync(handle.fileno())
     stored = path.relative_to(store.root) if path.is_relative_to(store.root) else path
     derived = DerivedFile(
         version_id=version.id,

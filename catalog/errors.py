@@ -62,3 +62,12 @@ class IllegalTransitionError(RuntimeError):
 
     A programming error, never the client's: no CatalogError, so it is answered as a 500.
     """
+
+
+class BusyError(CatalogError):
+    """The node is doing as much of this work as it may at once (e.g. conversions);
+    `retry_after_s` says when to ask again. The work was not started."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -1,5 +1,6 @@
-"""The replicator: pulls each peer's changes (at once when notified, else by polling with
-back-off) and notifies the peers when the local log grows. Runs in the worker.
+"""The replicator: pulls each peer's changes (from every enabled peer at once when it starts,
+then at once when notified, else by polling with back-off) and notifies the peers when the
+local log grows. Runs in the worker.
 
 One asyncio loop in a thread: HTTP is concurrent across peers; applying pages is serialised
 and runs in a worker thread, so a long initial sync never stalls the notifications.
@@ -85,6 +86,9 @@ class Replicator:
     notify_retry_at: dict[str, datetime] = field(default_factory=dict)
     notify_failures: dict[str, int] = field(default_factory=dict)
     apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pulled: set[str] = field(default_factory=set)
+    """Peers pulled from since this replicator started: every other enabled peer is due at
+    once, whatever back-off or poll time the database remembers from before a restart."""
 
     def _targets(self, now: datetime) -> tuple[int, list[_Target]]:
         targets = []
@@ -98,6 +102,7 @@ class Replicator:
                     continue
                 notified = peer.notified_seq > applied
                 polled = peer.next_poll_at is None or peer.next_poll_at <= now
+                polled = polled or peer.code not in self.pulled
                 creds = PeerCredentials(
                     self.config.center_code, peer.code, peer.url, key.key_id, key.secret,
                     self.config.api_path,
@@ -137,6 +142,7 @@ class Replicator:
         """Pull and apply the peer's pages until caught up; how many changes were applied."""
         client = PeerClient(self.http, target.credentials, self.clock)
         since, applied, remote = target.since, 0, 0
+        self.pulled.add(target.code)  # tried once: from now on the schedule rules
         try:
             while True:
                 page = await client.changes(since, self.config.page_size)

@@ -2,6 +2,11 @@
 
 Whole arrays are written at once; nothing here loops over rows. netCDF4 is imported inside
 the functions so that `import formats` stays cheap.
+
+The netCDF-C and HDF5 libraries are not thread-safe (two threads inside them crash the whole
+process with SIGSEGV/SIGBUS/SIGABRT). Every entry into them, anywhere in FieldCat, holds
+`HDF5_LOCK`: this module is the one place that calls netCDF4, so a lock here serialises
+request conversions, the worker's derived files and anything else in one process.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +44,10 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
+
+HDF5_LOCK: Final = threading.RLock()
+"""Held by every call into netCDF-C/HDF5 in this process (the libraries are not
+thread-safe). Process-wide on purpose; re-entrant so helpers may nest."""
 
 FILE_FORMAT: Final = "NETCDF4"
 """On-disk format; the benchmark's plain-netCDF4 baseline uses the same."""
@@ -138,10 +148,6 @@ def write_netcdf_file(
     plan = _plan(datafile, strictly_increasing=bool(len(steps) == 0 or steps.min() > 0))
     if compress:
         plan.settings = dict(COMPRESSED_SETTINGS)
-    try:
-        ds = netCDF4.Dataset(str(path), "w", format=FILE_FORMAT)
-    except OSError as err:
-        raise WriteError(f"cannot create the NetCDF file: {err}") from err
     # Every CF feature type needs a horizontal position (CF 9.1); without one the file is
     # written without featureType rather than as a false discrete sampling geometry.
     dsg = bool(plan.scalars) or {"latitude", "longitude"} <= set(plan.roles.values())
@@ -153,24 +159,42 @@ def write_netcdf_file(
     if not dsg:
         del attrs["featureType"]
     attrs.update(attributes or {})
-    try:
-        # Attributes go in before the arrays: HDF5 then need not move object headers
-        # that large datasets already follow.
-        ds.setncatts(attrs)
-        ds.createDimension(plan.dim, datafile.row_count)
-        _write_time(ds, datafile.time, plan, times)
-        if dsg:
-            _write_feature_id(ds, datafile, plan)
-        _write_scalars(ds, plan)
-        for index, column in enumerate(datafile.columns[1:], start=1):
-            if column.kind is ColumnKind.STRING:
-                _write_strings(ds, column, plan.names[index], plan)
-            else:
-                _write_numbers(ds, column, index, plan)
-        for var, values in plan.pending:
-            var[:] = values
-    finally:
-        ds.close()
+    with HDF5_LOCK:
+        try:
+            ds = netCDF4.Dataset(str(path), "w", format=FILE_FORMAT)
+        except OSError as err:
+            raise WriteError(f"cannot create the NetCDF file: {err}") from err
+        try:
+            _write_dataset(ds, datafile, plan, attrs, times, dsg=dsg)
+        finally:
+            ds.close()
+
+
+def _write_dataset(
+    ds: Any,
+    datafile: DataFile,
+    plan: _Plan,
+    attrs: Mapping[str, AttrValue],
+    times: tuple[str, Any],
+    *,
+    dsg: bool,
+) -> None:
+    """Fill an open dataset (the caller holds `HDF5_LOCK`)."""
+    # Attributes go in before the arrays: HDF5 then need not move object headers
+    # that large datasets already follow.
+    ds.setncatts(attrs)
+    ds.createDimension(plan.dim, datafile.row_count)
+    _write_time(ds, datafile.time, plan, times)
+    if dsg:
+        _write_feature_id(ds, datafile, plan)
+    _write_scalars(ds, plan)
+    for index, column in enumerate(datafile.columns[1:], start=1):
+        if column.kind is ColumnKind.STRING:
+            _write_strings(ds, column, plan.names[index], plan)
+        else:
+            _write_numbers(ds, column, index, plan)
+    for var, values in plan.pending:
+        var[:] = values
 
 
 def _seconds(values: npt.NDArray[Any]) -> tuple[str, npt.NDArray[np.float64]]:

@@ -3,6 +3,14 @@
 No listing, no download, no overwrite, no resume, no directories, no climbing out; a cap per
 file (enforced while the bytes arrive) and a quota per day. A file is handed to `take` as
 soon as its upload completes, on a small thread pool so the FTP loop never waits on it.
+
+An upload counts as complete only when its data connection ends in an orderly close (FIN):
+one that ends in an error (reset, time-out, ABOR) is discarded, with no dataset and no
+staging file left. When the client declared a size (`ALLO n` before `STOR`), the bytes that
+arrived must match it. `SIZE name` answers the bytes this session stored under that name, so
+a client can check its own upload. What FTP cannot tell: a client that closes the data
+connection cleanly in the middle of a file (stream mode has no end-of-file marker) is
+indistinguishable from a complete upload unless it declared the size with `ALLO`.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import socket
 import sys
 import threading
 import warnings
@@ -17,11 +26,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.ioloop import _ERRNOS_DISCONNECTED, _RetryError
 from pyftpdlib.servers import FTPServer
 
 logger = logging.getLogger(__name__)
@@ -82,7 +92,58 @@ class _CappedFile:
 
 
 class _DropDTP(DTPHandler):  # type: ignore[misc]
-    """Says why an upload past the cap was cut off (pyftpdlib's own reply loses the errno)."""
+    """Completes an upload only on an orderly close of the data connection (and, when the
+    client declared a size with ALLO, only with exactly that many bytes); says why an upload
+    past the cap was cut off (pyftpdlib's own reply loses the errno)."""
+
+    def recv(self, buffer_size: int) -> bytes:
+        """Read from the data connection; a reset or other error discards the upload.
+
+        pyftpdlib treats ECONNRESET like an orderly close and answers 226; here it aborts
+        the transfer, so a cut-off file never becomes a dataset.
+        """
+        try:
+            data: bytes = self.socket.recv(buffer_size)
+        except OSError as err:
+            if err.errno in _ERRNOS_DISCONNECTED:
+                self._discard("426 Data connection reset by the client; upload discarded.")
+                return b""
+            if err.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR):
+                raise _RetryError from err
+            raise
+        if not data:
+            self.handle_close()
+        return data
+
+    def _discard(self, reply: str) -> None:
+        """End the transfer as incomplete: the part file is removed, `reply` goes out."""
+        self.transfer_finished = False
+        self._resp = (reply, logger.info)
+        self.close()
+
+    def handle_close(self) -> None:
+        """An orderly close completes the upload, unless the connection carries an error
+        (a reset the poller reported before any read) or the size declared with ALLO was
+        not met."""
+        if self.receive and not self._closed:
+            if self._socket_error():
+                self._discard("426 Data connection ended in an error; upload discarded.")
+                return
+            declared = self.cmd_channel.declared_size
+            got = int(self.get_transmitted_bytes())
+            if declared is not None and got != declared:
+                logger.info("FTP upload of %d bytes, ALLO declared %d: discarded", got, declared)
+                self._discard(
+                    f"451 Received {got} bytes but ALLO declared {declared}; upload discarded."
+                )
+                return
+        super().handle_close()
+
+    def _socket_error(self) -> int:
+        try:
+            return int(self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        except OSError as err:
+            return err.errno or errno.EBADF
 
     def handle_error(self) -> None:
         """A write past the cap aborts with 552 and a readable reason."""
@@ -119,6 +180,18 @@ class _DropHandler(FTPHandler):  # type: ignore[misc]
     permit_foreign_addresses = False
     banner = "FieldCat FTP drop: put files here (anonymous, write-only)."
 
+    declared_size: int | None = None
+    """The size declared with ALLO for the upload in progress (None: not declared)."""
+    _allo: int | None = None
+    """The size declared with ALLO for the next STOR."""
+    stored_sizes: dict[str, int]
+    """Bytes of each upload this session completed, by name (for SIZE)."""
+    proto_cmds: ClassVar[dict[str, Any]] = {
+        **FTPHandler.proto_cmds,
+        "SIZE": {**FTPHandler.proto_cmds["SIZE"], "perm": None},
+    }
+    """SIZE needs no listing right here: it only answers for this session's own uploads."""
+
     def pre_process_command(self, line: str, cmd: str, arg: str) -> Any:
         """Refuse a path in a store command as given, before it is mapped into the drop."""
         if cmd.upper() in ("STOR", "APPE", "STOU") and ("/" in arg or "\\" in arg):
@@ -141,7 +214,38 @@ class _DropHandler(FTPHandler):  # type: ignore[misc]
         if os.path.lexists(file) or os.path.lexists(part_path(file)):
             self.respond("550 A file of that name is waiting to be taken in; no overwrite.")
             return None
+        declared, self._allo = self._allo, None
+        if declared is not None and declared > self.drop.upload_cap():
+            self.respond(OVER_LIMIT)
+            return None
+        self.declared_size = declared
         return super().ftp_STOR(file, mode)
+
+    def ftp_ALLO(self, line: str) -> None:
+        """Note the size of the next upload (`ALLO n`, or `ALLO n R m`): it must match."""
+        first = line.split()[0] if line.split() else ""
+        if not first.isdigit():
+            self.respond("501 Syntax: ALLO <SP> bytes.")
+            return
+        size = int(first)
+        if size > self.drop.upload_cap():
+            self.respond(OVER_LIMIT)
+            return
+        self._allo = size
+        self.respond(f"200 The next upload must hold exactly {size} bytes.")
+
+    def ftp_SIZE(self, path: str) -> None:
+        """The size of an upload this session completed; nothing else is disclosed."""
+        size = self._stored().get(os.path.basename(path))
+        if size is None:
+            self.respond("550 Only the size of your own completed uploads can be asked.")
+            return
+        self.respond(f"213 {size}")
+
+    def _stored(self) -> dict[str, int]:
+        if not hasattr(self, "stored_sizes"):
+            self.stored_sizes = {}
+        return self.stored_sizes
 
     def ftp_REST(self, line: str) -> None:
         """Resuming is refused: a file is taken in whole or not at all."""
@@ -157,12 +261,15 @@ class _DropHandler(FTPHandler):  # type: ignore[misc]
         The rename happens before the client's 226 goes out, so a file the client saw
         accepted is complete under its own name even if the node dies right after.
         """
+        self.declared_size = None
         final = complete_path(Path(file))
+        self._stored()[final.name] = Path(file).stat().st_size
         os.replace(file, final)
         self.drop.received(final)
 
     def on_incomplete_file_received(self, file: str) -> None:
-        """A cut-off or over-size upload: its bytes vanish."""
+        """A cut-off, reset, mismatched or over-size upload: its bytes vanish."""
+        self.declared_size = None
         Path(file).unlink(missing_ok=True)
         logger.info("FTP upload %s incomplete; removed", os.path.basename(file))
 

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog.errors import (
     AuthenticationRequiredError,
+    BusyError,
     CatalogError,
     ConflictError,
     InvalidCredentialsError,
@@ -81,6 +82,7 @@ ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidCredentialsError, 403, "invalid-credentials"),
     (CsrfError, 403, "csrf-failed"),
     (RateLimitedError, 429, "too-many-attempts"),
+    (BusyError, 503, "busy"),
     (PermissionDeniedError, 403, "data-not-released"),
     (InvalidQueryError, 400, "invalid-query"),
     (ConflictError, 409, "conflict"),
@@ -292,7 +294,7 @@ async def _unknown_parameter_handler(request: Request, exc: Exception) -> Respon
 def _problem_headers(exc: Exception) -> dict[str, str] | None:
     if isinstance(exc, AuthenticationRequiredError):
         return {"WWW-Authenticate": 'Bearer realm="fieldcat"'}
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | BusyError):
         return {"Retry-After": str(exc.retry_after_s)}
     return None
 

@@ -159,6 +159,36 @@ class SubmissionSettings(BaseModel):
     watch: WatchSettings = WatchSettings()
 
 
+def _default_derive_processes() -> int:
+    """Half the cores, at least one: on a 2-core node one process derives, one core is left
+    for uploads and downloads."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class WorkerSettings(BaseModel):
+    """How the background worker makes derived files (stored NetCDF, quick-look plots)."""
+
+    derive_processes: int = Field(default_factory=_default_derive_processes, ge=1, le=64)
+    """Processes deriving files at once (each runs at a lower CPU priority than the API)."""
+    niceness: int = Field(default=5, ge=0, le=19)
+    """Added to the deriving processes' nice value: under load the API gets about three times
+    their share of the CPU (CFS weights), yet they are not starved by other programs."""
+    poll_s: float = Field(default=0.5, gt=0)
+    """How often the worker looks for new versions (a cheap query); a new version is derived
+    within about this long, whichever receiver or process registered it."""
+
+
+class ConversionSettings(BaseModel):
+    """Conversions made on request (subset or format change of a download)."""
+
+    max_in_flight: int = Field(default=8, ge=1, le=256)
+    """Conversions one process takes on at once (working or waiting their turn); one more is
+    answered 503 with `Retry-After`."""
+    running: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=64)
+    """Of those, how many work at once (CPU-bound: one per core)."""
+    retry_after_s: int = Field(default=2, ge=1, le=3600)
+
+
 class Settings(BaseSettings):
     """Everything one center is configured with."""
 
@@ -180,6 +210,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     peers: list[PeerSettings] = Field(default_factory=list)
     worker_interval_s: float = Field(default=30.0, gt=0)
+    """How often the worker's housekeeping runs (staging clean-up, credential sweep, retries
+    of derivations that failed); new versions are derived at once (`worker.poll_s`)."""
+    worker: WorkerSettings = WorkerSettings()
+    conversions: ConversionSettings = ConversionSettings()
     submissions: SubmissionSettings = SubmissionSettings()
     limits: LimitSettings = LimitSettings()
 

@@ -231,3 +231,25 @@ def test_worker_derives_netcdf_and_plots(node: Node) -> None:
     )
     assert response.status_code == 200
     assert response.headers["content-length"] == str(derived[0].stat().st_size) or len(derived) > 1
+
+
+def test_a_conversion_past_the_bound_is_503_with_retry_after(node: Node) -> None:
+    from catalog.conversion_gate import conversion_gate
+
+    gate = conversion_gate()
+    url = f"/api/v1/datasets/{node.ids[KCO]}/data"
+    held = [gate.admitted() for _ in range(gate.limit)]
+    for slot in held:
+        slot.__enter__()
+    try:
+        body = assert_problem(node.client.get(url, params={"format": "csv"}), 503)
+        assert "converting" in body["detail"]
+        busy = node.client.get(url, params={"format": "netcdf", "variables": "O3"})
+        assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1
+        # Originals are streamed, not converted: never refused for the bound.
+        assert node.client.get(url).status_code == 200
+    finally:
+        for slot in held:
+            slot.__exit__(None, None, None)
+    assert gate.active == 0
+    assert node.client.get(url, params={"format": "csv"}).status_code == 200

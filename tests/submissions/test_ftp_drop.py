@@ -182,3 +182,29 @@ def test_every_invalid_sample_over_ftp_is_rejected_and_changes_nothing(  # type:
     assert {r.state for r in results} == {"rejected"}
     assert all(r.report["diagnostics"] for r in results)
     assert db.scalar(select(func.count()).select_from(Dataset)) == 0
+
+
+def test_allo_declares_the_size_and_size_answers_own_uploads(drop, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    server, results = drop
+    content = (samples / "valid" / "kco_surface_hourly.txt").read_bytes()
+    ftp = connect(server)
+    with pytest.raises(ftplib.error_perm, match="501"):
+        ftp.sendcmd("ALLO lots")
+    with pytest.raises(ftplib.error_perm, match="552"):
+        ftp.sendcmd(f"ALLO {CAP + 1}")  # more than the drop takes: refused before any byte
+    ftp.sendcmd(f"ALLO {len(content) - 1}")
+    with pytest.raises(ftplib.error_temp, match="451"):
+        ftp.storbinary("STOR short.txt", io.BytesIO(content))
+    ftp.quit()
+    ftp = connect(server)
+    ftp.voidcmd("TYPE I")
+    assert ftp.sendcmd(f"ALLO {len(content)}").startswith("200")
+    assert ftp.storbinary("STOR exact.txt", io.BytesIO(content)).startswith("226")
+    assert ftp.size("exact.txt") == len(content)
+    with pytest.raises(ftplib.error_perm):
+        ftp.size("short.txt")  # discarded: nothing to answer for
+    ftp.quit()
+    wait_for(results, 1)
+    time.sleep(0.3)
+    assert [r.state for r in results] == ["registered"]
+    assert list(server.directory.iterdir()) == []
