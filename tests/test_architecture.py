@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -355,3 +356,21 @@ def test_federation_builds_no_sql_of_its_own() -> None:
                 if isinstance(node.value, ast.Name) and node.value.id == "session":
                     bad.append(f"{path.relative_to(REPO)}:{node.lineno} session.{node.attr}")
     assert not bad, "federation queries the catalog's tables itself:\n" + "\n".join(bad)
+
+
+SHARED_REFERENCE = re.compile(r"""\.\./shared|["']shared["']\s*/|/\s*["']shared["']""")
+
+
+def test_nothing_reads_outside_the_repository() -> None:
+    """A clone with no `../shared` beside it must pass: fixtures live under tests/fixtures."""
+    files = [*REPO.glob("*.md"), REPO / "Makefile", REPO / ".ci" / "run"]
+    for folder in (*sorted(OURS), "tests", "bench", "docs", "docker"):
+        files += [p for p in (REPO / folder).rglob("*") if p.suffix in {".py", ".md", ".toml"}]
+    found = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in files
+        if path.is_file()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if SHARED_REFERENCE.search(line) and path != Path(__file__).resolve()
+    ]
+    assert not found, "reads ../shared:\n" + "\n".join(found)

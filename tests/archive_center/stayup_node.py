@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, wait_ready
-
-SAMPLES = Path(__file__).absolute().parents[3] / "shared" / "samples"
+from tests.conftest import SAMPLES
 
 
 def prepare_center(root: Path) -> str:
