@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bench.load import SEARCHES, ClientGroup, LoadResult, run_load, run_mixed, seed_sqlite
+from bench.load_search import SEARCHES, ClientGroup, LoadResult, run_load, run_mixed, seed_sqlite
 from tests.archive_center.conftest import POSTGRES_ENV
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from tests.conftest import SAMPLES, require
@@ -93,7 +93,7 @@ def catalog(
     base = os.environ.get(POSTGRES_ENV)
     require(bool(base), f"{POSTGRES_ENV} is not set")
     assert base is not None
-    from bench.load import seeded_postgres
+    from bench.load_search import seeded_postgres
 
     with seeded_postgres(base, CATALOG_SIZE) as url:
         yield root, url, _register_samples(url, root)
