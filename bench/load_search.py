@@ -56,7 +56,7 @@ SEARCHES = (
 )
 VARIANTS = {
     "sync": "archive_center.app:create_app",
-    "async": "bench.load:async_search_app",
+    "async": "bench.load_search:async_search_app",
 }
 
 
