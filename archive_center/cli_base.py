@@ -10,6 +10,7 @@ Libraries are imported inside the functions (rich, pydantic, SQLAlchemy, the app
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -21,15 +22,68 @@ import typer
 if TYPE_CHECKING:
     from web.settings import Settings
 
+CENTER_ENV = ("FIELDCAT_CONFIG", "FIELDCAT_ROOT")
+"""Either names the center without `--config`: the file, or a center set up by environment
+variables alone (the Docker image sets FIELDCAT_ROOT and the rest)."""
+
+
+def demo_configs(start: Path) -> list[Path]:
+    """The `center.toml` files of a `demo-data/` folder in `start` or one of its parents."""
+    for folder in (start, *start.parents):
+        found = sorted((folder / "demo-data" / "centers").glob("*/center.toml"))
+        if found:
+            return found
+    return []
+
+
+def no_center_message(start: Path) -> str:
+    """Why a command refused to run without a center, and how to name one."""
+    message = (
+        "this command acts on a center: name its configuration with --config center.toml "
+        "or the environment variable FIELDCAT_CONFIG (nothing is created in the current folder)"
+    )
+    configs = demo_configs(start)
+    if configs:
+        paths = ", ".join(str(os.path.relpath(p, start)) for p in configs)
+        message += f"; the demo's centers: {paths}"
+    return message
+
+
+def require_center(value: Path | None) -> Path | None:
+    """The `--config` callback: refuse (exit 2) when no center is named at all.
+
+    Without it the settings would fall back to `./fieldcat-data/` and quietly make a new,
+    empty center there (a user added to it could not sign in anywhere). Runs while the
+    command line is parsed, so nothing is asked (a password) or touched before the refusal.
+    `fieldcat init` (it makes centers) and `fieldcat demo` (its own) do not use it.
+    """
+    if value is None and not any(os.environ.get(name) for name in CENTER_ENV):
+        raise fail(no_center_message(Path.cwd()))
+    return value
+
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
         "-c",
-        help="Center configuration (TOML); FIELDCAT_CONFIG names it when omitted.",
+        help="Center configuration (TOML); FIELDCAT_CONFIG names it when omitted (required).",
+        dir_okay=False,
+        callback=require_center,
+    ),
+]
+"""A command that acts on a center's database or storage: refuses without one."""
+InitConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Center configuration (TOML); FIELDCAT_CONFIG names it when omitted "
+        "(default: ./fieldcat-data).",
         dir_okay=False,
     ),
 ]
+"""`fieldcat init` may make a center with the defaults in the current folder."""
 
 
 class StopRequested(Exception):

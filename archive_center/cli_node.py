@@ -11,6 +11,7 @@ import typer
 
 from archive_center.cli_base import (
     ConfigOption,
+    InitConfigOption,
     StopRequested,
     configure_logging,
     fail,
@@ -30,7 +31,7 @@ WORKER_GRACE_S = 5.0
 
 
 def init_command(
-    config: ConfigOption = None,
+    config: InitConfigOption = None,
     admin: Annotated[
         str | None,
         typer.Option(help="Create this first admin (asks for a password) if no admin exists."),

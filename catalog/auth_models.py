@@ -1,10 +1,11 @@
-"""Tables of sign-in and access grants: web sessions, password grants, attempts, form passwords."""
+"""Tables of sign-in and access grants: web sessions, password grants, attempts, form passwords,
+and PIs' claims on ownerless datasets."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.model_base import Base
@@ -63,4 +64,23 @@ class FormPassword(Base):
     updated_at: Mapped[datetime]
 
 
-__all__ = ["AccessGrant", "FormPassword", "PasswordAttempt", "UserSession"]
+class DatasetClaim(Base):
+    """A PI's request to own an ownerless dataset; staff approve it (catalog/claims.py).
+
+    Until approved, the PI's new versions of that dataset are refused (SUB010).
+    """
+
+    __tablename__ = "dataset_claims"
+    __table_args__ = (UniqueConstraint("dataset_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+__all__ = ["AccessGrant", "DatasetClaim", "FormPassword", "PasswordAttempt", "UserSession"]

@@ -1,7 +1,10 @@
 """Whether a valid file may become a version: DID ownership, DATA VERSION order, access.
 
-A DID belongs, within its campaign, to the PI who first submitted it (staff may reassign);
-different bytes need a higher DATA VERSION unless staff override; the same bytes twice are
+A DID belongs, within its campaign, to the PI who first submitted it (staff may reassign).
+A dataset without an owner (seeded or sent by staff, dropped by FTP or the watched folder)
+takes new versions from staff, the center's own receivers, or a PI whose claim on it staff
+approved (catalog/claims.py); any other PI is refused (SUB010), never made its owner. Different
+bytes need a higher DATA VERSION unless staff override; the same bytes twice are
 one submission. Access choices must stay within the campaign's release policy.
 """
 
@@ -14,9 +17,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from catalog.access import PRIVILEGED, AccessState
+from catalog.claims import claim_of
 from catalog.models import Campaign, Dataset
 from catalog.registration import default_release_at, find_local_dataset
-from catalog.schemas import Principal
+from catalog.schemas import Principal, Role
 from formats.limits import DEFAULT_LIMITS, Limits
 from formats.model import DataFile
 from submissions.errors import SubmissionForbiddenError
@@ -63,10 +67,23 @@ def is_staff(principal: Principal) -> bool:
     return principal.role in PRIVILEGED
 
 
-def _check_owner(dataset: Dataset, submitter: Principal) -> None:
+def _check_owner(session: Session, dataset: Dataset, submitter: Principal) -> None:
     owner = dataset.owner_user_id
-    if owner is None or is_staff(submitter) or owner == submitter.user_id:
+    if is_staff(submitter) or (owner is not None and owner == submitter.user_id):
         return
+    if owner is None:
+        if submitter.role is not Role.PI:
+            return  # the center's own receivers (FTP drop, watched folder) feed it
+        claim = claim_of(session, dataset.id, submitter.user_id)
+        waiting = "your claim on it waits for staff approval" if claim else (
+            f"claim it first (POST datasets/{dataset.public_id}/claim in the API, with a reason) "
+            "and wait for staff approval"
+        )  # fmt: skip
+        raise SubmissionForbiddenError(
+            "SUB010",
+            f"DID {dataset.did} (dataset {dataset.public_id}) has no owner in campaign "
+            f"{dataset.campaign.code}: {waiting}",
+        )
     raise SubmissionForbiddenError(
         "SUB001", f"DID {dataset.did} belongs to another PI in campaign {dataset.campaign.code}"
     )
@@ -146,12 +163,12 @@ def decide(
     if dataset is not None:
         if dataset.access_state == AccessState.WITHDRAWN.value:
             raise SubmissionForbiddenError("SUB005", f"DID {did}'s dataset was withdrawn")
-        _check_owner(dataset, submitter)
+        _check_owner(session, dataset, submitter)
         _check_version(dataset, datafile, submitter, options.override)
     state, release = decide_access(
         campaign, category, options, submitter, existing=dataset is not None, now=now
     )
-    owner = submitter.user_id if dataset is None or dataset.owner_user_id is None else None
+    owner = submitter.user_id if dataset is None else None
     if options.owner_user_id is not None and is_staff(submitter):
         owner = options.owner_user_id
     return Decision(dataset, False, state, release, owner)

@@ -23,6 +23,8 @@ SUB_CODES: dict[str, str] = {
     "SUB007": "The center restarted while taking this file in; send it again.",
     "SUB008": "The file cannot be registered (e.g. no time extent); the message says why.",
     "SUB009": "The image cannot be read; send a valid GIF, PNG, JPEG or TIFF.",
+    "SUB010": "This DID's dataset has no owner. Claim it (POST datasets/{id}/claim in the API, "
+    "with a reason); once staff approve, send the new version again.",
 }
 
 

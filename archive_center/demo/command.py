@@ -64,6 +64,39 @@ def generate_and_seed(layout: DemoLayout, seed: int, console: Console) -> None:
     write_marker(layout, seed, seeded=True)
 
 
+def ensure_users(layout: DemoLayout) -> None:
+    """Each center's demo PI and staff user (a demo seeded by an older FieldCat has none)."""
+    from datetime import UTC, datetime
+
+    from archive_center.cli_base import load_config, prepare
+    from archive_center.demo.seeding import ensure_demo_users
+    from catalog.db import make_engine, make_session_factory
+
+    for center in CENTERS:
+        settings = load_config(layout.config_path(center.code))
+        prepare(settings)
+        engine = make_engine(settings.effective_database_url)
+        try:
+            with make_session_factory(engine)() as session, session.begin():
+                ensure_demo_users(session, center.code, datetime.now(UTC))
+        finally:
+            engine.dispose()
+
+
+def print_sign_in(console: Console, running: list[RunningCenter]) -> None:
+    """The demo users of each center, with their password and where to sign in."""
+    from archive_center.demo.seeding import DEMO_PASSWORD, demo_usernames
+
+    console.print("\n[bold]Sign in[/] (each center's PI owns its datasets; staff manage them):")
+    for center in running:
+        pi, staff = demo_usernames(center.center.code)
+        console.print(
+            f"  sign in as {pi} / {DEMO_PASSWORD} (PI) or {staff} / {DEMO_PASSWORD} (staff): "
+            f"{center.url}/signin",
+            highlight=False,
+        )
+
+
 def drop_center_environment(console: Console) -> None:
     """Forget FIELDCAT_* variables: the demo configures its own centers, in-process and not."""
     ignored = sorted(key for key in os.environ if key.startswith("FIELDCAT_"))
@@ -89,6 +122,7 @@ def print_welcome(console: Console, layout: DemoLayout, running: list[RunningCen
     console.print("\n[bold]Three FieldCat centers are running:[/]")
     for center in running:
         console.print(f"  {center.center.code:5} {center.center.name:20} {center.url}")
+    print_sign_in(console, running)
     joss, lmd = running[0].url, running[-1].url
     api = "/api/v1/datasets"
     console.print("\n[bold]Try:[/]")
@@ -146,6 +180,7 @@ def demo_command(
         write_configs(layout, host, base_port)
         if reused:
             console.print(f"reusing the seeded demo in {root} (--fresh regenerates it)")
+            ensure_users(layout)
         else:
             write_marker(layout, seed, seeded=False)
             generate_and_seed(layout, seed, console)

@@ -1,4 +1,5 @@
-"""Staff manage access: `PUT /datasets/{id}/access`, `DELETE /datasets/{id}`, the audit log."""
+"""Staff manage access: `PUT /datasets/{id}/access`, `DELETE /datasets/{id}`, the audit log;
+PIs claim ownerless datasets and staff approve (`POST /datasets/{id}/claim[/approve]`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from archive_center.routers.query import as_utc
 from catalog.access import AccessState
 from catalog.access_admin import AccessRequest, change_access, withdraw_dataset
 from catalog.audit import dataset_events
+from catalog.claims import approve_claim, request_claim
 from catalog.models import AuditEvent, Dataset
+from catalog.schemas import Principal, Role
 from catalog.search import get_dataset
-from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query
+from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query, require_roles
 
 router = APIRouter(tags=["access"])
+PiDep = Annotated[Principal, require_roles(Role.PI)]
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in"},
@@ -127,3 +131,69 @@ def read_audit(
     get_dataset(session, public_id, staff, now)
     response.headers.update(NO_STORE)
     return [_audit(e) for e in dataset_events(session, public_id, limit=limit)]
+
+
+class ClaimRequest(BaseModel):
+    """Why the PI should own the dataset (kept in the audit log for staff to judge)."""
+
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ClaimApproval(BaseModel):
+    """Which PI's claim staff approve, and why."""
+
+    username: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ClaimRead(BaseModel):
+    """A claim's state after a request or an approval."""
+
+    public_id: str
+    claimant: str
+    approved: bool
+
+
+CLAIM_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"description": "Not a PI (claim) or not staff (approve)"},
+    409: {"description": "The dataset has an owner"},
+}
+
+
+@router.post(
+    "/datasets/{public_id}/claim", responses=CLAIM_ERRORS, dependencies=[forbid_unknown_query()]
+)
+def post_claim(
+    public_id: str,
+    body: ClaimRequest,
+    response: Response,
+    session: SessionDep,
+    pi: PiDep,
+    now: NowDep,
+) -> ClaimRead:
+    """A PI: ask to own a dataset that has no owner; staff approve (audited)."""
+    request_claim(session, public_id, actor=pi, reason=body.reason, now=now)
+    response.headers.update(NO_STORE)
+    return ClaimRead(public_id=public_id, claimant=pi.username or "", approved=False)
+
+
+@router.post(
+    "/datasets/{public_id}/claim/approve",
+    responses=CLAIM_ERRORS,
+    dependencies=[forbid_unknown_query()],
+)
+def post_claim_approval(
+    public_id: str,
+    body: ClaimApproval,
+    response: Response,
+    session: SessionDep,
+    staff: StaffDep,
+    now: NowDep,
+) -> ClaimRead:
+    """Staff: approve a PI's claim; that PI becomes the owner (audited)."""
+    approve_claim(
+        session, public_id, username=body.username, actor=staff, reason=body.reason, now=now
+    )
+    response.headers.update(NO_STORE)
+    return ClaimRead(public_id=public_id, claimant=body.username.strip().lower(), approved=True)

@@ -56,6 +56,9 @@ class Row:
     peer       federation: 200 for a signed peer only (401 for users), never data, and
                metadata only of what an anonymous caller may see
     session    sign-in plumbing, covered by tests/access/test_identity.py
+    claim      a PI asks to own a dataset: 401 without a user, 403 staff (they approve instead),
+               for a PI 404 exactly as a missing id when hidden, else 409 (every seeded
+               dataset has an owner: the "PI claiming someone else's DID" caller gets nothing)
     submission a PI's own uploads, covered by tests/submissions/test_api.py and the upload pages'
                tests; here: nothing of the seeded datasets leaks
 
@@ -89,6 +92,11 @@ ACCESS_MATRIX: dict[str, Row] = {
     ),
     "DELETE /api/v1/datasets/{public_id}": Row("staff", query="reason=matrix"),
     "GET /api/v1/datasets/{public_id}/audit": Row("staff"),
+    "POST /api/v1/datasets/{public_id}/claim": Row("claim", {"reason": "matrix takeover"}),
+    # Approval is a staff write: its staff cells live in tests/submissions/test_claims.py.
+    "POST /api/v1/datasets/{public_id}/claim/approve": Row(
+        "staff", {"username": "other", "reason": "matrix"}
+    ),
     "POST /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions/{submission_id}": Row("submission", path="/api/v1/submissions/1"),
@@ -285,6 +293,10 @@ def _expected_status(kind: str, caller: str, state: str) -> int | None:
         return 401 if caller in ("anonymous", "holder", "peer", "outsider") else 403
     if kind == "form":
         return 403
+    if kind == "claim":
+        if caller in ("anonymous", "holder", "peer", "outsider"):
+            return 401
+        return 403 if caller in STAFF_LIKE else 409 if sees else 404
     return None
 
 
@@ -494,3 +506,19 @@ def test_public_listener_refuses_every_write(matrix: MatrixNode) -> None:
 def test_public_listener_treats_credentials_as_anonymous(matrix: MatrixNode) -> None:
     me = matrix.public_client.get("/api/v1/auth/me", headers=matrix.headers["admin"])
     assert me.json()["role"] == "anonymous"
+
+
+def test_a_pi_claiming_someone_elses_did_takes_nothing(matrix: MatrixNode) -> None:
+    """Every claim of `other` on `owner`'s datasets is refused; no claim is stored."""
+    from sqlalchemy import func, select
+
+    from catalog.auth_models import DatasetClaim
+    from catalog.models import Dataset
+
+    for state, pid in matrix.ids.items():
+        response = _send(matrix, "other", "POST /api/v1/datasets/{public_id}/claim", pid)
+        assert response.status_code in (404, 409), f"{state}: {response.text}"
+    with matrix.app.state.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(DatasetClaim)) == 0
+        owners = set(session.scalars(select(Dataset.owner_user_id)))
+    assert len(owners) == 1 and None not in owners

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,14 +14,17 @@ import httpx
 import pytest
 
 from archive_center.demo.campaign import CENTERS, FLIGHTS, SOUNDINGS, STATION
+from archive_center.demo.seeding import DEMO_PASSWORD, demo_usernames
 from tests.archive_center.fieldcat_process import (
     alive,
     children_of,
+    cli_env,
     fieldcat,
     free_ports,
     start_fieldcat,
     stop,
 )
+from tests.conftest import SAMPLES
 
 EXPECTED = {
     code: sum(1 for s in (*FLIGHTS, *SOUNDINGS, *STATION) if s.center == code)
@@ -136,6 +140,52 @@ def test_the_embargoed_example_shows_metadata_but_not_data(demo: Demo) -> None:
     response = httpx.get(f"{url}/api/v1/datasets/{item['public_id']}/data")
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_each_center_s_demo_pi_and_staff_can_sign_in(demo: Demo) -> None:
+    text = " ".join(demo.log.read_text().split())
+    for code, url in demo.urls.items():
+        pi, staff = demo_usernames(code)
+        assert f"sign in as {pi} / {DEMO_PASSWORD} (PI)" in text
+        assert f"{staff} / {DEMO_PASSWORD} (staff): {url}/signin" in text
+        for name, role in ((pi, "pi"), (staff, "staff")):
+            with httpx.Client(base_url=url) as client:
+                signed = client.post(
+                    "/api/v1/auth/session", json={"username": name, "password": DEMO_PASSWORD}
+                )
+                assert signed.status_code == 200, f"{name}@{code}: {signed.text}"
+                assert client.get("/api/v1/auth/me").json()["role"] == role
+    with httpx.Client(base_url=demo.urls["LMD"]) as client:  # a user of one center only
+        wrong = client.post(
+            "/api/v1/auth/session", json={"username": "pi-joss", "password": DEMO_PASSWORD}
+        )
+        assert wrong.status_code == 401
+
+
+def test_the_demo_pi_owns_the_seeded_datasets(demo: Demo) -> None:
+    """pi-lmd reads LMD's embargoed flight (its owner); a new PI cannot take DID 31."""
+    url = demo.urls["LMD"]
+    item = httpx.get(url + "/api/v1/datasets", params={"access": "embargoed"}).json()["items"][0]
+    with httpx.Client(base_url=url) as client:
+        client.post("/api/v1/auth/session", json={"username": "pi-lmd", "password": DEMO_PASSWORD})
+        response = client.get(f"/api/v1/datasets/{item['public_id']}/data")
+        assert response.status_code == 200, response.text
+    config = demo.root / "centers" / "JOSS" / "center.toml"
+    added = subprocess.run(
+        [sys.executable, "-m", "archive_center", "users", "add", "newpi", "--role", "pi",
+         "--password-stdin", "--config", str(config)],
+        input="newpi-password\n", capture_output=True, text=True, env=cli_env(), timeout=120,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    sample = SAMPLES / "valid" / "kco_surface_hourly.txt"  # DID 31, DATA VERSION 2.1
+    taken = fieldcat(
+        "submit", str(sample), "--center", demo.urls["JOSS"], "--user", "newpi", "--json",
+        FIELDCAT_PASSWORD="newpi-password",
+    )  # fmt: skip
+    assert taken.returncode == 1, taken.stdout + taken.stderr
+    assert '"SUB001"' in taken.stdout
+    kco = httpx.get(demo.urls["JOSS"] + "/api/v1/datasets", params={"q": "31"}).json()["items"]
+    assert [i["data_version"] for i in kco if i["did"] == "31"] != ["2.1"]
 
 
 def test_sigint_stops_every_center_and_leaves_no_child(demo: Demo) -> None:
