@@ -48,7 +48,7 @@ def test_a_refused_change_keeps_what_was_typed_and_says_why_at_the_top(node: Nod
     errors = re.search(r'<div class="errors" id="access-errors"[^>]*autofocus>(.*?)</div>', form)
     assert errors and "the release date must be in the future" in errors.group(1)
     assert form.index('id="access-errors"') < form.index('id="acc-state"')  # above the fields
-    assert f'action="/datasets/{pid}/access#access-form"' in html  # the browser lands on it
+    assert f'action="/datasets/{pid}/access#access-errors"' in html  # the browser lands on it
 
 
 def test_an_empty_release_with_a_past_campaign_default_is_explained(node: Node) -> None:
