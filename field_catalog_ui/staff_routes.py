@@ -1,5 +1,10 @@
 """Staff pages: datasets by release date, and setting, extending or lifting access with a
-reason (through `catalog.access_admin.change_access`, audited and sent to the peers)."""
+reason (through `catalog.access_admin.change_access`, audited and sent to the peers).
+
+A refused change renders the dataset page again with the form as typed (never the password)
+and the message at the form's top; the form posts to `#access-errors`, so the browser lands
+on the message and focuses it. A mirrored record has no form: its origin's page is linked.
+"""
 
 # No `from __future__ import annotations`: FastAPI reads the `Annotated` parameters.
 
@@ -65,8 +70,7 @@ def set_access(
     release_at: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    """Change a dataset's access; when refused, the dataset page with the form as typed and
-    the message at its top (the form posts to `#access-form`, so the browser lands there)."""
+    """Change a dataset's access; refused: the page with the form as typed, message on top."""
     try:
         wanted = access_request(state, reason, release_at, password)
         check_campaign_default(session, public_id, wanted, user, now)
