@@ -8,6 +8,12 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from web.errors import install_error_handlers, install_problem_openapi
@@ -136,6 +142,56 @@ def ui_routers() -> list[APIRouter]:
     ]
 
 
+SWAGGER_UI = "/static/vendor/swagger-ui"
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+"""The docs pages load only from this node: ReDoc's bundle would fetch its logo from a CDN."""
+REDOC = "/static/vendor/redoc"
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI) and `/redoc` from the assets vendored in field_catalog_ui.
+
+    FastAPI's own pages load them from a CDN, blank on a closed network; these pages name no
+    other host (no Google fonts, no online validator), so they work wherever the node does;
+    their `Content-Security-Policy` keeps the bundles' own remote images from being fetched.
+    """
+    title = f"{app.title}: API"
+    redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=title,
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            oauth2_redirect_url=redirect,
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+        page.headers["Content-Security-Policy"] = DOCS_CSP
+        return page
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        page = get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=title,
+            redoc_js_url=f"{REDOC}/redoc.standalone.js",
+            redoc_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            with_google_fonts=False,
+        )
+        page.headers["Content-Security-Policy"] = DOCS_CSP
+        return page
+
+
 def create_app(settings: Settings | None = None, *, public_face: bool = False) -> FastAPI:
     """Build the node's ASGI app (settings from `load_settings()` when not given).
 
@@ -157,6 +213,8 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
         description=f"{settings.center_name} ({settings.center_code})",
         lifespan=_lifespan,
         dependencies=[Depends(reject_control_characters)],
+        docs_url=None,  # install_api_docs: the vendored assets, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     conversions = settings.conversions
@@ -168,5 +226,6 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
         app.include_router(router, prefix=API_PREFIX)
     for router in ui_routers():
         app.include_router(router)
+    install_api_docs(app)
     install_problem_openapi(app)
     return app

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 from sqlalchemy import select
 
 import formats
+from catalog.citations import citation_for, citation_text
 from catalog.downloads import (
     DownloadRequest,
     apply_subset,
@@ -65,6 +66,8 @@ class _Entry:
     public: bool
     link: str
     """The dataset's API record at this center (empty when no local center is known)."""
+    origin: Center | None = None
+    """The dataset's origin center, credited by the citation."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -72,19 +75,8 @@ def _local_center(session: Session) -> Center | None:
     return session.scalars(select(Center).where(Center.is_local.is_(True))).first()
 
 
-def citation(dataset: Dataset, version: DatasetVersion, center: Center | None, link: str) -> str:
-    """How to cite one dataset (PI, year, title, campaign, platform, version, center, link)."""
-    year = dataset.start.year if dataset.start else version.created_at.year
-    where = center.name if center else dataset.origin_center
-    parts = [
-        f"{dataset.pi_name} ({year}).",
-        f"{dataset.title or dataset.instrument}.",
-        f"{dataset.campaign.code} field campaign, {dataset.platform}, {dataset.instrument}.",
-        f"Data version {version.data_version}." if version.data_version else "",
-        f"{where}, dataset {dataset.public_id}.",
-        link,
-    ]
-    return " ".join(p for p in parts if p)
+def _origin(session: Session, dataset: Dataset) -> Center | None:
+    return session.scalars(select(Center).where(Center.code == dataset.origin_center)).first()
 
 
 def processing_notes(
@@ -128,7 +120,8 @@ def readme_text(entry: _Entry, datafile: DataFile, center: Center | None, member
         "",
         "How to cite",
         "-----------",
-        citation(dataset, entry.version, center, entry.link),
+        citation_text(citation_for(dataset, entry.origin, entry.version)),
+        *([f"This record at {center.name}: {entry.link}"] if center and entry.link else []),
         "",
         "Processing notes",
         "----------------",
@@ -204,7 +197,8 @@ def build_bundle(
 ) -> Bundle:
     """Check each dataset, then zip the readable ones with a README each and a manifest.
 
-    `links` (the web layer's) gives the dataset links the citations carry.
+    `links` (the web layer's) gives the dataset links each README carries beside its
+    citation (which credits the origin center, `catalog.citations`).
     """
     ids = list(dict.fromkeys(public_ids))
     if not ids or len(ids) > MAX_BUNDLE_DATASETS:
@@ -223,6 +217,7 @@ def build_bundle(
                 name = f"{len(included) + 1:02d}_{base_filename(dataset, version)}"
                 link = f"{center.base_url.rstrip('/')}{links.dataset(public_id)}" if center else ""
                 entry = _Entry(dataset, version, name, is_public(dataset, now), link)
+                entry.origin = _origin(session, dataset)
                 if _add_dataset(archive, store, entry, replace(request), center):
                     included.append(public_id)
                     public = public and entry.public

@@ -35,6 +35,7 @@ from catalog.access import (
     visibility_key,
     visible_filter,
 )
+from catalog.citations import Citation, citation_for
 from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
@@ -340,3 +341,12 @@ def get_dataset_with_access(
         select(Center).where(Center.code == dataset.origin_center)
     ).one_or_none()
     return to_detail(dataset, origin, now, links), can_read_data(principal, dataset, now)
+
+
+def get_citation(session: Session, public_id: str, principal: Principal, now: datetime) -> Citation:
+    """How to cite a dataset (seen by whoever may see its metadata), credited to its origin."""
+    dataset = _visible(session, public_id, principal, now)
+    origin = session.scalars(
+        select(Center).where(Center.code == dataset.origin_center)
+    ).one_or_none()
+    return citation_for(dataset, origin)

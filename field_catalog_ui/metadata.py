@@ -1,12 +1,12 @@
-"""What the dataset page derives from the public view: a citation and schema.org JSON-LD.
+"""What the dataset page derives from the public view: schema.org JSON-LD (the citation is
+`catalog.citations`, shared with the bundles and the exports).
 
-Both take only a `DatasetDetail` (the redacted view the API returns), so neither can carry
+It takes only a `DatasetDetail` (the redacted view the API returns), so it cannot carry
 what the access policy keeps back; the download link is listed only when the data are open.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from catalog.schemas import DatasetDetail
@@ -15,18 +15,6 @@ from catalog.schemas import DatasetDetail
 def dataset_url(base_url: str, public_id: str) -> str:
     """The dataset page's absolute URL."""
     return f"{base_url.rstrip('/')}/datasets/{public_id}"
-
-
-def citation(detail: DatasetDetail, *, center_name: str, base_url: str, today: datetime) -> str:
-    """A human citation: PI (year), title, version, campaign, center, URL, access date."""
-    year = detail.created.year
-    version = f" Version {detail.data_version}." if detail.data_version else ""
-    return (
-        f"{detail.pi_name or 'Unknown PI'} ({year}): {detail.title}.{version} "
-        f"{detail.campaign} field campaign, {detail.platform}, {detail.instrument}. "
-        f"{center_name} ({detail.origin_center}). "
-        f"{dataset_url(base_url, detail.public_id)} (accessed {today:%Y-%m-%d})."
-    )
 
 
 def _spatial(detail: DatasetDetail) -> dict[str, Any] | None:

@@ -9,12 +9,23 @@ from urllib.parse import quote_plus
 
 from sqlalchemy.orm import Session
 
-from catalog.access import AccessState
+from catalog.access import RELEASING_STATES, AccessState
+from catalog.citations import CITATION_FORMATS, citation_text
 from catalog.downloads import DOWNLOAD_FORMATS
-from catalog.schemas import FACET_NAMES, DatasetSummary, Principal, SearchPage, SearchParams
-from catalog.search import get_dataset_with_access
+from catalog.errors import NotFoundError
+from catalog.registration import default_release_at
+from catalog.schemas import (
+    FACET_NAMES,
+    DatasetDetail,
+    DatasetSummary,
+    Principal,
+    SearchPage,
+    SearchParams,
+)
+from catalog.search import get_citation, get_dataset_with_access
+from catalog.submission_records import find_campaign
 from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url
-from field_catalog_ui.metadata import citation, dataset_jsonld
+from field_catalog_ui.metadata import dataset_jsonld
 from web.links import API_LINKS
 from web.settings import Settings
 
@@ -42,6 +53,8 @@ FORMAT_LABELS = {
     "icartt": "ICARTT",
     "original": "Original file as submitted",
 }
+CITATION_EXPORTS = {"bibtex": "BibTeX", "ris": "RIS", "datacite-json": "DataCite JSON"}
+assert set(CITATION_EXPORTS) < set(CITATION_FORMATS)
 ACCESS_LABELS = {
     "open": "Open",
     "embargoed": "Embargoed",
@@ -150,12 +163,15 @@ def dataset_context(
     detail, readable = get_dataset_with_access(session, public_id, principal, now, API_LINKS)
     base = node.public_url
     data_open = detail.access_state == AccessState.OPEN.value
+    cited = get_citation(session, public_id, principal, now)
     return {
         "title": detail.title,
         "d": detail,
         "readable": readable,
         "access_label": ACCESS_LABELS.get(detail.access_state, detail.access_state),
-        "citation": citation(detail, center_name=node.center_name, base_url=base, today=now),
+        "citation": citation_text(cited),
+        "origin_page": cited.url if detail.is_mirror else None,
+        "citation_formats": CITATION_EXPORTS,
         "jsonld": dataset_jsonld(
             detail, center_name=node.center_name, base_url=base, data_open=data_open
         ),
@@ -170,12 +186,49 @@ def dataset_context(
     }
 
 
-def staff_context(session: Session, public_id: str) -> dict[str, Any]:
-    """What staff see besides the public page: the audit trail and the access form's choices."""
+def campaign_default_note(default: datetime | None, now: datetime) -> str | None:
+    """What leaving the release date empty means, when the campaign's default has passed."""
+    if default is None or default > now:
+        return None
+    return (
+        f"The campaign's default release date, {default:%Y-%m-%d}, has passed: an embargo "
+        "ending then would open the dataset at once. Choose a later date, or choose “Open”."
+    )
+
+
+def staff_context(
+    session: Session,
+    detail: DatasetDetail,
+    now: datetime,
+    form: Mapping[str, str] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """What staff see besides the public page: the audit trail and the access form.
+
+    `form` is what was typed in a refused submission: the state, release date and reason
+    come back as typed (never the password); `error` is shown at the top of the form.
+    """
     from catalog.audit import dataset_events
 
+    default = campaign_default_release(session, detail)
+    release = detail.release_at.strftime("%Y-%m-%dT%H:%M") if detail.release_at else ""
+    typed = {"state": detail.access_state, "release_at": release, "reason": ""}
+    typed |= dict(form or {})
     return {
-        "audit": dataset_events(session, public_id),
+        "audit": dataset_events(session, detail.public_id),
         "access_labels": ACCESS_LABELS,
-        "access_error": None,
+        "access_error": error,
+        "access_form": typed,
+        "campaign_default": default,
+        "campaign_default_note": campaign_default_note(default, now),
+        "releasing_states": sorted(s.value for s in RELEASING_STATES),
     }
+
+
+def campaign_default_release(session: Session, detail: DatasetDetail) -> datetime | None:
+    """The release instant the campaign's policy gives this dataset (None: no default)."""
+    try:
+        campaign = find_campaign(session, detail.campaign)
+    except NotFoundError:
+        return None
+    return default_release_at(campaign, detail.category)

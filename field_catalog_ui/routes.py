@@ -68,7 +68,7 @@ def dataset(public_id: str, page: PageDep, session: SessionDep, now: NowDep) -> 
     """One dataset's page (staff also see its audit trail and the access form)."""
     context = pages.dataset_context(session, public_id, page.user, now, page.node)
     if page.user.role in STAFF_ROLES:
-        context |= pages.staff_context(session, public_id)
+        context |= pages.staff_context(session, context["d"], now)
     return page.render("dataset.html", context)
 
 

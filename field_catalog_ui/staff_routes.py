@@ -1,17 +1,26 @@
 """Staff pages: datasets by release date, and setting, extending or lifting access with a
-reason (through `catalog.access_admin.change_access`, audited and sent to the peers)."""
+reason (through `catalog.access_admin.change_access`, audited and sent to the peers).
+
+A refused change renders the dataset page again with the form as typed (never the password)
+and the message at the form's top; the form posts to `#access-errors`, so the browser lands
+on the message and focuses it. A mirrored record has no form: its origin's page is linked.
+"""
 
 # No `from __future__ import annotations`: FastAPI reads the `Annotated` parameters.
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from catalog.access import AccessState
+from catalog.access import RELEASING_STATES, AccessState
 from catalog.access_admin import AccessRequest, change_access, list_restricted
 from catalog.audit import list_events
 from catalog.errors import CatalogError, InvalidQueryError, NotFoundError
+from catalog.schemas import Principal
+from catalog.search import get_dataset
 from field_catalog_ui import pages
 from field_catalog_ui.forms import parse_time
 from field_catalog_ui.rendering import PageDep, StaffUser
@@ -61,14 +70,32 @@ def set_access(
     release_at: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    """Change a dataset's access; the dataset page with the message when refused."""
+    """Change a dataset's access; refused: the page with the form as typed, message on top."""
     try:
         wanted = access_request(state, reason, release_at, password)
+        check_campaign_default(session, public_id, wanted, user, now)
         change_access(session, public_id, wanted, actor=user, now=now)
     except NotFoundError:
         raise
     except CatalogError as err:
         context = pages.dataset_context(session, public_id, user, now, page.node)
-        context |= pages.staff_context(session, public_id) | {"access_error": str(err)}
+        typed = {"state": state, "release_at": release_at, "reason": reason}
+        context |= pages.staff_context(session, context["d"], now, typed, error=str(err))
         return page.render("dataset.html", context, status=400)
     return RedirectResponse(f"/datasets/{public_id}#access-h", status_code=303)
+
+
+def check_campaign_default(
+    session: Session, public_id: str, wanted: AccessRequest, user: Principal, now: datetime
+) -> None:
+    """Refuse an empty release date whose campaign default has passed, saying what it means.
+
+    `change_access` refuses it too ("must be in the future"), without saying that the date
+    was the campaign's default, nor which date that is.
+    """
+    if wanted.release_at is not None or wanted.state not in RELEASING_STATES:
+        return
+    detail = get_dataset(session, public_id, user, now)
+    note = pages.campaign_default_note(pages.campaign_default_release(session, detail), now)
+    if note is not None and not detail.is_mirror:
+        raise InvalidQueryError(note)

@@ -16,6 +16,7 @@ from archive_center.routers.query import (
     parse_names,
     validation_errors_as_query,
 )
+from catalog.citations import CITATION_FORMATS
 from catalog.downloads import (
     DownloadFormat,
     DownloadRequest,
@@ -23,7 +24,7 @@ from catalog.downloads import (
 )
 from catalog.plots import PLOT_FORMATS, get_plot
 from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
-from catalog.search import get_dataset, search_datasets
+from catalog.search import get_citation, get_dataset, search_datasets
 from web.deps import (
     NowDep,
     PrincipalDep,
@@ -124,6 +125,40 @@ def read_dataset(
 ) -> DatasetDetail:
     """One dataset: metadata, variables, versions, access state, links."""
     return get_dataset(session, public_id, principal, now, API_LINKS)
+
+
+CitationFormatName = Literal["text", "bibtex", "ris", "datacite-json"]
+
+
+@router.get(
+    "/datasets/{public_id}/citation",
+    response_class=Response,
+    responses=ERRORS
+    | {
+        200: {
+            "description": "How to cite the dataset (its current version), credited to its "
+            "origin center with the year that version was archived there",
+            "content": {f.media_type.split(";")[0]: {} for f in CITATION_FORMATS.values()},
+        }
+    },
+    dependencies=[forbid_unknown_query("format")],
+)
+def cite_dataset(
+    public_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    format: CitationFormatName = "text",
+) -> Response:
+    """The citation as text, BibTeX, RIS or DataCite JSON; the same at every center."""
+    exported = CITATION_FORMATS[format]
+    body = exported.render(get_citation(session, public_id, principal, now))
+    filename = f"{public_id}.{exported.extension}"
+    disposition = "inline" if format == "text" else "attachment"
+    headers = cache_headers(False) | {
+        "Content-Disposition": f'{disposition}; filename="{filename}"'
+    }
+    return Response(body, media_type=exported.media_type, headers=headers)
 
 
 def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectResponse:

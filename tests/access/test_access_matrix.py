@@ -82,6 +82,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/datasets/{public_id}": Row("metadata"),
     "GET /api/v1/datasets/{public_id}/data": Row("data", query="format=original"),
     "GET /api/v1/datasets/{public_id}/plot": Row("data", query="format=svg"),
+    "GET /api/v1/datasets/{public_id}/citation": Row("metadata", query="format=datacite-json"),
     "POST /api/v1/bundles": Row("bundle"),
     "POST /api/v1/auth/session": Row("session"),
     "DELETE /api/v1/auth/session": Row("session"),

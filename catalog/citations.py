@@ -1,0 +1,237 @@
+"""How to cite a dataset: one record, the same at every center, in four formats.
+
+A citation credits the dataset's origin center (never the center that happens to show a
+mirrored copy) and carries the year its cited version was registered at the origin (the
+version's `created_at`, which a mirror copies from the origin's change). The dataset page, the
+bundle README and every export (`text`, `bibtex`, `ris`, `datacite-json`) are built from
+`citation_for`, so they cannot disagree. No access date: the citation of a version is the
+same whenever and wherever it is read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from catalog.models import Center, Dataset, DatasetVersion
+
+DATACITE_SCHEMA = "http://datacite.org/schema/kernel-4"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A PI as written in the header ("Family, Given (Affiliation)"), taken apart."""
+
+    name: str
+    family: str
+    given: str
+    affiliation: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What every citation format says about one version of a dataset."""
+
+    public_id: str
+    did: str
+    authors: tuple[Person, ...]
+    year: int
+    archived_at: datetime
+    title: str
+    version: str
+    campaign: str
+    campaign_name: str
+    platform: str
+    instrument: str
+    publisher: str
+    publisher_code: str
+    url: str
+    summary: str
+    start: datetime
+    stop: datetime
+    bbox: tuple[float, float, float, float] | None
+
+
+def parse_people(text: str) -> tuple[Person, ...]:
+    """PIs from a header field: several split on ';' or ' and '; affiliations in parentheses."""
+    people = []
+    for part in re.split(r";|\s+and\s+", text or ""):
+        part = part.strip()
+        if not part:
+            continue
+        found = re.fullmatch(r"(.*?)\s*\(([^()]*)\)\s*", part)
+        name, affiliation = (found.group(1), found.group(2)) if found else (part, "")
+        family, _, given = name.partition(",")
+        people.append(Person(name.strip(), family.strip(), given.strip(), affiliation.strip()))
+    return tuple(people) or (Person("Unknown PI", "Unknown PI", "", ""),)
+
+
+def cited_version(dataset: Dataset) -> DatasetVersion | None:
+    """The version a citation names: the current one."""
+    return next((v for v in dataset.versions if v.is_current), None)
+
+
+def citation_for(
+    dataset: Dataset, origin: Center | None, version: DatasetVersion | None = None
+) -> Citation:
+    """The citation of `version` (default: the current one), credited to the origin center."""
+    version = version if version is not None else cited_version(dataset)
+    archived_at = version.created_at if version is not None else dataset.created
+    base = origin.base_url.rstrip("/") if origin is not None else ""
+    west, south, east, north = dataset.west, dataset.south, dataset.east, dataset.north
+    bbox = None
+    if west is not None and south is not None and east is not None and north is not None:
+        bbox = (west, south, east, north)
+    return Citation(
+        public_id=dataset.public_id,
+        did=dataset.did or "",
+        authors=parse_people(dataset.pi_name),
+        year=archived_at.year,
+        archived_at=archived_at,
+        title=dataset.title or f"{dataset.platform} {dataset.instrument}",
+        version=(version.data_version if version is not None else dataset.data_version) or "",
+        campaign=dataset.campaign.code,
+        campaign_name=dataset.campaign.name,
+        platform=dataset.platform,
+        instrument=dataset.instrument,
+        publisher=origin.name if origin is not None else dataset.origin_center,
+        publisher_code=dataset.origin_center,
+        url=f"{base}/datasets/{dataset.public_id}" if base else "",
+        summary=dataset.summary or "",
+        start=dataset.start,
+        stop=dataset.stop,
+        bbox=bbox,
+    )
+
+
+def citation_text(c: Citation) -> str:
+    """A human citation: PIs (year): title. Version. Campaign, platform, instrument. Center. URL."""
+    authors = "; ".join(p.name for p in c.authors)
+    parts = [
+        f"{authors} ({c.year}): {c.title}.",
+        f"Version {c.version}." if c.version else "",
+        f"{c.campaign} field campaign, {c.platform}, {c.instrument}.",
+        f"{c.publisher} ({c.publisher_code}), dataset {c.public_id}.",
+        c.url,
+    ]
+    return " ".join(p for p in parts if p)
+
+
+def _tex(text: str) -> str:
+    specials = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%",
+                "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}",
+                "^": r"\textasciicircum{}"}  # fmt: skip
+    return "".join(specials.get(ch, ch) for ch in " ".join(text.split()))
+
+
+def citation_bibtex(c: Citation) -> str:
+    """A BibTeX `@misc` entry (keyed by the dataset id) that BibTeX and biblatex both read."""
+    key = re.sub(r"[^A-Za-z0-9_:-]", "_", c.public_id)
+    fields = {
+        "author": " and ".join(p.name for p in c.authors),
+        "title": f"{{{_tex(c.title)}}}",  # double braces keep its capitals
+        "year": str(c.year),
+        "publisher": c.publisher,
+        "version": c.version,
+        "howpublished": f"{c.campaign} field campaign, {c.platform}, {c.instrument}",
+        "url": c.url,
+        "note": f"Dataset {c.public_id}, archived at {c.publisher} ({c.publisher_code})",
+    }
+    lines = [
+        f"  {name} = {{{value if name == 'title' else _tex(value)}}}"
+        for name, value in fields.items()
+        if value
+    ]
+    return f"@misc{{{key},\n" + ",\n".join(lines) + "\n}\n"
+
+
+def citation_ris(c: Citation) -> str:
+    """A RIS record (`TY  - DATA`), lines ending in CRLF as the format has it."""
+
+    def line(tag: str, value: str) -> str:
+        return f"{tag}  - {' '.join(value.split())}"
+
+    rows = [line("TY", "DATA")]
+    rows += [line("AU", p.name) for p in c.authors]
+    rows += [
+        line("PY", str(c.year)),
+        line("DA", c.archived_at.strftime("%Y/%m/%d")),
+        line("TI", c.title),
+        line("ET", c.version) if c.version else "",
+        line("PB", f"{c.publisher} ({c.publisher_code})"),
+        line("ID", c.public_id),
+        line("UR", c.url) if c.url else "",
+        *(line("KW", k) for k in (c.campaign, c.platform, c.instrument)),
+        line("AB", c.summary) if c.summary else "",
+        line("ER", ""),
+    ]
+    return "\r\n".join(r.rstrip() if r.startswith("ER") else r for r in rows if r) + "\r\n"
+
+
+def _creator(p: Person) -> dict[str, Any]:
+    creator: dict[str, Any] = {"name": p.name, "nameType": "Personal"}
+    if p.given:
+        creator |= {"givenName": p.given, "familyName": p.family}
+    if p.affiliation:
+        creator["affiliation"] = [{"name": p.affiliation}]
+    return creator
+
+
+def citation_datacite(c: Citation) -> dict[str, Any]:
+    """DataCite Metadata Schema 4 as JSON (the REST API's `attributes`)."""
+    doc: dict[str, Any] = {
+        "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Field campaign data"},
+        "creators": [_creator(p) for p in c.authors],
+        "titles": [{"title": c.title}],
+        "publisher": {"name": c.publisher},
+        "publicationYear": str(c.year),
+        "version": c.version or None,
+        "url": c.url or None,
+        "identifiers": [{"identifier": c.public_id, "identifierType": "FieldCat"}],
+        "subjects": [{"subject": s} for s in (c.campaign, c.platform, c.instrument)],
+        "dates": [
+            {"date": c.archived_at.date().isoformat(), "dateType": "Issued"},
+            {"date": f"{c.start.isoformat()}/{c.stop.isoformat()}", "dateType": "Collected"},
+        ],
+        "descriptions": [{"description": c.summary, "descriptionType": "Abstract"}]
+        if c.summary
+        else None,
+        "schemaVersion": DATACITE_SCHEMA,
+    }
+    if c.did:
+        doc["alternateIdentifiers"] = [
+            {"alternateIdentifier": c.did, "alternateIdentifierType": "Campaign dataset id"}
+        ]
+    if c.bbox is not None:
+        west, south, east, north = c.bbox
+        box = {"westBoundLongitude": west, "eastBoundLongitude": east,
+               "southBoundLatitude": south, "northBoundLatitude": north}  # fmt: skip
+        doc["geoLocations"] = [{"geoLocationBox": box}]
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class CitationFormat:
+    """One export: its media type, file extension and renderer."""
+
+    media_type: str
+    extension: str
+    render: Callable[[Citation], str]
+
+
+CITATION_FORMATS: dict[str, CitationFormat] = {
+    "text": CitationFormat("text/plain; charset=utf-8", "txt", citation_text),
+    "bibtex": CitationFormat("application/x-bibtex; charset=utf-8", "bib", citation_bibtex),
+    "ris": CitationFormat(
+        "application/x-research-info-systems; charset=utf-8", "ris", citation_ris
+    ),
+    "datacite-json": CitationFormat(
+        "application/vnd.datacite.datacite+json",
+        "json",
+        lambda c: json.dumps(citation_datacite(c), indent=2, ensure_ascii=False) + "\n",
+    ),
+}
