@@ -114,7 +114,7 @@ def test_large_originals_stream_to_the_same_bytes(
     request = DownloadRequest(format=fmt, **asked)
     path = store.original_path(version.sha256)
     assert path.stat().st_size > 2 * MIN_WINDOWED_SIZE
-    wanted = {k: list(v) if k == "variables" else v for k, v in asked.items()}
+    wanted: dict[str, Any] = {k: list(v) if k == "variables" else v for k, v in asked.items()}
     assert stream_subset(path, CAMPAIGN_OF_TRACK, **wanted) is not None  # no fallback
     streamed = apply_subset(read_for_request(store, dataset, version, request), request)
     whole = formats.read(path, campaign=CAMPAIGN_OF_TRACK, filename="track.txt")
