@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,12 +25,13 @@ from sqlalchemy import select
 import formats
 from catalog.access import AccessState, effective_state
 from catalog.conversion_gate import conversion_gate
-from catalog.downloads_window import read_window
+from catalog.downloads_window import MIN_WINDOWED_SIZE, read_window, window_rows
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.header_stream import stream_subset
 from formats.netcdf import worth_compressing
 from formats.registry import WRITER_FORMATS, WriterFormat, writer_info
 from formats.subset import subset as subset_datafile
@@ -150,39 +151,69 @@ def base_filename(dataset: Dataset, version: DatasetVersion) -> str:
 
 
 def read_original(store: ArchiveStore, dataset: Dataset, version: DatasetVersion) -> DataFile:
-    """The archived original parsed with the campaign's period."""
-    return formats.read(
-        store.original_path(version.sha256),
-        campaign=campaign_time(dataset.campaign.start, dataset.campaign.end),
-        filename=version.original_name,
-    )
+    """The archived original parsed with the campaign's period (a large header-format one in
+    bounded chunks of rows, see `formats.header_stream`)."""
+    return read_for_request(store, dataset, version, DownloadRequest())
+
+
+def _known_variables(request: DownloadRequest) -> Callable[[DataFile], None]:
+    def check(datafile: DataFile) -> None:
+        _check_variables(datafile, request)
+
+    return check
 
 
 def read_for_request(
     store: ArchiveStore, dataset: Dataset, version: DatasetVersion, request: DownloadRequest
 ) -> DataFile:
-    """The original parsed for `request`: only the time window's rows of a large header file."""
-    if version.source_format == "header" and (request.start or request.end):
-        campaign = campaign_time(dataset.campaign.start, dataset.campaign.end)
-        path = store.original_path(version.sha256)
+    """The original parsed for `request`.
+
+    A large header-format original (8 MB and more) is read in bounded chunks of rows and
+    subset chunk by chunk (time window found by binary search first, then box and variables
+    applied to each chunk), so memory follows the chunk and the subset, not the file; a
+    whole-file conversion reads it the same way, never holding the text beside the arrays.
+    A file whose chunks cannot be read exactly on their own is read whole."""
+    campaign = campaign_time(dataset.campaign.start, dataset.campaign.end)
+    path = store.original_path(version.sha256)
+    if version.source_format == "header" and path.stat().st_size >= MIN_WINDOWED_SIZE:
+        rows = window_rows(path, request.start, request.end, campaign)
+        streamed = stream_subset(
+            path,
+            campaign,
+            start=request.start,
+            end=request.end,
+            bbox=request.bbox,
+            variables=list(request.variables) if request.variables else None,
+            filename=version.original_name,
+            check_first=_known_variables(request),
+            rows=rows,
+        )
+        if streamed is not None:
+            return streamed
         window = read_window(path, request.start, request.end, campaign)
         if window is not None:
             return formats.read(window, campaign=campaign, filename=version.original_name)
-    return read_original(store, dataset, version)
+    return formats.read(path, campaign=campaign, filename=version.original_name)
+
+
+def _check_variables(datafile: DataFile, request: DownloadRequest) -> None:
+    """InvalidQueryError naming the dataset's variables when the request asks for others."""
+    if not request.variables:
+        return
+    known = {name for col in datafile.columns for name in (col.name, col.original_name)}
+    unknown = [name for name in request.variables if name not in known]
+    if unknown:
+        names = ", ".join(col.original_name for col in datafile.data_columns)
+        raise InvalidQueryError(
+            f"unknown variable(s) {', '.join(unknown)}; this dataset has: {names}"
+        )
 
 
 def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
     """The rows and columns the request asks for (InvalidQueryError for unknown variables)."""
     if not request.is_subset:
         return datafile
-    if request.variables:
-        known = {name for col in datafile.columns for name in (col.name, col.original_name)}
-        unknown = [name for name in request.variables if name not in known]
-        if unknown:
-            names = ", ".join(col.original_name for col in datafile.data_columns)
-            raise InvalidQueryError(
-                f"unknown variable(s) {', '.join(unknown)}; this dataset has: {names}"
-            )
+    _check_variables(datafile, request)
     subset = subset_datafile(
         datafile,
         start=request.start,

@@ -79,10 +79,11 @@ def _first_offset(
     return _line_start(handle, lo, floor)
 
 
-def read_window(
+def window_rows(
     path: Path, start: datetime | None, end: datetime | None, campaign: CampaignTime
-) -> bytes | None:
-    """Header plus the rows within [start, end], or None when the file should be read whole."""
+) -> tuple[int, int] | None:
+    """Byte range (first, last) of the rows within [start, end], or None when the file
+    should be read whole (small, no window asked, or not sliceable)."""
     if start is None and end is None:
         return None
     size = path.stat().st_size
@@ -97,15 +98,31 @@ def read_window(
             last = size
             if end is not None:
                 last = _first_offset(handle, first, size, campaign, end, strict=True)
-            if last <= first:
-                raise InvalidQueryError("no rows of this dataset fall inside the requested subset")
-            handle.seek(0)
-            header = handle.read(data_start)
-            handle.seek(first)
-            rows = handle.read(max(0, last - first))
     except _Unsliceable as err:
         logger.info("reading %s whole: %s", path.name, err)
         return None
+    if last <= first:
+        raise InvalidQueryError("no rows of this dataset fall inside the requested subset")
+    return first, last
+
+
+def read_window(
+    path: Path, start: datetime | None, end: datetime | None, campaign: CampaignTime
+) -> bytes | None:
+    """Header plus the rows within [start, end], or None when the file should be read whole."""
+    rows = window_rows(path, start, end, campaign)
+    if rows is None:
+        return None
+    first, last = rows
+    with path.open("rb") as handle:
+        try:
+            data_start = _header_end(handle)
+        except _Unsliceable:
+            return None
+        handle.seek(0)
+        header = handle.read(data_start)
+        handle.seek(first)
+        body = handle.read(max(0, last - first))
     if header and not header.endswith(b"\n"):
         header += b"\n"
-    return header + rows
+    return header + body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from formats.model import Column, ColumnKind, DataFile, Extent, FeatureType
@@ -117,17 +117,37 @@ def feature_type(columns: Sequence[Column], mobile: bool) -> FeatureType:
     return FeatureType.TIME_SERIES
 
 
+_BLOCK = 1 << 20
+"""Rows per block of the extent's scans: no temporary copy of a whole column."""
+
+
+def _blocks(values: npt.NDArray[Any]) -> Iterator[npt.NDArray[Any]]:
+    """The finite values of `values` as floats, a block at a time (only non-empty blocks)."""
+    import numpy as np
+
+    for first in range(0, len(values), _BLOCK):
+        part = values[first : first + _BLOCK].astype(float)
+        finite = part[np.isfinite(part)]
+        if finite.size:
+            yield finite
+
+
 def longitude_range(lon: npt.NDArray[Any]) -> tuple[float, float] | None:
     """(west, east) of the shortest arc holding every longitude; west > east across 180."""
     import numpy as np
 
-    finite = lon[np.isfinite(lon)]
-    if finite.size == 0:
+    lows, highs, s_lows, s_highs = [], [], [], []
+    for finite in _blocks(lon):
+        wrapped = np.where(finite > 180.0, finite - 360.0, finite)
+        lows.append(float(wrapped.min()))
+        highs.append(float(wrapped.max()))
+        shifted = np.where(wrapped < 0.0, wrapped + 360.0, wrapped)
+        s_lows.append(float(shifted.min()))
+        s_highs.append(float(shifted.max()))
+    if not lows:
         return None
-    wrapped = np.where(finite > 180.0, finite - 360.0, finite)
-    west, east = float(wrapped.min()), float(wrapped.max())
-    shifted = np.where(wrapped < 0.0, wrapped + 360.0, wrapped)
-    s_west, s_east = float(shifted.min()), float(shifted.max())
+    west, east = min(lows), max(highs)
+    s_west, s_east = min(s_lows), max(s_highs)
     if s_east - s_west < east - west:
         west = s_west - 360.0 if s_west > 180.0 else s_west
         east = s_east - 360.0 if s_east > 180.0 else s_east
@@ -135,29 +155,42 @@ def longitude_range(lon: npt.NDArray[Any]) -> tuple[float, float] | None:
 
 
 def _min_max(values: npt.NDArray[Any]) -> tuple[float | None, float | None]:
+    lows, highs = [], []
+    for finite in _blocks(values):
+        lows.append(float(finite.min()))
+        highs.append(float(finite.max()))
+    if not lows:
+        return None, None
+    return min(lows), max(highs)
+
+
+def _time_range(times: npt.NDArray[Any]) -> tuple[Any, Any] | None:
     import numpy as np
 
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return None, None
-    return float(finite.min()), float(finite.max())
+    lows, highs = [], []
+    for first in range(0, len(times), _BLOCK):
+        part = times[first : first + _BLOCK]
+        valid = part[~np.isnat(part)]
+        if valid.size:
+            lows.append(valid.min())
+            highs.append(valid.max())
+    if not lows:
+        return None
+    return min(lows), max(highs)
 
 
 def compute_extent(datafile: DataFile) -> Extent:
     """Time extent from the rows; space from position columns, else the site coordinates."""
-    import numpy as np
-
     extent = Extent()
-    times = datafile.time.values
-    valid = times[~np.isnat(times)] if times.size else times
-    if valid.size:
-        extent.start = datetime64_to_datetime(valid.min())
-        extent.stop = datetime64_to_datetime(valid.max())
+    found = _time_range(datafile.time.values)
+    if found is not None:
+        extent.start = datetime64_to_datetime(found[0])
+        extent.stop = datetime64_to_datetime(found[1])
     lat, lon, alt = position_columns(datafile.columns)
     header = datafile.header
     if lat is not None and lon is not None:
-        extent.south, extent.north = _min_max(lat.values.astype(float))
-        lon_range = longitude_range(lon.values.astype(float))
+        extent.south, extent.north = _min_max(lat.values)
+        lon_range = longitude_range(lon.values)
         if lon_range is not None:
             extent.west, extent.east = lon_range
     elif header.latitude is not None and header.longitude is not None:
@@ -165,7 +198,7 @@ def compute_extent(datafile: DataFile) -> Extent:
         lon0 = header.longitude - 360.0 if header.longitude > 180.0 else header.longitude
         extent.west = extent.east = lon0
     if alt is not None:
-        extent.min_altitude, extent.max_altitude = _min_max(alt.values.astype(float))
+        extent.min_altitude, extent.max_altitude = _min_max(alt.values)
     elif header.altitude is not None:
         extent.min_altitude = extent.max_altitude = header.altitude
     return extent

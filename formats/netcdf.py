@@ -139,13 +139,12 @@ def write_netcdf_file(
     (the archive center passes its publisher, license, naming authority, metadata link).
     `compress` deflates every array (zlib level 4 with shuffle): smaller, slower to write."""
     import netCDF4
-    import numpy as np
 
     if datafile.row_count == 0:
         raise WriteError("a NetCDF file needs at least one data row")
     times = _seconds(datafile.time.values)
-    steps = np.diff(times[1])
-    plan = _plan(datafile, strictly_increasing=bool(len(steps) == 0 or steps.min() > 0))
+    steps = _sampled_steps(times[1])
+    plan = _plan(datafile, strictly_increasing=_increasing(times[1]))
     if compress:
         plan.settings = dict(COMPRESSED_SETTINGS)
     # Every CF feature type needs a horizontal position (CF 9.1); without one the file is
@@ -197,25 +196,55 @@ def _write_dataset(
         var[:] = values
 
 
+_BLOCK = 1 << 20
+"""Rows per block of the time computations: no temporary array of the whole column."""
+
+
 def _seconds(values: npt.NDArray[Any]) -> tuple[str, npt.NDArray[np.float64]]:
-    """Time as (units, float64 seconds since midnight of the first day)."""
+    """Time as (units, float64 seconds since midnight of the first day); computed a block
+    at a time so that the only new array is the result."""
     import numpy as np
 
     stamps = values.astype("datetime64[ns]", copy=False)
     base = stamps[0].astype("datetime64[D]")
-    offsets = stamps.view(np.int64) - base.astype("datetime64[ns]").astype(np.int64)
-    seconds = offsets / np.float64(1e9)
+    base_ns = base.astype("datetime64[ns]").astype(np.int64)
+    ints = stamps.view(np.int64)
+    seconds = np.empty(len(ints), dtype=np.float64)
+    for first in range(0, len(ints), _BLOCK):
+        block = slice(first, first + _BLOCK)
+        seconds[block] = (ints[block] - base_ns) / np.float64(1e9)
     units = f"seconds since {np.datetime_as_string(base)} 00:00:00"
     return units, seconds
 
 
+def _increasing(seconds: npt.NDArray[np.float64]) -> bool:
+    """Whether every time is after the one before (block by block)."""
+    for first in range(0, max(0, len(seconds) - 1), _BLOCK):
+        part = seconds[first : first + _BLOCK + 1]
+        if not bool((part[1:] > part[:-1]).all()):
+            return False
+    return True
+
+
+def _sampled_steps(seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """At most ~10,000 time steps spread over the file (every k-th of `np.diff`)."""
+    import numpy as np
+
+    count = len(seconds) - 1
+    if count <= 0:
+        return np.empty(0, dtype=np.float64)
+    index = np.arange(0, count, max(1, count // 10_000))
+    steps: npt.NDArray[np.float64] = seconds[index + 1] - seconds[index]
+    return steps
+
+
 def _resolution(steps: npt.NDArray[np.float64]) -> float | None:
-    """The typical time step: the median of at most ~10,000 steps spread over the file."""
+    """The typical time step: the median of the sampled steps."""
     import numpy as np
 
     if len(steps) == 0:
         return None
-    return float(np.median(steps[:: max(1, len(steps) // 10_000)]))
+    return float(np.median(steps))
 
 
 def _plan(datafile: DataFile, *, strictly_increasing: bool) -> _Plan:

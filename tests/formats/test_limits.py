@@ -197,3 +197,24 @@ def test_a_huge_binary_file_is_told_from_its_head(tmp_path: Path) -> None:
     codes, grown_mb = out.stdout.rsplit(" ", 1)
     assert codes == "['TXT002']"
     assert int(grown_mb) < 64
+
+
+def test_long_line_prefilter_never_misses_a_long_line() -> None:
+    """The block pre-check finds every line over the cap, wherever it falls (small caps,
+    every length around the cap, at the start, middle and end of the data)."""
+    import random
+
+    from formats.limits import Limits, long_line
+
+    rng = random.Random(5)
+    for cap in (1, 2, 3, 7, 10, 33):
+        limits = Limits(max_line_chars=cap)
+        for _ in range(300):
+            lines = ["x" * rng.randint(0, cap) for _ in range(rng.randint(1, 30))]
+            over = rng.randrange(len(lines))
+            lines[over] = "y" * rng.randint(cap + 1, 3 * cap + 2)
+            data = "\n".join(lines).encode() + (b"\n" if rng.random() < 0.5 else b"")
+            found = long_line(data, limits)
+            assert found is not None and found.line == over + 1, (cap, lines)
+            lines[over] = "y" * cap
+            assert long_line("\n".join(lines).encode(), limits) is None
