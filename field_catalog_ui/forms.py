@@ -40,6 +40,13 @@ class FormResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def small_count(text: str) -> int | None:
+    """A page number or size typed into a URL: ASCII digits, at most 9 of them; else None
+    (`"²".isdigit()` is true yet `int("²")` fails, and a 5,000-digit number cannot be read)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 def form_values(query: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
     """The named fields, trimmed; absent fields are empty strings."""
     return {name: (query.get(name) or "").strip() for name in names}
@@ -107,7 +114,7 @@ def parse_search(query: Mapping[str, str]) -> tuple[SearchParams, FormResult]:
         fields["bbox"] = box
     if values["sort"] in SORT_KEYS:
         fields["sort"] = values["sort"]
-    limit = int(values["limit"]) if values["limit"].isdigit() else DEFAULT_PAGE_SIZE
+    limit = small_count(values["limit"]) or DEFAULT_PAGE_SIZE
     fields["limit"] = limit if 1 <= limit <= MAX_PAGE_SIZE else DEFAULT_PAGE_SIZE
     cursor = (query.get("cursor") or "").strip()
     if cursor:

@@ -24,7 +24,7 @@ from catalog.schemas import (
 )
 from catalog.search import get_citation, get_dataset_with_access
 from catalog.submission_records import find_campaign
-from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url
+from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url, small_count
 from field_catalog_ui.metadata import dataset_jsonld
 from web.links import API_LINKS
 from web.settings import Settings
@@ -129,7 +129,7 @@ def search_context(
 ) -> dict[str, Any]:
     """Everything the search page shows for one page of results."""
     values = form.values
-    page_no = int(query["page"]) if str(query.get("page", "")).isdigit() else 1
+    page_no = small_count(str(query.get("page", ""))) or 1
     page_no = max(page_no, 1)
     first = (page_no - 1) * params.limit
     next_url = None

@@ -224,7 +224,7 @@ class _DropHandler(FTPHandler):  # type: ignore[misc]
     def ftp_ALLO(self, line: str) -> None:
         """Note the size of the next upload (`ALLO n`, or `ALLO n R m`): it must match."""
         first = line.split()[0] if line.split() else ""
-        if not first.isdigit():
+        if not (first.isascii() and first.isdigit() and len(first) <= 18):
             self.respond("501 Syntax: ALLO <SP> bytes.")
             return
         size = int(first)

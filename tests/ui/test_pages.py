@@ -133,6 +133,15 @@ def test_pagination_goes_all_the_way(node: Node) -> None:
     assert seen == api_ids(node, limit="50", sort="title")
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0662", "9" * 5000, "-3", " "])
+def test_odd_page_numbers_and_sizes_fall_back(node: Node, value: str) -> None:
+    """Digits that are not ASCII ('²' passes str.isdigit() yet int() refuses it) or too many
+    of them: the page answers with its defaults, never a 500."""
+    r = node.client.get("/search", params={"page": value, "limit": value})
+    assert r.status_code in (200, 400)
+    assert len(dataset_ids(r.text)) > 0
+
+
 def test_bad_filters_are_reported_beside_their_fields(node: Node) -> None:
     r = node.client.get("/search", params={"start": "next tuesday", "west": "10"})
     assert r.status_code == 400
