@@ -9,20 +9,18 @@ dozen seeks and memory proportional to the subset, not to the file.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from catalog.errors import InvalidQueryError
+from formats.header_stream import header_end
 from formats.timeparse import CampaignTime, TimeValueError, parse_time
 
 logger = logging.getLogger(__name__)
 
 MIN_WINDOWED_SIZE = 8 * 1024 * 1024
 """Smaller originals are read whole: the saving would not be worth a second code path."""
-MAX_HEADER_BYTES = 1024 * 1024
-_MARKER = re.compile(rb"^\s*##\s*END\s+OF\s+HEADER\s*##\s*$", re.IGNORECASE)
 
 
 class _Unsliceable(Exception):
@@ -31,15 +29,10 @@ class _Unsliceable(Exception):
 
 def _header_end(handle: BinaryIO) -> int:
     """Offset just after the marker, the names line and the units line."""
-    while handle.tell() < MAX_HEADER_BYTES:
-        line = handle.readline()
-        if not line:
-            break
-        if _MARKER.match(line.rstrip(b"\r\n")):
-            if not (handle.readline() and handle.readline()):
-                break
-            return handle.tell()
-    raise _Unsliceable("no header marker near the start")
+    end = header_end(handle)
+    if end is None:
+        raise _Unsliceable("no header marker near the start")
+    return end
 
 
 def _row_time(handle: BinaryIO, offset: int, floor: int, campaign: CampaignTime) -> datetime | None:

@@ -44,8 +44,10 @@ class _NotStreamable(Exception):
     """The file cannot be read exactly in chunks; the caller reads it whole."""
 
 
-def _read_head(handle: BinaryIO) -> bytes:
-    """The header, the names line and the units line (everything before the first row)."""
+def header_end(handle: BinaryIO) -> int | None:
+    """Offset just after the end-of-header marker, the names line and the units line (where
+    the first row starts), read from the handle's start; None when no marker is near it."""
+    handle.seek(0)
     while handle.tell() < MAX_HEADER_BYTES:
         line = handle.readline()
         if not line:
@@ -53,11 +55,18 @@ def _read_head(handle: BinaryIO) -> bytes:
         if _MARKER.match(line.rstrip(b"\r\n")):
             if not (handle.readline() and handle.readline()):
                 break
-            end = handle.tell()
-            handle.seek(0)
-            head = handle.read(end)
-            return head if head.endswith(b"\n") else head + b"\n"
-    raise _NotStreamable("no header marker near the start")
+            return handle.tell()
+    return None
+
+
+def _read_head(handle: BinaryIO) -> bytes:
+    """The header, the names line and the units line (everything before the first row)."""
+    end = header_end(handle)
+    if end is None:
+        raise _NotStreamable("no header marker near the start")
+    handle.seek(0)
+    head = handle.read(end)
+    return head if head.endswith(b"\n") else head + b"\n"
 
 
 def iter_row_chunks(

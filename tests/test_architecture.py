@@ -362,7 +362,7 @@ SHARED_REFERENCE = re.compile(r"""\.\./shared|["']shared["']\s*/|/\s*["']shared[
 
 
 def test_nothing_reads_outside_the_repository() -> None:
-    """A clone with no `../shared` beside it must pass: fixtures live under tests/fixtures."""
+    """A clone with no shared folder beside it must pass: fixtures live under tests/fixtures."""
     files = [*REPO.glob("*.md"), REPO / "Makefile", REPO / ".ci" / "run"]
     for folder in (*sorted(OURS), "tests", "bench", "docs", "docker"):
         files += [p for p in (REPO / folder).rglob("*") if p.suffix in {".py", ".md", ".toml"}]
@@ -373,4 +373,4 @@ def test_nothing_reads_outside_the_repository() -> None:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
         if SHARED_REFERENCE.search(line) and path != Path(__file__).resolve()
     ]
-    assert not found, "reads ../shared:\n" + "\n".join(found)
+    assert not found, "reads the shared folder beside the repository:\n" + "\n".join(found)
