@@ -122,14 +122,18 @@ def node_port(catalog: tuple[Path, str | None, list[str]]) -> Iterator[int]:
         stop(process, signal.SIGTERM)
 
 
-def _served_or_refused_fast(result: LoadResult, what: str) -> None:
+CONVERSION_SLACK_S = 6.0
+"""A converted download may wait twice: to be admitted, then for the conversion gate (one
+conversion working per core, a few waiting their turn): still far below the 30 s stall."""
+
+
+def _served_or_refused_fast(result: LoadResult, what: str, extra_s: float = 0.0) -> None:
     assert result.transport_errors == 0, f"{what}: connections failed"
     assert set(result.statuses) <= {200, 503}, f"{what}: {result.statuses}"
     slowest_refusal = max(result.latencies_busy, default=0.0)
-    assert slowest_refusal <= QUEUE_TIMEOUT_S + SERVICE_SLACK_S, f"{what}: a 503 was slow"
-    assert result.max_latency_s <= QUEUE_TIMEOUT_S + SERVICE_SLACK_S, (
-        f"{what}: a request waited {result.max_latency_s:.1f} s"
-    )
+    bound = QUEUE_TIMEOUT_S + SERVICE_SLACK_S + extra_s
+    assert slowest_refusal <= bound, f"{what}: a 503 was slow"
+    assert result.max_latency_s <= bound, f"{what}: a request waited {result.max_latency_s:.1f} s"
 
 
 def test_200_search_clients_keep_the_throughput_of_20(node_port: int) -> None:
@@ -161,5 +165,5 @@ def test_downloads_joining_searches_are_served_or_refused_fast(
     )
     print(f"searches {searches.statuses}, downloads {fetches.statuses}")
     _served_or_refused_fast(searches, "searches")
-    _served_or_refused_fast(fetches, "downloads")
+    _served_or_refused_fast(fetches, "downloads", CONVERSION_SLACK_S)
     assert searches.ok > 0 and fetches.ok > 0, "both kinds of work were served"
