@@ -41,6 +41,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from download import free_port  # noqa: E402 - the download bench's helper
 
+from tests.archive_center.stayup_node import prepare_center  # noqa: E402 - a center with a PI
+
 CLIENTS = 8
 Figures = dict[str, float]
 
@@ -62,25 +64,6 @@ def series_file(did: int, rows: int) -> bytes:
         for i in range(rows)
     ]
     return (head + "".join(rows_text)).encode()
-
-
-def prepare_center(root: Path) -> str:
-    """A migrated center at `root` with a PI; the PI's API token."""
-    from archive_center.cli_node import prepare
-    from catalog.db import make_engine, make_session_factory
-    from catalog.schemas import Role
-    from catalog.users import create_user, issue_api_token
-    from web.settings import Settings
-
-    settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
-    prepare(settings)
-    engine = make_engine(settings.effective_database_url)
-    with make_session_factory(engine)() as session, session.begin():
-        now = datetime.now(UTC)
-        user = create_user(session, username="pi", password="bench-pass", role=Role.PI, now=now)
-        token = issue_api_token(session, user, name="bench", now=now)
-    engine.dispose()
-    return token
 
 
 def register_in_process(root: Path, files: list[tuple[str, bytes]]) -> None:
