@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from catalog.models import DatasetVersion
+    from catalog.outbox import MailRelay
     from catalog.storage import ArchiveStore
 
 logger = logging.getLogger(__name__)
@@ -293,6 +294,33 @@ def run_once(settings: Settings) -> int:
         engine.dispose()
 
 
+def mail_relay(settings: Settings) -> MailRelay | None:
+    """The relay the outbox is sent through, or None when no relay is configured."""
+    from catalog.outbox import MailRelay
+
+    mail = settings.mail
+    if not mail.relay_host:
+        return None
+    return MailRelay(
+        host=mail.relay_host,
+        port=mail.relay_port,
+        sender=mail.from_address,
+        username=mail.username,
+        password=mail.password,
+        starttls=mail.starttls,
+        timeout_s=mail.timeout_s,
+        max_attempts=mail.max_attempts,
+        backoff_base_s=mail.backoff_base_s,
+    )
+
+
+def send_mail(engine: Engine, relay: MailRelay | None) -> int:
+    """Hand due outbox messages to the relay; how many it accepted."""
+    from catalog.outbox import send_due
+
+    return send_due(engine, relay, datetime.now(UTC))
+
+
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Derive as versions arrive and keep house every `worker_interval_s` until `stop`."""
     from archive_center.receivers import start_receivers
@@ -310,6 +338,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     federation = start_federation(settings, engine, stop)
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
+    relay = mail_relay(settings)
     next_housekeeping = 0.0
     try:
         while not stop.is_set():
@@ -321,6 +350,8 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                     pool.rescan()
                 if made := pool.step():
                     logger.info("worker derived %d file(s)", made)
+                if sent := send_mail(engine, relay):
+                    logger.info("worker sent %d mail(s)", sent)
             except Exception:
                 logger.exception("worker step failed; retrying in %ss", settings.worker.poll_s)
             wake.wait(settings.worker.poll_s)

@@ -24,7 +24,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 # The other table modules map onto the same base; importing them here puts every table on
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
-from catalog import auth_models, federation_models, submission_models  # noqa: F401
+from catalog import (  # noqa: F401
+    auth_models,
+    federation_models,
+    notice_models,
+    submission_models,
+)
 from catalog.access_states import AccessState
 from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
 
@@ -256,6 +261,27 @@ class DatasetVersion(Base):
     derived_files: Mapped[list[DerivedFile]] = relationship(
         back_populates="version", cascade="all, delete-orphan"
     )
+
+
+class DatasetTrack(Base):
+    """The simplified path of one version of a mobile dataset, as a GeoJSON geometry.
+
+    A track is data (it shows where the platform was, at what times): it is served under the
+    same policy as the data, never in the public metadata. `source` says where the positions
+    came from (`file`: the version's own LAT/LON columns; `navigation`: merged from a
+    navigation dataset). See `catalog.tracks`.
+    """
+
+    __tablename__ = "dataset_tracks"
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    geojson: Mapped[dict[str, Any]] = mapped_column(JSON)
+    points: Mapped[int] = mapped_column(Integer)
+    """Positions in the simplified track (the original count is `source_points`)."""
+    source_points: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32), default="file")
+    created_at: Mapped[datetime]
 
 
 class DerivedFile(Base):

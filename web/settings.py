@@ -189,6 +189,25 @@ class ConversionSettings(BaseModel):
     retry_after_s: int = Field(default=2, ge=1, le=3600)
 
 
+class MailSettings(BaseModel):
+    """Mail this center sends (notices, receipts): the relay it hands them to.
+
+    Without `relay_host` nothing is sent; messages wait in the outbox (`catalog.outbox`)
+    until a relay is configured.
+    """
+
+    relay_host: str = ""
+    relay_port: int = Field(default=25, ge=1, le=65535)
+    from_address: str = "fieldcat@localhost"
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_base_s: float = Field(default=30.0, gt=0)
+    """The first retry after a relay error waits this long; each further one twice as long."""
+
+
 class Settings(BaseSettings):
     """Everything one center is configured with."""
 
@@ -220,6 +239,7 @@ class Settings(BaseSettings):
     access: AccessSettings = AccessSettings()
     server: ServerSettings = ServerSettings()
     federation: FederationSettings = FederationSettings()
+    mail: MailSettings = MailSettings()
 
     @model_validator(mode="after")
     def _fill_public_url(self) -> Settings:
