@@ -1,4 +1,4 @@
-"""The mail outbox and the simplified tracks of mobile datasets
+"""The mail outbox, users' e-mail addresses and the simplified tracks of mobile datasets
 
 Revision ID: 0006
 Revises: 0005
@@ -18,6 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(
+            sa.Column("email", sa.String(length=320), nullable=False, server_default="")
+        )
     op.create_table(
         "outgoing_mail",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -59,3 +63,5 @@ def downgrade() -> None:
     op.drop_table("dataset_tracks")
     op.drop_index("ix_outgoing_mail_due", table_name="outgoing_mail")
     op.drop_table("outgoing_mail")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("email")
