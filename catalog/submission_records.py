@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -126,6 +127,47 @@ def list_products(
         query = query.where(Product.product_time <= end)
     query = query.order_by(Product.product_time.desc(), Product.id.desc())
     return list(session.scalars(query.limit(max(1, min(limit, 1000)))))
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def source_is_platform(source: str, platform: str) -> bool:
+    """Whether a product's source code names `platform`: the same letters and digits
+    (`c130` and `NCAR C-130`), or the platform's initials (`rhb`, Ronald H. Brown)."""
+    key = "".join(_words(source))
+    words = _words(platform)
+    if not key or not words:
+        return False
+    joined = "".join(words)
+    if key == joined or key == "".join(w[0] for w in words):
+        return True
+    return len(key) >= 3 and (key in words or joined.endswith(key) or key.endswith(joined))
+
+
+def products_of_dataset(
+    session: Session,
+    principal: Principal,
+    platform: str,
+    start: datetime | None,
+    stop: datetime | None,
+    limit: int = 24,
+) -> list[Product]:
+    """Products the caller may see from the dataset's platform on the days it covers."""
+    if start is None or not platform.strip():
+        return []
+    first = datetime.combine(start.date(), time.min, tzinfo=start.tzinfo)
+    last = datetime.combine((stop or start).date(), time.max, tzinfo=start.tzinfo)
+    query = (
+        select(Product)
+        .where(product_visible_filter(principal))
+        .where(Product.product_time >= first, Product.product_time <= last)
+        .order_by(Product.product_time, Product.id)
+        .limit(1000)
+    )
+    found = [p for p in session.scalars(query) if source_is_platform(p.source, platform)]
+    return found[:limit]
 
 
 def get_product(session: Session, product_id: int, principal: Principal) -> Product:

@@ -13,6 +13,7 @@ from catalog.access import RELEASING_STATES, AccessState
 from catalog.citations import CITATION_FORMATS, citation_text
 from catalog.downloads import DOWNLOAD_FORMATS
 from catalog.errors import NotFoundError
+from catalog.plots import plot_pages_of
 from catalog.registration import default_release_at
 from catalog.schemas import (
     FACET_NAMES,
@@ -23,9 +24,11 @@ from catalog.schemas import (
     SearchParams,
 )
 from catalog.search import get_citation, get_dataset_with_access
+from catalog.storage import ArchiveStore
 from catalog.submission_records import find_campaign
 from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url, small_count
 from field_catalog_ui.metadata import dataset_jsonld
+from submissions.service import dataset_products
 from web.links import API_LINKS
 from web.settings import Settings
 
@@ -157,10 +160,16 @@ def search_context(
 
 
 def dataset_context(
-    session: Session, public_id: str, principal: Principal, now: datetime, node: Settings
+    session: Session,
+    store: ArchiveStore,
+    public_id: str,
+    principal: Principal,
+    now: datetime,
+    node: Settings,
 ) -> dict[str, Any]:
     """Everything the dataset page shows; NotFoundError when the caller may not know of it."""
     detail, readable = get_dataset_with_access(session, public_id, principal, now, API_LINKS)
+    plots = plot_pages_of(session, store, public_id, principal, now) if readable else []
     base = node.public_url
     data_open = detail.access_state == AccessState.OPEN.value
     cited = get_citation(session, public_id, principal, now)
@@ -176,6 +185,10 @@ def dataset_context(
             detail, center_name=node.center_name, base_url=base, data_open=data_open
         ),
         "map_features": map_features([detail]),
+        "plot_pages": plots,
+        "products": dataset_products(
+            session, store, principal, detail.platform, detail.start, detail.stop, links=API_LINKS
+        ),
         "formats": [
             (f, FORMAT_LABELS[f])
             for f in sorted(DOWNLOAD_FORMATS, key=lambda name: name == "original")

@@ -14,6 +14,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.schemas import Principal, Role
+from catalog.storage import ArchiveStore
+from formats.units import readable
 from web.auth import csrf_token
 from web.deps import CallerDep, SettingsDep, require_role
 from web.settings import Settings
@@ -53,6 +55,7 @@ def make_environment() -> Environment:
     )
     env.filters["utc"] = utc
     env.filters["human_size"] = human_size
+    env.filters["unit"] = readable
     return env
 
 
@@ -100,6 +103,12 @@ class Page:
     request: Request
     node: Settings
     user: Principal
+
+    @property
+    def store(self) -> ArchiveStore:
+        """The node's archive storage (derived plots, product thumbnails)."""
+        store: ArchiveStore = self.request.app.state.store
+        return store
 
     def render(
         self, template: str, context: dict[str, Any], *, status: int = 200, csrf: bool = False

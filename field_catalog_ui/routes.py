@@ -66,7 +66,7 @@ def search(page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
 @router.get("/datasets/{public_id}", response_class=HTMLResponse)
 def dataset(public_id: str, page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     """One dataset's page (staff also see its audit trail and the access form)."""
-    context = pages.dataset_context(session, public_id, page.user, now, page.node)
+    context = pages.dataset_context(session, page.store, public_id, page.user, now, page.node)
     if page.user.role in STAFF_ROLES:
         context |= pages.staff_context(session, context["d"], now)
     return page.render("dataset.html", context)
@@ -94,7 +94,7 @@ def download(
                 target = f"{ready.origin_base_url}/datasets/{public_id}/download"
                 return RedirectResponse(f"{target}?{query}", status_code=303)
             return download_response(ready, page.request)
-    context = pages.dataset_context(session, public_id, page.user, now, page.node)
+    context = pages.dataset_context(session, store, public_id, page.user, now, page.node)
     context["download_form"] = form
     return page.render("dataset.html", context, status=status)
 

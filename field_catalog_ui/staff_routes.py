@@ -78,7 +78,7 @@ def set_access(
     except NotFoundError:
         raise
     except CatalogError as err:
-        context = pages.dataset_context(session, public_id, user, now, page.node)
+        context = pages.dataset_context(session, page.store, public_id, user, now, page.node)
         typed = {"state": state, "release_at": release_at, "reason": reason}
         context |= pages.staff_context(session, context["d"], now, typed, error=str(err))
         return page.render("dataset.html", context, status=400)

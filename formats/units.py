@@ -75,3 +75,34 @@ def canonical_unit(token: str) -> str | None:
 def is_string_unit(token: str) -> bool:
     """True for units that mark an id column (`NUMBER`, `ID`)."""
     return token.upper() in STRING_UNITS
+
+
+READABLE: dict[str, str] = {
+    "1e-6": "ppmv",
+    "1e-9": "ppbv",
+    "1e-12": "pptv",
+    "degC": "°C",
+    "degree": "°",
+    "degrees_north": "°N",
+    "degrees_east": "°E",
+    "percent": "%",
+    "m s-1": "m/s",
+    "m/s": "m/s",
+    "Mm-1": "Mm⁻¹",
+    "nmol m-3": "nmol/m³",
+    "ug m-3": "µg/m³",
+    "cm-3": "cm⁻³",
+    "W m-2": "W/m²",
+}
+"""Canonical units as people read and write them in papers (mixing ratios by volume, °C)."""
+
+
+def readable(unit: str | None, original: str = "") -> str:
+    """The unit as a reader expects it: `ppbv` for `1e-9`, `°C` for `degC`; an unknown
+    unit as written in the file."""
+    if unit:
+        return READABLE.get(unit, unit)
+    alias = ALIASES.get(original.strip().upper())
+    if alias is not None:
+        return READABLE.get(alias, original)
+    return original

@@ -17,6 +17,7 @@ from catalog.submission_records import (
     get_product,
     list_products,
     list_submissions,
+    products_of_dataset,
     visible_submission,
 )
 from submissions.intake import SubmissionResult, result_of
@@ -62,6 +63,21 @@ def products_page(
         session, principal, source=source, name=name, start=start, end=end, limit=limit
     )
     return ProductList(items=[ProductOut.of(p, has_thumbnail(store, p), links) for p in rows])
+
+
+def dataset_products(
+    session: Session,
+    store: ArchiveStore,
+    principal: Principal,
+    platform: str,
+    start: datetime | None,
+    stop: datetime | None,
+    *,
+    links: ResourceLinks,
+) -> list[ProductOut]:
+    """The products of a dataset's platform on the days it covers, for its page."""
+    rows = products_of_dataset(session, principal, platform, start, stop)
+    return [ProductOut.of(p, has_thumbnail(store, p), links) for p in rows]
 
 
 def has_thumbnail(store: ArchiveStore, product: Product) -> bool:

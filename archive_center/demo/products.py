@@ -14,6 +14,7 @@ from archive_center.demo.headerfile import SynthFile
 from archive_center.demo.station import KCO_LAT, KCO_LON
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 ITCZ_LABEL_LAT = -6.0
@@ -34,6 +35,41 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _land_polygons() -> list[np.ndarray]:
+    """The outer rings of Natural Earth's 1:110m land (vendored for the offline map)."""
+    import json
+    from importlib.resources import files
+
+    land = json.loads(
+        files("field_catalog_ui").joinpath("static/vendor/land-110m.geojson").read_bytes()
+    )
+    rings = []
+    for feature in land["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"]
+        if geometry["type"] == "Polygon":
+            polygons = [polygons]
+        rings += [np.asarray(polygon[0]) for polygon in polygons]
+    return rings
+
+
+def draw_coastline(ax: Axes) -> None:
+    """Land under the plotted data, keeping the view the data set."""
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    for ring in _land_polygons():
+        ax.fill(
+            ring[:, 0],
+            ring[:, 1],
+            facecolor="#dfe6d5",
+            edgecolor="#5b6b57",
+            linewidth=0.6,
+            zorder=0,
+        )
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    ax.set_facecolor("#eaf2fb")
+
+
 def flight_track_png(spec: FlightSpec, seed: int) -> bytes:
     """Map-style plot of a flight's track coloured by altitude, with Male and KCO marked."""
     from matplotlib.figure import Figure
@@ -49,7 +85,8 @@ def flight_track_png(spec: FlightSpec, seed: int) -> bytes:
     ax.set_xlabel("longitude (degrees east)")
     ax.set_ylabel("latitude (degrees north)")
     ax.set_title(f"{spec.aircraft} RF{spec.flight_no:02d} {spec.takeoff:%Y-%m-%d %H:%M} UTC")
-    ax.set_aspect("equal", adjustable="datalim")
+    draw_coastline(ax)
+    ax.set_aspect("equal", adjustable="box")
     ax.grid(True, linewidth=0.3)
     ax.legend(loc="best", fontsize="small")
     return _png(fig)

@@ -22,7 +22,7 @@ from catalog.downloads import (
     DownloadRequest,
     prepare_download,
 )
-from catalog.plots import PLOT_FORMATS, get_plot
+from catalog.plots import MAX_PAGES, PLOT_FORMATS, get_plot
 from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
 from catalog.search import get_citation, get_dataset, search_datasets
 from web.deps import (
@@ -205,7 +205,7 @@ def download_data(
         304: {"description": "Not modified"},
         307: {"description": "Held by another center: its same URL"},
     },
-    dependencies=[forbid_unknown_query("format")],
+    dependencies=[forbid_unknown_query("format", "page")],
 )
 def plot_dataset(
     public_id: str,
@@ -215,10 +215,12 @@ def plot_dataset(
     principal: PrincipalDep,
     now: NowDep,
     format: Literal["png", "svg"] = "png",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGES)] = 1,
 ) -> Response:
-    """A quick-look time-series plot of the current version (made once, then cached)."""
+    """Page `page` of the quick look of the current version (made once, then cached): time
+    series, or a skew-T/log-P and profiles for a sounding; every variable is on some page."""
     assert format in PLOT_FORMATS
-    plot = get_plot(session, store, public_id, principal, now, format)
+    plot = get_plot(session, store, public_id, principal, now, format, page)
     if plot.origin_base_url is not None:
         return redirect_to_origin(plot.origin_base_url, request)
     headers = cache_headers(plot.is_public) | {"ETag": plot.etag}

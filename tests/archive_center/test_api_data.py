@@ -214,6 +214,25 @@ def test_plot_png_is_cached_and_validated(node: Node) -> None:
     assert b"<svg" in svg.content[:2000]
 
 
+def test_a_sounding_plot_has_pages_and_the_dataset_page_shows_them(node: Node) -> None:
+    public_id = node.ids["sagar_kanya_sounding.txt"]
+    url = f"/api/v1/datasets/{public_id}/plot"
+    skew_t = node.client.get(url, params={"format": "svg"})
+    assert skew_t.status_code == 200, skew_t.text
+    assert "skew-T / log-P" in skew_t.text and "pressure [hPa]" in skew_t.text
+    profiles = node.client.get(url, params={"format": "svg", "page": 2})
+    assert profiles.status_code == 200, profiles.text
+    assert "profiles" in profiles.text and "WSPD" in profiles.text
+    assert profiles.headers["etag"] != skew_t.headers["etag"]
+    beyond = assert_problem(node.client.get(url, params={"page": 3}), 400)
+    assert "2 page(s)" in beyond["detail"]
+    assert_problem(node.client.get(url, params={"page": 0}), 422)
+    page = node.client.get(f"/datasets/{public_id}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert f"{url}?page=2" in page.text
+    assert "Skew-T/log-P diagram of" in page.text and "Profiles of" in page.text
+
+
 def test_worker_derives_netcdf_and_plots(node: Node) -> None:
     from archive_center.worker import run_once
 
