@@ -123,11 +123,14 @@ _CHILD: dict[str, Any] = {}
 """A deriving process's engine and store, set by `_start_child` (empty in the node)."""
 
 
-def _start_child(database_url: str, root: str, niceness: int) -> None:
-    """Set up one deriving process: lower priority, logging, its own engine."""
+def _start_child(database_url: str, root: str, niceness: int, node_pid: int) -> None:
+    """Set up one deriving process: it dies with the node (even a SIGKILLed one), runs at a
+    lower priority, logs, and has its own engine."""
+    from archive_center.lifecycle import die_with_parent
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
 
+    die_with_parent(node_pid)
     os.nice(niceness)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     _CHILD["engine"] = make_engine(database_url)
@@ -171,6 +174,7 @@ class DerivePool:
             settings.effective_database_url,
             str(settings.root.resolve()),
             settings.worker.niceness,
+            os.getpid(),
         )
         self._executor = self._start_processes()
 

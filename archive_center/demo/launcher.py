@@ -16,13 +16,13 @@ from pathlib import Path
 
 import archive_center
 from archive_center.demo.campaign import CENTERS, DemoCenter
+from archive_center.lifecycle import die_with_parent
 
 logger = logging.getLogger(__name__)
 
 MARKER = "fieldcat-demo.json"
 GENERATOR_VERSION = 1
 READY_PATH = "/api/v1/readyz"
-PR_SET_PDEATHSIG = 1
 
 
 class DemoError(Exception):
@@ -212,15 +212,6 @@ def check_ports_free(host: str, ports: list[int]) -> None:
                 ) from err
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM if the launcher dies (Linux), so none is orphaned."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def start_center(layout: DemoLayout, center: DemoCenter, url: str) -> RunningCenter:
     """Start `fieldcat serve` for one center, its output going to its log file."""
     command = [
@@ -240,7 +231,7 @@ def start_center(layout: DemoLayout, center: DemoCenter, url: str) -> RunningCen
     try:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            preexec_fn=_die_with_parent,  # prctl only: safe between fork and exec
+            preexec_fn=die_with_parent,  # prctl only: safe between fork and exec
         )  # fmt: skip
     finally:
         log.close()

@@ -78,3 +78,25 @@ def test_a_fresh_upload_is_derived_within_seconds(tmp_path: Path) -> None:
         assert process.poll() is None
     finally:
         stop(process, signal.SIGTERM)
+
+
+def test_deriving_processes_die_with_a_killed_node(tmp_path: Path) -> None:
+    """kill -9 of the node (OOM killer, a crashed host agent) leaves no deriving process
+    behind: each gets SIGTERM from the kernel when the node's worker thread is gone."""
+    root = tmp_path / "node"
+    prepare_center(root)
+    process, _, _ = serve(root, FIELDCAT_WORKER__DERIVE_PROCESSES="2")
+    try:
+        deadline = time.monotonic() + 60
+        while len(children := deriving(process.pid)) < 2:
+            assert time.monotonic() < deadline, "the deriving processes never started"
+            time.sleep(0.2)
+    except BaseException:
+        stop(process, signal.SIGTERM)
+        raise
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 10
+    while survivors := [pid for pid in children if alive(pid)]:
+        assert time.monotonic() < deadline, f"orphaned deriving processes: {survivors}"
+        time.sleep(0.1)
