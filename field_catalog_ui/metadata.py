@@ -29,9 +29,11 @@ def _spatial(detail: DatasetDetail) -> dict[str, Any] | None:
 
 
 def dataset_jsonld(
-    detail: DatasetDetail, *, center_name: str, base_url: str, data_open: bool
+    detail: DatasetDetail, *, center_name: str, provider: str, base_url: str, data_open: bool
 ) -> dict[str, Any]:
-    """A schema.org `Dataset` for search engines, from public metadata only."""
+    """A schema.org `Dataset` for search engines, from public metadata only: listed in this
+    center's catalog (`center_name`), provided by the center that archives it (`provider`,
+    the origin center of a mirrored record)."""
     url = dataset_url(base_url, detail.public_id)
     doc: dict[str, Any] = {
         "@context": "https://schema.org/",
@@ -53,7 +55,7 @@ def dataset_jsonld(
         "dateModified": detail.updated.isoformat(),
         "isAccessibleForFree": True,
         "includedInDataCatalog": {"@type": "DataCatalog", "name": f"FieldCat {center_name}"},
-        "provider": {"@type": "Organization", "name": center_name},
+        "provider": {"@type": "Organization", "name": provider},
     }
     if detail.release_at is not None and not data_open:
         doc["conditionsOfAccess"] = (

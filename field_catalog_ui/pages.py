@@ -182,7 +182,11 @@ def dataset_context(
         "origin_page": cited.url if detail.is_mirror else None,
         "citation_formats": CITATION_EXPORTS,
         "jsonld": dataset_jsonld(
-            detail, center_name=node.center_name, base_url=base, data_open=data_open
+            detail,
+            center_name=node.center_name,
+            provider=cited.publisher,
+            base_url=base,
+            data_open=data_open,
         ),
         "map_features": map_features([detail]),
         "plot_pages": plots,

@@ -111,3 +111,15 @@ def test_an_embargoed_record_can_be_cited_by_anyone_who_sees_it(node: Node) -> N
 
     text = cite(node, node.ids[EMBARGOED_SAMPLE], "text")
     assert "Doe, John" in text
+
+
+def test_the_json_ld_of_a_mirrored_record_names_its_origin_as_provider(node: Node) -> None:
+    import html as html_module
+
+    public_id = node.ids["mirror"]
+    page = node.client.get(f"/datasets/{public_id}", headers={"Accept": "text/html"}).text
+    found = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert found, "no JSON-LD on the page"
+    doc = json.loads(html_module.unescape(found.group(1)))
+    assert doc["provider"]["name"] == "NPL New Delhi"
+    assert doc["includedInDataCatalog"]["name"] == "FieldCat UCAR/JOSS Boulder"
