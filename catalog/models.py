@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 # The other table modules map onto the same base; importing them here puts every table on
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
-from catalog import auth_models, federation_models, submission_models  # noqa: F401
+from catalog import auth_models, federation_models, receiver_models, submission_models  # noqa: F401
 from catalog.access_states import AccessState
 from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 TOP_KEYS = {
-    "name", "kind", "fields", "delimiter", "widths", "names_line", "skip_lines", "line_prefix", "comment",
-    "file_patterns", "missing_tokens", "time", "header", "columns",
+    "name", "kind", "fields", "delimiter", "widths", "names_line", "skip_lines",
+    "line_prefix", "comment", "file_patterns", "missing_tokens", "time", "header", "columns",
 }  # fmt: skip
 TIME_KEYS = {"fields", "format", "elapsed_field", "base_pattern", "base_format"}
 HEADER_KEYS = {
@@ -161,7 +161,8 @@ def load_profile(path: Path) -> Profile:
     return Profile(
         name=check.typed(data, "name", str, "") or path.stem, path=path, kind=kind,
         time=_time(check, data.get("time")), header=_header(check, data.get("header")),
-        columns=columns, widths=tuple(widths), delimiter=check.typed(data, "delimiter", str, "") or ",",
+        columns=columns, widths=tuple(widths),
+        delimiter=check.typed(data, "delimiter", str, "") or ",",
         names_line=check.typed(data, "names_line", int, "") or 0,
         skip_lines=check.typed(data, "skip_lines", int, "") or 0,
         line_prefix=check.typed(data, "line_prefix", str, "") or "",
@@ -239,7 +240,8 @@ def load_profiles(folder: Path) -> dict[str, Profile]:
     for path in sorted(folder.glob("*.toml")):
         profile = load_profile(path)
         if profile.name in profiles:
-            raise ProfileError(path, "name", _line_of(path.read_text("utf-8"), "name"),
-                               f"profile {profile.name!r} is also {profiles[profile.name].path}")  # fmt: skip
+            line = _line_of(path.read_text("utf-8"), "name")
+            other = profiles[profile.name].path
+            raise ProfileError(path, "name", line, f"profile {profile.name!r} is also {other}")
         profiles[profile.name] = profile
     return profiles

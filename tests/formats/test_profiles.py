@@ -82,7 +82,9 @@ def test_each_fixture_round_trips_into_netcdf_exactly(
             np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-6, equal_nan=True)
 
 
-def test_header_defaults_come_from_the_profile(profiles: dict[str, formats.profiles.Profile]) -> None:
+def test_header_defaults_come_from_the_profile(
+    profiles: dict[str, formats.profiles.Profile],
+) -> None:
     raw = "KCO_Met_1min_19990301.dat"
     text, _ = convert(profiles["kco_cr1000_met"], (RAW / raw).read_text("utf-8"), source=raw)
     report = formats.validate((text or "").encode(), filename="kco.txt")
@@ -133,10 +135,10 @@ def test_a_value_that_is_not_a_number_is_refused(
 @pytest.mark.parametrize(
     ("edit", "key", "line"),
     [
-        (("unit = \"mm\"", "unit = \"mm\"\nscale = 2"), "columns.scale", 55),
-        (("did = 710", "did = \"seven\""), "header.did", 16),
-        (("kind = \"delimited\"", "kind = \"csv\""), "kind", 3),
-        (("format = \"%Y-%m-%d %H:%M:%S\"", ""), "time", 11),
+        (('unit = "mm"', 'unit = "mm"\nscale = 2'), "columns.scale", 55),
+        (("did = 710", 'did = "seven"'), "header.did", 16),
+        (('kind = "delimited"', 'kind = "csv"'), "kind", 3),
+        (('format = "%Y-%m-%d %H:%M:%S"', ""), "time", 11),
         (("[header]", "[header\n"), "(syntax)", 15),
     ],
 )
