@@ -45,7 +45,14 @@ def wishes(session: Session) -> dict[str, Wish]:
 
 
 def control(
-    session: Session, name: str, action: str, *, actor: Principal, label: str, now: datetime
+    session: Session,
+    name: str,
+    action: str,
+    *,
+    actor: Principal,
+    label: str,
+    now: datetime,
+    reason: str = "",
 ) -> Wish:
     """Record staff's `start`, `stop` or `restart` of a receiver, with its audit event."""
     if action not in ACTIONS:
@@ -60,8 +67,8 @@ def control(
     row.changed_at, row.changed_by = now, label[:100]
     after = {"desired": row.desired, "restart_seq": row.restart_seq}
     record_event(
-        session, actor=actor, action=f"receiver.{action}", now=now, reason=f"receiver {name}",
-        before=before, after=after, actor_label=label,
+        session, actor=actor, action=f"receiver.{action}", now=now,
+        reason=reason or f"receiver {name}", before=before, after=after, actor_label=label,
     )  # fmt: skip
     session.flush()
     return Wish(row.desired, row.restart_seq)
