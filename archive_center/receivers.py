@@ -101,9 +101,11 @@ class FtpReceiver:
     def __init__(self, make: Callable[[], FtpDrop]) -> None:
         self.make = make
         self.drop: FtpDrop | None = None
+        self.where = ""
 
     def start(self) -> None:
         self.drop = self.make()
+        self.where = "ftp {}:{}".format(*self.drop.address)
         self.drop.take_leftovers()
         self.drop.start()
 
@@ -115,9 +117,7 @@ class FtpReceiver:
         return self.drop is not None and self.drop.serving()
 
     def detail(self) -> str:
-        if self.drop is None:
-            return ""
-        return "ftp {}:{}".format(*self.drop.address)
+        return self.where
 
 
 def load_center_profiles(settings: Settings) -> dict[str, Profile]:

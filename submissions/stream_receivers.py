@@ -100,6 +100,10 @@ class TcpLineReceiver(StreamReceiver):
                 connection, (address, *_rest) = self._socket.accept()
             except TimeoutError:
                 continue
+            except OSError:
+                if stop.is_set():
+                    return
+                raise
             if not allowed(address, self.allow):
                 logger.warning("stream %s refused a connection from %s", self.name, address)
                 connection.close()
@@ -132,6 +136,10 @@ class TcpLineReceiver(StreamReceiver):
 
     def interrupt(self) -> None:
         for connection in list(self._connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already gone
             connection.close()
         if self._socket is not None:
             self._socket.close()
