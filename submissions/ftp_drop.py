@@ -349,6 +349,8 @@ class FtpDrop:
         try:
             while not self._stop.is_set():
                 self.server.ioloop.loop(timeout=0.2, blocking=False)
+        except Exception:  # the thread ends; the supervisor starts a fresh drop
+            logger.exception("FTP drop crashed")
         finally:
             self.server.close_all()
 

@@ -9,6 +9,7 @@ else is refused and logged, never appended. TCP senders get one answer line per 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -136,10 +137,8 @@ class TcpLineReceiver(StreamReceiver):
 
     def interrupt(self) -> None:
         for connection in list(self._connections):
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already gone
             connection.close()
         if self._socket is not None:
             self._socket.close()

@@ -90,7 +90,7 @@ def readyz(request: Request, response: Response, settings: SettingsDep) -> Readi
         database=engine is not None and database_ready(engine),
         storage=storage_writable(settings),
     )
-    if readiness.database:
+    if engine is not None and readiness.database:
         readiness.receivers = receivers_seen(engine)
     if readiness.database and readiness.storage:
         return readiness

@@ -162,8 +162,12 @@ def test_senders_outside_the_sources_or_without_the_token_are_refused(
     import socket
 
     with socket.create_connection(("127.0.0.1", node["base"] + 1), timeout=5) as conn:
-        conn.sendall(met_line(0).encode() + b"\n")
-        assert conn.recv(100) == b"", "closed without an answer"
+        try:
+            conn.sendall(met_line(0).encode() + b"\n")
+            answer = conn.recv(100)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b"", "closed without an answer"
     with socket.create_connection(("127.0.0.1", node["base"] + 2), timeout=5) as conn:
         conn.sendall(met_line(0).encode() + b"\n")
         assert conn.recv(100).startswith(b"refused token")
