@@ -90,20 +90,15 @@ class DayStream:
             return None
         with self._lock:
             current = self._current
-            if current and current.rows and self._same(text, current):
-                return None
             number = (len(current.rows) if current else 0) + 1
             found = self._reader.read(number, text)
             if isinstance(found, Diagnostic):
                 self._refuse(found, text)
                 return found
+            if current and current.rows and found.text() == current.rows[-1].text():
+                return None  # a resend of the last line
             self._add(found)
         return None
-
-    def _same(self, text: str, current: _Day) -> bool:
-        probe = RowReader(self.profile)
-        found = probe.read(0, text)
-        return isinstance(found, Row) and found.text() == current.rows[-1].text()
 
     def _refuse(self, found: Diagnostic, text: str) -> None:
         self.lines_refused += 1

@@ -17,6 +17,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import BinaryIO
 
 from submissions.day_stream import DayStream
 from submissions.receiver_base import ThreadReceiver
@@ -114,25 +115,25 @@ class TcpLineReceiver(StreamReceiver):
 
     def _lines(self, connection: socket.socket, address: str) -> None:
         try:
-            with connection, connection.makefile("rwb", buffering=0) as stream:
-                if self.token and not self._authorised(stream, address):
+            with connection, connection.makefile("rb") as lines:
+                if self.token and not self._authorised(connection, lines, address):
                     return
-                for raw in stream:
+                for raw in lines:  # buffered: a sender may send many lines before the answers
                     found = self.stream.append(raw.decode("utf-8", "replace"))
                     answer = "ok" if found is None else f"refused {found.code} {found.message}"
-                    stream.write(answer.encode() + b"\n")
+                    connection.sendall(answer.encode() + b"\n")
         except OSError:
             pass  # the sender went away, or the receiver is stopping
         finally:
             self._connections.discard(connection)
 
-    def _authorised(self, stream: socket.SocketIO, address: str) -> bool:
-        first = stream.readline().decode("utf-8", "replace").strip()
+    def _authorised(self, connection: socket.socket, lines: BinaryIO, address: str) -> bool:
+        first = lines.readline().decode("utf-8", "replace").strip()
         if first == f"TOKEN {self.token}":
-            stream.write(b"ok\n")
+            connection.sendall(b"ok\n")
             return True
         logger.warning("stream %s refused %s: no or a wrong token", self.name, address)
-        stream.write(b"refused token\n")
+        connection.sendall(b"refused token\n")
         return False
 
     def interrupt(self) -> None:

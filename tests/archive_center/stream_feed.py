@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ class LineSender:
     def __init__(self, host: str, port: int, token: str = "", deadline_s: float = 20) -> None:
         self.address, self.token, self.deadline_s = (host, port), token, deadline_s
         self._socket: socket.socket | None = None
-        self._file: socket.SocketIO | None = None
+        self._answers: BinaryIO | None = None
         self.reconnects = 0
 
     def _connect(self) -> None:
@@ -40,42 +41,56 @@ class LineSender:
         while True:
             try:
                 self._socket = socket.create_connection(self.address, timeout=5)
-                self._file = self._socket.makefile("rwb", buffering=0)  # type: ignore[assignment]
+                self._answers = self._socket.makefile("rb")
                 if self.token:
-                    self._ask(f"TOKEN {self.token}")
+                    self._socket.sendall(f"TOKEN {self.token}\n".encode())
+                    self._answer()
                 return
             except OSError:
                 if time.monotonic() > end:
                     raise
                 time.sleep(0.05)
 
-    def _ask(self, line: str) -> str:
-        assert self._file is not None
-        self._file.write(line.encode() + b"\n")
-        answer = self._file.readline().decode().strip()
+    def _answer(self) -> str:
+        assert self._answers is not None
+        answer = self._answers.readline().decode().strip()
         if not answer:
             raise ConnectionError("no answer")
         return answer
 
     def send(self, line: str) -> str:
         """The stream's answer to `line` (`ok` or `refused CODE ...`), resending as needed."""
+        return self.send_many([line])[0]
+
+    def send_many(self, lines: list[str]) -> list[str]:
+        """Send `lines` at once, then read their answers (a pipelined sender); after a broken
+        connection the unanswered lines are sent again."""
         end = time.monotonic() + self.deadline_s
-        while True:
+        answers: list[str] = []
+        while len(answers) < len(lines):
             try:
-                if self._file is None:
+                if self._socket is None:
                     self._connect()
-                return self._ask(line)
+                assert self._socket is not None
+                rest = lines[len(answers) :]
+                self._socket.sendall("".join(f"{line}\n" for line in rest).encode())
+                for _ in rest:
+                    answers.append(self._answer())
             except OSError:
                 self.close()
                 self.reconnects += 1
                 if time.monotonic() > end:
                     raise
                 time.sleep(0.05)
+        return answers
 
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()
-        self._socket = self._file = None
+        if self._answers is not None:
+            self._answers.close()
+        self._socket = None
+        self._answers = None
 
 
 def day_version(session: Session, did: str) -> str | None:
