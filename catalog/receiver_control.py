@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.audit import record_event
+from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.receiver_models import ReceiverControl, ReceiverStatus
 from catalog.schemas import Principal
 
@@ -56,7 +57,7 @@ def control(
 ) -> Wish:
     """Record staff's `start`, `stop` or `restart` of a receiver, with its audit event."""
     if action not in ACTIONS:
-        raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
+        raise InvalidQueryError(f"action must be one of {', '.join(ACTIONS)}")
     row = session.get(ReceiverControl, name)
     before = None if row is None else {"desired": row.desired, "restart_seq": row.restart_seq}
     if row is None:
@@ -90,3 +91,20 @@ def seen_all(session: Session) -> list[Seen]:
         Seen(r.name, r.kind, r.state, r.restarts, r.detail, r.started_at, r.updated_at)
         for r in rows
     ]
+
+
+def supervised(session: Session, name: str) -> Seen:
+    """A receiver the supervisor reported; `NotFoundError` for any other name."""
+    row = session.get(ReceiverStatus, name)
+    if row is None:
+        raise NotFoundError(f"no receiver {name!r} on this node")
+    return Seen(row.name, row.kind, row.state, row.restarts, row.detail, row.started_at,
+                row.updated_at)  # fmt: skip
+
+
+STREAM_KINDS = ("tcp", "serial", "http", "folder")
+
+
+def live_streams(session: Session) -> list[Seen]:
+    """The center's ingest streams as the supervisor last saw them (not FTP or the folder)."""
+    return [seen for seen in seen_all(session) if seen.kind in STREAM_KINDS]

@@ -51,10 +51,11 @@ class Supervisor:
         receivers: list[tuple[Receiver, bool]],
         sessions: sessionmaker[Session] | None,
         poll_s: float = 0.2,
+        healthy_s: float = HEALTHY_S,
     ) -> None:
         self.slots = {r.name: _Slot(r, enabled) for r, enabled in receivers}
         self.sessions = sessions
-        self.poll_s = poll_s
+        self.poll_s, self.healthy_s = poll_s, healthy_s
         self._written = 0.0
         self._changed = True
 
@@ -86,7 +87,7 @@ class Supervisor:
             elif slot.state == "restarting" and now >= slot.retry_at:
                 slot.receiver.stop()
                 self._start(slot, now)
-            elif slot.state == "running" and now - slot.started_mono > HEALTHY_S:
+            elif slot.state == "running" and now - slot.started_mono > self.healthy_s:
                 slot.backoff = FIRST_BACKOFF_S
 
     def _start(self, slot: _Slot, now: float) -> None:

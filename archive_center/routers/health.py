@@ -28,13 +28,13 @@ class Health(BaseModel):
 
 
 class ReceiverHealth(BaseModel):
-    """What the worker's supervisor last saw of one receiver (docs/streams.md)."""
+    """What the worker's supervisor last saw of one receiver (docs/streams.md); where it
+    listens and its last error are on the staff page only."""
 
     name: str
     kind: str
     state: str
     restarts: int
-    detail: str
     updated_at: str
 
 
@@ -68,7 +68,7 @@ def receivers_seen(engine: Engine) -> list[ReceiverHealth]:
     with make_session_factory(engine)() as session:
         return [
             ReceiverHealth(name=s.name, kind=s.kind, state=s.state, restarts=s.restarts,
-                           detail=s.detail, updated_at=s.updated_at.isoformat())
+                           updated_at=s.updated_at.isoformat())
             for s in seen_all(session)
         ]  # fmt: skip
 
