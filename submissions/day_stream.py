@@ -44,6 +44,14 @@ def day_did(base: int, day: date) -> int:
     return int(f"{base}{day:%Y%m%d}")
 
 
+def _parse_row(number: int, text: str) -> Row:
+    """A row as the day file holds it (`render`'s data line)."""
+    stamp, _, values = text.partition(" ")
+    return Row(
+        number, datetime.fromisoformat(stamp.replace("Z", "+00:00")), tuple(values.split(" "))
+    )
+
+
 class DayStream:
     """Appends a stream's lines to its day's rows and publishes them as versions."""
 
@@ -56,6 +64,7 @@ class DayStream:
         self._lock = threading.Lock()
         self._publishing = threading.Lock()
         self._current = self._resume()
+        self._unfinished = self._older_unpublished()
         self._reader = RowReader(profile, self._last_time())
         self._last_publish = 0.0
         self.lines_accepted = 0
@@ -67,13 +76,23 @@ class DayStream:
             return None
         latest = days[-1]
         day = date.fromisoformat(latest.stem)
-        rows = []
-        for number, text in enumerate(latest.read_text("utf-8").splitlines(), 1):
-            stamp, _, values = text.partition(" ")
-            when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-            rows.append(Row(number, when, tuple(values.split(" "))))
+        lines = latest.read_text("utf-8").splitlines()
+        rows = [_parse_row(number, text) for number, text in enumerate(lines, 1)]
         published = self._published_count(day)
         return _Day(day, rows, published)
+
+    def _older_unpublished(self) -> list[_Day]:
+        """Days before the latest whose last lines were never published (a stop at midnight)."""
+        found = []
+        for path in sorted(self.folder.glob("*.rows"))[:-1]:
+            day = date.fromisoformat(path.stem)
+            rows = [
+                _parse_row(n, text)
+                for n, text in enumerate(path.read_text("utf-8").splitlines(), 1)
+            ]
+            if self._published_count(day) < len(rows):
+                found.append(_Day(day, rows, self._published_count(day)))
+        return found
 
     def _last_time(self) -> datetime | None:
         return self._current.rows[-1].time if self._current and self._current.rows else None
@@ -123,6 +142,8 @@ class DayStream:
 
     def publish_due(self) -> SubmissionResult | None:
         """Publish the current day if it has new rows and `every_s` has passed."""
+        while self._unfinished:
+            self._publish_day(self._unfinished.pop())
         if time.monotonic() - self._last_publish < self.every_s:
             return None
         with self._lock:

@@ -47,31 +47,43 @@ class StreamReceiver(ThreadReceiver):
         super().__init__(name)
         self.stream = stream
         self._publisher: threading.Thread | None = None
+        self._publishing = threading.Event()
 
     def start(self) -> None:
         super().start()
+        if self._publisher is not None and self._publisher.is_alive():
+            return  # it kept publishing while the input was restarted
+        self._publishing = threading.Event()
         self._publisher = threading.Thread(
-            target=self._publish, name=f"fieldcat-{self.name}-publish", daemon=True
-        )
+            target=self._publish, args=(self._publishing,), name=f"fieldcat-{self.name}-publish",
+            daemon=True,
+        )  # fmt: skip
         self._publisher.start()
 
-    def _publish(self) -> None:
-        stop = self._stop
+    def _publish(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 self.stream.publish_due()
             except Exception:  # logged; the next round tries again
                 logger.exception("stream %s: publishing failed", self.name)
             stop.wait(0.1)
-        self.stream.publish_due()
 
     def stop(self) -> None:
+        """Stop the input; a live receiver's publisher also stops, after publishing what
+        arrived since its last version. After a crash the publisher goes on (a restart then
+        waits for no publication)."""
+        crashed = not super().alive()
         super().stop()
-        if self._publisher is not None:
-            self._publisher.join(timeout=30)
+        if crashed or self._publisher is None:
+            return
+        self._publishing.set()
+        self._publisher.join(timeout=30)
         self.stream.every_s, every = 0.0, self.stream.every_s
-        self.stream.publish_due()  # what arrived since the last version is not left behind
+        self.stream.publish_due()
         self.stream.every_s = every
+
+    def alive(self) -> bool:
+        return super().alive()
 
     def detail(self) -> str:
         counts = f"{self.stream.lines_accepted} lines, {self.stream.lines_refused} refused"

@@ -40,7 +40,7 @@ DID = str(day_did(710, START.date()))
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("streams")
     master, slave = pty.openpty()
-    base = free_ports(4)
+    base = free_ports(5)
     settings = Settings(
         root=root, profiles_dir=PROFILES,
         streams=[
@@ -52,8 +52,12 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
              "token": "s3cret", "did": 712},
             {"name": "serial", "kind": "serial", "profile": "kco_cr1000_met", "did": 713,
              "device": os.ttyname(slave), "baudrate": 19200, "version_every_s": 0.3},
+            {"name": "pushed", "kind": "http", "profile": "kco_cr1000_met", "port": base + 4,
+             "token": "push-token", "did": 714, "version_every_s": 0.3},
+            {"name": "gps-files", "kind": "folder", "profile": "rhb_gps_nmea"},
         ],
-        submissions={"ftp": {"enabled": True, "port": base + 3}},
+        submissions={"ftp": {"enabled": True, "port": base + 3},
+                     "watch": {"poll_interval_s": 0.1, "stable_polls": 1}},
     )  # fmt: skip
     prepare_node(settings)
     engine = make_engine(settings.effective_database_url)
@@ -218,6 +222,35 @@ def test_the_ftp_drop_killed_by_an_injected_error_comes_back(node: dict[str, Any
         assert ftp.login().startswith("230")
 
 
+def test_a_day_closes_when_the_next_begins_and_a_restart_resumes_it(tmp_path: Path) -> None:
+    from formats.profiles import load_profile
+    from submissions.day_stream import DayStream
+
+    taken: list[tuple[str, str]] = []
+
+    def take(path: Path, name: str) -> Any:
+        taken.append((name, path.read_text()))
+        return type("Result", (), {"accepted": True, "report_text": ""})()
+
+    profile = load_profile(PROFILES / "campbell_met.toml")
+    day = DayStream("met", profile, tmp_path, take, did=710, every_s=0)
+    late = datetime(1999, 3, 1, 23, 59, 58, tzinfo=UTC)
+    for i in range(2):
+        assert day.append(met_line(i, start=late)) is None
+    day.publish_due()
+    restarted = DayStream("met", profile, tmp_path, take, did=710, every_s=0)
+    assert restarted.append(met_line(1, start=late)) is None, "a resend is dropped"
+    assert restarted.append(met_line(2, start=late)) is None  # 00:00:00 the next day
+    restarted.publish_due()
+    _wait(lambda: len(taken) == 2)
+    names = [name for name, _ in taken]
+    assert names == ["met_19990301.txt", "met_19990302.txt"]
+    first_day, next_day = taken[0][1], taken[1][1]
+    assert "DID = 71019990301" in first_day and "DATA VERSION = 1.0.2" in first_day
+    assert "DID = 71019990302" in next_day and "DATA VERSION = 1.0.1" in next_day
+    assert (tmp_path / "1999-03-01.rows").read_text().count("\n") == 2
+
+
 def test_a_receiver_that_keeps_dying_backs_off(tmp_path: Path) -> None:
     from formats.profiles import load_profile
     from submissions.day_stream import DayStream
@@ -235,3 +268,36 @@ def test_a_receiver_that_keeps_dying_backs_off(tmp_path: Path) -> None:
     slot = supervisor.slots["gone"]
     assert 2 <= slot.restarts <= 5
     assert "no-such-tty" in receiver.detail()
+
+
+def test_http_push_takes_lines_only_with_the_token(node: dict[str, Any]) -> None:
+    import httpx
+
+    url = f"http://127.0.0.1:{node['base'] + 4}/lines"
+    _wait(_receiver(node, "pushed").alive)
+    body = "\n".join(met_line(i) for i in range(5)) + "\n"
+    refused = httpx.post(url, content=body, headers={"Authorization": "Bearer wrong"})
+    assert refused.status_code == 403 and _rows(node, "pushed") == []
+    bad = met_line(5) + ",1"
+    taken = httpx.post(
+        url, content=body + bad, headers={"Authorization": "Bearer push-token"}
+    )
+    assert taken.status_code == 200
+    assert [r["code"] for r in taken.json()["refused"]] == ["PRF001"]
+    assert len(_rows(node, "pushed")) == 5
+    _wait(lambda: _version(node["sessions"], str(day_did(714, START.date()))) == "1.0.5")
+
+
+def test_a_folder_stream_takes_raw_files_by_its_profile(node: dict[str, Any]) -> None:
+    raw = PROFILES.parent / "raw" / "rhb_19990305.nmea"
+    folder = node["root"] / "streams" / "gps-files"
+    _wait(_receiver(node, "gps-files").alive)
+    (folder / raw.name).write_bytes(raw.read_bytes())
+    lines = raw.read_text().splitlines()
+    lines[3] = lines[3].replace("120010.00", "115950.00")  # a time going backwards
+    (folder / "broken.nmea").write_text("\n".join(lines) + "\n")
+    _wait(lambda: (folder / "done" / raw.name).exists(), timeout=20)
+    _wait(lambda: (folder / "rejected" / "broken.nmea").exists(), timeout=20)
+    report = (folder / "rejected" / "broken.nmea.report.txt").read_text()
+    assert "broken.nmea:4:" in report and "PRF003" in report and "115950.00" in report
+    assert _version(node["sessions"], "720") == "1.0"
