@@ -140,6 +140,14 @@ def stream_folder(settings: Settings, stream: StreamSettings) -> Path:
     return settings.root / "streams" / stream.name
 
 
+def with_header(profile: Profile, header: dict[str, str | int | float]) -> Profile:
+    """The profile with a stream's own header values (site location, platform...) over its
+    own (the settings checked the keys)."""
+    import dataclasses
+
+    return dataclasses.replace(profile, header={**profile.header, **header}) if header else profile
+
+
 def build_stream(
     settings: Settings, engine: Engine, stream: StreamSettings, profile: Profile
 ) -> Receiver:
@@ -150,6 +158,7 @@ def build_stream(
 
     take = intake_for(settings, engine, f"stream-{stream.name}")
     folder = stream_folder(settings, stream)
+    profile = with_header(profile, stream.header)
     if stream.kind == "folder":
         watch = settings.submissions.watch
         raw_take = profile_take(profile, take, settings.max_upload_bytes)

@@ -171,6 +171,9 @@ class StreamSettings(BaseModel):
     baudrate: int = Field(default=9600, gt=0)
     folder: Path | None = None
     version_every_s: float = Field(default=1.0, gt=0)
+    header: dict[str, str | int | float] = Field(default_factory=dict)
+    """Per-stream header values over the profile's (`location`, `platform`, `pi`...): one
+    profile serves the same logger at several sites."""
 
     @model_validator(mode="after")
     def _complete(self) -> StreamSettings:
@@ -178,6 +181,10 @@ class StreamSettings(BaseModel):
             raise ValueError(f"stream {self.name}: a {self.kind} stream needs a port and sources")
         if self.kind == "serial" and not self.device:
             raise ValueError(f"stream {self.name}: a serial stream needs a device")
+        from formats.profiles import HEADER_KEYS
+
+        if unknown := sorted(set(self.header) - (HEADER_KEYS - {"remarks"})):
+            raise ValueError(f"stream {self.name}: header has no key {', '.join(unknown)}")
         return self
 
 

@@ -53,7 +53,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             {"name": "serial", "kind": "serial", "profile": "kco_cr1000_met", "did": 713,
              "device": os.ttyname(slave), "baudrate": 19200, "version_every_s": 0.3},
             {"name": "pushed", "kind": "http", "profile": "kco_cr1000_met", "port": base + 4,
-             "token": "push-token", "did": 714, "version_every_s": 0.3},
+             "token": "push-token", "did": 714, "version_every_s": 0.3,
+             "header": {"location": "Hanimaadhoo; 6.776N 73.183E", "platform": "HAN"}},
             {"name": "gps-files", "kind": "folder", "profile": "rhb_gps_nmea"},
         ],
         submissions={"ftp": {"enabled": True, "port": base + 3},
@@ -279,13 +280,19 @@ def test_http_push_takes_lines_only_with_the_token(node: dict[str, Any]) -> None
     refused = httpx.post(url, content=body, headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 403 and _rows(node, "pushed") == []
     bad = met_line(5) + ",1"
-    taken = httpx.post(
-        url, content=body + bad, headers={"Authorization": "Bearer push-token"}
-    )
+    taken = httpx.post(url, content=body + bad, headers={"Authorization": "Bearer push-token"})
     assert taken.status_code == 200
     assert [r["code"] for r in taken.json()["refused"]] == ["PRF001"]
     assert len(_rows(node, "pushed")) == 5
-    _wait(lambda: _version(node["sessions"], str(day_did(714, START.date()))) == "1.0.5")
+    did = str(day_did(714, START.date()))
+    _wait(lambda: _version(node["sessions"], did) == "1.0.5")
+    from sqlalchemy import select
+
+    from catalog.models import Dataset
+
+    with node["sessions"]() as session:
+        dataset = session.scalars(select(Dataset).where(Dataset.did == did)).one()
+        assert (dataset.platform, dataset.location) == ("HAN", "Hanimaadhoo; 6.776N 73.183E")
 
 
 def test_a_folder_stream_takes_raw_files_by_its_profile(node: dict[str, Any]) -> None:
