@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from catalog.audit import record_event
@@ -55,23 +56,47 @@ def control(
     now: datetime,
     reason: str = "",
 ) -> Wish:
-    """Record staff's `start`, `stop` or `restart` of a receiver, with its audit event."""
+    """Record staff's `start`, `stop` or `restart` of a receiver, with its audit event.
+
+    One atomic UPDATE (an INSERT the first time), so clicks and commands at once are each
+    counted: two restarts raise `restart_seq` by two, on SQLite and PostgreSQL alike."""
     if action not in ACTIONS:
         raise InvalidQueryError(f"action must be one of {', '.join(ACTIONS)}")
-    row = session.get(ReceiverControl, name)
-    before = None if row is None else {"desired": row.desired, "restart_seq": row.restart_seq}
-    if row is None:
-        row = ReceiverControl(name=name, desired="running", restart_seq=0)
-        session.add(row)
-    row.desired = "stopped" if action == "stop" else "running"
-    row.restart_seq = (row.restart_seq or 0) + (action == "restart")
-    row.changed_at, row.changed_by = now, label[:100]
-    after = {"desired": row.desired, "restart_seq": row.restart_seq}
+    desired = "stopped" if action == "stop" else "running"
+    wish = _write_wish(session, name, desired, int(action == "restart"), now, label[:100])
     record_event(
         session, actor=actor, action=f"receiver.{action}", now=now,
-        reason=reason or f"receiver {name}", before=before, after=after, actor_label=label,
+        reason=reason or f"receiver {name}", actor_label=label,
+        after={"desired": wish.desired, "restart_seq": wish.restart_seq},
     )  # fmt: skip
-    session.flush()
+    return wish
+
+
+def _write_wish(
+    session: Session, name: str, desired: str, raise_by: int, now: datetime, label: str
+) -> Wish:
+    table = ReceiverControl.__table__
+    assert isinstance(table, Table)
+    values = {"desired": desired, "changed_at": now, "changed_by": label}
+    raise_seq = (
+        update(table)
+        .where(table.c.name == name)
+        .values(restart_seq=table.c.restart_seq + raise_by, **values)
+    )
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    first = (
+        insert(table)
+        .values(name=name, restart_seq=raise_by, **values)
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(table.c.name)  # a row back: made (psycopg's rowcount says -1 either way)
+    )
+    while connection.execute(raise_seq).rowcount < 1:
+        if connection.execute(first).first() is not None:
+            break  # made; else another made it meanwhile: raise that one
+    row = connection.execute(
+        select(table.c.desired, table.c.restart_seq).where(table.c.name == name)
+    ).one()
     return Wish(row.desired, row.restart_seq)
 
 

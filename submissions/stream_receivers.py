@@ -82,9 +82,6 @@ class StreamReceiver(ThreadReceiver):
         self.stream.publish_due()
         self.stream.every_s = every
 
-    def alive(self) -> bool:
-        return super().alive()
-
     def detail(self) -> str:
         counts = f"{self.stream.lines_accepted} lines, {self.stream.lines_refused} refused"
         return f"{self.error}; {counts}" if self.error else counts

@@ -93,9 +93,8 @@ class Supervisor:
     def _start(self, slot: _Slot, now: float) -> None:
         try:
             slot.receiver.start()
-        except Exception:
+        except Exception:  # then it is not alive: the next step counts it and restarts it
             logger.exception("receiver %s could not start", slot.receiver.name)
-            slot.state = "running"  # seen as dead at the next step, and restarted
         slot.state, slot.started_mono = "running", now
         slot.started_at = datetime.now(UTC)
         self._changed = True

@@ -63,3 +63,28 @@ def test_the_federation_page_lists_live_streams_without_their_addresses(node: No
     page = node.client.get("/federation").text
     assert "Live streams of" in page and "kco-met" in page
     assert "/dev/ttyUSB0" not in page and "ftp 127.0.0.1" not in page
+
+
+def test_many_staff_clicks_at_once_are_each_recorded(node: Node) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _seed_status(node)
+    client = signed_in(node, "staff_streams3", Role.STAFF)
+    token = csrf_of(client.get("/staff/streams").text)
+    with node.app.state.session_factory() as session:
+        before = len(list(session.scalars(select(AuditEvent.id))))
+    actions = ["restart"] * 12 + ["start"] * 4
+
+    def click(action: str) -> int:
+        data = {"action": action, "csrf_token": token}
+        return client.post("/staff/streams/ftp", data=data).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(click, actions))
+    assert set(codes) <= {303, 503} and codes.count(303) >= 8
+    with node.app.state.session_factory() as session:
+        events = len(list(session.scalars(select(AuditEvent.id)))) - before
+        wish = wishes(session)["ftp"]
+    assert events == codes.count(303), "one audit event a recorded click"
+    restarts = sum(1 for a, c in zip(actions, codes, strict=True) if a == "restart" and c == 303)
+    assert wish.desired == "running" and wish.restart_seq == restarts
