@@ -24,6 +24,8 @@ from submissions.receiver_base import ThreadReceiver
 
 logger = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_PUSH_BYTES = 1 << 20
+"""The largest body one HTTP push may carry (1 MiB of lines)."""
 
 
 def networks(sources: Sequence[str]) -> list[Network]:
@@ -226,8 +228,10 @@ def _push_handler(receiver: HttpPushReceiver) -> type[BaseHTTPRequestHandler]:
                 return self._answer(403, {"error": "not an allowed sender"})
             if self.path != "/lines":
                 return self._answer(404, {"error": "POST lines to /lines"})
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(min(length, 1 << 20)).decode("utf-8", "replace")
+            length = self.headers.get("Content-Length", "0")
+            if not length.isascii() or not length.isdigit() or int(length) > MAX_PUSH_BYTES:
+                return self._answer(413, {"error": f"a body of at most {MAX_PUSH_BYTES} bytes"})
+            body = self.rfile.read(int(length)).decode("utf-8", "replace")
             refused = []
             for line in body.splitlines():
                 if (found := receiver.stream.append(line)) is not None:
