@@ -128,6 +128,7 @@ def ui_routers() -> list[APIRouter]:
         report_routes,
         routes,
         staff_routes,
+        stream_routes,
         submission_routes,
         user_routes,
     )
@@ -136,6 +137,7 @@ def ui_routers() -> list[APIRouter]:
         routes.router,
         account_routes.router,
         staff_routes.router,
+        stream_routes.router,
         submission_routes.router,
         user_routes.router,
         report_routes.router,

@@ -20,6 +20,7 @@ from archive_center.cli_base import (
     prepare,
     redacted,
 )
+from archive_center.cli_streams import checked_profiles
 
 if TYPE_CHECKING:
     from web.settings import Settings
@@ -109,6 +110,7 @@ def serve_command(
         settings = load_config(config)
         configure_logging()
         prepare(settings)
+        checked_profiles(settings)
         worker = None if no_worker else start_worker_thread(settings, stop)
         public = start_public_listener(settings)
         app = create_app(settings)
@@ -134,6 +136,7 @@ def worker_command(config: ConfigOption = None) -> None:
         settings = load_config(config)
         configure_logging()
         prepare(settings)
+        checked_profiles(settings)
         thread = start_worker_thread(settings, stop)
         while thread.is_alive():
             thread.join(timeout=0.5)

@@ -1,43 +1,35 @@
-"""The intake's background receivers, configured from settings: start-up reconciliation,
-the FTP drop and the watched directory. `run_worker` starts them and stops them with itself."""
+"""The node's receivers, built from settings and run by one supervisor: start-up
+reconciliation, then the FTP drop, the watched directory and the configured streams (each
+with its instrument profile). `run_worker` starts the supervisor and stops it with itself.
+
+A receiver is a small object with a name, `start`, `stop` and health (`alive`, `detail`),
+see `submissions.receiver_base.Receiver`; another receiver (e-mail) is added by appending
+it to the list `build_receivers` returns.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from web.settings import Settings
+from web.settings import Settings, StreamSettings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from formats.profiles import Profile
     from submissions.ftp_drop import FtpDrop
     from submissions.pipeline import SubmissionResult
+    from submissions.receiver_base import Receiver
 
 logger = logging.getLogger(__name__)
 
 FTP_RECEIVER = "ftp"
 WATCH_RECEIVER = "watch"
-
-
-@dataclass
-class Receivers:
-    """What `start_receivers` started; `stop()` ends it all."""
-
-    ftp: FtpDrop | None = None
-    threads: list[threading.Thread] = field(default_factory=list)
-
-    def stop(self) -> None:
-        """Stop the FTP drop and wait for the watcher (its stop event must be set)."""
-        if self.ftp is not None:
-            self.ftp.stop()
-        for thread in self.threads:
-            thread.join(timeout=10)
 
 
 def intake_for(
@@ -99,29 +91,134 @@ def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
     return FtpDrop(config, lambda path: take(path, path.name), bytes_today)
 
 
-def start_receivers(settings: Settings, engine: Engine, stop: threading.Event) -> Receivers:
-    """Reconcile, then start the FTP drop and the watched directory if configured."""
-    from catalog.storage import ArchiveStore
-    from submissions.watch_dir import DirectoryWatcher
+class FtpReceiver:
+    """The FTP drop as a supervised receiver: each start serves a fresh `FtpDrop` (a
+    stopped or crashed one cannot serve again) after taking in what was left behind."""
 
-    reconcile_at_start(settings, engine, datetime.now(UTC))
-    receivers = Receivers()
+    name = FTP_RECEIVER
+    kind = "ftp"
+
+    def __init__(self, make: Callable[[], FtpDrop]) -> None:
+        self.make = make
+        self.drop: FtpDrop | None = None
+        self.where = ""
+
+    def start(self) -> None:
+        self.drop = self.make()
+        self.where = "ftp {}:{}".format(*self.drop.address)
+        self.drop.take_leftovers()
+        self.drop.start()
+
+    def stop(self) -> None:
+        if self.drop is not None:
+            self.drop.stop()
+
+    def alive(self) -> bool:
+        return self.drop is not None and self.drop.serving()
+
+    def detail(self) -> str:
+        return self.where
+
+
+def load_center_profiles(settings: Settings) -> dict[str, Profile]:
+    """The center's instrument profiles, checked; a fault raises `ProfileError` (file, key,
+    line), and a stream naming an unknown profile raises `ValueError`."""
+    from formats.profiles import load_profiles
+
+    profiles = load_profiles(settings.profiles_dir) if settings.profiles_dir else {}
+    for stream in settings.streams:
+        if stream.profile not in profiles:
+            known = ", ".join(sorted(profiles)) or f"none (profiles_dir = {settings.profiles_dir})"
+            raise ValueError(f"stream {stream.name}: no profile {stream.profile!r}; known: {known}")
+    return profiles
+
+
+def stream_folder(settings: Settings, stream: StreamSettings) -> Path:
+    """Where a stream keeps its day rows (line streams) or takes files (folder streams)."""
+    if stream.kind == "folder" and stream.folder is not None:
+        return stream.folder
+    return settings.root / "streams" / stream.name
+
+
+def with_header(profile: Profile, header: dict[str, str | int | float]) -> Profile:
+    """The profile with a stream's own header values (site location, platform...) over its
+    own (the settings checked the keys)."""
+    import dataclasses
+
+    return dataclasses.replace(profile, header={**profile.header, **header}) if header else profile
+
+
+def build_stream(
+    settings: Settings, engine: Engine, stream: StreamSettings, profile: Profile
+) -> Receiver:
+    """One configured stream as a receiver."""
+    from submissions import stream_receivers as kinds
+    from submissions.day_stream import DayStream
+    from submissions.profile_intake import FolderStreamReceiver, profile_take
+
+    take = intake_for(settings, engine, f"stream-{stream.name}")
+    folder = stream_folder(settings, stream)
+    profile = with_header(profile, stream.header)
+    if stream.kind == "folder":
+        watch = settings.submissions.watch
+        raw_take = profile_take(profile, take, settings.max_upload_bytes)
+        return FolderStreamReceiver(stream.name, folder, raw_take, watch.poll_interval_s,
+                                    watch.stable_polls)  # fmt: skip
+    did = stream.did or int(profile.header["did"])
+    day = DayStream(stream.name, profile, folder, take, did=did, every_s=stream.version_every_s)
+    if stream.kind == "serial":
+        return kinds.SerialLineReceiver(stream.name, day, stream.device, stream.baudrate)
+    cls = kinds.TcpLineReceiver if stream.kind == "tcp" else kinds.HttpPushReceiver
+    return cls(stream.name, day, stream.host, stream.port, stream.sources, stream.token)
+
+
+def build_receivers(settings: Settings, engine: Engine) -> list[tuple[Receiver, bool]]:
+    """Every receiver of the node and whether the configuration starts it at boot."""
+    from catalog.storage import ArchiveStore
+    from submissions.profile_intake import FolderStreamReceiver
+
+    profiles = load_center_profiles(settings)
+    receivers: list[tuple[Receiver, bool]] = []
     if settings.submissions.ftp.enabled:
-        receivers.ftp = _ftp_drop(settings, engine)
-        receivers.ftp.take_leftovers()
-        receivers.ftp.start()
+        receivers.append((FtpReceiver(lambda: _ftp_drop(settings, engine)), True))
     watch = settings.submissions.watch
     if watch.enabled:
         store = ArchiveStore(settings.root)
-        watcher = DirectoryWatcher(
-            store.incoming_dir, store.done_dir, store.rejected_dir,
-            intake_for(settings, engine, WATCH_RECEIVER), watch.stable_polls,
+        watcher = FolderStreamReceiver(
+            WATCH_RECEIVER, store.incoming_dir, intake_for(settings, engine, WATCH_RECEIVER),
+            watch.poll_interval_s, watch.stable_polls, (store.done_dir, store.rejected_dir),
         )  # fmt: skip
-        thread = threading.Thread(
-            target=watcher.run, args=(stop, watch.poll_interval_s), name="fieldcat-watch",
-            daemon=True,
-        )  # fmt: skip
-        thread.start()
-        receivers.threads.append(thread)
-        logger.info("watching %s for drops", store.incoming_dir)
+        receivers.append((watcher, True))
+    for stream in settings.streams:
+        built = build_stream(settings, engine, stream, profiles[stream.profile])
+        receivers.append((built, stream.enabled))
     return receivers
+
+
+def warm_up_intake() -> None:
+    """Import what validating a file needs, so a stream's first line is not slowed by it."""
+    import formats
+
+    sample = (
+        "DID = 1\nFILE START TIME (UTC) = 1999-03-01T00:00:00Z\n"
+        "FILE STOP TIME (UTC) = 1999-03-01T00:00:00Z\nPI NAME = x\nPLATFORM = x\n"
+        "INSTRUMENT = x\nLOCATION = x; 1N 1E\nDATA VERSION = 1\n##END OF HEADER##\n"
+        "DATE/TIME T\nUTC degC\n1999-03-01T00:00:00Z 1\n"
+    )
+    formats.validate(sample.encode(), filename="warm-up.txt")
+
+
+def start_receivers(settings: Settings, engine: Engine, stop: threading.Event) -> threading.Thread:
+    """Reconcile, then run the supervisor of every receiver in a thread until `stop`."""
+    from catalog.db import make_session_factory
+    from submissions.supervisor import Supervisor
+
+    reconcile_at_start(settings, engine, datetime.now(UTC))
+    if settings.streams:
+        warm_up_intake()
+    supervisor = Supervisor(build_receivers(settings, engine), make_session_factory(engine))
+    thread = threading.Thread(
+        target=supervisor.run, args=(stop,), name="fieldcat-supervisor", daemon=True
+    )
+    thread.start()
+    return thread

@@ -362,7 +362,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
             wake.clear()
     finally:
         pool.close()
-        receivers.stop()
+        receivers.join(timeout=30)
         if federation is not None:
             federation.join(timeout=10)
         engine.dispose()

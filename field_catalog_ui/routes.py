@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from catalog.downloads import prepare_download
 from catalog.errors import CatalogError, InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.field_reports import REPORT_KINDS, list_reports
+from catalog.receiver_control import live_streams
 from catalog.schemas import SearchParams
 from catalog.search import search_datasets
 from federation.status import peer_status
@@ -102,6 +103,5 @@ def download(
 @router.get("/federation", response_class=HTMLResponse)
 def federation(page: PageDep, session: SessionDep) -> HTMLResponse:
     """Each peer's freshness."""
-    return page.render(
-        "federation.html", {"title": "Federation status", "peers": peer_status(session)}
-    )
+    context = {"title": "Federation status", "peers": peer_status(session)}
+    return page.render("federation.html", context | {"streams": live_streams(session)})

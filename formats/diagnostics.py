@@ -100,6 +100,17 @@ CODES: dict[str, str] = {
     "LOC002": "No coordinates for the fixed site: give them in LOCATION "
     "('Kaashidhoo; 4.965N 73.466E') or as LATITUDE and LONGITUDE keys.",
     "LOC003": "A coordinate is out of range (latitude -90..90, longitude -180..360).",
+    # Instrument profiles (docs/streams.md): a raw line the profile cannot read
+    "PRF001": "A raw line has more or fewer fields than the instrument profile names (an "
+    "unknown or missing column). Fix the line, or the profile's fields if the logger changed.",
+    "PRF002": "A raw line's time cannot be read with the profile's time format; the message "
+    "gives the time and the format.",
+    "PRF003": "A raw line's time is earlier than the line before it. Lines must arrive in "
+    "time order; check the logger's clock.",
+    "PRF004": "The file's line of column names differs from the instrument profile: a column "
+    "is unknown to the profile or one it reads is missing.",
+    "PRF005": "A value in a numeric column of a raw line is not a number. Fix the line, or "
+    "list the token in the profile's missing_tokens.",
     # Limits (docs/limits.md): the file is refused before it is read further
     "LIM001": "The header (everything before the data) is larger than this center accepts. "
     "Check that the end-of-header line is there; shorten the header otherwise.",

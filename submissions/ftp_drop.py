@@ -341,10 +341,16 @@ class FtpDrop:
         self._thread.start()
         logger.info("FTP drop listening on %s:%d", *self.address)
 
+    def serving(self) -> bool:
+        """Whether the server's thread is running (it ends on `stop()` or a crash)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _serve(self) -> None:
         try:
             while not self._stop.is_set():
                 self.server.ioloop.loop(timeout=0.2, blocking=False)
+        except Exception:  # the thread ends; the supervisor starts a fresh drop
+            logger.exception("FTP drop crashed")
         finally:
             self.server.close_all()
 

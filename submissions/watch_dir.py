@@ -64,7 +64,10 @@ class DirectoryWatcher:
         try:
             result: SubmissionResult | None = self.take(path, path.name)
         except SubmissionError as err:
-            report = Report(path.name).refuse("SUB006", str(err))
+            diagnostics = list(getattr(err, "diagnostics", []))
+            report = Report(path.name, "profile", diagnostics) if diagnostics else (
+                Report(path.name).refuse("SUB006", str(err))
+            )  # fmt: skip
             state = SubmissionState.REJECTED
             self._move(path, self.rejected, report.as_text(state), report.as_json(state))
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
@@ -152,6 +152,42 @@ class LimitSettings(BaseModel):
         return Limits(**self.model_dump())
 
 
+class StreamSettings(BaseModel):
+    """One supervised ingest stream (docs/streams.md): its kind, its instrument profile,
+    where it listens or reads, and from whom it takes lines."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    kind: Literal["folder", "tcp", "serial", "http"]
+    profile: str
+    enabled: bool = True
+    did: int | None = Field(default=None, ge=1)
+    """The stream's DID; a day's dataset is this DID followed by the date. Default: the
+    profile's."""
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    sources: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    token: str = ""
+    device: str = ""
+    baudrate: int = Field(default=9600, gt=0)
+    folder: Path | None = None
+    version_every_s: float = Field(default=1.0, gt=0)
+    header: dict[str, str | int | float] = Field(default_factory=dict)
+    """Per-stream header values over the profile's (`location`, `platform`, `pi`...): one
+    profile serves the same logger at several sites."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> StreamSettings:
+        if self.kind in ("tcp", "http") and (not self.port or not self.sources):
+            raise ValueError(f"stream {self.name}: a {self.kind} stream needs a port and sources")
+        if self.kind == "serial" and not self.device:
+            raise ValueError(f"stream {self.name}: a serial stream needs a device")
+        from formats.profiles import HEADER_KEYS
+
+        if unknown := sorted(set(self.header) - (HEADER_KEYS - {"remarks"})):
+            raise ValueError(f"stream {self.name}: header has no key {', '.join(unknown)}")
+        return self
+
+
 class SubmissionSettings(BaseModel):
     """The intake's receivers besides the web/REST upload."""
 
@@ -234,6 +270,9 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     conversions: ConversionSettings = ConversionSettings()
     submissions: SubmissionSettings = SubmissionSettings()
+    profiles_dir: Path | None = None
+    """The folder of instrument profiles (`*.toml`), checked at start."""
+    streams: list[StreamSettings] = Field(default_factory=list)
     limits: LimitSettings = LimitSettings()
 
     access: AccessSettings = AccessSettings()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from web.deps import SettingsDep
 from web.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +27,27 @@ class Health(BaseModel):
     center: str
 
 
+class ReceiverHealth(BaseModel):
+    """What the worker's supervisor last saw of one receiver (docs/streams.md); where it
+    listens and its last error are on the staff page only."""
+
+    name: str
+    kind: str
+    state: str
+    restarts: int
+    updated_at: str
+
+
 class Readiness(BaseModel):
-    """Readiness answer: each check and the overall verdict."""
+    """Readiness answer: each check and the overall verdict.
+
+    `receivers` reports each receiver (FTP drop, watched folders, streams) without deciding
+    readiness: the API serves whether or not a stream's device is there."""
 
     status: Literal["ready", "not ready"]
     database: bool
     storage: bool
+    receivers: list[ReceiverHealth] = []
 
 
 def storage_writable(settings: Settings) -> bool:
@@ -40,6 +58,19 @@ def storage_writable(settings: Settings) -> bool:
     except OSError as err:
         logger.warning("storage not writable: %s", err)
         return False
+
+
+def receivers_seen(engine: Engine) -> list[ReceiverHealth]:
+    """The supervisor's last view of each receiver (empty before the worker first wrote)."""
+    from catalog.db import make_session_factory
+    from catalog.receiver_control import seen_all
+
+    with make_session_factory(engine)() as session:
+        return [
+            ReceiverHealth(name=s.name, kind=s.kind, state=s.state, restarts=s.restarts,
+                           updated_at=s.updated_at.isoformat())
+            for s in seen_all(session)
+        ]  # fmt: skip
 
 
 @router.get("/healthz")
@@ -59,6 +90,8 @@ def readyz(request: Request, response: Response, settings: SettingsDep) -> Readi
         database=engine is not None and database_ready(engine),
         storage=storage_writable(settings),
     )
+    if engine is not None and readiness.database:
+        readiness.receivers = receivers_seen(engine)
     if readiness.database and readiness.storage:
         return readiness
     readiness.status = "not ready"

@@ -132,6 +132,8 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /staff/embargoes": Row("staff_page"),
     "GET /staff/rejected": Row("staff_page"),
     "GET /staff/users": Row("staff_page"),
+    "GET /staff/streams": Row("staff_page"),
+    "POST /staff/streams/{name}": Row("form", {"action": "stop"}, path="/staff/streams/met"),
     "POST /staff/users": Row("form", {"username": "intruder", "role": "admin"}),
     "POST /staff/users/{username}": Row("form", {"role": "admin"}, path="/staff/users/other"),
     "GET /upload": Row("user_page"),
