@@ -5,7 +5,7 @@ A rule (`NavigationRule`) names a platform's navigation: one dataset, or every d
 instrument kind. `refresh_merges` (the worker's step) finds each local mobile dataset
 without LAT/LON columns, picks the navigation covering most of its time, and merges again
 whenever its version, the navigation's version or the navigation's openness changed. The
-merged positions are kept beside the version (`<version>.positions.npz` under derived/); its
+merged positions are kept beside the version (`<version>.npz` under derived/<dataset>/); its
 track is stored with `source="navigation"`; its box becomes the dataset's public extent only
 while the navigation's data are open (the strictest of the inputs, see `positions_readable`).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from catalog.access import can_read_data
 from catalog.access_states import AccessState
 from catalog.cids_models import NavigationMerge, NavigationRule
 from catalog.dataset_writes import write_local
-from catalog.downloads import read_original
+from catalog.downloads import Enricher, read_original
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.models import Center, Dataset, DatasetVersion, fold
 from catalog.schemas import Principal, Role
@@ -39,7 +40,8 @@ from formats.navmerge import with_positions as add_positions
 
 logger = logging.getLogger(__name__)
 
-POSITIONS_EXT = "positions.npz"
+POSITIONS_EXT = "npz"
+"""The merged positions beside a version: `<version>.npz` under derived/<dataset>/."""
 DEFAULT_MAX_GAP_S = 10.0
 
 
@@ -281,24 +283,33 @@ def positions_readable(
     return nav is not None and can_read_data(principal, nav, now)
 
 
-def with_merged_positions(
-    session: Session,
-    store: ArchiveStore,
-    dataset: Dataset,
-    datafile: DataFile,
-    principal: Principal,
-    now: datetime,
-) -> DataFile:
-    """The whole file with its merged positions when the caller may read them (else as is)."""
+def readable_merge(
+    session: Session, principal: Principal, dataset: Dataset, now: datetime
+) -> NavigationMerge | None:
+    """The dataset's merge of its current version, when the caller may read its positions."""
     row = merge_row(session, dataset)
     current = dataset.current_version
     if row is None or current is None or row.version_id != current.id:
-        return datafile
-    if not positions_readable(session, principal, row, now):
-        return datafile
-    nav = session.get_one(Dataset, row.nav_dataset_id)
-    source = f"navigation dataset {nav.public_id} version {row.nav_data_version or '?'}"
-    return add_positions(datafile, load_positions(store, row), f"{source}; {row.method}")
+        return None
+    return row if positions_readable(session, principal, row, now) else None
+
+
+def position_enricher(
+    session: Session, store: ArchiveStore, principal: Principal, now: datetime
+) -> Enricher:
+    """For `prepare_download`: adds a dataset's merged positions when the caller may read
+    them (so a box subset cuts on them); nothing otherwise."""
+
+    def enrich(dataset: Dataset) -> Callable[[DataFile], DataFile] | None:
+        row = readable_merge(session, principal, dataset, now)
+        if row is None:
+            return None
+        nav = session.get_one(Dataset, row.nav_dataset_id)
+        source = f"navigation dataset {nav.public_id} version {row.nav_data_version or '?'}"
+        positions = load_positions(store, row)
+        return lambda datafile: add_positions(datafile, positions, f"{source}; {row.method}")
+
+    return enrich
 
 
 def candidates(session: Session) -> list[int]:
