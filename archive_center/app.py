@@ -100,6 +100,7 @@ def api_routers() -> list[APIRouter]:
         access,
         auth,
         bundles,
+        cids,
         datasets,
         federation,
         health,
@@ -118,6 +119,7 @@ def api_routers() -> list[APIRouter]:
         products.router,
         reports.router,
         federation.router,
+        cids.router,
     ]
 
 

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.access import can_read_data
+from catalog.access import can_read_data, can_see_metadata
 from catalog.access_states import AccessState
 from catalog.cids_models import NavigationMerge, NavigationRule
 from catalog.dataset_writes import write_local
@@ -348,3 +350,61 @@ def refresh_merges(
         except Exception:
             logger.exception("navigation merge of dataset %s failed", dataset_id)
     return done
+
+
+class NavigationView(BaseModel):
+    """A merge as the API shows it (positions' provenance only to who may read them)."""
+
+    dataset: str
+    status: str
+    reason: str
+    navigation: str | None
+    navigation_version: str
+    method: str
+    max_gap_s: float
+    rows: int
+    positioned: int
+    updated_at: datetime
+
+
+def navigation_views(
+    session: Session, principal: Principal, now: datetime
+) -> tuple[list[dict[str, Any]], list[NavigationView]]:
+    """Rules (naming only datasets the caller may see) and the merges of visible datasets."""
+    rules = []
+    for rule in list_rules(session):
+        named = None if rule.dataset_id is None else session.get(Dataset, rule.dataset_id)
+        if named is not None and not can_see_metadata(principal, named, now):
+            continue
+        rules.append(
+            {
+                "id": rule.id,
+                "platform": rule.platform_key,
+                "dataset": None if named is None else named.public_id,
+                "instrument": rule.instrument_key,
+                "declared_by": rule.declared_by,
+                "created_at": rule.created_at,
+            }
+        )
+    views = []
+    for row in session.scalars(select(NavigationMerge).order_by(NavigationMerge.dataset_id)):
+        dataset = session.get_one(Dataset, row.dataset_id)
+        if not can_see_metadata(principal, dataset, now):
+            continue
+        nav = None if row.nav_dataset_id is None else session.get(Dataset, row.nav_dataset_id)
+        shown = nav is not None and can_see_metadata(principal, nav, now)
+        views.append(
+            NavigationView(
+                dataset=dataset.public_id,
+                status=row.status,
+                reason=row.reason,
+                navigation=nav.public_id if shown and nav is not None else None,
+                navigation_version=row.nav_data_version if shown else "",
+                method=row.method,
+                max_gap_s=row.max_gap_s,
+                rows=row.rows,
+                positioned=row.positioned,
+                updated_at=row.updated_at,
+            )
+        )
+    return rules, views

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from formats.model import DataFile
+
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.intp]
 EARTH_RADIUS_KM = 6371.0088
@@ -83,3 +85,18 @@ def collocate(track: Points, others: Points, dt_s: float, dx_km: float) -> Match
     keep = distance <= dx_km
     order = np.lexsort((pair_o[keep], pair_t[keep]))
     return Matches(pair_t[keep][order], pair_o[keep][order], distance[keep][order], dt[keep][order])
+
+
+def points_of(datafile: DataFile) -> Points | None:
+    """Every row's time and position: its LAT/LON columns, or the header's fixed site."""
+    from formats.extent import position_columns
+    from formats.navmerge import seconds
+
+    times = seconds(datafile.time.values)
+    lat, lon, _ = position_columns(datafile.columns)
+    if lat is not None and lon is not None:
+        return Points(times, lat.values.astype(np.float64), lon.values.astype(np.float64))
+    site_lat, site_lon = datafile.header.latitude, datafile.header.longitude
+    if site_lat is None or site_lon is None:
+        return None
+    return Points(times, np.full(len(times), site_lat), np.full(len(times), site_lon))
