@@ -1,4 +1,4 @@
-"""CIDS: navigation declarations and navigation merges
+"""CIDS: navigation declarations and merges, merged product definitions
 
 Revision ID: 0010
 Revises: 0006
@@ -72,9 +72,43 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("dataset_id", name=op.f("pk_navigation_merges")),
     )
+    op.create_table(
+        "merge_definitions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=200), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stop", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("time_base", sa.String(length=64), nullable=False),
+        sa.Column("variables", sa.JSON(), nullable=False),
+        sa.Column("rule", sa.String(length=16), nullable=False),
+        sa.Column("window_s", sa.Float(), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("owner_user_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("dataset_id", sa.Integer(), nullable=True),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("builds", sa.Integer(), nullable=False),
+        sa.Column("built_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["owner_user_id"],
+            ["users.id"],
+            name=op.f("fk_merge_definitions_owner_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["dataset_id"],
+            ["datasets.id"],
+            name=op.f("fk_merge_definitions_dataset_id_datasets"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_merge_definitions")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("merge_definitions")
     op.drop_table("navigation_merges")
     op.drop_index(op.f("ix_navigation_rules_platform_key"), table_name="navigation_rules")
     op.drop_table("navigation_rules")
