@@ -104,8 +104,10 @@ def _expected(rule: str) -> pd.DataFrame:
     base = pd.date_range(START, STOP, freq="10s")
     sampler_text = SAMPLER.read_text()
     body = sampler_text.split("##END OF HEADER##\n", 1)[1].splitlines()[2:]
-    sampler = pd.read_csv(io.StringIO("\n".join(body)), sep=" ", header=None,
-                          names=["t", "SAMPLE", "NO2", "CO", "DMS", "NH4"], dtype={"t": str})  # fmt: skip
+    names = ["t", "SAMPLE", "NO2", "CO", "DMS", "NH4"]
+    sampler = pd.read_csv(
+        io.StringIO("\n".join(body)), sep=" ", header=None, names=names, dtype={"t": str}
+    )
     sampler.index = pd.to_datetime(
         "1999" + sampler["t"].str[:10], format="%Y%m%d%H%M%S"
     ).dt.tz_localize("UTC")
