@@ -127,6 +127,7 @@ def ui_routers() -> list[APIRouter]:
     """The web pages' routers (field_catalog_ui), mounted at the root."""
     from field_catalog_ui import (
         account_routes,
+        cids_routes,
         report_routes,
         routes,
         staff_routes,
@@ -141,6 +142,7 @@ def ui_routers() -> list[APIRouter]:
         submission_routes.router,
         user_routes.router,
         report_routes.router,
+        cids_routes.router,
     ]
 
 

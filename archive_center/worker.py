@@ -278,16 +278,26 @@ def merge_navigation(engine: Engine, store: ArchiveStore, max_gap_s: float) -> i
     return refresh_merges(make_session_factory(engine), store, datetime.now(UTC), max_gap_s)
 
 
-def navigation_inputs(engine: Engine) -> tuple[int, int]:
-    """The newest version and navigation rule: a merge may be due when either changes (and
-    at every housekeeping round, for embargoes that ended)."""
+def build_merges(engine: Engine, store: ArchiveStore, settings: Settings) -> int:
+    """Build the merged products never built or whose inputs changed (docs/cids.md)."""
+    from catalog.db import make_session_factory
+    from catalog.merges import build_due
+
+    factory = make_session_factory(engine)
+    return build_due(factory, store, settings.center_code, settings.campaign.code)
+
+
+def navigation_inputs(engine: Engine) -> tuple[int, int, int]:
+    """The newest version, navigation rule and merge definition: a merge may be due when one
+    changes (and at every housekeeping round, for embargoes that ended)."""
     from sqlalchemy import func, select
 
-    from catalog.cids_models import NavigationRule
+    from catalog.cids_models import MergeDefinition, NavigationRule
 
     with engine.connect() as connection:
-        rule = connection.execute(select(func.max(NavigationRule.id))).scalar()
-    return latest_version_id(engine), int(rule or 0)
+        rule = connection.execute(select(func.max(NavigationRule.id))).scalar() or 0
+        merge = connection.execute(select(func.max(MergeDefinition.id))).scalar() or 0
+    return latest_version_id(engine), int(rule), int(merge)
 
 
 def run_once_with(
@@ -363,7 +373,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
     next_housekeeping = next_merge_check = 0.0
-    seen_inputs = (-1, -1)
+    seen_inputs = (-1, -1, -1)
     try:
         while not stop.is_set():
             try:
@@ -382,6 +392,8 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                     gap = settings.cids.navigation_max_gap_s
                     if merged := merge_navigation(engine, store, gap):
                         logger.info("worker merged navigation into %d dataset(s)", merged)
+                    if built := build_merges(engine, store, settings):
+                        logger.info("worker built %d merged product(s)", built)
             except Exception:
                 logger.exception("worker step failed; retrying in %ss", settings.worker.poll_s)
             wake.wait(settings.worker.poll_s)

@@ -256,7 +256,7 @@ def _set_extent(
     """Write the merged box (or none) as the dataset's extent; announce a change."""
     box = None if positions is None else _box(positions)
     south, north, west, east = box if box is not None else (None, None, None, None)
-    altitudes = (None, None)
+    altitudes: tuple[float | None, float | None] = (None, None)
     if positions is not None and positions.alt is not None and np.isfinite(positions.alt).any():
         altitudes = (float(np.nanmin(positions.alt)), float(np.nanmax(positions.alt)))
     fields = ("south", "north", "west", "east", "min_altitude", "max_altitude")

@@ -62,7 +62,7 @@ def _finite(points: Points) -> Ints:
 
 def collocate(track: Points, others: Points, dt_s: float, dx_km: float) -> Matches:
     """Every (track point, other point) pair inside both windows (see the module)."""
-    from scipy.spatial import cKDTree
+    from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
     t_idx, o_idx = _finite(track), _finite(others)
     empty = Matches(np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0), np.empty(0))

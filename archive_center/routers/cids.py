@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from catalog.collocation import COLUMNS, Match, as_datafile, collocate_datasets
+from catalog.merges import MergeRequest, MergeView, define_merge, list_merges
 from catalog.navigation import NavigationView, declare_navigation, navigation_views
 from web.deps import (
     NowDep,
@@ -160,3 +161,49 @@ def _netcdf(matches: list[Match], dataset: str) -> bytes:
     out = io.BytesIO()
     formats.write_to(as_datafile(matches, dataset), "netcdf", out)
     return out.getvalue()
+
+
+class MergeDefine(BaseModel):
+    """A merged product: `variables` as `<dataset>:<variable>`; `time_base` 1, 10 or 60
+    (seconds) or `dataset:<public id>`; `rule` mean (over [t, t + window)) or nearest
+    (within window / 2)."""
+
+    platform: str = Field(min_length=1, max_length=200)
+    start: datetime
+    stop: datetime
+    time_base: str = Field(default="10", max_length=64)
+    variables: list[str] = Field(min_length=1, max_length=100)
+    rule: Literal["mean", "nearest"] = "mean"
+    window_s: float = Field(default=10.0, gt=0, le=3600)
+
+
+class MergeList(BaseModel):
+    """Merged products whose inputs the caller may see, newest first."""
+
+    items: list[MergeView]
+
+
+@router.get("/merges", dependencies=[forbid_unknown_query()])
+def get_merges(session: SessionDep, principal: PrincipalDep, now: NowDep) -> MergeList:
+    """Merged-product definitions, their state and the dataset each was built as."""
+    return MergeList(items=list_merges(session, principal, now))
+
+
+@router.post(
+    "/merges",
+    status_code=201,
+    responses={
+        401: {"description": "Not signed in"},
+        403: {"description": "An input is not readable"},
+        404: {"description": "No such input dataset"},
+    },
+)
+def post_merge(
+    body: MergeDefine, session: SessionDep, principal: SignedInDep, now: NowDep
+) -> dict[str, int]:
+    """Define a merged product (staff or a PI who reads every input); the worker builds it."""
+    request = MergeRequest(
+        body.platform, body.start, body.stop, body.time_base, body.variables, body.rule,
+        body.window_s,
+    )  # fmt: skip
+    return {"id": define_merge(session, principal, now, request).id}
