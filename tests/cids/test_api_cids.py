@@ -79,7 +79,7 @@ def _submit(node: Node, source: bytes, name: str, **kw: object) -> str:
         source=io.BytesIO(source),
         original_name=name,
         submitter=kw.get("submitter", STAFF),  # type: ignore[arg-type]
-        center_code="JOSS",
+        center_code=str(kw.get("center", "JOSS")),
         campaign="INDOEX",
         receiver="api",
         options=kw.get("options", SubmitOptions()),  # type: ignore[arg-type]
