@@ -65,6 +65,9 @@ def collocate(track: Points, others: Points, dt_s: float, dx_km: float) -> Match
     from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
     t_idx, o_idx = _finite(track), _finite(others)
+    if len(t_idx):  # only other points inside the track's time span widened by dt can match
+        first, last = track.times[t_idx].min() - dt_s, track.times[t_idx].max() + dt_s
+        o_idx = o_idx[(others.times[o_idx] >= first) & (others.times[o_idx] <= last)]
     empty = Matches(np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0), np.empty(0))
     if not len(t_idx) or not len(o_idx):
         return empty
