@@ -274,8 +274,12 @@ def merge_navigation(engine: Engine, store: ArchiveStore, max_gap_s: float) -> i
     """Redo the navigation merges whose inputs changed (docs/cids.md); how many."""
     from catalog.db import make_session_factory
     from catalog.navigation import refresh_merges
+    from federation.remote_data import fetch_data
+    from web.links import API_LINKS
 
-    return refresh_merges(make_session_factory(engine), store, datetime.now(UTC), max_gap_s)
+    factory = make_session_factory(engine)
+    remote = (API_LINKS, fetch_data)
+    return refresh_merges(factory, store, datetime.now(UTC), max_gap_s, remote)
 
 
 def build_merges(engine: Engine, store: ArchiveStore, settings: Settings) -> int:

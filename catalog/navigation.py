@@ -12,6 +12,7 @@ while the navigation's data are open (the strictest of the inputs, see `position
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Callable
@@ -25,12 +26,14 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import formats
 from catalog.access import can_read_data, can_see_metadata
 from catalog.access_states import AccessState
 from catalog.cids_models import NavigationMerge, NavigationRule
 from catalog.dataset_writes import write_local
-from catalog.downloads import Enricher, read_original
+from catalog.downloads import Enricher, origin_base_url, read_original
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
+from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, DatasetVersion, fold
 from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
@@ -39,9 +42,12 @@ from formats.extent import LAT_NAMES, LON_NAMES, longitude_range
 from formats.model import DataFile
 from formats.navmerge import METHOD, Positions, interpolate, navigation_of, seconds
 from formats.navmerge import with_positions as add_positions
+from formats.timeparse import campaign_time
 
 logger = logging.getLogger(__name__)
 
+Remote = tuple[ResourceLinks, Callable[[str, str], bytes]]
+"""The API's links, and a reader of a URL at another center in a format (`original`)."""
 POSITIONS_EXT = "npz"
 """The merged positions beside a version: `<version>.npz` under derived/<dataset>/."""
 DEFAULT_MAX_GAP_S = 10.0
@@ -154,9 +160,15 @@ def _stored_signature(row: NavigationMerge | None) -> Signature | None:
 
 
 def merge_navigation(
-    session: Session, store: ArchiveStore, dataset: Dataset, now: datetime, max_gap_s: float
+    session: Session,
+    store: ArchiveStore,
+    dataset: Dataset,
+    now: datetime,
+    max_gap_s: float,
+    remote: Remote | None = None,
 ) -> NavigationMerge:
-    """Merge the dataset's navigation onto its current version (or record why not)."""
+    """Merge the dataset's navigation onto its current version (or record why not); a
+    navigation held at a peer is read through `remote` when its data are open."""
     version = dataset.current_version
     if version is None:
         raise NotFoundError(f"dataset {dataset.public_id} has no version")
@@ -169,11 +181,15 @@ def merge_navigation(
     row.nav_version_id = None if nav_version is None else nav_version.id
     row.nav_data_version = "" if nav_version is None else nav_version.data_version
     row.extent_public = nav is not None and can_read_data(Principal.anonymous(), nav, now)
-    reason = _why_waiting(session, dataset, nav)
+    reason = _why_waiting(session, dataset, nav, remote, now)
     if reason is not None or nav is None or nav_version is None:
         _wait(session, row, dataset, version, reason or "", now)
         return row
-    navigation = navigation_of(read_original(store, nav, nav_version))
+    try:
+        navigation = navigation_of(_read_navigation(session, store, nav, nav_version, remote))
+    except (OSError, PermissionError, ValueError, NotFoundError) as err:
+        _wait(session, row, dataset, version, f"navigation {nav.public_id}: {err}", now)
+        return row
     if navigation is None:
         reason = f"navigation dataset {nav.public_id} has no LAT and LON columns"
         _wait(session, row, dataset, version, reason, now)
@@ -192,17 +208,47 @@ def merge_navigation(
     return row
 
 
-def _why_waiting(session: Session, dataset: Dataset, nav: Dataset | None) -> str | None:
+def _read_navigation(
+    session: Session,
+    store: ArchiveStore,
+    nav: Dataset,
+    version: DatasetVersion,
+    remote: Remote | None,
+) -> DataFile:
+    """The navigation's file: from the archive, or from its origin (checked against the
+    SHA-256 its signed change-log entry announced)."""
+    if nav.origin_center == local_center(session):
+        return read_original(store, nav, version)
+    assert remote is not None
+    links, fetch = remote
+    origin = origin_base_url(session, nav)
+    if origin is None:
+        raise OSError(f"center {nav.origin_center} has no address here")
+    body = fetch(origin + links.dataset(nav.public_id, "data"), "original")
+    if hashlib.sha256(body).hexdigest() != version.sha256:
+        raise ValueError("the origin's file does not match the version it announced")
+    campaign = campaign_time(nav.campaign.start, nav.campaign.end)
+    return formats.read(body, campaign=campaign, filename=version.original_name)
+
+
+def _why_waiting(
+    session: Session,
+    dataset: Dataset,
+    nav: Dataset | None,
+    remote: Remote | None,
+    now: datetime,
+) -> str | None:
     if nav is None:
         return (
             f"no navigation of platform {dataset.platform!r} covering "
             f"{dataset.start.isoformat()} to {dataset.stop.isoformat()} has been declared"
         )
     if nav.origin_center != local_center(session):
-        return (
-            f"navigation {nav.public_id} is held at center {nav.origin_center}; "
-            "fetching it from a peer is not built yet"
-        )
+        held = f"navigation {nav.public_id} is held at center {nav.origin_center}"
+        if remote is None:
+            return f"{held}, and this process does not read peers' data"
+        if not can_read_data(Principal.anonymous(), nav, now):
+            return f"{held} and its data are not open: the merge waits until they are"
     if nav.current_version is None:
         return f"navigation {nav.public_id} has no version yet"
     return None
@@ -326,7 +372,11 @@ def candidates(session: Session) -> list[int]:
 
 
 def refresh_merges(
-    factory: sessionmaker[Session], store: ArchiveStore, now: datetime, max_gap_s: float
+    factory: sessionmaker[Session],
+    store: ArchiveStore,
+    now: datetime,
+    max_gap_s: float,
+    remote: Remote | None = None,
 ) -> int:
     """Merge again every mobile dataset whose inputs changed; how many were (re)done.
 
@@ -342,10 +392,15 @@ def refresh_merges(
                     continue
                 row = merge_row(session, dataset)
                 wanted = _signature(session, dataset, now)
-                unchanged = wanted == _stored_signature(row)
+                # A merge that waits on a navigation it found (held at a peer, unreadable)
+                # is tried again; one that waits for a declaration waits for a change.
+                retry = (
+                    row is not None and row.status == "waiting" and row.nav_dataset_id is not None
+                )
+                unchanged = wanted == _stored_signature(row) and not retry
                 if wanted is None or (unchanged and row is not None and row.max_gap_s == max_gap_s):
                     continue
-                merge_navigation(session, store, dataset, now, max_gap_s)
+                merge_navigation(session, store, dataset, now, max_gap_s, remote)
                 done += 1
         except Exception:
             logger.exception("navigation merge of dataset %s failed", dataset_id)
