@@ -238,3 +238,49 @@ def test_many_callers_collocate_at_once(center: Center) -> None:
     ok = [count for status, count in results if status == 200]
     assert all(status in (200, 503) for status, _ in results)
     assert len(ok) >= 24 and set(ok) == {expected}
+
+
+def test_a_merge_defined_over_the_api_is_built_by_the_worker(center: Center) -> None:
+    flight = center.ids[TRACK.name]
+    body = {
+        "platform": "C130",
+        "start": "1999-03-07T04:00:00Z",
+        "stop": "1999-03-07T04:50:00Z",
+        "time_base": "60",
+        "variables": [f"{flight}:O3", f"{flight}:CO"],
+        "rule": "mean",
+        "window_s": 60,
+    }
+    url = center.node.url + "/api/v1/merges"
+    assert httpx.post(url, json=body, timeout=30).status_code == 401
+    made = httpx.post(url, json=body, headers=center.staff_headers, timeout=30)
+    assert made.status_code == 201, made.text
+
+    def built() -> dict[str, object] | None:
+        items = _get(center, "/merges").json()["items"]
+        return next((m for m in items if m["id"] == made.json()["id"] and m["dataset"]), None)
+
+    merge = eventually(built, timeout=60)
+    assert merge["status"] == "built" and merge["data_version"] == "1"
+    product = str(merge["dataset"])
+    icartt = _get(center, f"/datasets/{product}/data", params={"format": "original"})
+    assert icartt.status_code == 200 and f"Input DID214: dataset {flight}" in icartt.text
+    table = pd.read_csv(io.StringIO(_get(center, f"/datasets/{product}/data",
+                                         params={"format": "csv"}).text), comment="#")  # fmt: skip
+    assert len(table) == 51 and {"DID214_O3", "DID214_CO"} <= set(table.columns)
+    # The first minute's mean, computed here from the file (12 samples, 5 s apart).
+    raw = pd.read_csv(
+        TRACK, sep=" ", skiprows=13, names=["t", "LAT", "LON", "ALT", "O3", "CO", "BC"]
+    )
+    assert table["DID214_O3"].iloc[0] == pytest.approx(raw["O3"].iloc[:12].mean(), rel=1e-12)
+    page = httpx.get(f"{center.node.url}/datasets/{flight}", timeout=30).text
+    assert "Merged products of this dataset" in page and product in page
+
+
+def test_many_callers_list_merges_and_navigation_at_once(center: Center) -> None:
+    def call(index: int) -> int:
+        return _get(center, "/merges" if index % 2 else "/navigation").status_code
+
+    with ThreadPoolExecutor(24) as pool:
+        statuses = list(pool.map(call, range(96)))
+    assert set(statuses) <= {200, 503} and statuses.count(200) >= 48
