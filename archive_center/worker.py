@@ -309,10 +309,14 @@ def run_once_with(
     store: ArchiveStore,
     failed: set[tuple[str, int]] | None = None,
     stop: threading.Event | None = None,
-    max_gap_s: float = 10.0,
+    max_gap_s: float | None = None,
 ) -> int:
-    """One round of work on an existing engine; returns how many items were done."""
+    """One round of work on an existing engine; returns how many items were done
+    (`max_gap_s`: the navigation merge's, by default the setting's default)."""
+    from web.settings import CidsSettings
+
     failed = failed if failed is not None else set()
+    max_gap_s = CidsSettings().navigation_max_gap_s if max_gap_s is None else max_gap_s
     done = derive_missing(engine, store, datetime.now(UTC), failed, stop)
     done += merge_navigation(engine, store, max_gap_s)
     return done + housekeeping(engine, store)

@@ -50,7 +50,6 @@ Remote = tuple[ResourceLinks, Callable[[str, str], bytes]]
 """The API's links, and a reader of a URL at another center in a format (`original`)."""
 POSITIONS_EXT = "npz"
 """The merged positions beside a version: `<version>.npz` under derived/<dataset>/."""
-DEFAULT_MAX_GAP_S = 10.0
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,8 @@ def test_navigation_declared_over_the_api_is_merged_by_the_worker(center: Center
     assert cut.status_code == 200
     rows = pd.read_csv(io.StringIO(cut.text), comment="#")
     assert 0 < len(rows) < 120 and rows["LAT"].max() <= 4.8
+    page = httpx.get(f"{center.node.url}/datasets/{sampler}", timeout=30).text
+    assert "Positions: <strong>merged</strong>" in page and "105 of 120 rows placed" in page
 
 
 def test_many_callers_collocate_at_once(center: Center) -> None:
