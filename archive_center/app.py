@@ -100,6 +100,7 @@ def api_routers() -> list[APIRouter]:
         access,
         auth,
         bundles,
+        cids,
         datasets,
         federation,
         health,
@@ -118,6 +119,7 @@ def api_routers() -> list[APIRouter]:
         products.router,
         reports.router,
         federation.router,
+        cids.router,
     ]
 
 
@@ -125,6 +127,7 @@ def ui_routers() -> list[APIRouter]:
     """The web pages' routers (field_catalog_ui), mounted at the root."""
     from field_catalog_ui import (
         account_routes,
+        cids_routes,
         report_routes,
         routes,
         staff_routes,
@@ -141,6 +144,7 @@ def ui_routers() -> list[APIRouter]:
         submission_routes.router,
         user_routes.router,
         report_routes.router,
+        cids_routes.router,
     ]
 
 

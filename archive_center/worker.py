@@ -274,15 +274,55 @@ def housekeeping(engine: Engine, store: ArchiveStore) -> int:
     return store.clean_staging() + sweep_credentials(engine, datetime.now(UTC))
 
 
+def merge_navigation(engine: Engine, store: ArchiveStore, max_gap_s: float) -> int:
+    """Redo the navigation merges whose inputs changed (docs/cids.md); how many."""
+    from catalog.db import make_session_factory
+    from catalog.navigation import refresh_merges
+    from federation.remote_data import fetch_data
+    from web.links import API_LINKS
+
+    factory = make_session_factory(engine)
+    remote = (API_LINKS, fetch_data)
+    return refresh_merges(factory, store, datetime.now(UTC), max_gap_s, remote)
+
+
+def build_merges(engine: Engine, store: ArchiveStore, settings: Settings) -> int:
+    """Build the merged products never built or whose inputs changed (docs/cids.md)."""
+    from catalog.db import make_session_factory
+    from catalog.merges import build_due
+
+    factory = make_session_factory(engine)
+    return build_due(factory, store, settings.center_code, settings.campaign.code)
+
+
+def navigation_inputs(engine: Engine) -> tuple[int, int, int]:
+    """The newest version, navigation rule and merge definition: a merge may be due when one
+    changes (and at every housekeeping round, for embargoes that ended)."""
+    from sqlalchemy import func, select
+
+    from catalog.cids_models import MergeDefinition, NavigationRule
+
+    with engine.connect() as connection:
+        rule = connection.execute(select(func.max(NavigationRule.id))).scalar() or 0
+        merge = connection.execute(select(func.max(MergeDefinition.id))).scalar() or 0
+    return latest_version_id(engine), int(rule), int(merge)
+
+
 def run_once_with(
     engine: Engine,
     store: ArchiveStore,
     failed: set[tuple[str, int]] | None = None,
     stop: threading.Event | None = None,
+    max_gap_s: float | None = None,
 ) -> int:
-    """One round of work on an existing engine; returns how many items were done."""
+    """One round of work on an existing engine; returns how many items were done
+    (`max_gap_s`: the navigation merge's, by default the setting's default)."""
+    from web.settings import CidsSettings
+
     failed = failed if failed is not None else set()
+    max_gap_s = CidsSettings().navigation_max_gap_s if max_gap_s is None else max_gap_s
     done = derive_missing(engine, store, datetime.now(UTC), failed, stop)
+    done += merge_navigation(engine, store, max_gap_s)
     return done + housekeeping(engine, store)
 
 
@@ -293,7 +333,8 @@ def run_once(settings: Settings) -> int:
 
     engine = make_engine(settings.effective_database_url)
     try:
-        return run_once_with(engine, ArchiveStore(settings.root))
+        store = ArchiveStore(settings.root)
+        return run_once_with(engine, store, max_gap_s=settings.cids.navigation_max_gap_s)
     finally:
         engine.dispose()
 
@@ -343,7 +384,8 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
-    next_housekeeping = 0.0
+    next_housekeeping = next_merge_check = 0.0
+    seen_inputs = (-1, -1, -1)
     try:
         while not stop.is_set():
             try:
@@ -356,6 +398,14 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                     logger.info("worker derived %d file(s)", made)
                 if sent := send_mail(engine, relay):
                     logger.info("worker sent %d mail(s)", sent)
+                inputs = navigation_inputs(engine)
+                if inputs != seen_inputs or time.monotonic() >= next_merge_check:
+                    seen_inputs, next_merge_check = inputs, next_housekeeping
+                    gap = settings.cids.navigation_max_gap_s
+                    if merged := merge_navigation(engine, store, gap):
+                        logger.info("worker merged navigation into %d dataset(s)", merged)
+                    if built := build_merges(engine, store, settings):
+                        logger.info("worker built %d merged product(s)", built)
             except Exception:
                 logger.exception("worker step failed; retrying in %ss", settings.worker.poll_s)
             wake.wait(settings.worker.poll_s)

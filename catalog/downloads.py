@@ -269,6 +269,11 @@ def resolve_derived(store: ArchiveStore, stored: str) -> Path:
     return path if path.is_absolute() else store.root / path
 
 
+Enricher = Callable[[Dataset], Callable[["DataFile"], "DataFile"] | None]
+"""Given the dataset, what to add to its whole file before subsetting and converting (None:
+nothing); `catalog.navigation.position_enricher` adds merged positions this way."""
+
+
 def prepare_download(
     session: Session,
     store: ArchiveStore,
@@ -276,8 +281,10 @@ def prepare_download(
     principal: Principal,
     now: datetime,
     request: DownloadRequest,
+    enrich: Enricher | None = None,
 ) -> Download:
-    """Check access, then prepare the bytes of one dataset's data as `request` asks."""
+    """Check access, then prepare the bytes of one dataset's data as `request` asks
+    (a converted or subset file with what `enrich` adds: merged positions)."""
     if request.format not in DOWNLOAD_FORMATS:
         raise InvalidQueryError(f"unknown format {request.format!r}")
     dataset = load_dataset_for_data(session, public_id, principal, now)
@@ -302,8 +309,9 @@ def prepare_download(
     fmt = output_format(version, request)
     info = writer_info(fmt)
     ext = info.extension.lstrip(".")
+    extra = None if enrich is None else enrich(dataset)
     ready = derived_netcdf(session, store, version) if fmt == "netcdf" else None
-    if ready is not None and not request.is_subset:
+    if ready is not None and not request.is_subset and extra is None:
         return Download(
             f"{name}.{ext}",
             info.media_type,
@@ -313,7 +321,11 @@ def prepare_download(
             path=ready,
         )
     with conversion_gate().slot():
-        datafile = apply_subset(read_for_request(store, dataset, version, request), request)
+        if extra is None:
+            datafile = read_for_request(store, dataset, version, request)
+        else:
+            datafile = extra(read_original(store, dataset, version))
+        datafile = apply_subset(datafile, request)
         out = convert_to_staging(store, datafile, fmt)
     label = f"{name}_subset" if request.is_subset else name
     size = os.stat(out).st_size

@@ -244,6 +244,14 @@ class MailSettings(BaseModel):
     """The first retry after a relay error waits this long; each further one twice as long."""
 
 
+class CidsSettings(BaseModel):
+    """The analysis center's merges (docs/cids.md)."""
+
+    navigation_max_gap_s: float = Field(default=10.0, gt=0, le=86_400)
+    """A measurement time gets a merged position only between navigation samples at most this
+    far apart (no position across a longer gap)."""
+
+
 class Settings(BaseSettings):
     """Everything one center is configured with."""
 
@@ -279,6 +287,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     federation: FederationSettings = FederationSettings()
     mail: MailSettings = MailSettings()
+    cids: CidsSettings = CidsSettings()
 
     @model_validator(mode="after")
     def _fill_public_url(self) -> Settings:

@@ -22,6 +22,7 @@ from catalog.downloads import (
     DownloadRequest,
     prepare_download,
 )
+from catalog.navigation import position_enricher
 from catalog.plots import MAX_PAGES, PLOT_FORMATS, get_plot
 from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
 from catalog.search import get_citation, get_dataset, search_datasets
@@ -190,7 +191,8 @@ def download_data(
     now: NowDep,
 ) -> Response:
     """The data, original or converted, optionally subset; streamed."""
-    download = prepare_download(session, store, public_id, principal, now, params)
+    enrich = position_enricher(session, store, principal, now)
+    download = prepare_download(session, store, public_id, principal, now, params, enrich)
     if download.origin_base_url is not None:
         return redirect_to_origin(download.origin_base_url, request)
     return download_response(download, request)

@@ -71,6 +71,12 @@ class Row:
     path: str | None = None
 
 
+MERGE_BODY: dict[str, object] = {
+    "platform": "C130",
+    "start": "1999-02-21T13:00:00Z",
+    "stop": "1999-02-21T14:00:00Z",
+    "variables": ["AAAAAAAAAAAAAAAA:O3"],
+}
 ACCESS_MATRIX: dict[str, Row] = {
     "GET /openapi.json": Row("public"),
     "GET /docs": Row("public"),
@@ -118,6 +124,14 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/federation/digests": Row("peer"),
     "POST /api/v1/federation/notify": Row("peer", {"last_seq": 0}),
     "GET /api/v1/federation/status": Row("public"),
+    # CIDS (docs/cids.md): listings show only what the caller may see; collocation and the
+    # overlay read data under the download's checks (tests/cids/test_api_cids.py covers the
+    # 200/403/404 cells on a mobile dataset; here: no canary leaks, no 5xx).
+    "GET /api/v1/navigation": Row("listing"),
+    "POST /api/v1/navigation": Row("public", {"platform": "C130", "instrument": "matrix nav"}),
+    "GET /api/v1/collocate": Row("public", query="dataset=AAAAAAAAAAAAAAAA&dt=60&dx=10"),
+    "GET /api/v1/merges": Row("listing"),
+    "POST /api/v1/merges": Row("public", MERGE_BODY),
     # The web pages (field_catalog_ui): the same policy through the same dependencies.
     "GET /static/{name:path}": Row("public", path="/static/ui.css"),
     "GET /": Row("listing"),
@@ -126,6 +140,8 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /datasets/{public_id}/download": Row("data", query="format=original"),
     "POST /datasets/{public_id}/access": Row("form", {"state": "open", "reason": "matrix"}),
     "GET /federation": Row("public"),
+    "GET /overlay": Row("public", query="d=AAAAAAAAAAAAAAAA:O3"),
+    "GET /collocate": Row("public", query="dataset=AAAAAAAAAAAAAAAA"),
     "GET /signin": Row("public"),
     "POST /signin": Row("form", {"username": "admin", "password": "correct horse battery"}),
     "POST /signout": Row("form"),
