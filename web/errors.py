@@ -293,6 +293,8 @@ async def _unknown_parameter_handler(request: Request, exc: Exception) -> Respon
 
 def _problem_headers(exc: Exception) -> dict[str, str] | None:
     if isinstance(exc, AuthenticationRequiredError):
+        if exc.basic:
+            return {"WWW-Authenticate": 'Basic realm="fieldcat", Bearer realm="fieldcat"'}
         return {"WWW-Authenticate": 'Bearer realm="fieldcat"'}
     if isinstance(exc, RateLimitedError | BusyError):
         return {"Retry-After": str(exc.retry_after_s)}
