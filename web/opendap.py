@@ -19,14 +19,17 @@ from urllib.parse import unquote
 from catalog.errors import InvalidQueryError
 from formats.netcdf_read import StoredLayout, StoredVariable, netcdf_layout, read_values
 
-DapAnswer = Literal["dds", "das", "dods"]
-DAP_ANSWERS: tuple[DapAnswer, ...] = ("dds", "das", "dods")
+DapAnswer = Literal["dds", "das", "dods", "ascii"]
+DAP_ANSWERS: tuple[DapAnswer, ...] = ("dds", "das", "dods", "ascii")
 MEDIA_TYPES: dict[DapAnswer, str] = {
     "dds": "text/plain; charset=utf-8",
     "das": "text/plain; charset=utf-8",
     "dods": "application/octet-stream",
+    "ascii": "text/plain; charset=utf-8",
 }
-DESCRIPTIONS: dict[DapAnswer, str] = {"dds": "dods_dds", "das": "dods_das", "dods": "dods_data"}
+DESCRIPTIONS: dict[DapAnswer, str] = {
+    "dds": "dods_dds", "das": "dods_das", "dods": "dods_data", "ascii": "dods_ascii",
+}  # fmt: skip
 BUFFER_VALUES = 1 << 20
 """Values read from the file per block of a data answer (pydap's Arrayterator)."""
 
@@ -81,14 +84,15 @@ def _constrained(dataset: Any, query: str) -> Any:
             )
         wrapped = wrap_arrayterator(copy.copy(dataset), BUFFER_VALUES)
         if not projection:
-            projection = [[(key, ())] for key in wrapped.keys()]
+            projection = [[(key, ())] for key in wrapped.keys()]  # noqa: SIM118 (pydap iterates children)
         return apply_projection(fix_shorthand(projection, wrapped), wrapped)
     except (ConstraintExpressionError, KeyError, IndexError, ValueError, TypeError) as err:
         raise InvalidQueryError(f"bad constraint expression {unquote(query)!r}: {err}") from err
 
 
 def dap_answer(path: Path, name: str, answer: DapAnswer, query: str) -> Iterator[bytes]:
-    """The bytes of one DAP2 answer (`dds`, `das` or `dods`) for constraint `query`.
+    """The bytes of one DAP2 answer (`dds`, `das`, `dods`, or `ascii`: the values as text,
+    the unofficial answer OPeNDAP servers give to `curl`) for constraint `query`.
 
     The constraint is checked before the first byte (a bad one raises InvalidQueryError);
     a data answer then reads the file block by block as it is sent."""
@@ -102,6 +106,8 @@ def dap_answer(path: Path, name: str, answer: DapAnswer, query: str) -> Iterator
     header = "".join(dds(constrained)).encode()
     if answer == "dds":
         return iter([header])
+    if answer == "ascii":
+        return _text(header, constrained)
     return _data(header, constrained)
 
 
@@ -110,3 +116,11 @@ def _data(header: bytes, constrained: Any) -> Iterator[bytes]:
 
     yield header + b"Data:\n"
     yield from dods(constrained)
+
+
+def _text(header: bytes, constrained: Any) -> Iterator[bytes]:
+    from pydap.responses.ascii import ascii
+
+    yield header + b"-" * 45 + b"\n"
+    for line in ascii(constrained):
+        yield line.encode()

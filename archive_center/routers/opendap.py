@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from catalog.errors import AuthenticationRequiredError, PermissionDeniedError
 from catalog.opendap_source import NetcdfSource, netcdf_source
 from web.deps import NowDep, PrincipalDep, SessionDep, StoreDep
+from web.links import OPENDAP_PREFIX
 from web.opendap import DESCRIPTIONS, MEDIA_TYPES, DapAnswer, dap_answer
 from web.responses import cache_headers
 
@@ -50,7 +51,7 @@ def _then_discard(chunks: Iterator[bytes], source: NetcdfSource) -> Iterator[byt
 
 
 @router.get(
-    "/opendap/{public_id}.{answer}",
+    f"{OPENDAP_PREFIX}/{{public_id}}.{{answer}}",
     response_class=StreamingResponse,
     responses=DAP_ERRORS
     | {
