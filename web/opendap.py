@@ -83,11 +83,28 @@ def _constrained(dataset: Any, query: str) -> Any:
                 "with index ranges, e.g. ?time[0:1:99],O3[0:1:99]"
             )
         wrapped = wrap_arrayterator(copy.copy(dataset), BUFFER_VALUES)
-        if not projection:
-            projection = [[(key, ())] for key in wrapped.keys()]  # noqa: SIM118 (pydap iterates children)
-        return apply_projection(fix_shorthand(projection, wrapped), wrapped)
+        names = list(wrapped.keys())  # noqa: SIM118 (iterating pydap's dataset gives children)
+        projection = fix_shorthand(projection, wrapped) or [[(key, ())] for key in names]
+        for item in projection:
+            _check_item(item, wrapped)
+        return apply_projection(projection, wrapped)
     except (ConstraintExpressionError, KeyError, IndexError, ValueError, TypeError) as err:
         raise InvalidQueryError(f"bad constraint expression {unquote(query)!r}: {err}") from err
+
+
+def _check_item(item: Any, dataset: Any) -> None:
+    """InvalidQueryError unless `item` is a known variable with index ranges inside it."""
+    if isinstance(item, str) or len(item) != 1 or item[0][0] not in dataset.keys():  # noqa: SIM118
+        known = ", ".join(dataset.keys())  # noqa: SIM118
+        raise InvalidQueryError(f"unknown variable or function {item!r}; these data have: {known}")
+    name, slices = item[0]
+    shape = dataset[name].shape
+    if slices and len(slices) != len(shape):
+        raise InvalidQueryError(f"{name} has {len(shape)} dimension(s), not {len(slices)}")
+    for index, size in zip(slices, shape, strict=False):
+        start, stop = index.start or 0, size if index.stop is None else index.stop
+        if not 0 <= start < stop <= size or (index.step or 1) < 1:
+            raise InvalidQueryError(f"index range of {name} outside 0..{size - 1}")
 
 
 def dap_answer(path: Path, name: str, answer: DapAnswer, query: str) -> Iterator[bytes]:
@@ -119,8 +136,16 @@ def _data(header: bytes, constrained: Any) -> Iterator[bytes]:
 
 
 def _text(header: bytes, constrained: Any) -> Iterator[bytes]:
+    import numpy as np
+    from pydap.lib import walk
+    from pydap.model import BaseType
     from pydap.responses.ascii import ascii
 
+    for var in walk(constrained, BaseType):  # pydap's text encoder wants plain arrays
+        data = var.data
+        while isinstance(data, BaseType):  # a sliced variable holds a sliced variable
+            data = data.data
+        var.data = np.asarray(data)
     yield header + b"-" * 45 + b"\n"
     for line in ascii(constrained):
         yield line.encode()
