@@ -26,7 +26,7 @@ PAGE = 1000
 
 def search_ids(center: str, filters: dict[str, str | None]) -> list[str]:
     """Every id a search matches, page after page (the center's cursor), each once."""
-    query = build_query(limit=PAGE, facets="false", **filters)  # type: ignore[arg-type]
+    query = build_query(limit=PAGE, facets="false", **filters)
     ids: dict[str, None] = {}
     while True:
         page = fetch_page(center, query)
@@ -53,7 +53,9 @@ def _report(fetched: list[Fetched], manifest: Path) -> int:
 
 
 def download_command(
-    ids: Annotated[list[str] | None, typer.Argument(help="Dataset ids; none: the search's.")] = None,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Dataset ids; none: the search's.")
+    ] = None,
     center: Annotated[str, typer.Option(help="Base URL of a center.")] = "",
     q: Annotated[str | None, typer.Option("--q", help="Search: free text.")] = None,
     start: Annotated[str | None, typer.Option(help="Search: overlapping from (UTC).")] = None,
@@ -82,7 +84,9 @@ def download_command(
         Path | None,
         typer.Option(help="Manifest path, .json or .csv (default OUT/fieldcat-manifest.json)."),
     ] = None,
-    token: Annotated[str | None, typer.Option(help=f"API token (or {TOKEN_ENV}).", envvar=TOKEN_ENV)] = None,
+    token: Annotated[
+        str | None, typer.Option(help=f"API token (or {TOKEN_ENV}).", envvar=TOKEN_ENV)
+    ] = None,
     script: Annotated[
         bool, typer.Option("--script", help="Print an equivalent curl script instead.")
     ] = False,

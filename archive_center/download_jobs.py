@@ -162,14 +162,17 @@ def fetch_all(
     lock = threading.Lock()
     limits = httpx.Limits(max_connections=plan.parallel, max_keepalive_connections=plan.parallel)
     timeout = httpx.Timeout(60.0, connect=10.0)
-    with httpx.Client(headers=headers, timeout=timeout, limits=limits, follow_redirects=True) as client:
+    with httpx.Client(
+        headers=headers, timeout=timeout, limits=limits, follow_redirects=True
+    ) as client:
 
         def one(public_id: str) -> None:
             try:
                 done = fetch_one(client, center, public_id, request, plan)
             except httpx.HTTPError as err:
-                done = Fetched(public_id, "refused", center, data_url(center, public_id),
-                               reason=f"transfer failed: {err.__class__.__name__}: {err}")  # fmt: skip
+                why = f"transfer failed: {err.__class__.__name__}: {err}"
+                url = data_url(center, public_id)
+                done = Fetched(public_id, "refused", center, url, reason=why)
             with lock:
                 results[public_id] = done
             plan.on_done(done)

@@ -83,7 +83,7 @@ def _constrained(dataset: Any, query: str) -> Any:
                 "with index ranges, e.g. ?time[0:1:99],O3[0:1:99]"
             )
         wrapped = wrap_arrayterator(copy.copy(dataset), BUFFER_VALUES)
-        names = list(wrapped.keys())  # noqa: SIM118 (iterating pydap's dataset gives children)
+        names = list(wrapped.keys())
         projection = fix_shorthand(projection, wrapped) or [[(key, ())] for key in names]
         for item in projection:
             _check_item(item, wrapped)
@@ -95,7 +95,7 @@ def _constrained(dataset: Any, query: str) -> Any:
 def _check_item(item: Any, dataset: Any) -> None:
     """InvalidQueryError unless `item` is a known variable with index ranges inside it."""
     if isinstance(item, str) or len(item) != 1 or item[0][0] not in dataset.keys():  # noqa: SIM118
-        known = ", ".join(dataset.keys())  # noqa: SIM118
+        known = ", ".join(dataset.keys())
         raise InvalidQueryError(f"unknown variable or function {item!r}; these data have: {known}")
     name, slices = item[0]
     shape = dataset[name].shape

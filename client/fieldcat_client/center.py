@@ -113,7 +113,9 @@ class Dataset:
         content = self.center.get_bytes(f"{API}/datasets/{self.id}/data", query)
         return pd.read_csv(io.BytesIO(content), comment="#")
 
-    def download(self, folder: str | Path = ".", *, format: str = "original", **subset: Any) -> Path:
+    def download(
+        self, folder: str | Path = ".", *, format: str = "original", **subset: Any
+    ) -> Path:
         """Save the data in `folder` (see `Center.download`)."""
         return self.center.download(self.id, folder, format=format, **subset)
 

@@ -38,7 +38,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     process, url, _ = serve(root)
     try:
         originals: dict[str, bytes] = {}
-        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
+        with httpx.Client(
+            base_url=url, timeout=60, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
             for did in range(7201, 7206):
                 content = minute_series(did, 4000 if did == 7201 else 300)[0]
                 originals[upload(client, f"kco_{did}.txt", content)] = content
@@ -98,7 +100,9 @@ def test_a_subset_by_the_search_window(node: Node, tmp_path: Path) -> None:
     assert len(rows) == 60
 
 
-def test_an_interrupted_download_resumes_with_range_and_verifies(node: Node, tmp_path: Path) -> None:
+def test_an_interrupted_download_resumes_with_range_and_verifies(
+    node: Node, tmp_path: Path
+) -> None:
     out = tmp_path / "resume"
     out.mkdir()
     big = node.open_ids[0]

@@ -136,7 +136,10 @@ def test_netcdf4_opens_the_url_and_slices_on_the_server(node: DapNode, tmp_path:
     import netCDF4
 
     local = _download(node, node.series, tmp_path)
-    with netCDF4.Dataset(str(local)) as want, netCDF4.Dataset(f"{node.url}/opendap/{node.series}") as got:
+    with (
+        netCDF4.Dataset(str(local)) as want,
+        netCDF4.Dataset(f"{node.url}/opendap/{node.series}") as got,
+    ):
         assert len(got.dimensions["time"]) == ROWS
         for name in ("time", "O3", "RH"):
             np.testing.assert_array_equal(got[name][100:250], want[name][100:250])
@@ -212,8 +215,9 @@ def test_embargoed_data_read_with_a_token_from_netrc(node: DapNode, tmp_path: Pa
     (home / ".dodsrc").write_text(f"HTTP.NETRC={netrc}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("NETRC", "CURL_HOME")}
     env |= {"HOME": str(home)}
+    url = f"{node.url}/opendap/{node.embargoed}"
     out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(NETRC_READER), f"{node.url}/opendap/{node.embargoed}"],
+        [sys.executable, "-c", textwrap.dedent(NETRC_READER), url],
         capture_output=True, text=True, timeout=120, cwd=home, env=env,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]

@@ -118,7 +118,9 @@ def test_orders_refusals_and_tokens(nodes: Nodes, tmp_path: Path) -> None:
         assert sum(name.endswith(".csv") for name in archive.namelist()) >= 3
 
 
-def test_the_example_notebook_runs(nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_example_notebook_runs(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import nbformat
     from nbclient import NotebookClient
 
