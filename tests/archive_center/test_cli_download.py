@@ -59,8 +59,8 @@ def _sha(data: bytes) -> str:
 
 def test_by_ids_verified_with_a_manifest_and_the_refusals(node: Node, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = fieldcat("download", *node.open_ids, node.embargoed, "--center", node.url,
-                    "--out", str(out), "--parallel", "3")  # fmt: skip
+    done = fieldcat("download", "--center", node.url, "--out", str(out), "--parallel", "3",
+                    "--", *node.open_ids, node.embargoed)  # fmt: skip
     assert done.returncode == 1, done.stderr  # one refusal
     assert f"{node.embargoed}: 403" in done.stderr and "1 refused" in done.stderr
     manifest = json.loads((out / "fieldcat-manifest.json").read_text())
@@ -91,9 +91,9 @@ def test_by_search_with_a_token_in_netcdf_and_a_csv_manifest(node: Node, tmp_pat
 def test_a_subset_by_the_search_window(node: Node, tmp_path: Path) -> None:
     out = tmp_path / "sub"
     first = node.open_ids[0]
-    done = fieldcat("download", first, "--center", node.url, "--format", "csv", "--subset",
+    done = fieldcat("download", "--center", node.url, "--format", "csv", "--subset",
                     "--start", "1999-02-01T01:00:00Z", "--end", "1999-02-01T01:59:00Z",
-                    "--out", str(out))  # fmt: skip
+                    "--out", str(out), "--", first)  # fmt: skip
     assert done.returncode == 0, done.stderr
     (line,) = json.loads((out / "fieldcat-manifest.json").read_text())
     rows = [r for r in (out / line["file"]).read_text().splitlines() if r.startswith("1999")]
@@ -110,7 +110,7 @@ def test_an_interrupted_download_resumes_with_range_and_verifies(
     (out / f".{big}.original.part").write_bytes(whole[: len(whole) // 3])
     damaged = node.open_ids[1]
     (out / f".{damaged}.original.part").write_bytes(b"not these bytes" * 10)
-    done = fieldcat("download", big, damaged, "--center", node.url, "--out", str(out))
+    done = fieldcat("download", "--center", node.url, "--out", str(out), "--", big, damaged)
     assert done.returncode == 0, done.stderr
     manifest = {m["public_id"]: m for m in json.loads((out / "fieldcat-manifest.json").read_text())}
     assert manifest[big]["status"] == "resumed" and manifest[big]["verified"] is True
@@ -123,7 +123,7 @@ def test_an_interrupted_download_resumes_with_range_and_verifies(
 
 
 def test_script_prints_an_equivalent_curl_script(node: Node, tmp_path: Path) -> None:
-    done = fieldcat("download", *node.open_ids[:2], "--center", node.url, "--script")
+    done = fieldcat("download", "--center", node.url, "--script", "--", *node.open_ids[:2])
     assert done.returncode == 0, done.stderr
     assert "fct_" not in done.stdout and done.stdout.startswith("#!/bin/sh")
     script = tmp_path / "get.sh"

@@ -249,3 +249,14 @@ def test_many_clients_at_once(node: DapNode) -> None:
         thread.join()
     assert not bad, bad
     assert set(statuses) <= {200, 503} and statuses.count(200) >= 16, statuses
+
+
+def test_basic_credentials_count_on_reads_only(node: DapNode) -> None:
+    """`curl --netrc` reads the data download too; a write never takes Basic credentials
+    (a browser may send remembered ones cross-site)."""
+    auth = ("pi", node.pi_token)
+    data = httpx.get(f"{node.url}/api/v1/datasets/{node.embargoed}/data", auth=auth)
+    assert data.status_code == 200
+    files = {"file": ("x.txt", minute_series(7199, 10)[0], "text/plain")}
+    write = httpx.post(f"{node.url}/api/v1/submissions", auth=auth, files=files)
+    assert write.status_code == 401
