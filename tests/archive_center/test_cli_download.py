@@ -8,6 +8,7 @@ import hashlib
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,3 +133,43 @@ def test_script_prints_an_equivalent_curl_script(node: Node, tmp_path: Path) -> 
     assert run.returncode == 0, run.stderr
     for public_id in node.open_ids[:2]:
         assert (tmp_path / f"{public_id}.dat").read_bytes() == node.originals[public_id]
+
+
+def test_a_download_cut_by_a_killed_server_resumes_after_restart(tmp_path: Path) -> None:
+    """The server dies mid-file: the run records the failure and keeps its part; once the
+    center is back, the next run asks for the rest with Range and the SHA-256 matches."""
+    from archive_center.download_jobs import DataRequest, Plan, fetch_all
+    from bench.download import free_port, register, start_server, write_original
+
+    root = tmp_path / "center"
+    write_original(tmp_path / "big.txt", 12 << 20)
+    public_id = register(root, tmp_path / "big.txt")
+    archived = next(p for p in (root / "archive" / "originals").rglob("*") if p.is_file())
+    port = free_port()
+    process = start_server(root, port)
+    center = f"http://127.0.0.1:{port}"
+    received = [0]
+
+    def slow_then_kill(size: int) -> None:
+        received[0] += size
+        if received[0] >= 4 << 20 and process.poll() is None:
+            process.kill()
+            process.wait()
+        time.sleep(0.01)
+
+    out = tmp_path / "out"
+    try:
+        plan = Plan(out, 1, on_bytes=slow_then_kill)
+        (cut,) = fetch_all(center, [public_id], DataRequest(), plan, {})
+        assert cut.status == "refused" and "transfer failed" in cut.reason
+        part = out / f".{public_id}.original.part"
+        assert 0 < part.stat().st_size < archived.stat().st_size
+        process = start_server(root, port)
+        (done,) = fetch_all(center, [public_id], DataRequest(), Plan(out, 1), {})
+        assert done.status == "resumed" and done.verified
+        assert done.sha256 == _sha(archived.read_bytes())
+        assert (out / done.file).read_bytes() == archived.read_bytes()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
