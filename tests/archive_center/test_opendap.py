@@ -260,3 +260,24 @@ def test_basic_credentials_count_on_reads_only(node: DapNode) -> None:
     files = {"file": ("x.txt", minute_series(7199, 10)[0], "text/plain")}
     write = httpx.post(f"{node.url}/api/v1/submissions", auth=auth, files=files)
     assert write.status_code == 401
+
+
+def test_ncdump_reads_a_slice_by_url(node: DapNode) -> None:
+    """netCDF-C's own tool (Debian's netcdf-bin) opens the URL and prints the values."""
+    import shutil
+
+    from tests.conftest import require
+
+    ncdump = shutil.which("ncdump")
+    require(ncdump is not None, "ncdump (apt-get install netcdf-bin) is not installed")
+    assert ncdump is not None
+    url = f"{node.url}/opendap/{node.series}"
+    header = subprocess.run([ncdump, "-h", url], capture_output=True, text=True, timeout=60)
+    assert header.returncode == 0, header.stderr
+    assert f"time = {ROWS} ;" in header.stdout and "double O3(time) ;" in header.stdout
+    dumped = subprocess.run(
+        [ncdump, "-v", "O3", f"{url}?O3[0:1:9]"], capture_output=True, text=True, timeout=60
+    )
+    assert dumped.returncode == 0, dumped.stderr
+    values = dumped.stdout.split("O3 =")[1].split(";")[0].replace("\n", " ")
+    assert [float(v) for v in values.split(",")] == minute_series(7101, ROWS)[1][:10]
