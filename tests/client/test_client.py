@@ -130,3 +130,42 @@ def test_the_example_notebook_runs(
                    resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
     assert (tmp_path / "ozone.png").stat().st_size > 1000
     assert httpx.get(f"{nodes.urls[1]}/api/v1/readyz").status_code == 200
+
+
+CATALOG_ROWS = 2_800
+"""Catalog rows per node for the paging test: about 5,000 visible to an anonymous caller
+over the two nodes (the synthetic catalog hides its private and withdrawn rows)."""
+
+
+@pytest.fixture(scope="module")
+def large_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """Two real nodes whose catalogs hold the search benchmark's synthetic rows."""
+    from bench.search import load
+    from catalog.db import make_engine
+
+    processes, urls = [], []
+    try:
+        for index in range(2):
+            root = tmp_path_factory.mktemp(f"large{index}")
+            prepare_center(root)
+            engine = make_engine(f"sqlite:///{root / 'fieldcat.db'}")
+            load(engine, CATALOG_ROWS, seed=index + 1)
+            engine.dispose()
+            process, url, _ = serve(root)
+            processes.append(process)
+            urls.append(url)
+        yield urls
+    finally:
+        for process in processes:
+            stop(process, signal.SIGTERM)
+
+
+def test_search_pages_through_5000_results_across_two_nodes(large_nodes: list[str]) -> None:
+    from fieldcat_client import Center, search_all
+
+    totals = [httpx.get(f"{url}/api/v1/datasets", params={"limit": 1}).json()["total"]
+              for url in large_nodes]  # fmt: skip
+    assert sum(totals) >= 4_800
+    centers = [Center(url) for url in large_nodes]
+    found = [d.id for d in search_all(centers, page_size=700)]
+    assert len(found) == len(set(found)) == sum(totals)
