@@ -49,7 +49,8 @@ class Row:
     metadata   200 when the caller may see the dataset, else exactly the missing-dataset 404
     data       200 when the caller may read, 403 when only see, else the missing 404
     dap        OPeNDAP: as data, but 401 (a Basic challenge) for a caller without a user who
-               may only see; every answer (DDS, DAS, data, text) is checked for canaries
+               may only see; every answer (DAP2 DDS, DAS, data, text; DAP4 DMR, data) is
+               checked for canaries
     bundle     a zip of the dataset when readable, else 404; the zip holds no other canary
     grant      password exchange: a wrong password is 403 on a visible password dataset, else 404
     staff      API, staff/admin only: 401 without a user, 403 other roles (before any lookup)
@@ -360,7 +361,7 @@ DAP_KEY = "GET /opendap/{public_id}.{answer}"
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-@pytest.mark.parametrize("answer", ["dds", "das", "dods"])
+@pytest.mark.parametrize("answer", ["dds", "das", "dods", "dmr", "dap"])
 def test_every_dap_answer_keeps_the_canaries(matrix: MatrixNode, caller: str, answer: str) -> None:
     for index, state in enumerate(STATES):
         path = f"/opendap/{matrix.ids[state]}.{answer}"
@@ -371,8 +372,9 @@ def test_every_dap_answer_keeps_the_canaries(matrix: MatrixNode, caller: str, an
         _assert_no_canaries(_text_or_bytes(response), caller, where)
         if expected == 401:
             assert response.headers["www-authenticate"].startswith("Basic "), where
-        if expected == 200 and answer == "dods":
-            assert struct.pack(">d", float(data_canary(index))) in response.content, where
+        if expected == 200 and answer in ("dods", "dap"):
+            order = ">d" if answer == "dods" else "<d"  # DAP2 is big-endian, DAP4 ours little
+            assert struct.pack(order, float(data_canary(index))) in response.content, where
 
 
 def _text_or_bytes(response: httpx.Response) -> str:

@@ -281,3 +281,50 @@ def test_ncdump_reads_a_slice_by_url(node: DapNode) -> None:
     assert dumped.returncode == 0, dumped.stderr
     values = dumped.stdout.split("O3 =")[1].split(";")[0].replace("\n", " ")
     assert [float(v) for v in values.split(",")] == minute_series(7101, ROWS)[1][:10]
+
+
+@pytest.mark.parametrize("which", ["series", "station"])
+def test_dap4_netcdf_c_and_pydap_read_exactly_the_download(
+    node: DapNode, tmp_path: Path, which: str
+) -> None:
+    import xarray as xr
+
+    public_id = getattr(node, which)
+    local = xr.open_dataset(_download(node, public_id, tmp_path))
+    url = f"{node.url}/opendap/{public_id}"
+    with xr.open_dataset(f"dap4://{url.removeprefix('http://')}", engine="netcdf4") as remote:
+        _same(remote, local, _data_names(local))
+    from pydap.client import open_url
+
+    dataset = open_url(url, protocol="dap4")
+    for name in ("O3", "RH"):
+        np.testing.assert_array_equal(np.asarray(dataset[name][:].data), local[name].values)
+
+
+def test_dap4_constraint_returns_only_its_rows(node: DapNode) -> None:
+    import netCDF4
+
+    expected = minute_series(7101, ROWS)[1]
+    with netCDF4.Dataset(f"{node.url}/opendap/{node.series}#dap4") as ds:
+        np.testing.assert_array_equal(ds["O3"][1000:1300], expected[1000:1300])
+    query = {"dap4.ce": "/O3[10:2:14]", "dap4.checksum": "true"}
+    answer = httpx.get(f"{node.url}/opendap/{node.series}.dap", params=query).content
+    size = int.from_bytes(answer[:4], "big") & 0xFFFFFF
+    dmr = answer[4 : 4 + size]
+    assert b'<Dim size="3"/>' in dmr and b'name="RH"' not in dmr
+    data = answer[4 + size + 4 :]
+    assert np.frombuffer(data[:24], "<f8").tolist() == expected[10:15:2]
+    import zlib
+
+    assert int.from_bytes(data[24:28], "little") == zlib.crc32(data[:24])
+    bad = httpx.get(f"{node.url}/opendap/{node.series}.dap", params={"dap4.ce": "/nosuch"})
+    assert bad.status_code == 400
+
+
+def test_dap4_embargoed_refused_anonymously(node: DapNode) -> None:
+    for answer in ("dmr", "dmr.xml", "dap"):
+        resp = httpx.get(f"{node.url}/opendap/{node.embargoed}.{answer}")
+        assert resp.status_code == 401, answer
+    owner = httpx.get(f"{node.url}/opendap/{node.embargoed}.dmr", auth=("pi", node.pi_token))
+    assert owner.status_code == 200 and b'<Float64 name="O3">' in owner.content
+    assert httpx.get(f"{node.url}/opendap/{node.series}.nope").status_code == 404
