@@ -228,21 +228,28 @@ def test_embargoed_data_read_with_a_token_from_netrc(node: DapNode, tmp_path: Pa
 
 
 def test_many_clients_at_once(node: DapNode) -> None:
-    expected = np.asarray(minute_series(7101, ROWS)[1], dtype=">f8").tobytes()
+    """16 clients, half on DAP2 and half on DAP4, each answer whole and right (or a 503
+    that says when to come back)."""
+    ozone = np.asarray(minute_series(7101, ROWS)[1])
+    ends = {
+        "dods?O3": ozone.astype(">f8").tobytes(),
+        "dap?dap4.ce=/O3": ozone.astype("<f8").tobytes(),
+    }
     statuses: list[int] = []
     bad: list[str] = []
 
-    def reading() -> None:
+    def reading(index: int) -> None:
+        answer = list(ends)[index % 2]
         with httpx.Client(timeout=60) as client:
             for _ in range(4):
-                resp = client.get(f"{node.url}/opendap/{node.series}.dods?O3")
+                resp = client.get(f"{node.url}/opendap/{node.series}.{answer}")
                 statuses.append(resp.status_code)
-                if resp.status_code == 200 and not resp.content.endswith(expected):
-                    bad.append("wrong bytes")
+                if resp.status_code == 200 and not resp.content.endswith(ends[answer]):
+                    bad.append(f"wrong bytes from .{answer}")
                 elif resp.status_code == 503 and "retry-after" not in resp.headers:
                     bad.append("503 without Retry-After")
 
-    threads = [threading.Thread(target=reading) for _ in range(16)]
+    threads = [threading.Thread(target=reading, args=(i,)) for i in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:

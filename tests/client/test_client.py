@@ -19,7 +19,7 @@ from tests.archive_center.stayup_node import minute_series, prepare_center, serv
 from tests.archive_center.test_opendap import _add_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:PyDAP was unable to determine:UserWarning")
-PER_NODE = 12
+PER_NODE = 8
 NOTEBOOK = REPO / "client" / "examples" / "search_subset_plot.ipynb"
 
 
