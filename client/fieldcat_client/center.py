@@ -20,6 +20,8 @@ API = "/api/v1"
 OPENDAP = "/opendap"
 CHUNK = 1 << 20
 PAGE = 1000
+BUNDLE_MAX = 100
+"""Datasets a center puts in one zip (`POST /api/v1/bundles`)."""
 _SHA256 = re.compile(r'^"?([0-9a-f]{64})"?$')
 _FILENAME = re.compile(r'filename="([^"]+)"')
 
@@ -218,24 +220,35 @@ class Center:
     def order(
         self, ids: Iterable[str], target: str | Path, *, format: str = "netcdf",
         start: When = None, end: When = None, bbox: Box = None,
-        variables: Iterable[str] | None = None,
-    ) -> Path:  # fmt: skip
-        """A large selection as one zip (the bundle route): each readable dataset subset
-        and converted, with a README each and a manifest; streamed to `target`."""
-        body: dict[str, Any] = {"datasets": list(ids), "format": format}
+        variables: Iterable[str] | None = None, per_zip: int = BUNDLE_MAX,
+    ) -> list[Path]:  # fmt: skip
+        """A large selection as zips (the bundle route): each readable dataset subset and
+        converted, with a README each and a manifest. A center puts at most `BUNDLE_MAX`
+        datasets in one zip, so a larger selection comes as `NAME-1.zip`, `NAME-2.zip`...
+        beside `target`; a selection that fits is `target` itself."""
+        chosen = list(ids)
+        body: dict[str, Any] = {"format": format}
         body |= {k: v for k, v in (("start", _iso(start)), ("end", _iso(end))) if v}
         if bbox is not None:
             body["bbox"] = list(bbox)
         if variables is not None:
             body["variables"] = list(variables)
         target = Path(target)
+        batches = [chosen[i : i + per_zip] for i in range(0, len(chosen), per_zip)]
+        paths = []
+        for number, batch in enumerate(batches, start=1):
+            path = target if len(batches) == 1 else target.with_stem(f"{target.stem}-{number}")
+            self._bundle(body | {"datasets": batch}, path)
+            paths.append(path)
+        return paths
+
+    def _bundle(self, body: dict[str, Any], path: Path) -> None:
         with self.http.stream("POST", f"{API}/bundles", json=body) as response:
             if response.status_code >= 400:
                 raise _problem(response)
-            with target.open("wb") as handle:
+            with path.open("wb") as handle:
                 for chunk in response.iter_bytes(CHUNK):
                     handle.write(chunk)
-        return target
 
     def submit(self, path: str | Path, **fields: str) -> dict[str, Any]:
         """Upload one data file (a PI's or staff's token); the center's report as a dict.

@@ -113,9 +113,16 @@ def test_orders_refusals_and_tokens(nodes: Nodes, tmp_path: Path) -> None:
     assert refused.value.status == 403 and "embargoed" in refused.value.detail
     owner = Center(nodes.urls[0], token=nodes.tokens[0])
     assert len(owner.dataset(hidden).to_pandas()) == 600
-    zipped = owner.order(nodes.ids[0][:3], tmp_path / "order.zip", format="csv")
-    with zipfile.ZipFile(zipped) as archive:
-        assert sum(name.endswith(".csv") for name in archive.namelist()) >= 3
+    (whole,) = owner.order(nodes.ids[0][:3], tmp_path / "order.zip", format="csv")
+    with zipfile.ZipFile(whole) as archive:
+        assert sum(name.endswith(".csv") for name in archive.namelist()) == 3
+    split = owner.order(nodes.ids[0][:3], tmp_path / "big.zip", format="csv", per_zip=2)
+    assert [p.name for p in split] == ["big-1.zip", "big-2.zip"]
+    counts = []
+    for part in split:
+        with zipfile.ZipFile(part) as archive:
+            counts.append(sum(name.endswith(".csv") for name in archive.namelist()))
+    assert counts == [2, 1]
 
 
 def test_the_example_notebook_runs(
