@@ -92,8 +92,6 @@ def download_command(
     ] = False,
 ) -> None:
     """Download the data of datasets, by id or by search: parallel, resumable, verified."""
-    if not center:
-        raise fail("--center URL is required (the center to download from)")
     if format not in DOWNLOAD_FORMATS:
         raise fail(f"--format must be one of {', '.join(DOWNLOAD_FORMATS)}")
     filters = {
