@@ -7,10 +7,12 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip setuptools wheel
 	$(BIN)/pip install -q -e '.[test,bench,docs]'
+	# The Python client is its own distribution (client/pyproject.toml); its tests run here.
+	$(BIN)/pip install -q -e './client[pandas,xarray]'
 	# nappy's setup.py imports numpy, so it is built without isolation once numpy is in.
 	$(BIN)/pip install -q --no-build-isolation 'nappy>=2.0'
 	touch $@

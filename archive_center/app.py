@@ -123,6 +123,13 @@ def api_routers() -> list[APIRouter]:
     ]
 
 
+def root_routers() -> list[APIRouter]:
+    """API routers mounted at the root, where their protocol's clients expect them."""
+    from archive_center.routers import opendap
+
+    return [opendap.router]
+
+
 def ui_routers() -> list[APIRouter]:
     """The web pages' routers (field_catalog_ui), mounted at the root."""
     from field_catalog_ui import (
@@ -230,7 +237,7 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     install_middleware(app, public_face=public_face)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
-    for router in ui_routers():
+    for router in root_routers() + ui_routers():
         app.include_router(router)
     install_api_docs(app)
     install_problem_openapi(app)

@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "archive_center.cli_users",
     "archive_center.cli_embargo",
     "archive_center.cli_submit",
+    "archive_center.cli_download",
     "archive_center.cli_peers",
     "archive_center.cli_streams",
 )

@@ -34,7 +34,14 @@ class RegistrationError(CatalogError):
 
 
 class AuthenticationRequiredError(CatalogError):
-    """The action needs a signed-in caller (or the credentials given are not valid)."""
+    """The action needs a signed-in caller (or the credentials given are not valid).
+
+    `basic` asks for HTTP Basic credentials (user name, API token as the password) as well
+    as a Bearer token: what DAP clients (netCDF-C, pydap) send from `.netrc`."""
+
+    def __init__(self, message: str, *, basic: bool = False) -> None:
+        super().__init__(message)
+        self.basic = basic
 
 
 class RoleRequiredError(CatalogError):

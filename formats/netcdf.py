@@ -5,8 +5,9 @@ the functions so that `import formats` stays cheap.
 
 The netCDF-C and HDF5 libraries are not thread-safe (two threads inside them crash the whole
 process with SIGSEGV/SIGBUS/SIGABRT). Every entry into them, anywhere in FieldCat, holds
-`HDF5_LOCK`: this module is the one place that calls netCDF4, so a lock here serialises
-request conversions, the worker's derived files and anything else in one process.
+`HDF5_LOCK`: this module (writing) and `formats/netcdf_read.py` (reading, for OPeNDAP) are
+the only places that call netCDF4, so a lock here serialises request conversions, the
+worker's derived files, OPeNDAP reads and anything else in one process.
 """
 
 from __future__ import annotations

@@ -374,3 +374,26 @@ def test_nothing_reads_outside_the_repository() -> None:
         if SHARED_REFERENCE.search(line) and path != Path(__file__).resolve()
     ]
     assert not found, "reads the shared folder beside the repository:\n" + "\n".join(found)
+
+
+CLIENT = REPO / "client" / "fieldcat_client"
+"""The Python client: its own distribution (client/pyproject.toml). It talks to a center over
+HTTP only, so it imports none of the server's packages, and nothing of the server (the
+`fieldcat download` command included) imports it: each can be installed without the other."""
+
+
+def test_the_client_imports_no_server_package_and_none_imports_it() -> None:
+    client_modules = sorted(CLIENT.rglob("*.py"))
+    assert client_modules, "the client package is missing"
+    bad = [f"{p.relative_to(REPO)} imports {n}" for p in client_modules for n in _imports(p) & OURS]
+    bad += [
+        f"{p.relative_to(REPO)} imports fieldcat_client"
+        for pkg in OURS
+        for p in _modules(pkg)
+        if "fieldcat_client" in _imports(p)
+    ]
+    assert not bad, bad
+    allowed = {"httpx", "pandas", "xarray", "fieldcat_client", "__future__"}
+    stdlib = set(__import__("sys").stdlib_module_names)
+    third = {n for p in client_modules for n in _imports(p)} - stdlib - allowed
+    assert not third, f"the client depends on more than httpx (pandas, xarray extras): {third}"

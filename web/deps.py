@@ -53,33 +53,70 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip() or None
 
 
+def _basic(request: Request) -> tuple[str, str] | None:
+    """(user name, API token) of an HTTP Basic header on a read (GET or HEAD), else None.
+
+    Only reads: a browser may attach remembered Basic credentials to a cross-site form post,
+    which no CSRF check would then stop. DAP clients (netCDF-C, pydap) send these from
+    `.netrc`; the password is one of the user's API tokens, never their password."""
+    import base64
+    import binascii
+
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic" or request.method not in ("GET", "HEAD"):
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    username, _, token = decoded.partition(":")
+    return username, token
+
+
+def _token_principal(session: Session, request: Request, now: datetime) -> Principal | None:
+    """The principal of a Bearer token or of Basic (user name, API token); None without
+    either; AuthenticationRequiredError when the one given is not valid."""
+    from catalog.users import principal_for_token
+
+    token = _bearer(request)
+    basic = _basic(request) if token is None else None
+    if basic is not None:
+        token = basic[1]
+    if token is None:
+        return None
+    found = principal_for_token(session, token, now)
+    if found is None or (basic is not None and found.username != basic[0]):
+        raise AuthenticationRequiredError(
+            "the API token is not valid (unknown, expired or revoked)"
+            if basic is None
+            else "HTTP Basic needs your user name and one of your API tokens as the password",
+            basic=basic is not None,
+        )
+    return found
+
+
 def get_principal(
     request: Request,
     session: Annotated[Session, Depends(get_session, scope="function")],
     now: Annotated[datetime, Depends(get_now)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Principal:
-    """Who is asking: a Bearer API token, else the session cookie, else anonymous; plus grants.
+    """Who is asking: a Bearer API token (or, on reads, HTTP Basic with an API token as the
+    password), else the session cookie, else anonymous; plus grants.
 
     On the public listener everyone is anonymous. Routes take `PrincipalDep`, which adds
     the CSRF check of cookie-authenticated writes (`checked_principal`).
     """
     from catalog.grants import holder_dataset_grants
-    from catalog.users import principal_for_token
     from catalog.web_sessions import resolve_session
     from web import auth
 
     if auth.is_public_face(request):
         return Principal.anonymous()
     principal = Principal.anonymous()
-    token = _bearer(request)
+    found = _token_principal(session, request, now)
     cookie = request.cookies.get(auth.SESSION_COOKIE)
-    if token is not None:
-        found = principal_for_token(session, token, now)
-        if found is None:
-            raise AuthenticationRequiredError(
-                "the API token is not valid (unknown, expired or revoked)"
-            )
+    if found is not None:
         principal = found
     elif cookie:
         idle = timedelta(minutes=settings.access.session_idle_minutes)

@@ -54,13 +54,15 @@ from submissions.errors import (
     UploadRefusedError,
     UploadTooLargeError,
 )
+from web.links import OPENDAP_PREFIX
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
 API_PREFIX = "/api/"
-"""Paths below this serve JSON; everything else is a page (`wants_html`)."""
+MACHINE_PREFIXES = (API_PREFIX, f"{OPENDAP_PREFIX}/")
+"""Paths below these serve JSON (the API, OPeNDAP); everything else is a page (`wants_html`)."""
 _HTML_TYPES = ("text/html",)
 _JSON_TYPES = ("application/json", PROBLEM_MEDIA_TYPE)
 
@@ -220,7 +222,7 @@ def wants_html(request: Request) -> bool:
     html, json_q = _quality(ranges, _HTML_TYPES), _quality(ranges, _JSON_TYPES)
     if html != json_q:
         return html > json_q
-    is_page = not request.url.path.startswith(API_PREFIX)
+    is_page = not request.url.path.startswith(MACHINE_PREFIXES)
     return is_page and request.method in ("GET", "HEAD")
 
 
@@ -293,6 +295,8 @@ async def _unknown_parameter_handler(request: Request, exc: Exception) -> Respon
 
 def _problem_headers(exc: Exception) -> dict[str, str] | None:
     if isinstance(exc, AuthenticationRequiredError):
+        if exc.basic:
+            return {"WWW-Authenticate": 'Basic realm="fieldcat", Bearer realm="fieldcat"'}
         return {"WWW-Authenticate": 'Bearer realm="fieldcat"'}
     if isinstance(exc, RateLimitedError | BusyError):
         return {"Retry-After": str(exc.retry_after_s)}

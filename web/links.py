@@ -8,6 +8,8 @@ from __future__ import annotations
 from catalog.links import DatasetView, ProductView
 
 API_PREFIX = "/api/v1"
+OPENDAP_PREFIX = "/opendap"
+"""Where a node serves OPeNDAP (DAP2): `{OPENDAP_PREFIX}/{id}` is what a DAP client opens."""
 FEDERATION_API = f"{API_PREFIX}/federation"
 """Where a node serves the federation protocol (a peer's client signs requests to it)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Row:
     search     the API search: exactly the datasets the caller may see (ids and canaries)
     metadata   200 when the caller may see the dataset, else exactly the missing-dataset 404
     data       200 when the caller may read, 403 when only see, else the missing 404
+    dap        OPeNDAP: as data, but 401 (a Basic challenge) for a caller without a user who
+               may only see; every answer (DAP2 DDS, DAS, data, text; DAP4 DMR, data) is
+               checked for canaries
     bundle     a zip of the dataset when readable, else 404; the zip holds no other canary
     grant      password exchange: a wrong password is 403 on a visible password dataset, else 404
     staff      API, staff/admin only: 401 without a user, 403 other roles (before any lookup)
@@ -89,6 +93,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/datasets/{public_id}/data": Row("data", query="format=original"),
     "GET /api/v1/datasets/{public_id}/plot": Row("data", query="format=svg"),
     "GET /api/v1/datasets/{public_id}/citation": Row("metadata", query="format=datacite-json"),
+    "GET /opendap/{public_id}.{answer}": Row("dap", path="/opendap/{public_id}.ascii"),
     "POST /api/v1/bundles": Row("bundle"),
     "POST /api/v1/auth/session": Row("session"),
     "DELETE /api/v1/auth/session": Row("session"),
@@ -304,6 +309,9 @@ def _expected_status(kind: str, caller: str, state: str) -> int | None:
         return 200 if sees else 404
     if kind == "data":
         return 200 if reads else 403 if sees else 404
+    if kind == "dap":
+        without_user = caller in ("anonymous", "holder", "peer", "outsider")
+        return 200 if reads else (401 if without_user else 403) if sees else 404
     if kind == "bundle":
         return 200 if reads else 404
     if kind == "grant":
@@ -359,12 +367,37 @@ def test_dataset_routes(matrix: MatrixNode, caller: str, key: str) -> None:
         _assert_no_canaries(_text(response), caller, where)
         if expected == 404:
             _same_as_missing(matrix, caller, key, response, pid)
-        if response.status_code == 200 and row.kind in ("data", "bundle"):
+        if response.status_code == 200 and row.kind in ("data", "bundle", "dap"):
             assert data_canary(STATES.index(state)) in _text(response) or key.endswith("plot")
         if _private_answer(caller, response):
             assert response.headers.get("cache-control") == "no-store", where
         assert "Authorization" in response.headers.get("vary", ""), where
         assert "etag" not in response.headers or response.status_code == 200, where
+
+
+DAP_KEY = "GET /opendap/{public_id}.{answer}"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("answer", ["dds", "das", "dods", "dmr", "dap"])
+def test_every_dap_answer_keeps_the_canaries(matrix: MatrixNode, caller: str, answer: str) -> None:
+    for index, state in enumerate(STATES):
+        path = f"/opendap/{matrix.ids[state]}.{answer}"
+        response = matrix.request(caller, "GET", path)
+        where = f"{path} as {caller} on {state}"
+        expected = _expected_status("dap", caller, state)
+        assert response.status_code == expected, f"{where}: {response.status_code}"
+        _assert_no_canaries(_text_or_bytes(response), caller, where)
+        if expected == 401:
+            assert response.headers["www-authenticate"].startswith("Basic "), where
+        if expected == 200 and answer in ("dods", "dap"):
+            order = ">d" if answer == "dods" else "<d"  # DAP2 is big-endian, DAP4 ours little
+            assert struct.pack(order, float(data_canary(index))) in response.content, where
+
+
+def _text_or_bytes(response: httpx.Response) -> str:
+    """The answer as text, binary data decoded byte for byte (canaries are ASCII)."""
+    return response.content.decode("latin-1") + str(dict(response.headers))
 
 
 @pytest.mark.parametrize("caller", CALLERS)

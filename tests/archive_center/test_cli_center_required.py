@@ -22,7 +22,7 @@ from tests.archive_center.fieldcat_process import cli_env
 
 # The commands that need no center: `init` makes one, `demo` makes its own, the others talk
 # to a running center by URL or work on files only.
-NO_CENTER = {"init", "demo", "validate", "convert", "search", "submit"}
+NO_CENTER = {"init", "demo", "validate", "convert", "search", "submit", "download"}
 
 
 def _leaves(command: Any, path: list[str]) -> list[tuple[str, Any]]:
