@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
 from catalog import (  # noqa: F401
     auth_models,
+    faces_models,
     federation_models,
     notice_models,
     submission_models,
