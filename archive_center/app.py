@@ -142,6 +142,13 @@ def ui_routers() -> list[APIRouter]:
     ]
 
 
+def standard_routers() -> list[APIRouter]:
+    """The standard faces (STAC, OAI-PMH, Atom), at the root beside the pages."""
+    from archive_center.routers import stac
+
+    return [stac.router]
+
+
 SWAGGER_UI = "/static/vendor/swagger-ui"
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -225,6 +232,8 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     for router in ui_routers():
+        app.include_router(router)
+    for router in standard_routers():
         app.include_router(router)
     install_api_docs(app)
     install_problem_openapi(app)
