@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
+from catalog.faces_models import DatasetDoi
 from catalog.models import Center, Dataset, DatasetVersion
 
 DATACITE_SCHEMA = "http://datacite.org/schema/kernel-4"
@@ -54,6 +58,21 @@ class Citation:
     start: datetime
     stop: datetime
     bbox: tuple[float, float, float, float] | None
+    doi: str = ""
+    """The DOI of the cited version (or of the dataset, when only it has one); "" when none."""
+
+
+def recorded_doi(dataset: Dataset, version: DatasetVersion | None) -> str:
+    """The DOI this center recorded for `version`, else for the dataset as a whole, else ""."""
+    session = object_session(dataset)
+    if session is None or dataset.id is None:
+        return ""
+    rows = session.execute(
+        select(DatasetDoi.version_id, DatasetDoi.doi).where(DatasetDoi.dataset_id == dataset.id)
+    ).all()
+    found = {version_id: doi for version_id, doi in rows}
+    wanted = version.id if version is not None else None
+    return found.get(wanted) or found.get(None) or ""
 
 
 def parse_people(text: str) -> tuple[Person, ...]:
@@ -105,6 +124,7 @@ def citation_for(
         start=dataset.start,
         stop=dataset.stop,
         bbox=bbox,
+        doi=recorded_doi(dataset, version),
     )
 
 
@@ -116,7 +136,7 @@ def citation_text(c: Citation) -> str:
         f"Version {c.version}." if c.version else "",
         f"{c.campaign} field campaign, {c.platform}, {c.instrument}.",
         f"{c.publisher} ({c.publisher_code}), dataset {c.public_id}.",
-        c.url,
+        f"https://doi.org/{c.doi}" if c.doi else c.url,
     ]
     return " ".join(p for p in parts if p)
 
@@ -139,6 +159,7 @@ def citation_bibtex(c: Citation) -> str:
         "version": c.version,
         "howpublished": f"{c.campaign} field campaign, {c.platform}, {c.instrument}",
         "url": c.url,
+        "doi": c.doi,
         "note": f"Dataset {c.public_id}, archived at {c.publisher} ({c.publisher_code})",
     }
     lines = [
@@ -164,6 +185,7 @@ def citation_ris(c: Citation) -> str:
         line("ET", c.version) if c.version else "",
         line("PB", f"{c.publisher} ({c.publisher_code})"),
         line("ID", c.public_id),
+        line("DO", c.doi) if c.doi else "",
         line("UR", c.url) if c.url else "",
         *(line("KW", k) for k in (c.campaign, c.platform, c.instrument)),
         line("AB", c.summary) if c.summary else "",
@@ -172,7 +194,7 @@ def citation_ris(c: Citation) -> str:
     return "\r\n".join(r.rstrip() if r.startswith("ER") else r for r in rows if r) + "\r\n"
 
 
-def _creator(p: Person) -> dict[str, Any]:
+def datacite_creator(p: Person) -> dict[str, Any]:
     creator: dict[str, Any] = {"name": p.name, "nameType": "Personal"}
     if p.given:
         creator |= {"givenName": p.given, "familyName": p.family}
@@ -185,7 +207,7 @@ def citation_datacite(c: Citation) -> dict[str, Any]:
     """DataCite Metadata Schema 4 as JSON (the REST API's `attributes`)."""
     doc: dict[str, Any] = {
         "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Field campaign data"},
-        "creators": [_creator(p) for p in c.authors],
+        "creators": [datacite_creator(p) for p in c.authors],
         "titles": [{"title": c.title}],
         "publisher": {"name": c.publisher},
         "publicationYear": str(c.year),
@@ -202,6 +224,8 @@ def citation_datacite(c: Citation) -> dict[str, Any]:
         else None,
         "schemaVersion": DATACITE_SCHEMA,
     }
+    if c.doi:
+        doc["doi"] = c.doi
     if c.did:
         doc["alternateIdentifiers"] = [
             {"alternateIdentifier": c.did, "alternateIdentifierType": "Campaign dataset id"}
