@@ -144,9 +144,9 @@ def ui_routers() -> list[APIRouter]:
 
 def standard_routers() -> list[APIRouter]:
     """The standard faces (STAC, OAI-PMH, Atom), at the root beside the pages."""
-    from archive_center.routers import stac
+    from archive_center.routers import oai, stac
 
-    return [stac.router]
+    return [stac.router, oai.router]
 
 
 SWAGGER_UI = "/static/vendor/swagger-ui"

@@ -14,6 +14,7 @@ DOI a mint would give is `planned_doi`, so the record is ready to mint as it sta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +158,26 @@ def _identifier(doi: str, url: str, number: int) -> str:
     if doi:
         return doi
     return f"{url}#version-{number}" if number else url
+
+
+def _identifiers(
+    dataset: Dataset, url: str, versions: list[DatasetVersion], dois: dict[int, str]
+) -> dict[int, str]:
+    return {n: _identifier(dois.get(n, ""), url, n) for n in range(len(versions) + 1)}
+
+
+def concept_record(
+    dataset: Dataset, origin: Center | None, minted: Mapping[int | None, str]
+) -> dict[str, Any]:
+    """The record of the dataset as a whole (checked), from its recorded DOIs `minted`
+    (version id, or None for the dataset, -> DOI): what OAI-PMH's `datacite` serves."""
+    versions = ordered_versions(dataset)
+    cited = citation_for(dataset, origin)
+    dois = {0: minted.get(None, "")}
+    dois |= {n: minted.get(v.id, "") for n, v in enumerate(versions, 1)}
+    ids = _identifiers(dataset, cited.url, versions, dois)
+    related = tuple(_related(ids[n], "HasVersion") for n in range(1, len(versions) + 1))
+    return check_record(_base_record(RecordTarget(cited, 0, ids[0], related)))
 
 
 def datacite_set(

@@ -30,7 +30,7 @@ from catalog.models import Campaign, Center, Dataset
 from catalog.schemas import Principal, SearchParams
 from catalog.search import filter_clauses
 
-STAC_VERSION = "1.0.0"
+STAC_VERSION = "1.1.0"
 CONFORMANCE = (
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/collections",
@@ -82,23 +82,68 @@ def slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.strip().lower()).strip("-") or "unknown"
 
 
-def parse_datetime_interval(text: str) -> tuple[datetime | None, datetime | None]:
-    """STAC `datetime`: one instant, or `start/end` with `..` or empty for an open end."""
-    parts = text.split("/")
-    if len(parts) > 2 or not text.strip():
-        raise InvalidQueryError("datetime must be an instant or an interval start/end")
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _instant(text: str) -> datetime:
+    if not RFC3339.match(text):
+        raise InvalidQueryError("datetime must be RFC 3339 (date, time and zone)")
     try:
-        times = [
-            None if p.strip() in ("", "..") else datetime.fromisoformat(p.strip().replace("Z", "+00:00"))
-            for p in parts
-        ]
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError as err:
         raise InvalidQueryError("datetime must be RFC 3339") from err
-    if len(times) == 1:
-        if times[0] is None:
-            raise InvalidQueryError("datetime must name an instant")
-        return times[0], times[0]
-    return times[0], times[1]
+
+
+def parse_datetime_interval(text: str) -> tuple[datetime | None, datetime | None]:
+    """STAC `datetime`: one instant, or `start/end` with `..` or empty for one open end."""
+    parts = [p.strip() for p in text.split("/")]
+    if len(parts) > 2 or not text.strip():
+        raise InvalidQueryError("datetime must be an instant or an interval start/end")
+    if len(parts) == 1:
+        instant = _instant(parts[0])
+        return instant, instant
+    if all(p in ("", "..") for p in parts):
+        raise InvalidQueryError("a datetime interval needs at least one end")
+    start, end = (None if p in ("", "..") else _instant(p) for p in parts)
+    if start is not None and end is not None and start > end:
+        raise InvalidQueryError("datetime interval starts after it ends")
+    return start, end
+
+
+GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+                  "MultiPolygon"}  # fmt: skip
+
+
+def _positions(coordinates: Any) -> list[tuple[float, float]]:
+    if isinstance(coordinates, list | tuple) and coordinates and isinstance(coordinates[0], int | float):
+        if len(coordinates) < 2:
+            raise InvalidQueryError("a position needs a longitude and a latitude")
+        return [(float(coordinates[0]), float(coordinates[1]))]
+    if not isinstance(coordinates, list | tuple):
+        raise InvalidQueryError("intersects has malformed coordinates")
+    return [p for part in coordinates for p in _positions(part)]
+
+
+def _geometry_positions(geometry: Any) -> list[tuple[float, float]]:
+    if isinstance(geometry, dict) and geometry.get("type") == "GeometryCollection":
+        members = geometry.get("geometries")
+        if not isinstance(members, list):
+            raise InvalidQueryError("a GeometryCollection needs its geometries")
+        return [p for member in members for p in _geometry_positions(member)]
+    if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_TYPES:
+        raise InvalidQueryError("intersects must be a GeoJSON geometry")
+    return _positions(geometry.get("coordinates"))
+
+
+def geometry_bbox(geometry: Any) -> tuple[float, float, float, float]:
+    """The bounding box of a GeoJSON geometry (`intersects` is matched by its box)."""
+    points = _geometry_positions(geometry)
+    if not points:
+        raise InvalidQueryError("intersects has no coordinates")
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return min(lons), min(lats), max(lons), max(lats)
 
 
 def _encode_token(dataset: Dataset) -> str:
@@ -160,9 +205,13 @@ def _page_query(clauses: list[ColumnElement[bool]], query: StacQuery) -> Select[
 def search_items(
     session: Session, query: StacQuery, principal: Principal, now: datetime
 ) -> StacPage:
-    """One page of the datasets the caller may see that match an item search."""
-    if not 1 <= query.limit <= MAX_LIMIT:
-        raise InvalidQueryError(f"limit must be between 1 and {MAX_LIMIT}")
+    """One page of the datasets the caller may see that match an item search.
+
+    A `limit` above `MAX_LIMIT` is served as `MAX_LIMIT` (STAC API: a server may cap it)."""
+    if query.limit < 1:
+        raise InvalidQueryError("limit must be at least 1")
+    if query.limit > MAX_LIMIT:
+        query = StacQuery(**{**query.__dict__, "limit": MAX_LIMIT})
     rows = list(session.scalars(_page_query(stac_clauses(session, query, principal, now), query)))
     token = _encode_token(rows[query.limit - 1]) if len(rows) > query.limit else None
     return StacPage(rows[: query.limit], token)
@@ -211,7 +260,7 @@ def _properties(dataset: Dataset, principal: Principal, now: datetime) -> dict[s
     return {
         "title": dataset.title or f"{dataset.platform} {dataset.instrument}",
         "description": dataset.summary or None,
-        "datetime": None,
+        "datetime": dataset.start.isoformat(),
         "start_datetime": dataset.start.isoformat(),
         "end_datetime": dataset.stop.isoformat(),
         "created": dataset.created.isoformat(),
@@ -230,9 +279,18 @@ def _properties(dataset: Dataset, principal: Principal, now: datetime) -> dict[s
     }
 
 
-def item_collection_id(dataset: Dataset) -> str:
-    """The collection an item lists under: its platform's (campaigns list theirs by link)."""
-    return PLATFORM_PREFIX + slug(dataset.platform_key or dataset.platform)
+def item_collections(dataset: Dataset) -> tuple[str, str]:
+    """The two collections a dataset's item is in: its platform's, then its campaign's."""
+    platform = PLATFORM_PREFIX + slug(dataset.platform_key or dataset.platform)
+    return platform, CAMPAIGN_PREFIX + slug(dataset.campaign.code)
+
+
+def item_collection_id(dataset: Dataset, wanted: Sequence[str] = ()) -> str:
+    """The collection an item is shown in: the first of `wanted` it is in, else its
+    platform's. An item is in its platform's and its campaign's collection (STAC identifies
+    an item by collection and id, so the same dataset may be listed under both)."""
+    mine = item_collections(dataset)
+    return next((cid for cid in wanted if cid in mine), mine[0])
 
 
 def stac_item(
@@ -241,10 +299,11 @@ def stac_item(
     links: StacLinks,
     principal: Principal,
     now: datetime,
+    wanted: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One dataset as a STAC Item."""
+    """One dataset as a STAC Item, in the first of the `wanted` collections it is in."""
     geometry, bbox = _geometry(dataset)
-    collection = item_collection_id(dataset)
+    collection = item_collection_id(dataset, wanted)
     own = f"{links.root}/collections/{collection}/items/{dataset.public_id}"
     base = _asset_base(dataset, origins, links)
     item: dict[str, Any] = {
@@ -357,9 +416,11 @@ def collection_json(info: CollectionInfo, links: StacLinks) -> dict[str, Any]:
         "extent": {"spatial": {"bbox": [info.bbox]}, "temporal": {"interval": [interval]}},
         "summaries": {"fieldcat:datasets": [info.count]},
         "links": [
-            {"rel": "self", "href": own, "type": "application/json"},
-            {"rel": "root", "href": links.root, "type": "application/json"},
-            {"rel": "parent", "href": links.root, "type": "application/json"},
-            {"rel": "items", "href": f"{own}/items", "type": "application/geo+json"},
+            {"rel": "self", "href": own, "type": "application/json", "title": info.title},
+            {"rel": "root", "href": links.root, "type": "application/json", "title": "FieldCat"},
+            {"rel": "parent", "href": links.root, "type": "application/json",
+             "title": "FieldCat"},
+            {"rel": "items", "href": f"{own}/items", "type": "application/geo+json",
+             "title": f"Datasets of {info.title}"},
         ],
     }

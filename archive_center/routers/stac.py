@@ -8,16 +8,17 @@ under one FastAPI app (docs/standards.md says more).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
-from archive_center.routers.query import as_utc, parse_bbox
+from archive_center.routers.query import as_utc
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.schemas import Principal
+from catalog.search import parse_bbox
 from catalog.stac import (
     CONFORMANCE,
     STAC_VERSION,
@@ -26,6 +27,7 @@ from catalog.stac import (
     StacQuery,
     collection_json,
     collections,
+    geometry_bbox,
     origins,
     parse_datetime_interval,
     search_items,
@@ -37,7 +39,8 @@ from web.responses import cache_headers
 
 router = APIRouter(prefix="/stac", tags=["stac"])
 GEOJSON = "application/geo+json"
-SEARCH_NAMES = ("bbox", "datetime", "ids", "collections", "limit", "token")
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+SEARCH_NAMES = ("bbox", "intersects", "datetime", "ids", "collections", "limit", "token")
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad query"},
     404: {"description": "No such collection or item"},
@@ -58,8 +61,59 @@ def _csv(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())
 
 
+def _box(bbox: Any, intersects: Any) -> tuple[float, float, float, float] | None:
+    """The search box: `bbox`, or the box of the `intersects` geometry (never both)."""
+    if intersects is None:
+        return _edges(bbox)
+    if bbox:
+        raise InvalidQueryError("bbox and intersects exclude each other")
+    if isinstance(intersects, str):
+        try:
+            intersects = json.loads(intersects)
+        except ValueError as err:
+            raise InvalidQueryError("intersects must be GeoJSON") from err
+    west, south, east, north = geometry_bbox(intersects)
+    return parse_bbox(f"{west!r},{south!r},{east!r},{north!r}")
+
+
+def _limit(value: Any) -> int:
+    """A page size: an integer of at least 1 (a larger one than the cap is served capped)."""
+    if isinstance(value, bool):
+        raise InvalidQueryError("limit must be an integer")
+    try:
+        limit = int(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidQueryError("limit must be an integer") from err
+    if limit < 1:
+        raise InvalidQueryError("limit must be at least 1")
+    return limit
+
+
+def _edges(bbox: str | list[Any] | None) -> tuple[float, float, float, float] | None:
+    """A 2D (4 numbers) or 3D (6: heights dropped) box, from text or a JSON list; else 400."""
+    if bbox is None or bbox == "":
+        return None
+    if isinstance(bbox, str):
+        if bbox.strip().startswith("["):
+            raise InvalidQueryError("bbox is comma-separated numbers, without brackets")
+        parts: list[Any] = bbox.split(",")
+    elif isinstance(bbox, list):
+        parts = bbox
+    else:
+        raise InvalidQueryError("bbox must be a list of 4 or 6 numbers")
+    try:
+        numbers = [float(p) for p in parts]
+    except (TypeError, ValueError) as err:
+        raise InvalidQueryError("bbox must be numbers") from err
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4:
+        raise InvalidQueryError("bbox must have 4 (or 6) numbers")
+    return parse_bbox(",".join(repr(n) for n in numbers))
+
+
 def _query(
-    bbox: str | None,
+    bbox: tuple[float, float, float, float] | None,
     datetime_text: str | None,
     ids: tuple[str, ...],
     collections_: tuple[str, ...],
@@ -67,20 +121,21 @@ def _query(
     token: str | None,
 ) -> StacQuery:
     start = end = None
-    if datetime_text:
+    if datetime_text is not None:
         start, end = parse_datetime_interval(datetime_text)
     return StacQuery(
-        bbox=parse_bbox(bbox), start=as_utc(start), end=as_utc(end), ids=ids,
+        bbox=bbox, start=as_utc(start), end=as_utc(end), ids=ids,
         collections=collections_, limit=limit, token=token,
     )  # fmt: skip
 
 
 def _page_json(
-    page: StacPage, request: Request, session: Any, principal: Principal, now: Any
-) -> dict[str, Any]:
+    page: StacPage, request: Request, session: Any, principal: Principal, now: Any,
+    wanted: tuple[str, ...] = (),
+) -> dict[str, Any]:  # fmt: skip
     links = stac_links(request)
     known = origins(session)
-    features = [stac_item(d, known, links, principal, now) for d in page.datasets]
+    features = [stac_item(d, known, links, principal, now, wanted) for d in page.datasets]
     body: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": features,
@@ -111,21 +166,29 @@ def landing_page(request: Request, session: SessionDep, principal: PrincipalDep,
         for c in collections(session, principal, now)
     ]  # fmt: skip
     own = [
-        ("self", root, "application/json"), ("root", root, "application/json"),
-        ("conformance", f"{root}/conformance", "application/json"),
-        ("data", f"{root}/collections", "application/json"),
-        ("search", f"{root}/search", GEOJSON),
-        ("service-desc", f"{links.base_url}/openapi.json", "application/vnd.oai.openapi+json;version=3.0"),
+        ("self", root, "application/json", ""), ("root", root, "application/json", ""),
+        ("conformance", f"{root}/conformance", "application/json", ""),
+        ("data", f"{root}/collections", "application/json", ""),
+        ("search", f"{root}/search", GEOJSON, "GET"),
+        ("service-desc", f"{root}/api", OPENAPI, ""),
+        ("service-doc", f"{links.base_url}/docs", "text/html", ""),
     ]  # fmt: skip
     body = {
         "type": "Catalog", "stac_version": STAC_VERSION, "id": "fieldcat",
         "title": "FieldCat STAC API", "description": "Field-campaign datasets of this center "
         "and the centers it mirrors", "conformsTo": list(CONFORMANCE),
-        "links": [{"rel": r, "href": h, "type": t} for r, h, t in own]
+        "links": [{"rel": r, "href": h, "type": t} | ({"method": m} if m else {})
+                  for r, h, t, m in own]
         + [{"rel": "search", "href": f"{root}/search", "type": GEOJSON, "method": "POST"}]
         + children,
     }  # fmt: skip
     return _json(body)
+
+
+@router.get("/api", dependencies=[forbid_unknown_query()])
+def service_description(request: Request) -> JSONResponse:
+    """The node's OpenAPI document, as STAC's `service-desc` (with the OpenAPI media type)."""
+    return _json(request.app.openapi(), OPENAPI)
 
 
 @router.get("/conformance", dependencies=[forbid_unknown_query()])
@@ -176,14 +239,14 @@ def collection_items(
     now: NowDep,
     bbox: str | None = None,
     datetime: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    limit: str = "10",
     token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> JSONResponse:
     """The items of one collection, paged by a `next` link."""
     _collection(session, principal, now, collection_id)
-    query = _query(bbox, datetime, (), (collection_id,), limit, token)
+    query = _query(_edges(bbox), datetime, (), (collection_id,), _limit(limit), token)
     page = search_items(session, query, principal, now)
-    body = _page_json(page, request, session, principal, now)
+    body = _page_json(page, request, session, principal, now, (collection_id,))
     if page.next_token:
         body["links"].append(_next_get(request, page.next_token))
     return _json(body, GEOJSON)
@@ -201,7 +264,8 @@ def read_item(collection_id: str, item_id: str, request: Request, session: Sessi
     page = search_items(session, query, principal, now)
     if not page.datasets:
         raise NotFoundError(f"no item {item_id!r}")
-    item = stac_item(page.datasets[0], origins(session), stac_links(request), principal, now)
+    item = stac_item(page.datasets[0], origins(session), stac_links(request), principal, now,
+                     (collection_id,))  # fmt: skip
     return _json(item, GEOJSON)
 
 
@@ -212,45 +276,58 @@ def search_get(
     principal: PrincipalDep,
     now: NowDep,
     bbox: str | None = None,
+    intersects: Annotated[str | None, Query(max_length=100_000)] = None,
     datetime: str | None = None,
     ids: str | None = None,
     collections: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    limit: str = "10",
     token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> JSONResponse:
     """Item search by query string: bbox, datetime, ids, collections; paged by `next`."""
-    query = _query(bbox, datetime, _csv(ids), _csv(collections), limit, token)
+    query = _query(_box(bbox, intersects), datetime, _csv(ids), _csv(collections),
+                   _limit(limit), token)  # fmt: skip
     page = search_items(session, query, principal, now)
-    body = _page_json(page, request, session, principal, now)
+    body = _page_json(page, request, session, principal, now, query.collections)
     if page.next_token:
         body["links"].append(_next_get(request, page.next_token))
     return _json(body, GEOJSON)
 
 
-class SearchBody(BaseModel):
-    """Item search as a JSON body (the STAC API's POST form)."""
+def _strings(body: dict[str, Any], name: str) -> tuple[str, ...]:
+    value = body.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidQueryError(f"{name} must be a list of strings")
+    return tuple(value)
 
-    bbox: list[float] | None = Field(None, min_length=4, max_length=4)
-    datetime: str | None = None
-    ids: list[str] | None = None
-    collections: list[str] | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    token: str | None = Field(None, max_length=500)
+
+def body_query(body: dict[str, Any]) -> StacQuery:
+    """A POST search body as a query; anything malformed is a 400, as STAC asks."""
+    unknown = set(body) - set(SEARCH_NAMES)
+    if unknown:
+        raise InvalidQueryError(f"unknown search field {sorted(unknown)[0]}")
+    limit, when = _limit(body.get("limit", 10)), body.get("datetime")
+    if isinstance(body.get("bbox"), str):
+        raise InvalidQueryError("bbox must be a JSON list of numbers")
+    if when is not None and not isinstance(when, str):
+        raise InvalidQueryError("datetime must be a string")
+    token = body.get("token")
+    if token is not None and (not isinstance(token, str) or len(token) > 500):
+        raise InvalidQueryError("token must be the string a next link gave")
+    box = _box(body.get("bbox"), body.get("intersects"))
+    return _query(box, when, _strings(body, "ids"), _strings(body, "collections"), limit, token)
 
 
 @router.post("/search", responses=ERRORS, dependencies=[forbid_unknown_query()])
-def search_post(body: SearchBody, request: Request, session: SessionDep,
-                principal: PrincipalDep, now: NowDep) -> JSONResponse:  # fmt: skip
+def search_post(request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep,
+                body: Annotated[dict[str, Any], Body()]) -> JSONResponse:  # fmt: skip
     """Item search by JSON body; the `next` link repeats the body with the page token."""
-    box = ",".join(f"{v:g}" for v in body.bbox) if body.bbox else None
-    if body.datetime is not None and not body.datetime.strip():
-        raise InvalidQueryError("datetime must not be empty")
-    query = _query(box, body.datetime, tuple(body.ids or ()), tuple(body.collections or ()),
-                   body.limit, body.token)  # fmt: skip
+    query = body_query(body)
     page = search_items(session, query, principal, now)
-    answer = _page_json(page, request, session, principal, now)
+    answer = _page_json(page, request, session, principal, now, query.collections)
     if page.next_token:
-        nxt = body.model_dump(exclude_none=True) | {"token": page.next_token}
+        nxt = body | {"token": page.next_token}
         answer["links"].append({"rel": "next", "href": str(request.url), "type": GEOJSON,
                                 "method": "POST", "body": nxt, "merge": False})  # fmt: skip
     return _json(answer, GEOJSON)
