@@ -62,7 +62,9 @@ logger = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
 API_PREFIX = "/api/"
-"""Paths below this serve JSON; everything else is a page (`wants_html`)."""
+"""Paths below this serve JSON; everything else is a page (`wants_html`)..."""
+MACHINE_PREFIXES = (API_PREFIX, "/stac", "/oai")
+"""...as do the standard faces for other catalogs' clients (STAC, OAI-PMH)."""
 _HTML_TYPES = ("text/html",)
 _JSON_TYPES = ("application/json", PROBLEM_MEDIA_TYPE)
 
@@ -224,7 +226,7 @@ def wants_html(request: Request) -> bool:
     html, json_q = _quality(ranges, _HTML_TYPES), _quality(ranges, _JSON_TYPES)
     if html != json_q:
         return html > json_q
-    is_page = not request.url.path.startswith(API_PREFIX)
+    is_page = not request.url.path.startswith(MACHINE_PREFIXES)
     return is_page and request.method in ("GET", "HEAD")
 
 

@@ -229,7 +229,7 @@ def read_collection(collection_id: str, request: Request, session: SessionDep,
 @router.get(
     "/collections/{collection_id}/items",
     responses=ERRORS,
-    dependencies=[forbid_unknown_query("bbox", "datetime", "limit", "token")],
+    dependencies=[forbid_unknown_query("bbox", "datetime", "limit", "token", "collections")],
 )
 def collection_items(
     collection_id: str,
@@ -237,12 +237,16 @@ def collection_items(
     session: SessionDep,
     principal: PrincipalDep,
     now: NowDep,
+    collections: str | None = None,
     bbox: str | None = None,
     datetime: str | None = None,
     limit: str = "10",
     token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> JSONResponse:
-    """The items of one collection, paged by a `next` link."""
+    """The items of one collection, paged by a `next` link (`collections`, which some clients
+    repeat here, may only name this collection)."""
+    if set(_csv(collections)) - {collection_id}:
+        raise InvalidQueryError("collections may only name this collection here")
     _collection(session, principal, now, collection_id)
     query = _query(_edges(bbox), datetime, (), (collection_id,), _limit(limit), token)
     page = search_items(session, query, principal, now)
