@@ -81,6 +81,17 @@ def _related(identifier: str, relation: str) -> dict[str, str]:
             "relationType": relation}  # fmt: skip
 
 
+def rights_statement(dataset: Dataset) -> str:
+    """What a reader may do with the data, from the stored access state (no clock needed:
+    an embargo's statement names the date it ends)."""
+    release = dataset.release_at.date().isoformat() if dataset.release_at else None
+    if dataset.access_state == "embargoed" and release:
+        return f"Metadata open; data embargoed until {release}, open from then on"
+    if dataset.access_state == "password":
+        return "Metadata open; data shared with a password from the principal investigator"
+    return "Open access to metadata and data"
+
+
 @dataclass(frozen=True)
 class RecordTarget:
     """What one record describes: the dataset (`number` 0) or its `number`th version."""
@@ -90,6 +101,7 @@ class RecordTarget:
     identifier: str
     """Its DOI, or its landing URL while it has none."""
     related: tuple[dict[str, str], ...]
+    rights: str
 
 
 def _base_record(t: RecordTarget) -> dict[str, Any]:
@@ -111,6 +123,7 @@ def _base_record(t: RecordTarget) -> dict[str, Any]:
         + ([{"alternateIdentifier": c.did, "alternateIdentifierType": "Campaign DID"}]
            if c.did else []),  # fmt: skip
         "relatedIdentifiers": list(t.related),
+        "rightsList": [{"rights": t.rights}],
         "geoLocations": _geo(c),
         "schemaVersion": SCHEMA_VERSION,
     }
@@ -177,7 +190,8 @@ def concept_record(
     dois |= {n: minted.get(v.id, "") for n, v in enumerate(versions, 1)}
     ids = _identifiers(dataset, cited.url, versions, dois)
     related = tuple(_related(ids[n], "HasVersion") for n in range(1, len(versions) + 1))
-    return check_record(_base_record(RecordTarget(cited, 0, ids[0], related)))
+    target = RecordTarget(cited, 0, ids[0], related, rights_statement(dataset))
+    return check_record(_base_record(target))
 
 
 def datacite_set(
@@ -204,9 +218,10 @@ def datacite_set(
         for n in range(1, len(versions) + 1):
             dois[n] = dois[n] or plan.version(center, public_id, n)
     ids = {n: _identifier(doi, url, n) for n, doi in dois.items()}
+    rights = rights_statement(dataset)
     concept = RecordTarget(
         citation_for(dataset, origin), 0, ids[0],
-        tuple(_related(ids[n], "HasVersion") for n in range(1, len(versions) + 1)),
+        tuple(_related(ids[n], "HasVersion") for n in range(1, len(versions) + 1)), rights,
     )  # fmt: skip
     records = []
     for n, version in enumerate(versions, 1):
@@ -215,6 +230,7 @@ def datacite_set(
             related.append(_related(ids[n - 1], "IsNewVersionOf"))
         if n < len(versions):
             related.append(_related(ids[n + 1], "IsPreviousVersionOf"))
-        target = RecordTarget(citation_for(dataset, origin, version), n, ids[n], tuple(related))
+        cited = citation_for(dataset, origin, version)
+        target = RecordTarget(cited, n, ids[n], tuple(related), rights)
         records.append(check_record(_base_record(target)))
     return DataCiteSet(check_record(_base_record(concept)), records, dois)

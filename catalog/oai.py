@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -262,14 +262,19 @@ def _deleted(dataset: Dataset) -> bool:
     return dataset.access_state == AccessState.WITHDRAWN.value
 
 
-def header(parent: etree._Element, dataset: Dataset, repo: Repository, sets: Iterable[str]) -> None:
-    """A record's header: identifier, datestamp, sets; status="deleted" when withdrawn."""
+def header(parent: etree._Element, dataset: Dataset, repo: Repository) -> None:
+    """A record's header: identifier, datestamp, sets; status="deleted" when withdrawn.
+
+    A deleted header names no set: a withdrawn dataset's metadata (its platform among them)
+    is for staff only, and a set name is metadata.
+    """
     head = sub(parent, f"{{{OAI}}}header")
-    if _deleted(dataset):
+    deleted = _deleted(dataset)
+    if deleted:
         head.set("status", "deleted")
     sub(head, f"{{{OAI}}}identifier", repo.identifier(dataset.public_id))
     sub(head, f"{{{OAI}}}datestamp", stamp(dataset.updated))
-    for spec in sets:
+    for spec in [] if deleted else set_specs(dataset):
         sub(head, f"{{{OAI}}}setSpec", spec)
 
 
@@ -321,7 +326,7 @@ def record(
 ) -> None:  # fmt: skip
     """One `record`: header, and metadata unless deleted."""
     element = sub(parent, f"{{{OAI}}}record")
-    header(element, dataset, repo, set_specs(dataset))
+    header(element, dataset, repo)
     if not _deleted(dataset):
         body = sub(element, f"{{{OAI}}}metadata")
         origin = origins.get(dataset.origin_center)

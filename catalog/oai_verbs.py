@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.access import visible_filter
 from catalog.models import Campaign, Center, Dataset
 from catalog.oai import (
     EPOCH,
@@ -32,9 +33,9 @@ from catalog.oai import (
     list_page,
     record_dois,
     record,
-    set_specs,
     stamp,
 )
+from catalog.schemas import Principal
 from catalog.stac import slug
 
 
@@ -100,7 +101,7 @@ def list_sets(root: etree._Element, session: Session, args: dict[str, str], now:
     """ListSets: the campaigns, centers and platforms of listed records."""
     if "resumptionToken" in args:
         raise OaiError("badResumptionToken", "ListSets answers in one page")
-    listed = listed_clause(now)
+    listed = visible_filter(Principal.anonymous(), now)  # not the withdrawn: sets are metadata
     campaigns = session.execute(
         select(Campaign.code, Campaign.name).join(Dataset, Dataset.campaign_id == Campaign.id)
         .where(listed).distinct()
@@ -153,7 +154,7 @@ def list_items(root: etree._Element, session: Session, repo: Repository, verb: s
     origins = _origins(session) if verb == "ListRecords" else {}
     for dataset in page.datasets:
         if verb == "ListIdentifiers":
-            header(body, dataset, repo, set_specs(dataset))
+            header(body, dataset, repo)
         else:
             record(body, dataset, origins, repo, page.request.prefix,
                    page.dois.get(dataset.id, {}), now)  # fmt: skip
