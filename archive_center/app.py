@@ -101,6 +101,7 @@ def api_routers() -> list[APIRouter]:
         auth,
         bundles,
         datasets,
+        doi,
         federation,
         health,
         products,
@@ -111,6 +112,7 @@ def api_routers() -> list[APIRouter]:
     return [
         health.router,
         datasets.router,
+        doi.router,
         bundles.router,
         auth.router,
         access.router,

@@ -148,6 +148,11 @@ def _tex(text: str) -> str:
     return "".join(specials.get(ch, ch) for ch in " ".join(text.split()))
 
 
+VERBATIM_FIELDS = ("title", "doi")
+"""BibTeX fields written as they are: the title (already braced), the DOI (biblatex reads it
+verbatim; escaping its `_` would change it)."""
+
+
 def citation_bibtex(c: Citation) -> str:
     """A BibTeX `@misc` entry (keyed by the dataset id) that BibTeX and biblatex both read."""
     key = re.sub(r"[^A-Za-z0-9_:-]", "_", c.public_id)
@@ -163,7 +168,7 @@ def citation_bibtex(c: Citation) -> str:
         "note": f"Dataset {c.public_id}, archived at {c.publisher} ({c.publisher_code})",
     }
     lines = [
-        f"  {name} = {{{value if name == 'title' else _tex(value)}}}"
+        f"  {name} = {{{value if name in VERBATIM_FIELDS else _tex(value)}}}"
         for name, value in fields.items()
         if value
     ]

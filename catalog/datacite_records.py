@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from datacite import schema45
@@ -27,6 +28,8 @@ from catalog.citations import Citation, citation_for, datacite_creator
 from catalog.errors import CatalogError
 from catalog.faces_models import DatasetDoi
 from catalog.models import Center, Dataset, DatasetVersion
+from catalog.schemas import Principal
+from catalog.search import load_visible
 
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 KERNEL = "{http://datacite.org/schema/kernel-4}"
@@ -234,3 +237,12 @@ def datacite_set(
         target = RecordTarget(cited, n, ids[n], tuple(related), rights)
         records.append(check_record(_base_record(target)))
     return DataCiteSet(check_record(_base_record(concept)), records, dois)
+
+
+def visible_records(
+    session: Session, public_id: str, principal: Principal, now: datetime, plan: DoiPlan
+) -> DataCiteSet:
+    """The DataCite records of a dataset the caller may see (NotFoundError otherwise)."""
+    dataset = load_visible(session, public_id, principal, now)
+    origin = session.scalars(select(Center).where(Center.code == dataset.origin_center)).first()
+    return datacite_set(session, dataset, origin, plan)

@@ -19,10 +19,12 @@ from requests import RequestException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.audit import record_event
 from catalog.datacite_records import DataCiteSet, DoiPlan, datacite_set, ordered_versions
 from catalog.errors import ConflictError, DoiNotConfiguredError, DoiServiceError, NotFoundError
 from catalog.faces_models import DatasetDoi
 from catalog.models import Center, Dataset
+from catalog.schemas import Principal
 
 DoiEvent = Literal["publish", "register", "draft"]
 STATE_OF_EVENT = {"publish": "findable", "register": "registered", "draft": "draft"}
@@ -99,9 +101,10 @@ def mint_dois(
     public_id: str,
     account: DataCiteAccount,
     now: datetime,
+    actor: Principal,
     event: DoiEvent = "publish",
 ) -> MintResult:
-    """Register or update the DOIs of a local dataset and of every version it has."""
+    """Register or update the DOIs of a local dataset and of every version it has (audited)."""
     if not account.configured:
         raise DoiNotConfiguredError("DOI minting is not configured at this center ([doi])")
     dataset, origin = _local_dataset(session, public_id)
@@ -114,11 +117,15 @@ def mint_dois(
     for number, record in enumerate([records.concept, *records.versions]):
         version_id, row = versions[number], known.get(versions[number])
         doi = row.doi if row is not None else record["doi"]
-        _send(client, doi, row is not None, record, event)
+        created = row is None
+        _send(client, doi, not created, record, event)
         if row is None:
             row = DatasetDoi(dataset_id=dataset.id, version_id=version_id, doi=doi, minted_at=now)
             session.add(row)
         row.state, row.updated_at = STATE_OF_EVENT[event], now
-        done[number] = (doi, row.state, row.minted_at == now)
+        done[number] = (doi, row.state, created)
+    after = {str(n): {"doi": doi, "state": state} for n, (doi, state, _) in done.items()}
+    record_event(session, actor=actor, action=f"doi-{event}", now=now, dataset=dataset,
+                 reason="DOIs minted or updated at DataCite", after=after)  # fmt: skip
     session.flush()
     return MintResult(public_id, done)
