@@ -106,6 +106,7 @@ def api_routers() -> list[APIRouter]:
         health,
         products,
         reports,
+        saved_searches,
         submissions,
     )
 
@@ -119,6 +120,7 @@ def api_routers() -> list[APIRouter]:
         submissions.router,
         products.router,
         reports.router,
+        saved_searches.router,
         federation.router,
     ]
 
@@ -146,9 +148,9 @@ def ui_routers() -> list[APIRouter]:
 
 def standard_routers() -> list[APIRouter]:
     """The standard faces (STAC, OAI-PMH, Atom), at the root beside the pages."""
-    from archive_center.routers import oai, stac
+    from archive_center.routers import feeds, oai, stac
 
-    return [stac.router, oai.router]
+    return [stac.router, oai.router, feeds.router]
 
 
 SWAGGER_UI = "/static/vendor/swagger-ui"
