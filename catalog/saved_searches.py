@@ -6,7 +6,8 @@ of) and records a `SavedSearchNotice` per (search, dataset, event), unique, so e
 match and each lifted embargo is told exactly once, however often the check runs or how many
 workers run it. Events:
 
-- `new`: a dataset registered (or first mirrored) here after the search was saved matches;
+- `new`: a dataset registered after the search was saved (here, or at its origin for a
+  mirrored one) matches;
 - `released`: a matching dataset's embargo ended after the search was saved (only when the
   search follows embargoes).
 

@@ -257,17 +257,17 @@ def collection_items(
 
 
 @router.get(
-    "/collections/{collection_id}/items/{item_id}",
+    "/collections/{collection_id}/items/{public_id}",
     responses=ERRORS,
     dependencies=[forbid_unknown_query()],
 )
-def read_item(collection_id: str, item_id: str, request: Request, session: SessionDep,
+def read_item(collection_id: str, public_id: str, request: Request, session: SessionDep,
               principal: PrincipalDep, now: NowDep) -> JSONResponse:  # fmt: skip
     """One item; 404 exactly as the JSON API when the caller may not see the dataset."""
-    query = StacQuery(ids=(item_id,), collections=(collection_id,), limit=1)
+    query = StacQuery(ids=(public_id,), collections=(collection_id,), limit=1)
     page = search_items(session, query, principal, now)
     if not page.datasets:
-        raise NotFoundError(f"no item {item_id!r}")
+        raise NotFoundError(f"no item {public_id!r}")
     item = stac_item(page.datasets[0], origins(session), stac_links(request), principal, now,
                      (collection_id,))  # fmt: skip
     return _json(item, GEOJSON)
