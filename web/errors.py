@@ -64,7 +64,8 @@ PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
 API_PREFIX = "/api/"
 """Paths below this serve JSON; everything else is a page (`wants_html`)..."""
 MACHINE_PREFIXES = (API_PREFIX, "/stac", "/oai")
-"""...as do the standard faces for other catalogs' clients (STAC, OAI-PMH)."""
+MACHINE_SUFFIXES = (".atom",)
+"""...as do the standard faces for other catalogs' clients (STAC, OAI-PMH, Atom feeds)."""
 _HTML_TYPES = ("text/html",)
 _JSON_TYPES = ("application/json", PROBLEM_MEDIA_TYPE)
 
@@ -226,7 +227,8 @@ def wants_html(request: Request) -> bool:
     html, json_q = _quality(ranges, _HTML_TYPES), _quality(ranges, _JSON_TYPES)
     if html != json_q:
         return html > json_q
-    is_page = not request.url.path.startswith(MACHINE_PREFIXES)
+    path = request.url.path
+    is_page = not (path.startswith(MACHINE_PREFIXES) or path.endswith(MACHINE_SUFFIXES))
     return is_page and request.method in ("GET", "HEAD")
 
 

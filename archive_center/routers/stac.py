@@ -45,6 +45,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad query"},
     404: {"description": "No such collection or item"},
 }
+GEOJSON_ANSWER: dict[int | str, dict[str, Any]] = ERRORS | {
+    200: {"description": "GeoJSON (STAC items)", "content": {"application/geo+json": {}}}
+}
 
 
 def stac_links(request: Request) -> StacLinks:
@@ -185,7 +188,12 @@ def landing_page(request: Request, session: SessionDep, principal: PrincipalDep,
     return _json(body)
 
 
-@router.get("/api", dependencies=[forbid_unknown_query()])
+@router.get(
+    "/api",
+    response_class=JSONResponse,
+    responses={200: {"description": "OpenAPI 3", "content": {OPENAPI: {}}}},
+    dependencies=[forbid_unknown_query()],
+)
 def service_description(request: Request) -> JSONResponse:
     """The node's OpenAPI document, as STAC's `service-desc` (with the OpenAPI media type)."""
     return _json(request.app.openapi(), OPENAPI)
@@ -228,7 +236,8 @@ def read_collection(collection_id: str, request: Request, session: SessionDep,
 
 @router.get(
     "/collections/{collection_id}/items",
-    responses=ERRORS,
+    response_class=JSONResponse,
+    responses=GEOJSON_ANSWER,
     dependencies=[forbid_unknown_query("bbox", "datetime", "limit", "token", "collections")],
 )
 def collection_items(
@@ -258,7 +267,8 @@ def collection_items(
 
 @router.get(
     "/collections/{collection_id}/items/{public_id}",
-    responses=ERRORS,
+    response_class=JSONResponse,
+    responses=GEOJSON_ANSWER,
     dependencies=[forbid_unknown_query()],
 )
 def read_item(collection_id: str, public_id: str, request: Request, session: SessionDep,
@@ -273,7 +283,12 @@ def read_item(collection_id: str, public_id: str, request: Request, session: Ses
     return _json(item, GEOJSON)
 
 
-@router.get("/search", responses=ERRORS, dependencies=[forbid_unknown_query(*SEARCH_NAMES)])
+@router.get(
+    "/search",
+    response_class=JSONResponse,
+    responses=GEOJSON_ANSWER,
+    dependencies=[forbid_unknown_query(*SEARCH_NAMES)],
+)
 def search_get(
     request: Request,
     session: SessionDep,
@@ -323,7 +338,12 @@ def body_query(body: dict[str, Any]) -> StacQuery:
     return _query(box, when, _strings(body, "ids"), _strings(body, "collections"), limit, token)
 
 
-@router.post("/search", responses=ERRORS, dependencies=[forbid_unknown_query()])
+@router.post(
+    "/search",
+    response_class=JSONResponse,
+    responses=GEOJSON_ANSWER,
+    dependencies=[forbid_unknown_query()],
+)
 def search_post(request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep,
                 body: Annotated[dict[str, Any], Body()]) -> JSONResponse:  # fmt: skip
     """Item search by JSON body; the `next` link repeats the body with the page token."""
