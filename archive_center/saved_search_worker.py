@@ -34,9 +34,11 @@ def deliver_webhooks(engine: Engine, settings: Settings, now: datetime) -> int:
         error = ""
         try:
             answer = httpx.post(
-                delivery.url, content=delivery.body, timeout=settings.standards.webhook_timeout_s,
+                delivery.url,
+                content=delivery.body,
+                timeout=settings.standards.webhook_timeout_s,
                 headers={"Content-Type": "application/json", SIGNATURE_HEADER: delivery.signature},
-            )  # fmt: skip
+            )
             if not answer.is_success:
                 error = f"HTTP {answer.status_code}"
         except httpx.HTTPError as err:

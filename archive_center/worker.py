@@ -352,7 +352,9 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                 if made := pool.step():
                     logger.info("worker derived %d file(s)", made)
                 if time.monotonic() >= next_saved_searches:
-                    next_saved_searches = time.monotonic() + settings.standards.saved_search_interval_s
+                    next_saved_searches = (
+                        time.monotonic() + settings.standards.saved_search_interval_s
+                    )
                     if told := saved_search_step(engine, settings):
                         logger.info("saved searches: %d new notice(s)", told)
                 if sent := send_mail(engine, relay):

@@ -43,9 +43,11 @@ def feed_datasets(
     """The `size` most recently changed datasets of the search, as the caller may see them."""
     clauses = filter_clauses(session, params, principal, now)
     query = (
-        select(Dataset).where(*clauses)
-        .order_by(Dataset.updated.desc(), Dataset.public_id.desc()).limit(size)
-    )  # fmt: skip
+        select(Dataset)
+        .where(*clauses)
+        .order_by(Dataset.updated.desc(), Dataset.public_id.desc())
+        .limit(size)
+    )
     return list(session.scalars(query))
 
 
@@ -70,10 +72,15 @@ def _entry(feed: etree._Element, dataset: Dataset, info: FeedInfo, now: datetime
     for person in parse_people(dataset.pi_name):
         _e(_e(entry, "author"), "name", person.name)
     state = effective_state(dataset, now).value
-    release = f" until {dataset.release_at.date().isoformat()}" if state == "embargoed" and \
-        dataset.release_at else ""  # fmt: skip
-    text = (f"{dataset.platform}, {dataset.instrument}, {_stamp(dataset.start)} to "
-            f"{_stamp(dataset.stop)}. Access: {state}{release}. {dataset.summary or ''}")  # fmt: skip
+    release = (
+        f" until {dataset.release_at.date().isoformat()}"
+        if state == "embargoed" and dataset.release_at
+        else ""
+    )
+    text = (
+        f"{dataset.platform}, {dataset.instrument}, {_stamp(dataset.start)} to "
+        f"{_stamp(dataset.stop)}. Access: {state}{release}. {dataset.summary or ''}"
+    )
     _e(entry, "summary", text.strip())
     _e(entry, "category", term=dataset.campaign.code, label="campaign")
     _e(entry, "link", rel="alternate", type="text/html", href=page)

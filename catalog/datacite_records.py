@@ -73,15 +73,22 @@ def _geo(c: Citation) -> list[dict[str, Any]]:
     if west == east and south == north:
         point = {"pointLongitude": west, "pointLatitude": south}
         return [{"geoLocationPoint": point}]
-    box = {"westBoundLongitude": west, "eastBoundLongitude": east,
-           "southBoundLatitude": south, "northBoundLatitude": north}  # fmt: skip
+    box = {
+        "westBoundLongitude": west,
+        "eastBoundLongitude": east,
+        "southBoundLatitude": south,
+        "northBoundLatitude": north,
+    }
     return [{"geoLocationBox": box}]
 
 
 def _related(identifier: str, relation: str) -> dict[str, str]:
     kind = "URL" if identifier.startswith("http") else "DOI"
-    return {"relatedIdentifier": identifier, "relatedIdentifierType": kind,
-            "relationType": relation}  # fmt: skip
+    return {
+        "relatedIdentifier": identifier,
+        "relatedIdentifierType": kind,
+        "relationType": relation,
+    }
 
 
 def rights_statement(dataset: Dataset) -> str:
@@ -123,8 +130,11 @@ def _base_record(t: RecordTarget) -> dict[str, Any]:
         "alternateIdentifiers": [
             {"alternateIdentifier": c.public_id, "alternateIdentifierType": "FieldCat"}
         ]
-        + ([{"alternateIdentifier": c.did, "alternateIdentifierType": "Campaign DID"}]
-           if c.did else []),  # fmt: skip
+        + (
+            [{"alternateIdentifier": c.did, "alternateIdentifierType": "Campaign DID"}]
+            if c.did
+            else []
+        ),
         "relatedIdentifiers": list(t.related),
         "rightsList": [{"rights": t.rights}],
         "geoLocations": _geo(c),
@@ -223,9 +233,12 @@ def datacite_set(
     ids = {n: _identifier(doi, url, n) for n, doi in dois.items()}
     rights = rights_statement(dataset)
     concept = RecordTarget(
-        citation_for(dataset, origin), 0, ids[0],
-        tuple(_related(ids[n], "HasVersion") for n in range(1, len(versions) + 1)), rights,
-    )  # fmt: skip
+        citation_for(dataset, origin),
+        0,
+        ids[0],
+        tuple(_related(ids[n], "HasVersion") for n in range(1, len(versions) + 1)),
+        rights,
+    )
     records = []
     for n, version in enumerate(versions, 1):
         related = [_related(ids[0], "IsVersionOf")]

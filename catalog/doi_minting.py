@@ -67,9 +67,10 @@ class MintResult:
 
 def _local_dataset(session: Session, public_id: str) -> tuple[Dataset, Center]:
     dataset = session.scalars(
-        select(Dataset).where(Dataset.public_id == public_id)
+        select(Dataset)
+        .where(Dataset.public_id == public_id)
         .options(selectinload(Dataset.versions))
-    ).one_or_none()  # fmt: skip
+    ).one_or_none()
     if dataset is None:
         raise NotFoundError(f"no dataset {public_id!r}")
     origin = session.scalars(select(Center).where(Center.code == dataset.origin_center)).one()
@@ -110,8 +111,10 @@ def mint_dois(
     dataset, origin = _local_dataset(session, public_id)
     records: DataCiteSet = datacite_set(session, dataset, origin, account.plan, planned=True)
     versions = [None, *(v.id for v in ordered_versions(dataset))]
-    known = {row.version_id: row for row in
-             session.scalars(select(DatasetDoi).where(DatasetDoi.dataset_id == dataset.id))}  # fmt: skip
+    known = {
+        row.version_id: row
+        for row in session.scalars(select(DatasetDoi).where(DatasetDoi.dataset_id == dataset.id))
+    }
     client = account.client()
     done: dict[int, tuple[str, str, bool]] = {}
     for number, record in enumerate([records.concept, *records.versions]):
@@ -125,7 +128,14 @@ def mint_dois(
         row.state, row.updated_at = STATE_OF_EVENT[event], now
         done[number] = (doi, row.state, created)
     after = {str(n): {"doi": doi, "state": state} for n, (doi, state, _) in done.items()}
-    record_event(session, actor=actor, action=f"doi-{event}", now=now, dataset=dataset,
-                 reason="DOIs minted or updated at DataCite", after=after)  # fmt: skip
+    record_event(
+        session,
+        actor=actor,
+        action=f"doi-{event}",
+        now=now,
+        dataset=dataset,
+        reason="DOIs minted or updated at DataCite",
+        after=after,
+    )
     session.flush()
     return MintResult(public_id, done)

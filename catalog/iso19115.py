@@ -76,8 +76,10 @@ def _organisation(parent: etree._Element, role: str, name: str, url: str = "") -
 def _individual(parent: etree._Element, role: str, name: str, affiliation: str) -> None:
     responsibility = _el(parent, "cit:CI_Responsibility")
     _code(responsibility, "cit:role", "cit:CI_RoleCode", role)
-    party = _el(_el(responsibility, "cit:party"), "cit:CI_Organisation" if affiliation
-                else "cit:CI_Individual")  # fmt: skip
+    party = _el(
+        _el(responsibility, "cit:party"),
+        "cit:CI_Organisation" if affiliation else "cit:CI_Individual",
+    )
     if affiliation:
         _string(party, "cit:name", affiliation)
         person = _el(_el(party, "cit:individual"), "cit:CI_Individual")
@@ -108,8 +110,12 @@ def _citation(parent: etree._Element, c: Citation) -> None:
         _identifier(_el(citation, "cit:identifier"), c.doi, "doi.org")
     _identifier(_el(citation, "cit:identifier"), c.public_id, f"FieldCat {c.publisher_code}")
     for person in c.authors:
-        _individual(_el(citation, "cit:citedResponsibleParty"), "originator", person.name,
-                    person.affiliation)  # fmt: skip
+        _individual(
+            _el(citation, "cit:citedResponsibleParty"),
+            "originator",
+            person.name,
+            person.affiliation,
+        )
     _organisation(_el(citation, "cit:citedResponsibleParty"), "publisher", c.publisher)
     if c.url:
         _online(_el(citation, "cit:onlineResource"), c.url, "Dataset page")
@@ -156,8 +162,12 @@ def iso_record(c: Citation, variables: Sequence[str], updated: datetime) -> etre
     _citation(identification, c)
     _string(identification, "mri:abstract", c.summary or c.title)
     for person in c.authors:
-        _individual(_el(identification, "mri:pointOfContact"), "principalInvestigator",
-                    person.name, person.affiliation)  # fmt: skip
+        _individual(
+            _el(identification, "mri:pointOfContact"),
+            "principalInvestigator",
+            person.name,
+            person.affiliation,
+        )
     _extent(identification, c, f"t{c.public_id}")
     _keywords(identification, [w for w in (c.campaign, c.campaign_name) if w], "project")
     _keywords(identification, [c.platform] if c.platform else [], "platform")

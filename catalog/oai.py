@@ -19,7 +19,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from lxml import etree
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
@@ -132,8 +131,18 @@ class ListRequest:
 
     def token(self) -> str:
         """This request as an opaque resumption token."""
-        raw = json.dumps([self.prefix, self.set_spec, self.start, self.until, self.after,
-                          self.cursor, self.total], separators=(",", ":"))  # fmt: skip
+        raw = json.dumps(
+            [
+                self.prefix,
+                self.set_spec,
+                self.start,
+                self.until,
+                self.after,
+                self.cursor,
+                self.total,
+            ],
+            separators=(",", ":"),
+        )
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
@@ -142,10 +151,13 @@ class ListRequest:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             prefix, set_spec, start, until, after, cursor, total = json.loads(raw)
-            return cls(prefix, set_spec, start, until, tuple(after) if after else None,
-                       int(cursor), total)  # fmt: skip
+            return cls(
+                prefix, set_spec, start, until, tuple(after) if after else None, int(cursor), total
+            )
         except (ValueError, TypeError, binascii.Error) as err:
-            raise OaiError("badResumptionToken", "not a resumption token of this repository") from err
+            raise OaiError(
+                "badResumptionToken", "not a resumption token of this repository"
+            ) from err
 
 
 def listed_clause(now: datetime) -> ColumnElement[bool]:
@@ -213,20 +225,32 @@ def list_page(session: Session, request: ListRequest, repo: Repository, now: dat
         stamp_, public_id = request.after
         key = tuple_(Dataset.updated, Dataset.public_id)
         where.append(key > tuple_(datetime.fromisoformat(stamp_), public_id))
-    rows = list(session.scalars(
-        select(Dataset).where(and_(*where))
-        .order_by(Dataset.updated, Dataset.public_id).limit(repo.page_size + 1)
-        .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
-    ))  # fmt: skip
+    rows = list(
+        session.scalars(
+            select(Dataset)
+            .where(and_(*where))
+            .order_by(Dataset.updated, Dataset.public_id)
+            .limit(repo.page_size + 1)
+            .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
+        )
+    )
     more = len(rows) > repo.page_size
     rows = rows[: repo.page_size]
     nxt = None
     if more:
         last = rows[-1]
-        nxt = ListRequest(request.prefix, request.set_spec, request.start, request.until,
-                          (last.updated.isoformat(), last.public_id),
-                          request.cursor + len(rows), total)  # fmt: skip
-    return Page(rows, record_dois(session, rows), nxt, ListRequest(**{**request.__dict__, "total": total}))
+        nxt = ListRequest(
+            request.prefix,
+            request.set_spec,
+            request.start,
+            request.until,
+            (last.updated.isoformat(), last.public_id),
+            request.cursor + len(rows),
+            total,
+        )
+    return Page(
+        rows, record_dois(session, rows), nxt, ListRequest(**{**request.__dict__, "total": total})
+    )
 
 
 def record_dois(session: Session, rows: Sequence[Dataset]) -> dict[int, dict[int | None, str]]:
@@ -280,8 +304,11 @@ def header(parent: etree._Element, dataset: Dataset, repo: Repository) -> None:
 
 def set_specs(dataset: Dataset) -> list[str]:
     """The sets a dataset belongs to."""
-    return [f"campaign:{slug(dataset.campaign.code)}", f"center:{slug(dataset.origin_center)}",
-            f"platform:{slug(dataset.platform_key or dataset.platform)}"]  # fmt: skip
+    return [
+        f"campaign:{slug(dataset.campaign.code)}",
+        f"center:{slug(dataset.origin_center)}",
+        f"platform:{slug(dataset.platform_key or dataset.platform)}",
+    ]
 
 
 def dublin_core(c: Citation, variables: Sequence[str], access: str) -> etree._Element:
@@ -292,8 +319,11 @@ def dublin_core(c: Citation, variables: Sequence[str], access: str) -> etree._El
     values += [("creator", p.name) for p in c.authors]
     values += [("subject", s) for s in (c.campaign, c.platform, c.instrument, *variables) if s]
     values += [("description", c.summary)] if c.summary else []
-    values += [("publisher", f"{c.publisher} ({c.publisher_code})"),
-               ("date", c.archived_at.date().isoformat()), ("type", "Dataset")]  # fmt: skip
+    values += [
+        ("publisher", f"{c.publisher} ({c.publisher_code})"),
+        ("date", c.archived_at.date().isoformat()),
+        ("type", "Dataset"),
+    ]
     values += [("identifier", f"https://doi.org/{c.doi}")] if c.doi else []
     values += [("identifier", c.url)] if c.url else []
     values += [("coverage", f"{stamp(c.start)}/{stamp(c.stop)}")]
@@ -307,9 +337,12 @@ def dublin_core(c: Citation, variables: Sequence[str], access: str) -> etree._El
 
 
 def metadata(
-    dataset: Dataset, origin: Center | None, prefix: str, dois: Mapping[int | None, str],
+    dataset: Dataset,
+    origin: Center | None,
+    prefix: str,
+    dois: Mapping[int | None, str],
     now: datetime,
-) -> etree._Element:  # fmt: skip
+) -> etree._Element:
     """A dataset's record in `prefix` (one of `FORMATS`)."""
     cited = citation_for(dataset, origin)
     variables = [v.name for v in dataset.variables]
@@ -321,9 +354,14 @@ def metadata(
 
 
 def record(
-    parent: etree._Element, dataset: Dataset, origins: Mapping[str, Center], repo: Repository,
-    prefix: str, dois: Mapping[int | None, str], now: datetime,
-) -> None:  # fmt: skip
+    parent: etree._Element,
+    dataset: Dataset,
+    origins: Mapping[str, Center],
+    repo: Repository,
+    prefix: str,
+    dois: Mapping[int | None, str],
+    now: datetime,
+) -> None:
     """One `record`: header, and metadata unless deleted."""
     element = sub(parent, f"{{{OAI}}}record")
     header(element, dataset, repo)

@@ -26,14 +26,14 @@ from catalog.oai import (
     Page,
     Repository,
     check_window,
-    sub,
-    listed_clause,
     envelope,
     header,
     list_page,
-    record_dois,
+    listed_clause,
     record,
+    record_dois,
     stamp,
+    sub,
 )
 from catalog.schemas import Principal
 from catalog.stac import slug
@@ -66,26 +66,32 @@ def identify(root: etree._Element, session: Session, repo: Repository, now: date
     earliest = session.scalar(select(func.min(Dataset.updated)).where(listed_clause(now))) or EPOCH
     body = sub(root, f"{{{OAI}}}Identify")
     for name, value in (
-        ("repositoryName", repo.name), ("baseURL", repo.base_url), ("protocolVersion", "2.0"),
-        ("adminEmail", repo.admin_email), ("earliestDatestamp", stamp(earliest)),
-        ("deletedRecord", "persistent"), ("granularity", "YYYY-MM-DDThh:mm:ssZ"),
-    ):  # fmt: skip
+        ("repositoryName", repo.name),
+        ("baseURL", repo.base_url),
+        ("protocolVersion", "2.0"),
+        ("adminEmail", repo.admin_email),
+        ("earliestDatestamp", stamp(earliest)),
+        ("deletedRecord", "persistent"),
+        ("granularity", "YYYY-MM-DDThh:mm:ssZ"),
+    ):
         sub(body, f"{{{OAI}}}{name}", value)
 
 
 def _visible_dataset(session: Session, repo: Repository, identifier: str, now: datetime) -> Dataset:
     public_id = repo.public_id(identifier)
     found = session.scalars(
-        select(Dataset).where(Dataset.public_id == public_id, listed_clause(now))
+        select(Dataset)
+        .where(Dataset.public_id == public_id, listed_clause(now))
         .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
-    ).one_or_none()  # fmt: skip
+    ).one_or_none()
     if found is None:
         raise OaiError("idDoesNotExist", f"no record {identifier}")
     return found
 
 
-def list_formats(root: etree._Element, session: Session, repo: Repository, args: dict[str, str],
-                 now: datetime) -> None:  # fmt: skip
+def list_formats(
+    root: etree._Element, session: Session, repo: Repository, args: dict[str, str], now: datetime
+) -> None:
     """ListMetadataFormats: every format (each record is available in all of them)."""
     if "identifier" in args:
         _visible_dataset(session, repo, args["identifier"], now)
@@ -103,17 +109,22 @@ def list_sets(root: etree._Element, session: Session, args: dict[str, str], now:
         raise OaiError("badResumptionToken", "ListSets answers in one page")
     listed = visible_filter(Principal.anonymous(), now)  # not the withdrawn: sets are metadata
     campaigns = session.execute(
-        select(Campaign.code, Campaign.name).join(Dataset, Dataset.campaign_id == Campaign.id)
-        .where(listed).distinct()
-    ).all()  # fmt: skip
+        select(Campaign.code, Campaign.name)
+        .join(Dataset, Dataset.campaign_id == Campaign.id)
+        .where(listed)
+        .distinct()
+    ).all()
     centers = session.execute(
-        select(Center.code, Center.name).join(Dataset, Dataset.origin_center == Center.code)
-        .where(listed).distinct()
-    ).all()  # fmt: skip
+        select(Center.code, Center.name)
+        .join(Dataset, Dataset.origin_center == Center.code)
+        .where(listed)
+        .distinct()
+    ).all()
     platforms = session.execute(
-        select(Dataset.platform_key, func.min(Dataset.platform)).where(listed)
+        select(Dataset.platform_key, func.min(Dataset.platform))
+        .where(listed)
         .group_by(Dataset.platform_key)
-    ).all()  # fmt: skip
+    ).all()
     found: dict[str, str] = {}
     found |= {f"campaign:{slug(code)}": f"Campaign {name or code}" for code, name in campaigns}
     found |= {f"center:{slug(code)}": f"Center {name or code}" for code, name in centers}
@@ -140,14 +151,25 @@ def _token(body: etree._Element, page: Page) -> None:
     total = str(page.request.total or 0)
     cursor = str(page.request.cursor)
     if page.next_request is not None:
-        sub(body, f"{{{OAI}}}resumptionToken", page.next_request.token(),
-           completeListSize=total, cursor=cursor)  # fmt: skip
+        sub(
+            body,
+            f"{{{OAI}}}resumptionToken",
+            page.next_request.token(),
+            completeListSize=total,
+            cursor=cursor,
+        )
     elif page.request.after is not None:  # the last page of a resumed list: an empty token
         sub(body, f"{{{OAI}}}resumptionToken", None, completeListSize=total, cursor=cursor)
 
 
-def list_items(root: etree._Element, session: Session, repo: Repository, verb: str,
-               args: dict[str, str], now: datetime) -> None:  # fmt: skip
+def list_items(
+    root: etree._Element,
+    session: Session,
+    repo: Repository,
+    verb: str,
+    args: dict[str, str],
+    now: datetime,
+) -> None:
     """ListIdentifiers and ListRecords: one page and its resumption token."""
     page = list_page(session, _list_request(args), repo, now)
     body = sub(root, f"{{{OAI}}}{verb}")
@@ -156,13 +178,21 @@ def list_items(root: etree._Element, session: Session, repo: Repository, verb: s
         if verb == "ListIdentifiers":
             header(body, dataset, repo)
         else:
-            record(body, dataset, origins, repo, page.request.prefix,
-                   page.dois.get(dataset.id, {}), now)  # fmt: skip
+            record(
+                body,
+                dataset,
+                origins,
+                repo,
+                page.request.prefix,
+                page.dois.get(dataset.id, {}),
+                now,
+            )
     _token(body, page)
 
 
-def get_record(root: etree._Element, session: Session, repo: Repository, args: dict[str, str],
-               now: datetime) -> None:  # fmt: skip
+def get_record(
+    root: etree._Element, session: Session, repo: Repository, args: dict[str, str], now: datetime
+) -> None:
     """GetRecord: one record in one format."""
     prefix = args["metadataPrefix"]
     if prefix not in FORMATS:
@@ -173,8 +203,14 @@ def get_record(root: etree._Element, session: Session, repo: Repository, args: d
     record(body, dataset, _origins(session), repo, prefix, dois, now)
 
 
-def _dispatch(root: etree._Element, session: Session, repo: Repository, verb: str,
-              args: dict[str, str], now: datetime) -> None:  # fmt: skip
+def _dispatch(
+    root: etree._Element,
+    session: Session,
+    repo: Repository,
+    verb: str,
+    args: dict[str, str],
+    now: datetime,
+) -> None:
     if verb == "Identify":
         identify(root, session, repo, now)
     elif verb == "ListMetadataFormats":

@@ -42,8 +42,19 @@ from catalog.search import filter_clauses, parse_bbox
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
 """A registration stamped before a check may commit after it: rows this much older than the
 last check are looked at again (notices are unique, so none is told twice)."""
-QUERY_KEYS = ("q", "start", "end", "bbox", "platform", "instrument", "pi", "variable", "project",
-              "center", "access")  # fmt: skip
+QUERY_KEYS = (
+    "q",
+    "start",
+    "end",
+    "bbox",
+    "platform",
+    "instrument",
+    "pi",
+    "variable",
+    "project",
+    "center",
+    "access",
+)
 MAX_PER_USER = 100
 SIGNATURE_HEADER = "X-FieldCat-Signature"
 
@@ -95,10 +106,15 @@ def create_saved_search(
         raise InvalidQueryError("give an email (or a webhook_url) to be told of new matches")
     secret = secrets.token_hex(32) if request.webhook_url else ""
     saved = SavedSearch(
-        user_id=user.id, name=request.name, query=dict(request.query),
-        follow_embargoes=request.follow_embargoes, webhook_url=request.webhook_url,
-        webhook_secret=secret, created_at=now, checked_at=now,
-    )  # fmt: skip
+        user_id=user.id,
+        name=request.name,
+        query=dict(request.query),
+        follow_embargoes=request.follow_embargoes,
+        webhook_url=request.webhook_url,
+        webhook_secret=secret,
+        created_at=now,
+        checked_at=now,
+    )
     session.add(saved)
     session.flush()
     return saved, secret
@@ -135,16 +151,19 @@ def _matches(
         SavedSearchNotice.saved_search_id == saved.id
     )
     new = select(Dataset).where(
-        *clauses, Dataset.created >= saved.created_at, Dataset.updated >= since,
+        *clauses,
+        Dataset.created >= saved.created_at,
+        Dataset.updated >= since,
         Dataset.public_id.not_in(told.where(SavedSearchNotice.event == "new")),
-    )  # fmt: skip
+    )
     found = [(d, "new") for d in session.scalars(new)]
     if saved.follow_embargoes:
         released = select(Dataset).where(
-            *clauses, Dataset.access_state == "embargoed",
+            *clauses,
+            Dataset.access_state == "embargoed",
             and_(Dataset.release_at > saved.created_at, Dataset.release_at <= now),
             Dataset.public_id.not_in(told.where(SavedSearchNotice.event == "released")),
-        )  # fmt: skip
+        )
         found += [(d, "released") for d in session.scalars(released)]
     return found
 
@@ -168,14 +187,25 @@ def check_one(session: Session, saved: SavedSearch, now: datetime, base_url: str
     saved.checked_at = now
     if not found:
         return 0
-    notices = [SavedSearchNotice(saved_search_id=saved.id, dataset_public_id=d.public_id,
-                                 event=event, created_at=now) for d, event in found]  # fmt: skip
+    notices = [
+        SavedSearchNotice(
+            saved_search_id=saved.id, dataset_public_id=d.public_id, event=event, created_at=now
+        )
+        for d, event in found
+    ]
     session.add_all(notices)
     session.flush()
     if not saved.webhook_url:
         key = f"saved-search:{saved.id}:{notices[0].id}"
-        queue_mail(session, user.email, f"FieldCat: {len(found)} new for {saved.name or 'your search'}",
-                   _mail_body(saved, found, base_url), now, kind="saved-search", dedupe_key=key)  # fmt: skip
+        queue_mail(
+            session,
+            user.email,
+            f"FieldCat: {len(found)} new for {saved.name or 'your search'}",
+            _mail_body(saved, found, base_url),
+            now,
+            kind="saved-search",
+            dedupe_key=key,
+        )
         for notice in notices:
             notice.delivered_at = now
     return len(notices)
@@ -214,24 +244,41 @@ class WebhookDelivery:
 
 def pending_webhooks(session: Session, base_url: str, limit: int = 100) -> list[WebhookDelivery]:
     """Undelivered webhook notices, grouped per saved search into one delivery each."""
-    rows = session.execute(
-        select(SavedSearchNotice, SavedSearch)
-        .join(SavedSearch, SavedSearch.id == SavedSearchNotice.saved_search_id)
-        .where(SavedSearchNotice.delivered_at.is_(None), SavedSearch.webhook_url != "")
-        .order_by(SavedSearchNotice.id).limit(limit)
-    ).tuples().all()  # fmt: skip
+    rows = (
+        session.execute(
+            select(SavedSearchNotice, SavedSearch)
+            .join(SavedSearch, SavedSearch.id == SavedSearchNotice.saved_search_id)
+            .where(SavedSearchNotice.delivered_at.is_(None), SavedSearch.webhook_url != "")
+            .order_by(SavedSearchNotice.id)
+            .limit(limit)
+        )
+        .tuples()
+        .all()
+    )
     grouped: dict[int, tuple[SavedSearch, list[SavedSearchNotice]]] = {}
     for notice, saved in rows:
         grouped.setdefault(saved.id, (saved, []))[1].append(notice)
     deliveries = []
     for saved, notices in grouped.values():
-        events = [{"event": n.event, "dataset": n.dataset_public_id,
-                   "url": f"{base_url}/datasets/{n.dataset_public_id}"} for n in notices]  # fmt: skip
-        body = json.dumps({"saved_search": saved.id, "name": saved.name, "events": events},
-                          separators=(",", ":")).encode()  # fmt: skip
-        deliveries.append(WebhookDelivery(saved.webhook_url, body,
-                                          signature(saved.webhook_secret, body),
-                                          tuple(n.id for n in notices)))  # fmt: skip
+        events = [
+            {
+                "event": n.event,
+                "dataset": n.dataset_public_id,
+                "url": f"{base_url}/datasets/{n.dataset_public_id}",
+            }
+            for n in notices
+        ]
+        body = json.dumps(
+            {"saved_search": saved.id, "name": saved.name, "events": events}, separators=(",", ":")
+        ).encode()
+        deliveries.append(
+            WebhookDelivery(
+                saved.webhook_url,
+                body,
+                signature(saved.webhook_secret, body),
+                tuple(n.id for n in notices),
+            )
+        )
     return deliveries
 
 

@@ -82,9 +82,7 @@ def slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.strip().lower()).strip("-") or "unknown"
 
 
-RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def _instant(text: str) -> datetime:
@@ -112,12 +110,15 @@ def parse_datetime_interval(text: str) -> tuple[datetime | None, datetime | None
     return start, end
 
 
-GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
-                  "MultiPolygon"}  # fmt: skip
+GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
 
 def _positions(coordinates: Any) -> list[tuple[float, float]]:
-    if isinstance(coordinates, list | tuple) and coordinates and isinstance(coordinates[0], int | float):
+    if (
+        isinstance(coordinates, list | tuple)
+        and coordinates
+        and isinstance(coordinates[0], int | float)
+    ):
         if len(coordinates) < 2:
             raise InvalidQueryError("a position needs a longitude and a latitude")
         return [(float(coordinates[0]), float(coordinates[1]))]
@@ -164,7 +165,9 @@ def _collection_clause(session: Session, collection_ids: Sequence[str]) -> Colum
     """Datasets in any of the collections (an unknown id matches nothing)."""
     wanted = set(collection_ids)
     clauses: list[ColumnElement[bool]] = []
-    campaigns = [c for c in session.scalars(select(Campaign)) if CAMPAIGN_PREFIX + slug(c.code) in wanted]
+    campaigns = [
+        c for c in session.scalars(select(Campaign)) if CAMPAIGN_PREFIX + slug(c.code) in wanted
+    ]
     if campaigns:
         clauses.append(Dataset.campaign_id.in_([c.id for c in campaigns]))
     if any(cid.startswith(PLATFORM_PREFIX) for cid in wanted):
@@ -188,7 +191,7 @@ def stac_clauses(
     return clauses
 
 
-def _page_query(clauses: list[ColumnElement[bool]], query: StacQuery) -> Select[tuple[Dataset]]:
+def _page_query(clauses: list[ColumnElement[bool]], query: StacQuery) -> Select[Dataset]:
     where = list(clauses)
     if query.token:
         start, public_id = _decode_token(query.token)
@@ -246,13 +249,25 @@ def _assets(dataset: Dataset, base: str, links: StacLinks) -> dict[str, Any]:
     data = base + links.api.dataset(dataset.public_id, "data")
     plot = base + links.api.dataset(dataset.public_id, "plot")
     return {
-        "original": {"href": data + "?format=original", "title": "Original file, as submitted",
-                     "type": "text/plain", "roles": ["data"]},
-        "netcdf": {"href": data + "?format=netcdf", "title": "CF/ACDD NetCDF",
-                   "type": "application/x-netcdf", "roles": ["data"]},
-        "quicklook": {"href": plot + "?format=png", "title": "Quick-look plot",
-                      "type": "image/png", "roles": ["overview"]},
-    }  # fmt: skip
+        "original": {
+            "href": data + "?format=original",
+            "title": "Original file, as submitted",
+            "type": "text/plain",
+            "roles": ["data"],
+        },
+        "netcdf": {
+            "href": data + "?format=netcdf",
+            "title": "CF/ACDD NetCDF",
+            "type": "application/x-netcdf",
+            "roles": ["data"],
+        },
+        "quicklook": {
+            "href": plot + "?format=png",
+            "title": "Quick-look plot",
+            "type": "image/png",
+            "roles": ["overview"],
+        },
+    }
 
 
 def _properties(dataset: Dataset, principal: Principal, now: datetime) -> dict[str, Any]:
@@ -319,17 +334,31 @@ def stac_item(
         "assets": _assets(dataset, base, links),
         "links": [
             {"rel": "self", "href": own, "type": "application/geo+json"},
-            {"rel": "parent", "href": f"{links.root}/collections/{collection}",
-             "type": "application/json"},
-            {"rel": "collection", "href": f"{links.root}/collections/{collection}",
-             "type": "application/json"},
+            {
+                "rel": "parent",
+                "href": f"{links.root}/collections/{collection}",
+                "type": "application/json",
+            },
+            {
+                "rel": "collection",
+                "href": f"{links.root}/collections/{collection}",
+                "type": "application/json",
+            },
             {"rel": "root", "href": links.root, "type": "application/json"},
-            {"rel": "alternate", "href": base + links.api.dataset(dataset.public_id),
-             "type": "application/json", "title": "FieldCat JSON record"},
-            {"rel": "via", "href": f"{base}/datasets/{dataset.public_id}", "type": "text/html",
-             "title": "Dataset page"},
+            {
+                "rel": "alternate",
+                "href": base + links.api.dataset(dataset.public_id),
+                "type": "application/json",
+                "title": "FieldCat JSON record",
+            },
+            {
+                "rel": "via",
+                "href": f"{base}/datasets/{dataset.public_id}",
+                "type": "text/html",
+                "title": "Dataset page",
+            },
         ],
-    }  # fmt: skip
+    }
     if bbox is not None:
         item["bbox"] = bbox
     return item
@@ -356,9 +385,14 @@ class CollectionInfo:
 def _extent_columns() -> tuple[Any, ...]:
     d = Dataset
     return (
-        func.min(d.west), func.min(d.south), func.max(d.east), func.max(d.north),
-        func.min(d.start), func.max(d.stop), func.count(d.id),
-    )  # fmt: skip
+        func.min(d.west),
+        func.min(d.south),
+        func.max(d.east),
+        func.max(d.north),
+        func.min(d.start),
+        func.max(d.stop),
+        func.count(d.id),
+    )
 
 
 def _info(cid: str, title: str, description: str, row: Any) -> CollectionInfo:
@@ -384,8 +418,14 @@ def collections(session: Session, principal: Principal, now: datetime) -> list[C
         .order_by(Campaign.code)
     )
     for code, name, *extent in session.execute(by_campaign):
-        found.append(_info(CAMPAIGN_PREFIX + slug(code), f"{code} campaign",
-                           f"Every dataset of the {name or code} field campaign", extent))  # fmt: skip
+        found.append(
+            _info(
+                CAMPAIGN_PREFIX + slug(code),
+                f"{code} campaign",
+                f"Every dataset of the {name or code} field campaign",
+                extent,
+            )
+        )
     by_platform = (
         select(func.min(Dataset.platform), Dataset.platform_key, *_extent_columns())
         .where(*visible)
@@ -393,8 +433,14 @@ def collections(session: Session, principal: Principal, now: datetime) -> list[C
         .order_by(Dataset.platform_key)
     )
     for platform, _key, *extent in session.execute(by_platform):
-        found.append(_info(PLATFORM_PREFIX + slug(_key), f"Platform {platform}",
-                           f"Every dataset from the platform {platform}", extent))  # fmt: skip
+        found.append(
+            _info(
+                PLATFORM_PREFIX + slug(_key),
+                f"Platform {platform}",
+                f"Every dataset from the platform {platform}",
+                extent,
+            )
+        )
     return found
 
 
@@ -418,9 +464,12 @@ def collection_json(info: CollectionInfo, links: StacLinks) -> dict[str, Any]:
         "links": [
             {"rel": "self", "href": own, "type": "application/json", "title": info.title},
             {"rel": "root", "href": links.root, "type": "application/json", "title": "FieldCat"},
-            {"rel": "parent", "href": links.root, "type": "application/json",
-             "title": "FieldCat"},
-            {"rel": "items", "href": f"{own}/items", "type": "application/geo+json",
-             "title": f"Datasets of {info.title}"},
+            {"rel": "parent", "href": links.root, "type": "application/json", "title": "FieldCat"},
+            {
+                "rel": "items",
+                "href": f"{own}/items",
+                "type": "application/geo+json",
+                "title": f"Datasets of {info.title}",
+            },
         ],
     }

@@ -40,11 +40,18 @@ def _minting(settings: Settings) -> dict[str, str]:
 @router.get(
     "/datasets/{public_id}/datacite",
     response_class=Response,
-    responses=ERRORS | {200: {"description": "A DataCite record",
-                              "content": {"application/vnd.datacite.datacite+json": {},
-                                          "application/vnd.datacite.datacite+xml": {}}}},
+    responses=ERRORS
+    | {
+        200: {
+            "description": "A DataCite record",
+            "content": {
+                "application/vnd.datacite.datacite+json": {},
+                "application/vnd.datacite.datacite+xml": {},
+            },
+        }
+    },
     dependencies=[forbid_unknown_query("version", "format")],
-)  # fmt: skip
+)
 def read_datacite(
     public_id: str,
     session: SessionDep,
@@ -61,10 +68,12 @@ def read_datacite(
     record = records.versions[version - 1] if version else records.concept
     headers = cache_headers(False) | _minting(settings)
     if format == "xml":
-        return Response(record_xml(record), media_type="application/vnd.datacite.datacite+xml",
-                        headers=headers)  # fmt: skip
-    return JSONResponse(record, media_type="application/vnd.datacite.datacite+json",
-                        headers=headers)  # fmt: skip
+        return Response(
+            record_xml(record), media_type="application/vnd.datacite.datacite+xml", headers=headers
+        )
+    return JSONResponse(
+        record, media_type="application/vnd.datacite.datacite+json", headers=headers
+    )
 
 
 class MintRequest(BaseModel):
@@ -83,9 +92,7 @@ class MintedDoi(BaseModel):
     created: bool
 
 
-@router.post(
-    "/datasets/{public_id}/doi", responses=ERRORS, dependencies=[forbid_unknown_query()]
-)
+@router.post("/datasets/{public_id}/doi", responses=ERRORS, dependencies=[forbid_unknown_query()])
 def mint(
     public_id: str,
     body: MintRequest,
@@ -98,5 +105,7 @@ def mint(
     """Staff: mint (or update) the DOIs of a local dataset and its versions at DataCite."""
     result = mint_dois(session, public_id, account(settings), now, staff, body.event)
     response.headers.update(cache_headers(False))
-    return [MintedDoi(version=n, doi=doi, state=state, created=created)
-            for n, (doi, state, created) in sorted(result.dois.items())]  # fmt: skip
+    return [
+        MintedDoi(version=n, doi=doi, state=state, created=created)
+        for n, (doi, state, created) in sorted(result.dois.items())
+    ]

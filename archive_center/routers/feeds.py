@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -19,20 +19,31 @@ from web.search_query import SEARCH_QUERY, search_query
 
 router = APIRouter(tags=["feeds"])
 ATOM = "application/atom+xml; charset=utf-8"
-FEED_ANSWER = {200: {"description": "An Atom feed", "content": {"application/atom+xml": {}}}}
+FEED_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "An Atom feed", "content": {"application/atom+xml": {}}}
+}
 
 
 def _feed(
     request: Request, datasets: list[Dataset], title: str, page: str, now: datetime
 ) -> Response:
     base = str(request.base_url).rstrip("/")
-    info = FeedInfo(self_url=str(request.url), page_url=f"{base}{page}", title=title,
-                    base_url=base, api_dataset=API_LINKS.dataset("{id}"))  # fmt: skip
+    info = FeedInfo(
+        self_url=str(request.url),
+        page_url=f"{base}{page}",
+        title=title,
+        base_url=base,
+        api_dataset=API_LINKS.dataset("{id}"),
+    )
     return Response(atom_feed(datasets, info, now), media_type=ATOM, headers=cache_headers(False))
 
 
-@router.get("/search.atom", response_class=Response, responses=FEED_ANSWER,
-            dependencies=[forbid_unknown_query(*SEARCH_QUERY)])  # fmt: skip
+@router.get(
+    "/search.atom",
+    response_class=Response,
+    responses=FEED_ANSWER,
+    dependencies=[forbid_unknown_query(*SEARCH_QUERY)],
+)
 def search_feed(
     request: Request,
     params: Annotated[SearchParams, Depends(search_params)],
@@ -48,8 +59,12 @@ def search_feed(
     return _feed(request, found, title, "/search" + (f"?{query}" if query else ""), now)
 
 
-@router.get("/centers/{code}.atom", response_class=Response, responses=FEED_ANSWER,
-            dependencies=[forbid_unknown_query()])  # fmt: skip
+@router.get(
+    "/centers/{code}.atom",
+    response_class=Response,
+    responses=FEED_ANSWER,
+    dependencies=[forbid_unknown_query()],
+)
 def center_feed(
     code: str,
     request: Request,

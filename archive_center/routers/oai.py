@@ -6,6 +6,7 @@ see, so a signed-in harvest can never put private metadata into a public aggrega
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
@@ -19,7 +20,9 @@ from web.settings import Settings
 
 router = APIRouter(tags=["oai-pmh"])
 XML = "text/xml; charset=utf-8"
-OAI_ANSWER = {200: {"description": "An OAI-PMH document", "content": {"text/xml": {}}}}
+OAI_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "An OAI-PMH document", "content": {"text/xml": {}}}
+}
 
 
 def repository(settings: Settings, request: Request) -> Repository:

@@ -30,7 +30,7 @@ class SavedSearchIn(BaseModel):
     """A search to save: its filters as the search's query string, and how to be told."""
 
     name: str = Field("", max_length=200)
-    query: dict[str, str] = Field(default_factory=dict, description="e.g. {\"platform\": \"C130\"}")
+    query: dict[str, str] = Field(default_factory=dict, description='e.g. {"platform": "C130"}')
     follow_embargoes: bool = True
     email: str = Field("", max_length=320, description="your address for notices (kept)")
     webhook_url: str = Field("", max_length=1000, description="POST signed JSON here instead")
@@ -51,10 +51,15 @@ class SavedSearchOut(BaseModel):
 
 def _out(saved: SavedSearch, secret: str | None = None) -> SavedSearchOut:
     return SavedSearchOut(
-        id=saved.id, name=saved.name, query=saved.query, follow_embargoes=saved.follow_embargoes,
-        webhook_url=saved.webhook_url, created_at=saved.created_at, checked_at=saved.checked_at,
+        id=saved.id,
+        name=saved.name,
+        query=saved.query,
+        follow_embargoes=saved.follow_embargoes,
+        webhook_url=saved.webhook_url,
+        created_at=saved.created_at,
+        checked_at=saved.checked_at,
         webhook_secret=secret or None,
-    )  # fmt: skip
+    )
 
 
 @router.get("/saved-searches", responses=ERRORS, dependencies=[forbid_unknown_query()])
@@ -73,17 +78,20 @@ def post_saved_search(
     body: SavedSearchIn, response: Response, session: SessionDep, user: SignedInDep, now: NowDep
 ) -> SavedSearchOut:
     """Save a search: you are told once of each new match (and each lifted embargo)."""
-    request = NewSavedSearch(body.name, body.query, body.follow_embargoes, body.webhook_url,
-                             body.email)  # fmt: skip
+    request = NewSavedSearch(
+        body.name, body.query, body.follow_embargoes, body.webhook_url, body.email
+    )
     saved, secret = create_saved_search(session, user, request, now)
     response.headers.update(cache_headers(False))
     return _out(saved, secret)
 
 
 @router.delete(
-    "/saved-searches/{search_id}", status_code=204, responses=ERRORS,
+    "/saved-searches/{search_id}",
+    status_code=204,
+    responses=ERRORS,
     dependencies=[forbid_unknown_query()],
-)  # fmt: skip
+)
 def remove_saved_search(search_id: int, session: SessionDep, user: SignedInDep) -> Response:
     """Delete one of your saved searches."""
     delete_saved_search(session, user, search_id)

@@ -127,15 +127,24 @@ def _query(
     if datetime_text is not None:
         start, end = parse_datetime_interval(datetime_text)
     return StacQuery(
-        bbox=bbox, start=as_utc(start), end=as_utc(end), ids=ids,
-        collections=collections_, limit=limit, token=token,
-    )  # fmt: skip
+        bbox=bbox,
+        start=as_utc(start),
+        end=as_utc(end),
+        ids=ids,
+        collections=collections_,
+        limit=limit,
+        token=token,
+    )
 
 
 def _page_json(
-    page: StacPage, request: Request, session: Any, principal: Principal, now: Any,
+    page: StacPage,
+    request: Request,
+    session: Any,
+    principal: Principal,
+    now: Any,
     wanted: tuple[str, ...] = (),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     links = stac_links(request)
     known = origins(session)
     features = [stac_item(d, known, links, principal, now, wanted) for d in page.datasets]
@@ -158,33 +167,43 @@ def _next_get(request: Request, token: str) -> dict[str, Any]:
 
 
 @router.get("", responses=ERRORS, dependencies=[forbid_unknown_query()])
-def landing_page(request: Request, session: SessionDep, principal: PrincipalDep,
-                 now: NowDep) -> JSONResponse:  # fmt: skip
+def landing_page(
+    request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> JSONResponse:
     """The STAC landing page: what this node offers, its collections as children."""
     links = stac_links(request)
     root = links.root
     children = [
-        {"rel": "child", "href": f"{root}/collections/{c.id}", "type": "application/json",
-         "title": c.title}
+        {
+            "rel": "child",
+            "href": f"{root}/collections/{c.id}",
+            "type": "application/json",
+            "title": c.title,
+        }
         for c in collections(session, principal, now)
-    ]  # fmt: skip
+    ]
     own = [
-        ("self", root, "application/json", ""), ("root", root, "application/json", ""),
+        ("self", root, "application/json", ""),
+        ("root", root, "application/json", ""),
         ("conformance", f"{root}/conformance", "application/json", ""),
         ("data", f"{root}/collections", "application/json", ""),
         ("search", f"{root}/search", GEOJSON, "GET"),
         ("service-desc", f"{root}/api", OPENAPI, ""),
         ("service-doc", f"{links.base_url}/docs", "text/html", ""),
-    ]  # fmt: skip
+    ]
     body = {
-        "type": "Catalog", "stac_version": STAC_VERSION, "id": "fieldcat",
-        "title": "FieldCat STAC API", "description": "Field-campaign datasets of this center "
-        "and the centers it mirrors", "conformsTo": list(CONFORMANCE),
-        "links": [{"rel": r, "href": h, "type": t} | ({"method": m} if m else {})
-                  for r, h, t, m in own]
+        "type": "Catalog",
+        "stac_version": STAC_VERSION,
+        "id": "fieldcat",
+        "title": "FieldCat STAC API",
+        "description": "Field-campaign datasets of this center and the centers it mirrors",
+        "conformsTo": list(CONFORMANCE),
+        "links": [
+            {"rel": r, "href": h, "type": t} | ({"method": m} if m else {}) for r, h, t, m in own
+        ]
         + [{"rel": "search", "href": f"{root}/search", "type": GEOJSON, "method": "POST"}]
         + children,
-    }  # fmt: skip
+    }
     return _json(body)
 
 
@@ -206,17 +225,22 @@ def conformance() -> JSONResponse:
 
 
 @router.get("/collections", dependencies=[forbid_unknown_query()])
-def list_collections(request: Request, session: SessionDep, principal: PrincipalDep,
-                     now: NowDep) -> JSONResponse:  # fmt: skip
+def list_collections(
+    request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> JSONResponse:
     """Every campaign and platform collection the caller can see a dataset of."""
     links = stac_links(request)
     found = [collection_json(c, links) for c in collections(session, principal, now)]
     own = f"{links.root}/collections"
-    return _json({
-        "collections": found,
-        "links": [{"rel": "self", "href": own, "type": "application/json"},
-                  {"rel": "root", "href": links.root, "type": "application/json"}],
-    })  # fmt: skip
+    return _json(
+        {
+            "collections": found,
+            "links": [
+                {"rel": "self", "href": own, "type": "application/json"},
+                {"rel": "root", "href": links.root, "type": "application/json"},
+            ],
+        }
+    )
 
 
 def _collection(session: Any, principal: Principal, now: Any, collection_id: str) -> Any:
@@ -227,8 +251,9 @@ def _collection(session: Any, principal: Principal, now: Any, collection_id: str
 
 
 @router.get("/collections/{collection_id}", responses=ERRORS, dependencies=[forbid_unknown_query()])
-def read_collection(collection_id: str, request: Request, session: SessionDep,
-                    principal: PrincipalDep, now: NowDep) -> JSONResponse:  # fmt: skip
+def read_collection(
+    collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> JSONResponse:
     """One collection and its extent."""
     info = _collection(session, principal, now, collection_id)
     return _json(collection_json(info, stac_links(request)))
@@ -271,15 +296,22 @@ def collection_items(
     responses=GEOJSON_ANSWER,
     dependencies=[forbid_unknown_query()],
 )
-def read_item(collection_id: str, public_id: str, request: Request, session: SessionDep,
-              principal: PrincipalDep, now: NowDep) -> JSONResponse:  # fmt: skip
+def read_item(
+    collection_id: str,
+    public_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+) -> JSONResponse:
     """One item; 404 exactly as the JSON API when the caller may not see the dataset."""
     query = StacQuery(ids=(public_id,), collections=(collection_id,), limit=1)
     page = search_items(session, query, principal, now)
     if not page.datasets:
         raise NotFoundError(f"no item {public_id!r}")
-    item = stac_item(page.datasets[0], origins(session), stac_links(request), principal, now,
-                     (collection_id,))  # fmt: skip
+    item = stac_item(
+        page.datasets[0], origins(session), stac_links(request), principal, now, (collection_id,)
+    )
     return _json(item, GEOJSON)
 
 
@@ -303,8 +335,9 @@ def search_get(
     token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> JSONResponse:
     """Item search by query string: bbox, datetime, ids, collections; paged by `next`."""
-    query = _query(_box(bbox, intersects), datetime, _csv(ids), _csv(collections),
-                   _limit(limit), token)  # fmt: skip
+    query = _query(
+        _box(bbox, intersects), datetime, _csv(ids), _csv(collections), _limit(limit), token
+    )
     page = search_items(session, query, principal, now)
     body = _page_json(page, request, session, principal, now, query.collections)
     if page.next_token:
@@ -344,14 +377,27 @@ def body_query(body: dict[str, Any]) -> StacQuery:
     responses=GEOJSON_ANSWER,
     dependencies=[forbid_unknown_query()],
 )
-def search_post(request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep,
-                body: Annotated[dict[str, Any], Body()]) -> JSONResponse:  # fmt: skip
+def search_post(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> JSONResponse:
     """Item search by JSON body; the `next` link repeats the body with the page token."""
     query = body_query(body)
     page = search_items(session, query, principal, now)
     answer = _page_json(page, request, session, principal, now, query.collections)
     if page.next_token:
         nxt = body | {"token": page.next_token}
-        answer["links"].append({"rel": "next", "href": str(request.url), "type": GEOJSON,
-                                "method": "POST", "body": nxt, "merge": False})  # fmt: skip
+        answer["links"].append(
+            {
+                "rel": "next",
+                "href": str(request.url),
+                "type": GEOJSON,
+                "method": "POST",
+                "body": nxt,
+                "merge": False,
+            }
+        )
     return _json(answer, GEOJSON)

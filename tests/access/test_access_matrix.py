@@ -125,9 +125,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /api/v1/saved-searches": Row(
         "submission", {"query": {"platform": "C130"}, "email": "m@example.org"}
     ),
-    "DELETE /api/v1/saved-searches/{search_id}": Row(
-        "submission", path="/api/v1/saved-searches/1"
-    ),
+    "DELETE /api/v1/saved-searches/{search_id}": Row("submission", path="/api/v1/saved-searches/1"),
     "GET /stac": Row("listing"),
     "GET /stac/api": Row("public"),
     "GET /stac/conformance": Row("public"),

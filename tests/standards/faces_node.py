@@ -68,10 +68,17 @@ def _register_canary(app: object, state: str, index: int, tmp: Path, now: dateti
     release = now + timedelta(days=3650) if state == "embargoed" else None
     with app.state.session_factory() as session, session.begin():  # type: ignore[attr-defined]
         dataset = register_datafile(
-            session, datafile=datafile, sha256=sha256, size=path.stat().st_size,
-            original_name=source.name, center_code="JOSS", campaign_code="INDOEX",
-            access_state=stored, release_at=release, now=now - timedelta(days=1),
-        )  # fmt: skip
+            session,
+            datafile=datafile,
+            sha256=sha256,
+            size=path.stat().st_size,
+            original_name=source.name,
+            center_code="JOSS",
+            campaign_code="INDOEX",
+            access_state=stored,
+            release_at=release,
+            now=now - timedelta(days=1),
+        )
         if state == "withdrawn":
             staff = Principal(user_id=None, username="seed", role=Role.STAFF)
             request = AccessRequest(state=AccessState.WITHDRAWN, reason="faces seed")
@@ -97,12 +104,16 @@ def serve_seeded(root: Path, files: Path, **env: str) -> FacesNode:
     port = free_ports(1)
     ids = seed_root(root, files, port)
     settings = {
-        "FIELDCAT_ROOT": str(root), "FIELDCAT_PORT": str(port), "FIELDCAT_CENTER_CODE": "JOSS",
+        "FIELDCAT_ROOT": str(root),
+        "FIELDCAT_PORT": str(port),
+        "FIELDCAT_CENTER_CODE": "JOSS",
         "FIELDCAT_CENTER_NAME": "UCAR/JOSS Boulder",
         "FIELDCAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "FIELDCAT_CAMPAIGN__CODE": "INDOEX", "FIELDCAT_CAMPAIGN__START": "1999-01-01",
-        "FIELDCAT_CAMPAIGN__END": "1999-03-31", "FIELDCAT_CAMPAIGN__INTENSIVE_END": "1999-03-31",
-    }  # fmt: skip
+        "FIELDCAT_CAMPAIGN__CODE": "INDOEX",
+        "FIELDCAT_CAMPAIGN__START": "1999-01-01",
+        "FIELDCAT_CAMPAIGN__END": "1999-03-31",
+        "FIELDCAT_CAMPAIGN__INTENSIVE_END": "1999-03-31",
+    }
     log = root / "serve.log"
     process = start_fieldcat("serve", "--no-worker", log=log, **(settings | env))
     url = f"http://127.0.0.1:{port}"
@@ -110,5 +121,11 @@ def serve_seeded(root: Path, files: Path, **env: str) -> FacesNode:
     return FacesNode(url, process, root, ids)
 
 
-__all__ = ["CANARY_STATES", "HIDDEN_STATES", "FacesNode", "data_canary", "meta_canary",
-           "serve_seeded"]  # fmt: skip
+__all__ = [
+    "CANARY_STATES",
+    "HIDDEN_STATES",
+    "FacesNode",
+    "data_canary",
+    "meta_canary",
+    "serve_seeded",
+]

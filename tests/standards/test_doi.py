@@ -111,8 +111,9 @@ def _center(root: Path, datacite_url: str | None) -> Iterator[Center]:
     with TestClient(app) as client:
         ids = seed(app)
         with app.state.session_factory() as session, session.begin():
-            user = create_user(session, username="staff", password="staff pass 1", role=Role.STAFF,
-                               now=NOW)  # fmt: skip
+            user = create_user(
+                session, username="staff", password="staff pass 1", role=Role.STAFF, now=NOW
+            )
             token = issue_api_token(session, user, name="t", now=NOW)
         yield Center(client, ids, {"Authorization": f"Bearer {token}"})
 
@@ -140,9 +141,14 @@ def test_records_validate_without_credentials_and_minting_says_so(plain: Center)
     assert record["types"]["resourceTypeGeneral"] == "Dataset"
     assert record["relatedIdentifiers"][0]["relationType"] == "HasVersion"
     version = plain.client.get(f"/api/v1/datasets/{dataset}/datacite?version=1").json()
-    assert {"relatedIdentifier": record["url"], "relatedIdentifierType": "URL",
-            "relationType": "IsVersionOf"} in version["relatedIdentifiers"]  # fmt: skip
-    assert version["geoLocations"][0]["geoLocationBox"]["westBoundLongitude"] == pytest.approx(73.5311)
+    assert {
+        "relatedIdentifier": record["url"],
+        "relatedIdentifierType": "URL",
+        "relationType": "IsVersionOf",
+    } in version["relatedIdentifiers"]
+    assert version["geoLocations"][0]["geoLocationBox"]["westBoundLongitude"] == pytest.approx(
+        73.5311
+    )
     xml = plain.client.get(f"/api/v1/datasets/{dataset}/datacite?format=xml&version=1")
     xmlschema.XMLSchema(SCHEMAS / "datacite-4.6" / "metadata.xsd", allow="local").validate(
         xml.content.decode()
@@ -157,24 +163,30 @@ def test_staff_mint_then_update_and_the_doi_shows_everywhere(
 ) -> None:
     dataset = minting.ids["c130_rf07_track.txt"]
     assert minting.client.post(f"/api/v1/datasets/{dataset}/doi", json={}).status_code == 401
-    answer = minting.client.post(f"/api/v1/datasets/{dataset}/doi", json={"event": "publish"},
-                                 headers=minting.staff)  # fmt: skip
+    answer = minting.client.post(
+        f"/api/v1/datasets/{dataset}/doi", json={"event": "publish"}, headers=minting.staff
+    )
     assert answer.status_code == 200, answer.text
     minted = answer.json()
     concept = f"{PREFIX}/fieldcat.joss.{dataset.lower()}"
     assert [(m["version"], m["doi"], m["created"]) for m in minted] == [
-        (0, concept, True), (1, f"{concept}.v1", True),
-    ]  # fmt: skip
+        (0, concept, True),
+        (1, f"{concept}.v1", True),
+    ]
     assert [c[:2] for c in datacite.calls] == [("POST", "/dois"), ("POST", "/dois")]
     sent = datacite.dois[f"{concept}.v1"]
     assert sent["event"] == "publish" and sent["url"].endswith(f"/datasets/{dataset}#version-1")
-    assert {"relatedIdentifier": concept, "relatedIdentifierType": "DOI",
-            "relationType": "IsVersionOf"} in sent["relatedIdentifiers"]  # fmt: skip
+    assert {
+        "relatedIdentifier": concept,
+        "relatedIdentifierType": "DOI",
+        "relationType": "IsVersionOf",
+    } in sent["relatedIdentifiers"]
     again = minting.client.post(f"/api/v1/datasets/{dataset}/doi", json={}, headers=minting.staff)
     assert [m["created"] for m in again.json()] == [False, False]
     assert [c[:2] for c in datacite.calls[2:]] == [
-        ("PUT", f"/dois/{concept}"), ("PUT", f"/dois/{concept}.v1"),
-    ]  # fmt: skip
+        ("PUT", f"/dois/{concept}"),
+        ("PUT", f"/dois/{concept}.v1"),
+    ]
     cite = f"/api/v1/datasets/{dataset}/citation"
     assert f"https://doi.org/{concept}.v1" in minting.client.get(cite).text
     assert f"doi = {{{concept}.v1}}" in minting.client.get(f"{cite}?format=bibtex").text

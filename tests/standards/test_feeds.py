@@ -22,7 +22,9 @@ def _entries(url: str) -> list[str]:
 
 def _api_ids(url: str, **params: str) -> set[str]:
     query = {"limit": "1000", "facets": "false", **params}
-    return {i["public_id"] for i in httpx.get(f"{url}/api/v1/datasets", params=query).json()["items"]}
+    return {
+        i["public_id"] for i in httpx.get(f"{url}/api/v1/datasets", params=query).json()["items"]
+    }
 
 
 def test_search_feed_lists_what_the_search_returns(faces: FacesNode) -> None:
@@ -48,8 +50,10 @@ def test_newest_change_first_and_entries_carry_links(faces: FacesNode) -> None:
 
 
 def test_feeds_never_leak_hidden_metadata_or_data(faces: FacesNode) -> None:
-    texts = [httpx.get(f"{faces.url}{path}").text
-             for path in ("/search.atom", "/centers/JOSS.atom", "/search.atom?q=MCANARY")]  # fmt: skip
+    texts = [
+        httpx.get(f"{faces.url}{path}").text
+        for path in ("/search.atom", "/centers/JOSS.atom", "/search.atom?q=MCANARY")
+    ]
     for state in HIDDEN_STATES:
         assert not any(meta_canary(state) in t or faces.ids[state] in t for t in texts), state
     assert not any(data_canary(i) in t for i in range(4) for t in texts)

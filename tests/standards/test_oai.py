@@ -22,9 +22,10 @@ SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "schemas"
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 PREFIXES = ("oai_dc", "datacite", "iso19115-3")
 LOCAL = {
-    "http://dublincore.org/schemas/xmls/simpledc20021212.xsd":
-        str(SCHEMAS / "oai_dc" / "simpledc20021212.xsd"),
-}  # fmt: skip
+    "http://dublincore.org/schemas/xmls/simpledc20021212.xsd": str(
+        SCHEMAS / "oai_dc" / "simpledc20021212.xsd"
+    ),
+}
 
 
 def _uri_mapper(uri: str) -> str:
@@ -108,19 +109,27 @@ def test_identify_sets_and_errors(faces: FacesNode) -> None:
         ("verb=Nonsense", "badVerb"),
         ("verb=ListRecords", "badArgument"),
         ("verb=ListRecords&metadataPrefix=marc", "cannotDisseminateFormat"),
-        ("verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:joss.fieldcat:nope", "idDoesNotExist"),
+        (
+            "verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:joss.fieldcat:nope",
+            "idDoesNotExist",
+        ),
         ("verb=ListRecords&metadataPrefix=oai_dc&from=2999-01-01", "noRecordsMatch"),
-        ("verb=ListRecords&metadataPrefix=oai_dc&from=2000-01-01&until=1999-01-01T00:00:00Z",
-         "badArgument"),
-    ):  # fmt: skip
+        (
+            "verb=ListRecords&metadataPrefix=oai_dc&from=2000-01-01&until=1999-01-01T00:00:00Z",
+            "badArgument",
+        ),
+    ):
         answer = httpx.get(f"{faces.url}/oai?{query}")
         assert answer.status_code == 200
         assert f'code="{code}"'.encode() in answer.content, (query, answer.text)
 
 
 def test_post_requests_answer_as_get(faces: FacesNode) -> None:
-    form = {"verb": "GetRecord", "metadataPrefix": "datacite",
-            "identifier": f"oai:joss.fieldcat:{faces.ids['open']}"}  # fmt: skip
+    form = {
+        "verb": "GetRecord",
+        "metadataPrefix": "datacite",
+        "identifier": f"oai:joss.fieldcat:{faces.ids['open']}",
+    }
     posted = httpx.post(f"{faces.url}/oai", data=form)
     got = httpx.get(f"{faces.url}/oai", params=form)
     strip = etree.fromstring(posted.content).find(f"{OAI}GetRecord")

@@ -107,8 +107,9 @@ def center(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -
     app.dependency_overrides[get_now] = lambda: NOW
     with TestClient(app) as client:
         with app.state.session_factory() as session, session.begin():
-            user = create_user(session, username="ana", password="ana pass 123", role=Role.PI,
-                               now=NOW)  # fmt: skip
+            user = create_user(
+                session, username="ana", password="ana pass 123", role=Role.PI, now=NOW
+            )
             token = issue_api_token(session, user, name="t", now=NOW)
         yield Center(app, client, {"Authorization": f"Bearer {token}"})
 
@@ -122,8 +123,13 @@ def _register(app: FastAPI, name: str, did: int, at: datetime, **access: Any) ->
         year=1999, start=datetime(1999, 1, 1, tzinfo=UTC), end=datetime(1999, 3, 31, tzinfo=UTC)
     )
     source = SAMPLES / "valid" / name
-    text = "\n".join(f"DID = {did}" if ln.upper().startswith("DID") else ln
-                     for ln in source.read_text().splitlines()) + "\n"  # fmt: skip
+    text = (
+        "\n".join(
+            f"DID = {did}" if ln.upper().startswith("DID") else ln
+            for ln in source.read_text().splitlines()
+        )
+        + "\n"
+    )
     store = app.state.store
     staged = store.new_staging_path()
     staged.write_text(text)
@@ -133,10 +139,17 @@ def _register(app: FastAPI, name: str, did: int, at: datetime, **access: Any) ->
     sha256, path = store.put_original(staged)
     with app.state.session_factory() as session, session.begin():
         dataset = register_datafile(
-            session, datafile=datafile, sha256=sha256, size=path.stat().st_size,
-            original_name=name, center_code="JOSS", campaign_code="INDOEX", now=at,
-            access_state=access.get("state", "open"), release_at=access.get("release_at"),
-        )  # fmt: skip
+            session,
+            datafile=datafile,
+            sha256=sha256,
+            size=path.stat().st_size,
+            original_name=name,
+            center_code="JOSS",
+            campaign_code="INDOEX",
+            now=at,
+            access_state=access.get("state", "open"),
+            release_at=access.get("release_at"),
+        )
         return str(dataset.public_id)
 
 
@@ -151,15 +164,22 @@ def test_saved_search_mails_once_per_new_match_and_lifted_embargo(
     inbox.messages.clear()  # the relay serves both databases' runs
     before = _register(center.app, "c130_rf07_track.txt", 9001, NOW - timedelta(days=1))
     saved = center.client.post(
-        "/api/v1/saved-searches", headers=center.token,
+        "/api/v1/saved-searches",
+        headers=center.token,
         json={"name": "C-130", "query": {"platform": "C130"}, "email": "ana@example.org"},
-    )  # fmt: skip
+    )
     assert saved.status_code == 201, saved.text
     assert _check(center, NOW + timedelta(minutes=1)) == 0, "a match from before is not new"
     release = NOW + timedelta(days=2)
     fresh = _register(center.app, "c130_rf07_track.txt", 9002, NOW + timedelta(hours=1))
-    held = _register(center.app, "c130_rf07_track.txt", 9003, NOW + timedelta(hours=1),
-                     state="embargoed", release_at=release)  # fmt: skip
+    held = _register(
+        center.app,
+        "c130_rf07_track.txt",
+        9003,
+        NOW + timedelta(hours=1),
+        state="embargoed",
+        release_at=release,
+    )
     _register(center.app, "kco_surface_hourly.txt", 9004, NOW + timedelta(hours=1))  # no match
     assert _check(center, NOW + timedelta(hours=2)) == 2
     assert _check(center, NOW + timedelta(hours=3)) == 0, "told once"
@@ -178,10 +198,15 @@ def test_saved_search_mails_once_per_new_match_and_lifted_embargo(
 
 def test_webhook_is_signed_retried_and_delivered_once(center: Center, hooks: Hooks) -> None:
     created = center.client.post(
-        "/api/v1/saved-searches", headers=center.token,
-        json={"name": "soundings", "query": {"platform": "Sagar Kanya"},
-              "webhook_url": hooks.url, "follow_embargoes": False},
-    ).json()  # fmt: skip
+        "/api/v1/saved-searches",
+        headers=center.token,
+        json={
+            "name": "soundings",
+            "query": {"platform": "Sagar Kanya"},
+            "webhook_url": hooks.url,
+            "follow_embargoes": False,
+        },
+    ).json()
     hooks.received.clear()  # the receiver serves both databases' runs
     secret = created["webhook_secret"]
     assert secret
@@ -204,8 +229,11 @@ def test_webhook_is_signed_retried_and_delivered_once(center: Center, hooks: Hoo
 
 def test_saved_searches_are_their_owner_s(center: Center) -> None:
     assert center.client.get("/api/v1/saved-searches").status_code == 401
-    bad = center.client.post("/api/v1/saved-searches", headers=center.token,
-                             json={"query": {"colour": "red"}, "email": "a@b.org"})  # fmt: skip
+    bad = center.client.post(
+        "/api/v1/saved-searches",
+        headers=center.token,
+        json={"query": {"colour": "red"}, "email": "a@b.org"},
+    )
     assert bad.status_code == 400
     with center.app.state.session_factory() as session, session.begin():
         other = create_user(session, username="bo", password="bo pass 1234", role=Role.PI, now=NOW)
@@ -214,6 +242,5 @@ def test_saved_searches_are_their_owner_s(center: Center) -> None:
     assert center.client.get("/api/v1/saved-searches", headers=token).json() == []
     gone = center.client.delete(f"/api/v1/saved-searches/{mine[0]['id']}", headers=token)
     assert gone.status_code == 404
-    deleted = center.client.delete(f"/api/v1/saved-searches/{mine[0]['id']}",
-                                   headers=center.token)  # fmt: skip
+    deleted = center.client.delete(f"/api/v1/saved-searches/{mine[0]['id']}", headers=center.token)
     assert deleted.status_code == 204

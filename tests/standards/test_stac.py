@@ -41,17 +41,32 @@ def _all_items(url: str) -> list[dict[str, object]]:
 
 
 def test_stac_api_validator_passes_core_item_search_and_collections(faces: FacesNode) -> None:
-    geometry = {"type": "Polygon", "coordinates": [[[60, -10], [90, -10], [90, 30], [60, 30],
-                                                    [60, -10]]]}  # fmt: skip
+    geometry = {
+        "type": "Polygon",
+        "coordinates": [[[60, -10], [90, -10], [90, 30], [60, 30], [60, -10]]],
+    }
     args = [
-        "--root-url", f"{faces.url}/stac", "--conformance", "core",
-        "--conformance", "item-search", "--conformance", "collections",
-        "--collection", "campaign-indoex", "--geometry", json.dumps(geometry),
-    ]  # fmt: skip
+        "--root-url",
+        f"{faces.url}/stac",
+        "--conformance",
+        "core",
+        "--conformance",
+        "item-search",
+        "--conformance",
+        "collections",
+        "--collection",
+        "campaign-indoex",
+        "--geometry",
+        json.dumps(geometry),
+    ]
     out = subprocess.run(
         [sys.executable, "-m", "tests.standards.stac_validator_offline", *args],
-        capture_output=True, text=True, timeout=300, cwd=REPO, env=cli_env(),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=cli_env(),
+    )
     assert "Errors: none" in out.stdout, out.stdout[-4000:] + out.stderr[-4000:]
     assert out.returncode == 0
 
@@ -59,12 +74,16 @@ def test_stac_api_validator_passes_core_item_search_and_collections(faces: Faces
 @pytest.mark.parametrize(
     ("bbox", "interval", "start", "end"),
     [
-        (BOX, "1999-02-01T00:00:00Z/1999-03-31T00:00:00Z", "1999-02-01T00:00:00Z",
-         "1999-03-31T00:00:00Z"),
+        (
+            BOX,
+            "1999-02-01T00:00:00Z/1999-03-31T00:00:00Z",
+            "1999-02-01T00:00:00Z",
+            "1999-03-31T00:00:00Z",
+        ),
         ((73.0, 4.0, 75.0, 7.0), "1999-03-07T00:00:00Z/..", "1999-03-07T00:00:00Z", None),
         (BOX, "../1999-02-22T00:00:00Z", None, "1999-02-22T00:00:00Z"),
     ],
-)  # fmt: skip
+)
 def test_pystac_client_gets_exactly_what_the_json_api_returns(
     faces: FacesNode,
     bbox: tuple[float, float, float, float],
@@ -114,8 +133,10 @@ def test_item_assets_and_the_access_policy(faces: FacesNode) -> None:
 
 
 def test_hidden_datasets_never_leak_through_stac(faces: FacesNode) -> None:
-    pages = [httpx.get(f"{faces.url}/stac{path}", timeout=30).text
-             for path in ("", "/collections", "/collections/campaign-indoex")]  # fmt: skip
+    pages = [
+        httpx.get(f"{faces.url}/stac{path}", timeout=30).text
+        for path in ("", "/collections", "/collections/campaign-indoex")
+    ]
     pages.append(json.dumps(_all_items(faces.url)))
     for state in HIDDEN_STATES:
         hidden = faces.ids[state]
@@ -138,8 +159,9 @@ def test_many_clients_at_once(faces: FacesNode) -> None:
     expected = _api_ids(faces.url, bbox="60,-10,90,30")
 
     def one(_: int) -> set[str]:
-        answer = httpx.post(f"{faces.url}/stac/search",
-                            json={"bbox": [60, -10, 90, 30], "limit": 100}, timeout=60)  # fmt: skip
+        answer = httpx.post(
+            f"{faces.url}/stac/search", json={"bbox": [60, -10, 90, 30], "limit": 100}, timeout=60
+        )
         if answer.status_code == 503:
             assert "retry-after" in answer.headers
             return expected
