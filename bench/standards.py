@@ -49,8 +49,12 @@ def serve(root: Path) -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    env = os.environ | {"FIELDCAT_ROOT": str(root), "FIELDCAT_PORT": str(port),
-                        "PYTHONPATH": str(REPO), "FIELDCAT_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    env = os.environ | {
+        "FIELDCAT_ROOT": str(root),
+        "FIELDCAT_PORT": str(port),
+        "PYTHONPATH": str(REPO),
+        "FIELDCAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
     env.pop("FIELDCAT_CONFIG", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "archive_center.app:create_app",

@@ -95,9 +95,15 @@ def cited_version(dataset: Dataset) -> DatasetVersion | None:
 
 
 def citation_for(
-    dataset: Dataset, origin: Center | None, version: DatasetVersion | None = None
+    dataset: Dataset,
+    origin: Center | None,
+    version: DatasetVersion | None = None,
+    doi: str | None = None,
 ) -> Citation:
-    """The citation of `version` (default: the current one), credited to the origin center."""
+    """The citation of `version` (default: the current one), credited to the origin center.
+
+    `doi`, when the caller already knows it (a harvest loads a page's DOIs at once), saves
+    looking it up."""
     version = version if version is not None else cited_version(dataset)
     archived_at = version.created_at if version is not None else dataset.created
     base = origin.base_url.rstrip("/") if origin is not None else ""
@@ -124,7 +130,7 @@ def citation_for(
         start=dataset.start,
         stop=dataset.stop,
         bbox=bbox,
-        doi=recorded_doi(dataset, version),
+        doi=recorded_doi(dataset, version) if doi is None else doi,
     )
 
 

@@ -198,7 +198,7 @@ def concept_record(
     """The record of the dataset as a whole (checked), from its recorded DOIs `minted`
     (version id, or None for the dataset, -> DOI): what OAI-PMH's `datacite` serves."""
     versions = ordered_versions(dataset)
-    cited = citation_for(dataset, origin)
+    cited = citation_for(dataset, origin, doi=minted.get(None, ""))
     dois = {0: minted.get(None, "")}
     dois |= {n: minted.get(v.id, "") for n, v in enumerate(versions, 1)}
     ids = _identifiers(dataset, cited.url, versions, dois)

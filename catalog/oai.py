@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import effective_state, visible_filter
 from catalog.access_states import AccessState
-from catalog.citations import Citation, citation_for
+from catalog.citations import Citation, citation_for, cited_version
 from catalog.datacite_records import DoiPlan, concept_record, record_xml
 from catalog.faces_models import DatasetDoi
 from catalog.iso19115 import iso_record
@@ -344,7 +344,9 @@ def metadata(
     now: datetime,
 ) -> etree._Element:
     """A dataset's record in `prefix` (one of `FORMATS`)."""
-    cited = citation_for(dataset, origin)
+    current = cited_version(dataset)
+    doi = dois.get(current.id if current is not None else None) or dois.get(None) or ""
+    cited = citation_for(dataset, origin, current, doi=doi)
     variables = [v.name for v in dataset.variables]
     if prefix == "oai_dc":
         return dublin_core(cited, variables, effective_state(dataset, now).value)

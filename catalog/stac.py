@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
@@ -77,6 +78,7 @@ class StacPage:
     next_token: str | None
 
 
+@lru_cache(maxsize=4096)
 def slug(value: str) -> str:
     """A collection id part: lower case, runs of other characters as one `-`."""
     return re.sub(r"[^a-z0-9]+", "-", value.strip().lower()).strip("-") or "unknown"
@@ -201,7 +203,7 @@ def _page_query(clauses: list[ColumnElement[bool]], query: StacQuery) -> Select[
         .where(and_(*where))
         .order_by(Dataset.start.desc(), Dataset.public_id.desc())
         .limit(query.limit + 1)
-        .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
+        .options(selectinload(Dataset.variables))
     )
 
 
