@@ -86,9 +86,9 @@ def _register_canary(app: object, state: str, index: int, tmp: Path, now: dateti
         return str(dataset.public_id)
 
 
-def seed_root(root: Path, files: Path, port: int) -> dict[str, str]:
+def seed_root(root: Path, files: Path, port: int, database_url: str | None) -> dict[str, str]:
     """Migrate and seed the center at `root` through its app (lifespan run), then close it."""
-    settings = make_settings(root, None)
+    settings = make_settings(root, database_url)
     settings.public_url = f"http://127.0.0.1:{port}"
     app = create_app(settings)
     now = datetime.now(UTC)
@@ -99,10 +99,13 @@ def seed_root(root: Path, files: Path, port: int) -> dict[str, str]:
     return ids
 
 
-def serve_seeded(root: Path, files: Path, **env: str) -> FacesNode:
-    """Seed `root` and serve it with `fieldcat serve --no-worker` on a free loopback port."""
+def serve_seeded(root: Path, files: Path, database_url: str | None, **env: str) -> FacesNode:
+    """Seed `root` and serve it with `fieldcat serve --no-worker` on a free loopback port
+    (SQLite in the root, or the PostgreSQL `database_url`)."""
     port = free_ports(1)
-    ids = seed_root(root, files, port)
+    ids = seed_root(root, files, port, database_url)
+    if database_url:
+        env = env | {"FIELDCAT_DATABASE_URL": database_url}
     settings = {
         "FIELDCAT_ROOT": str(root),
         "FIELDCAT_PORT": str(port),
