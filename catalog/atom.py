@@ -62,7 +62,7 @@ def _e(parent: etree._Element, name: str, text: str | None = None, **attrs: str)
     return child
 
 
-def _entry(feed: etree._Element, dataset: Dataset, info: FeedInfo, now: datetime) -> None:
+def _entry(feed: etree._Element, dataset: Dataset, info: FeedInfo, now: datetime, doi: str) -> None:
     entry = _e(feed, "entry")
     page = f"{info.base_url}/datasets/{dataset.public_id}"
     _e(entry, "id", page)
@@ -86,13 +86,24 @@ def _entry(feed: etree._Element, dataset: Dataset, info: FeedInfo, now: datetime
     _e(entry, "link", rel="alternate", type="text/html", href=page)
     record = info.base_url + info.api_dataset.format(id=dataset.public_id)
     _e(entry, "link", rel="related", type="application/json", href=record)
+    if doi:
+        _e(
+            entry,
+            "link",
+            rel="related",
+            type="text/html",
+            href=f"https://doi.org/{doi}",
+            title="DOI",
+        )
     if None not in (dataset.south, dataset.west, dataset.north, dataset.east):
         box = etree.SubElement(entry, f"{{{GEORSS}}}box")
         box.text = f"{dataset.south} {dataset.west} {dataset.north} {dataset.east}"
 
 
-def atom_feed(datasets: list[Dataset], info: FeedInfo, now: datetime) -> bytes:
-    """The feed document of `datasets` (newest first)."""
+def atom_feed(
+    datasets: list[Dataset], info: FeedInfo, now: datetime, dois: dict[int, str]
+) -> bytes:
+    """The feed document of `datasets` (newest first), with the DOIs of those that have one."""
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM, "georss": GEORSS})
     _e(feed, "id", info.self_url)
     _e(feed, "title", info.title)
@@ -102,6 +113,6 @@ def atom_feed(datasets: list[Dataset], info: FeedInfo, now: datetime) -> bytes:
     _e(_e(feed, "author"), "name", info.title.split(":")[0])
     _e(feed, "generator", "FieldCat")
     for dataset in datasets:
-        _entry(feed, dataset, info, now)
+        _entry(feed, dataset, info, now, dois.get(dataset.id, ""))
     data: bytes = etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
     return data

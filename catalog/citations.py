@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 from catalog.faces_models import DatasetDoi
 from catalog.models import Center, Dataset, DatasetVersion
@@ -73,6 +73,27 @@ def recorded_doi(dataset: Dataset, version: DatasetVersion | None) -> str:
     found = {version_id: doi for version_id, doi in rows}
     wanted = version.id if version is not None else None
     return found.get(wanted) or found.get(None) or ""
+
+
+def recorded_dois(session: Session, datasets: Sequence[Dataset]) -> dict[int, str]:
+    """`recorded_doi` of each of `datasets` (dataset id -> DOI, only those with one), in one
+    query: the current version's DOI, else the dataset's."""
+    rows = session.execute(
+        select(DatasetDoi.dataset_id, DatasetDoi.version_id, DatasetDoi.doi).where(
+            DatasetDoi.dataset_id.in_([d.id for d in datasets])
+        )
+    ).all()
+    by_dataset: dict[int, dict[int | None, str]] = {}
+    for dataset_id, version_id, doi in rows:
+        by_dataset.setdefault(dataset_id, {})[version_id] = doi
+    found: dict[int, str] = {}
+    for dataset in datasets:
+        known = by_dataset.get(dataset.id, {})
+        current = next((v.id for v in dataset.versions if v.is_current), None) if known else None
+        cited = known.get(current) or known.get(None)
+        if cited:
+            found[dataset.id] = cited
+    return found
 
 
 def parse_people(text: str) -> tuple[Person, ...]:

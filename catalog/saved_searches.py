@@ -54,7 +54,9 @@ QUERY_KEYS = (
     "project",
     "center",
     "access",
+    "dataset",
 )
+"""The search's filters, and `dataset` (a public id): follow one dataset's embargo."""
 MAX_PER_USER = 100
 SIGNATURE_HEADER = "X-FieldCat-Signature"
 
@@ -64,7 +66,7 @@ def search_params(query: dict[str, str]) -> SearchParams:
     unknown = set(query) - set(QUERY_KEYS)
     if unknown:
         raise InvalidQueryError(f"a saved search cannot filter by {sorted(unknown)[0]}")
-    fields: dict[str, Any] = dict(query)
+    fields: dict[str, Any] = {k: v for k, v in query.items() if k != "dataset"}
     if "bbox" in fields:
         fields["bbox"] = parse_bbox(fields["bbox"])
     try:
@@ -147,6 +149,8 @@ def _matches(
     """(dataset, event) of every match not told yet (a bounded look at recent changes)."""
     since = (saved.checked_at or saved.created_at) - LATE_COMMIT_MARGIN
     clauses = filter_clauses(session, search_params(saved.query), principal, now)
+    if "dataset" in saved.query:
+        clauses.append(Dataset.public_id == saved.query["dataset"])
     told = select(SavedSearchNotice.dataset_public_id).where(
         SavedSearchNotice.saved_search_id == saved.id
     )

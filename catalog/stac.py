@@ -42,6 +42,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 )
 MAX_LIMIT = 1000
+SCIENTIFIC = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
 CAMPAIGN_PREFIX = "campaign-"
 PLATFORM_PREFIX = "platform-"
 
@@ -317,8 +318,10 @@ def stac_item(
     principal: Principal,
     now: datetime,
     wanted: Sequence[str] = (),
+    doi: str = "",
 ) -> dict[str, Any]:
-    """One dataset as a STAC Item, in the first of the `wanted` collections it is in."""
+    """One dataset as a STAC Item, in the first of the `wanted` collections it is in; with
+    its DOI (the scientific extension's `sci:doi`) when one is recorded."""
     geometry, bbox = _geometry(dataset)
     collection = item_collection_id(dataset, wanted)
     own = f"{links.root}/collections/{collection}/items/{dataset.public_id}"
@@ -363,6 +366,10 @@ def stac_item(
     }
     if bbox is not None:
         item["bbox"] = bbox
+    if doi:
+        item["stac_extensions"] = [SCIENTIFIC]
+        item["properties"]["sci:doi"] = doi
+        item["links"].append({"rel": "cite-as", "href": f"https://doi.org/{doi}"})
     return item
 
 

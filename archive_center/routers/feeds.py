@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from archive_center.routers.datasets import search_params
 from catalog.atom import FeedInfo, atom_feed, feed_datasets
+from catalog.citations import recorded_dois
 from catalog.models import Dataset
 from catalog.schemas import SearchParams
 from web.deps import NowDep, PrincipalDep, SessionDep, SettingsDep, forbid_unknown_query
@@ -25,7 +27,12 @@ FEED_ANSWER: dict[int | str, dict[str, Any]] = {
 
 
 def _feed(
-    request: Request, datasets: list[Dataset], title: str, page: str, now: datetime
+    request: Request,
+    session: Session,
+    datasets: list[Dataset],
+    title: str,
+    page: str,
+    now: datetime,
 ) -> Response:
     base = str(request.base_url).rstrip("/")
     info = FeedInfo(
@@ -35,7 +42,11 @@ def _feed(
         base_url=base,
         api_dataset=API_LINKS.dataset("{id}"),
     )
-    return Response(atom_feed(datasets, info, now), media_type=ATOM, headers=cache_headers(False))
+    return Response(
+        atom_feed(datasets, info, now, recorded_dois(session, datasets)),
+        media_type=ATOM,
+        headers=cache_headers(False),
+    )
 
 
 @router.get(
@@ -56,7 +67,7 @@ def search_feed(
     found = feed_datasets(session, params, principal, now, settings.standards.feed_size)
     query = urlencode(search_query(params.model_copy(update={"facets": True})))
     title = f"{settings.center_name}: datasets" + (f" ({query})" if query else "")
-    return _feed(request, found, title, "/search" + (f"?{query}" if query else ""), now)
+    return _feed(request, session, found, title, "/search" + (f"?{query}" if query else ""), now)
 
 
 @router.get(
@@ -77,4 +88,4 @@ def center_feed(
     params = SearchParams(center=code, facets=False)
     found = feed_datasets(session, params, principal, now, settings.standards.feed_size)
     title = f"{settings.center_name}: datasets of {code.upper()}"
-    return _feed(request, found, title, f"/search?center={code.upper()}", now)
+    return _feed(request, session, found, title, f"/search?center={code.upper()}", now)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
 from archive_center.routers.query import as_utc
+from catalog.citations import recorded_dois
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.schemas import Principal
 from catalog.search import parse_bbox
@@ -147,7 +148,11 @@ def _page_json(
 ) -> dict[str, Any]:
     links = stac_links(request)
     known = origins(session)
-    features = [stac_item(d, known, links, principal, now, wanted) for d in page.datasets]
+    dois = recorded_dois(session, page.datasets)
+    features = [
+        stac_item(d, known, links, principal, now, wanted, dois.get(d.id, ""))
+        for d in page.datasets
+    ]
     body: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": features,
@@ -309,8 +314,15 @@ def read_item(
     page = search_items(session, query, principal, now)
     if not page.datasets:
         raise NotFoundError(f"no item {public_id!r}")
+    doi = recorded_dois(session, page.datasets).get(page.datasets[0].id, "")
     item = stac_item(
-        page.datasets[0], origins(session), stac_links(request), principal, now, (collection_id,)
+        page.datasets[0],
+        origins(session),
+        stac_links(request),
+        principal,
+        now,
+        (collection_id,),
+        doi,
     )
     return _json(item, GEOJSON)
 

@@ -195,6 +195,15 @@ def test_staff_mint_then_update_and_the_doi_shows_everywhere(
     assert f"{concept}.v1" in minting.client.get(f"/datasets/{dataset}").text
     record = minting.client.get(f"/api/v1/datasets/{dataset}/datacite").json()
     assert record["doi"] == concept
+    item = minting.client.get(f"/stac/collections/campaign-indoex/items/{dataset}").json()
+    assert item["properties"]["sci:doi"] == f"{concept}.v1"
+    searched = minting.client.get(f"/stac/search?ids={dataset}").json()["features"]
+    assert searched[0]["properties"]["sci:doi"] == f"{concept}.v1"
+    assert f"https://doi.org/{concept}.v1" in minting.client.get("/search.atom").text
+    oai = minting.client.get(
+        f"/oai?verb=GetRecord&metadataPrefix=iso19115-3&identifier=oai:joss.fieldcat:{dataset}"
+    )
+    assert f"{concept}.v1" in oai.text
 
 
 def test_mirrored_records_are_minted_by_their_origin(minting: Center) -> None:

@@ -244,3 +244,21 @@ def test_saved_searches_are_their_owner_s(center: Center) -> None:
     assert gone.status_code == 404
     deleted = center.client.delete(f"/api/v1/saved-searches/{mine[0]['id']}", headers=center.token)
     assert deleted.status_code == 204
+
+
+def test_following_one_dataset_s_embargo(center: Center, relay: tuple[MailRelay, _Inbox]) -> None:
+    mail, inbox = relay
+    inbox.messages.clear()
+    release = NOW + timedelta(days=20)
+    held = _register(center.app, "kco_surface_hourly.txt", 9201, NOW - timedelta(days=3),
+                     state="embargoed", release_at=release)  # fmt: skip
+    followed = center.client.post(
+        "/api/v1/saved-searches", headers=center.token,
+        json={"name": "KCO", "query": {"dataset": held}, "email": "ana@example.org"},
+    )  # fmt: skip
+    assert followed.status_code == 201, followed.text
+    assert _check(center, release - timedelta(days=1)) == 0, "still embargoed, not new"
+    assert _check(center, release + timedelta(minutes=5)) >= 1
+    send_due(center.app.state.engine, mail, release + timedelta(minutes=5))
+    bodies = [m.get_payload(decode=True).decode() for m in inbox.messages]
+    assert any(held in b and "embargo lifted" in b for b in bodies)
