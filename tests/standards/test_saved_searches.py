@@ -262,3 +262,11 @@ def test_following_one_dataset_s_embargo(center: Center, relay: tuple[MailRelay,
     send_due(center.app.state.engine, mail, release + timedelta(minutes=5))
     bodies = [m.get_payload(decode=True).decode() for m in inbox.messages]
     assert any(held in b and "embargo lifted" in b for b in bodies)
+
+
+def test_the_worker_step_tells_nothing_twice(center: Center) -> None:
+    from archive_center.saved_search_worker import saved_search_step
+
+    engine, settings = center.app.state.engine, center.app.state.settings
+    saved_search_step(engine, settings)  # the real clock: whatever is due now is told
+    assert saved_search_step(engine, settings) == 0
