@@ -102,22 +102,26 @@ def api_routers() -> list[APIRouter]:
         bundles,
         cids,
         datasets,
+        doi,
         federation,
         health,
         products,
         reports,
+        saved_searches,
         submissions,
     )
 
     return [
         health.router,
         datasets.router,
+        doi.router,
         bundles.router,
         auth.router,
         access.router,
         submissions.router,
         products.router,
         reports.router,
+        saved_searches.router,
         federation.router,
         cids.router,
     ]
@@ -153,6 +157,13 @@ def ui_routers() -> list[APIRouter]:
         report_routes.router,
         cids_routes.router,
     ]
+
+
+def standard_routers() -> list[APIRouter]:
+    """The standard faces (STAC, OAI-PMH, Atom), at the root beside the pages."""
+    from archive_center.routers import feeds, oai, stac
+
+    return [stac.router, oai.router, feeds.router]
 
 
 SWAGGER_UI = "/static/vendor/swagger-ui"
@@ -238,6 +249,8 @@ def create_app(settings: Settings | None = None, *, public_face: bool = False) -
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     for router in root_routers() + ui_routers():
+        app.include_router(router)
+    for router in standard_routers():
         app.include_router(router)
     install_api_docs(app)
     install_problem_openapi(app)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from archive_center.federation_setup import start_federation
+from archive_center.saved_search_worker import saved_search_step
 from web.settings import Settings
 
 if TYPE_CHECKING:
@@ -384,7 +385,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
-    next_housekeeping = next_merge_check = 0.0
+    next_housekeeping = next_merge_check = next_saved_searches = 0.0
     seen_inputs = (-1, -1, -1)
     try:
         while not stop.is_set():
@@ -396,6 +397,12 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                     pool.rescan()
                 if made := pool.step():
                     logger.info("worker derived %d file(s)", made)
+                if time.monotonic() >= next_saved_searches:
+                    next_saved_searches = (
+                        time.monotonic() + settings.standards.saved_search_interval_s
+                    )
+                    if told := saved_search_step(engine, settings):
+                        logger.info("saved searches: %d new notice(s)", told)
                 if sent := send_mail(engine, relay):
                     logger.info("worker sent %d mail(s)", sent)
                 inputs = navigation_inputs(engine)

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from catalog.faces_models import DatasetDoi
 from catalog.models import Center, Dataset, DatasetVersion
 
 DATACITE_SCHEMA = "http://datacite.org/schema/kernel-4"
@@ -54,6 +58,42 @@ class Citation:
     start: datetime
     stop: datetime
     bbox: tuple[float, float, float, float] | None
+    doi: str = ""
+    """The DOI of the cited version (or of the dataset, when only it has one); "" when none."""
+
+
+def recorded_doi(dataset: Dataset, version: DatasetVersion | None) -> str:
+    """The DOI this center recorded for `version`, else for the dataset as a whole, else ""."""
+    session = object_session(dataset)
+    if session is None or dataset.id is None:
+        return ""
+    rows = session.execute(
+        select(DatasetDoi.version_id, DatasetDoi.doi).where(DatasetDoi.dataset_id == dataset.id)
+    ).all()
+    found = {version_id: doi for version_id, doi in rows}
+    wanted = version.id if version is not None else None
+    return found.get(wanted) or found.get(None) or ""
+
+
+def recorded_dois(session: Session, datasets: Sequence[Dataset]) -> dict[int, str]:
+    """`recorded_doi` of each of `datasets` (dataset id -> DOI, only those with one), in one
+    query: the current version's DOI, else the dataset's."""
+    rows = session.execute(
+        select(DatasetDoi.dataset_id, DatasetDoi.version_id, DatasetDoi.doi).where(
+            DatasetDoi.dataset_id.in_([d.id for d in datasets])
+        )
+    ).all()
+    by_dataset: dict[int, dict[int | None, str]] = {}
+    for dataset_id, version_id, doi in rows:
+        by_dataset.setdefault(dataset_id, {})[version_id] = doi
+    found: dict[int, str] = {}
+    for dataset in datasets:
+        known = by_dataset.get(dataset.id, {})
+        current = next((v.id for v in dataset.versions if v.is_current), None) if known else None
+        cited = known.get(current) or known.get(None)
+        if cited:
+            found[dataset.id] = cited
+    return found
 
 
 def parse_people(text: str) -> tuple[Person, ...]:
@@ -76,9 +116,15 @@ def cited_version(dataset: Dataset) -> DatasetVersion | None:
 
 
 def citation_for(
-    dataset: Dataset, origin: Center | None, version: DatasetVersion | None = None
+    dataset: Dataset,
+    origin: Center | None,
+    version: DatasetVersion | None = None,
+    doi: str | None = None,
 ) -> Citation:
-    """The citation of `version` (default: the current one), credited to the origin center."""
+    """The citation of `version` (default: the current one), credited to the origin center.
+
+    `doi`, when the caller already knows it (a harvest loads a page's DOIs at once), saves
+    looking it up."""
     version = version if version is not None else cited_version(dataset)
     archived_at = version.created_at if version is not None else dataset.created
     base = origin.base_url.rstrip("/") if origin is not None else ""
@@ -105,6 +151,7 @@ def citation_for(
         start=dataset.start,
         stop=dataset.stop,
         bbox=bbox,
+        doi=recorded_doi(dataset, version) if doi is None else doi,
     )
 
 
@@ -116,7 +163,7 @@ def citation_text(c: Citation) -> str:
         f"Version {c.version}." if c.version else "",
         f"{c.campaign} field campaign, {c.platform}, {c.instrument}.",
         f"{c.publisher} ({c.publisher_code}), dataset {c.public_id}.",
-        c.url,
+        f"https://doi.org/{c.doi}" if c.doi else c.url,
     ]
     return " ".join(p for p in parts if p)
 
@@ -126,6 +173,11 @@ def _tex(text: str) -> str:
                 "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}"}  # fmt: skip
     return "".join(specials.get(ch, ch) for ch in " ".join(text.split()))
+
+
+VERBATIM_FIELDS = ("title", "doi")
+"""BibTeX fields written as they are: the title (already braced), the DOI (biblatex reads it
+verbatim; escaping its `_` would change it)."""
 
 
 def citation_bibtex(c: Citation) -> str:
@@ -139,10 +191,11 @@ def citation_bibtex(c: Citation) -> str:
         "version": c.version,
         "howpublished": f"{c.campaign} field campaign, {c.platform}, {c.instrument}",
         "url": c.url,
+        "doi": c.doi,
         "note": f"Dataset {c.public_id}, archived at {c.publisher} ({c.publisher_code})",
     }
     lines = [
-        f"  {name} = {{{value if name == 'title' else _tex(value)}}}"
+        f"  {name} = {{{value if name in VERBATIM_FIELDS else _tex(value)}}}"
         for name, value in fields.items()
         if value
     ]
@@ -164,6 +217,7 @@ def citation_ris(c: Citation) -> str:
         line("ET", c.version) if c.version else "",
         line("PB", f"{c.publisher} ({c.publisher_code})"),
         line("ID", c.public_id),
+        line("DO", c.doi) if c.doi else "",
         line("UR", c.url) if c.url else "",
         *(line("KW", k) for k in (c.campaign, c.platform, c.instrument)),
         line("AB", c.summary) if c.summary else "",
@@ -172,7 +226,7 @@ def citation_ris(c: Citation) -> str:
     return "\r\n".join(r.rstrip() if r.startswith("ER") else r for r in rows if r) + "\r\n"
 
 
-def _creator(p: Person) -> dict[str, Any]:
+def datacite_creator(p: Person) -> dict[str, Any]:
     creator: dict[str, Any] = {"name": p.name, "nameType": "Personal"}
     if p.given:
         creator |= {"givenName": p.given, "familyName": p.family}
@@ -185,7 +239,7 @@ def citation_datacite(c: Citation) -> dict[str, Any]:
     """DataCite Metadata Schema 4 as JSON (the REST API's `attributes`)."""
     doc: dict[str, Any] = {
         "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Field campaign data"},
-        "creators": [_creator(p) for p in c.authors],
+        "creators": [datacite_creator(p) for p in c.authors],
         "titles": [{"title": c.title}],
         "publisher": {"name": c.publisher},
         "publicationYear": str(c.year),
@@ -202,6 +256,8 @@ def citation_datacite(c: Citation) -> dict[str, Any]:
         else None,
         "schemaVersion": DATACITE_SCHEMA,
     }
+    if c.doi:
+        doc["doi"] = c.doi
     if c.did:
         doc["alternateIdentifiers"] = [
             {"alternateIdentifier": c.did, "alternateIdentifierType": "Campaign dataset id"}

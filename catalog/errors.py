@@ -78,3 +78,11 @@ class BusyError(CatalogError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class DoiNotConfiguredError(CatalogError):
+    """DOI minting asked of a center without DataCite credentials (`[doi]` settings)."""
+
+
+class DoiServiceError(CatalogError):
+    """DataCite refused or did not answer a mint or update."""

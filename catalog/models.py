@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from catalog import (  # noqa: F401
     auth_models,
     cids_models,
+    faces_models,
     federation_models,
     notice_models,
     receiver_models,

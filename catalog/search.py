@@ -281,6 +281,11 @@ def _visible(session: Session, public_id: str, principal: Principal, now: dateti
     return dataset
 
 
+def load_visible(session: Session, public_id: str, principal: Principal, now: datetime) -> Dataset:
+    """The dataset row if the caller may see it, else NotFoundError (the policy's one path)."""
+    return _visible(session, public_id, principal, now)
+
+
 def get_dataset(
     session: Session,
     public_id: str,

@@ -31,7 +31,7 @@ GRANT_HEADER = "x-fieldcat-grant"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-READ_ONLY_POSTS = frozenset({"/api/v1/bundles"})
+READ_ONLY_POSTS = frozenset({"/api/v1/bundles", "/stac/search", "/oai"})
 """POST routes that only read (a bundle is built per request); the public face serves them."""
 _STATE_CSRF = "fieldcat_csrf_expected"
 _STATE_NEW_CSRF = "fieldcat_csrf_new"

@@ -31,6 +31,8 @@ from catalog.errors import (
     BusyError,
     CatalogError,
     ConflictError,
+    DoiNotConfiguredError,
+    DoiServiceError,
     InvalidCredentialsError,
     InvalidQueryError,
     NotFoundError,
@@ -61,8 +63,10 @@ logger = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:fieldcat:problem:"
 API_PREFIX = "/api/"
-MACHINE_PREFIXES = (API_PREFIX, f"{OPENDAP_PREFIX}/")
-"""Paths below these serve JSON (the API, OPeNDAP); everything else is a page (`wants_html`)."""
+MACHINE_PREFIXES = (API_PREFIX, f"{OPENDAP_PREFIX}/", "/stac", "/oai")
+MACHINE_SUFFIXES = (".atom",)
+"""Paths below these prefixes (the API, OPeNDAP, STAC, OAI-PMH) or with these suffixes (Atom
+feeds) serve machines; everything else is a page (`wants_html`)."""
 _HTML_TYPES = ("text/html",)
 _JSON_TYPES = ("application/json", PROBLEM_MEDIA_TYPE)
 
@@ -88,6 +92,8 @@ ERROR_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (PermissionDeniedError, 403, "data-not-released"),
     (InvalidQueryError, 400, "invalid-query"),
     (ConflictError, 409, "conflict"),
+    (DoiNotConfiguredError, 409, "doi-not-configured"),
+    (DoiServiceError, 502, "doi-service-error"),
     (CatalogError, 400, "catalog-error"),
     (WriteError, 422, "cannot-convert"),
     (InvalidFileError, 422, "invalid-file"),
@@ -222,7 +228,8 @@ def wants_html(request: Request) -> bool:
     html, json_q = _quality(ranges, _HTML_TYPES), _quality(ranges, _JSON_TYPES)
     if html != json_q:
         return html > json_q
-    is_page = not request.url.path.startswith(MACHINE_PREFIXES)
+    path = request.url.path
+    is_page = not (path.startswith(MACHINE_PREFIXES) or path.endswith(MACHINE_SUFFIXES))
     return is_page and request.method in ("GET", "HEAD")
 
 

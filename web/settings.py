@@ -252,6 +252,34 @@ class CidsSettings(BaseModel):
     far apart (no position across a longer gap)."""
 
 
+class DoiSettings(BaseModel):
+    """DataCite: where this center mints DOIs. Without a prefix and credentials, DataCite
+    records are still served and `POST .../doi` answers `doi-not-configured`."""
+
+    prefix: str = ""
+    """The center's DOI prefix, e.g. `10.5065`."""
+    username: str = ""
+    """The DataCite repository account (e.g. `JOSS.FIELDCAT`)."""
+    password: str = ""
+    api_url: str = "https://api.datacite.org/"
+    """`https://api.test.datacite.org/` for DataCite's test system."""
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class StandardsSettings(BaseModel):
+    """The standard faces: OAI-PMH paging, feeds and saved-search notices."""
+
+    oai_page_size: int = Field(default=500, ge=1, le=10_000)
+    """Records (or headers) per OAI-PMH answer; the rest follows by resumption token."""
+    oai_admin_email: str = "fieldcat@localhost"
+    """The `adminEmail` OAI-PMH's Identify names."""
+    feed_size: int = Field(default=50, ge=1, le=1000)
+    """Entries in one Atom feed."""
+    saved_search_interval_s: float = Field(default=60.0, gt=0)
+    """How often the worker checks saved searches for new matches and lifted embargoes."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything one center is configured with."""
 
@@ -288,6 +316,9 @@ class Settings(BaseSettings):
     federation: FederationSettings = FederationSettings()
     mail: MailSettings = MailSettings()
     cids: CidsSettings = CidsSettings()
+
+    doi: DoiSettings = DoiSettings()
+    standards: StandardsSettings = StandardsSettings()
 
     @model_validator(mode="after")
     def _fill_public_url(self) -> Settings:

@@ -137,6 +137,33 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/collocate": Row("public", query="dataset=AAAAAAAAAAAAAAAA&dt=60&dx=10"),
     "GET /api/v1/merges": Row("listing"),
     "POST /api/v1/merges": Row("public", MERGE_BODY),
+    # The standard faces (docs/standards.md): the same search and policy as the JSON API.
+    "GET /api/v1/datasets/{public_id}/datacite": Row("metadata", query="version=1&format=xml"),
+    "POST /api/v1/datasets/{public_id}/doi": Row("staff", {"event": "publish"}),
+    "GET /api/v1/saved-searches": Row("submission"),
+    "POST /api/v1/saved-searches": Row(
+        "submission", {"query": {"platform": "C130"}, "email": "m@example.org"}
+    ),
+    "DELETE /api/v1/saved-searches/{search_id}": Row("submission", path="/api/v1/saved-searches/1"),
+    "GET /stac": Row("listing"),
+    "GET /stac/api": Row("public"),
+    "GET /stac/conformance": Row("public"),
+    "GET /stac/collections": Row("listing"),
+    "GET /stac/collections/{collection_id}": Row(
+        "listing", path="/stac/collections/campaign-indoex"
+    ),
+    "GET /stac/collections/{collection_id}/items": Row(
+        "listing", query="limit=1000", path="/stac/collections/campaign-indoex/items"
+    ),
+    "GET /stac/collections/{collection_id}/items/{public_id}": Row(
+        "metadata", path="/stac/collections/campaign-indoex/items/{public_id}"
+    ),
+    "GET /stac/search": Row("listing", query="limit=1000"),
+    "POST /stac/search": Row("listing", {"limit": 1000}),
+    "GET /oai": Row("listing", query="verb=ListRecords&metadataPrefix=iso19115-3"),
+    "POST /oai": Row("listing"),
+    "GET /search.atom": Row("listing"),
+    "GET /centers/{code}.atom": Row("listing", path="/centers/JOSS.atom"),
     # The web pages (field_catalog_ui): the same policy through the same dependencies.
     "GET /static/{name:path}": Row("public", path="/static/ui.css"),
     "GET /": Row("listing"),
