@@ -24,7 +24,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 # The other table modules map onto the same base; importing them here puts every table on
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
-from catalog import auth_models, federation_models, submission_models  # noqa: F401
+from catalog import (  # noqa: F401
+    auth_models,
+    federation_models,
+    registry_models,
+    submission_models,
+)
 from catalog.access_states import AccessState
 from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
 
@@ -153,6 +158,8 @@ class Dataset(Base):
     max_altitude: Mapped[float | None] = mapped_column(Float, info=public(view="detail"))
     feature_type: Mapped[str | None] = mapped_column(String(32), info=public(view="detail"))
     data_version: Mapped[str] = mapped_column(String(64), default="", info=public())
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=public())
+    """The processing level of the current version (0 as submitted, 1 QC'd, 2 final)."""
     title: Mapped[str] = mapped_column(String(500), default="", info=public())
     summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -251,6 +258,10 @@ class DatasetVersion(Base):
     source_format: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime]
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """0 as submitted, 1 QC applied and released by the PI, 2 final (`catalog/levels.py`)."""
+    level_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    level_released_at: Mapped[datetime | None]
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
     derived_files: Mapped[list[DerivedFile]] = relationship(
