@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import AccessState
 from catalog.dataset_writes import write_local
+from catalog.registry import link_deployment
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
 from formats.model import DataFile
@@ -252,6 +253,9 @@ def register_datafile(
     if access_state is not None:
         _apply_access(dataset, campaign, AccessState(access_state), release_at)
     _add_version(dataset, datafile, sha256, size, original_name, now)
+    dataset.level = 0  # a new version starts as submitted; its PI releases levels 1 and 2
+    session.flush()
+    link_deployment(session, dataset)
     dataset.updated = now
     dataset.refresh_search_text()
     write_local(session, dataset, "upsert", now)
