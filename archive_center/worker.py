@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-FORMATS: Final = ("netcdf", "png")
-"""What is derived for each version, in this order (NetCDF is what users download)."""
+FORMATS: Final = ("netcdf", "png", "qc")
+"""What is derived for each version, in this order (NetCDF is what users download; `qc` is
+the QA/QC run of `catalog.qc`, its flags kept as a derived file)."""
 Maker = Callable[["Session", "ArchiveStore", "DatasetVersion", datetime], object]
 Item = tuple[str, int]
 """(format, version id): one derived file to make."""
@@ -46,13 +47,14 @@ Item = tuple[str, int]
 def _makers() -> dict[str, Maker]:
     from catalog.downloads import make_derived_netcdf
     from catalog.plots import record_plot
+    from catalog.qc import run_qc
 
     def png(
         session: Session, store: ArchiveStore, version: DatasetVersion, now: datetime
     ) -> object:
         return record_plot(session, store, version, "png", now)
 
-    return {"netcdf": make_derived_netcdf, "png": png}
+    return {"netcdf": make_derived_netcdf, "png": png, "qc": run_qc}
 
 
 def derive_one(engine: Engine, store: ArchiveStore, item: Item, now: datetime) -> None:
