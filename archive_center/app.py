@@ -104,6 +104,8 @@ def api_routers() -> list[APIRouter]:
         federation,
         health,
         products,
+        quality,
+        registry,
         reports,
         submissions,
     )
@@ -117,6 +119,8 @@ def api_routers() -> list[APIRouter]:
         submissions.router,
         products.router,
         reports.router,
+        registry.router,
+        quality.router,
         federation.router,
     ]
 

@@ -93,7 +93,9 @@ def _drop_qc_of_instrument(session: Session, instrument_id: int, instrument_key:
         DatasetVersion.dataset_id.in_(linked.union(named).subquery().select())
     )
     session.execute(
-        delete(DerivedFile).where(DerivedFile.format == QC_FORMAT, DerivedFile.version_id.in_(versions))
+        delete(DerivedFile).where(
+            DerivedFile.format == QC_FORMAT, DerivedFile.version_id.in_(versions)
+        )
     )
     session.execute(delete(QcResult).where(QcResult.version_id.in_(versions)))
     session.flush()
@@ -207,7 +209,10 @@ def effective_flags(
     session: Session, store: ArchiveStore, version: DatasetVersion
 ) -> dict[str, Flags]:
     """Each QC'd variable's aggregate flags with the overrides applied, by variable key."""
-    out = {r.variable: stored_flags(store, r)[AGGREGATE].copy() for r in results_of(session, version.id)}
+    out = {
+        r.variable: stored_flags(store, r)[AGGREGATE].copy()
+        for r in results_of(session, version.id)
+    }
     for override in overrides_of(session, version.id):
         if override.variable in out:
             out[override.variable][override.first : override.last + 1] = override.flag

@@ -17,6 +17,7 @@ evaluated, 3 suspect, 4 bad, 9 missing; the aggregate is ioos_qc's `qartod_compa
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -113,7 +114,10 @@ def run_config(
     """Each configured test's flags and their `aggregate`, one uint8 per value."""
     from ioos_qc.qartod import qartod_compare
 
-    out = {name: _as_flags(TESTS[name](values, times, args), values.size) for name, args in tests.items()}
+    out = {
+        name: _as_flags(TESTS[name](values, times, args), values.size)
+        for name, args in tests.items()
+    }
     out[AGGREGATE] = _as_flags(qartod_compare(list(out.values())), values.size)
     return out
 
@@ -131,7 +135,7 @@ def stretches_of(flags: Flags, limit: int = 1000) -> list[list[int]]:
         return []
     change = np.flatnonzero(np.diff(flags.astype(np.int16), prepend=-1, append=-1))
     out: list[list[int]] = []
-    for first, stop in zip(change[:-1], change[1:], strict=True):
+    for first, stop in itertools.pairwise(change.tolist()):
         if flagged[first]:
             out.append([int(first), int(stop) - 1, int(flags[first])])
             if len(out) >= limit:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import AccessState
 from catalog.dataset_writes import write_local
-from catalog.registry import link_deployment
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
+from catalog.registry import link_deployment
 from formats.model import DataFile
 
 logger = logging.getLogger(__name__)
