@@ -254,9 +254,9 @@ def register_datafile(
         _apply_access(dataset, campaign, AccessState(access_state), release_at)
     _add_version(dataset, datafile, sha256, size, original_name, now)
     dataset.level = 0  # a new version starts as submitted; its PI releases levels 1 and 2
+    dataset.updated = now
     session.flush()
     link_deployment(session, dataset)
-    dataset.updated = now
     dataset.refresh_search_text()
     write_local(session, dataset, "upsert", now)
     logger.info("registered %s v%d", dataset.public_id, dataset.origin_version)

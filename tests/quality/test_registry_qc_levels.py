@@ -1,0 +1,238 @@
+"""The IAGOS chain on one node: registry, QA/QC with ioos_qc, overrides, levels.
+
+A station and an instrument are registered and deployed; a PI's series with a planted spike,
+a flat line and out-of-range values is submitted; the worker's QC step flags it, and the
+stored flags equal ioos_qc's QARTOD tests run directly here on the same arrays.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from ioos_qc import qartod
+
+from archive_center.worker import derive_missing
+from catalog.models import Dataset
+from catalog.qc import effective_flags
+from catalog.schemas import Role
+from catalog.users import create_user, issue_api_token
+from tests.archive_center.conftest import NOW, Node
+
+STATION = {"kind": "station", "name": "Test Mast", "latitude": 4.97, "longitude": 73.47}
+INSTRUMENT = "Ozone monitor O3M"
+ROWS = 200
+SPIKE, FLAT, OUT = 50, range(100, 121), (150, 151)
+TESTS: dict[str, dict[str, Any]] = {
+    "gross_range": {"fail_span": [0, 200], "suspect_span": [2, 150]},
+    "spike": {"suspect_threshold": 10, "fail_threshold": 30},
+    "flat_line": {"suspect_threshold": 3 * 3600, "fail_threshold": 6 * 3600, "tolerance": 0.001},
+    "rate_of_change": {"threshold": 60 / 3600},
+    "gap": {"fail_span": 2},
+}
+
+
+def series() -> np.ndarray[Any, Any]:
+    values = 30 + 10 * np.sin(np.arange(ROWS) / 8.0)
+    values[SPIKE] += 45
+    values[FLAT.start : FLAT.stop] = 33.33
+    values[list(OUT)] = 500.0
+    return np.round(values, 2)
+
+
+def header_file(did: int) -> bytes:
+    start = datetime(1999, 2, 1, tzinfo=UTC)
+    rows = "\n".join(
+        f"{(start + timedelta(hours=i)).strftime('%Y-%m-%dT%H:%M:%SZ')} {v:.2f}"
+        for i, v in enumerate(series())
+    )
+    stop = start + timedelta(hours=ROWS - 1)
+    return (
+        f"DID = {did}\nFILE START TIME (UTC) = {start:%Y-%m-%dT%H:%M:%SZ}\n"
+        f"FILE STOP TIME (UTC) = {stop:%Y-%m-%dT%H:%M:%SZ}\nPI NAME = Test, PI\n"
+        f"PLATFORM = Test Mast\nINSTRUMENT = {INSTRUMENT}\nLOCATION = mast\n"
+        f"DATA VERSION = 1\nREMARKS = planted spike, flat line, out of range\n"
+        f"##END OF HEADER##\nDATE/TIME O3\nUTC ppbv\n{rows}\n"
+    ).encode()
+
+
+def direct_flags() -> dict[str, np.ndarray[Any, Any]]:
+    """ioos_qc called directly on the same arrays."""
+    values = series()
+    times = np.array(
+        [np.datetime64("1999-02-01T00:00:00") + np.timedelta64(i, "h") for i in range(ROWS)]
+    ).astype("datetime64[ns]")
+    out = {
+        "gross_range": qartod.gross_range_test(values, **TESTS["gross_range"]),
+        "spike": qartod.spike_test(values, **TESTS["spike"]),
+        "flat_line": qartod.flat_line_test(values, times, **TESTS["flat_line"]),
+        "rate_of_change": qartod.rate_of_change_test(values, times, **TESTS["rate_of_change"]),
+        "gap": qartod.time_gap_test(times, **TESTS["gap"]),
+    }
+    flags = {k: np.ma.filled(v, 9).astype(np.uint8) for k, v in out.items()}
+    flags["aggregate"] = np.ma.filled(qartod.qartod_compare(list(flags.values())), 9)
+    return flags
+
+
+@pytest.fixture(scope="module")
+def tokens(node: Node) -> dict[str, str]:
+    out = {}
+    with node.app.state.session_factory() as session, session.begin():
+        for name, role in (("qc-pi", Role.PI), ("qc-other", Role.PI), ("qc-staff", Role.STAFF)):
+            user = create_user(session, username=name, password="pw-pw-pw-pw", role=role, now=NOW)
+            out[name] = issue_api_token(session, user, name="t", now=NOW)
+    return out
+
+
+def auth(tokens: dict[str, str], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[who]}"}
+
+
+@pytest.fixture(scope="module")
+def chain(node: Node, tokens: dict[str, str]) -> dict[str, Any]:
+    """Registry set up by staff, the PI's series submitted and QC'd by the worker's step."""
+    c, staff = node.client, auth(tokens, "qc-staff")
+    place = c.post("/api/v1/places", json=STATION, headers=staff)
+    assert place.status_code == 201, place.text
+    body = {"name": INSTRUMENT, "kind": "ozone", "components": [{"name": "cell", "serial": "S1"}]}
+    instrument = c.post("/api/v1/instruments", json=body, headers=staff)
+    assert instrument.status_code == 201, instrument.text
+    iid = instrument.json()["id"]
+    deploy = {"place_id": place.json()["id"], "start": "1999-01-01T00:00:00Z"}
+    assert (
+        c.post(f"/api/v1/instruments/{iid}/deployments", json=deploy, headers=staff).status_code
+        == 201
+    )
+    cal = {
+        "valid_from": "1999-01-01T00:00:00Z",
+        "parameters": {"slope": 1.02},
+        "certificate_name": "cal.pdf",
+    }
+    assert (
+        c.post(f"/api/v1/instruments/{iid}/calibrations", json=cal, headers=staff).status_code
+        == 201
+    )
+    qc = c.put(f"/api/v1/instruments/{iid}/qc/O3", json={"tests": TESTS}, headers=staff)
+    assert qc.status_code == 200 and qc.json()["version"] == 1, qc.text
+    files = {"file": ("o3.txt", io.BytesIO(header_file(7701)), "text/plain")}
+    sent = c.post("/api/v1/submissions", files=files, headers=auth(tokens, "qc-pi"))
+    assert sent.status_code == 201, sent.text
+    pid = sent.json()["dataset"]
+    derive_missing(node.app.state.engine, node.app.state.store, NOW, set())
+    return {"pid": pid, "instrument_id": iid}
+
+
+def stored(node: Node, pid: str) -> dict[str, np.ndarray[Any, Any]]:
+    from sqlalchemy import select
+
+    with node.app.state.session_factory() as session:
+        dataset = session.scalars(select(Dataset).where(Dataset.public_id == pid)).one()
+        return effective_flags(session, node.app.state.store, dataset.current_version)
+
+
+def test_the_registry_lists_what_staff_registered(node: Node, chain: dict[str, Any]) -> None:
+    instruments = node.client.get("/api/v1/instruments").json()
+    mine = next(i for i in instruments if i["name"] == INSTRUMENT)
+    assert mine["components"] == [{"name": "cell", "serial": "S1"}]
+    assert mine["calibrations"][0]["parameters"] == {"slope": 1.02}
+    assert mine["deployments"][0]["place"] == "Test Mast"
+    stations = node.client.get("/api/v1/stations").json()
+    assert [s["name"] for s in stations] == ["Test Mast"]
+    assert node.client.get("/api/v1/platforms").json() == []
+
+
+def test_a_station_gives_the_linked_dataset_its_location(node: Node, chain: dict[str, Any]) -> None:
+    detail = node.client.get(f"/api/v1/datasets/{chain['pid']}").json()
+    assert detail["bbox"][:2] == [STATION["longitude"], STATION["latitude"]]
+
+
+def test_stored_flags_equal_ioos_qc_run_directly(node: Node, chain: dict[str, Any]) -> None:
+    flags = stored(node, chain["pid"])["o3"]
+    expected = direct_flags()["aggregate"]
+    assert flags.tolist() == expected.tolist()
+    assert flags[SPIKE] == 4 and flags[OUT[0]] == 4 and flags[OUT[1]] == 4
+    assert set(flags[FLAT.stop - 5 : FLAT.stop].tolist()) <= {3, 4}
+    assert flags[10] == 1
+
+
+def test_the_report_counts_per_test_and_stretches(
+    node: Node, chain: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    report = node.client.get(f"/api/v1/datasets/{chain['pid']}/qc").json()
+    assert report["qc_done"] is True and report["level"] == 0
+    (o3,) = report["variables"]
+    direct = direct_flags()
+    for test in TESTS:
+        found, counts = np.unique(direct[test], return_counts=True)
+        assert o3["counts"][test] == {str(int(f)): int(n) for f, n in zip(found, counts)}
+    assert any(a <= OUT[0] and OUT[1] <= b and f == 4 for a, b, f in o3["stretches"])
+    assert [SPIKE, SPIKE, 4] in o3["stretches"]
+
+
+def test_a_pi_override_changes_the_flag_and_the_audit(
+    node: Node, chain: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    pid, c = chain["pid"], node.client
+    body = {"variable": "O3", "first": SPIKE, "last": SPIKE, "flag": 1, "reason": "real plume"}
+    assert (
+        c.post(
+            f"/api/v1/datasets/{pid}/qc/overrides", json=body, headers=auth(tokens, "qc-other")
+        ).status_code
+        == 403
+    )
+    assert c.post(f"/api/v1/datasets/{pid}/qc/overrides", json=body).status_code == 401
+    done = c.post(f"/api/v1/datasets/{pid}/qc/overrides", json=body, headers=auth(tokens, "qc-pi"))
+    assert done.status_code == 201, done.text
+    assert stored(node, pid)["o3"][SPIKE] == 1
+    report = c.get(f"/api/v1/datasets/{pid}/qc").json()
+    assert report["overrides"][0]["reason"] == "real plume"
+    events = c.get(f"/api/v1/datasets/{pid}/audit", headers=auth(tokens, "qc-staff")).json()
+    override = next(e for e in events if e["action"] == "qc.override")
+    assert override["actor"] == "qc-pi" and override["after"]["flag"] == 1
+
+
+def test_the_pi_releases_levels_upwards_only(
+    node: Node, chain: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    pid, c = chain["pid"], node.client
+    body = {"level": 1, "note": "QC reviewed"}
+    assert (
+        c.put(
+            f"/api/v1/datasets/{pid}/level", json=body, headers=auth(tokens, "qc-other")
+        ).status_code
+        == 403
+    )
+    done = c.put(f"/api/v1/datasets/{pid}/level", json=body, headers=auth(tokens, "qc-pi"))
+    assert done.status_code == 200 and done.json()["level"] == 1, done.text
+    assert (
+        c.put(f"/api/v1/datasets/{pid}/level", json=body, headers=auth(tokens, "qc-pi")).status_code
+        == 409
+    )
+    assert c.get(f"/api/v1/datasets/{pid}").json()["level"] == 1
+    events = c.get(f"/api/v1/datasets/{pid}/audit", headers=auth(tokens, "qc-staff")).json()
+    release = next(e for e in events if e["action"] == "level.release")
+    assert release["before"]["level"] == 0 and release["after"]["level"] == 1
+
+
+def test_a_new_qc_config_version_runs_qc_again(
+    node: Node, chain: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    tests = {"gross_range": {"fail_span": [0, 600]}}
+    c, iid = node.client, chain["instrument_id"]
+    again = c.put(
+        f"/api/v1/instruments/{iid}/qc/O3", json={"tests": tests}, headers=auth(tokens, "qc-staff")
+    )
+    assert again.status_code == 200 and again.json()["version"] == 2
+    assert c.get(f"/api/v1/datasets/{chain['pid']}/qc").json()["qc_done"] is False
+    derive_missing(node.app.state.engine, node.app.state.store, NOW, set())
+    (o3,) = c.get(f"/api/v1/datasets/{chain['pid']}/qc").json()["variables"]
+    assert o3["config_version"] == 2 and o3["counts"]["gross_range"] == {"1": ROWS}
+    bad = c.put(
+        f"/api/v1/instruments/{iid}/qc/O3",
+        json={"tests": {"nope": {}}},
+        headers=auth(tokens, "qc-staff"),
+    )
+    assert bad.status_code == 400 or bad.status_code == 422
