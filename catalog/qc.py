@@ -25,9 +25,10 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from catalog.audit import record_event
-from catalog.downloads import current_version, read_original, resolve_derived
+from catalog.downloads import current_version, read_original
 from catalog.errors import ConflictError, InvalidQueryError, RoleRequiredError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile, fold
+from catalog.qc_flags import effective_flags, overrides_of, results_of
 from catalog.qc_tests import (
     AGGREGATE,
     FLAG_VALUES,
@@ -184,39 +185,6 @@ def _record(
     session.add(derived)
     session.flush()
     return derived
-
-
-def results_of(session: Session, version_id: int) -> list[QcResult]:
-    """The QC results of a version, by variable."""
-    query = select(QcResult).where(QcResult.version_id == version_id).order_by(QcResult.variable)
-    return list(session.scalars(query))
-
-
-def overrides_of(session: Session, version_id: int) -> list[QcOverride]:
-    """The overrides of a version, oldest first (later ones win)."""
-    query = select(QcOverride).where(QcOverride.version_id == version_id).order_by(QcOverride.id)
-    return list(session.scalars(query))
-
-
-def stored_flags(store: ArchiveStore, result: QcResult) -> dict[str, Flags]:
-    """The automatic flags of one variable, per test and aggregate."""
-    prefix = f"{result.variable}/"
-    with np.load(resolve_derived(store, result.path)) as data:
-        return {name[len(prefix) :]: data[name] for name in data.files if name.startswith(prefix)}
-
-
-def effective_flags(
-    session: Session, store: ArchiveStore, version: DatasetVersion
-) -> dict[str, Flags]:
-    """Each QC'd variable's aggregate flags with the overrides applied, by variable key."""
-    out = {
-        r.variable: stored_flags(store, r)[AGGREGATE].copy()
-        for r in results_of(session, version.id)
-    }
-    for override in overrides_of(session, version.id):
-        if override.variable in out:
-            out[override.variable][override.first : override.last + 1] = override.flag
-    return out
 
 
 def qc_report(

@@ -217,6 +217,58 @@ def test_the_pi_releases_levels_upwards_only(
     assert release["before"]["level"] == 0 and release["after"]["level"] == 1
 
 
+def _download(node: Node, pid: str, fmt: str, qc: str, tmp: Any) -> Any:
+    response = node.client.get(f"/api/v1/datasets/{pid}/data", params={"format": fmt, "qc": qc})
+    assert response.status_code == 200, response.text
+    path = tmp / f"export.{fmt}"
+    path.write_bytes(response.content)
+    return path
+
+
+def test_flags_survive_netcdf_csv_and_icartt(
+    node: Node, chain: dict[str, Any], tmp_path: Any
+) -> None:
+    import netCDF4
+    import pandas as pd
+
+    import formats
+
+    pid = chain["pid"]
+    flags = stored(node, pid)["o3"].tolist()
+    with netCDF4.Dataset(_download(node, pid, "netcdf", "flags", tmp_path)) as ds:
+        var = ds.variables["O3_qartod"]
+        assert var[:].tolist() == flags
+        assert var.flag_values.tolist() == [1, 2, 3, 4, 9]
+        assert var.flag_meanings == "good not_evaluated suspect bad missing"
+        assert "O3_qartod" in ds.variables["O3"].ancillary_variables.split()
+    table = pd.read_csv(_download(node, pid, "csv", "flags", tmp_path), comment="#")
+    column = next(c for c in table.columns if c.startswith("O3_qartod"))
+    assert table[column].astype(int).tolist() == flags
+    icartt = formats.read(_download(node, pid, "icartt", "flags", tmp_path))
+    assert icartt.column("O3_qartod").values.astype(int).tolist() == flags
+
+
+def test_downloads_mask_or_drop_flagged_values(
+    node: Node, chain: dict[str, Any], tmp_path: Any
+) -> None:
+    import pandas as pd
+
+    pid = chain["pid"]
+    flags = np.array(stored(node, pid)["o3"])
+    rejected = np.isin(flags, (3, 4))
+    assert rejected.any()
+    masked = pd.read_csv(_download(node, pid, "csv", "mask", tmp_path), comment="#")
+    o3 = next(c for c in masked.columns if c.startswith("O3") and "qartod" not in c)
+    assert masked[o3].isna().to_numpy().tolist() == rejected.tolist()
+    dropped = pd.read_csv(_download(node, pid, "csv", "drop", tmp_path), comment="#")
+    assert len(dropped) == ROWS - int(rejected.sum())
+    assert not dropped[o3].isna().any()
+    subset = node.client.get(
+        f"/api/v1/datasets/{pid}/data", params={"format": "csv", "qc": "flags", "variables": "O3"}
+    )
+    assert "O3_qartod" in subset.text.splitlines()[0] or "O3_qartod" in subset.text[:2000]
+
+
 def test_a_new_qc_config_version_runs_qc_again(
     node: Node, chain: dict[str, Any], tokens: dict[str, str]
 ) -> None:
