@@ -54,6 +54,8 @@ class Citation:
     start: datetime
     stop: datetime
     bbox: tuple[float, float, float, float] | None
+    level: int = 0
+    """The processing level released of the cited version (`catalog.levels`)."""
 
 
 def parse_people(text: str) -> tuple[Person, ...]:
@@ -105,6 +107,7 @@ def citation_for(
         start=dataset.start,
         stop=dataset.stop,
         bbox=bbox,
+        level=dataset.level,
     )
 
 
@@ -114,6 +117,7 @@ def citation_text(c: Citation) -> str:
     parts = [
         f"{authors} ({c.year}): {c.title}.",
         f"Version {c.version}." if c.version else "",
+        f"Processing level {c.level}.",
         f"{c.campaign} field campaign, {c.platform}, {c.instrument}.",
         f"{c.publisher} ({c.publisher_code}), dataset {c.public_id}.",
         c.url,

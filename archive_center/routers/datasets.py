@@ -71,6 +71,7 @@ async def search_params(
     project: str | None = None,
     center: str | None = None,
     access: str | None = None,
+    level: Annotated[str | None, Query(description="processing level: 0, 1 or 2")] = None,
     sort: SortKey | None = None,
     facets: Annotated[bool, Query(description="compute facet counts and the total")] = True,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -85,7 +86,7 @@ async def search_params(
     fields = {
         "q": q, "start": start, "end": end, "bbox": parse_bbox(bbox),
         "platform": platform, "instrument": instrument, "pi": pi, "variable": variable,
-        "project": project, "center": center, "access": access, "sort": sort,
+        "project": project, "center": center, "access": access, "level": level, "sort": sort,
         "limit": limit, "cursor": cursor, "facets": facets,
     }  # fmt: skip
     try:

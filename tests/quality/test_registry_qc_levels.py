@@ -288,3 +288,15 @@ def test_a_new_qc_config_version_runs_qc_again(
         headers=auth(tokens, "qc-staff"),
     )
     assert bad.status_code == 400 or bad.status_code == 422
+
+
+def test_the_level_facet_counts_and_filters(node: Node, chain: dict[str, Any]) -> None:
+    page = node.client.get("/api/v1/datasets", params={"limit": 1000}).json()
+    levels = {f["value"]: f["count"] for f in page["facets"]["level"]}
+    by_level = {}
+    for item in page["items"]:
+        by_level[str(item["level"])] = by_level.get(str(item["level"]), 0) + 1
+    assert levels == by_level and levels.get("1") == 1
+    level1 = node.client.get("/api/v1/datasets", params={"level": "1"}).json()
+    assert [i["public_id"] for i in level1["items"]] == [chain["pid"]]
+    assert node.client.get("/api/v1/datasets", params={"level": "7"}).status_code == 400
