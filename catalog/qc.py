@@ -282,3 +282,25 @@ def override_flags(
                "version_id": version.id},
     )  # fmt: skip
     return override
+
+
+def qc_plot(
+    session: Session, store: ArchiveStore, public_id: str, principal: Principal, now: datetime
+) -> str:
+    """SVG of the current version's QC'd variables with flagged points marked (effective
+    flags); empty when nothing was QC'd."""
+    from formats.flag_plot import flag_plot_svg
+
+    dataset = load_dataset_for_data(session, public_id, principal, now)
+    version = current_version(session, dataset)
+    flags = effective_flags(session, store, version)
+    if not flags:
+        return ""
+    datafile = read_original(store, dataset, version)
+    series = {}
+    for key, found in flags.items():
+        values = _series(datafile, key)
+        if values is not None and values.size == found.size:
+            series[key] = (values, found)
+    times = np.asarray(datafile.time.values, dtype="datetime64[ns]")
+    return flag_plot_svg(times, series) if series else ""

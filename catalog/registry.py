@@ -241,8 +241,11 @@ def instrument_of(session: Session, dataset: Dataset) -> Instrument | None:
     return session.scalar(select(Instrument).where(Instrument.key == dataset.instrument_key))
 
 
-def registry_names(session: Session, dataset: Dataset) -> dict[str, Any] | None:
-    """The registry's names of a linked dataset's deployment (for its page and the API)."""
+def registry_names(session: Session, public_id: str) -> dict[str, Any] | None:
+    """The registry's names of a linked dataset's deployment (for its page)."""
+    dataset = session.scalar(select(Dataset).where(Dataset.public_id == public_id))
+    if dataset is None:
+        return None
     row = session.execute(
         select(Deployment, Place, Instrument)
         .join(DatasetDeployment, DatasetDeployment.deployment_id == Deployment.id)
@@ -255,5 +258,6 @@ def registry_names(session: Session, dataset: Dataset) -> dict[str, Any] | None:
     deployment, place, instrument = row
     return {
         "deployment_id": deployment.id, "instrument": instrument.name,
-        "instrument_id": instrument.id, place.kind: place.name, "place_id": place.id,
+        "instrument_id": instrument.id, "place": place.name, "place_kind": place.kind,
+        "place_id": place.id,
     }  # fmt: skip

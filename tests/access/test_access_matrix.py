@@ -151,6 +151,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /search": Row("listing", query="q=&limit=100"),
     "GET /datasets/{public_id}": Row("metadata"),
     "GET /datasets/{public_id}/download": Row("data", query="format=original"),
+    "GET /datasets/{public_id}/qc": Row("data"),
     "POST /datasets/{public_id}/access": Row("form", {"state": "open", "reason": "matrix"}),
     "GET /federation": Row("public"),
     "GET /signin": Row("public"),

@@ -172,6 +172,18 @@ def test_the_report_counts_per_test_and_stretches(
     assert [SPIKE, SPIKE, 4] in o3["stretches"]
 
 
+def test_the_report_page_shows_counts_and_a_plot_of_flagged_points(
+    node: Node, chain: dict[str, Any]
+) -> None:
+    page = node.client.get(f"/datasets/{chain['pid']}/qc")
+    assert page.status_code == 200, page.text
+    assert "<svg" in page.text and "bad (" in page.text and "suspect (" in page.text
+    assert "spike" in page.text and "gross_range" in page.text
+    dataset_page = node.client.get(f"/datasets/{chain['pid']}").text
+    assert f"{INSTRUMENT} on station Test Mast" in dataset_page
+    assert f"/datasets/{chain['pid']}/qc" in dataset_page
+
+
 def test_a_pi_override_changes_the_flag_and_the_audit(
     node: Node, chain: dict[str, Any], tokens: dict[str, str]
 ) -> None:
