@@ -103,6 +103,7 @@ def api_routers() -> list[APIRouter]:
         datasets,
         federation,
         health,
+        jobs,
         products,
         quality,
         registry,
@@ -121,6 +122,7 @@ def api_routers() -> list[APIRouter]:
         reports.router,
         registry.router,
         quality.router,
+        jobs.router,
         federation.router,
     ]
 

@@ -1,5 +1,6 @@
 """The background worker: derived NetCDF and quick-look plots for versions that lack them,
-staging clean-up and the credential sweep; it starts the receivers and the replicator.
+staging clean-up and the credential sweep; it starts the receivers, the replicator and the
+scheduled jobs (`archive_center.job_queue`).
 
 Derived files are made by `worker.derive_processes` child processes (spawned, never forked
 from this threaded process), each at a lower CPU priority (`worker.niceness`) than the API
@@ -297,6 +298,7 @@ def run_once(settings: Settings) -> int:
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Derive as versions arrive and keep house every `worker_interval_s` until `stop`."""
+    from archive_center.job_queue import start_jobs
     from archive_center.receivers import start_receivers
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
@@ -310,6 +312,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         settings.worker.derive_processes,
     )
     federation = start_federation(settings, engine, stop)
+    jobs = start_jobs(settings, engine, stop)
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     next_housekeeping = 0.0
@@ -332,5 +335,6 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         receivers.stop()
         if federation is not None:
             federation.join(timeout=10)
+        jobs.join(timeout=10)
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from catalog import (  # noqa: F401
     auth_models,
     federation_models,
+    job_models,
     registry_models,
     submission_models,
 )

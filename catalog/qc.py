@@ -80,11 +80,13 @@ def set_qc_config(
     )  # fmt: skip
     session.add(config)
     session.flush()
-    _drop_qc_of_instrument(session, instrument.id, instrument.key)
+    drop_qc_of_instrument(session, instrument.id, instrument.key)
     return config
 
 
-def _drop_qc_of_instrument(session: Session, instrument_id: int, instrument_key: str) -> None:
+def drop_qc_of_instrument(session: Session, instrument_id: int, instrument_key: str) -> int:
+    """Drop the QC of every version of the instrument's datasets (the worker runs it again);
+    how many versions had one."""
     linked = select(DatasetDeployment.dataset_id).join(
         Deployment, Deployment.id == DatasetDeployment.deployment_id
     )
@@ -93,13 +95,14 @@ def _drop_qc_of_instrument(session: Session, instrument_id: int, instrument_key:
     versions = select(DatasetVersion.id).where(
         DatasetVersion.dataset_id.in_(linked.union(named).subquery().select())
     )
-    session.execute(
+    dropped = session.execute(
         delete(DerivedFile).where(
             DerivedFile.format == QC_FORMAT, DerivedFile.version_id.in_(versions)
         )
     )
     session.execute(delete(QcResult).where(QcResult.version_id.in_(versions)))
     session.flush()
+    return int(dropped.rowcount)  # type: ignore[attr-defined]
 
 
 def configs_for(session: Session, instrument_id: int) -> dict[str, QcConfig]:

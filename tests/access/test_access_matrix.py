@@ -107,6 +107,9 @@ ACCESS_MATRIX: dict[str, Row] = {
         "curate", {"variable": "x", "first": 0, "last": 0, "flag": 4, "reason": "matrix"}
     ),
     "PUT /api/v1/datasets/{public_id}/level": Row("curate", {"level": 0, "note": "matrix"}),
+    # Jobs are a PI's or staff's own (tests/quality/test_jobs_run.py); nothing seeded leaks.
+    "GET /api/v1/jobs": Row("submission"),
+    "POST /api/v1/jobs": Row("submission", {"name": "m", "kind": "rerun-qc", "period": "daily"}),
     "GET /api/v1/instruments": Row("public"),
     "GET /api/v1/platforms": Row("public"),
     "GET /api/v1/stations": Row("public"),

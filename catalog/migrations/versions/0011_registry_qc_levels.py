@@ -1,5 +1,6 @@
 """Instrument registry (places, instruments, components, calibrations, deployments), QC
-configurations, results and overrides, and processing levels of versions and datasets
+configurations, results and overrides, processing levels of versions and datasets, and
+scheduled jobs (definitions and runs)
 
 Revision ID: 0011
 Revises: 0005
@@ -143,9 +144,53 @@ def upgrade() -> None:
     with op.batch_alter_table('datasets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('level', sa.Integer(), server_default='0', nullable=False))
 
+    op.create_table('job_definitions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('period', sa.String(length=16), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=True),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('next_due', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("period IN ('hourly', 'daily', 'weekly')", name=op.f('ck_job_definitions_period')),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_job_definitions_owner_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_definitions'))
+    )
+    with op.batch_alter_table('job_definitions', schema=None) as batch_op:
+        batch_op.create_index('ix_job_definitions_due', ['enabled', 'next_due'], unique=False)
+
+    op.create_table('job_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('definition_id', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('duration_s', sa.Float(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('worker', sa.String(length=100), nullable=False),
+    sa.CheckConstraint("state IN ('running', 'succeeded', 'failed')", name=op.f('ck_job_runs_state')),
+    sa.ForeignKeyConstraint(['definition_id'], ['job_definitions.id'], name=op.f('fk_job_runs_definition_id_job_definitions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
+    sa.UniqueConstraint('definition_id', 'due_at', 'attempt', name=op.f('uq_job_runs_definition_id'))
+    )
+    with op.batch_alter_table('job_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_job_runs_definition_id'), ['definition_id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('job_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_job_runs_definition_id'))
+
+    op.drop_table('job_runs')
+    with op.batch_alter_table('job_definitions', schema=None) as batch_op:
+        batch_op.drop_index('ix_job_definitions_due')
+
+    op.drop_table('job_definitions')
     with op.batch_alter_table('datasets', schema=None) as batch_op:
         batch_op.drop_column('level')
 
