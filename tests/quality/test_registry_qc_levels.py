@@ -8,6 +8,7 @@ stored flags equal ioos_qc's QARTOD tests run directly here on the same arrays.
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -312,3 +313,38 @@ def test_the_level_facet_counts_and_filters(node: Node, chain: dict[str, Any]) -
     level1 = node.client.get("/api/v1/datasets", params={"level": "1"}).json()
     assert [i["public_id"] for i in level1["items"]] == [chain["pid"]]
     assert node.client.get("/api/v1/datasets", params={"level": "7"}).status_code == 400
+
+
+def test_jobs_api_and_the_worker_run_a_daily_digest(
+    node: Node, chain: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    import threading
+
+    from archive_center.job_queue import start_jobs
+
+    c = node.client
+    body = {
+        "name": "digest", "kind": "daily-digest", "period": "daily",
+        "params": {"campaign": "INDOEX", "center": "JOSS"}, "first_due": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+    assert c.post("/api/v1/jobs", json=body).status_code == 401
+    made = c.post("/api/v1/jobs", json=body, headers=auth(tokens, "qc-pi"))
+    assert made.status_code == 201, made.text
+    stop = threading.Event()
+    thread = start_jobs(node.settings, node.app.state.engine, stop)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            (job,) = c.get("/api/v1/jobs", headers=auth(tokens, "qc-pi")).json()
+            if job["runs"] and job["runs"][0]["state"] != "running":
+                break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    (run,) = job["runs"]
+    assert run["state"] == "succeeded" and run["attempt"] == 1, run
+    assert run["duration_s"] >= 0 and run["result"]["report_id"] > 0
+    assert job["next_due"].startswith("2026-")  # moved on by one period at least
+    assert c.get("/api/v1/jobs", headers=auth(tokens, "qc-other")).json() == []
+    assert len(c.get("/api/v1/jobs", headers=auth(tokens, "qc-staff")).json()) == 1
