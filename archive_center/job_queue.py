@@ -25,11 +25,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from catalog.db import make_session_factory
-from catalog.job_models import JobRun
-from catalog.jobs import MAX_ATTEMPTS, claim_due, execute_run, finish_run, start_run
+from catalog.job_models import JobDefinition, JobRun
+from catalog.jobs import MAX_ATTEMPTS, JobKind, claim_due, execute_run, finish_run, start_run
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
 
     from web.settings import Settings
 
@@ -48,6 +49,19 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def node_kinds(engine: Engine) -> dict[str, JobKind]:
+    """The job kinds this node runs above the catalog: pulling a transfer source."""
+    from submissions.transfers import pull_source
+
+    def pull(session: Session, definition: JobDefinition, due: datetime) -> dict[str, Any]:
+        return pull_source(
+            make_session_factory(engine), _STATE["store"], int(definition.params["source_id"]),
+            center_code=_STATE["center_code"], now=_now(),
+        )  # fmt: skip
+
+    return {"pull-transfer": pull}
+
+
 def run_attempt(engine: Engine, definition_id: int, due_at: datetime, attempt: int) -> None:
     """One attempt of one run: recorded as started, done in its own transaction, recorded as
     succeeded or failed with the error (re-raised so the queue retries)."""
@@ -57,7 +71,7 @@ def run_attempt(engine: Engine, definition_id: int, due_at: datetime, attempt: i
     started = time.monotonic()
     try:
         with factory() as session, session.begin():
-            result = execute_run(session, session.get_one(JobRun, run_id))
+            result = execute_run(session, session.get_one(JobRun, run_id), node_kinds(engine))
     except Exception as err:
         with factory() as session, session.begin():
             error = f"attempt {attempt} of {MAX_ATTEMPTS}: {err!r}\n{traceback.format_exc(limit=3)}"
@@ -159,7 +173,11 @@ def _serve_inline(engine: Engine, poll_s: float, stop: threading.Event) -> None:
 
 def start_jobs(settings: Settings, engine: Engine, stop: threading.Event) -> threading.Thread:
     """Start the scheduler and queue worker of this process in a thread."""
-    _STATE["engine"] = engine
+    from catalog.storage import ArchiveStore
+
+    _STATE.update(
+        engine=engine, store=ArchiveStore(settings.root), center_code=settings.center_code
+    )
     poll_s = settings.worker.poll_s
     if engine.dialect.name == "postgresql":
         ensure_queue_schema(engine)

@@ -67,4 +67,32 @@ class JobRun(Base):
     worker: Mapped[str] = mapped_column(String(100), default="")
 
 
-__all__ = ["JobDefinition", "JobRun"]
+TRANSFER_AUTH = ("token", "hmac")
+
+
+class TransferSource(Base):
+    """A remote HTTP API that lists new files (see docs/quality.md, pull transfers), pulled
+    by a `pull-transfer` job under its PI with its defaults. `cursor` is the listing position
+    of the last file taken in; it moves only when a file was archived (or refused with a
+    report), never on a transfer error, so an interrupted pull resumes at that file."""
+
+    __tablename__ = "transfer_sources"
+    __table_args__ = (CheckConstraint(f"auth IN {TRANSFER_AUTH!r}", name="auth"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    auth: Mapped[str] = mapped_column(String(8))
+    key_id: Mapped[str] = mapped_column(String(100), default="")
+    secret: Mapped[str] = mapped_column(String(500))
+    """The pre-shared secret the token or signature is computed from (never shown)."""
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    campaign: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(16))
+    access: Mapped[str | None] = mapped_column(String(16))
+    cursor: Mapped[str] = mapped_column(String(500), default="")
+    last_checked: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+__all__ = ["JobDefinition", "JobRun", "TransferSource"]

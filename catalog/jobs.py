@@ -7,14 +7,16 @@ exactly one updates the row, and only that one hands the run to the queue. The q
 `archive_center/job_queue.py`) then gives it to exactly one worker; `job_runs` is unique on
 (definition, due time, attempt), so a run recorded twice would fail at the database.
 
-Kinds: `rerun-qc` (QC of an instrument's datasets runs again: `params.instrument_id`) and
-`daily-digest` (a daily report listing the datasets registered since the previous run).
+Kinds: `rerun-qc` (QC of an instrument's datasets runs again: `params.instrument_id`),
+`daily-digest` (a daily report listing the datasets registered since the previous run) and
+`pull-transfer` (`params.source_id`: a transfer source is pulled; the node supplies it, since
+it runs the submission pipeline, see `execute_run`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.field_reports import add_report
-from catalog.job_models import PERIODS, JobDefinition, JobRun
+from catalog.job_models import PERIODS, TRANSFER_AUTH, JobDefinition, JobRun, TransferSource
 from catalog.models import Dataset, DatasetVersion
 from catalog.qc import drop_qc_of_instrument
 from catalog.registry import get_instrument
@@ -60,10 +62,10 @@ def _daily_digest(session: Session, definition: JobDefinition, due: datetime) ->
     return {"report_id": report.id, "versions": len(rows)}
 
 
-KINDS: dict[str, Callable[[Session, JobDefinition, datetime], dict[str, Any]]] = {
-    "rerun-qc": _rerun_qc,
-    "daily-digest": _daily_digest,
-}
+JobKind = Callable[[Session, JobDefinition, datetime], dict[str, Any]]
+KINDS: dict[str, JobKind] = {"rerun-qc": _rerun_qc, "daily-digest": _daily_digest}
+NODE_KINDS = ("pull-transfer",)
+"""Kinds whose work lies above the catalog; the node passes them to `execute_run`."""
 
 
 def define_job(
@@ -78,12 +80,17 @@ def define_job(
     now: datetime,
 ) -> JobDefinition:
     """Record a job definition, first due at `first_due`."""
-    if kind not in KINDS:
-        raise InvalidQueryError(f"kind must be one of {', '.join(KINDS)}")
+    if kind not in (*KINDS, *NODE_KINDS):
+        raise InvalidQueryError(f"kind must be one of {', '.join((*KINDS, *NODE_KINDS))}")
     if period not in PERIODS:
         raise InvalidQueryError(f"period must be one of {', '.join(PERIODS)}")
     if kind == "rerun-qc":
         get_instrument(session, int(params.get("instrument_id", 0)))
+    if (
+        kind == "pull-transfer"
+        and session.get(TransferSource, int(params.get("source_id", 0))) is None
+    ):
+        raise NotFoundError(f"no transfer source {params.get('source_id')}")
     definition = JobDefinition(
         name=name, kind=kind, params=params, period=period, owner_user_id=owner.user_id,
         enabled=True, next_due=first_due, created_at=now,
@@ -162,10 +169,16 @@ def start_run(
     return run
 
 
-def execute_run(session: Session, run: JobRun) -> dict[str, Any]:
-    """Do the job of a started run (in the caller's transaction)."""
+def execute_run(
+    session: Session, run: JobRun, node_kinds: Mapping[str, JobKind] | None = None
+) -> dict[str, Any]:
+    """Do the job of a started run (in the caller's transaction); `node_kinds` adds the
+    kinds the node implements (`NODE_KINDS`)."""
     definition = session.get_one(JobDefinition, run.definition_id)
-    return KINDS[definition.kind](session, definition, run.due_at)
+    kinds = {**KINDS, **(node_kinds or {})}
+    if definition.kind not in kinds:
+        raise InvalidQueryError(f"this process cannot run jobs of kind {definition.kind!r}")
+    return kinds[definition.kind](session, definition, run.due_at)
 
 
 def finish_run(
@@ -182,3 +195,46 @@ def finish_run(
 def runs_count(session: Session) -> int:
     """How many runs were recorded (all definitions, all attempts)."""
     return int(session.scalar(select(func.count()).select_from(JobRun)) or 0)
+
+
+def add_transfer_source(
+    session: Session, *, name: str, url: str, auth: str, key_id: str, secret: str,
+    owner_user_id: int, campaign: str, category: str | None, access: str | None,
+    now: datetime,
+) -> TransferSource:  # fmt: skip
+    """Record a transfer source (a job of kind `pull-transfer` pulls it)."""
+    if auth not in TRANSFER_AUTH:
+        raise InvalidQueryError(f"auth must be one of {', '.join(TRANSFER_AUTH)}")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidQueryError("a transfer source's url is http:// or https://")
+    if session.scalar(select(TransferSource.id).where(TransferSource.name == name)):
+        raise InvalidQueryError(f"a transfer source named {name!r} exists")
+    source = TransferSource(
+        name=name, url=url, auth=auth, key_id=key_id, secret=secret,
+        owner_user_id=owner_user_id, campaign=campaign, category=category, access=access,
+        cursor="", last_error="", created_at=now,
+    )  # fmt: skip
+    session.add(source)
+    session.flush()
+    return source
+
+
+def list_transfer_sources(session: Session) -> list[dict[str, Any]]:
+    """Every transfer source, without its secret."""
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "url": s.url,
+            "auth": s.auth,
+            "key_id": s.key_id,
+            "owner_user_id": s.owner_user_id,
+            "campaign": s.campaign,
+            "category": s.category,
+            "access": s.access,
+            "cursor": s.cursor,
+            "last_checked": s.last_checked,
+            "last_error": s.last_error,
+        }
+        for s in session.scalars(select(TransferSource).order_by(TransferSource.id))
+    ]

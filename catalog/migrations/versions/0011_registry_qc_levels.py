@@ -1,6 +1,6 @@
 """Instrument registry (places, instruments, components, calibrations, deployments), QC
 configurations, results and overrides, processing levels of versions and datasets, and
-scheduled jobs (definitions and runs)
+scheduled jobs (definitions and runs) and pull-transfer sources
 
 Revision ID: 0011
 Revises: 0005
@@ -181,8 +181,30 @@ def upgrade() -> None:
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_job_runs_definition_id'), ['definition_id'], unique=False)
 
+    op.create_table('transfer_sources',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('url', sa.String(length=1000), nullable=False),
+    sa.Column('auth', sa.String(length=8), nullable=False),
+    sa.Column('key_id', sa.String(length=100), nullable=False),
+    sa.Column('secret', sa.String(length=500), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('campaign', sa.String(length=32), nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=True),
+    sa.Column('access', sa.String(length=16), nullable=True),
+    sa.Column('cursor', sa.String(length=500), nullable=False),
+    sa.Column('last_checked', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("auth IN ('token', 'hmac')", name=op.f('ck_transfer_sources_auth')),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_transfer_sources_owner_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer_sources')),
+    sa.UniqueConstraint('name', name=op.f('uq_transfer_sources_name'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('transfer_sources')
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_job_runs_definition_id'))
 
