@@ -110,6 +110,18 @@ ACCESS_MATRIX: dict[str, Row] = {
     # Jobs are a PI's or staff's own (tests/quality/test_jobs_run.py); nothing seeded leaks.
     "GET /api/v1/jobs": Row("submission"),
     "POST /api/v1/jobs": Row("submission", {"name": "m", "kind": "rerun-qc", "period": "daily"}),
+    "GET /api/v1/transfers": Row("staff"),
+    "POST /api/v1/transfers": Row(
+        "staff",
+        {
+            "name": "m",
+            "url": "http://x.example",
+            "auth": "token",
+            "secret": "s" * 16,
+            "owner_user_id": 1,
+            "campaign": "INDOEX",
+        },
+    ),
     "GET /api/v1/instruments": Row("public"),
     "GET /api/v1/platforms": Row("public"),
     "GET /api/v1/stations": Row("public"),
