@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from catalog.access_admin import publish
 from catalog.audit import record_event
+from catalog.curation import curated_dataset
 from catalog.downloads import current_version
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.models import Dataset
-from catalog.qc import curated_dataset
 from catalog.schemas import Principal
 
 if TYPE_CHECKING:

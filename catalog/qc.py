@@ -25,9 +25,10 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from catalog.audit import record_event
+from catalog.curation import curated_dataset
 from catalog.downloads import current_version, read_original
-from catalog.errors import ConflictError, InvalidQueryError, RoleRequiredError
-from catalog.models import Center, Dataset, DatasetVersion, DerivedFile, fold
+from catalog.errors import ConflictError, InvalidQueryError
+from catalog.models import Dataset, DatasetVersion, DerivedFile, fold
 from catalog.qc_flags import effective_flags, overrides_of, results_of
 from catalog.qc_tests import (
     AGGREGATE,
@@ -40,8 +41,8 @@ from catalog.qc_tests import (
 )
 from catalog.registry import get_instrument, instrument_of
 from catalog.registry_models import DatasetDeployment, Deployment, QcConfig, QcOverride, QcResult
-from catalog.schemas import Principal, Role
-from catalog.search import get_dataset, load_dataset_for_data
+from catalog.schemas import Principal
+from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
 
 if TYPE_CHECKING:
@@ -230,26 +231,6 @@ def _override_json(override: QcOverride) -> dict[str, Any]:
         "flag": override.flag, "reason": override.reason, "actor": override.actor,
         "at": override.at.isoformat(),
     }  # fmt: skip
-
-
-def may_curate(principal: Principal, dataset: Dataset) -> bool:
-    """Staff, or the PI who owns the dataset: who overrides flags and releases levels."""
-    if principal.role in (Role.STAFF, Role.ADMIN):
-        return True
-    return principal.role is Role.PI and principal.user_id == dataset.owner_user_id
-
-
-def curated_dataset(session: Session, public_id: str, actor: Principal, now: datetime) -> Dataset:
-    """The local dataset `actor` may curate: NotFoundError when they cannot see it,
-    RoleRequiredError when they may not curate it, ConflictError for a peer's record."""
-    get_dataset(session, public_id, actor, now)
-    dataset = session.scalars(select(Dataset).where(Dataset.public_id == public_id)).one()
-    if not may_curate(actor, dataset):
-        raise RoleRequiredError("only the dataset's PI or staff may do this")
-    local = session.scalar(select(Center.is_local).where(Center.code == dataset.origin_center))
-    if not local:
-        raise ConflictError(f"dataset {public_id} belongs to center {dataset.origin_center}")
-    return dataset
 
 
 def override_flags(

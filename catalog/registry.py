@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from catalog.audit import record_event
+from catalog.curation import curated_dataset
 from catalog.errors import ConflictError, InvalidQueryError, NotFoundError
 from catalog.models import Dataset, fold
 from catalog.registry_models import (
@@ -27,6 +29,7 @@ from catalog.registry_models import (
     InstrumentComponent,
     Place,
 )
+from catalog.schemas import Principal
 
 
 @dataclass(frozen=True)
@@ -261,3 +264,26 @@ def registry_names(session: Session, public_id: str) -> dict[str, Any] | None:
         "instrument_id": instrument.id, "place": place.name, "place_kind": place.kind,
         "place_id": place.id,
     }  # fmt: skip
+
+
+def choose_deployment(
+    session: Session, public_id: str, deployment_id: int, *, actor: Principal, now: datetime
+) -> DatasetDeployment:
+    """The dataset's PI or staff link it to a deployment (where the match was ambiguous or
+    absent); audited. A later version's automatic link replaces it only when unambiguous."""
+    dataset = curated_dataset(session, public_id, actor, now)
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None:  # the dataset exists: a 409, never the missing dataset's 404
+        raise ConflictError(f"no deployment {deployment_id} in the registry")
+    link = session.get(DatasetDeployment, dataset.id)
+    before = None if link is None else {"deployment_id": link.deployment_id}
+    if link is None:
+        link = DatasetDeployment(dataset_id=dataset.id, deployment_id=deployment_id)
+        session.add(link)
+    link.deployment_id, link.chosen_by = deployment_id, (actor.username or actor.role.value)[:100]
+    record_event(
+        session, actor=actor, action="deployment.choose", now=now, reason="", dataset=dataset,
+        before=before, after={"deployment_id": deployment_id},
+    )  # fmt: skip
+    session.flush()
+    return link

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from catalog.levels import release_level
 from catalog.qc import override_flags, qc_report
 from catalog.qc_tests import FLAG_VALUES
+from catalog.registry import choose_deployment
 from catalog.schemas import Principal, Role
 from web.deps import NowDep, PrincipalDep, SessionDep, StoreDep, forbid_unknown_query, require_roles
 
@@ -85,3 +86,24 @@ def put_level(
         session, public_id, level=body.level, note=body.note, actor=curator, now=now
     )
     return {"public_id": dataset.public_id, "level": dataset.level}
+
+
+class DeploymentChoice(BaseModel):
+    """The registry's deployment the dataset came from."""
+
+    deployment_id: int = Field(ge=1, le=2**31 - 1)
+
+
+@router.put(
+    "/datasets/{public_id}/deployment", responses=ERRORS, dependencies=[forbid_unknown_query()]
+)
+def put_deployment(
+    public_id: str, body: DeploymentChoice, session: SessionDep, curator: CuratorDep, now: NowDep
+) -> dict[str, Any]:
+    """The dataset's PI or staff: link it to a deployment of the registry (audited)."""
+    link = choose_deployment(session, public_id, body.deployment_id, actor=curator, now=now)
+    return {
+        "public_id": public_id,
+        "deployment_id": link.deployment_id,
+        "chosen_by": link.chosen_by,
+    }

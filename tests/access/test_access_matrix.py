@@ -58,7 +58,8 @@ class Row:
     session    sign-in plumbing, covered by tests/access/test_identity.py
     curate     the dataset's PI or staff curate it (QC overrides, level releases): 401 without a
                user, 404 exactly as a missing id when hidden, 403 for a PI who does not own it,
-               else 409 (the matrix asks what cannot be done: no QC result, level 0 again)
+               else 409 (the matrix asks what cannot be done: no QC result, level 0 again, a
+               deployment that does not exist)
     claim      a PI asks to own a dataset: 401 without a user, 403 staff (they approve instead),
                for a PI 404 exactly as a missing id when hidden, else 409 (every seeded
                dataset has an owner: the "PI claiming someone else's DID" caller gets nothing)
@@ -107,6 +108,7 @@ ACCESS_MATRIX: dict[str, Row] = {
         "curate", {"variable": "x", "first": 0, "last": 0, "flag": 4, "reason": "matrix"}
     ),
     "PUT /api/v1/datasets/{public_id}/level": Row("curate", {"level": 0, "note": "matrix"}),
+    "PUT /api/v1/datasets/{public_id}/deployment": Row("curate", {"deployment_id": 999999}),
     # Jobs are a PI's or staff's own (tests/quality/test_jobs_run.py); nothing seeded leaks.
     "GET /api/v1/jobs": Row("submission"),
     "POST /api/v1/jobs": Row("submission", {"name": "m", "kind": "rerun-qc", "period": "daily"}),

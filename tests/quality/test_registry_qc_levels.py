@@ -348,3 +348,22 @@ def test_jobs_api_and_the_worker_run_a_daily_digest(
     assert job["next_due"].startswith("2026-")  # moved on by one period at least
     assert c.get("/api/v1/jobs", headers=auth(tokens, "qc-other")).json() == []
     assert len(c.get("/api/v1/jobs", headers=auth(tokens, "qc-staff")).json()) == 1
+
+
+def test_the_pi_chooses_a_deployment_where_none_matched(
+    node: Node, chain: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    c = node.client
+    pid = node.ids["kco_surface_hourly.txt"]  # seeded, platform KCO: no registered match
+    (instrument,) = [i for i in c.get("/api/v1/instruments").json() if i["name"] == INSTRUMENT]
+    deployment = instrument["deployments"][0]["id"]
+    body = {"deployment_id": deployment}
+    other = c.put(f"/api/v1/datasets/{pid}/deployment", json=body, headers=auth(tokens, "qc-pi"))
+    assert other.status_code == 403  # not their dataset
+    chosen = c.put(
+        f"/api/v1/datasets/{pid}/deployment", json=body, headers=auth(tokens, "qc-staff")
+    )
+    assert chosen.status_code == 200 and chosen.json()["chosen_by"] == "qc-staff", chosen.text
+    assert f"{INSTRUMENT} on station Test Mast" in c.get(f"/datasets/{pid}").text
+    events = c.get(f"/api/v1/datasets/{pid}/audit", headers=auth(tokens, "qc-staff")).json()
+    assert any(e["action"] == "deployment.choose" for e in events)
