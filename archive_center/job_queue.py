@@ -127,9 +127,13 @@ def ensure_queue_schema(engine: Engine) -> None:
         raw.close()
 
 
+CLAIM_BATCH = 10
+"""Due runs claimed per transaction: the first are queued while the rest are claimed."""
+
+
 def _claim(engine: Engine) -> list[tuple[int, datetime]]:
     with make_session_factory(engine)() as session, session.begin():
-        return claim_due(session, _now())
+        return claim_due(session, _now(), limit=CLAIM_BATCH)
 
 
 async def _serve(app: Any, engine: Engine, poll_s: float, stop: threading.Event) -> None:
@@ -142,8 +146,9 @@ async def _serve(app: Any, engine: Engine, poll_s: float, stop: threading.Event)
         )  # fmt: skip
         task = app.tasks["fieldcat.run_job"]
         while not stop.is_set() and not worker.done():
-            for definition_id, due_at in await asyncio.to_thread(_claim, engine):
-                await task.defer_async(definition_id=definition_id, due_at=due_at.isoformat())
+            while claimed := await asyncio.to_thread(_claim, engine):
+                for definition_id, due_at in claimed:
+                    await task.defer_async(definition_id=definition_id, due_at=due_at.isoformat())
             await asyncio.sleep(poll_s)
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -158,7 +163,7 @@ def _serve_inline(engine: Engine, poll_s: float, stop: threading.Event) -> None:
         except Exception:
             logger.exception("could not claim due jobs")
             continue
-        for definition_id, due_at in claimed:
+        for definition_id, due_at in claimed:  # the rest are claimed at the next poll
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     run_attempt(engine, definition_id, due_at, attempt)

@@ -154,6 +154,7 @@ def test_pulls_resume_refuse_and_version(setup: Setup) -> None:
     due_now(setup, job)
     eventually(lambda: dataset_of(setup, 9504), timeout=30)
     assert time.monotonic() - began < 15
+    eventually(lambda: job_runs(setup, job)[0]["state"] != "running", timeout=30)
     runs = job_runs(setup, job)
     failed = [r for r in runs if r["state"] == "failed"]
     assert failed and "broke off" in failed[0]["error"], runs
