@@ -32,7 +32,6 @@ from catalog.models import Dataset, DatasetVersion, DerivedFile, fold
 from catalog.qc_flags import effective_flags, overrides_of, results_of
 from catalog.qc_tests import (
     AGGREGATE,
-    FLAG_VALUES,
     Flags,
     check_config,
     counts_of,
@@ -44,6 +43,7 @@ from catalog.registry_models import DatasetDeployment, Deployment, QcConfig, QcO
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
+from formats.flag_columns import FLAG_VALUES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -25,11 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from catalog.errors import InvalidQueryError
+from formats.flag_columns import FAIL, MISSING, SUSPECT
 
 Flags = npt.NDArray[np.uint8]
-GOOD, UNKNOWN, SUSPECT, FAIL, MISSING = 1, 2, 3, 4, 9
-FLAG_VALUES = (GOOD, UNKNOWN, SUSPECT, FAIL, MISSING)
-FLAG_MEANINGS = "good not_evaluated suspect bad missing"
 AGGREGATE = "aggregate"
 
 

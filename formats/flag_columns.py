@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 FlagMode = Literal["flags", "mask", "drop"]
 FLAG_MODES: tuple[str, ...] = ("flags", "mask", "drop")
-FLAG_VALUES = "1 2 3 4 9"
+GOOD, UNKNOWN, SUSPECT, FAIL, MISSING = 1, 2, 3, 4, 9
+FLAG_VALUES = (GOOD, UNKNOWN, SUSPECT, FAIL, MISSING)
+"""QARTOD's flags: 1 good, 2 not evaluated, 3 suspect, 4 bad, 9 missing."""
 FLAG_MEANINGS = "good not_evaluated suspect bad missing"
 SUFFIX = "_qartod"
-REJECTED = (3, 4)
+REJECTED = (SUSPECT, FAIL)
 
 
 def flag_column_name(column: Column) -> str:
@@ -40,8 +42,9 @@ def _flag_column(column: Column, flags: npt.NDArray[np.uint8]) -> Column:
         decimals=0,
         attributes={
             "long_name": f"QARTOD aggregate flag of {column.original_name}",
-            "standard_name": "aggregate_quality_flag", "flag_values": FLAG_VALUES,
-            "flag_meanings": FLAG_MEANINGS, "coverage_content_type": "qualityInformation",
+            "standard_name": "aggregate_quality_flag",
+            "flag_values": " ".join(map(str, FLAG_VALUES)), "flag_meanings": FLAG_MEANINGS,
+            "coverage_content_type": "qualityInformation",
         },
     )  # fmt: skip
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from catalog.levels import release_level
 from catalog.qc import override_flags, qc_report
-from catalog.qc_tests import FLAG_VALUES
 from catalog.registry import choose_deployment
 from catalog.schemas import Principal, Role
+from formats.flag_columns import FLAG_VALUES
 from web.deps import NowDep, PrincipalDep, SessionDep, StoreDep, forbid_unknown_query, require_roles
 
 router = APIRouter(tags=["quality"])
