@@ -1,5 +1,6 @@
 """The background worker: derived NetCDF and quick-look plots for versions that lack them,
-staging clean-up and the credential sweep; it starts the receivers and the replicator.
+staging clean-up and the credential sweep; it starts the receivers, the replicator and the
+scheduled jobs (`archive_center.job_queue`).
 
 Derived files are made by `worker.derive_processes` child processes (spawned, never forked
 from this threaded process), each at a lower CPU priority (`worker.niceness`) than the API
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-FORMATS: Final = ("netcdf", "png")
-"""What is derived for each version, in this order (NetCDF is what users download)."""
+FORMATS: Final = ("netcdf", "png", "qc")
+"""What is derived for each version, in this order (NetCDF is what users download; `qc` is
+the QA/QC run of `catalog.qc`, its flags kept as a derived file)."""
 Maker = Callable[["Session", "ArchiveStore", "DatasetVersion", datetime], object]
 Item = tuple[str, int]
 """(format, version id): one derived file to make."""
@@ -48,13 +50,14 @@ Item = tuple[str, int]
 def _makers() -> dict[str, Maker]:
     from catalog.downloads import make_derived_netcdf
     from catalog.plots import record_plot
+    from catalog.qc import run_qc
 
     def png(
         session: Session, store: ArchiveStore, version: DatasetVersion, now: datetime
     ) -> object:
         return record_plot(session, store, version, "png", now)
 
-    return {"netcdf": make_derived_netcdf, "png": png}
+    return {"netcdf": make_derived_netcdf, "png": png, "qc": run_qc}
 
 
 def derive_one(engine: Engine, store: ArchiveStore, item: Item, now: datetime) -> None:
@@ -369,6 +372,7 @@ def send_mail(engine: Engine, relay: MailRelay | None) -> int:
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Derive as versions arrive and keep house every `worker_interval_s` until `stop`."""
+    from archive_center.job_queue import start_jobs
     from archive_center.receivers import start_receivers
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
@@ -382,6 +386,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         settings.worker.derive_processes,
     )
     federation = start_federation(settings, engine, stop)
+    jobs = start_jobs(settings, engine, stop)
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
@@ -422,5 +427,6 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         receivers.join(timeout=30)
         if federation is not None:
             federation.join(timeout=10)
+        jobs.join(timeout=10)
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

@@ -7,9 +7,10 @@
 - the two ways of serialising them, compared in process on the same files and conversions:
   8 threads converting under the process-wide HDF5 lock, and 8 threads handing the same
   conversions to a bounded pool of 2 processes (`netcdf_lock_vs_process_pool`);
-- the worker draining a backlog of derived files (`derive_files_per_s`, stored NetCDF and
-  quick-looks) beside the same backlog made in process by one thread, and HTTP uploads per
-  second while the worker drains the backlog beside the same uploads once it is idle.
+- the worker draining a backlog of derived files (`derive_files_per_s`, stored NetCDF,
+  quick-looks and QC results) beside the same backlog made in process by one thread, and
+  HTTP uploads per second while the worker drains the backlog beside the same uploads once
+  it is idle.
 
 `measure_netcdf` and `measure_derive` each return (figures, ratios); `main()` prints them and,
 as its last line, one JSON object. `--quick`: small files and fewer of them.
@@ -41,6 +42,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from download import free_port  # noqa: E402 - the download bench's helper
 
+from archive_center.worker import FORMATS  # noqa: E402 - what is derived per version
 from tests.archive_center.stayup_node import prepare_center  # noqa: E402 - a center with a PI
 
 CLIENTS = 8
@@ -352,7 +354,8 @@ def measure_derive(quick: bool = False) -> tuple[Figures, Figures]:
         twin, busy = Path(tmp) / "twin", Path(tmp) / "busy"
         shutil.copytree(root, twin)  # the same backlog for the in-process baseline
         shutil.copytree(root, busy)  # and for uploads while it drains
-        files = 2 * backlog  # a stored NetCDF and a quick-look each
+        # A stored NetCDF, a quick-look and a QC result each (`archive_center.worker.FORMATS`).
+        files = len(FORMATS) * backlog
         drained = drain(root, files)
         baseline = derive_in_process(twin)
         deriving = uploads_per_s(busy, token, 5000, uploads)

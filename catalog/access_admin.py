@@ -94,7 +94,7 @@ def _apply(session: Session, dataset: Dataset, request: AccessRequest, now: date
     dataset.withdrawn_at = now if request.state is AccessState.WITHDRAWN else None
 
 
-def _publish(session: Session, dataset: Dataset, now: datetime) -> None:
+def publish(session: Session, dataset: Dataset, now: datetime) -> None:
     dataset.origin_version += 1
     dataset.updated = max(now, dataset.updated + timedelta(microseconds=1))
     withdrawn = dataset.access_state == AccessState.WITHDRAWN.value
@@ -126,7 +126,7 @@ def change_access(
         session, actor=actor, action=action, now=now, reason=reason, dataset=dataset,
         before=before, after=after, actor_label=actor_label,
     )  # fmt: skip
-    _publish(session, dataset, now)
+    publish(session, dataset, now)
     return dataset
 
 

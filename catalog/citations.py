@@ -60,6 +60,8 @@ class Citation:
     bbox: tuple[float, float, float, float] | None
     doi: str = ""
     """The DOI of the cited version (or of the dataset, when only it has one); "" when none."""
+    level: int = 0
+    """The processing level released of the cited version (`catalog.levels`)."""
 
 
 def recorded_doi(dataset: Dataset, version: DatasetVersion | None) -> str:
@@ -152,6 +154,7 @@ def citation_for(
         stop=dataset.stop,
         bbox=bbox,
         doi=recorded_doi(dataset, version) if doi is None else doi,
+        level=dataset.level,
     )
 
 
@@ -161,6 +164,7 @@ def citation_text(c: Citation) -> str:
     parts = [
         f"{authors} ({c.year}): {c.title}.",
         f"Version {c.version}." if c.version else "",
+        f"Processing level {c.level}.",
         f"{c.campaign} field campaign, {c.platform}, {c.instrument}.",
         f"{c.publisher} ({c.publisher_code}), dataset {c.public_id}.",
         f"https://doi.org/{c.doi}" if c.doi else c.url,

@@ -28,9 +28,11 @@ from catalog.conversion_gate import conversion_gate
 from catalog.downloads_window import MIN_WINDOWED_SIZE, read_window, window_rows
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
+from catalog.qc_flags import flags_by_column
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
-from catalog.storage import ArchiveStore
+from catalog.storage import ArchiveStore, resolve_derived
+from formats.flag_columns import FlagMode, flag_column_name, with_flags
 from formats.header_stream import stream_subset
 from formats.netcdf import worth_compressing
 from formats.registry import WRITER_FORMATS, WriterFormat, writer_info
@@ -60,6 +62,8 @@ class DownloadRequest:
     end: datetime | None = None
     bbox: tuple[float, float, float, float] | None = None
     variables: tuple[str, ...] | None = None
+    qc: FlagMode | None = None
+    """Carry the QC flags as flag columns, and mask or drop flagged values (`flag_columns`)."""
 
     @property
     def is_subset(self) -> bool:
@@ -196,6 +200,27 @@ def read_for_request(
     return formats.read(path, campaign=campaign, filename=version.original_name)
 
 
+def read_with_flags(
+    session: Session,
+    store: ArchiveStore,
+    dataset: Dataset,
+    version: DatasetVersion,
+    request: DownloadRequest,
+    extra: Callable[[DataFile], DataFile] | None = None,
+) -> DataFile:
+    """The original read for `request`; with `qc` asked, read whole and given its QC flag
+    columns (masked or rows dropped as asked) so that the subset keeps rows and flags aligned;
+    with `extra` (merged positions), read whole and given what it adds."""
+    if request.qc is None and extra is None:
+        return read_for_request(store, dataset, version, request)
+    datafile = read_original(store, dataset, version)
+    if extra is not None:
+        datafile = extra(datafile)
+    if request.qc is None:
+        return datafile
+    return with_flags(datafile, flags_by_column(session, store, version, datafile), request.qc)
+
+
 def _check_variables(datafile: DataFile, request: DownloadRequest) -> None:
     """InvalidQueryError naming the dataset's variables when the request asks for others."""
     if not request.variables:
@@ -219,11 +244,25 @@ def apply_subset(datafile: DataFile, request: DownloadRequest) -> DataFile:
         start=request.start,
         end=request.end,
         bbox=request.bbox,
-        variables=list(request.variables) if request.variables else None,
+        variables=_with_flag_columns(datafile, request.variables),
     )
     if subset.row_count == 0:
         raise InvalidQueryError("no rows of this dataset fall inside the requested subset")
     return subset
+
+
+def _with_flag_columns(datafile: DataFile, variables: tuple[str, ...] | None) -> list[str] | None:
+    """The asked variables and, where `datafile` has them, their flag columns."""
+    if not variables:
+        return None
+    present = {col.name for col in datafile.columns}
+    names = list(variables)
+    for name in variables:
+        column = next(c for c in datafile.columns if name in (c.name, c.original_name))
+        flag_name = flag_column_name(column)
+        if flag_name in present and flag_name not in names:
+            names.append(flag_name)
+    return names
 
 
 def output_format(version: DatasetVersion, request: DownloadRequest) -> str:
@@ -263,12 +302,6 @@ def derived_netcdf(session: Session, store: ArchiveStore, version: DatasetVersio
     return path if path.is_file() else None
 
 
-def resolve_derived(store: ArchiveStore, stored: str) -> Path:
-    """A derived file's path as stored (relative to the storage root, or absolute)."""
-    path = Path(stored)
-    return path if path.is_absolute() else store.root / path
-
-
 Enricher = Callable[[Dataset], Callable[["DataFile"], "DataFile"] | None]
 """Given the dataset, what to add to its whole file before subsetting and converting (None:
 nothing); `catalog.navigation.position_enricher` adds merged positions this way."""
@@ -294,7 +327,7 @@ def prepare_download(
         return Download("", "", public, iter(()), origin_base_url=origin)
     version = current_version(session, dataset)
     name = base_filename(dataset, version)
-    if request.format == "original" and not request.is_subset:
+    if request.format == "original" and not request.is_subset and request.qc is None:
         suffix = safe_filename(Path(version.original_name).suffix.lstrip("."), "dat")
         path = store.original_path(version.sha256)
         return Download(
@@ -311,7 +344,7 @@ def prepare_download(
     ext = info.extension.lstrip(".")
     extra = None if enrich is None else enrich(dataset)
     ready = derived_netcdf(session, store, version) if fmt == "netcdf" else None
-    if ready is not None and not request.is_subset and extra is None:
+    if ready is not None and not request.is_subset and extra is None and request.qc is None:
         return Download(
             f"{name}.{ext}",
             info.media_type,
@@ -321,12 +354,8 @@ def prepare_download(
             path=ready,
         )
     with conversion_gate().slot():
-        if extra is None:
-            datafile = read_for_request(store, dataset, version, request)
-        else:
-            datafile = extra(read_original(store, dataset, version))
-        datafile = apply_subset(datafile, request)
-        out = convert_to_staging(store, datafile, fmt)
+        datafile = read_with_flags(session, store, dataset, version, request, extra)
+        out = convert_to_staging(store, apply_subset(datafile, request), fmt)
     label = f"{name}_subset" if request.is_subset else name
     size = os.stat(out).st_size
     return Download(f"{label}.{ext}", info.media_type, public, iter_file(out, delete=True), size)

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select, union_all, update
+from sqlalchemy import ColumnElement, String, cast, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from catalog.access import SHARED_STATES, effective_state_sql
@@ -15,7 +15,9 @@ from catalog.schemas import CenterFreshness, FacetCount
 
 FACET_LIMIT = 50
 TOTAL = "_total"
-FACET_NAMES = ("platform", "instrument", "pi", "variable", "center", "access", "project")
+FACET_NAMES = (
+    "platform", "instrument", "pi", "variable", "center", "access", "project", "level",
+)  # fmt: skip
 
 
 def facet_counts(
@@ -30,7 +32,8 @@ def facet_counts(
     """
     access = effective_state_sql(now).label("access")
     columns = (Dataset.platform, Dataset.instrument, Dataset.pi_name, Dataset.project)
-    filtered = select(Dataset.id, *columns, Dataset.origin_center, access).where(*clauses)
+    filtered = select(Dataset.id, *columns, Dataset.origin_center, Dataset.level, access)
+    filtered = filtered.where(*clauses)
     f = filtered.cte("filtered")
 
     def grouped(name: str, column: Any) -> Any:
@@ -44,6 +47,7 @@ def facet_counts(
         grouped("center", f.c.origin_center),
         grouped("access", f.c.access),
         grouped("project", f.c.project).where(f.c.project.is_not(None)),
+        grouped("level", cast(f.c.level, String)),
         # The filtered set drives: each dataset's variables come from a covering index.
         select(literal("variable"), func.min(Variable.name), func.count(Variable.dataset_id))
         .join_from(f, Variable, Variable.dataset_id == f.c.id)
@@ -55,7 +59,7 @@ def facet_counts(
         if name == TOTAL:
             total = int(count)
         elif value is not None and value != "":
-            merged[name].setdefault(fold(value) or "", Counter())[str(value)] += int(count)
+            merged[name].setdefault(fold(str(value)) or "", Counter())[str(value)] += int(count)
     return {name: _top(variants) for name, variants in merged.items()}, total
 
 

@@ -29,8 +29,10 @@ from catalog import (  # noqa: F401
     cids_models,
     faces_models,
     federation_models,
+    job_models,
     notice_models,
     receiver_models,
+    registry_models,
     submission_models,
 )
 from catalog.access_states import AccessState
@@ -163,6 +165,8 @@ class Dataset(Base):
     max_altitude: Mapped[float | None] = mapped_column(Float, info=public(view="detail"))
     feature_type: Mapped[str | None] = mapped_column(String(32), info=public(view="detail"))
     data_version: Mapped[str] = mapped_column(String(64), default="", info=public())
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=public())
+    """The processing level of the current version (0 as submitted, 1 QC'd, 2 final)."""
     title: Mapped[str] = mapped_column(String(500), default="", info=public())
     summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -261,6 +265,10 @@ class DatasetVersion(Base):
     source_format: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime]
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """0 as submitted, 1 QC applied and released by the PI, 2 final (`catalog/levels.py`)."""
+    level_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    level_released_at: Mapped[datetime | None]
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
     derived_files: Mapped[list[DerivedFile]] = relationship(

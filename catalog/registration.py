@@ -14,6 +14,7 @@ from catalog.access import AccessState
 from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
+from catalog.registry import link_deployment
 from formats.model import DataFile
 
 logger = logging.getLogger(__name__)
@@ -252,7 +253,10 @@ def register_datafile(
     if access_state is not None:
         _apply_access(dataset, campaign, AccessState(access_state), release_at)
     _add_version(dataset, datafile, sha256, size, original_name, now)
+    dataset.level = 0  # a new version starts as submitted; its PI releases levels 1 and 2
     dataset.updated = now
+    session.flush()
+    link_deployment(session, dataset)
     dataset.refresh_search_text()
     write_local(session, dataset, "upsert", now)
     logger.info("registered %s v%d", dataset.public_id, dataset.origin_version)

@@ -48,6 +48,7 @@ FACET_NAMES: tuple[str, ...] = (
     "center",
     "access",
     "project",
+    "level",
 )
 
 
@@ -77,6 +78,7 @@ class SearchParams(BaseModel):
     project: str | None = Field(None, max_length=200)
     center: str | None = Field(None, max_length=64)
     access: str | None = Field(None, max_length=32)
+    level: str | None = Field(None, max_length=8, description="processing level: 0, 1 or 2")
     sort: SortKey = "-start"
     limit: int = Field(50, ge=1, le=1000)
     cursor: str | None = Field(None, max_length=2000)

@@ -143,9 +143,17 @@ def filter_clauses(
         )
     if params.access:
         clauses.append(_access_clause(params.access, now))
+    if params.level:
+        clauses.append(_level_clause(params.level))
     if params.q:
         clauses.extend(_like_term(term) for term in params.q.lower().split())
     return clauses
+
+
+def _level_clause(value: str) -> ColumnElement[bool]:
+    if value.strip() not in ("0", "1", "2"):
+        raise InvalidQueryError("level must be one of: 0, 1, 2")
+    return Dataset.level == int(value)
 
 
 def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:

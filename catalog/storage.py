@@ -137,3 +137,9 @@ class ArchiveStore:
         if removed:
             logger.info("removed %d stale staging files", removed)
         return removed
+
+
+def resolve_derived(store: ArchiveStore, stored: str) -> Path:
+    """A derived file's path as stored (relative to the storage root, or absolute)."""
+    path = Path(stored)
+    return path if path.is_absolute() else store.root / path

@@ -40,6 +40,7 @@ FACET_LABELS = {
     "center": "Center",
     "access": "Access",
     "project": "Project",
+    "level": "Processing level",
 }
 SORT_LABELS = {
     "-start": "Newest first",

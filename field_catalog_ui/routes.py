@@ -14,7 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from catalog.downloads import prepare_download
 from catalog.errors import CatalogError, InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.field_reports import REPORT_KINDS, list_reports
+from catalog.qc import qc_plot, qc_report
 from catalog.receiver_control import live_streams
+from catalog.registry import registry_names
 from catalog.schemas import SearchParams
 from catalog.search import search_datasets
 from federation.status import peer_status
@@ -70,6 +72,7 @@ def dataset(public_id: str, page: PageDep, session: SessionDep, now: NowDep) -> 
     """One dataset's page (staff also see its audit trail and the access form)."""
     context = pages.dataset_context(session, page.store, public_id, page.user, now, page.node)
     context |= dataset_cids_context(session, public_id, page.user, now)
+    context["registry"] = registry_names(session, public_id)
     if page.user.role in STAFF_ROLES:
         context |= pages.staff_context(session, context["d"], now)
     return page.render("dataset.html", context)
@@ -107,3 +110,14 @@ def federation(page: PageDep, session: SessionDep) -> HTMLResponse:
     """Each peer's freshness."""
     context = {"title": "Federation status", "peers": peer_status(session)}
     return page.render("federation.html", context | {"streams": live_streams(session)})
+
+
+@router.get("/datasets/{public_id}/qc", response_class=HTMLResponse)
+def qc_page(
+    public_id: str, page: PageDep, session: SessionDep, now: NowDep, store: StoreDep
+) -> HTMLResponse:
+    """The QC report of a dataset (for whoever may read its data): counts per test, flagged
+    stretches, overrides, and a plot with the flagged points marked."""
+    report = qc_report(session, store, public_id, page.user, now)
+    plot = qc_plot(session, store, public_id, page.user, now)
+    return page.render("qc.html", {"r": report, "plot": plot, "title": "QC report"})

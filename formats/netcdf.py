@@ -347,10 +347,24 @@ def _write_scalars(ds: Any, plan: _Plan) -> None:
         var[...] = value
 
 
+def _write_flags(ds: Any, column: Column, name: str, plan: _Plan) -> None:
+    """A QARTOD flag column (`formats.flag_columns`) as a CF ancillary flag variable."""
+    import numpy as np
+
+    var = ds.createVariable(name, "u1", (plan.dim,), fill_value=False, **plan.settings)
+    attrs: dict[str, Any] = dict(column.attributes)
+    attrs["flag_values"] = np.array(attrs["flag_values"].split(), dtype=np.uint8)
+    var.setncatts(attrs)
+    plan.pending.append((var, np.nan_to_num(column.values, nan=9).astype(np.uint8)))
+
+
 def _write_numbers(ds: Any, column: Column, index: int, plan: _Plan) -> None:
     import numpy as np
 
     name = plan.names[index]
+    if "flag_meanings" in column.attributes:
+        _write_flags(ds, column, name, plan)
+        return
     values = column.values
     role = plan.roles.get(index)
     # Data columns always declare a NaN fill; a coordinate only when it has gaps (CF wants
@@ -380,6 +394,11 @@ def _write_numbers(ds: Any, column: Column, index: int, plan: _Plan) -> None:
     qc = column.quality
     if qc is not None and bool(np.any(qc)):
         attrs["ancillary_variables"] = _write_quality(ds, column, name, plan)
+    flags_of = column.attributes.get("ancillary_variables")
+    if flags_of is not None:  # a QARTOD flag column follows (`formats.flag_columns`)
+        attrs["ancillary_variables"] = " ".join(
+            n for n in (attrs.get("ancillary_variables"), flags_of) if n
+        )
     attrs.update({k: v for k, v in column.attributes.items() if k not in attrs})
     var.setncatts(attrs)
     plan.pending.append((var, values))

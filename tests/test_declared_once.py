@@ -22,7 +22,7 @@ def test_the_search_form_uses_the_same_names() -> None:
 
     assert set(SEARCH_FIELDS) == set(SEARCH_QUERY) - {"bbox", "cursor", "facets"} | set(BOX_FIELDS)
     assert set(TEXT_FILTERS) == {
-        "q", "platform", "instrument", "pi", "variable", "project", "center", "access",
+        "q", "platform", "instrument", "pi", "variable", "project", "center", "access", "level",
     }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from catalog.navigation import position_enricher
 from catalog.plots import MAX_PAGES, PLOT_FORMATS, get_plot
 from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
 from catalog.search import get_citation, get_dataset, search_datasets
+from formats.flag_columns import FlagMode
 from web.deps import (
     NowDep,
     PrincipalDep,
@@ -71,6 +72,7 @@ async def search_params(
     project: str | None = None,
     center: str | None = None,
     access: str | None = None,
+    level: Annotated[str | None, Query(description="processing level: 0, 1 or 2")] = None,
     sort: SortKey | None = None,
     facets: Annotated[bool, Query(description="compute facet counts and the total")] = True,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -85,7 +87,7 @@ async def search_params(
     fields = {
         "q": q, "start": start, "end": end, "bbox": parse_bbox(bbox),
         "platform": platform, "instrument": instrument, "pi": pi, "variable": variable,
-        "project": project, "center": center, "access": access, "sort": sort,
+        "project": project, "center": center, "access": access, "level": level, "sort": sort,
         "limit": limit, "cursor": cursor, "facets": facets,
     }  # fmt: skip
     try:
@@ -100,13 +102,21 @@ async def download_request(
     end: datetime | None = None,
     bbox: Annotated[str | None, Query(description="W,S,E,N; W > E crosses 180")] = None,
     variables: Annotated[str | None, Query(description="comma-separated names")] = None,
+    qc: Annotated[
+        FlagMode | None,
+        Query(
+            description="QC flags as flag columns: `flags`; also blank (`mask`) or `drop` "
+            "values flagged suspect or bad"
+        ),
+    ] = None,
 ) -> DownloadRequest:
     """The data query string as a `DownloadRequest`."""
     start, end = as_utc(start), as_utc(end)
     check_window(start, end)
     return DownloadRequest(
-        format=format, start=start, end=end, bbox=parse_bbox(bbox), variables=parse_names(variables)
-    )
+        format=format, start=start, end=end, bbox=parse_bbox(bbox),
+        variables=parse_names(variables), qc=qc,
+    )  # fmt: skip
 
 
 @router.get("/datasets", responses=ERRORS, dependencies=[forbid_unknown_query(*SEARCH_QUERY)])
@@ -179,7 +189,7 @@ def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectRespon
         304: {"description": "Not modified (the original's ETag matched)"},
         307: {"description": "Held by another center: its same URL"},
     },
-    dependencies=[forbid_unknown_query("format", "start", "end", "bbox", "variables")],
+    dependencies=[forbid_unknown_query("format", "start", "end", "bbox", "variables", "qc")],
 )
 def download_data(
     public_id: str,

@@ -60,6 +60,10 @@ class Row:
     peer       federation: 200 for a signed peer only (401 for users), never data, and
                metadata only of what an anonymous caller may see
     session    sign-in plumbing, covered by tests/access/test_identity.py
+    curate     the dataset's PI or staff curate it (QC overrides, level releases): 401 without a
+               user, 404 exactly as a missing id when hidden, 403 for a PI who does not own it,
+               else 409 (the matrix asks what cannot be done: no QC result, level 0 again, a
+               deployment that does not exist)
     claim      a PI asks to own a dataset: 401 without a user, 403 staff (they approve instead),
                for a PI 404 exactly as a missing id when hidden, else 409 (every seeded
                dataset has an owner: the "PI claiming someone else's DID" caller gets nothing)
@@ -108,6 +112,46 @@ ACCESS_MATRIX: dict[str, Row] = {
     # Approval is a staff write: its staff cells live in tests/submissions/test_claims.py.
     "POST /api/v1/datasets/{public_id}/claim/approve": Row(
         "staff", {"username": "other", "reason": "matrix"}
+    ),
+    # The QC report is data (it counts and locates flagged values) but holds no value.
+    "GET /api/v1/datasets/{public_id}/qc": Row("data"),
+    "POST /api/v1/datasets/{public_id}/qc/overrides": Row(
+        "curate", {"variable": "x", "first": 0, "last": 0, "flag": 4, "reason": "matrix"}
+    ),
+    "PUT /api/v1/datasets/{public_id}/level": Row("curate", {"level": 0, "note": "matrix"}),
+    "PUT /api/v1/datasets/{public_id}/deployment": Row("curate", {"deployment_id": 999999}),
+    # Jobs are a PI's or staff's own (tests/quality/test_jobs_run.py); nothing seeded leaks.
+    "GET /api/v1/jobs": Row("submission"),
+    "POST /api/v1/jobs": Row("submission", {"name": "m", "kind": "rerun-qc", "period": "daily"}),
+    "GET /api/v1/transfers": Row("staff"),
+    "POST /api/v1/transfers": Row(
+        "staff",
+        {
+            "name": "m",
+            "url": "http://x.example",
+            "auth": "token",
+            "secret": "s" * 16,
+            "owner_user_id": 1,
+            "campaign": "INDOEX",
+        },
+    ),
+    "GET /api/v1/instruments": Row("public"),
+    "GET /api/v1/platforms": Row("public"),
+    "GET /api/v1/stations": Row("public"),
+    "POST /api/v1/instruments": Row("staff", {"name": "matrix"}),
+    "POST /api/v1/places": Row("staff", {"kind": "station", "name": "matrix"}),
+    "POST /api/v1/instruments/{instrument_id}/calibrations": Row(
+        "staff", {"valid_from": "1999-01-01T00:00:00Z"}, path="/api/v1/instruments/1/calibrations"
+    ),
+    "POST /api/v1/instruments/{instrument_id}/deployments": Row(
+        "staff",
+        {"place_id": 1, "start": "1999-01-01T00:00:00Z"},
+        path="/api/v1/instruments/1/deployments",
+    ),
+    "PUT /api/v1/instruments/{instrument_id}/qc/{variable}": Row(
+        "staff",
+        {"tests": {"gross_range": {"fail_span": [0, 1]}}},
+        path="/api/v1/instruments/1/qc/x",
     ),
     "POST /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions": Row("submission"),
@@ -170,6 +214,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /search": Row("listing", query="q=&limit=100"),
     "GET /datasets/{public_id}": Row("metadata"),
     "GET /datasets/{public_id}/download": Row("data", query="format=original"),
+    "GET /datasets/{public_id}/qc": Row("data"),
     "POST /datasets/{public_id}/access": Row("form", {"state": "open", "reason": "matrix"}),
     "GET /federation": Row("public"),
     "GET /overlay": Row("public", query="d=AAAAAAAAAAAAAAAA:O3"),
@@ -347,6 +392,10 @@ def _expected_status(kind: str, caller: str, state: str) -> int | None:
         return 401 if caller in ("anonymous", "holder", "peer", "outsider") else 403
     if kind == "form":
         return 403
+    if kind == "curate":
+        if caller in ("anonymous", "holder", "peer", "outsider"):
+            return 401
+        return 404 if not sees else 403 if caller == "other" else 409
     if kind == "claim":
         if caller in ("anonymous", "holder", "peer", "outsider"):
             return 401
@@ -371,8 +420,10 @@ DATASET_CASES = [
 ]
 GET_DATASET_KEYS = [k for k in DATASET_KEYS if k.startswith("GET ")]
 # The data routes that serve file bytes (the API's /data and the pages' /download); a plot is
-# made per request and has no byte ranges.
-DATA_KEYS = [k for k in DATASET_KEYS if ACCESS_MATRIX[k].kind == "data" and not k.endswith("/plot")]
+# made per request and has no byte ranges, nor has the QC report.
+DATA_KEYS = [
+    k for k in DATASET_KEYS if ACCESS_MATRIX[k].kind == "data" and not k.endswith(("/plot", "/qc"))
+]
 
 
 def _private_answer(caller: str, response: httpx.Response) -> bool:
@@ -396,6 +447,9 @@ def test_dataset_routes(matrix: MatrixNode, caller: str, key: str) -> None:
             _same_as_missing(matrix, caller, key, response, pid)
         if response.status_code == 200 and row.kind in ("data", "bundle", "dap"):
             assert data_canary(STATES.index(state)) in _text(response) or key.endswith("plot")
+        if response.status_code == 200 and row.kind in ("data", "bundle"):
+            holds_values = not key.endswith(("/plot", "/qc"))
+            assert data_canary(STATES.index(state)) in _text(response) or not holds_values
         if _private_answer(caller, response):
             assert response.headers.get("cache-control") == "no-store", where
         assert "Authorization" in response.headers.get("vary", ""), where

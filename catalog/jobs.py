@@ -1,0 +1,240 @@
+"""Scheduled jobs: definitions (hourly, daily, weekly), claiming due runs, running them and
+recording each attempt.
+
+A due run is claimed by moving the definition's `next_due` on with a conditional UPDATE
+(`WHERE next_due = <the value read>`): of several schedulers that read the same due time,
+exactly one updates the row, and only that one hands the run to the queue. The queue (see
+`archive_center/job_queue.py`) then gives it to exactly one worker; `job_runs` is unique on
+(definition, due time, attempt), so a run recorded twice would fail at the database.
+
+Kinds: `rerun-qc` (QC of an instrument's datasets runs again: `params.instrument_id`),
+`daily-digest` (a daily report listing the datasets registered since the previous run) and
+`pull-transfer` (`params.source_id`: a transfer source is pulled; the node supplies it, since
+it runs the submission pipeline, see `execute_run`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from catalog.errors import InvalidQueryError, NotFoundError
+from catalog.field_reports import add_report
+from catalog.job_models import PERIODS, TRANSFER_AUTH, JobDefinition, JobRun, TransferSource
+from catalog.models import Dataset, DatasetVersion
+from catalog.qc import drop_qc_of_instrument
+from catalog.registry import get_instrument
+from catalog.schemas import Principal, Role
+
+PERIOD_LENGTH = {
+    "hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1),
+}  # fmt: skip
+MAX_ATTEMPTS = 4
+"""A failed run is tried again (with back-off, by the queue) up to this many times in all."""
+
+
+def _rerun_qc(session: Session, definition: JobDefinition, due: datetime) -> dict[str, Any]:
+    instrument = get_instrument(session, int(definition.params.get("instrument_id", 0)))
+    dropped = drop_qc_of_instrument(session, instrument.id, instrument.key)
+    return {"instrument": instrument.name, "versions_queued_for_qc": dropped}
+
+
+def _daily_digest(session: Session, definition: JobDefinition, due: datetime) -> dict[str, Any]:
+    since = due - PERIOD_LENGTH[definition.period]
+    rows = session.execute(
+        select(Dataset.public_id, Dataset.title)
+        .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+        .where(DatasetVersion.created_at >= since, DatasetVersion.created_at < due)
+        .order_by(DatasetVersion.id)
+    ).all()
+    body = "\n".join(f"- {title} ({pid})" for pid, title in rows) or "No new versions."
+    report = add_report(
+        session, campaign_code=str(definition.params["campaign"]),
+        center_code=str(definition.params["center"]), kind="daily", report_date=due.date(),
+        title=f"Digest: {len(rows)} new version(s) since {since:%Y-%m-%d %H:%M} UTC",
+        body=body, author=Principal(role=Role.STAFF, username="jobs"), now=due,
+    )  # fmt: skip
+    return {"report_id": report.id, "versions": len(rows)}
+
+
+JobKind = Callable[[Session, JobDefinition, datetime], dict[str, Any]]
+KINDS: dict[str, JobKind] = {"rerun-qc": _rerun_qc, "daily-digest": _daily_digest}
+NODE_KINDS = ("pull-transfer",)
+"""Kinds whose work lies above the catalog; the node passes them to `execute_run`."""
+
+
+def define_job(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    params: dict[str, Any],
+    period: str,
+    first_due: datetime,
+    owner: Principal,
+    now: datetime,
+) -> JobDefinition:
+    """Record a job definition, first due at `first_due`."""
+    if kind not in (*KINDS, *NODE_KINDS):
+        raise InvalidQueryError(f"kind must be one of {', '.join((*KINDS, *NODE_KINDS))}")
+    if period not in PERIODS:
+        raise InvalidQueryError(f"period must be one of {', '.join(PERIODS)}")
+    if kind == "rerun-qc":
+        get_instrument(session, int(params.get("instrument_id", 0)))
+    if (
+        kind == "pull-transfer"
+        and session.get(TransferSource, int(params.get("source_id", 0))) is None
+    ):
+        raise NotFoundError(f"no transfer source {params.get('source_id')}")
+    definition = JobDefinition(
+        name=name, kind=kind, params=params, period=period, owner_user_id=owner.user_id,
+        enabled=True, next_due=first_due, created_at=now,
+    )  # fmt: skip
+    session.add(definition)
+    session.flush()
+    return definition
+
+
+def list_jobs(session: Session, caller: Principal, runs: int = 20) -> list[dict[str, Any]]:
+    """Definitions (a PI's own; staff see all) with their latest runs, newest first."""
+    query = select(JobDefinition).order_by(JobDefinition.id)
+    if caller.role not in (Role.STAFF, Role.ADMIN):
+        query = query.where(JobDefinition.owner_user_id == caller.user_id)
+    out = []
+    for definition in session.scalars(query):
+        latest = session.scalars(
+            select(JobRun).where(JobRun.definition_id == definition.id)
+            .order_by(JobRun.id.desc()).limit(runs)
+        )  # fmt: skip
+        out.append({
+            "id": definition.id, "name": definition.name, "kind": definition.kind,
+            "params": definition.params, "period": definition.period,
+            "next_due": definition.next_due, "enabled": definition.enabled,
+            "runs": [run_json(r) for r in latest],
+        })  # fmt: skip
+    return out
+
+
+def run_json(run: JobRun) -> dict[str, Any]:
+    """One run as the API shows it."""
+    return {
+        "due_at": run.due_at, "attempt": run.attempt, "started_at": run.started_at,
+        "finished_at": run.finished_at, "duration_s": run.duration_s, "state": run.state,
+        "result": run.result, "error": run.error, "worker": run.worker,
+    }  # fmt: skip
+
+
+def claim_due(session: Session, now: datetime, limit: int = 200) -> list[tuple[int, datetime]]:
+    """Claim the runs due at `now`: (definition id, due time) of each definition whose
+    `next_due` this caller moved on (one period past its due time, skipping missed ones)."""
+    due = session.execute(
+        select(JobDefinition.id, JobDefinition.next_due, JobDefinition.period)
+        .where(JobDefinition.enabled.is_(True), JobDefinition.next_due <= now)
+        .order_by(JobDefinition.next_due)
+        .limit(limit)
+    ).all()
+    claimed = []
+    for definition_id, due_at, period in due:
+        step = PERIOD_LENGTH[period]
+        following = due_at + step * max(1, (now - due_at) // step + 1)
+        moved = session.execute(
+            update(JobDefinition)
+            .where(JobDefinition.id == definition_id, JobDefinition.next_due == due_at)
+            .values(next_due=following)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append((definition_id, due_at))
+    return claimed
+
+
+def start_run(
+    session: Session, definition_id: int, due_at: datetime, attempt: int, worker: str,
+    now: datetime,
+) -> JobRun:  # fmt: skip
+    """Record that an attempt of a run starts."""
+    if session.get(JobDefinition, definition_id) is None:
+        raise NotFoundError(f"no job {definition_id}")
+    run = JobRun(
+        definition_id=definition_id, due_at=due_at, attempt=attempt, started_at=now,
+        state="running", error="", worker=worker[:100],
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
+    return run
+
+
+def execute_run(
+    session: Session, run: JobRun, node_kinds: Mapping[str, JobKind] | None = None
+) -> dict[str, Any]:
+    """Do the job of a started run (in the caller's transaction); `node_kinds` adds the
+    kinds the node implements (`NODE_KINDS`)."""
+    definition = session.get_one(JobDefinition, run.definition_id)
+    kinds = {**KINDS, **(node_kinds or {})}
+    if definition.kind not in kinds:
+        raise InvalidQueryError(f"this process cannot run jobs of kind {definition.kind!r}")
+    return kinds[definition.kind](session, definition, run.due_at)
+
+
+def finish_run(
+    session: Session, run_id: int, *, result: dict[str, Any] | None, error: str,
+    started: float, now: datetime,
+) -> None:  # fmt: skip
+    """Record the end of an attempt: its result, or the error that says why it failed."""
+    run = session.get_one(JobRun, run_id)
+    run.finished_at, run.duration_s = now, time.monotonic() - started
+    run.state = "failed" if error else "succeeded"
+    run.result, run.error = result, error[:4000]
+
+
+def runs_count(session: Session) -> int:
+    """How many runs were recorded (all definitions, all attempts)."""
+    return int(session.scalar(select(func.count()).select_from(JobRun)) or 0)
+
+
+def add_transfer_source(
+    session: Session, *, name: str, url: str, auth: str, key_id: str, secret: str,
+    owner_user_id: int, campaign: str, category: str | None, access: str | None,
+    now: datetime,
+) -> TransferSource:  # fmt: skip
+    """Record a transfer source (a job of kind `pull-transfer` pulls it)."""
+    if auth not in TRANSFER_AUTH:
+        raise InvalidQueryError(f"auth must be one of {', '.join(TRANSFER_AUTH)}")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidQueryError("a transfer source's url is http:// or https://")
+    if session.scalar(select(TransferSource.id).where(TransferSource.name == name)):
+        raise InvalidQueryError(f"a transfer source named {name!r} exists")
+    source = TransferSource(
+        name=name, url=url, auth=auth, key_id=key_id, secret=secret,
+        owner_user_id=owner_user_id, campaign=campaign, category=category, access=access,
+        cursor="", last_error="", created_at=now,
+    )  # fmt: skip
+    session.add(source)
+    session.flush()
+    return source
+
+
+def list_transfer_sources(session: Session) -> list[dict[str, Any]]:
+    """Every transfer source, without its secret."""
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "url": s.url,
+            "auth": s.auth,
+            "key_id": s.key_id,
+            "owner_user_id": s.owner_user_id,
+            "campaign": s.campaign,
+            "category": s.category,
+            "access": s.access,
+            "cursor": s.cursor,
+            "last_checked": s.last_checked,
+            "last_error": s.last_error,
+        }
+        for s in session.scalars(select(TransferSource).order_by(TransferSource.id))
+    ]

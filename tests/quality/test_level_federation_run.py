@@ -1,0 +1,63 @@
+"""Two real nodes (JOSS - NPL): a level released at the origin is shown by the peer within a
+second, through the signed change log like any metadata change."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from catalog.db import make_session_factory
+from catalog.schemas import Role
+from catalog.users import create_user, issue_api_token
+from tests.federation.cluster import Node, build_cluster, close_all, eventually, publish, start_all
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
+    nodes = build_cluster(
+        tmp_path_factory.mktemp("levels"), [("JOSS", "NPL")], codes=("JOSS", "NPL")
+    )
+    try:
+        start_all(nodes)
+        yield nodes
+    finally:
+        close_all(nodes)
+
+
+def staff_token(node: Node) -> str:
+    with make_session_factory(node.engine)() as session, session.begin():
+        now = datetime.now(UTC)
+        user = create_user(
+            session, username="keeper", password="pw-pw-pw-pw", role=Role.STAFF, now=now
+        )
+        return issue_api_token(session, user, name="t", now=now)
+
+
+def level_at(node: Node, public_id: str) -> int | None:
+    response = node.get(f"/datasets/{public_id}")
+    return response.json()["level"] if response.status_code == 200 else None
+
+
+def test_a_released_level_reaches_the_peer_within_a_second(pair: dict[str, Node]) -> None:
+    joss, npl = pair["JOSS"], pair["NPL"]
+    (pid,) = publish(joss, 1, label="lvl")
+    eventually(lambda: level_at(npl, pid) == 0, timeout=30)
+    token = staff_token(joss)
+    sent = time.monotonic()
+    response = httpx.put(
+        f"{joss.url}/api/v1/datasets/{pid}/level", json={"level": 1, "note": "QC reviewed"},
+        headers={"Authorization": f"Bearer {token}"}, timeout=10,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    eventually(lambda: level_at(npl, pid) == 1, timeout=10, every=0.02)
+    elapsed = time.monotonic() - sent
+    assert elapsed < 1.0, f"level 1 reached NPL after {elapsed:.2f} s"
+    refused = httpx.put(
+        f"{npl.url}/api/v1/datasets/{pid}/level", json={"level": 2, "note": "not here"},
+        headers={"Authorization": f"Bearer {staff_token(npl)}"}, timeout=10,
+    )  # fmt: skip
+    assert refused.status_code == 409  # a mirror is released at its origin only
