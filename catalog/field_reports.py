@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.errors import InvalidQueryError, NotFoundError
+from catalog.field_records import announce
 from catalog.grants import holds_form_grant
 from catalog.models import Campaign, Report
 from catalog.schemas import Principal, Role
@@ -50,6 +51,14 @@ def list_reports(session: Session, *, kind: str | None = None, limit: int = 100)
     return list(session.scalars(query.limit(max(1, min(limit, 1000)))))
 
 
+def get_report(session: Session, report_id: int) -> Report:
+    """A report by id (NotFoundError when there is none)."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFoundError("no such report")
+    return report
+
+
 def add_report(
     session: Session,
     *,
@@ -80,7 +89,8 @@ def add_report(
         body=body,
         author_user_id=author.user_id,
         created_at=now,
+        origin_version=1,
     )
     session.add(report)
-    session.flush()
+    announce(session, report, now)
     return report

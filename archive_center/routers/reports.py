@@ -11,25 +11,41 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from archive_center.routers.auth import GrantRead, PasswordBody, grant_answer
 from catalog.errors import AuthenticationRequiredError, RoleRequiredError
-from catalog.field_reports import add_report, list_reports, may_write_report, report_form_key
+from catalog.field_records import withdraw_field_record
+from catalog.field_reports import (
+    add_report,
+    get_report,
+    list_reports,
+    may_write_report,
+    report_form_key,
+)
 from catalog.models import Report
 from catalog.schemas import Principal
+from catalog.sqltypes import INT32_MAX
 from web import auth
 from web.auth_service import exchange_form_password
 from web.deps import (
     NowDep,
     SessionDep,
     SettingsDep,
+    StaffDep,
     checked_principal,
     forbid_unknown_query,
 )
 
 router = APIRouter(tags=["reports"])
 ReportKind = Literal["daily", "status"]
+WITHDRAW_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in"},
+    403: {"description": "Not staff"},
+    404: {"description": "No such report"},
+    409: {"description": "Held by another center: withdraw it there"},
+}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Neither signed in nor holding the form's grant"},
     403: {"description": "Signed in, but neither staff nor holding the form's grant"},
@@ -41,11 +57,13 @@ class ReportRead(BaseModel):
     """One report as the field catalog lists it."""
 
     id: int
+    public_id: str
     kind: ReportKind
     report_date: date
     title: str
     body: str
     center: str
+    """The origin center (where the report was typed)."""
     created_at: datetime
 
 
@@ -66,7 +84,7 @@ class ReportWrite(BaseModel):
 
 def _read(report: Report) -> ReportRead:
     return ReportRead(
-        id=report.id, kind=report.kind, report_date=report.report_date,
+        id=report.id, public_id=report.public_id, kind=report.kind, report_date=report.report_date,
         title=report.title, body=report.body, center=report.center_code,
         created_at=report.created_at,
     )  # fmt: skip
@@ -128,3 +146,25 @@ def create_report_grant(
         holder=auth.grant_holder(request), now=now, access=settings.access,
     )  # fmt: skip
     return grant_answer(grant, request, response, settings, now)
+
+
+@router.delete(
+    "/reports/{report_id}",
+    status_code=204,
+    responses=WITHDRAW_ERRORS,
+    dependencies=[forbid_unknown_query("reason")],
+)
+def delete_report(
+    report_id: Annotated[int, PathParam(ge=1, le=INT32_MAX, description="a report's id")],
+    reason: Annotated[str, Query(min_length=3, max_length=2000)],
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: StaffDep,
+    now: NowDep,
+) -> Response:
+    """Staff: withdraw a report of this center (a tombstone travels to the peers)."""
+    withdraw_field_record(
+        session, get_report(session, report_id), local_code=settings.center_code,
+        actor=staff, reason=reason, now=now,
+    )  # fmt: skip
+    return Response(status_code=204)

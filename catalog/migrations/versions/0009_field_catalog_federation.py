@@ -1,0 +1,112 @@
+"""Products and reports in the change log; drop tokens and held mail of the e-mail intake
+
+Revision ID: 0009
+Revises: 0006
+Create Date: 2026-12-06 01:40:00
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = "0009"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def _give_public_ids(table: str) -> None:
+    """Existing rows get a random public id each (the column is then made NOT NULL)."""
+    bind = op.get_bind()
+    ids = [row[0] for row in bind.execute(sa.text(f"SELECT id FROM {table}"))]
+    for row_id in ids:
+        bind.execute(
+            sa.text(f"UPDATE {table} SET public_id = :p WHERE id = :i"),
+            {"p": secrets.token_urlsafe(12), "i": row_id},
+        )
+
+
+def _field_record_columns(table: str) -> None:
+    with op.batch_alter_table(table) as batch:
+        batch.add_column(sa.Column("public_id", sa.String(length=32), nullable=True))
+        batch.add_column(
+            sa.Column("origin_version", sa.Integer(), nullable=False, server_default="1")
+        )
+    _give_public_ids(table)
+    with op.batch_alter_table(table) as batch:
+        batch.alter_column("public_id", existing_type=sa.String(length=32), nullable=False)
+        batch.create_unique_constraint(op.f(f"uq_{table}_public_id"), ["public_id"])
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("changes") as batch:
+        batch.add_column(
+            sa.Column("record_type", sa.String(length=16), nullable=False,
+                      server_default="dataset")
+        )  # fmt: skip
+    _field_record_columns("products")
+    _field_record_columns("reports")
+    with op.batch_alter_table("products") as batch:
+        batch.add_column(sa.Column("origin_ref", sa.Integer(), nullable=True))
+        batch.drop_constraint("uq_products_filename", type_="unique")
+        batch.create_unique_constraint(
+            "uq_products_filename_center", ["filename", "center_code"]
+        )
+    op.create_table(
+        "drop_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_drop_tokens_user_id_users"),
+            ondelete="CASCADE",
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_drop_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_drop_tokens_token_hash")),
+    )
+    op.create_index("ix_drop_tokens_user_id", "drop_tokens", ["user_id"], unique=False)
+    op.create_table(
+        "held_mail",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=32), nullable=False),
+        sa.Column("sender", sa.String(length=320), nullable=False),
+        sa.Column("recipient", sa.String(length=320), nullable=False),
+        sa.Column("subject", sa.String(length=998), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("path", sa.String(length=1000), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "state IN ('held', 'released', 'discarded')", name=op.f("ck_held_mail_state")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_held_mail")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_held_mail_public_id")),
+    )
+    op.create_index(
+        "ix_held_mail_state_received", "held_mail", ["state", "received_at"], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_held_mail_state_received", table_name="held_mail")
+    op.drop_table("held_mail")
+    op.drop_index("ix_drop_tokens_user_id", table_name="drop_tokens")
+    op.drop_table("drop_tokens")
+    with op.batch_alter_table("products") as batch:
+        batch.drop_constraint("uq_products_filename_center", type_="unique")
+        batch.create_unique_constraint("uq_products_filename", ["filename"])
+        batch.drop_column("origin_ref")
+    for table in ("reports", "products"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(op.f(f"uq_{table}_public_id"), type_="unique")
+            batch.drop_column("origin_version")
+            batch.drop_column("public_id")
+    with op.batch_alter_table("changes") as batch:
+        batch.drop_column("record_type")

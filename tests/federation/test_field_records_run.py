@@ -1,0 +1,128 @@
+"""Three real nodes: products and reports made at one center appear at the others, named by
+their origin, and their withdrawals follow; a mirror's product file redirects to the origin."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime
+
+import httpx
+
+from catalog.db import make_session_factory
+from catalog.schemas import Role
+from catalog.users import create_user, issue_api_token
+from tests.federation.cluster import Node, eventually
+
+CONVERGE_S = 2.0
+"""The issue asks for "within a second", as datasets; 2 s leaves room for a loaded CI box."""
+
+
+def staff_token(node: Node, name: str) -> dict[str, str]:
+    """A staff user of `node`, made in its database; its bearer header."""
+    now = datetime.now(UTC)
+    with make_session_factory(node.engine)() as session, session.begin():
+        user = create_user(session, username=name, password="pw-" * 4, role=Role.STAFF, now=now)
+        token = issue_api_token(session, user, name="test", now=now)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def png_bytes() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 200), (200, 80, 20)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def products_at(node: Node) -> dict[str, dict]:
+    return {p["public_id"]: p for p in node.get("/products", limit=1000).json()["items"]}
+
+
+def reports_at(node: Node) -> dict[str, dict]:
+    return {r["public_id"]: r for r in node.get("/reports", limit=1000).json()["items"]}
+
+
+def test_products_and_reports_travel_and_their_withdrawals_follow(
+    cluster: dict[str, Node],
+) -> None:
+    joss, others = cluster["JOSS"], [cluster["NPL"], cluster["LMD"]]
+    staff = staff_token(joss, "staff-fieldrec")
+    name = "c130.9903070400.flight_track.png"
+    files = {"file": (name, io.BytesIO(png_bytes()), "image/png")}
+    made = httpx.post(joss.url + "/api/v1/submissions", files=files, headers=staff, timeout=30)
+    assert made.status_code == 201, made.text
+    daily = {"kind": "daily", "report_date": "1999-03-07", "title": "Day 66: RF07 to the ITCZ"}
+    report = httpx.post(joss.url + "/api/v1/reports", json=daily, headers=staff, timeout=30)
+    assert report.status_code == 201, report.text
+    report_id = report.json()["public_id"]
+    product = next(p for p in products_at(joss).values() if p["filename"] == name)
+    started = time.monotonic()
+    for node in others:
+        eventually(lambda n=node: product["public_id"] in products_at(n), timeout=15)
+        eventually(lambda n=node: report_id in reports_at(n), timeout=15)
+    assert time.monotonic() - started < CONVERGE_S
+    for node in others:
+        mirrored = products_at(node)[product["public_id"]]
+        assert mirrored["center"] == "JOSS" and mirrored["is_mirror"]
+        assert mirrored["sha256"] == product["sha256"] and not product["is_mirror"]
+        file = httpx.get(node.url + mirrored["links"]["file"], timeout=30)
+        assert file.status_code == 307
+        assert file.headers["location"] == joss.url + product["links"]["file"]
+        followed = httpx.get(node.url + mirrored["links"]["file"], follow_redirects=True)
+        assert followed.content == png_bytes()
+        thumb = httpx.get(node.url + mirrored["links"]["thumbnail"], follow_redirects=True)
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+        got = reports_at(node)[report_id]
+        assert got["center"] == "JOSS" and got["title"] == daily["title"]
+        gallery = httpx.get(node.url + "/products", timeout=30).text
+        assert (
+            'flight_track · 04:00 UTC · <abbr class="origin" title="filed at center JOSS">'
+            in gallery
+        )
+        assert daily["title"] in httpx.get(node.url + "/reports", timeout=30).text
+    # a mirror may not withdraw another center's record
+    npl_copy = products_at(others[0])[product["public_id"]]
+    npl_staff = staff_token(others[0], "staff-fieldrec-npl")
+    refused = httpx.delete(
+        f"{others[0].url}/api/v1/products/{npl_copy['id']}",
+        params={"reason": "not ours"}, headers=npl_staff,
+    )  # fmt: skip
+    assert refused.status_code == 409
+    gone = httpx.delete(
+        f"{joss.url}/api/v1/products/{product['id']}", params={"reason": "wrong flight"},
+        headers=staff,
+    )  # fmt: skip
+    assert gone.status_code == 204, gone.text
+    joss_report = reports_at(joss)[report_id]
+    gone = httpx.delete(
+        f"{joss.url}/api/v1/reports/{joss_report['id']}", params={"reason": "typed twice"},
+        headers=staff,
+    )  # fmt: skip
+    assert gone.status_code == 204, gone.text
+    for node in others:
+        eventually(lambda n=node: product["public_id"] not in products_at(n), timeout=15)
+        eventually(lambda n=node: report_id not in reports_at(n), timeout=15)
+    assert product["public_id"] not in products_at(joss) and report_id not in reports_at(joss)
+
+
+def test_the_log_never_carries_a_withdrawn_records_content(cluster: dict[str, Node]) -> None:
+    """After withdrawal, a peer reading the log from the start learns nothing of the product."""
+    lmd = cluster["LMD"]
+    staff = staff_token(lmd, "staff-fieldrec-lmd")
+    daily = {"kind": "status", "report_date": "1999-03-08", "title": "Lidar: secret-canary"}
+    made = httpx.post(lmd.url + "/api/v1/reports", json=daily, headers=staff, timeout=30)
+    assert made.status_code == 201
+    gone = httpx.delete(f"{lmd.url}/api/v1/reports/{made.json()['id']}",
+                        params={"reason": "canary"}, headers=staff)  # fmt: skip
+    assert gone.status_code == 204
+    joss = cluster["JOSS"]
+    eventually(lambda: made.json()["public_id"] not in reports_at(joss) or None)
+    with make_session_factory(joss.engine)() as session:
+        from sqlalchemy import select
+
+        from catalog.models import Change
+
+        rows = session.scalars(select(Change).where(Change.public_id == made.json()["public_id"]))
+        payloads = [str(r.payload) for r in rows]
+    assert all("secret-canary" not in p for p in payloads)
