@@ -107,6 +107,13 @@ ACCESS_MATRIX: dict[str, Row] = {
         "public", path="/api/v1/products/1/thumbnail"
     ),
     "GET /api/v1/reports": Row("listing"),
+    # Withdrawing a product or report of this center (tests/federation/test_field_records_run.py).
+    "DELETE /api/v1/products/{product_id}": Row(
+        "staff", query="reason=withdrawn", path="/api/v1/products/999999"
+    ),
+    "DELETE /api/v1/reports/{report_id}": Row(
+        "staff", query="reason=withdrawn", path="/api/v1/reports/999999"
+    ),
     # Staff post reports; a report form's grant also opens it (tests/access/test_report_api.py).
     "POST /api/v1/reports": Row(
         "staff", {"kind": "daily", "report_date": "1999-02-20", "title": "matrix"}
