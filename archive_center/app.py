@@ -101,6 +101,7 @@ def api_routers() -> list[APIRouter]:
         auth,
         bundles,
         datasets,
+        drops,
         federation,
         health,
         products,
@@ -117,6 +118,7 @@ def api_routers() -> list[APIRouter]:
         submissions.router,
         products.router,
         reports.router,
+        drops.router,
         federation.router,
     ]
 

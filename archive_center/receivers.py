@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from submissions.ftp_drop import FtpDrop
+    from submissions.mail_receiver import MailReceiver
     from submissions.pipeline import SubmissionResult
 
 logger = logging.getLogger(__name__)
@@ -30,12 +31,16 @@ class Receivers:
     """What `start_receivers` started; `stop()` ends it all."""
 
     ftp: FtpDrop | None = None
+    mail: MailReceiver | None = None
     threads: list[threading.Thread] = field(default_factory=list)
 
     def stop(self) -> None:
-        """Stop the FTP drop and wait for the watcher (its stop event must be set)."""
+        """Stop the FTP drop and the e-mail intake, and wait for the watcher (its stop event
+        must be set)."""
         if self.ftp is not None:
             self.ftp.stop()
+        if self.mail is not None:
+            self.mail.stop()
         for thread in self.threads:
             thread.join(timeout=10)
 
@@ -99,6 +104,28 @@ def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
     return FtpDrop(config, lambda path: take(path, path.name), bytes_today)
 
 
+def _mail_receiver(settings: Settings, engine: Engine) -> MailReceiver:
+    from catalog.db import make_session_factory
+    from catalog.storage import ArchiveStore
+    from submissions.acceptance import SubmitOptions
+    from submissions.mail_intake import MailCaps, MailDesk
+    from submissions.mail_receiver import MailReceiver, MailReceiverConfig
+
+    cfg = settings.submissions.mail
+    campaign = settings.campaign
+    desk = MailDesk(
+        sessions=make_session_factory(engine), store=ArchiveStore(settings.root),
+        center_code=settings.center_code, campaign_code=campaign.code,
+        reference_year=campaign.start.year,
+        options=SubmitOptions(max_bytes=settings.max_upload_bytes,
+                              limits=settings.limits.to_limits()),
+        caps=MailCaps(cfg.max_parts, cfg.max_depth, cfg.max_attachments),
+        mailbox=cfg.mailbox, now=lambda: datetime.now(UTC),
+    )  # fmt: skip
+    config = MailReceiverConfig(cfg.host, cfg.port, cfg.max_message_bytes)
+    return MailReceiver(desk, config)
+
+
 def start_receivers(settings: Settings, engine: Engine, stop: threading.Event) -> Receivers:
     """Reconcile, then start the FTP drop and the watched directory if configured."""
     from catalog.storage import ArchiveStore
@@ -110,6 +137,9 @@ def start_receivers(settings: Settings, engine: Engine, stop: threading.Event) -
         receivers.ftp = _ftp_drop(settings, engine)
         receivers.ftp.take_leftovers()
         receivers.ftp.start()
+    if settings.submissions.mail.enabled:
+        receivers.mail = _mail_receiver(settings, engine)
+        receivers.mail.start()
     watch = settings.submissions.watch
     if watch.enabled:
         store = ArchiveStore(settings.root)
