@@ -66,8 +66,8 @@ class MailDesk:
     campaign_code: str
     reference_year: int
     """The campaign's year, which places two-digit years of subjects in their century."""
-    options: SubmitOptions = SubmitOptions()
-    caps: MailCaps = MailCaps()
+    options: SubmitOptions = field(default_factory=SubmitOptions)
+    caps: MailCaps = field(default_factory=MailCaps)
     mailbox: str = "intake"
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
 
