@@ -111,6 +111,10 @@ ACCESS_MATRIX: dict[str, Row] = {
     "DELETE /api/v1/products/{product_id}": Row(
         "staff", query="reason=withdrawn", path="/api/v1/products/999999"
     ),
+    # Personal drops and the held-mail queue (tests/submissions/test_mail_intake_run.py).
+    "POST /api/v1/me/drop-address": Row("submission"),
+    "DELETE /api/v1/me/drop-address": Row("submission"),
+    "GET /api/v1/mail/held": Row("staff"),
     "DELETE /api/v1/reports/{report_id}": Row(
         "staff", query="reason=withdrawn", path="/api/v1/reports/999999"
     ),
