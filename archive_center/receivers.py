@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from web.settings import Settings
 
@@ -24,6 +23,12 @@ logger = logging.getLogger(__name__)
 
 FTP_RECEIVER = "ftp"
 WATCH_RECEIVER = "watch"
+
+
+class DropIntake(Protocol):
+    """Takes a dropped file in: anonymous, or as the user whose id is `owner`."""
+
+    def __call__(self, path: Path, name: str, owner: int | None = None) -> SubmissionResult: ...
 
 
 @dataclass
@@ -45,11 +50,11 @@ class Receivers:
             thread.join(timeout=10)
 
 
-def intake_for(
-    settings: Settings, engine: Engine, receiver: str
-) -> Callable[[Path, str], SubmissionResult]:
-    """A function taking a file in through the pipeline as `receiver` (an anonymous drop)."""
+def intake_for(settings: Settings, engine: Engine, receiver: str) -> DropIntake:
+    """A function taking a file in through the pipeline as `receiver`: an anonymous drop, or
+    the drop of the user whose id is given (their personal folder or login)."""
     from catalog.db import make_session_factory
+    from catalog.drops import drop_principal
     from catalog.schemas import Principal
     from catalog.storage import ArchiveStore
     from submissions.acceptance import SubmitOptions
@@ -59,9 +64,13 @@ def intake_for(
     store = ArchiveStore(settings.root)
     limit = settings.max_upload_bytes
     caps = settings.limits.to_limits()
-    submitter = Principal(username=f"{receiver}-drop")
+    anonymous = Principal(username=f"{receiver}-drop")
 
-    def take(path: Path, name: str) -> SubmissionResult:
+    def take(path: Path, name: str, owner: int | None = None) -> SubmissionResult:
+        submitter = anonymous
+        if owner is not None:
+            with sessions() as session:
+                submitter = drop_principal(session, owner) or anonymous
         return submit_file(
             sessions, store, source=path, original_name=name, submitter=submitter,
             center_code=settings.center_code, campaign=settings.campaign.code,
@@ -83,9 +92,10 @@ def reconcile_at_start(settings: Settings, engine: Engine, started_at: datetime)
 
 def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
     from catalog.db import make_session_factory
+    from catalog.drops import user_for_drop_token
     from catalog.storage import ArchiveStore
     from catalog.submission_records import bytes_received_since
-    from submissions.ftp_drop import FtpDrop, FtpDropConfig
+    from submissions.ftp_drop import FtpDrop, FtpDropConfig, owner_of_upload
 
     cfg = settings.submissions.ftp
     sessions = make_session_factory(engine)
@@ -101,7 +111,17 @@ def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
         daily_quota_bytes=cfg.daily_quota_bytes, passive_ports=cfg.passive_ports,
     )  # fmt: skip
     take = intake_for(settings, engine, FTP_RECEIVER)
-    return FtpDrop(config, lambda path: take(path, path.name), bytes_today)
+
+    def owner_of(token: str) -> int | None:
+        with sessions() as session:
+            user = user_for_drop_token(session, token)
+            return None if user is None else user.id
+
+    directory = config.directory.resolve()
+    return FtpDrop(
+        config, lambda path: take(path, path.name, owner_of_upload(directory, path)),
+        bytes_today, owner_of,
+    )  # fmt: skip
 
 
 def _mail_receiver(settings: Settings, engine: Engine) -> MailReceiver:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from catalog.intake_models import DropToken, HeldMail
 from catalog.models import User
+from catalog.schemas import Principal, Role
 
 TOKEN_SHAPE = re.compile(r"^[0-9a-f]{24}$")
 
@@ -59,6 +60,14 @@ def user_for_drop_token(session: Session, token: str) -> User | None:
         .where(User.active.is_(True))
     )
     return session.scalars(query).first()
+
+
+def drop_principal(session: Session, user_id: int) -> Principal | None:
+    """The active user a personal drop belongs to, as the pipeline's submitter (None if gone)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return Principal(user_id=user.id, username=user.username, role=Role(user.role))
 
 
 def hold_mail(

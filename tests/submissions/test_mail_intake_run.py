@@ -1,9 +1,11 @@
-"""A real `fieldcat serve` with the e-mail intake on: mail sent with smtplib files a report,
-products and a data file for the user its secret address names, and the reply reaches a second
-real SMTP server (the relay); unknown senders and forged From lines are held, adding nothing."""
+"""A real `fieldcat serve` with the e-mail intake and the FTP drop on: mail sent with smtplib
+files a report, products and a data file for the user its secret address names, and the reply
+reaches a second real SMTP server (the relay); unknown senders and forged From lines are held,
+adding nothing; a PI's personal FTP login drops files the PI owns and sees."""
 
 from __future__ import annotations
 
+import ftplib
 import io
 import signal
 import smtplib
@@ -52,6 +54,7 @@ class Inbox:
 class Served:
     url: str
     smtp_port: int
+    ftp_port: int
     root: Path
     inbox: Inbox
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -78,7 +81,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
     prepare(settings)
     engine = make_engine(settings.effective_database_url)
-    served = Served("", 0, root, Inbox())
+    served = Served("", 0, 0, root, Inbox())
     with make_session_factory(engine)() as session, session.begin():
         now = datetime.now(UTC)
         for name, role in (("pi", Role.PI), ("staff", Role.STAFF), ("pi2", Role.PI)):
@@ -88,7 +91,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             served.headers[name] = {"Authorization": f"Bearer {token}"}
             served.user_ids[name] = user.id
     engine.dispose()
-    base = free_ports(3)
+    base = free_ports(4)
     relay = Controller(served.inbox, hostname="127.0.0.1", port=base + 2)
     relay.start()
     log = root / "serve.log"
@@ -102,9 +105,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         FIELDCAT_SUBMISSIONS__MAIL__MAX_ATTACHMENTS="3",
         FIELDCAT_MAIL__RELAY_HOST="127.0.0.1", FIELDCAT_MAIL__RELAY_PORT=str(base + 2),
         FIELDCAT_MAIL__FROM_ADDRESS="fieldcat@joss.example",
+        FIELDCAT_SUBMISSIONS__FTP__ENABLED="true", FIELDCAT_SUBMISSIONS__FTP__PORT=str(base + 3),
     )  # fmt: skip
     try:
         served.url, served.smtp_port = f"http://127.0.0.1:{base}", base + 1
+        served.ftp_port = base + 3
         wait_ready(f"{served.url}/api/v1/readyz", process, log)
         yield served
     finally:
@@ -260,3 +265,29 @@ def test_too_many_attachments_and_oversize_mail_are_refused(served: Served, addr
     assert not any(s["original_name"].startswith("x0") for s in mine)
     with pytest.raises(smtplib.SMTPException):
         send(served, address, "data", files=(("big.txt", b"0" * (3 << 20)),))
+
+
+def ftp_put(served: Served, name: str, content: bytes, user: str = "", password: str = "") -> None:
+    ftp = ftplib.FTP()
+    ftp.connect("127.0.0.1", served.ftp_port, timeout=10)
+    ftp.login(user, password) if user else ftp.login()
+    ftp.storbinary(f"STOR {name}", io.BytesIO(content))
+    ftp.quit()
+
+
+def test_a_pis_ftp_drop_is_owned_by_the_pi_and_on_their_submissions_page(
+    served: Served, address: str
+) -> None:
+    token = address.split("+", 1)[1].split("@", 1)[0]
+    ftp_put(served, "rhb.txt", with_did("sagar_kanya_sounding.txt", 9181), "drop", token)
+    eventually(lambda: versions_of(served, "9181") == 1)
+    assert owner_of(served, "9181") == served.user_ids["pi"]
+    page = httpx.get(served.url + "/submissions", headers=served.headers["pi"])
+    assert page.status_code == 200 and "rhb.txt" in page.text
+    other = httpx.get(served.url + "/submissions", headers=served.headers["pi2"])
+    assert "rhb.txt" not in other.text
+    ftp_put(served, "anon.txt", with_did("sagar_kanya_sounding.txt", 9182))  # anonymous
+    eventually(lambda: versions_of(served, "9182") == 1)
+    assert owner_of(served, "9182") is None
+    with pytest.raises(ftplib.error_perm, match="530"):
+        ftp_put(served, "x.txt", b"x", "drop", "0" * 24)
