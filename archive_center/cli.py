@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "archive_center.cli_embargo",
     "archive_center.cli_submit",
     "archive_center.cli_peers",
+    "archive_center.cli_handover",
 )
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from archive_center.federation_setup import start_federation
+from archive_center.federation_setup import start_federation, start_handovers
 from web.settings import Settings
 
 if TYPE_CHECKING:
@@ -336,6 +336,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         settings.worker.derive_processes,
     )
     federation = start_federation(settings, engine, stop)
+    handovers = start_handovers(settings, engine, stop)
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
@@ -361,5 +362,6 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         receivers.stop()
         if federation is not None:
             federation.join(timeout=10)
+        handovers.join(timeout=10)
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

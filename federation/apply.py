@@ -97,8 +97,9 @@ class _PageWriter:
             echo = own and held is not None and change.origin_version <= held.origin_version
             return "skipped" if echo else "refused"
         if held is not None and held.origin_center != change.origin_center:
-            return "refused"
-        if change.origin_center in self.direct and change.origin_center != self.peer_code:
+            if not is_handover(change, held.origin_center, self.peer_code):
+                return "refused"
+        elif change.origin_center in self.direct and change.origin_center != self.peer_code:
             # A center we peer with is heard from itself only: a relay cannot alter its records.
             return "relayed"
         removing = _removing(change)
@@ -131,6 +132,15 @@ class _PageWriter:
         write_mirrored(self.session, self.batch, child_rows)
         for write in self.field_writes:  # after write_mirrored made the origin centers
             write.run(self.session, self.batch.now)
+
+
+def is_handover(change: FeedChange, held_origin: str, peer_code: str) -> bool:
+    """A record's move to a new origin, said by its old origin itself (`catalog.handover`).
+
+    Only the center that originated the record here may name another origin for it, in its
+    own log (`moved_from` is itself): a relay or the new origin cannot claim a record.
+    """
+    return held_origin == peer_code and change.payload.get("moved_from") == peer_code
 
 
 def _relisted(change: FeedChange) -> Relisted:

@@ -115,8 +115,10 @@ def decide_field(
         echo = own and held is not None and change.origin_version <= held.origin_version
         return ("skipped" if echo else "refused"), None
     if held is not None and held.origin_center != change.origin_center:
-        return "refused", None
-    if change.origin_center in direct and change.origin_center != peer_code:
+        moved = held.origin_center == peer_code and change.payload.get("moved_from") == peer_code
+        if not moved:  # only the old origin may name a new one (a hand-over)
+            return "refused", None
+    elif change.origin_center in direct and change.origin_center != peer_code:
         return "relayed", None
     gone = removing(change)
     if held is not None:

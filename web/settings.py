@@ -57,6 +57,8 @@ class FederationSettings(BaseModel):
     backoff_max_s: float = Field(default=300.0, gt=0)
     page_size: int = Field(default=2000, ge=1, le=10_000)
     timeout_s: float = Field(default=30.0, gt=0)
+    accept_handover_from: list[str] = Field(default_factory=list)
+    """Peers whose records this center agrees to take over (`fieldcat handover` at theirs)."""
 
 
 class AccessSettings(BaseModel):

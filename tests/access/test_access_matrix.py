@@ -59,6 +59,8 @@ class Row:
     claim      a PI asks to own a dataset: 401 without a user, 403 staff (they approve instead),
                for a PI 404 exactly as a missing id when hidden, else 409 (every seeded
                dataset has an owner: the "PI claiming someone else's DID" caller gets nothing)
+    handover   a hand-over between two centers: 401 for users, 403 for a signed peer when no
+               hand-over was agreed between the two centers (none is at the matrix node)
     submission a PI's own uploads, covered by tests/submissions/test_api.py and the upload pages'
                tests; here: nothing of the seeded datasets leaks
 
@@ -129,6 +131,13 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/federation/digests": Row("peer"),
     "POST /api/v1/federation/notify": Row("peer", {"last_seq": 0}),
     "GET /api/v1/federation/status": Row("public"),
+    # The hand-over (tests/federation/test_handover_run.py): none is agreed at the matrix node.
+    "POST /api/v1/federation/handover/offer": Row("handover", {}),
+    "GET /api/v1/federation/handover/manifest": Row("handover"),
+    "GET /api/v1/federation/handover/blobs/{sha256}": Row(
+        "handover", path="/api/v1/federation/handover/blobs/" + "0" * 64
+    ),
+    "POST /api/v1/federation/handover/complete": Row("handover", {"products": {}}),
     # The web pages (field_catalog_ui): the same policy through the same dependencies.
     "GET /static/{name:path}": Row("public", path="/static/ui.css"),
     "GET /": Row("listing"),
@@ -501,6 +510,20 @@ def test_federation_routes_answer_signed_peers_only(matrix: MatrixNode, caller: 
     feed = matrix.request("peer", "GET", "/api/v1/federation/changes", "since=0&limit=1000")
     shared = {c["public_id"] for c in feed.json()["changes"] if c["kind"] == "upsert"}
     assert shared == {matrix.ids[s] for s in STATES if s not in ("private", "withdrawn")}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_handover_routes_answer_only_an_agreed_peer(matrix: MatrixNode, caller: str) -> None:
+    for key in _non_dataset_keys("handover"):
+        response = _send(matrix, caller, key, None)
+        where = f"{key} as {caller}"
+        if caller == "peer":
+            assert response.status_code == 403, f"{where}: {response.text}"
+        elif _public_face_refuses(caller, key):
+            assert response.status_code == 403, where
+        else:
+            assert response.status_code == 401, where
+        _assert_no_canaries(_text(response), "anonymous", where)
 
 
 def test_public_listener_refuses_every_write(matrix: MatrixNode) -> None:

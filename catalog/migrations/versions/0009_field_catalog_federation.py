@@ -92,9 +92,24 @@ def upgrade() -> None:
     op.create_index(
         "ix_held_mail_state_received", "held_mail", ["state", "received_at"], unique=False
     )
+    op.create_table(
+        "handovers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("from_center", sa.String(length=16), nullable=False),
+        sa.Column("to_center", sa.String(length=16), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("records", sa.Integer(), nullable=False),
+        sa.Column("bytes_pulled", sa.BigInteger(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_handovers")),
+        sa.UniqueConstraint("from_center", "to_center", name="uq_handovers_from_to"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("handovers")
     op.drop_index("ix_held_mail_state_received", table_name="held_mail")
     op.drop_table("held_mail")
     op.drop_index("ix_drop_tokens_user_id", table_name="drop_tokens")
