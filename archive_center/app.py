@@ -107,6 +107,7 @@ def api_routers() -> list[APIRouter]:
         products,
         reports,
         submissions,
+        systems,
     )
 
     return [
@@ -118,6 +119,7 @@ def api_routers() -> list[APIRouter]:
         submissions.router,
         products.router,
         reports.router,
+        systems.router,
         drops.router,
         federation.router,
     ]

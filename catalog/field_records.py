@@ -24,6 +24,7 @@ from catalog.errors import ConflictError, InvalidQueryError
 from catalog.federation_models import MirrorTombstone
 from catalog.models import Campaign, Change, Product, Report
 from catalog.schemas import Principal
+from catalog.summaries import set_details
 
 FieldRecord = Product | Report
 RECORD_TYPES = ("dataset", "product", "report")
@@ -65,6 +66,7 @@ def report_payload(report: Report, campaign_code: str) -> dict[str, Any]:
         "report_date": _iso(report.report_date),
         "title": report.title,
         "body": report.body,
+        "details": report.details,
         "created_at": _iso(report.created_at),
     }
 
@@ -141,8 +143,11 @@ def write_mirrored_field(
             session.delete(stone)
         row = model()
         session.add(row)
+    details = values.pop("details", None)
     for name, value in values.items():
         setattr(row, name, value)
+    if isinstance(row, Report):
+        set_details(row, details)
     session.flush()
 
 

@@ -30,6 +30,7 @@ from catalog import (  # noqa: F401
     intake_models,
     notice_models,
     submission_models,
+    summary_models,
 )
 from catalog.access_states import AccessState
 from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
@@ -336,7 +337,10 @@ class Report(Base):
     """A daily summary or status report of the field catalog."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_date", "report_date"),)
+    __table_args__ = (
+        Index("ix_reports_date", "report_date"),
+        Index("ix_reports_system", "system_code", "report_date"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     """The report's id across the federation (its change-log key)."""
@@ -348,6 +352,12 @@ class Report(Base):
     report_date: Mapped[date] = mapped_column(Date)
     title: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Structured content (`catalog.summaries`): a daily summary's operations, a status."""
+    details_text: Mapped[str] = mapped_column(Text, default="")
+    """The details' words, lower-cased, for search."""
+    system_code: Mapped[str | None] = mapped_column(String(32))
+    """The measuring system a status report is about."""
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 

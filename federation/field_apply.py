@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from catalog.errors import InvalidQueryError
 from catalog.field_records import (
     HeldField,
     held_field_record,
     remove_mirrored_field,
     write_mirrored_field,
 )
+from catalog.summaries import check_details
 from federation.errors import PeerProtocolError
 from federation.feed import FeedChange
 from federation.mirror_rows import payload_time
@@ -82,8 +84,16 @@ def report_values(change: FeedChange, campaign_id: int) -> dict[str, Any]:
         "center_code": change.origin_center, "origin_version": change.origin_version,
         "kind": kind, "report_date": day, "title": _text(p, "title", 500),
         "body": _text(p, "body", 20_000), "author_user_id": None,
-        "created_at": _time(p, "created_at"),
+        "created_at": _time(p, "created_at"), "details": _details(kind, p.get("details")),
     }  # fmt: skip
+
+
+def _details(kind: str, details: Any) -> dict[str, Any] | None:
+    """A mirrored report's structured details, checked as the origin checked them."""
+    try:
+        return check_details(kind, details if isinstance(details, dict) else None)
+    except InvalidQueryError as err:
+        raise PeerProtocolError(f"a report's details do not fit: {err}") from err
 
 
 @dataclass

@@ -113,6 +113,16 @@ ACCESS_MATRIX: dict[str, Row] = {
     "DELETE /api/v1/products/{product_id}": Row(
         "staff", query="reason=withdrawn", path="/api/v1/products/999999"
     ),
+    # Structured summaries, systems and their status (tests/federation/test_field_records_run.py).
+    "GET /api/v1/reports/export": Row("listing"),
+    "GET /api/v1/systems": Row("public"),
+    "POST /api/v1/systems": Row(
+        "staff", {"code": "lidar", "name": "Lidar", "password": "matrix-password"}
+    ),
+    "GET /api/v1/systems/{code}/status": Row("public", path="/api/v1/systems/lidar/status"),
+    "POST /api/v1/systems/{code}/grant": Row(
+        "public", {"password": "not the one!"}, path="/api/v1/systems/lidar/grant"
+    ),
     # Personal drops and the held-mail queue (tests/submissions/test_mail_intake_run.py).
     "POST /api/v1/me/drop-address": Row("submission"),
     "DELETE /api/v1/me/drop-address": Row("submission"),
@@ -160,6 +170,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /submissions": Row("submission"),
     "GET /submissions/{submission_id}": Row("submission", path="/submissions/1"),
     "GET /reports": Row("listing"),
+    "GET /calendar": Row("listing", query="month=1999-03"),
     "GET /reports/{kind}/new": Row("public", path="/reports/status/new"),
     "POST /reports/{kind}/password": Row(
         "form", {"password": "x"}, path="/reports/status/password"

@@ -126,3 +126,62 @@ def test_the_log_never_carries_a_withdrawn_records_content(cluster: dict[str, No
         rows = session.scalars(select(Change).where(Change.public_id == made.json()["public_id"]))
         payloads = [str(r.payload) for r in rows]
     assert all("secret-canary" not in p for p in payloads)
+
+
+DAILY = {
+    "kind": "daily", "report_date": "1999-03-10", "title": "Day 69",
+    "details": {
+        "flights": [{"platform": "C-130", "takeoff": "1999-03-10T04:05:00Z",
+                     "landing": "1999-03-10T11:40:00Z", "mission": "RF09 ITCZ transect"}],
+        "overpasses": [{"satellite": "NOAA-14", "time": "1999-03-10T08:31:00Z"}],
+        "weather": "scattered cumulus", "notes": "ozonesonde at KCO",
+    },
+}  # fmt: skip
+
+
+def test_structured_summaries_and_system_status_are_searchable_exported_and_mirrored(
+    cluster: dict[str, Node],
+) -> None:
+    joss, npl = cluster["JOSS"], cluster["NPL"]
+    staff = staff_token(joss, "staff-summaries")
+    for code in ("lidar-kco", "radar-male"):
+        system = {"code": code, "name": code, "password": f"{code}-form-pw"}
+        made = httpx.post(joss.url + "/api/v1/systems", headers=staff, json=system)
+        assert made.status_code == 201, made.text
+    grant = httpx.post(joss.url + "/api/v1/systems/lidar-kco/grant",
+                       json={"password": "lidar-kco-form-pw"})  # fmt: skip
+    assert grant.status_code == 200, grant.text
+    holder = {"X-FieldCat-Grant": grant.json()["holder"]}
+    times = {"since": "1999-03-10T03:00:00Z", "until": "1999-03-10T09:00:00Z"}
+    down = {"kind": "status", "report_date": "1999-03-10", "title": "lidar down",
+            "details": {"system": "lidar-kco", "status": "down", **times}}  # fmt: skip
+    assert httpx.post(joss.url + "/api/v1/reports", json=down, headers=holder).status_code == 201
+    up = down | {"title": "lidar back", "details": down["details"] | {
+        "status": "operating", "since": "1999-03-10T09:00:00Z", "until": None}}  # fmt: skip
+    assert httpx.post(joss.url + "/api/v1/reports", json=up, headers=holder).status_code == 201
+    other = down | {"details": down["details"] | {"system": "radar-male"}}
+    refused = httpx.post(joss.url + "/api/v1/reports", json=other, headers=holder)
+    assert refused.status_code == 401  # the lidar's grant opens no other system's form
+    assert httpx.post(joss.url + "/api/v1/reports", json=DAILY, headers=staff).status_code == 201
+
+    def history(node: Node) -> list[dict] | None:
+        items = node.get("/systems/lidar-kco/status").json()["items"]
+        return items if len(items) == 2 else None
+
+    for node in (joss, npl):  # the history travels with the reports
+        items = eventually(lambda n=node: history(n), timeout=15)
+        assert [i["status"] for i in items] == ["operating", "down"]
+        assert all(i["center"] == "JOSS" for i in items)
+    systems = {s["code"]: s for s in joss.get("/systems").json()["items"]}
+    assert systems["lidar-kco"]["current"]["status"] == "operating"
+    eventually(lambda: npl.get("/reports", q="itcz transect").json()["items"] or None)
+    found = npl.get("/reports", q="itcz transect").json()["items"]
+    assert [r["title"] for r in found] == ["Day 69"]
+    assert found[0]["details"]["flights"][0]["mission"] == "RF09 ITCZ transect"
+    assert npl.get("/reports", system="lidar-kco", start="1999-03-10").json()["items"]
+    csv_text = npl.get("/reports/export", format="csv", start="1999-03-10", end="1999-03-10").text
+    assert "lidar-kco,down,1999-03-10T03:00:00Z" in csv_text and "C-130 RF09 ITCZ" in csv_text
+    exported = npl.get("/reports/export", format="json", kind="daily", q="itcz").json()
+    assert exported["items"][0]["details"]["overpasses"][0]["satellite"] == "NOAA-14"
+    page = httpx.get(npl.url + "/calendar", params={"month": "1999-03"}).text
+    assert "C-130 RF09 ITCZ transect 04:05" in page and "lidar-kco: down" in page

@@ -50,6 +50,28 @@ def upgrade() -> None:
         )  # fmt: skip
     _field_record_columns("products")
     _field_record_columns("reports")
+    with op.batch_alter_table("reports") as batch:
+        batch.add_column(sa.Column("details", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("details_text", sa.Text(), nullable=False, server_default=""))
+        batch.add_column(sa.Column("system_code", sa.String(length=32), nullable=True))
+    op.create_index(
+        "ix_reports_system", "reports", ["system_code", "report_date"], unique=False
+    )
+    op.create_table(
+        "measuring_systems",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("platform", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"],
+            name=op.f("fk_measuring_systems_campaign_id_campaigns"),
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_measuring_systems")),
+        sa.UniqueConstraint("campaign_id", "code", name="uq_measuring_systems_code"),
+    )
     with op.batch_alter_table("products") as batch:
         batch.add_column(sa.Column("origin_ref", sa.Integer(), nullable=True))
         batch.drop_constraint("uq_products_filename", type_="unique")
@@ -110,6 +132,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("handovers")
+    op.drop_table("measuring_systems")
+    op.drop_index("ix_reports_system", table_name="reports")
+    with op.batch_alter_table("reports") as batch:
+        batch.drop_column("system_code")
+        batch.drop_column("details_text")
+        batch.drop_column("details")
     op.drop_index("ix_held_mail_state_received", table_name="held_mail")
     op.drop_table("held_mail")
     op.drop_index("ix_drop_tokens_user_id", table_name="drop_tokens")
