@@ -102,6 +102,7 @@ def api_routers() -> list[APIRouter]:
         bundles,
         datasets,
         drops,
+        expected,
         federation,
         health,
         products,
@@ -120,6 +121,7 @@ def api_routers() -> list[APIRouter]:
         products.router,
         reports.router,
         systems.router,
+        expected.router,
         drops.router,
         federation.router,
     ]

@@ -25,14 +25,29 @@ from catalog.federation_models import MirrorTombstone
 from catalog.models import Campaign, Change, Product, Report
 from catalog.schemas import Principal
 from catalog.summaries import set_details
+from catalog.summary_models import ExpectedDelivery
 
-FieldRecord = Product | Report
-RECORD_TYPES = ("dataset", "product", "report")
+FieldRecord = Product | Report | ExpectedDelivery
+RECORD_TYPES = ("dataset", "product", "report", "expected")
+MODELS: dict[str, type[FieldRecord]] = {
+    "product": Product, "report": Report, "expected": ExpectedDelivery
+}  # fmt: skip
 
 
 def record_type_of(record: FieldRecord) -> str:
-    """`product` or `report`."""
-    return "product" if isinstance(record, Product) else "report"
+    """`product`, `report` or `expected`."""
+    return next(name for name, model in MODELS.items() if isinstance(record, model))
+
+
+def expected_payload(expected: ExpectedDelivery, campaign_code: str) -> dict[str, Any]:
+    """An expected delivery as the peers mirror it (the project office sees every center's)."""
+    return {
+        "public_id": expected.public_id, "campaign": campaign_code,
+        "pi_name": expected.pi_name, "did": expected.did, "platform": expected.platform,
+        "instrument": expected.instrument, "category": expected.category,
+        "description": expected.description, "due": _iso(expected.due),
+        "created_at": _iso(expected.created_at),
+    }  # fmt: skip
 
 
 def _iso(value: datetime | date) -> str:
@@ -93,8 +108,10 @@ def announce(session: Session, record: FieldRecord, now: datetime, *, withdrawn:
         payload = tombstone_payload(record.public_id, record.center_code, record.origin_version)
     elif isinstance(record, Product):
         payload = product_payload(record, code)
-    else:
+    elif isinstance(record, Report):
         payload = report_payload(record, code)
+    else:
+        payload = expected_payload(record, code)
     change = Change(
         seq=next_seq(session), public_id=record.public_id, record_type=record_type_of(record),
         origin_center=record.center_code, origin_version=record.origin_version,
@@ -118,11 +135,9 @@ class HeldField:
 
 def held_field_record(session: Session, record_type: str, public_id: str) -> HeldField | None:
     """The row (or mirror tombstone) held here for this product or report."""
-    row: FieldRecord | None
-    if record_type == "product":
-        row = session.scalars(select(Product).where(Product.public_id == public_id)).first()
-    else:
-        row = session.scalars(select(Report).where(Report.public_id == public_id)).first()
+    model = MODELS[record_type]
+    found = session.scalars(select(model).where(model.public_id == public_id)).first()
+    row = found if isinstance(found, Product | Report | ExpectedDelivery) else None
     if row is not None:
         return HeldField(row, row.center_code, row.origin_version)
     stone = session.get(MirrorTombstone, public_id)
@@ -135,7 +150,7 @@ def write_mirrored_field(
     session: Session, record_type: str, values: dict[str, Any], held: HeldField | None
 ) -> None:
     """Insert or update a mirrored product or report from its coerced `values`."""
-    model = Product if record_type == "product" else Report
+    model = MODELS[record_type]
     row = held.record if held is not None else None
     if row is None:
         stone = session.get(MirrorTombstone, values["public_id"])

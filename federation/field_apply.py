@@ -96,6 +96,28 @@ def _details(kind: str, details: Any) -> dict[str, Any] | None:
         raise PeerProtocolError(f"a report's details do not fit: {err}") from err
 
 
+def expected_values(change: FeedChange, campaign_id: int) -> dict[str, Any]:
+    """The `expected_deliveries` row of a mirrored expected delivery."""
+    p = change.payload
+    try:
+        due = date.fromisoformat(_text(p, "due", 10))
+    except ValueError as err:
+        raise PeerProtocolError("bad due date in a record") from err
+    did = p.get("did")
+    return {
+        "public_id": change.public_id, "campaign_id": campaign_id,
+        "center_code": change.origin_center, "origin_version": change.origin_version,
+        "pi_name": _text(p, "pi_name", 200), "pi_key": _text(p, "pi_name", 200).strip().lower(),
+        "did": None if did is None else _text(p, "did", 64),
+        "platform": _text(p, "platform", 200), "instrument": _text(p, "instrument", 200),
+        "category": _text(p, "category", 16), "description": _text(p, "description", 5000),
+        "due": due, "created_at": _time(p, "created_at"),
+    }  # fmt: skip
+
+
+VALUES = {"product": product_values, "report": report_values, "expected": expected_values}
+
+
 @dataclass
 class FieldWrite:
     """One decided write of a product or report, done once the page's centers exist."""
@@ -138,5 +160,4 @@ def decide_field(
             return "skipped", None
     if gone:
         return "applied", FieldWrite(change, held, None)
-    make = product_values if change.record_type == "product" else report_values
-    return "applied", FieldWrite(change, held, make(change, campaign_id))
+    return "applied", FieldWrite(change, held, VALUES[change.record_type](change, campaign_id))

@@ -123,6 +123,8 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /api/v1/systems/{code}/grant": Row(
         "public", {"password": "not the one!"}, path="/api/v1/systems/lidar/grant"
     ),
+    "GET /api/v1/expected": Row("public"),
+    "POST /api/v1/expected": Row("staff", {"pi_name": "matrix", "did": "m-1"}),
     # Personal drops and the held-mail queue (tests/submissions/test_mail_intake_run.py).
     "POST /api/v1/me/drop-address": Row("submission"),
     "DELETE /api/v1/me/drop-address": Row("submission"),
@@ -171,6 +173,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /submissions/{submission_id}": Row("submission", path="/submissions/1"),
     "GET /reports": Row("listing"),
     "GET /calendar": Row("listing", query="month=1999-03"),
+    "GET /expected": Row("public"),
     "GET /reports/{kind}/new": Row("public", path="/reports/status/new"),
     "POST /reports/{kind}/password": Row(
         "form", {"password": "x"}, path="/reports/status/password"

@@ -185,3 +185,40 @@ def test_structured_summaries_and_system_status_are_searchable_exported_and_mirr
     assert exported["items"][0]["details"]["overpasses"][0]["satellite"] == "NOAA-14"
     page = httpx.get(npl.url + "/calendar", params={"month": "1999-03"}).text
     assert "C-130 RF09 ITCZ transect 04:05" in page and "lidar-kco: down" in page
+
+
+def test_expected_deliveries_are_judged_against_every_centers_datasets(
+    cluster: dict[str, Node],
+) -> None:
+    from tests.federation.cluster import publish
+
+    joss, npl, lmd = cluster["JOSS"], cluster["NPL"], cluster["LMD"]
+    staff = staff_token(joss, "staff-expected")
+    [delivered] = publish(npl, label="questionnaire")  # DID questionnaire-0, held at NPL
+    eventually(lambda: delivered in joss.search_ids() or None, timeout=15)
+    entries = [
+        {"pi_name": "Ramanathan", "did": "questionnaire-0"},  # delivered at NPL
+        {"pi_name": "Ramanathan", "did": "never-sent"},  # due by the release rule: past
+        {"pi_name": "Mitra", "platform": "Sagar Kanya", "due": "2999-01-01"},
+    ]
+    for entry in entries:
+        made = httpx.post(joss.url + "/api/v1/expected", json=entry, headers=staff)
+        assert made.status_code == 201, made.text
+    late = httpx.post(joss.url + "/api/v1/expected", json=entries[1], headers=staff).json()
+    assert late["due"] == "2000-03-31"  # campaign end 1999-03-31 + 12 months (research)
+
+    def judged() -> dict[str, dict] | None:
+        items = lmd.get("/expected", center="JOSS").json()["items"]
+        return {i["did"] or i["platform"]: i for i in items} if len(items) >= 3 else None
+
+    items = eventually(judged, timeout=15)  # recorded at JOSS, seen at LMD
+    assert items["questionnaire-0"]["standing"] == "received"
+    assert items["questionnaire-0"]["dataset"] == delivered
+    assert items["never-sent"]["standing"] == "late"
+    assert items["Sagar Kanya"]["standing"] == "waiting"
+    tally = {(t["pi_name"], t["center"]): t for t in lmd.get("/expected").json()["tally"]}
+    assert tally[("Ramanathan", "JOSS")]["received"] == 1
+    assert tally[("Ramanathan", "JOSS")]["late"] >= 1
+    page = httpx.get(lmd.url + "/expected").text
+    assert "Ramanathan" in page and "late" in page and "waiting" in page
+    assert httpx.post(lmd.url + "/api/v1/expected", json=entries[0]).status_code == 401

@@ -72,6 +72,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_measuring_systems")),
         sa.UniqueConstraint("campaign_id", "code", name="uq_measuring_systems_code"),
     )
+    op.create_table(
+        "expected_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=32), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("center_code", sa.String(length=16), nullable=False),
+        sa.Column("origin_version", sa.Integer(), nullable=False),
+        sa.Column("pi_name", sa.String(length=200), nullable=False),
+        sa.Column("pi_key", sa.String(length=200), nullable=False),
+        sa.Column("did", sa.String(length=64), nullable=True),
+        sa.Column("platform", sa.String(length=200), nullable=False),
+        sa.Column("instrument", sa.String(length=200), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("due", sa.Date(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"],
+            name=op.f("fk_expected_deliveries_campaign_id_campaigns"),
+        ),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["center_code"], ["centers.code"],
+            name=op.f("fk_expected_deliveries_center_code_centers"),
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_expected_deliveries")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_expected_deliveries_public_id")),
+    )
+    op.create_index("ix_expected_deliveries_pi", "expected_deliveries", ["pi_key"], unique=False)
     with op.batch_alter_table("products") as batch:
         batch.add_column(sa.Column("origin_ref", sa.Integer(), nullable=True))
         batch.drop_constraint("uq_products_filename", type_="unique")
@@ -133,6 +161,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("handovers")
     op.drop_table("measuring_systems")
+    op.drop_index("ix_expected_deliveries_pi", table_name="expected_deliveries")
+    op.drop_table("expected_deliveries")
     op.drop_index("ix_reports_system", table_name="reports")
     with op.batch_alter_table("reports") as batch:
         batch.drop_column("system_code")
