@@ -174,6 +174,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /reports": Row("listing"),
     "GET /calendar": Row("listing", query="month=1999-03"),
     "GET /expected": Row("public"),
+    "GET /staff/mail": Row("staff_page"),
     "GET /reports/{kind}/new": Row("public", path="/reports/status/new"),
     "POST /reports/{kind}/password": Row(
         "form", {"password": "x"}, path="/reports/status/password"

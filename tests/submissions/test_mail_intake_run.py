@@ -239,6 +239,8 @@ def test_unknown_and_forged_senders_are_held_and_add_nothing(served: Served, add
         "intake@joss.example", "intake+0123456789abcdef01234567@joss.example"
     }  # fmt: skip
     assert all(h["sender"] == PI_MAIL for h in held)
+    page = httpx.get(served.url + "/staff/mail", headers=served.headers["staff"])
+    assert page.status_code == 200 and "intake+0123456789abcdef01234567@joss.example" in page.text
     time.sleep(1.0)  # a wrongly filed version would have registered by now
     assert versions_of(served, "9171") == 1
     assert served.api("GET", "/mail/held", "pi").status_code == 403
