@@ -222,3 +222,24 @@ def test_expected_deliveries_are_judged_against_every_centers_datasets(
     page = httpx.get(lmd.url + "/expected").text
     assert "Ramanathan" in page and "late" in page and "waiting" in page
     assert httpx.post(lmd.url + "/api/v1/expected", json=entries[0]).status_code == 401
+
+
+def test_many_clients_filing_reports_at_once_lose_nothing(cluster: dict[str, Node]) -> None:
+    """Twenty reports posted at once: each filed once, the log gap-free, all mirrored."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    joss, npl = cluster["JOSS"], cluster["NPL"]
+    staff = staff_token(joss, "staff-concurrent")
+
+    def post(i: int) -> str:
+        body = {"kind": "daily", "report_date": "1999-03-11", "title": f"burst {i}"}
+        answer = httpx.post(joss.url + "/api/v1/reports", json=body, headers=staff, timeout=60)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["public_id"])
+
+    with ThreadPoolExecutor(20) as pool:
+        made = set(pool.map(post, range(20)))
+    assert len(made) == 20
+    eventually(lambda: made <= set(reports_at(npl)) or None, timeout=30)
+    titles = [r["title"] for r in reports_at(npl).values() if r["title"].startswith("burst ")]
+    assert sorted(titles) == sorted(f"burst {i}" for i in range(20))  # none doubled
