@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from catalog.audit import record_event
 from catalog.changes import append_change
 from catalog.federation_models import Handover, MirrorTombstone, Peer
-from catalog.field_records import announce
+from catalog.field_records import MODELS, FieldRecord, announce
 from catalog.models import (
     Campaign,
     Center,
@@ -37,6 +37,7 @@ from catalog.models import (
 )
 from catalog.registration import campaign_id, ensure_center
 from catalog.schemas import Principal, Role
+from catalog.summary_models import ExpectedDelivery
 
 OFFERED, PULLING, DONE = "offered", "pulling", "done"
 SKIP = {"id", "campaign_id", "dataset_id", "owner_user_id", "uploaded_by", "author_user_id"}
@@ -124,8 +125,14 @@ def manifest(session: Session, local: str) -> dict[str, Any]:
         {"row": _row(r), "campaign": codes[r.campaign_id]}
         for r in session.scalars(select(Report).where(Report.center_code == local))
     ]
+    expected = [
+        {"row": _row(e), "campaign": codes[e.campaign_id]}
+        for e in session.scalars(
+            select(ExpectedDelivery).where(ExpectedDelivery.center_code == local)
+        )
+    ]
     return {"center": local, "datasets": datasets, "products": products, "reports": reports,
-            "blobs": blobs}  # fmt: skip
+            "expected": expected, "blobs": blobs}  # fmt: skip
 
 
 def handed_over_blob(session: Session, local: str, sha256: str) -> bool:
@@ -200,7 +207,7 @@ def _unlist(session: Session, dataset: Dataset) -> None:
 def import_field(session: Session, kind: str, item: dict[str, Any], source: str, local: str,
                  now: datetime) -> int:  # fmt: skip
     """Make a handed-over product or report this center's own; its id here."""
-    model = Product if kind == "product" else Report
+    model = MODELS[kind]
     row = item["row"]
     held = _drop_mirror(session, model, row["public_id"])
     if held is not None and held.center_code == local:
@@ -245,9 +252,14 @@ def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, 
         product.origin_ref = refs.get(product.public_id, product.id)
         _moved(announce(session, product, now), local)
         moved += 1
-    for report in session.scalars(select(Report).where(Report.center_code == local)).all():
-        report.center_code, report.origin_version = target, report.origin_version + 1
-        _moved(announce(session, report, now), local)
+    reports = session.scalars(select(Report).where(Report.center_code == local)).all()
+    expected = session.scalars(
+        select(ExpectedDelivery).where(ExpectedDelivery.center_code == local)
+    ).all()
+    records: list[FieldRecord] = [*reports, *expected]
+    for record in records:
+        record.center_code, record.origin_version = target, record.origin_version + 1
+        _moved(announce(session, record, now), local)
         moved += 1
     return moved
 

@@ -32,6 +32,7 @@ from federation.peers import get_peer, signing_key
 logger = logging.getLogger(__name__)
 BATCH = 200
 PARALLEL = 4
+RECORD_LISTS = ("datasets", "products", "reports", "expected")
 
 
 @dataclass
@@ -108,6 +109,7 @@ def import_all(
     items = [("dataset", d) for d in manifest["datasets"]]
     items += [("product", p) for p in manifest["products"]]
     items += [("report", r) for r in manifest["reports"]]
+    items += [("expected", e) for e in manifest.get("expected", [])]
     for first in range(0, len(items), BATCH):
         with factory() as session, session.begin():
             for kind, item in items[first : first + BATCH]:
@@ -143,7 +145,7 @@ async def pull_handover(client: PeerClient, factory: sessionmaker[Session], stor
         job = find_handover(session, source, local)
         if job is not None:
             job.state, job.finished_at = DONE, now()
-            job.records = len(manifest["datasets"]) + len(refs) + len(manifest["reports"])
+            job.records = sum(len(manifest.get(k, [])) for k in RECORD_LISTS)
             job.bytes_pulled += result.fetched_bytes
             job.last_error = ""
     logger.info("hand-over from %s done: %d originals, %d records imported", source,

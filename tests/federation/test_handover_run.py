@@ -85,6 +85,8 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     assert httpx.post(joss.url + "/api/v1/submissions", files=files, headers=staff).is_success
     daily = {"kind": "daily", "report_date": "1999-03-09", "title": "handed over day"}
     report = httpx.post(joss.url + "/api/v1/reports", json=daily, headers=staff).json()
+    wanted = {"pi_name": "Ramanathan", "did": "handover-1"}
+    expected = httpx.post(joss.url + "/api/v1/expected", json=wanted, headers=staff).json()
     shared = [p for p in originals if p != next(iter(originals))]
     for node in (npl, lmd):  # the mirrors hold JOSS's shared records first
         eventually(lambda n=node: set(shared) <= n.search_ids() or None, timeout=30)
@@ -139,3 +141,8 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
         lambda: any(r["public_id"] == report["public_id"] and r["center"] == "NPL"
                     for r in lmd.get("/reports").json()["items"]), timeout=30,
     )  # fmt: skip
+    judged = eventually(
+        lambda: [e for e in lmd.get("/expected").json()["items"]
+                 if e["id"] == expected["id"] and e["center"] == "NPL"], timeout=30,
+    )  # fmt: skip
+    assert judged[0]["standing"] == "received"  # handover-1 is one of the handed-over DIDs
