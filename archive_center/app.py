@@ -103,6 +103,8 @@ def api_routers() -> list[APIRouter]:
         cids,
         datasets,
         doi,
+        drops,
+        expected,
         federation,
         health,
         jobs,
@@ -112,6 +114,7 @@ def api_routers() -> list[APIRouter]:
         reports,
         saved_searches,
         submissions,
+        systems,
     )
 
     return [
@@ -128,6 +131,9 @@ def api_routers() -> list[APIRouter]:
         registry.router,
         quality.router,
         jobs.router,
+        systems.router,
+        expected.router,
+        drops.router,
         federation.router,
         cids.router,
     ]

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "archive_center.cli_download",
     "archive_center.cli_peers",
     "archive_center.cli_streams",
+    "archive_center.cli_handover",
 )
 
 

@@ -42,3 +42,17 @@ def start_federation(
     if not settings.federation.enabled:
         return None
     return start_replicator_thread(engine, replicator_config(settings), stop)
+
+
+def start_handovers(settings: Settings, engine: Engine, stop: threading.Event) -> threading.Thread:
+    """Start the thread that pulls (and resumes) hand-overs to this center."""
+    from catalog.db import make_session_factory
+    from catalog.storage import ArchiveStore
+    from federation.handover import handover_loop
+
+    args = (make_session_factory(engine), ArchiveStore(settings.root), settings.center_code,
+            FEDERATION_API, settings.federation.timeout_s, stop)  # fmt: skip
+    thread = threading.Thread(target=handover_loop, args=args, name="fieldcat-handover",
+                              daemon=True)  # fmt: skip
+    thread.start()
+    return thread

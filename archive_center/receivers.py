@@ -1,10 +1,10 @@
 """The node's receivers, built from settings and run by one supervisor: start-up
-reconciliation, then the FTP drop, the watched directory and the configured streams (each
-with its instrument profile). `run_worker` starts the supervisor and stops it with itself.
+reconciliation, then the FTP drop, the e-mail intake, the watched directory and the
+configured streams (each with its instrument profile). `run_worker` starts the supervisor and stops it with itself.
 
 A receiver is a small object with a name, `start`, `stop` and health (`alive`, `detail`),
-see `submissions.receiver_base.Receiver`; another receiver (e-mail) is added by appending
-it to the list `build_receivers` returns.
+see `submissions.receiver_base.Receiver`; the e-mail intake is one of them, and another is
+added by appending it to the list `build_receivers` returns.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from web.settings import Settings, StreamSettings
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from formats.profiles import Profile
     from submissions.ftp_drop import FtpDrop
+    from submissions.mail_receiver import MailReceiver
     from submissions.pipeline import SubmissionResult
     from submissions.receiver_base import Receiver
 
@@ -30,13 +31,20 @@ logger = logging.getLogger(__name__)
 
 FTP_RECEIVER = "ftp"
 WATCH_RECEIVER = "watch"
+MAIL_RECEIVER = "mail"
 
 
-def intake_for(
-    settings: Settings, engine: Engine, receiver: str
-) -> Callable[[Path, str], SubmissionResult]:
-    """A function taking a file in through the pipeline as `receiver` (an anonymous drop)."""
+class DropIntake(Protocol):
+    """Takes a dropped file in: anonymous, or as the user whose id is `owner`."""
+
+    def __call__(self, path: Path, name: str, owner: int | None = None) -> SubmissionResult: ...
+
+
+def intake_for(settings: Settings, engine: Engine, receiver: str) -> DropIntake:
+    """A function taking a file in through the pipeline as `receiver`: an anonymous drop, or
+    the drop of the user whose id is given (their personal folder or login)."""
     from catalog.db import make_session_factory
+    from catalog.drops import drop_principal
     from catalog.schemas import Principal
     from catalog.storage import ArchiveStore
     from submissions.acceptance import SubmitOptions
@@ -46,9 +54,13 @@ def intake_for(
     store = ArchiveStore(settings.root)
     limit = settings.max_upload_bytes
     caps = settings.limits.to_limits()
-    submitter = Principal(username=f"{receiver}-drop")
+    anonymous = Principal(username=f"{receiver}-drop")
 
-    def take(path: Path, name: str) -> SubmissionResult:
+    def take(path: Path, name: str, owner: int | None = None) -> SubmissionResult:
+        submitter = anonymous
+        if owner is not None:
+            with sessions() as session:
+                submitter = drop_principal(session, owner) or anonymous
         return submit_file(
             sessions, store, source=path, original_name=name, submitter=submitter,
             center_code=settings.center_code, campaign=settings.campaign.code,
@@ -70,9 +82,10 @@ def reconcile_at_start(settings: Settings, engine: Engine, started_at: datetime)
 
 def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
     from catalog.db import make_session_factory
+    from catalog.drops import user_for_drop_token
     from catalog.storage import ArchiveStore
     from catalog.submission_records import bytes_received_since
-    from submissions.ftp_drop import FtpDrop, FtpDropConfig
+    from submissions.ftp_drop import FtpDrop, FtpDropConfig, owner_of_upload
 
     cfg = settings.submissions.ftp
     sessions = make_session_factory(engine)
@@ -88,7 +101,65 @@ def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
         daily_quota_bytes=cfg.daily_quota_bytes, passive_ports=cfg.passive_ports,
     )  # fmt: skip
     take = intake_for(settings, engine, FTP_RECEIVER)
-    return FtpDrop(config, lambda path: take(path, path.name), bytes_today)
+
+    def owner_of(token: str) -> int | None:
+        with sessions() as session:
+            user = user_for_drop_token(session, token)
+            return None if user is None else user.id
+
+    directory = config.directory.resolve()
+    return FtpDrop(
+        config, lambda path: take(path, path.name, owner_of_upload(directory, path)),
+        bytes_today, owner_of,
+    )  # fmt: skip
+
+
+def _mail_receiver(settings: Settings, engine: Engine) -> MailReceiver:
+    from catalog.db import make_session_factory
+    from catalog.storage import ArchiveStore
+    from submissions.acceptance import SubmitOptions
+    from submissions.mail_intake import MailCaps, MailDesk
+    from submissions.mail_receiver import MailReceiver, MailReceiverConfig
+
+    cfg = settings.submissions.mail
+    campaign = settings.campaign
+    desk = MailDesk(
+        sessions=make_session_factory(engine), store=ArchiveStore(settings.root),
+        center_code=settings.center_code, campaign_code=campaign.code,
+        reference_year=campaign.start.year,
+        options=SubmitOptions(max_bytes=settings.max_upload_bytes,
+                              limits=settings.limits.to_limits()),
+        caps=MailCaps(cfg.max_parts, cfg.max_depth, cfg.max_attachments),
+        mailbox=cfg.mailbox, now=lambda: datetime.now(UTC),
+    )  # fmt: skip
+    config = MailReceiverConfig(cfg.host, cfg.port, cfg.max_message_bytes)
+    return MailReceiver(desk, config)
+
+
+class MailIntakeReceiver:
+    """The e-mail intake as a supervised receiver: each start serves a fresh SMTP server
+    (spooled messages an earlier run left are filed first)."""
+
+    name = MAIL_RECEIVER
+    kind = "smtp"
+
+    def __init__(self, make: Callable[[], MailReceiver]) -> None:
+        self.make = make
+        self.server: MailReceiver | None = None
+
+    def start(self) -> None:
+        self.server = self.make()
+        self.server.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def alive(self) -> bool:
+        return self.server is not None and bool(self.server.health["running"])
+
+    def detail(self) -> str:
+        return "" if self.server is None else f"smtp {self.server.config.host}:{self.server.port}"
 
 
 class FtpReceiver:
@@ -181,6 +252,8 @@ def build_receivers(settings: Settings, engine: Engine) -> list[tuple[Receiver, 
     receivers: list[tuple[Receiver, bool]] = []
     if settings.submissions.ftp.enabled:
         receivers.append((FtpReceiver(lambda: _ftp_drop(settings, engine)), True))
+    if settings.submissions.mail.enabled:
+        receivers.append((MailIntakeReceiver(lambda: _mail_receiver(settings, engine)), True))
     watch = settings.submissions.watch
     if watch.enabled:
         store = ArchiveStore(settings.root)

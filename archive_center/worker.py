@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from archive_center.federation_setup import start_federation
+from archive_center.federation_setup import start_federation, start_handovers
 from archive_center.saved_search_worker import saved_search_step
 from web.settings import Settings
 
@@ -387,6 +387,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     )
     federation = start_federation(settings, engine, stop)
     jobs = start_jobs(settings, engine, stop)
+    handovers = start_handovers(settings, engine, stop)
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
@@ -428,5 +429,6 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         if federation is not None:
             federation.join(timeout=10)
         jobs.join(timeout=10)
+        handovers.join(timeout=10)
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

@@ -1,6 +1,7 @@
 """Federation benchmark on real nodes: publish-to-search convergence across a three-center
 mesh, initial sync of many records from a peer against a local bulk insert of the same
-records, and the cost of steady sync per change.
+records, and the cost of steady sync per change; the field catalog's product convergence and
+hand-over throughput (`bench/field_catalog.py`).
 
 Usage: python bench/federation.py [--quick] [--records N] [--datasets N]
 The last line printed is one JSON object:
@@ -32,6 +33,9 @@ from federation.feed import FeedChange
 from federation.mirror_rows import child_rows, dataset_row
 from tests.archive_center.fieldcat_process import fieldcat
 from tests.federation.cluster import Node, build_cluster, close_all, eventually, mesh, publish
+
+sys.path.append(str(Path(__file__).resolve().parent))  # after the packages: bench/formats.py
+from field_catalog import handover, product_convergence
 
 DEFAULTS = {"tick_s": 0.1, "poll_interval_s": 30.0, "backoff_base_s": 1.0, "backoff_max_s": 300.0}
 BATCH = 2000
@@ -207,9 +211,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fieldcat-bench-fed-") as tmp:
         figures = convergence_figures(Path(tmp) / "mesh", datasets)
         figures |= sync_figures(Path(tmp) / "sync", records, steady)
+        figures |= product_convergence(Path(tmp) / "products", datasets, **DEFAULTS)
+        figures |= handover(Path(tmp) / "handover", 16 if args.quick else 512, **DEFAULTS)
     figures["records"] = float(records)
     figures["datasets"] = float(datasets)
-    ratios = {"initial_sync_vs_bulk_insert": figures["initial_sync_s"] / figures["bulk_insert_s"]}
+    ratios = {"initial_sync_vs_bulk_insert": figures["initial_sync_s"] / figures["bulk_insert_s"],
+              "handover_vs_copy": figures["handover_mb_s"] / figures["copy_mb_s"]}  # fmt: skip
     for name, value in figures.items():
         print(f"{name:28} {value:10.3f}")
     print(json.dumps({"benchmark": "federation", "figures": figures, "ratios": ratios}))

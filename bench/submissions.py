@@ -2,6 +2,8 @@
 
 - FTP drop: from the end of an FTP upload (the client's 226) to the dataset being found by
   search, median and 95th percentile (goal: median under 2 s);
+- e-mail intake: the same from the end of an SMTP send to a PI's personal address
+  (`email_to_search_p50_s`, goal under 2 s);
 - 200 concurrent small HTTP uploads, files per second, beside the same files through the
   pipeline in process (`http_vs_inprocess` shows what HTTP costs);
 - one 1 GB upload (a PDF product), throughput beside a raw loopback copy of the same bytes to
@@ -39,6 +41,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from download import free_port, peak_growth  # noqa: E402 - the download bench's helpers
+from email_intake import drop_address, email_to_search  # noqa: E402
 
 MB = 1024 * 1024
 SAMPLE = REPO / "tests" / "fixtures" / "samples" / "valid" / "kco_surface_hourly.txt"
@@ -70,13 +73,15 @@ def prepare_center(root: Path) -> str:
     return token
 
 
-def start_node(root: Path, port: int, ftp_port: int) -> subprocess.Popen[bytes]:
-    """`fieldcat serve` with the FTP drop on; returns once it is ready."""
+def start_node(root: Path, port: int, ftp_port: int, smtp_port: int) -> subprocess.Popen[bytes]:
+    """`fieldcat serve` with the FTP drop and the e-mail intake on; returns once it is ready."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCAT_")}
     env |= {
         "FIELDCAT_ROOT": str(root), "FIELDCAT_PORT": str(port), "FIELDCAT_CENTER_CODE": "JOSS",
         "FIELDCAT_CENTER_NAME": "JOSS", "FIELDCAT_SUBMISSIONS__FTP__ENABLED": "true",
         "FIELDCAT_SUBMISSIONS__FTP__PORT": str(ftp_port), "PYTHONPATH": str(REPO),
+        "FIELDCAT_SUBMISSIONS__MAIL__ENABLED": "true",
+        "FIELDCAT_SUBMISSIONS__MAIL__PORT": str(smtp_port),
         "FIELDCAT_WORKER_INTERVAL_S": "3600",
     }  # fmt: skip
     log = (root / "serve.log").open("wb")
@@ -260,11 +265,13 @@ def main() -> None:
         base = Path(tmp)
         node_root, inproc_root = base / "node", base / "inproc"
         token = prepare_center(node_root)
-        port, ftp_port = free_port(), free_port()
+        port, ftp_port, smtp_port = free_port(), free_port(), free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = start_node(node_root, port, ftp_port)
+        proc = start_node(node_root, port, ftp_port, smtp_port)
         try:
             latencies = ftp_to_search(url, ftp_port, ftp_count)
+            address = drop_address(url, token)
+            mail = email_to_search(url, smtp_port, address, ftp_count, small_file)
             files = [(f"kco_{i}.txt", small_file(60_000 + i)) for i in range(http_count)]
             http_rate = asyncio.run(http_uploads(url, token, files))
             big = base / "big.pdf"
@@ -287,6 +294,8 @@ def main() -> None:
     figures = {
         "ftp_to_search_p50_s": round(statistics.median(latencies), 3),
         "ftp_to_search_p95_s": round(p95, 3),
+        "email_to_search_p50_s": round(statistics.median(mail), 3),
+        "email_to_search_max_s": round(max(mail), 3),
         "http_uploads_per_s": round(http_rate, 1),
         "inprocess_uploads_per_s": round(inproc_rate, 1),
         "inprocess_uploads_per_s_sync_normal": round(normal_rate, 1),

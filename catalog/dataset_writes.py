@@ -100,6 +100,7 @@ class Relisted:
     origin_version: int
     kind: str
     payload: dict[str, Any]
+    record_type: str = "dataset"
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,7 @@ def _write_relist(session: Session, batch: MirrorBatch) -> None:
             {
                 "seq": first + i,
                 "public_id": r.public_id,
+                "record_type": r.record_type,
                 "origin_center": r.origin_center,
                 "origin_version": r.origin_version,
                 "kind": r.kind,

@@ -130,7 +130,12 @@ def current_version(session: Session, dataset: Dataset) -> DatasetVersion:
 
 def origin_base_url(session: Session, dataset: Dataset) -> str | None:
     """The origin center's base URL when the record is mirrored, else None."""
-    center = session.scalars(select(Center).where(Center.code == dataset.origin_center)).first()
+    return center_base_url(session, dataset.origin_center)
+
+
+def center_base_url(session: Session, code: str) -> str | None:
+    """The base URL of center `code` when it is not this one, else None."""
+    center = session.scalars(select(Center).where(Center.code == code)).first()
     if center is None or center.is_local:
         return None
     if not center.base_url:  # a redirect to "" would point back here

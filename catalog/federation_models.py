@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.model_base import Base
 
-__all__ = ["MirrorTombstone", "Peer", "PeerKey", "SeenNonce"]
+__all__ = ["Handover", "MirrorTombstone", "Peer", "PeerKey", "SeenNonce"]
 
 
 class Peer(Base):
@@ -68,3 +68,24 @@ class MirrorTombstone(Base):
     origin_version: Mapped[int] = mapped_column(Integer)
     removed_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Handover(Base):
+    """A hand-over of every record one center originated to another (`catalog.handover`).
+
+    At the closing center it is `offered` (its records may be pulled by `to_center`) until
+    `done` (its records now name the new origin); at the receiving center it is `pulling`
+    (the worker resumes it after any crash) until `done`.
+    """
+
+    __tablename__ = "handovers"
+    __table_args__ = (UniqueConstraint("from_center", "to_center", name="uq_handovers_from_to"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_center: Mapped[str] = mapped_column(String(16))
+    to_center: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_pulled: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -29,11 +29,13 @@ from catalog import (  # noqa: F401
     cids_models,
     faces_models,
     federation_models,
+    intake_models,
     job_models,
     notice_models,
     receiver_models,
     registry_models,
     submission_models,
+    summary_models,
 )
 from catalog.access_states import AccessState
 from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
@@ -317,11 +319,20 @@ class Product(Base):
     """A field-catalog product (`source.YYMMDDHHmm.name.ext`): a plot, image or report file."""
 
     __tablename__ = "products"
-    __table_args__ = (Index("ix_products_time", "product_time"),)
+    __table_args__ = (
+        Index("ix_products_time", "product_time"),
+        UniqueConstraint("filename", "center_code", name="uq_products_filename_center"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    """The product's id across the federation (its change-log key)."""
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     center_code: Mapped[str] = mapped_column(ForeignKey("centers.code"))
-    filename: Mapped[str] = mapped_column(String(255), unique=True)
+    """The origin center (this one for a local product, a peer for a mirrored one)."""
+    origin_version: Mapped[int] = mapped_column(Integer, default=1)
+    origin_ref: Mapped[int | None] = mapped_column(Integer)
+    """A mirrored product's id at its origin (where its file and thumbnail redirect)."""
+    filename: Mapped[str] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(100))
     product_time: Mapped[datetime]
     product_name: Mapped[str] = mapped_column(String(200))
@@ -337,14 +348,27 @@ class Report(Base):
     """A daily summary or status report of the field catalog."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_date", "report_date"),)
+    __table_args__ = (
+        Index("ix_reports_date", "report_date"),
+        Index("ix_reports_system", "system_code", "report_date"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    """The report's id across the federation (its change-log key)."""
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     center_code: Mapped[str] = mapped_column(ForeignKey("centers.code"))
+    """The origin center (this one for a local report, a peer for a mirrored one)."""
+    origin_version: Mapped[int] = mapped_column(Integer, default=1)
     kind: Mapped[str] = mapped_column(String(16), default="daily")
     report_date: Mapped[date] = mapped_column(Date)
     title: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Structured content (`catalog.summaries`): a daily summary's operations, a status."""
+    details_text: Mapped[str] = mapped_column(Text, default="")
+    """The details' words, lower-cased, for search."""
+    system_code: Mapped[str | None] = mapped_column(String(32))
+    """The measuring system a status report is about."""
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 
@@ -373,6 +397,8 @@ class Change(Base):
     __table_args__ = (CheckConstraint("kind IN ('upsert', 'tombstone')", name="kind"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     public_id: Mapped[str] = mapped_column(String(32), index=True)
+    record_type: Mapped[str] = mapped_column(String(16), default="dataset")
+    """What the entry announces: `dataset`, `product` or `report` (see `catalog.field_records`)."""
     origin_center: Mapped[str] = mapped_column(String(16))
     origin_version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))

@@ -100,9 +100,10 @@ def find_campaign(session: Session, code: str, *, lock: bool = False) -> Campaig
     return campaign
 
 
-def find_product(session: Session, filename: str) -> Product | None:
-    """The product stored under this file name, if any."""
-    return session.scalars(select(Product).where(Product.filename == filename)).first()
+def find_product(session: Session, filename: str, center_code: str) -> Product | None:
+    """The product of this center stored under this file name, if any."""
+    query = select(Product).where(Product.filename == filename, Product.center_code == center_code)
+    return session.scalars(query).first()
 
 
 def list_products(

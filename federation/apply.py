@@ -29,6 +29,8 @@ from catalog.peer_records import lock_checkpoint, peer_codes, set_checkpoint
 from catalog.registration import campaign_id
 from federation.errors import PeerProtocolError
 from federation.feed import FeedChange, FeedPage
+from federation.field_apply import FieldWrite, decide_field
+from federation.field_apply import removing as field_removing
 from federation.mirror_rows import child_rows, dataset_row
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class _PageWriter:
         self.peer_code = peer_code
         self.direct = peer_codes(session)
         self.campaigns: dict[str, int] = {}
+        self.field_writes: list[FieldWrite] = []
         self.batch = MirrorBatch(now=now)
         self.batch.centers = {
             code: (str(info.get("name") or code), str(info.get("url") or ""))
@@ -72,15 +75,31 @@ class _PageWriter:
             self.campaigns[code] = campaign_id(self.session, code)
         return self.campaigns[code]
 
+    def decide_field(self, change: FeedChange) -> str:
+        """A product or report (`federation.field_apply`), relisted like a dataset."""
+        campaign = str(change.payload.get("campaign") or "")
+        outcome, write = decide_field(
+            self.session, change, local_code=self.local_code, peer_code=self.peer_code,
+            direct=self.direct,
+            campaign_id=0 if change.kind == "tombstone" else self.campaign_id(campaign),
+        )  # fmt: skip
+        if write is not None:
+            self.field_writes.append(write)
+            self.batch.relist.append(_relisted(change))
+        return outcome
+
     def decide(self, change: FeedChange, held: HeldRecord | None) -> str:
+        if change.record_type != "dataset":
+            return self.decide_field(change)
         if change.origin_center == self.local_code:
             # Our own record echoed back unchanged is expected in a mesh; anything else is not.
             own = held is not None and held.origin_center == self.local_code
             echo = own and held is not None and change.origin_version <= held.origin_version
             return "skipped" if echo else "refused"
         if held is not None and held.origin_center != change.origin_center:
-            return "refused"
-        if change.origin_center in self.direct and change.origin_center != self.peer_code:
+            if not is_handover(change, held.origin_center, self.peer_code):
+                return "refused"
+        elif change.origin_center in self.direct and change.origin_center != self.peer_code:
             # A center we peer with is heard from itself only: a relay cannot alter its records.
             return "relayed"
         removing = _removing(change)
@@ -111,6 +130,17 @@ class _PageWriter:
 
     def write(self) -> None:
         write_mirrored(self.session, self.batch, child_rows)
+        for write in self.field_writes:  # after write_mirrored made the origin centers
+            write.run(self.session, self.batch.now)
+
+
+def is_handover(change: FeedChange, held_origin: str, peer_code: str) -> bool:
+    """A record's move to a new origin, said by its old origin itself (`catalog.handover`).
+
+    Only the center that originated the record here may name another origin for it, in its
+    own log (`moved_from` is itself): a relay or the new origin cannot claim a record.
+    """
+    return held_origin == peer_code and change.payload.get("moved_from") == peer_code
 
 
 def _relisted(change: FeedChange) -> Relisted:
@@ -121,11 +151,14 @@ def _relisted(change: FeedChange) -> Relisted:
         origin_version=change.origin_version,
         kind="tombstone" if removing else "upsert",
         payload=_tombstone(change) if removing else change.payload,
+        record_type=change.record_type,
     )
 
 
 def _removing(change: FeedChange) -> bool:
     """A tombstone, or an upsert that no longer shares the record (never mirrored as is)."""
+    if change.record_type != "dataset":
+        return field_removing(change)
     return change.kind == "tombstone" or change.payload.get("access_state") not in SHARED
 
 

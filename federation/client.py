@@ -134,3 +134,50 @@ class PeerClient:
             raise PeerProtocolError("digests must be an object with a records map")
         records: dict[str, dict[str, Any]] = data["records"]
         return records
+
+    async def handover_offer(self) -> dict[str, Any]:
+        """Offer the peer every record we originated; its signed acceptance."""
+        path = f"{self.credentials.api_path}/handover/offer"
+        answer = await self._json(self.signed_request("POST", path, body=b"{}"))
+        if not isinstance(answer, dict) or answer.get("accepted") is not True:
+            raise PeerProtocolError(f"{self.credentials.peer_code} did not accept the hand-over")
+        return answer
+
+    async def handover_manifest(self) -> dict[str, Any]:
+        """Every record the peer (closing) originated, and the originals they need."""
+        path = f"{self.credentials.api_path}/handover/manifest"
+        data = await self._json(self.signed_request("GET", path))
+        keys = ("datasets", "products", "reports")
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in keys):
+            raise PeerProtocolError("a hand-over manifest must list datasets, products, reports")
+        if not isinstance(data.get("blobs"), dict):
+            raise PeerProtocolError("a hand-over manifest must map its originals")
+        return data
+
+    async def handover_blob(self, sha256: str, write: Callable[[bytes], object]) -> None:
+        """Stream one original to `write` (the caller checks its SHA-256 against the manifest,
+        which the peer signed: the bytes need no signature of their own)."""
+        path = f"{self.credentials.api_path}/handover/blobs/{sha256}"
+        request = self.signed_request("GET", path)
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.TransportError as err:
+            raise PeerUnreachableError(f"{self.credentials.peer_code} unreachable") from err
+        try:
+            if response.status_code != 200:
+                raise PeerProtocolError(f"original {sha256}: {response.status_code}")
+            async for chunk in response.aiter_bytes(1 << 20):
+                write(chunk)
+        except httpx.TransportError as err:
+            raise PeerUnreachableError(f"{self.credentials.peer_code}: transfer cut") from err
+        finally:
+            await response.aclose()
+
+    async def handover_complete(self, refs: dict[str, int]) -> dict[str, Any]:
+        """Tell the closing peer we hold everything: it turns its records into our mirrors."""
+        path = f"{self.credentials.api_path}/handover/complete"
+        body = json.dumps({"products": refs}).encode()
+        answer = await self._json(self.signed_request("POST", path, body=body))
+        if not isinstance(answer, dict) or not isinstance(answer.get("moved"), int):
+            raise PeerProtocolError("the hand-over's completion was not confirmed")
+        return answer

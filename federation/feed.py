@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from catalog.changes import dataset_payload, last_seq, list_changes_since
+from catalog.field_records import RECORD_TYPES
 from catalog.models import Change
 from catalog.peer_records import centers_named, shared_datasets
 from catalog.sqltypes import INT32_MAX
@@ -29,6 +30,8 @@ class FeedChange:
     origin_version: int
     kind: str
     payload: dict[str, Any]
+    record_type: str = "dataset"
+    """`dataset`, `product` or `report` (a peer that does not say sends datasets)."""
 
 
 @dataclass
@@ -45,6 +48,7 @@ def _change_json(change: Change) -> dict[str, Any]:
     return {
         "seq": change.seq,
         "public_id": change.public_id,
+        "record_type": change.record_type,
         "origin_center": change.origin_center,
         "origin_version": change.origin_version,
         "kind": change.kind,
@@ -89,9 +93,12 @@ def _parse_change(item: Any) -> FeedChange:
     kind = item.get("kind")
     if kind not in ("upsert", "tombstone"):
         raise PeerProtocolError("change kind must be upsert or tombstone")
+    record_type = item.get("record_type", "dataset")
+    if record_type not in RECORD_TYPES:
+        raise PeerProtocolError(f"record_type must be one of {', '.join(RECORD_TYPES)}")
     payload = item.get("payload")
     if not isinstance(payload, dict) or payload.get("public_id") != item.get("public_id"):
-        raise PeerProtocolError("change payload must be an object naming the same dataset")
+        raise PeerProtocolError("change payload must be an object naming the same record")
     return FeedChange(
         seq=_int(item.get("seq"), "seq"),
         public_id=_str(item.get("public_id"), "public_id", 32),
@@ -99,6 +106,7 @@ def _parse_change(item: Any) -> FeedChange:
         origin_version=_int(item.get("origin_version"), "origin_version"),
         kind=kind,
         payload=payload,
+        record_type=record_type,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.errors import CatalogError, NotFoundError, RateLimitedError
+from catalog.expected import judge_all, tally
 from catalog.field_reports import (
     REPORT_KINDS,
     add_report,
@@ -18,9 +19,11 @@ from catalog.field_reports import (
     report_form_key,
 )
 from catalog.grants import set_form_password
+from catalog.summaries import search_reports
+from field_catalog_ui.calendar import month_weeks, neighbours, parse_month
 from field_catalog_ui.rendering import Page, PageDep, StaffUser
 from web.auth import grant_holder
-from web.deps import CsrfDep, NowDep, SessionDep
+from web.deps import CsrfDep, NowDep, SessionDep, SettingsDep
 from web.sign_in import exchange_form_password
 
 router = APIRouter(include_in_schema=False)
@@ -64,6 +67,30 @@ def reports(
         "reports": list_reports(session, kind=shown or None),
     }
     return page.render("reports.html", context)
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(
+    page: PageDep, session: SessionDep, settings: SettingsDep,
+    month: Annotated[str, Query(max_length=7)] = "",
+) -> HTMLResponse:  # fmt: skip
+    """A month of every center's reports, day by day (the campaign's first month by default)."""
+    first = parse_month(month, settings.campaign.start)
+    last = (first.replace(day=28) + 4 * date.resolution).replace(day=1) - date.resolution
+    found = search_reports(session, start=first, end=last, limit=5000)
+    before, after = neighbours(first)
+    context = {"title": "Campaign calendar", "first": first, "last": last, "before": before,
+               "after": after, "weeks": month_weeks(first, found)}  # fmt: skip
+    return page.render("calendar.html", context)
+
+
+@router.get("/expected", response_class=HTMLResponse)
+def expected_page(page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """What is still to come: every center's expected deliveries, received, late or waiting."""
+    judged = judge_all(session, now.date())
+    context = {"title": "Expected deliveries", "judged": judged,
+               "tally": sorted(tally(judged).items())}  # fmt: skip
+    return page.render("expected.html", context)
 
 
 @router.get("/reports/{kind}/new", response_class=HTMLResponse)

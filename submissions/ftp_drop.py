@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
 from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.ioloop import _ERRNOS_DISCONNECTED, _RetryError
@@ -39,6 +39,34 @@ logger = logging.getLogger(__name__)
 OVER_LIMIT = "552 Over the drop's limit (per file, or today's quota left); transfer aborted."
 ANONYMOUS_PERM = "w"
 """Store only: no `e` (CWD), `l` (LIST, SIZE...), `r` (RETR), `a` (APPE), `d`, `f`, `m`."""
+DROP_USER = "drop"
+"""The login of a personal drop: its password is the user's drop token (`catalog.drops`)."""
+
+
+def owner_folder(directory: Path, user_id: int) -> Path:
+    """Where a user's personal FTP uploads land (a file there is that user's)."""
+    return directory / f"u{user_id}"
+
+
+def owner_of_upload(directory: Path, path: Path) -> int | None:
+    """The user a finished upload belongs to (its personal folder), None for an anonymous one."""
+    parent = path.parent
+    if parent.parent == directory and parent.name[:1] == "u" and parent.name[1:].isdigit():
+        return int(parent.name[1:])
+    return None
+
+
+class _DropAuthorizer(DummyAuthorizer):  # type: ignore[misc]
+    """Anonymous, or `drop` with a user's live drop token as the password."""
+
+    def validate_authentication(self, username: str, password: str, handler: Any) -> None:
+        if username != DROP_USER:
+            super().validate_authentication(username, password, handler)
+            return
+        owner = handler.drop.owner_of(password) if handler.drop.owner_of else None
+        if owner is None:
+            raise AuthenticationFailed("Authentication failed.")
+        handler.drop_owner = owner
 
 
 @dataclass(frozen=True)
@@ -192,6 +220,17 @@ class _DropHandler(FTPHandler):  # type: ignore[misc]
     }
     """SIZE needs no listing right here: it only answers for this session's own uploads."""
 
+    drop_owner: int | None = None
+    """The user of a personal login (`drop` with their token); None when anonymous."""
+
+    def handle_auth_success(self, home: str, password: str, msg_login: str) -> None:
+        """A personal login writes into its user's own folder (never seen by others)."""
+        if self.drop_owner is not None:
+            folder = owner_folder(self.drop.directory, self.drop_owner)
+            folder.mkdir(exist_ok=True)
+            home = str(folder)
+        super().handle_auth_success(home, "", msg_login)
+
     def pre_process_command(self, line: str, cmd: str, arg: str) -> Any:
         """Refuse a path in a store command as given, before it is mapped into the drop."""
         if cmd.upper() in ("STOR", "APPE", "STOU") and ("/" in arg or "\\" in arg):
@@ -201,7 +240,7 @@ class _DropHandler(FTPHandler):  # type: ignore[misc]
 
     def ftp_STOR(self, file: str, mode: str = "w") -> Any:
         """Store a new file; plain names in the drop directory only."""
-        if os.path.dirname(os.path.realpath(file)) != str(self.drop.directory):
+        if os.path.dirname(os.path.realpath(file)) != os.path.realpath(self.fs.root):
             self.respond("553 Only plain file names in the drop directory are allowed.")
             return None
         name = os.path.basename(file)
@@ -282,19 +321,25 @@ class FtpDrop:
         config: FtpDropConfig,
         take: Callable[[Path], object],
         bytes_today: Callable[[], int],
+        owner_of: Callable[[str], int | None] | None = None,
     ) -> None:
         self.config = config
         self.directory = config.directory.resolve()
         self.take = take
         self.bytes_today = bytes_today
+        self.owner_of = owner_of
+        """The user whose drop token a `drop` login gives (None: personal logins are off)."""
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="fieldcat-ftp-take")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.directory.mkdir(parents=True, exist_ok=True)
-        authorizer = DummyAuthorizer()
+        authorizer = _DropAuthorizer()
         with warnings.catch_warnings():  # write-only on purpose: the drop's whole point
             warnings.simplefilter("ignore", RuntimeWarning)
             authorizer.add_anonymous(str(self.directory), perm=ANONYMOUS_PERM)
+            # its password is checked by `_DropAuthorizer` against the drop tokens, never this
+            authorizer.add_user(DROP_USER, os.urandom(16).hex(), str(self.directory),
+                                perm=ANONYMOUS_PERM)  # fmt: skip
         attrs: dict[str, Any] = {"drop": self, "authorizer": authorizer}
         if config.passive_ports:
             attrs["passive_ports"] = range(config.passive_ports[0], config.passive_ports[1] + 1)
@@ -326,7 +371,8 @@ class FtpDrop:
 
     def take_leftovers(self) -> None:
         """Take in complete uploads a stop left behind; remove partial ones."""
-        for path in sorted(self.directory.iterdir()):
+        folders = [p for p in self.directory.iterdir() if p.is_dir() and not p.is_symlink()]
+        for path in sorted([*self.directory.iterdir(), *(f for d in folders for f in d.iterdir())]):
             if not path.is_file():
                 continue
             if path.name.startswith("."):

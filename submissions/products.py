@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from catalog.access_states import AccessState
+from catalog.field_records import announce
 from catalog.models import Product
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission, SubmissionState
@@ -75,18 +76,19 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         except ValueError as err:
             return reject(intake, ticket, staged.path, report.refuse("SUB009", str(err)))
     with intake.sessions() as session:
-        existing = find_product(session, ticket.name)
+        existing = find_product(session, ticket.name, intake.center_code)
         if existing is not None and existing.sha256 == staged.sha256:
             return take_duplicate(intake, ticket, staged, report, None)
     sha256, _ = intake.store.put_original(staged.path, staged.sha256)
     set_state(intake, ticket, SubmissionState.ARCHIVED)
     with intake.sessions() as session, session.begin():
         campaign_id = find_campaign(session, intake.campaign_code).id
-        product = find_product(session, ticket.name)
+        product = find_product(session, ticket.name, intake.center_code)
         if product is None:
-            product = Product(filename=ticket.name)
+            product = Product(filename=ticket.name, origin_version=1)
             session.add(product)
         else:
+            product.origin_version += 1
             report.notes.append("replaces the earlier file of this name")
         product.campaign_id = campaign_id
         product.center_code = intake.center_code
@@ -96,7 +98,7 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         product.access_state = AccessState.OPEN.value
         product.uploaded_by = intake.submitter.user_id
         product.created_at = intake.now
-        session.flush()
+        announce(session, product, intake.now)
         report.notes.append(f"listed as product {product.id} ({parsed.moment:%Y-%m-%d %H:%M} UTC)")
         row = session.get_one(Submission, ticket.row_id)
         finish(row, SubmissionState.REGISTERED, report, intake.now, product_id=product.id)

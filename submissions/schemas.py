@@ -66,6 +66,7 @@ class ProductOut(BaseModel):
     """A field-catalog product."""
 
     id: int
+    public_id: str
     filename: str
     source: str
     time: datetime
@@ -74,6 +75,8 @@ class ProductOut(BaseModel):
     size: int
     sha256: str
     center: str
+    """The origin center (where the product was filed)."""
+    is_mirror: bool
     links: dict[str, str]
 
     @classmethod
@@ -84,6 +87,7 @@ class ProductOut(BaseModel):
             found["thumbnail"] = links.product(product.id, "thumbnail")
         return cls(
             id=product.id,
+            public_id=product.public_id,
             filename=product.filename,
             source=product.source,
             time=product.product_time,
@@ -92,6 +96,7 @@ class ProductOut(BaseModel):
             size=product.size,
             sha256=product.sha256,
             center=product.center_code,
+            is_mirror=product.origin_ref is not None,
             links=found,
         )
 

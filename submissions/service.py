@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from catalog.downloads import center_base_url
 from catalog.errors import NotFoundError
-from catalog.links import ResourceLinks
+from catalog.links import ProductView, ResourceLinks
 from catalog.models import Product
 from catalog.schemas import Principal
 from catalog.storage import ArchiveStore
@@ -81,7 +82,9 @@ def dataset_products(
 
 
 def has_thumbnail(store: ArchiveStore, product: Product) -> bool:
-    """Whether a product image has its thumbnail on disk."""
+    """Whether a product image has its thumbnail (on disk here, or at a mirror's origin)."""
+    if product.origin_ref is not None:
+        return product.ext in IMAGE_EXTENSIONS
     return product.ext in IMAGE_EXTENSIONS and thumbnail_path(store, product.sha256).is_file()
 
 
@@ -94,6 +97,8 @@ class ProductFile:
     filename: str
     is_public: bool = True
     """Anyone may see it (so caches may keep it)."""
+    redirect: str | None = None
+    """A mirrored product's same file at its origin (absolute URL): answer with it instead."""
 
 
 def product_file(
@@ -102,10 +107,21 @@ def product_file(
     product_id: int,
     principal: Principal,
     *,
+    links: ResourceLinks,
     thumbnail: bool = False,
 ) -> ProductFile:
-    """The archived product (or its thumbnail); NotFoundError when there is none."""
+    """The archived product (or its thumbnail); NotFoundError when there is none.
+
+    A mirrored product's bytes stay at its origin: the answer names its URL there (`links`
+    builds the path), which the route sends as a redirect.
+    """
     product = get_product(session, product_id, principal)
+    view: ProductView = "thumbnail" if thumbnail else "file"
+    if product.origin_ref is not None:
+        base = center_base_url(session, product.center_code)
+        if base is not None:
+            target = base + links.product(product.origin_ref, view)
+            return ProductFile(Path(), "", product.filename, redirect=target)
     if thumbnail:
         path = thumbnail_path(store, product.sha256)
         if not path.is_file():

@@ -57,6 +57,8 @@ class FederationSettings(BaseModel):
     backoff_max_s: float = Field(default=300.0, gt=0)
     page_size: int = Field(default=2000, ge=1, le=10_000)
     timeout_s: float = Field(default=30.0, gt=0)
+    accept_handover_from: list[str] = Field(default_factory=list)
+    """Peers whose records this center agrees to take over (`fieldcat handover` at theirs)."""
 
 
 class AccessSettings(BaseModel):
@@ -134,6 +136,24 @@ class WatchSettings(BaseModel):
     """A file is taken once its size and time stayed the same over this many polls."""
 
 
+class MailIntakeSettings(BaseModel):
+    """The e-mail intake's SMTP receiver (off unless enabled); replies go through `[mail]`."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=1, le=65535)
+    mailbox: str = Field(default="intake", pattern=r"^[a-z0-9._-]{1,64}$")
+    """The local part mail goes to: `intake+TOKEN@...` is a user's personal address."""
+    domain: str = "localhost"
+    """The domain users send to (the address the API tells them: `intake+TOKEN@domain`)."""
+    max_message_bytes: int = Field(default=25 * 1024**2, gt=0)
+    max_attachments: int = Field(default=10, ge=1, le=1000)
+    max_parts: int = Field(default=50, ge=1, le=10_000)
+    """MIME parts of one message (all levels): more is refused as a MIME bomb."""
+    max_depth: int = Field(default=4, ge=1, le=100)
+    """How deep multiparts may nest."""
+
+
 class LimitSettings(BaseModel):
     """Caps on one submitted file (docs/limits.md); a file over one is rejected with a
     LIM diagnostic before it is parsed further."""
@@ -193,6 +213,7 @@ class SubmissionSettings(BaseModel):
 
     ftp: FtpSettings = FtpSettings()
     watch: WatchSettings = WatchSettings()
+    mail: MailIntakeSettings = MailIntakeSettings()
 
 
 def _default_derive_processes() -> int:

@@ -6,15 +6,25 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from catalog.errors import NotFoundError, RoleRequiredError
+from catalog.handover import (
+    accept_handover,
+    find_handover,
+    finish_handover,
+    handed_over_blob,
+    manifest,
+)
 from catalog.sqltypes import INT32_MAX
 from federation.feed import DEFAULT_LIMIT, MAX_LIMIT, feed_page, record_digests
 from federation.peers import authenticate_peer_request
 from federation.signing import SignedRequest, sign_answer
 from federation.status import FederationStatus, federation_status, record_notification
-from web.deps import NowDep, SessionDep, SettingsDep, forbid_unknown_query
+from web.deps import NowDep, SessionDep, SettingsDep, StoreDep, forbid_unknown_query
 
 router = APIRouter(prefix="/federation", tags=["federation"])
 SIGNED: dict[int | str, dict[str, Any]] = {
@@ -119,3 +129,78 @@ def digests(
 def status(session: SessionDep, settings: SettingsDep) -> FederationStatus:
     """This center's log position and how fresh its copy of each peer is (public)."""
     return federation_status(session, settings.center_code)
+
+
+HANDOVER: dict[int | str, dict[str, Any]] = {
+    **SIGNED,
+    403: {"description": "No hand-over agreed between the two centers"},
+}
+
+
+class HandoverDone(BaseModel):
+    """The receiving center holds every record: the products' ids there, by public id."""
+
+    products: dict[str, int] = Field(default_factory=dict)
+
+
+def _offered_to(session: Any, local: str, peer: SignedRequest) -> None:
+    if find_handover(session, local, peer.sender) is None:
+        raise RoleRequiredError(f"{local} offered no hand-over to {peer.sender}")
+
+
+@router.post("/handover/offer", responses=HANDOVER, dependencies=[forbid_unknown_query()])
+def handover_offer(
+    peer: PeerDep, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> Response:
+    """A closing peer offers its records; accepted (signed) if this center agreed to take them."""
+    agreed = {code.upper() for code in settings.federation.accept_handover_from}
+    if peer.sender not in agreed:
+        raise RoleRequiredError(f"{settings.center_code} takes no hand-over from {peer.sender}")
+    job = accept_handover(session, peer.sender, settings.center_code, now)
+    answer = {"accepted": True, "center": settings.center_code, "state": job.state}
+    return _signed_json(answer, peer, request, settings.center_code, now)
+
+
+@router.get("/handover/manifest", responses=HANDOVER, dependencies=[forbid_unknown_query()])
+def handover_manifest(
+    peer: PeerDep, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> Response:
+    """Every record this center originated, whole (to the peer it offered them to, signed)."""
+    _offered_to(session, settings.center_code, peer)
+    return _signed_json(manifest(session, settings.center_code), peer, request,
+                        settings.center_code, now)  # fmt: skip
+
+
+@router.get(
+    "/handover/blobs/{sha256}",
+    response_class=FileResponse,
+    responses=HANDOVER | {404: {"description": "Not an original of ours"}},
+    dependencies=[forbid_unknown_query()],
+)
+def handover_blob(
+    peer: PeerDep,
+    sha256: Annotated[str, PathParam(pattern="^[0-9a-f]{64}$")],
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> FileResponse:
+    """An original of a record offered to the peer (its SHA-256 is in the signed manifest)."""
+    _offered_to(session, settings.center_code, peer)
+    if not handed_over_blob(session, settings.center_code, sha256):
+        raise NotFoundError("no such original among the records offered")
+    path = store.original_path(sha256)
+    if not path.is_file():
+        raise NotFoundError("this original is missing from the archive")
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+@router.post("/handover/complete", responses=HANDOVER, dependencies=[forbid_unknown_query()])
+def handover_complete(
+    peer: PeerDep, body: HandoverDone, request: Request, session: SessionDep,
+    settings: SettingsDep, now: NowDep,
+) -> Response:  # fmt: skip
+    """The peer holds every record: they now name it as origin here, announced as moves."""
+    _offered_to(session, settings.center_code, peer)
+    moved = finish_handover(session, settings.center_code, peer.sender, body.products, now)
+    return _signed_json({"moved": moved}, peer, request, settings.center_code, now)

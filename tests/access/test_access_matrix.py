@@ -67,6 +67,8 @@ class Row:
     claim      a PI asks to own a dataset: 401 without a user, 403 staff (they approve instead),
                for a PI 404 exactly as a missing id when hidden, else 409 (every seeded
                dataset has an owner: the "PI claiming someone else's DID" caller gets nothing)
+    handover   a hand-over between two centers: 401 for users, 403 for a signed peer when no
+               hand-over was agreed between the two centers (none is at the matrix node)
     submission a PI's own uploads, covered by tests/submissions/test_api.py and the upload pages'
                tests; here: nothing of the seeded datasets leaks
 
@@ -162,6 +164,29 @@ ACCESS_MATRIX: dict[str, Row] = {
         "public", path="/api/v1/products/1/thumbnail"
     ),
     "GET /api/v1/reports": Row("listing"),
+    # Withdrawing a product or report of this center (tests/federation/test_field_records_run.py).
+    "DELETE /api/v1/products/{product_id}": Row(
+        "staff", query="reason=withdrawn", path="/api/v1/products/999999"
+    ),
+    # Structured summaries, systems and their status (tests/federation/test_field_records_run.py).
+    "GET /api/v1/reports/export": Row("listing"),
+    "GET /api/v1/systems": Row("public"),
+    "POST /api/v1/systems": Row(
+        "staff", {"code": "lidar", "name": "Lidar", "password": "matrix-password"}
+    ),
+    "GET /api/v1/systems/{code}/status": Row("public", path="/api/v1/systems/lidar/status"),
+    "POST /api/v1/systems/{code}/grant": Row(
+        "public", {"password": "not the one!"}, path="/api/v1/systems/lidar/grant"
+    ),
+    "GET /api/v1/expected": Row("public"),
+    "POST /api/v1/expected": Row("staff", {"pi_name": "matrix", "did": "m-1"}),
+    # Personal drops and the held-mail queue (tests/submissions/test_mail_intake_run.py).
+    "POST /api/v1/me/drop-address": Row("submission"),
+    "DELETE /api/v1/me/drop-address": Row("submission"),
+    "GET /api/v1/mail/held": Row("staff"),
+    "DELETE /api/v1/reports/{report_id}": Row(
+        "staff", query="reason=withdrawn", path="/api/v1/reports/999999"
+    ),
     # Staff post reports; a report form's grant also opens it (tests/access/test_report_api.py).
     "POST /api/v1/reports": Row(
         "staff", {"kind": "daily", "report_date": "1999-02-20", "title": "matrix"}
@@ -208,6 +233,13 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /oai": Row("listing"),
     "GET /search.atom": Row("listing"),
     "GET /centers/{code}.atom": Row("listing", path="/centers/JOSS.atom"),
+    # The hand-over (tests/federation/test_handover_run.py): none is agreed at the matrix node.
+    "POST /api/v1/federation/handover/offer": Row("handover", {}),
+    "GET /api/v1/federation/handover/manifest": Row("handover"),
+    "GET /api/v1/federation/handover/blobs/{sha256}": Row(
+        "handover", path="/api/v1/federation/handover/blobs/" + "0" * 64
+    ),
+    "POST /api/v1/federation/handover/complete": Row("handover", {"products": {}}),
     # The web pages (field_catalog_ui): the same policy through the same dependencies.
     "GET /static/{name:path}": Row("public", path="/static/ui.css"),
     "GET /": Row("listing"),
@@ -235,6 +267,9 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /submissions": Row("submission"),
     "GET /submissions/{submission_id}": Row("submission", path="/submissions/1"),
     "GET /reports": Row("listing"),
+    "GET /calendar": Row("listing", query="month=1999-03"),
+    "GET /expected": Row("public"),
+    "GET /staff/mail": Row("staff_page"),
     "GET /reports/{kind}/new": Row("public", path="/reports/status/new"),
     "POST /reports/{kind}/password": Row(
         "form", {"password": "x"}, path="/reports/status/password"
@@ -622,6 +657,20 @@ def test_federation_routes_answer_signed_peers_only(matrix: MatrixNode, caller: 
     feed = matrix.request("peer", "GET", "/api/v1/federation/changes", "since=0&limit=1000")
     shared = {c["public_id"] for c in feed.json()["changes"] if c["kind"] == "upsert"}
     assert shared == {matrix.ids[s] for s in STATES if s not in ("private", "withdrawn")}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_handover_routes_answer_only_an_agreed_peer(matrix: MatrixNode, caller: str) -> None:
+    for key in _non_dataset_keys("handover"):
+        response = _send(matrix, caller, key, None)
+        where = f"{key} as {caller}"
+        if caller == "peer":
+            assert response.status_code == 403, f"{where}: {response.text}"
+        elif _public_face_refuses(caller, key):
+            assert response.status_code == 403, where
+        else:
+            assert response.status_code == 401, where
+        _assert_no_canaries(_text(response), "anonymous", where)
 
 
 def test_public_listener_refuses_every_write(matrix: MatrixNode) -> None:

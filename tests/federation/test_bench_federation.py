@@ -16,7 +16,9 @@ def test_federation_bench_quick_prints_its_figures() -> None:
     )
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["benchmark"] == "federation"
-    for name in ("convergence_p50_s", "convergence_p95_s", "per_change_ms"):
+    for name in ("convergence_p50_s", "convergence_p95_s", "per_change_ms",
+                 "product_convergence_p50_s", "handover_mb_s"):  # fmt: skip
         assert summary["figures"][name] > 0
     assert summary["figures"]["convergence_p50_s"] < 30
     assert summary["ratios"]["initial_sync_vs_bulk_insert"] > 0
+    assert summary["ratios"]["handover_vs_copy"] > 0

@@ -1,0 +1,112 @@
+"""What is still to come: the datasets each PI is expected to deliver, and where each stands.
+
+Staff record an expected delivery (the questionnaire: a PI, and the DID or the platform and
+instrument of the data). Its due date follows from the campaign's release rules: the day the
+data of its category are to be released (`registration.default_release_at`), since data not
+in the archive by then cannot be released on time; staff may set another. An entry is
+**received** when any center holds a dataset of the campaign matching it (its DID, or the
+PI with that platform and instrument), **late** when not and the due day has passed, and
+**waiting** otherwise. Entries travel to the peers like reports, so every center (and the
+project office) sees every center's list, each judged against every center's datasets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.access_states import AccessState
+from catalog.errors import InvalidQueryError, NotFoundError
+from catalog.field_records import announce
+from catalog.models import Campaign, Dataset, fold
+from catalog.registration import default_release_at
+from catalog.summary_models import ExpectedDelivery
+
+Standing = Literal["received", "late", "waiting"]
+CATEGORIES = ("research", "operational")
+
+
+def add_expected(
+    session: Session, *, campaign_code: str, center_code: str, pi_name: str,
+    did: str | None, platform: str, instrument: str, category: str, description: str,
+    due: date | None, now: datetime,
+) -> ExpectedDelivery:  # fmt: skip
+    """Record one expected delivery and announce it to the peers."""
+    campaign = session.scalar(select(Campaign).where(Campaign.code == campaign_code))
+    if campaign is None:
+        raise NotFoundError(f"no campaign {campaign_code!r}")
+    if category not in CATEGORIES:
+        raise InvalidQueryError(f"category must be one of {', '.join(CATEGORIES)}")
+    if not did and not (platform.strip() or instrument.strip()):
+        raise InvalidQueryError("name the DID, or the platform or instrument, of the data")
+    if due is None:
+        release = default_release_at(campaign, category)
+        if release is None:
+            raise InvalidQueryError("the campaign has no end date: give the due date")
+        due = release.date()
+    expected = ExpectedDelivery(
+        campaign_id=campaign.id, center_code=center_code, origin_version=1,
+        pi_name=pi_name.strip(), pi_key=fold(pi_name) or "", did=(did or "").strip() or None,
+        platform=platform.strip(), instrument=instrument.strip(), category=category,
+        description=description.strip(), due=due, created_at=now,
+    )  # fmt: skip
+    session.add(expected)
+    announce(session, expected, now)
+    return expected
+
+
+def _matching(session: Session, expected: ExpectedDelivery) -> str | None:
+    """The public id of a dataset (any center) that delivers this entry, if one does."""
+    query = select(Dataset.public_id).where(
+        Dataset.campaign_id == expected.campaign_id,
+        Dataset.access_state != AccessState.WITHDRAWN.value,
+    )
+    if expected.did:
+        query = query.where(Dataset.did == expected.did)
+    else:
+        query = query.where(Dataset.pi_key == expected.pi_key)
+        if expected.platform:
+            query = query.where(Dataset.platform_key == fold(expected.platform))
+        if expected.instrument:
+            query = query.where(Dataset.instrument_key == fold(expected.instrument))
+    return session.scalar(query.limit(1))
+
+
+@dataclass(frozen=True)
+class Judged:
+    """An expected delivery and where it stands today."""
+
+    expected: ExpectedDelivery
+    standing: Standing
+    dataset: str | None
+    """The public id of the dataset that delivered it."""
+
+
+def judge_all(session: Session, today: date, *, pi: str | None = None,
+              center: str | None = None) -> list[Judged]:  # fmt: skip
+    """Every expected delivery (of one PI or center), judged; by PI, then due day."""
+    query = select(ExpectedDelivery).order_by(ExpectedDelivery.pi_key, ExpectedDelivery.due)
+    if pi:
+        query = query.where(ExpectedDelivery.pi_key == fold(pi))
+    if center:
+        query = query.where(ExpectedDelivery.center_code == center.upper())
+    judged = []
+    for expected in session.scalars(query):
+        found = _matching(session, expected)
+        standing: Standing = "received" if found else "late" if expected.due < today else "waiting"
+        judged.append(Judged(expected, standing, found))
+    return judged
+
+
+def tally(judged: list[Judged]) -> dict[tuple[str, str], dict[str, int]]:
+    """Counts of received, late and waiting per (PI, center)."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for item in judged:
+        key = (item.expected.pi_name, item.expected.center_code)
+        row = counts.setdefault(key, {"received": 0, "late": 0, "waiting": 0})
+        row[item.standing] += 1
+    return counts

@@ -1,0 +1,280 @@
+"""A hand-over: a closing center gives every record it originated to another center.
+
+The closing center offers (`offer_handover`); the receiving center accepts (`accept_handover`)
+and pulls the closing center's manifest (`manifest`: every dataset with all its versions,
+every product and report, whatever their state) and every original by SHA-256; it imports
+each record as its own (`import_record`: a new origin version, announced with `moved_from`),
+then tells the closing center, which turns its rows into mirrors of the new origin and
+announces the move in its own log (`finish_as_mirror`). Every step is idempotent, so a crash
+on either side is repaired by running it again. Peers accept a record's new origin only from
+the old origin's own log (`federation.apply`): a record changes origin only this way.
+
+Users do not travel: an imported dataset has no owner at the new center (its PI claims it
+there) and keeps its password hash, so its password still opens it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, DateTime, select, update
+from sqlalchemy.orm import Session
+
+from catalog.audit import record_event
+from catalog.changes import append_change
+from catalog.federation_models import Handover, MirrorTombstone, Peer
+from catalog.field_records import MODELS, FieldRecord, announce
+from catalog.models import (
+    Campaign,
+    Center,
+    Change,
+    Dataset,
+    DatasetVersion,
+    Product,
+    Report,
+    Variable,
+)
+from catalog.registration import campaign_id, ensure_center
+from catalog.schemas import Principal, Role
+from catalog.summary_models import ExpectedDelivery
+
+OFFERED, PULLING, DONE = "offered", "pulling", "done"
+SKIP = {"id", "campaign_id", "dataset_id", "owner_user_id", "uploaded_by", "author_user_id"}
+
+
+def offer_handover(session: Session, local: str, to_center: str, now: datetime) -> Handover:
+    """The closing center's offer of its records to `to_center` (made once, kept)."""
+    return _handover(session, local, to_center, OFFERED, now)
+
+
+def accept_handover(session: Session, from_center: str, local: str, now: datetime) -> Handover:
+    """The receiving center's job of pulling `from_center`'s records (its worker resumes it)."""
+    return _handover(session, from_center, local, PULLING, now)
+
+
+def _handover(session: Session, source: str, target: str, state: str, now: datetime) -> Handover:
+    found = find_handover(session, source, target)
+    if found is None:
+        found = Handover(from_center=source, to_center=target, state=state, records=0,
+                         bytes_pulled=0, started_at=now, last_error="")  # fmt: skip
+        session.add(found)
+        session.flush()
+    return found
+
+
+def find_handover(session: Session, source: str, target: str) -> Handover | None:
+    """The hand-over from `source` to `target`, if any."""
+    query = select(Handover).where(Handover.from_center == source, Handover.to_center == target)
+    return session.scalars(query).first()
+
+
+def pending_pulls(session: Session, local: str) -> list[Handover]:
+    """Hand-overs to this center not finished yet."""
+    query = select(Handover).where(Handover.to_center == local, Handover.state == PULLING)
+    return list(session.scalars(query))
+
+
+def peer_url(session: Session, code: str) -> str:
+    """A configured peer's base URL ('' if not configured)."""
+    peer = session.get(Peer, code.upper())
+    return "" if peer is None else peer.url
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {c.name: _json(getattr(obj, c.key)) for c in obj.__table__.columns if c.name not in SKIP}
+
+
+def _values(model: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """A serialised row back in its columns' types (unknown names dropped)."""
+    values: dict[str, Any] = {}
+    for column in model.__table__.columns:
+        if column.name in SKIP or column.name not in row:
+            continue
+        value = row[column.name]
+        impl = getattr(column.type, "impl", column.type)
+        if value is not None and isinstance(impl, DateTime):
+            value = datetime.fromisoformat(value)
+        elif value is not None and isinstance(impl, Date):
+            value = date.fromisoformat(value)
+        values[column.key] = value
+    return values
+
+
+def manifest(session: Session, local: str) -> dict[str, Any]:
+    """Every record this center originated, whole, and the originals they need (SHA-256 -> size)."""
+    codes = dict(session.execute(select(Campaign.id, Campaign.code)).tuples().all())
+    blobs: dict[str, int] = {}
+    datasets = []
+    for dataset in session.scalars(select(Dataset).where(Dataset.origin_center == local)):
+        versions = [_row(v) for v in dataset.versions]
+        blobs.update({v.sha256: v.size for v in dataset.versions})
+        datasets.append({"row": _row(dataset), "campaign": codes[dataset.campaign_id],
+                         "variables": [_row(v) for v in dataset.variables],
+                         "versions": versions})  # fmt: skip
+    products = []
+    query = select(Product).where(Product.center_code == local, Product.origin_ref.is_(None))
+    for product in session.scalars(query):
+        blobs[product.sha256] = product.size
+        products.append({"row": _row(product), "campaign": codes[product.campaign_id]})
+    reports = [
+        {"row": _row(r), "campaign": codes[r.campaign_id]}
+        for r in session.scalars(select(Report).where(Report.center_code == local))
+    ]
+    expected = [
+        {"row": _row(e), "campaign": codes[e.campaign_id]}
+        for e in session.scalars(
+            select(ExpectedDelivery).where(ExpectedDelivery.center_code == local)
+        )
+    ]
+    return {"center": local, "datasets": datasets, "products": products, "reports": reports,
+            "expected": expected, "blobs": blobs}  # fmt: skip
+
+
+def handed_over_blob(session: Session, local: str, sha256: str) -> bool:
+    """Whether this original belongs to a record this center originated (so may be pulled)."""
+    version = (
+        select(DatasetVersion.id)
+        .join(Dataset)
+        .where(DatasetVersion.sha256 == sha256, Dataset.origin_center == local)
+    )
+    product = select(Product.id).where(Product.sha256 == sha256, Product.center_code == local)
+    return bool(session.scalar(version.limit(1)) or session.scalar(product.limit(1)))
+
+
+def _moved(change: Change | None, source: str) -> None:
+    if change is not None:
+        change.payload = {**change.payload, "moved_from": source}
+
+
+def _audit(session: Session, kind: str, public_id: str, source: str, target: str,
+           now: datetime, dataset: Dataset | None = None) -> None:  # fmt: skip
+    record_event(
+        session, actor=Principal(role=Role.PEER, username=source), action=f"{kind}.handover",
+        now=now, reason=f"handed over by {source} to {target}", dataset=dataset,
+        before={"public_id": public_id, "origin_center": source},
+        after={"public_id": public_id, "origin_center": target}, actor_label=f"peer:{source}",
+    )  # fmt: skip
+
+
+def _drop_mirror(session: Session, model: Any, public_id: str) -> Any:
+    """The row held for `public_id`; a mirror of it (not ours) is removed first."""
+    held = session.scalars(select(model).where(model.public_id == public_id)).first()
+    stone = session.get(MirrorTombstone, public_id)
+    if stone is not None:
+        session.delete(stone)
+    return held
+
+
+def import_dataset(session: Session, item: dict[str, Any], source: str, local: str,
+                   now: datetime) -> bool:  # fmt: skip
+    """Make a handed-over dataset this center's own; False when it already is."""
+    row = item["row"]
+    held = _drop_mirror(session, Dataset, row["public_id"])
+    if held is not None and held.origin_center == local:
+        return False
+    if held is not None:
+        _unlist(session, held)
+        session.delete(held)
+        session.flush()
+    values = _values(Dataset, row)
+    values.update(origin_center=local, origin_version=int(row["origin_version"]) + 1,
+                  listed=False, campaign_id=campaign_id(session, item["campaign"]))  # fmt: skip
+    dataset = Dataset(**values)
+    dataset.variables = [Variable(**_values(Variable, v)) for v in item["variables"]]
+    dataset.versions = [DatasetVersion(**_values(DatasetVersion, v)) for v in item["versions"]]
+    session.add(dataset)
+    session.flush()
+    if dataset.access_state != "withdrawn":
+        _moved(append_change(session, dataset, "upsert", now), source)
+    _audit(session, "dataset", dataset.public_id, source, local, now, dataset)
+    return True
+
+
+def _unlist(session: Session, dataset: Dataset) -> None:
+    if dataset.listed:
+        session.execute(
+            update(Center).where(Center.code == dataset.origin_center)
+            .values(shared_records=Center.shared_records - 1)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+
+
+def import_field(session: Session, kind: str, item: dict[str, Any], source: str, local: str,
+                 now: datetime) -> int:  # fmt: skip
+    """Make a handed-over product or report this center's own; its id here."""
+    model = MODELS[kind]
+    row = item["row"]
+    held = _drop_mirror(session, model, row["public_id"])
+    if held is not None and held.center_code == local:
+        return int(held.id)
+    if held is not None:
+        session.delete(held)
+        session.flush()
+    values = _values(model, row)
+    values.update(center_code=local, origin_version=int(row["origin_version"]) + 1,
+                  campaign_id=campaign_id(session, item["campaign"]))  # fmt: skip
+    if kind == "product":
+        values["origin_ref"] = None
+    record = model(**values)
+    session.add(record)
+    session.flush()
+    _moved(announce(session, record, now), source)
+    _audit(session, kind, record.public_id, source, local, now)
+    return int(record.id)
+
+
+def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, int],
+                     now: datetime) -> int:  # fmt: skip
+    """At the closing center: its records now name `target` as origin, announced as moves.
+
+    `refs` gives the products' ids at `target` (where their files are). How many records
+    moved (0 when run again).
+    """
+    if session.scalars(select(Center).where(Center.code == target)).first() is None:
+        ensure_center(session, target, target, peer_url(session, target))
+    moved = 0
+    for dataset in session.scalars(select(Dataset).where(Dataset.origin_center == local)).all():
+        _unlist(session, dataset)
+        dataset.listed = False
+        dataset.origin_center, dataset.origin_version = target, dataset.origin_version + 1
+        session.flush()
+        if dataset.access_state != "withdrawn":
+            _moved(append_change(session, dataset, "upsert", now), local)
+        moved += 1
+    products = select(Product).where(Product.center_code == local, Product.origin_ref.is_(None))
+    for product in session.scalars(products).all():
+        product.center_code, product.origin_version = target, product.origin_version + 1
+        product.origin_ref = refs.get(product.public_id, product.id)
+        _moved(announce(session, product, now), local)
+        moved += 1
+    reports = session.scalars(select(Report).where(Report.center_code == local)).all()
+    expected = session.scalars(
+        select(ExpectedDelivery).where(ExpectedDelivery.center_code == local)
+    ).all()
+    records: list[FieldRecord] = [*reports, *expected]
+    for record in records:
+        record.center_code, record.origin_version = target, record.origin_version + 1
+        _moved(announce(session, record, now), local)
+        moved += 1
+    return moved
+
+
+def finish_handover(session: Session, local: str, target: str, refs: dict[str, int],
+                    now: datetime) -> int:  # fmt: skip
+    """The closing center's side of the end: its records move to `target`, once, audited."""
+    job = find_handover(session, local, target)
+    moved = finish_as_mirror(session, local, target, refs, now)
+    if job is not None and job.state != DONE:
+        job.state, job.finished_at, job.records = DONE, now, moved
+        record_event(
+            session, actor=Principal(role=Role.PEER, username=target), action="center.handover",
+            now=now, reason=f"every record of {local} handed over to {target}",
+            before={"origin_center": local}, after={"origin_center": target, "records": moved},
+            actor_label=f"peer:{target}",
+        )  # fmt: skip
+    return moved

@@ -1,0 +1,148 @@
+"""Three real nodes: JOSS hands every record it originated over to NPL while each side is
+killed with SIGKILL at random moments; re-running resumes, every byte arrives verified, nothing
+is doubled, and JOSS and LMD redirect to NPL afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from catalog.changes import append_change
+from catalog.db import make_session_factory
+from catalog.federation_models import Handover
+from catalog.models import Dataset, DatasetVersion
+from catalog.storage import ArchiveStore
+from tests.archive_center.fieldcat_process import fieldcat
+from tests.federation.cluster import (
+    Node,
+    _dataset,
+    build_cluster,
+    close_all,
+    eventually,
+    mesh,
+    start_all,
+)
+from tests.federation.test_field_records_run import png_bytes, staff_token
+
+RECORDS = 30
+SIZE = 200_000
+
+
+def publish_with_bytes(node: Node, count: int, size: int) -> dict[str, str]:
+    """Datasets at `node` whose originals are real files in its archive: public id -> SHA-256."""
+    store = ArchiveStore(node.root)
+    made: dict[str, str] = {}
+    now = datetime.now(UTC)
+    with make_session_factory(node.engine)() as session, session.begin():
+        for i in range(count):
+            with tempfile.NamedTemporaryFile(dir=node.root, delete=False) as out:
+                out.write(os.urandom(size))
+            sha256, _ = store.put_original(Path(out.name))
+            Path(out.name).unlink(missing_ok=True)
+            state = "private" if i == 0 else "open"  # a private one is handed over too
+            dataset = _dataset(session, node, "handover", i, state, now)
+            dataset.versions[0].sha256, dataset.versions[0].size = sha256, size
+            append_change(session, dataset, "upsert", now)
+            made[dataset.public_id] = sha256
+    return made
+
+
+def state_at(node: Node, source: str, target: str) -> str | None:
+    with make_session_factory(node.engine)() as session:
+        job = session.scalars(
+            select(Handover).where(Handover.from_center == source, Handover.to_center == target)
+        ).first()
+        return None if job is None else job.state
+
+
+@pytest.fixture(scope="module")
+def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
+    nodes = build_cluster(tmp_path_factory.mktemp("handover"), mesh(),
+                          accept_handover_from=["JOSS"])  # fmt: skip
+    try:
+        start_all(nodes)
+        yield nodes
+    finally:
+        close_all(nodes)
+
+
+def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
+    joss, npl, lmd = trio["JOSS"], trio["NPL"], trio["LMD"]
+    originals = publish_with_bytes(joss, RECORDS, SIZE)
+    staff = staff_token(joss, "staff-handover")
+    files = {"file": ("c130.9903070400.track.png", io.BytesIO(png_bytes()), "image/png")}
+    assert httpx.post(joss.url + "/api/v1/submissions", files=files, headers=staff).is_success
+    daily = {"kind": "daily", "report_date": "1999-03-09", "title": "handed over day"}
+    report = httpx.post(joss.url + "/api/v1/reports", json=daily, headers=staff).json()
+    wanted = {"pi_name": "Ramanathan", "did": "handover-1"}
+    expected = httpx.post(joss.url + "/api/v1/expected", json=wanted, headers=staff).json()
+    shared = [p for p in originals if p != next(iter(originals))]
+    for node in (npl, lmd):  # the mirrors hold JOSS's shared records first
+        eventually(lambda n=node: set(shared) <= n.search_ids() or None, timeout=30)
+
+    started = fieldcat("handover", "--to", "npl", "--config", str(joss.config))
+    assert started.returncode == 0, started.stdout + started.stderr
+    rng = random.Random(os.environ.get("PYTEST_SEED", "16"))
+    time.sleep(rng.uniform(0.0, 0.4))
+    npl.kill()  # the receiving side, at a random moment
+    npl.start()
+    time.sleep(rng.uniform(0.0, 0.4))
+    joss.kill()  # the closing side, at a random moment
+    joss.start()
+    done = fieldcat("handover", "--to", "NPL", "--wait", "90", "--config", str(joss.config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "done:" in done.stdout
+    eventually(lambda: state_at(npl, "JOSS", "NPL") == "done", timeout=30)
+
+    npl_store = ArchiveStore(npl.root)
+    with make_session_factory(npl.engine)() as session:
+        for public_id, sha256 in originals.items():
+            rows = session.scalars(select(Dataset).where(Dataset.public_id == public_id)).all()
+            assert len(rows) == 1 and rows[0].origin_center == "NPL", public_id  # not doubled
+            versions = session.scalar(
+                select(func.count(DatasetVersion.id)).where(DatasetVersion.dataset_id == rows[0].id)
+            )
+            assert versions == 1
+            data = npl_store.original_path(sha256).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == sha256 and len(data) == SIZE
+    assert not list((npl.root / "staging").glob("*.part"))  # no half-pulled file left
+
+    one = shared[0]
+    for node in (lmd, joss):  # the other center and the closed one both point at NPL
+        detail = eventually(
+            lambda n=node: (r := n.get(f"/datasets/{one}")).status_code == 200
+            and r.json()["origin_center"] == "NPL" and r.json(), timeout=30
+        )  # fmt: skip
+        assert detail["is_mirror"]
+        data = node.get(f"/datasets/{one}/data")
+        assert data.status_code == 307 and data.headers["location"].startswith(npl.url)
+    followed = httpx.get(lmd.url + f"/api/v1/datasets/{one}/data", follow_redirects=True)
+    assert hashlib.sha256(followed.content).hexdigest() == originals[one]
+    products = {p["filename"]: p for p in lmd.get("/products").json()["items"]}
+    product = eventually(
+        lambda: (p := {x["filename"]: x for x in lmd.get("/products").json()["items"]}.get(
+            "c130.9903070400.track.png")) and p["center"] == "NPL" and p, timeout=30
+    )  # fmt: skip
+    del products
+    image = httpx.get(lmd.url + product["links"]["file"], follow_redirects=True)
+    assert image.content == png_bytes() and str(image.url).startswith(npl.url)
+    eventually(
+        lambda: any(r["public_id"] == report["public_id"] and r["center"] == "NPL"
+                    for r in lmd.get("/reports").json()["items"]), timeout=30,
+    )  # fmt: skip
+    judged = eventually(
+        lambda: [e for e in lmd.get("/expected").json()["items"]
+                 if e["id"] == expected["id"] and e["center"] == "NPL"], timeout=30,
+    )  # fmt: skip
+    assert judged[0]["standing"] == "received"  # handover-1 is one of the handed-over DIDs
