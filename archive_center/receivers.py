@@ -33,14 +33,16 @@ WATCH_RECEIVER = "watch"
 
 
 def intake_for(
-    settings: Settings, engine: Engine, receiver: str
+    settings: Settings, engine: Engine, receiver: str, *, versions: bool = False
 ) -> Callable[[Path, str], SubmissionResult]:
-    """A function taking a file in through the pipeline as `receiver` (an anonymous drop)."""
+    """A function taking a file in through the pipeline as `receiver` (an anonymous drop);
+    with `versions`, a continuous stream's day versions, each in one transaction."""
     from catalog.db import make_session_factory
     from catalog.schemas import Principal
     from catalog.storage import ArchiveStore
     from submissions.acceptance import SubmitOptions
     from submissions.pipeline import submit_file
+    from submissions.stream_version import submit_version
 
     sessions = make_session_factory(engine)
     store = ArchiveStore(settings.root)
@@ -49,7 +51,8 @@ def intake_for(
     submitter = Principal(username=f"{receiver}-drop")
 
     def take(path: Path, name: str) -> SubmissionResult:
-        return submit_file(
+        submit = submit_version if versions else submit_file
+        return submit(
             sessions, store, source=path, original_name=name, submitter=submitter,
             center_code=settings.center_code, campaign=settings.campaign.code,
             receiver=receiver, options=SubmitOptions(max_bytes=limit, limits=caps),
@@ -156,15 +159,17 @@ def build_stream(
     from submissions.day_stream import DayStream
     from submissions.profile_intake import FolderStreamReceiver, profile_take
 
-    take = intake_for(settings, engine, f"stream-{stream.name}")
     folder = stream_folder(settings, stream)
     profile = with_header(profile, stream.header)
+    receiver = f"stream-{stream.name}"
     if stream.kind == "folder":
         watch = settings.submissions.watch
+        take = intake_for(settings, engine, receiver)
         raw_take = profile_take(profile, take, settings.max_upload_bytes)
         return FolderStreamReceiver(stream.name, folder, raw_take, watch.poll_interval_s,
                                     watch.stable_polls)  # fmt: skip
     did = stream.did or int(profile.header["did"])
+    take = intake_for(settings, engine, receiver, versions=True)
     day = DayStream(stream.name, profile, folder, take, did=did, every_s=stream.version_every_s)
     if stream.kind == "serial":
         return kinds.SerialLineReceiver(stream.name, day, stream.device, stream.baudrate)
