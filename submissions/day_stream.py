@@ -48,6 +48,11 @@ class Turnstile:
         self._issued = 0
         self._serving = 0
 
+    def queued(self) -> int:
+        """How many callers hold or wait for a turn."""
+        with self._changed:
+            return self._issued - self._serving
+
     @contextmanager
     def turn(self) -> Iterator[None]:
         """Wait for every earlier caller to finish, then hold the turn."""

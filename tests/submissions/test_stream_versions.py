@@ -22,7 +22,7 @@ from catalog.submission_models import Submission
 from formats.profile_rows import RowReader, render
 from formats.profiles import Profile, load_profile
 from submissions.acceptance import SubmitOptions
-from submissions.day_stream import DayStream, Turnstile, day_did
+from submissions.day_stream import TURNS, DayStream, Turnstile, day_did
 from submissions.intake import SubmissionResult
 from submissions.stream_version import submit_version
 from tests.archive_center.stream_feed import START, met_line
@@ -60,6 +60,13 @@ def commits(engine: Engine) -> Iterator[list[int]]:
     event.listen(engine, "commit", note)
     yield seen
     event.remove(engine, "commit", note)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
 
 
 def day_file(profile: Profile, tmp_path: Path, lines: int, did: int = 71019990301) -> Path:
@@ -173,11 +180,11 @@ def test_turns_are_taken_in_the_order_asked() -> None:
 
     threads = [threading.Thread(target=first)]
     threads[0].start()
-    time.sleep(0.05)
+    wait_for(lambda: turns.queued() == 1)
     for n in range(1, 6):
         threads.append(threading.Thread(target=later, args=(n,)))
         threads[-1].start()
-        time.sleep(0.05)  # each asks after the one before
+        wait_for(lambda: turns.queued() == n + 1)  # each asks after the one before
     release.set()
     for thread in threads:
         thread.join(10)
@@ -201,12 +208,13 @@ def test_a_stream_that_waited_publishes_everything_in_one_version(
     busy.append(met_line(0))
     for i in range(3):
         waiting.append(met_line(i))
+    queued = TURNS.queued()
     first = threading.Thread(target=busy.publish_due)
     first.start()
-    time.sleep(0.1)
+    wait_for(lambda: TURNS.queued() == queued + 1)
     second = threading.Thread(target=waiting.publish_due)
     second.start()
-    time.sleep(0.1)
+    wait_for(lambda: TURNS.queued() == queued + 2)
     for i in range(3, 7):  # arrive while the version waits for its turn
         waiting.append(met_line(i))
     release.set()
