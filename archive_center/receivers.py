@@ -1,6 +1,7 @@
 """The node's receivers, built from settings and run by one supervisor: start-up
 reconciliation, then the FTP drop, the e-mail intake, the watched directory and the
-configured streams (each with its instrument profile). `run_worker` starts the supervisor and stops it with itself.
+configured streams (each with its instrument profile). `run_worker` starts the supervisor
+and stops it with itself.
 
 A receiver is a small object with a name, `start`, `stop` and health (`alive`, `detail`),
 see `submissions.receiver_base.Receiver`; the e-mail intake is one of them, and another is
@@ -40,15 +41,19 @@ class DropIntake(Protocol):
     def __call__(self, path: Path, name: str, owner: int | None = None) -> SubmissionResult: ...
 
 
-def intake_for(settings: Settings, engine: Engine, receiver: str) -> DropIntake:
+def intake_for(
+    settings: Settings, engine: Engine, receiver: str, *, versions: bool = False
+) -> DropIntake:
     """A function taking a file in through the pipeline as `receiver`: an anonymous drop, or
-    the drop of the user whose id is given (their personal folder or login)."""
+    the drop of the user whose id is given (their personal folder or login); with
+    `versions`, a continuous stream's day versions, each in one transaction."""
     from catalog.db import make_session_factory
     from catalog.drops import drop_principal
     from catalog.schemas import Principal
     from catalog.storage import ArchiveStore
     from submissions.acceptance import SubmitOptions
     from submissions.pipeline import submit_file
+    from submissions.stream_version import submit_version
 
     sessions = make_session_factory(engine)
     store = ArchiveStore(settings.root)
@@ -61,7 +66,8 @@ def intake_for(settings: Settings, engine: Engine, receiver: str) -> DropIntake:
         if owner is not None:
             with sessions() as session:
                 submitter = drop_principal(session, owner) or anonymous
-        return submit_file(
+        submit = submit_version if versions else submit_file
+        return submit(
             sessions, store, source=path, original_name=name, submitter=submitter,
             center_code=settings.center_code, campaign=settings.campaign.code,
             receiver=receiver, options=SubmitOptions(max_bytes=limit, limits=caps),
@@ -227,15 +233,17 @@ def build_stream(
     from submissions.day_stream import DayStream
     from submissions.profile_intake import FolderStreamReceiver, profile_take
 
-    take = intake_for(settings, engine, f"stream-{stream.name}")
     folder = stream_folder(settings, stream)
     profile = with_header(profile, stream.header)
+    receiver = f"stream-{stream.name}"
     if stream.kind == "folder":
         watch = settings.submissions.watch
+        take = intake_for(settings, engine, receiver)
         raw_take = profile_take(profile, take, settings.max_upload_bytes)
         return FolderStreamReceiver(stream.name, folder, raw_take, watch.poll_interval_s,
                                     watch.stable_polls)  # fmt: skip
     did = stream.did or int(profile.header["did"])
+    take = intake_for(settings, engine, receiver, versions=True)
     day = DayStream(stream.name, profile, folder, take, did=did, every_s=stream.version_every_s)
     if stream.kind == "serial":
         return kinds.SerialLineReceiver(stream.name, day, stream.device, stream.baudrate)

@@ -9,6 +9,13 @@ is logged and kept in `<YYYY-MM-DD>.refused.txt` with its diagnostic; it is neve
 `publish` renders the day's rows as a header-format file and hands it to the intake: a new
 version of the day's dataset (DATA VERSION `<profile's>.<rows>`, so versions only grow).
 When the first line of a new day arrives the old day is published one last time and closed.
+
+Versions of all the streams of a process take turns (`TURNS`, first come first served)
+rather than all entering the catalog at once: they would only queue in the database (SQLite
+has one writer and makes the others sleep and retry; registrations in one campaign are
+serialised on PostgreSQL too), and a stream reads its rows when its turn comes, so a stream
+that waited publishes everything that arrived meanwhile in one version (the cadence adapts
+to the load, and the queue never holds more than one version per stream).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +38,37 @@ from submissions.intake import SubmissionResult
 logger = logging.getLogger(__name__)
 
 Take = Callable[[Path, str], SubmissionResult]
+
+
+class Turnstile:
+    """A lock taken in the order it was asked for (`threading.Lock` promises no order)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._issued = 0
+        self._serving = 0
+
+    def queued(self) -> int:
+        """How many callers hold or wait for a turn."""
+        with self._changed:
+            return self._issued - self._serving
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for every earlier caller to finish, then hold the turn."""
+        with self._changed:
+            ticket, self._issued = self._issued, self._issued + 1
+            self._changed.wait_for(lambda: self._serving == ticket)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._serving += 1
+                self._changed.notify_all()
+
+
+TURNS = Turnstile()
+"""The process's streams publish one version at a time, in the order they became due."""
 
 
 @dataclass
@@ -154,7 +193,7 @@ class DayStream:
         return self._publish_day(current)
 
     def _publish_day(self, day: _Day) -> SubmissionResult | None:
-        with self._publishing:
+        with self._publishing, TURNS.turn():
             with self._lock:
                 rows = list(day.rows)
             if day.published >= len(rows):

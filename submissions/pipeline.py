@@ -100,7 +100,7 @@ def submit_file(
     return process_staged(intake, ticket, staged)
 
 
-def _options_json(intake: Intake) -> dict[str, Any]:
+def options_json(intake: Intake) -> dict[str, Any]:
     opts = intake.options
     return {
         "role": intake.submitter.role.value,
@@ -137,7 +137,7 @@ def open_ticket(
             size=staged.size if staged else 0,
             sha256=staged.sha256 if staged else "",
             state=state,
-            options=_options_json(intake),
+            options=options_json(intake),
             report={},
             created_at=intake.now,
             updated_at=intake.now,
@@ -175,7 +175,7 @@ def take_data(intake: Intake, ticket: Ticket, staged: StagedFile) -> SubmissionR
         return reject(intake, ticket, staged.path, report)
     try:
         with intake.sessions() as session:
-            decision = _decide(intake, session, datafile, staged, category)
+            decision = decide_in(intake, session, datafile, staged.sha256, category)
             duplicate_of = decision.dataset.public_id if decision.dataset else None
     except SubmissionForbiddenError as err:
         return reject(intake, ticket, staged.path, report.refuse(err.code, str(err)))
@@ -197,12 +197,13 @@ def take_data(intake: Intake, ticket: Ticket, staged: StagedFile) -> SubmissionR
     raise AssertionError("unreachable")
 
 
-def _decide(
-    intake: Intake, session: Session, datafile: DataFile, staged: StagedFile, category: str
+def decide_in(
+    intake: Intake, session: Session, datafile: DataFile, sha256: str, category: str
 ) -> Decision:
+    """The identity and access decision for a validated file, in `session`."""
     return decide(
         session, campaign=find_campaign(session, intake.campaign_code),
-        center_code=intake.center_code, datafile=datafile, sha256=staged.sha256,
+        center_code=intake.center_code, datafile=datafile, sha256=sha256,
         category=category, submitter=intake.submitter, options=intake.options, now=intake.now,
     )  # fmt: skip
 
@@ -218,7 +219,7 @@ def register(
     """One transaction: re-check identity, register the version, finish the submission."""
     with intake.sessions() as session, session.begin():
         find_campaign(session, intake.campaign_code, lock=True)  # identity: one at a time
-        decision = _decide(intake, session, datafile, staged, category)
+        decision = decide_in(intake, session, datafile, staged.sha256, category)
         row = session.get_one(Submission, ticket.row_id)
         if decision.duplicate:  # the same bytes were registered meanwhile
             public_id = decision.dataset.public_id if decision.dataset else None

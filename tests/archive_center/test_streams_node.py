@@ -28,13 +28,13 @@ from tests.archive_center.stream_feed import START, LineSender, met_line
 
 PROFILES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles"
 SEARCHABLE_S = 2.0
-"""The goal: a line is searchable within 2 s. The median must meet it; a single line may take
-up to twice as long, as the shared 2-core test machine runs at load averages up to 20 (the
-benchmark measures the percentiles properly)."""
+"""The goal: a line is searchable within 2 s. Each line of this test's two streams must meet
+it (a version is one transaction, and the streams take turns: docs/streams.md#speed); the
+benchmark measures the percentiles with 20 streams."""
 
 
 def within_goal(delays: list[float]) -> bool:
-    return sorted(delays)[len(delays) // 2] < SEARCHABLE_S and max(delays) < 2 * SEARCHABLE_S
+    return max(delays) < SEARCHABLE_S
 
 
 @pytest.fixture(scope="module")
