@@ -19,6 +19,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -31,6 +33,7 @@ from catalog import (  # noqa: F401
     submission_models,
 )
 from catalog.access_states import AccessState
+from catalog.fulltext import document
 from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
 
 ACCESS_STATES = tuple(state.value for state in AccessState)
@@ -128,6 +131,18 @@ class Dataset(Base):
         Index("ix_datasets_lat", "south", "north").ddl_if(dialect="postgresql"),
         Index("ix_datasets_lon", "west", "east").ddl_if(dialect="postgresql"),
         Index("ix_datasets_duration", "duration_s"),
+        # Free text on PostgreSQL (SQLite: the FTS5 table `datasets_fts`, made by 0008).
+        Index(
+            "ix_datasets_fts",
+            func.to_tsvector(literal_column("'english'::regconfig"), literal_column("search_text")),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_datasets_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         Index("ix_datasets_owner", "owner_user_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,7 +178,8 @@ class Dataset(Base):
     title: Mapped[str] = mapped_column(String(500), default="", info=public())
     summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")
-    """Lower-cased public fields and variable names, for free-text `q`."""
+    """Normalised public fields, remarks and variable names, for free-text `q`
+    (`catalog.fulltext`; indexed by FTS5 on SQLite, GIN on PostgreSQL)."""
     access_state: Mapped[str] = mapped_column(
         String(16), default=AccessState.OPEN.value, info=public(view=None)
     )
@@ -212,13 +228,15 @@ class Dataset(Base):
         return next((v for v in self.versions if v.is_current), None)
 
 
-SEARCH_FIELDS = ("title", "did", "pi_name", "platform", "instrument", "location", "project")
+SEARCH_FIELDS = (
+    "title", "did", "pi_name", "platform", "instrument", "location", "project", "summary",
+)  # fmt: skip
 
 
 def search_text_of(fields: dict[str, Any], variable_names: list[str]) -> str:
-    """The lower-cased text that free-text search matches (public fields only)."""
+    """The normalised document free-text search matches (public fields and remarks only)."""
     parts = [str(fields.get(name) or "") for name in SEARCH_FIELDS] + variable_names
-    return " ".join(p for p in parts if p).lower()
+    return document(parts)
 
 
 class Variable(Base):

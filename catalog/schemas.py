@@ -38,7 +38,7 @@ class Principal(BaseModel):
         return cls()
 
 
-SortKey = Literal["-start", "start", "title", "pi", "platform", "updated"]
+SortKey = Literal["relevance", "-start", "start", "title", "pi", "platform", "updated"]
 SORT_KEYS: tuple[str, ...] = ("-start", "start", "title", "pi", "platform", "updated")
 FACET_NAMES: tuple[str, ...] = (
     "platform",
@@ -77,7 +77,9 @@ class SearchParams(BaseModel):
     project: str | None = Field(None, max_length=200)
     center: str | None = Field(None, max_length=64)
     access: str | None = Field(None, max_length=32)
-    sort: SortKey = "-start"
+    sort: SortKey | None = Field(
+        None, description="default: `relevance` when `q` has words, else `-start`"
+    )
     limit: int = Field(50, ge=1, le=1000)
     cursor: str | None = Field(None, max_length=2000)
     facets: bool = Field(True, description="compute facet counts and the total")

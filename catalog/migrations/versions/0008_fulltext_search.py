@@ -1,0 +1,87 @@
+"""Full-text search: the normalised search document of every dataset (now with its summary
+and remarks), an FTS5 index on SQLite, `tsvector` and trigram GIN indexes on PostgreSQL
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-12-06 01:40:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from catalog.models import search_text_of
+
+revision = "0008"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+FIELDS = ("title", "did", "pi_name", "platform", "instrument", "location", "project", "summary")
+SQLITE_TRIGGERS = (
+    """CREATE TRIGGER datasets_fts_ai AFTER INSERT ON datasets BEGIN
+        INSERT INTO datasets_fts(rowid, search_text) VALUES (new.id, new.search_text);
+    END""",
+    """CREATE TRIGGER datasets_fts_ad AFTER DELETE ON datasets BEGIN
+        INSERT INTO datasets_fts(datasets_fts, rowid, search_text)
+        VALUES ('delete', old.id, old.search_text);
+    END""",
+    """CREATE TRIGGER datasets_fts_au AFTER UPDATE OF search_text ON datasets BEGIN
+        INSERT INTO datasets_fts(datasets_fts, rowid, search_text)
+        VALUES ('delete', old.id, old.search_text);
+        INSERT INTO datasets_fts(rowid, search_text) VALUES (new.id, new.search_text);
+    END""",
+)
+
+
+def _rewrite_documents(conn: sa.Connection) -> None:
+    """Every dataset's search document in the new (normalised) form."""
+    names: dict[int, list[str]] = {}
+    for dataset_id, name, original in conn.execute(
+        sa.text("SELECT dataset_id, name, original_name FROM variables ORDER BY position")
+    ):
+        found = names.setdefault(dataset_id, [])
+        found += [n for n in (name, original) if n and n not in found]
+    rows = conn.execute(sa.text(f"SELECT id, {', '.join(FIELDS)} FROM datasets")).mappings()
+    for row in list(rows):
+        text = search_text_of(dict(row), names.get(row["id"], []))
+        conn.execute(
+            sa.text("UPDATE datasets SET search_text = :t WHERE id = :id AND search_text <> :t"),
+            {"t": text, "id": row["id"]},
+        )
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    _rewrite_documents(conn)
+    if conn.dialect.name == "sqlite":
+        op.execute(
+            "CREATE VIRTUAL TABLE datasets_fts USING fts5(search_text, content='datasets', "
+            "content_rowid='id', tokenize='porter unicode61')"
+        )
+        for trigger in SQLITE_TRIGGERS:
+            op.execute(trigger)
+        op.execute("INSERT INTO datasets_fts(datasets_fts) VALUES ('rebuild')")
+        return
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    schema = conn.scalar(
+        sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+    )
+    op.execute(
+        "CREATE INDEX ix_datasets_fts ON datasets "
+        "USING gin (to_tsvector('english'::regconfig, search_text))"
+    )
+    op.execute(
+        f"CREATE INDEX ix_datasets_trgm ON datasets USING gin (search_text {schema}.gin_trgm_ops)"
+    )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in ("ai", "ad", "au"):
+            op.execute(f"DROP TRIGGER IF EXISTS datasets_fts_{name}")
+        op.execute("DROP TABLE IF EXISTS datasets_fts")
+        return
+    op.drop_index("ix_datasets_trgm", table_name="datasets")
+    op.drop_index("ix_datasets_fts", table_name="datasets")
