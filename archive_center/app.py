@@ -106,6 +106,7 @@ def api_routers() -> list[APIRouter]:
         products,
         reports,
         submissions,
+        suggest,
     )
 
     return [
@@ -118,6 +119,7 @@ def api_routers() -> list[APIRouter]:
         products.router,
         reports.router,
         federation.router,
+        suggest.router,
     ]
 
 

@@ -63,8 +63,16 @@ def query_terms(q: str) -> list[tuple[str, ...]]:
     Each alternative is a phrase (one or more words); a word must match one of them.
     """
     words = normalise(q).split()[:MAX_TERMS]
+    return [_group_of(word) for word in words]
+
+
+def _group_of(word: str) -> tuple[str, ...]:
+    """The synonym group of `word` or of its singular (`soundings` -> `sounding`)."""
     groups = synonym_groups()
-    return [groups.get(word, (word,)) for word in words]
+    for form in (word, word.removesuffix("s"), word.removesuffix("es")):
+        if form in groups:
+            return groups[form] if form == word else (word, *groups[form])
+    return (word,)
 
 
 def _fts5_phrase(phrase: str) -> str:

@@ -79,6 +79,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/healthz": Row("public"),
     "GET /api/v1/readyz": Row("public"),
     "GET /api/v1/datasets": Row("search"),
+    "GET /api/v1/suggestions": Row("listing", query="field=pi&prefix=pi"),
     "GET /api/v1/datasets/{public_id}": Row("metadata"),
     "GET /api/v1/datasets/{public_id}/data": Row("data", query="format=original"),
     "GET /api/v1/datasets/{public_id}/plot": Row("data", query="format=svg"),
@@ -411,6 +412,24 @@ def test_search_lists_exactly_what_the_caller_may_see(matrix: MatrixNode, caller
         if caller not in SEES[state]:
             probe = matrix.request(caller, "GET", "/api/v1/datasets", f"q={meta_canary(state)}")
             assert probe.json()["items"] == [] and probe.json().get("total") in (0, None)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("field", ["pi", "platform"])
+def test_suggestions_offer_exactly_what_the_caller_may_see(
+    matrix: MatrixNode, caller: str, field: str
+) -> None:
+    response = matrix.request(caller, "GET", "/api/v1/suggestions", f"field={field}&limit=20")
+    assert response.status_code == 200
+    offered = " ".join(s["value"] for s in response.json())
+    for state in STATES:  # what may be seen is offered, and nothing else
+        assert (meta_canary(state) in offered) == (caller in SEES[state]), (caller, state)
+    hidden = [s for s in STATES if caller not in SEES[s]]
+    for state in hidden:  # typing a hidden value's own word offers nothing
+        probe = matrix.request(
+            caller, "GET", "/api/v1/suggestions", f"field={field}&prefix={meta_canary(state)}"
+        )
+        assert probe.json() == [], (caller, state)
 
 
 def _non_dataset_keys(*kinds: str) -> list[str]:
