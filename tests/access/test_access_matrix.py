@@ -83,6 +83,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/datasets/{public_id}": Row("metadata"),
     "GET /api/v1/datasets/{public_id}/data": Row("data", query="format=original"),
     "GET /api/v1/datasets/{public_id}/plot": Row("data", query="format=svg"),
+    "GET /api/v1/datasets/{public_id}/track": Row("data"),
     "GET /api/v1/datasets/{public_id}/citation": Row("metadata", query="format=datacite-json"),
     "POST /api/v1/bundles": Row("bundle"),
     "POST /api/v1/auth/session": Row("session"),
@@ -319,8 +320,12 @@ DATASET_CASES = [
 ]
 GET_DATASET_KEYS = [k for k in DATASET_KEYS if k.startswith("GET ")]
 # The data routes that serve file bytes (the API's /data and the pages' /download); a plot is
-# made per request and has no byte ranges.
-DATA_KEYS = [k for k in DATASET_KEYS if ACCESS_MATRIX[k].kind == "data" and not k.endswith("/plot")]
+# made per request and a track is a small document: neither has byte ranges.
+DATA_KEYS = [
+    k
+    for k in DATASET_KEYS
+    if ACCESS_MATRIX[k].kind == "data" and not k.endswith(("/plot", "/track"))
+]
 
 
 def _private_answer(caller: str, response: httpx.Response) -> bool:
@@ -343,7 +348,8 @@ def test_dataset_routes(matrix: MatrixNode, caller: str, key: str) -> None:
         if expected == 404:
             _same_as_missing(matrix, caller, key, response, pid)
         if response.status_code == 200 and row.kind in ("data", "bundle"):
-            assert data_canary(STATES.index(state)) in _text(response) or key.endswith("plot")
+            no_values = key.endswith(("plot", "track"))  # pictures and paths, not the values
+            assert data_canary(STATES.index(state)) in _text(response) or no_values
         if _private_answer(caller, response):
             assert response.headers.get("cache-control") == "no-store", where
         assert "Authorization" in response.headers.get("vary", ""), where
