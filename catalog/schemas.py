@@ -39,7 +39,7 @@ class Principal(BaseModel):
 
 
 SortKey = Literal["relevance", "-start", "start", "title", "pi", "platform", "updated"]
-SORT_KEYS: tuple[str, ...] = ("-start", "start", "title", "pi", "platform", "updated")
+SORT_KEYS: tuple[str, ...] = ("relevance", "-start", "start", "title", "pi", "platform", "updated")
 FACET_NAMES: tuple[str, ...] = (
     "platform",
     "instrument",
