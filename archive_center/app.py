@@ -103,6 +103,7 @@ def api_routers() -> list[APIRouter]:
         datasets,
         federation,
         health,
+        orders,
         products,
         reports,
         submissions,
@@ -120,6 +121,7 @@ def api_routers() -> list[APIRouter]:
         reports.router,
         federation.router,
         suggest.router,
+        orders.router,
     ]
 
 

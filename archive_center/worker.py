@@ -323,6 +323,7 @@ def send_mail(engine: Engine, relay: MailRelay | None) -> int:
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Derive as versions arrive and keep house every `worker_interval_s` until `stop`."""
+    from archive_center.order_worker import start_order_builder
     from archive_center.receivers import start_receivers
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
@@ -336,6 +337,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         settings.worker.derive_processes,
     )
     federation = start_federation(settings, engine, stop)
+    orders = start_order_builder(engine, store, stop, settings.worker.poll_s)
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
@@ -361,5 +363,6 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         receivers.stop()
         if federation is not None:
             federation.join(timeout=10)
+        orders.join(timeout=10)
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

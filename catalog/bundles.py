@@ -59,7 +59,7 @@ class Bundle:
 
 
 @dataclass
-class _Entry:
+class BundleEntry:
     dataset: Dataset
     version: DatasetVersion
     name: str
@@ -71,11 +71,11 @@ class _Entry:
     notes: list[str] = field(default_factory=list)
 
 
-def _local_center(session: Session) -> Center | None:
+def local_center(session: Session) -> Center | None:
     return session.scalars(select(Center).where(Center.is_local.is_(True))).first()
 
 
-def _origin(session: Session, dataset: Dataset) -> Center | None:
+def origin_of(session: Session, dataset: Dataset) -> Center | None:
     return session.scalars(select(Center).where(Center.code == dataset.origin_center)).first()
 
 
@@ -108,7 +108,7 @@ def processing_notes(
     return notes
 
 
-def readme_text(entry: _Entry, datafile: DataFile, center: Center | None, member: str) -> str:
+def readme_text(entry: BundleEntry, datafile: DataFile, center: Center | None, member: str) -> str:
     """The README beside one dataset's file in a bundle."""
     dataset = entry.dataset
     lines = [
@@ -135,10 +135,10 @@ def readme_text(entry: _Entry, datafile: DataFile, center: Center | None, member
     return "\n".join(lines)
 
 
-def _add_dataset(
+def add_dataset(
     archive: zipfile.ZipFile,
     store: ArchiveStore,
-    entry: _Entry,
+    entry: BundleEntry,
     request: DownloadRequest,
     center: Center | None,
 ) -> str | None:
@@ -209,7 +209,7 @@ def build_bundle(
     ids = list(dict.fromkeys(public_ids))
     if not ids or len(ids) > MAX_BUNDLE_DATASETS:
         raise InvalidQueryError(f"a bundle holds 1 to {MAX_BUNDLE_DATASETS} datasets")
-    center = _local_center(session)
+    center = local_center(session)
     out = store.new_staging_path()
     included: list[str] = []
     left_out: list[tuple[str, str]] = []
@@ -228,9 +228,9 @@ def build_bundle(
                 dataset, version = found.dataset, found.version
                 name = f"{len(included) + 1:02d}_{base_filename(dataset, version)}"
                 link = f"{center.base_url.rstrip('/')}{links.dataset(public_id)}" if center else ""
-                entry = _Entry(dataset, version, name, is_public(dataset, now), link)
-                entry.origin = _origin(session, dataset)
-                why = _add_dataset(archive, store, entry, replace(request), center)
+                entry = BundleEntry(dataset, version, name, is_public(dataset, now), link)
+                entry.origin = origin_of(session, dataset)
+                why = add_dataset(archive, store, entry, replace(request), center)
                 if why is None:
                     included.append(public_id)
                     public = public and entry.public

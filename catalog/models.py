@@ -30,6 +30,7 @@ from catalog import (  # noqa: F401
     auth_models,
     federation_models,
     notice_models,
+    order_models,
     submission_models,
 )
 from catalog.access_states import AccessState

@@ -1,5 +1,6 @@
 """Full-text search: the normalised search document of every dataset (now with its summary
-and remarks), an FTS5 index on SQLite, `tsvector` and trigram GIN indexes on PostgreSQL
+and remarks), an FTS5 index on SQLite, `tsvector` and trigram GIN indexes on PostgreSQL;
+and the orders table (baskets and whole search results built into zips by the worker)
 
 Revision ID: 0008
 Revises: 0006
@@ -52,8 +53,37 @@ def _rewrite_documents(conn: sa.Connection) -> None:
         )
 
 
+def _create_orders() -> None:
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("included", sa.Integer(), nullable=False),
+        sa.Column("left_out", sa.JSON(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "state IN ('queued', 'running', 'ready', 'failed')", name=op.f("ck_orders_state")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_orders_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_orders_public_id")),
+    )
+    op.create_index("ix_orders_state_created", "orders", ["state", "created_at"])
+
+
 def upgrade() -> None:
     conn = op.get_bind()
+    _create_orders()
     _rewrite_documents(conn)
     if conn.dialect.name == "sqlite":
         op.execute(
@@ -78,6 +108,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_state_created", table_name="orders")
+    op.drop_table("orders")
     if op.get_bind().dialect.name == "sqlite":
         for name in ("ai", "ad", "au"):
             op.execute(f"DROP TRIGGER IF EXISTS datasets_fts_{name}")
