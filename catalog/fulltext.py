@@ -98,8 +98,9 @@ FTS_TABLE = table("datasets_fts", sql_column("rowid"), sql_column("datasets_fts"
 
 
 def pg_vector(search_text: ColumnElement[str]) -> ColumnElement[object]:
-    """The indexed `tsvector` expression (the same one `ix_datasets_fts` is built on)."""
-    return func.to_tsvector(PG_CONFIG, search_text)
+    """The stored `tsvector` of the row (`datasets.search_vector`, indexed by GIN)."""
+    del search_text  # the vector is the stored form of this text
+    return literal_column("datasets.search_vector")
 
 
 def match_clause(

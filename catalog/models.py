@@ -19,9 +19,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    literal_column,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 # The other table modules map onto the same base; importing them here puts every table on
@@ -133,11 +132,9 @@ class Dataset(Base):
         Index("ix_datasets_lon", "west", "east").ddl_if(dialect="postgresql"),
         Index("ix_datasets_duration", "duration_s"),
         # Free text on PostgreSQL (SQLite: the FTS5 table `datasets_fts`, made by 0008).
-        Index(
-            "ix_datasets_fts",
-            func.to_tsvector(literal_column("'english'::regconfig"), literal_column("search_text")),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
+        Index("ix_datasets_fts", "search_vector", postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
         Index(
             "ix_datasets_trgm",
             "search_text",
@@ -181,6 +178,11 @@ class Dataset(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     """Normalised public fields, remarks and variable names, for free-text `q`
     (`catalog.fulltext`; indexed by FTS5 on SQLite, GIN on PostgreSQL)."""
+    search_vector: Mapped[str | None] = mapped_column(
+        Text().with_variant(TSVECTOR(), "postgresql"), nullable=True
+    )
+    """PostgreSQL: `search_text` as a `tsvector`, set by a trigger (migration 0008), so
+    ranking and rechecks never re-parse the text. Unused (NULL) on SQLite."""
     access_state: Mapped[str] = mapped_column(
         String(16), default=AccessState.OPEN.value, info=public(view=None)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from catalog.models import search_text_of
 
@@ -34,6 +35,15 @@ SQLITE_TRIGGERS = (
         INSERT INTO datasets_fts(rowid, search_text) VALUES (new.id, new.search_text);
     END""",
 )
+
+
+PG_VECTOR_FUNCTION = """
+CREATE OR REPLACE FUNCTION fieldcat_search_vector() RETURNS trigger AS $$
+BEGIN
+    NEW.search_vector := to_tsvector('english'::regconfig, NEW.search_text);
+    RETURN NEW;
+END $$ LANGUAGE plpgsql
+"""
 
 
 def _rewrite_documents(conn: sa.Connection) -> None:
@@ -86,6 +96,7 @@ def upgrade() -> None:
     _create_orders()
     _rewrite_documents(conn)
     if conn.dialect.name == "sqlite":
+        op.add_column("datasets", sa.Column("search_vector", sa.Text(), nullable=True))
         op.execute(
             "CREATE VIRTUAL TABLE datasets_fts USING fts5(search_text, content='datasets', "
             "content_rowid='id', tokenize='porter unicode61')"
@@ -94,14 +105,18 @@ def upgrade() -> None:
             op.execute(trigger)
         op.execute("INSERT INTO datasets_fts(datasets_fts) VALUES ('rebuild')")
         return
+    op.add_column("datasets", sa.Column("search_vector", TSVECTOR(), nullable=True))
+    op.execute(PG_VECTOR_FUNCTION)
+    op.execute(
+        "CREATE TRIGGER datasets_search_vector BEFORE INSERT OR UPDATE OF search_text "
+        "ON datasets FOR EACH ROW EXECUTE FUNCTION fieldcat_search_vector()"
+    )
+    op.execute("UPDATE datasets SET search_vector = to_tsvector('english'::regconfig, search_text)")
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     schema = conn.scalar(
         sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
     )
-    op.execute(
-        "CREATE INDEX ix_datasets_fts ON datasets "
-        "USING gin (to_tsvector('english'::regconfig, search_text))"
-    )
+    op.execute("CREATE INDEX ix_datasets_fts ON datasets USING gin (search_vector)")
     op.execute(
         f"CREATE INDEX ix_datasets_trgm ON datasets USING gin (search_text {schema}.gin_trgm_ops)"
     )
@@ -114,6 +129,11 @@ def downgrade() -> None:
         for name in ("ai", "ad", "au"):
             op.execute(f"DROP TRIGGER IF EXISTS datasets_fts_{name}")
         op.execute("DROP TABLE IF EXISTS datasets_fts")
+        with op.batch_alter_table("datasets") as batch:
+            batch.drop_column("search_vector")
         return
     op.drop_index("ix_datasets_trgm", table_name="datasets")
     op.drop_index("ix_datasets_fts", table_name="datasets")
+    op.execute("DROP TRIGGER datasets_search_vector ON datasets")
+    op.execute("DROP FUNCTION fieldcat_search_vector()")
+    op.drop_column("datasets", "search_vector")
