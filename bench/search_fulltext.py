@@ -86,7 +86,7 @@ def fulltext_figures(
     postgres_engine: Callable[[str], AbstractContextManager[Engine]] | None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The issue's full-text figures and ratios (names fixed; sizes printed)."""
-    large = args.datasets or (20_000 if args.quick else 1_000_000)
+    large = args.datasets or (10_000 if args.quick else 1_000_000)
     small = 2_000 if args.quick else 100_000
     repeat = 3 if args.quick else 15
     got: dict[tuple[str, int], dict[str, float]] = {}
