@@ -90,17 +90,19 @@ def fulltext_figures(
     small = 2_000 if args.quick else 100_000
     repeat = 3 if args.quick else 15
     got: dict[tuple[str, int], dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-fulltext-") as tmp:
-        with sqlite_engine(Path(tmp), "ft.db") as engine:
-            seconds = load(engine, small)
-            got[("sqlite", small)] = measure(engine, repeat)
-            print(f"[fulltext sqlite] {small} datasets loaded in {seconds:.0f}s: {got[('sqlite', small)]}")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-fulltext-") as tmp,
+        sqlite_engine(Path(tmp), "ft.db") as engine,
+    ):
+        seconds = load(engine, small)
+        got[("sqlite", small)] = measure(engine, repeat)
+        print(f"[fulltext sqlite] {small} loaded in {seconds:.0f}s: {got[('sqlite', small)]}")
     if postgres_engine is not None:
         for n in (small, large):
             with postgres_engine("") as engine:
                 seconds = load(engine, n)
                 got[("postgres", n)] = measure(engine, repeat)
-                print(f"[fulltext postgres] {n} datasets loaded in {seconds:.0f}s: {got[('postgres', n)]}")
+                print(f"[fulltext postgres] {n} loaded in {seconds:.0f}s: {got[('postgres', n)]}")
     figures: dict[str, float] = {"fulltext_datasets_large": large, "fulltext_datasets_small": small}
     ratios: dict[str, float] = {}
     lite = got[("sqlite", small)]
@@ -138,7 +140,9 @@ def order_memory(count: int) -> dict[str, float]:
     from catalog.storage import ArchiveStore
     from web.links import API_LINKS
 
-    sample = Path(__file__).resolve().parents[1] / "tests/fixtures/samples/valid/kco_surface_hourly.txt"
+    sample = (
+        Path(__file__).resolve().parents[1] / "tests/fixtures/samples/valid/kco_surface_hourly.txt"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-order-") as tmp:
         store = ArchiveStore(Path(tmp))
         store.create_dirs()
@@ -179,5 +183,6 @@ def order_memory(count: int) -> dict[str, float]:
         size = max(p.stat().st_size for p in (Path(tmp) / "orders").glob("*.zip"))
         engine.dispose()
     growth = (peak - before) / 1e6
-    print(f"[order] {count} datasets in {seconds:.1f}s, zip {size / 1e6:.1f} MB, heap growth {growth:.1f} MB")
+    print(f"[order] {count} datasets in {seconds:.1f}s, zip {size / 1e6:.1f} MB, ", end="")
+    print(f"heap growth {growth:.1f} MB")
     return {"order_1000_heap_growth_mb": round(growth, 2), "order_1000_seconds": round(seconds, 2)}

@@ -32,8 +32,8 @@ from catalog.downloads import (
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, DatasetVersion
-from catalog.schemas import Principal
 from catalog.order_items import HeldElsewhere, LeftOut, classify
+from catalog.schemas import Principal
 from catalog.storage import ArchiveStore
 from formats.registry import writer_info
 

@@ -17,14 +17,24 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Float, and_, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    SQLColumnExpression,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy import column as sql_column
 from sqlalchemy.sql.expression import Subquery
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
 MAX_TERMS = 12
 """Query words beyond this many are ignored (a query is a few words, not a document)."""
-PG_CONFIG = literal_column("'english'::regconfig")
+PG_CONFIG: ColumnElement[str] = literal_column("'english'::regconfig")
 TRIGRAM_MIN = 3
 """Shortest word matched inside other words (`pg_trgm` needs three characters)."""
 
@@ -78,8 +88,10 @@ def _group_of(word: str) -> tuple[str, ...]:
 def _fts5_phrase(phrase: str) -> str:
     words = phrase.split()
     # Words are [a-z0-9]+ (normalised), so they need no quoting beyond FTS5's.
-    return " + ".join(f'"{w}"' for w in words[:-1]) + (" + " if len(words) > 1 else "") + (
-        f'"{words[-1]}"*'
+    return (
+        " + ".join(f'"{w}"' for w in words[:-1])
+        + (" + " if len(words) > 1 else "")
+        + (f'"{words[-1]}"*')
     )
 
 
@@ -97,14 +109,17 @@ def tsquery_text(alternatives: tuple[str, ...]) -> str:
 FTS_TABLE = table("datasets_fts", sql_column("rowid"), sql_column("datasets_fts"))
 
 
-def pg_vector(search_text: ColumnElement[str]) -> ColumnElement[object]:
+def pg_vector(search_text: SQLColumnExpression[str]) -> ColumnElement[object]:
     """The stored `tsvector` of the row (`datasets.search_vector`, indexed by GIN)."""
     del search_text  # the vector is the stored form of this text
     return literal_column("datasets.search_vector")
 
 
 def match_clause(
-    dialect: str, q: str, dataset_id: ColumnElement[int], search_text: ColumnElement[str]
+    dialect: str,
+    q: str,
+    dataset_id: SQLColumnExpression[int],
+    search_text: SQLColumnExpression[str],
 ) -> ColumnElement[bool] | None:
     """The WHERE condition of a free-text query on `dialect`, or None if `q` has no words."""
     terms = query_terms(q)
@@ -118,7 +133,9 @@ def match_clause(
     return and_(*(_pg_term(alts, search_text) for alts in terms))
 
 
-def _pg_term(alternatives: tuple[str, ...], search_text: ColumnElement[str]) -> ColumnElement[bool]:
+def _pg_term(
+    alternatives: tuple[str, ...], search_text: SQLColumnExpression[str]
+) -> ColumnElement[bool]:
     tsq = func.to_tsquery(PG_CONFIG, tsquery_text(alternatives))
     clauses: list[ColumnElement[bool]] = [pg_vector(search_text).op("@@")(tsq)]
     clauses += [
@@ -130,7 +147,7 @@ def _pg_term(alternatives: tuple[str, ...], search_text: ColumnElement[str]) -> 
 
 
 def ranked(
-    dialect: str, q: str, search_text: ColumnElement[str]
+    dialect: str, q: str, search_text: SQLColumnExpression[str]
 ) -> tuple[Subquery | None, ColumnElement[float]]:
     """A relevance score (higher first) for the rows `match_clause` selects.
 

@@ -247,7 +247,11 @@ class Variable(Base):
 
     __tablename__ = "variables"
     # Covering: the variable filter and facet read (dataset, name) pairs from the index alone.
-    __table_args__ = (Index("ix_variables_dataset_name", "dataset_id", "name_key", "name"),)
+    __table_args__ = (
+        Index("ix_variables_dataset_name", "dataset_id", "name_key", "name"),
+        # Suggestions walk the distinct names and probe one name's datasets (0008).
+        Index("ix_variables_name_key", "name_key", "dataset_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)

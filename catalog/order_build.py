@@ -53,7 +53,9 @@ def _leave_out(progress: _Progress, public_id: str, kind: str, reason: str) -> N
     progress.left_out.append({"dataset": public_id, "kind": kind, "reason": reason})
 
 
-def _write_hashed(archive: zipfile.ZipFile, member: str, chunks: Iterable[bytes]) -> tuple[int, str]:
+def _write_hashed(
+    archive: zipfile.ZipFile, member: str, chunks: Iterable[bytes]
+) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
     with archive.open(member, "w", force_zip64=True) as out:
         for chunk in chunks:
@@ -134,15 +136,18 @@ class _Build:
                 self.progress.hashes.append((info.filename, size, digest))
 
     def _add_from_origin(self, public_id: str, found: HeldElsewhere) -> None:
-        url = f"{found.origin_url}{self.links.dataset(public_id, 'data')}?format={self.request.format}"
+        data = self.links.dataset(public_id, "data")
+        url = f"{found.origin_url}{data}?format={self.request.format}"
         if self.fetch is None:
             _leave_out(self.progress, public_id, "held-elsewhere", f"held at its origin: {url}")
             return
         name = self._name(found)
-        member = f"{name}/{name}.{'dat' if self.request.format == 'original' else self.request.format}"
+        member = (
+            f"{name}/{name}.{'dat' if self.request.format == 'original' else self.request.format}"
+        )
         try:
             size, digest = _write_hashed(self.archive, member, self.fetch(url))
-        except Exception as err:  # noqa: BLE001 - any failure of the origin is a reason
+        except Exception as err:
             reason = f"held at its origin, which did not deliver it ({err}): {url}"
             _leave_out(self.progress, public_id, "held-elsewhere", reason)
             return

@@ -125,7 +125,9 @@ def orderer(session: Session, order: Order) -> Principal:
     return principal_for_user(user)
 
 
-def ordered_ids(session: Session, order: Order, principal: Principal, now: datetime) -> Iterator[str]:
+def ordered_ids(
+    session: Session, order: Order, principal: Principal, now: datetime
+) -> Iterator[str]:
     """The public ids an order names, in order: its list, or every result of its search
     (read in batches, never all at once)."""
     listed = order.spec.get("datasets")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import AccessState
 from catalog.dataset_writes import write_local
-from catalog.file_tracks import record_file_track
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
+from catalog.file_tracks import record_file_track
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
 from formats.model import DataFile
 

@@ -1,9 +1,14 @@
 """Suggestions (autocomplete) for the platform, instrument, PI and variable boxes.
 
-Built from what the caller may see: every statement starts from the access policy's filter,
-so a private dataset's PI or platform is never suggested to someone who may not see it.
-A value matches when one of its words starts with what was typed, compared in normalised
-form (`C-1` finds `NCAR C-130`, `holl` finds `Dr. J. Hollis`); values come most used first.
+Built from what the caller may see: a value is offered only when a dataset the caller may
+see carries it (every probe starts from the access policy's filter), so a private dataset's
+PI or platform is never suggested to someone who may not see it. A value matches when one
+of its words starts with what was typed, compared in normalised form (`C-1` finds
+`NCAR C-130`, `holl` finds `Dr. J. Hollis`).
+
+It never scans the catalog: the distinct values come from their index by a loose index
+scan (one probe per distinct value, a recursive query), are matched here, and each match is
+checked by one indexed probe for a visible dataset. Values come in alphabetical order.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
@@ -23,6 +28,8 @@ from catalog.schemas import Principal
 
 SuggestField = Literal["platform", "instrument", "pi", "variable"]
 MAX_SUGGESTIONS = 20
+MAX_PROBES = 200
+"""At most this many matching values are checked for a visible dataset per request."""
 _COLUMNS = {
     "platform": (Dataset.platform, Dataset.platform_key),
     "instrument": (Dataset.instrument, Dataset.instrument_key),
@@ -32,21 +39,26 @@ _COLUMNS = {
 
 
 class Suggestion(BaseModel):
-    """A value the box may take, and how many visible datasets carry it."""
+    """A value the box may take."""
 
     value: str
-    count: int
 
 
-def _starts_a_word(key: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
-    """`key` (lower case) has a word starting with `prefix`; punctuation is not a word."""
-    squeezed = func.replace(func.replace(key, "-", ""), "/", "")
-    return or_(
-        squeezed.startswith(prefix, autoescape=True),
-        squeezed.contains(" " + prefix, autoescape=True),
-        key.startswith(prefix, autoescape=True),
-        key.contains(" " + prefix, autoescape=True),
+def _distinct_keys(session: Session, table: str, key: str) -> list[str]:
+    """Every distinct value of an indexed column, one index probe per value."""
+    query = text(
+        f"WITH RECURSIVE k(v) AS ("
+        f" SELECT min({key}) FROM {table}"
+        f" UNION ALL SELECT (SELECT min({key}) FROM {table} WHERE {key} > k.v)"
+        f" FROM k WHERE k.v IS NOT NULL)"
+        f" SELECT v FROM k WHERE v IS NOT NULL"
     )
+    return [str(v) for v in session.scalars(query)]
+
+
+def _matches(key: str, typed: str) -> bool:
+    words = " " + normalise(key)
+    return not typed or (" " + typed) in words
 
 
 def suggest(
@@ -62,12 +74,15 @@ def suggest(
         raise InvalidQueryError(f"limit must be 1 to {MAX_SUGGESTIONS}")
     typed = normalise(prefix)
     value, key = _COLUMNS[field]
-    query = select(func.min(value), func.count()).where(visible_filter(principal, now))
-    if field == "variable":
-        query = query.select_from(Variable).join(Dataset, Dataset.id == Variable.dataset_id)
-    if typed:
-        query = query.where(_starts_a_word(key, typed))
-    rows = session.execute(
-        query.group_by(key).order_by(func.count().desc(), key).limit(limit)
-    ).all()
-    return [Suggestion(value=str(v), count=int(c)) for v, c in rows if v]
+    keys = _distinct_keys(session, key.class_.__tablename__, key.key)
+    found: list[Suggestion] = []
+    for candidate in [k for k in keys if _matches(k, typed)][:MAX_PROBES]:
+        probe = select(value).where(key == candidate, visible_filter(principal, now)).limit(1)
+        if field == "variable":
+            probe = probe.join(Dataset, Dataset.id == Variable.dataset_id)
+        shown = session.scalar(probe)
+        if shown:
+            found.append(Suggestion(value=str(shown)))
+            if len(found) == limit:
+                break
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Float, Integer, cast, func, select
+from sqlalchemy import ColumnElement, Float, Integer, SQLColumnExpression, cast, func, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Dataset
@@ -29,7 +29,7 @@ class TimeBin:
     count: int
 
 
-def _epoch(session: Session, column: ColumnElement[datetime]) -> ColumnElement[float]:
+def _epoch(session: Session, column: SQLColumnExpression[datetime]) -> ColumnElement[float]:
     if session.get_bind().dialect.name == "sqlite":
         return cast(func.strftime("%s", column), Float)
     return cast(func.extract("epoch", column), Float)

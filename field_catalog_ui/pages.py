@@ -123,7 +123,11 @@ def strip_context(bins: list[Any], form: FormResult) -> dict[str, Any]:
         }
         for b in bins
     ]  # fmt: skip
-    return {"bars": bars, "first": bars[0]["start"] if bars else "", "last": bars[-1]["end"] if bars else ""}
+    return {
+        "bars": bars,
+        "first": bars[0]["start"] if bars else "",
+        "last": bars[-1]["end"] if bars else "",
+    }
 
 
 def _facets(values: dict[str, str], result: SearchPage) -> list[dict[str, Any]]:

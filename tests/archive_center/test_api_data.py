@@ -265,9 +265,7 @@ def test_a_conversion_past_the_bound_is_503_with_retry_after(node: Node) -> None
 
 def test_bundle_lists_a_mirrored_dataset_with_its_origin(node: Node) -> None:
     mirrored = node.ids["mirror"]
-    response = node.client.post(
-        "/api/v1/bundles", json={"datasets": [node.ids[KCO], mirrored]}
-    )
+    response = node.client.post("/api/v1/bundles", json={"datasets": [node.ids[KCO], mirrored]})
     assert response.status_code == 200, response.text
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         manifest = archive.read("MANIFEST.txt").decode()

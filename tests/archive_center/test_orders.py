@@ -10,6 +10,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -36,9 +37,9 @@ MIRRORED_FILE = SAMPLES / "valid" / "c130_external_sampler.txt"
 class _Origin(BaseHTTPRequestHandler):
     """The origin center's data route as a peer serves open data: GET answers the file."""
 
-    served: dict[str, bytes] = {}
+    served: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:
         body = self.served.get(self.path.split("?")[0])
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Length", str(len(body or b"")))

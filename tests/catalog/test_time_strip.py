@@ -15,7 +15,9 @@ from tests.catalog.factories import make_dataset
 def test_strip_counts_starts_per_slice_without_the_time_filter(db: Session) -> None:
     first = datetime(1999, 2, 1, tzinfo=UTC)
     for day in (0, 0, 1, 9):
-        make_dataset(db, start=first + timedelta(days=day), stop=first + timedelta(days=day, hours=6))
+        make_dataset(
+            db, start=first + timedelta(days=day), stop=first + timedelta(days=day, hours=6)
+        )
     make_dataset(db, start=first + timedelta(days=5), access_state="private")  # not for anonymous
     db.commit()
     anon = Principal.anonymous()

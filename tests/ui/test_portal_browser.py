@@ -40,7 +40,9 @@ def _seed(node: Node, names: tuple[str, ...]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Node], dict[str, str]]]:
+def pair(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, Node], dict[str, str]]]:
     nodes = build_cluster(tmp_path_factory.mktemp("portal"), [("JOSS", "NPL")], ("JOSS", "NPL"))
     try:
         ids = {}
@@ -150,9 +152,7 @@ def test_every_page_reflows_without_horizontal_scroll(pair: Any, browser: Any, w
     for path in paths:
         page.goto(f"{base}{path}")
         page.wait_for_load_state("load")
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - window.innerWidth"
-        )
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} at {width} px scrolls sideways by {overflow} px"
     page.goto(f"{base}/search")
     results = page.locator("ol.results").bounding_box()

@@ -94,6 +94,7 @@ def _create_orders() -> None:
 def upgrade() -> None:
     conn = op.get_bind()
     _create_orders()
+    op.create_index("ix_variables_name_key", "variables", ["name_key", "dataset_id"])
     _rewrite_documents(conn)
     if conn.dialect.name == "sqlite":
         op.add_column("datasets", sa.Column("search_vector", sa.Text(), nullable=True))
@@ -123,6 +124,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_variables_name_key", table_name="variables")
     op.drop_index("ix_orders_state_created", table_name="orders")
     op.drop_table("orders")
     if op.get_bind().dialect.name == "sqlite":
