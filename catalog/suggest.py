@@ -14,10 +14,10 @@ checked by one indexed probe for a visible dataset. Values come in alphabetical 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
@@ -44,16 +44,13 @@ class Suggestion(BaseModel):
     value: str
 
 
-def _distinct_keys(session: Session, table: str, key: str) -> list[str]:
-    """Every distinct value of an indexed column, one index probe per value."""
-    query = text(
-        f"WITH RECURSIVE k(v) AS ("
-        f" SELECT min({key}) FROM {table}"
-        f" UNION ALL SELECT (SELECT min({key}) FROM {table} WHERE {key} > k.v)"
-        f" FROM k WHERE k.v IS NOT NULL)"
-        f" SELECT v FROM k WHERE v IS NOT NULL"
-    )
-    return [str(v) for v in session.scalars(query)]
+def _distinct_keys(session: Session, key: Any) -> list[str]:
+    """Every distinct value of an indexed column, one index probe per value (a recursive
+    query: the smallest value, then the smallest one above it, and so on)."""
+    walk = select(func.min(key).label("v")).cte("k", recursive=True)
+    following = select(func.min(key)).where(key > walk.c.v).scalar_subquery()
+    walk = walk.union_all(select(following).where(walk.c.v.is_not(None)))
+    return [str(v) for v in session.scalars(select(walk.c.v).where(walk.c.v.is_not(None)))]
 
 
 def _matches(key: str, typed: str) -> bool:
@@ -74,7 +71,7 @@ def suggest(
         raise InvalidQueryError(f"limit must be 1 to {MAX_SUGGESTIONS}")
     typed = normalise(prefix)
     value, key = _COLUMNS[field]
-    keys = _distinct_keys(session, key.class_.__tablename__, key.key)
+    keys = _distinct_keys(session, key)
     found: list[Suggestion] = []
     for candidate in [k for k in keys if _matches(k, typed)][:MAX_PROBES]:
         probe = select(value).where(key == candidate, visible_filter(principal, now)).limit(1)
