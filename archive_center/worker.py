@@ -287,9 +287,12 @@ def run_once(settings: Settings) -> int:
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
 
+    from archive_center.order_worker import build_orders_once
+
     engine = make_engine(settings.effective_database_url)
     try:
-        return run_once_with(engine, ArchiveStore(settings.root))
+        store = ArchiveStore(settings.root)
+        return run_once_with(engine, store) + build_orders_once(engine, store)
     finally:
         engine.dispose()
 
