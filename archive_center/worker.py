@@ -284,10 +284,9 @@ def run_once_with(
 
 def run_once(settings: Settings) -> int:
     """One round of the worker's jobs; returns how many items it did."""
+    from archive_center.order_worker import build_orders_once
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
-
-    from archive_center.order_worker import build_orders_once
 
     engine = make_engine(settings.effective_database_url)
     try:

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import IO
+from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -53,16 +53,20 @@ def _leave_out(progress: _Progress, public_id: str, kind: str, reason: str) -> N
     progress.left_out.append({"dataset": public_id, "kind": kind, "reason": reason})
 
 
-def _write_hashed(
-    archive: zipfile.ZipFile, member: str, chunks: Iterable[bytes]
-) -> tuple[int, str]:
+def _fetch_to_staging(store: ArchiveStore, chunks: Iterable[bytes]) -> tuple[Path, int, str]:
+    """Stream fetched bytes into a staging file, hashing them; nothing is left on failure."""
+    path = store.new_staging_path()
     digest, size = hashlib.sha256(), 0
-    with archive.open(member, "w", force_zip64=True) as out:
-        for chunk in chunks:
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+    try:
+        with path.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, size, digest.hexdigest()
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
@@ -146,11 +150,15 @@ class _Build:
             f"{name}/{name}.{'dat' if self.request.format == 'original' else self.request.format}"
         )
         try:
-            size, digest = _write_hashed(self.archive, member, self.fetch(url))
+            staged, size, digest = _fetch_to_staging(self.store, self.fetch(url))
         except Exception as err:
             reason = f"held at its origin, which did not deliver it ({err}): {url}"
             _leave_out(self.progress, public_id, "held-elsewhere", reason)
             return
+        try:  # only a complete file goes in the zip
+            self.archive.write(staged, member)
+        finally:
+            staged.unlink(missing_ok=True)
         readme = _readme_for_fetched(self.session, found, url, member)
         self.archive.writestr(f"{name}/README.txt", readme)
         self.progress.included += 1
@@ -262,8 +270,3 @@ def build_due_orders(
         build_order(engine, store, order_id, links, now(), fetch)
         built += 1
     return built
-
-
-def open_zip(store: ArchiveStore, public_id: str) -> IO[bytes]:
-    """The built zip of an order, for streaming."""
-    return order_path(store, public_id).open("rb")

@@ -177,3 +177,22 @@ def test_bad_orders_are_refused(shop: Node) -> None:
     assert shop.client.post("/api/v1/orders", json={}).status_code == 400
     bad = shop.client.post("/api/v1/orders", json={"datasets": ["x"], "format": "gif"})
     assert bad.status_code == 400
+
+
+def test_an_origin_that_does_not_deliver_is_a_reason_not_a_broken_file(shop: Node) -> None:
+    mirrored = shop.ids["mirror"]
+    path = API_LINKS.dataset(mirrored, "data")
+    kept = _Origin.served.pop(path)
+    try:
+        posted = shop.client.post("/api/v1/orders", json={"datasets": [shop.ids[KCO], mirrored]})
+        _build(shop)
+    finally:
+        _Origin.served[path] = kept
+    order = posted.json()["order"]
+    status = shop.client.get(f"/api/v1/orders/{order}").json()
+    assert status["state"] == "ready" and status["included"] == 1
+    [left] = status["left_out"]
+    assert left["dataset"] == mirrored and left["kind"] == "held-elsewhere"
+    assert "did not deliver it (the origin answered 404)" in left["reason"]
+    with zipfile.ZipFile(io.BytesIO(shop.client.get(f"/api/v1/orders/{order}/zip").content)) as z:
+        assert not [n for n in z.namelist() if n.endswith(".dat")]  # no partial file
