@@ -130,7 +130,9 @@ def read_dataset(
 
 @router.get(
     "/datasets/{public_id}/track",
-    responses=DATA_ERRORS,
+    response_class=JSONResponse,
+    responses=DATA_ERRORS
+    | {200: {"description": "A GeoJSON Feature", "content": {"application/geo+json": {}}}},
     dependencies=[forbid_unknown_query()],
 )
 def read_track(
