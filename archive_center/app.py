@@ -108,12 +108,14 @@ def api_routers() -> list[APIRouter]:
         federation,
         health,
         jobs,
+        orders,
         products,
         quality,
         registry,
         reports,
         saved_searches,
         submissions,
+        suggest,
         systems,
     )
 
@@ -136,6 +138,8 @@ def api_routers() -> list[APIRouter]:
         drops.router,
         federation.router,
         cids.router,
+        suggest.router,
+        orders.router,
     ]
 
 

@@ -332,13 +332,15 @@ def run_once_with(
 
 def run_once(settings: Settings) -> int:
     """One round of the worker's jobs; returns how many items it did."""
+    from archive_center.order_worker import build_orders_once
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
 
     engine = make_engine(settings.effective_database_url)
     try:
         store = ArchiveStore(settings.root)
-        return run_once_with(engine, store, max_gap_s=settings.cids.navigation_max_gap_s)
+        done = run_once_with(engine, store, max_gap_s=settings.cids.navigation_max_gap_s)
+        return done + build_orders_once(engine, store)
     finally:
         engine.dispose()
 
@@ -373,6 +375,7 @@ def send_mail(engine: Engine, relay: MailRelay | None) -> int:
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Derive as versions arrive and keep house every `worker_interval_s` until `stop`."""
     from archive_center.job_queue import start_jobs
+    from archive_center.order_worker import start_order_builder
     from archive_center.receivers import start_receivers
     from catalog.db import make_engine
     from catalog.storage import ArchiveStore
@@ -388,6 +391,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     federation = start_federation(settings, engine, stop)
     jobs = start_jobs(settings, engine, stop)
     handovers = start_handovers(settings, engine, stop)
+    orders = start_order_builder(engine, store, stop, settings.worker.poll_s)
     wake = threading.Event()
     pool = DerivePool(settings, engine, wake)
     relay = mail_relay(settings)
@@ -430,5 +434,6 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
             federation.join(timeout=10)
         jobs.join(timeout=10)
         handovers.join(timeout=10)
+        orders.join(timeout=10)
         engine.dispose()
         logger.info("worker for %s stopped", settings.center_code)

@@ -103,6 +103,7 @@ def dataset_rows(n: int, campaign_id: int, seed: int) -> Iterator[tuple[dict[str
             else None,
             "origin_center": rng.choice(CENTERS),
             "origin_version": 1,
+            "listed": state in ("open", "embargoed", "password"),
             "created": NOW,
             "updated": NOW - timedelta(seconds=rng.randrange(span)),
         }
@@ -136,6 +137,8 @@ def load(engine: Engine, n: int, seed: int = 7) -> float:
     batch: list[dict[str, Any]] = []
     var_batch: list[dict[str, Any]] = []
     with engine.begin() as conn:
+        for statement in _DROP_FULLTEXT.get(engine.dialect.name, ()):
+            conn.execute(text(statement))  # built once after the load, not row by row
         for i, (fields, variables) in enumerate(dataset_rows(n, campaign_id, seed), start=1):
             fields["id"] = i
             batch.append(fields)
@@ -158,12 +161,33 @@ def load(engine: Engine, n: int, seed: int = 7) -> float:
         if batch:
             conn.execute(insert(Dataset), batch)
             conn.execute(insert(Variable), var_batch)
+        for statement in _CREATE_FULLTEXT.get(engine.dialect.name, ()):
+            conn.execute(text(statement))
     with factory() as session:
-        refresh_center_counts(session)
+        refresh_center_counts(session)  # the rows carry `listed` already: nothing rewritten
         session.commit()
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
     return time.perf_counter() - t0
+
+
+# The loader drops the full-text indexes and builds them once after the rows are in (the
+# same DDL as migration 0008); the FTS5 table is rebuilt the same way on SQLite.
+_DROP_FULLTEXT = {
+    "postgresql": ("DROP INDEX ix_datasets_fts", "DROP INDEX ix_datasets_trgm"),
+    "sqlite": ("DROP TRIGGER datasets_fts_ai",),
+}
+_CREATE_FULLTEXT = {
+    "postgresql": (
+        "CREATE INDEX ix_datasets_fts ON datasets USING gin (search_vector)",
+        "CREATE INDEX ix_datasets_trgm ON datasets USING gin (search_text public.gin_trgm_ops)",
+    ),
+    "sqlite": (
+        "INSERT INTO datasets_fts(datasets_fts) VALUES ('rebuild')",
+        "CREATE TRIGGER datasets_fts_ai AFTER INSERT ON datasets BEGIN "
+        "INSERT INTO datasets_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    ),
+}
 
 
 COMBINED = {
@@ -418,6 +442,17 @@ def http_figures(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, 
 # ----------------------------------------------------------------------------------------------
 
 
+def fulltext_part(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
+    """Issue #15's figures (bench/search_fulltext.py), and the order's memory."""
+    from bench.search_fulltext import fulltext_figures, order_memory
+
+    use_pg = not args.no_postgres and postgres_reachable(args.postgres_url)
+    pg = (lambda _name: postgres_engine(args.postgres_url)) if use_pg else None
+    figures, ratios = fulltext_figures(args, load, sqlite_engine, pg)
+    figures |= order_memory(50 if args.quick else 1_000)
+    return figures, ratios
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the JSON summary line last."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -427,7 +462,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument(
+        "--datasets", type=int, default=None,
+        help="the large size of the full-text part (default 1,000,000; 20,000 with --quick)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", choices=("all", "classic", "fulltext"), default="all",
+        help="classic: the combined query and HTTP figures; fulltext: only issue #15's "
+        "full-text, suggestion, facet and order figures",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.only == "fulltext":
+        figures, ratios = fulltext_part(args)
+        print(json.dumps({"benchmark": "search", "figures": figures, "ratios": ratios}))
+        return 0
     sizes = (100, 2_000) if args.quick else (1_000, 100_000)
     repeat = args.repeat or (5 if args.quick else 40)
     figures: dict[str, float] = {}
@@ -448,6 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     f, r = http_figures(args)
     figures.update(f)
     ratios.update(r)
+    if args.only == "all":
+        f, r = fulltext_part(args)
+        figures.update(f)
+        ratios.update(r)
     print(json.dumps({"benchmark": "search", "figures": figures, "ratios": ratios}))
     return 0
 

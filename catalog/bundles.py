@@ -1,11 +1,13 @@
 """Bundles: several datasets, subset and converted, in one zip with their documentation.
 
-A bundle is built per request from the datasets the policy lets the caller read; the others
-are left out, and the manifest names only what is inside.
+A bundle is built per request from the datasets the policy lets the caller read; the
+manifest lists every file inside with its SHA-256, and every requested dataset left out with
+the reason (not found, closed until a date, held at its origin center with its address).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import zipfile
 from collections.abc import Iterator
@@ -22,18 +24,16 @@ from catalog.downloads import (
     DownloadRequest,
     apply_subset,
     base_filename,
-    current_version,
     is_public,
     iter_file,
-    origin_base_url,
     output_format,
     read_for_request,
 )
-from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
+from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, DatasetVersion
+from catalog.order_items import HeldElsewhere, LeftOut, classify
 from catalog.schemas import Principal
-from catalog.search import load_dataset_for_data
 from catalog.storage import ArchiveStore
 from formats.registry import writer_info
 
@@ -59,7 +59,7 @@ class Bundle:
 
 
 @dataclass
-class _Entry:
+class BundleEntry:
     dataset: Dataset
     version: DatasetVersion
     name: str
@@ -71,11 +71,11 @@ class _Entry:
     notes: list[str] = field(default_factory=list)
 
 
-def _local_center(session: Session) -> Center | None:
+def local_center(session: Session) -> Center | None:
     return session.scalars(select(Center).where(Center.is_local.is_(True))).first()
 
 
-def _origin(session: Session, dataset: Dataset) -> Center | None:
+def origin_of(session: Session, dataset: Dataset) -> Center | None:
     return session.scalars(select(Center).where(Center.code == dataset.origin_center)).first()
 
 
@@ -108,7 +108,7 @@ def processing_notes(
     return notes
 
 
-def readme_text(entry: _Entry, datafile: DataFile, center: Center | None, member: str) -> str:
+def readme_text(entry: BundleEntry, datafile: DataFile, center: Center | None, member: str) -> str:
     """The README beside one dataset's file in a bundle."""
     dataset = entry.dataset
     lines = [
@@ -135,33 +135,21 @@ def readme_text(entry: _Entry, datafile: DataFile, center: Center | None, member
     return "\n".join(lines)
 
 
-def _readable(
-    session: Session, public_id: str, principal: Principal, now: datetime
-) -> tuple[Dataset, DatasetVersion] | None:
-    """The dataset and its current version when the caller may read it here, else None."""
-    try:
-        dataset = load_dataset_for_data(session, public_id, principal, now)
-        if origin_base_url(session, dataset) is not None:  # the bytes live at its origin
-            return None
-        return dataset, current_version(session, dataset)
-    except (NotFoundError, PermissionDeniedError, InvalidQueryError):
-        return None
-
-
-def _add_dataset(
+def add_dataset(
     archive: zipfile.ZipFile,
     store: ArchiveStore,
-    entry: _Entry,
+    entry: BundleEntry,
     request: DownloadRequest,
     center: Center | None,
-) -> bool:
+) -> str | None:
+    """Add one dataset's file and README; None when added, else why it was left out."""
     datafile = read_for_request(store, entry.dataset, entry.version, request)
     try:
         fmt = output_format(entry.version, request)
         subset = apply_subset(datafile, request)
     except InvalidQueryError as err:
         logger.info("bundle leaves out %s: %s", entry.dataset.public_id, err)
-        return False
+        return str(err)
     verbatim = request.format == "original" and not request.is_subset
     if verbatim:
         ext = Path(entry.version.original_name).suffix or ".dat"
@@ -173,17 +161,35 @@ def _add_dataset(
             formats.write_to(subset, fmt, cast("BinaryIO", stream))
     entry.notes = processing_notes(datafile, entry.version, request, fmt)
     archive.writestr(f"{entry.name}/README.txt", readme_text(entry, datafile, center, member))
-    return True
+    return None
 
 
-def manifest_text(archive: zipfile.ZipFile, requested: int) -> str:
-    """The bundle's manifest: every member with its size, and nothing that is not inside."""
-    lines = ["FieldCat bundle", "", "Files:"]
-    lines += [f"  {info.filename}  {info.file_size} bytes" for info in archive.infolist()]
-    included = len({info.filename.split("/")[0] for info in archive.infolist()})
-    if included < requested:
-        lines += ["", f"{requested - included} requested dataset(s) are not in this bundle."]
-    return "\n".join(lines) + "\n"
+def member_sha256(archive: zipfile.ZipFile, name: str) -> str:
+    """The SHA-256 of one member as written (read back in chunks from the zip)."""
+    digest = hashlib.sha256()
+    with archive.open(name) as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def left_out_lines(left_out: list[tuple[str, str]]) -> list[str]:
+    """The manifest's account of every requested dataset that is not inside, and why."""
+    if not left_out:
+        return []
+    lines = ["", f"Not in this bundle ({len(left_out)} requested dataset(s)):"]
+    return lines + [f"  {public_id}: {reason}" for public_id, reason in left_out]
+
+
+def manifest_text(archive: zipfile.ZipFile, left_out: list[tuple[str, str]]) -> str:
+    """The bundle's manifest: every member with its size and SHA-256, then each requested
+    dataset that is not inside with the reason."""
+    lines = ["FieldCat bundle", "", "Files (size, SHA-256):"]
+    lines += [
+        f"  {info.filename}  {info.file_size} bytes  sha256:{member_sha256(archive, info.filename)}"
+        for info in archive.infolist()
+    ]
+    return "\n".join(lines + left_out_lines(left_out)) + "\n"
 
 
 def build_bundle(
@@ -203,27 +209,36 @@ def build_bundle(
     ids = list(dict.fromkeys(public_ids))
     if not ids or len(ids) > MAX_BUNDLE_DATASETS:
         raise InvalidQueryError(f"a bundle holds 1 to {MAX_BUNDLE_DATASETS} datasets")
-    center = _local_center(session)
+    center = local_center(session)
     out = store.new_staging_path()
     included: list[str] = []
+    left_out: list[tuple[str, str]] = []
     public = True
     try:
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for public_id in ids:
-                found = _readable(session, public_id, principal, now)
-                if found is None:
+                found = classify(session, public_id, principal, now)
+                if isinstance(found, LeftOut):
+                    left_out.append((public_id, found.reason))
                     continue
-                dataset, version = found
+                if isinstance(found, HeldElsewhere):
+                    where = f"{found.origin_url}{links.dataset(public_id, 'data')}"
+                    left_out.append((public_id, f"held at its origin center: {where}"))
+                    continue
+                dataset, version = found.dataset, found.version
                 name = f"{len(included) + 1:02d}_{base_filename(dataset, version)}"
                 link = f"{center.base_url.rstrip('/')}{links.dataset(public_id)}" if center else ""
-                entry = _Entry(dataset, version, name, is_public(dataset, now), link)
-                entry.origin = _origin(session, dataset)
-                if _add_dataset(archive, store, entry, replace(request), center):
+                entry = BundleEntry(dataset, version, name, is_public(dataset, now), link)
+                entry.origin = origin_of(session, dataset)
+                why = add_dataset(archive, store, entry, replace(request), center)
+                if why is None:
                     included.append(public_id)
                     public = public and entry.public
-            if not included:
+                else:
+                    left_out.append((public_id, why))
+            if not included:  # one answer whatever the reasons (a hidden id = a missing one)
                 raise NotFoundError("none of the requested datasets can be bundled here")
-            archive.writestr("MANIFEST.txt", manifest_text(archive, len(ids)))
+            archive.writestr("MANIFEST.txt", manifest_text(archive, left_out))
     except BaseException:
         out.unlink(missing_ok=True)
         raise

@@ -76,9 +76,12 @@ def _top(variants: dict[str, Counter[str]]) -> list[FacetCount]:
 def refresh_center_counts(session: Session) -> None:
     """Recount every center's shared datasets (after bulk loads; the change log keeps them)."""
     shared = [s.value for s in SHARED_STATES]
+    is_shared = Dataset.access_state.in_(shared)
+    # Only rows whose flag is wrong are written (rewriting all left a dead row per dataset).
     session.execute(
         update(Dataset)
-        .values(listed=Dataset.access_state.in_(shared))
+        .where(Dataset.listed.is_distinct_from(is_shared))
+        .values(listed=is_shared)
         .execution_options(synchronize_session=False)
     )
     counts = dict(

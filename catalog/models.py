@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 # The other table modules map onto the same base; importing them here puts every table on
@@ -32,12 +33,14 @@ from catalog import (  # noqa: F401
     intake_models,
     job_models,
     notice_models,
+    order_models,
     receiver_models,
     registry_models,
     submission_models,
     summary_models,
 )
 from catalog.access_states import AccessState
+from catalog.fulltext import document
 from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
 
 ACCESS_STATES = tuple(state.value for state in AccessState)
@@ -135,6 +138,16 @@ class Dataset(Base):
         Index("ix_datasets_lat", "south", "north").ddl_if(dialect="postgresql"),
         Index("ix_datasets_lon", "west", "east").ddl_if(dialect="postgresql"),
         Index("ix_datasets_duration", "duration_s"),
+        # Free text on PostgreSQL (SQLite: the FTS5 table `datasets_fts`, made by 0008).
+        Index("ix_datasets_fts", "search_vector", postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+        Index(
+            "ix_datasets_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         Index("ix_datasets_owner", "owner_user_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,7 +185,13 @@ class Dataset(Base):
     title: Mapped[str] = mapped_column(String(500), default="", info=public())
     summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")
-    """Lower-cased public fields and variable names, for free-text `q`."""
+    """Normalised public fields, remarks and variable names, for free-text `q`
+    (`catalog.fulltext`; indexed by FTS5 on SQLite, GIN on PostgreSQL)."""
+    search_vector: Mapped[str | None] = mapped_column(
+        Text().with_variant(TSVECTOR(), "postgresql"), nullable=True
+    )
+    """PostgreSQL: `search_text` as a `tsvector`, set by a trigger (migration 0008), so
+    ranking and rechecks never re-parse the text. Unused (NULL) on SQLite."""
     access_state: Mapped[str] = mapped_column(
         String(16), default=AccessState.OPEN.value, info=public(view=None)
     )
@@ -221,13 +240,15 @@ class Dataset(Base):
         return next((v for v in self.versions if v.is_current), None)
 
 
-SEARCH_FIELDS = ("title", "did", "pi_name", "platform", "instrument", "location", "project")
+SEARCH_FIELDS = (
+    "title", "did", "pi_name", "platform", "instrument", "location", "project", "summary",
+)  # fmt: skip
 
 
 def search_text_of(fields: dict[str, Any], variable_names: list[str]) -> str:
-    """The lower-cased text that free-text search matches (public fields only)."""
+    """The normalised document free-text search matches (public fields and remarks only)."""
     parts = [str(fields.get(name) or "") for name in SEARCH_FIELDS] + variable_names
-    return " ".join(p for p in parts if p).lower()
+    return document(parts)
 
 
 class Variable(Base):
@@ -235,7 +256,11 @@ class Variable(Base):
 
     __tablename__ = "variables"
     # Covering: the variable filter and facet read (dataset, name) pairs from the index alone.
-    __table_args__ = (Index("ix_variables_dataset_name", "dataset_id", "name_key", "name"),)
+    __table_args__ = (
+        Index("ix_variables_dataset_name", "dataset_id", "name_key", "name"),
+        # Suggestions walk the distinct names and probe one name's datasets (0008).
+        Index("ix_variables_name_key", "name_key", "dataset_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from catalog.access import AccessState
 from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
+from catalog.file_tracks import record_file_track
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
 from catalog.registry import link_deployment
 from formats.model import DataFile
@@ -259,5 +260,8 @@ def register_datafile(
     link_deployment(session, dataset)
     dataset.refresh_search_text()
     write_local(session, dataset, "upsert", now)
+    version = dataset.current_version
+    if version is not None:
+        record_file_track(session, version, datafile, now)
     logger.info("registered %s v%d", dataset.public_id, dataset.origin_version)
     return dataset

@@ -38,8 +38,8 @@ class Principal(BaseModel):
         return cls()
 
 
-SortKey = Literal["-start", "start", "title", "pi", "platform", "updated"]
-SORT_KEYS: tuple[str, ...] = ("-start", "start", "title", "pi", "platform", "updated")
+SortKey = Literal["relevance", "-start", "start", "title", "pi", "platform", "updated"]
+SORT_KEYS: tuple[str, ...] = ("relevance", "-start", "start", "title", "pi", "platform", "updated")
 FACET_NAMES: tuple[str, ...] = (
     "platform",
     "instrument",
@@ -79,7 +79,9 @@ class SearchParams(BaseModel):
     center: str | None = Field(None, max_length=64)
     access: str | None = Field(None, max_length=32)
     level: str | None = Field(None, max_length=8, description="processing level: 0, 1 or 2")
-    sort: SortKey = "-start"
+    sort: SortKey | None = Field(
+        None, description="default: `relevance` when `q` has words, else `-start`"
+    )
     limit: int = Field(50, ge=1, le=1000)
     cursor: str | None = Field(None, max_length=2000)
     facets: bool = Field(True, description="compute facet counts and the total")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     and_,
     exists,
+    false,
     func,
     literal,
     or_,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.expression import Subquery
 
 from catalog.access import (
     AccessState,
@@ -40,6 +42,7 @@ from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, ses
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
 from catalog.facets import center_freshness, facet_counts
+from catalog.fulltext import match_clause, query_terms, ranked
 from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, Variable, fold
 from catalog.schemas import DatasetDetail, Principal, SearchPage, SearchParams
@@ -93,9 +96,18 @@ def _bbox_clause(box: BBox) -> ColumnElement[bool]:
     return and_(lat, lon)
 
 
-def _like_term(term: str) -> ColumnElement[bool]:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Dataset.search_text.like(f"%{escaped}%", escape="\\")
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def resolve_sort(params: SearchParams) -> SearchParams:
+    """`params` with its sort decided: relevance when `q` has words and no sort was asked
+    for, `-start` otherwise (relevance without words has nothing to rank by)."""
+    has_words = bool(params.q and query_terms(params.q))
+    sort = params.sort or ("relevance" if has_words else "-start")
+    if sort == "relevance" and not has_words:
+        sort = "-start"
+    return params if sort == params.sort else params.model_copy(update={"sort": sort})
 
 
 def _time_clauses(
@@ -146,7 +158,8 @@ def filter_clauses(
     if params.level:
         clauses.append(_level_clause(params.level))
     if params.q:
-        clauses.extend(_like_term(term) for term in params.q.lower().split())
+        found = match_clause(_dialect(session), params.q, Dataset.id, Dataset.search_text)
+        clauses.append(false() if found is None else found)  # no words: nothing matches
     return clauses
 
 
@@ -165,32 +178,52 @@ def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
     return effective_state_sql(now) == state.value
 
 
+def _sort_column(
+    session: Session, params: SearchParams
+) -> tuple[ColumnElement[Any], bool, Subquery | None]:
+    """The sort key's expression, whether it runs descending, and a subquery to join."""
+    if params.sort == "relevance":
+        assert params.q is not None
+        scores, score = ranked(_dialect(session), params.q, Dataset.search_text)
+        return score, True, scores
+    column, descending = SORTS[params.sort or "-start"]
+    return column, descending, None
+
+
 def _page_query(
-    params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
-) -> Select[Dataset]:
-    column, descending = SORTS[params.sort]
+    session: Session, params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
+) -> Select[tuple[Dataset, Any]]:
+    column, descending, scores = _sort_column(session, params)
     where = list(clauses)
     if params.cursor:
         time_key = params.sort in TIME_SORTS
         key, public_id = decode_cursor(params, key_is_time=time_key, secret=secret)
+        key_value: Any = _float_key(key) if params.sort == "relevance" else key
         row = tuple_(column, Dataset.public_id)
-        last = tuple_(literal(key, column.type), literal(public_id, Dataset.public_id.type))
+        last = tuple_(literal(key_value, column.type), literal(public_id, Dataset.public_id.type))
         where.append(row < last if descending else row > last)
     order = (column.desc(), Dataset.public_id.desc()) if descending else (column, Dataset.public_id)
+    query = select(Dataset, column.label("sort_key"))
+    if scores is not None:
+        query = query.join(scores, scores.c.id == Dataset.id)
     return (
-        select(Dataset)
-        .where(*where)
+        query.where(*where)
         .order_by(*order)
         .limit(params.limit + 1)
         .options(selectinload(Dataset.variables))
     )
 
 
-def _sort_value(dataset: Dataset, sort: str) -> str | datetime:
-    column, _ = SORTS[sort]
-    value = getattr(dataset, column.key)
-    assert isinstance(value, str | datetime)
-    return value
+def _float_key(key: str | datetime) -> float:
+    try:
+        return float(str(key))
+    except ValueError as err:
+        raise InvalidQueryError("cursor is malformed; start again without it") from err
+
+
+def _cursor_key(value: Any) -> str | datetime:
+    """A sort key as a cursor carries it (a relevance score as its exact repr)."""
+    return repr(float(value)) if isinstance(value, float | int) else value
 
 
 def _cached_facets(
@@ -221,14 +254,15 @@ def search_datasets(
 ) -> SearchPage:
     """One page of the datasets the caller may see that match `params`, with facet counts."""
     secret = session_key(session)
+    params = resolve_sort(params)
     clauses = filter_clauses(session, params, principal, now)
-    rows = list(session.scalars(_page_query(params, clauses, secret)))
+    found = session.execute(_page_query(session, params, clauses, secret)).all()
+    rows = [row[0] for row in found]
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
-        last = rows[-1]
-        sort_value = _sort_value(last, params.sort)
-        next_cursor = encode_cursor(params, sort_value, last.public_id, secret=secret)
+        key = _cursor_key(found[params.limit - 1][1])
+        next_cursor = encode_cursor(params, key, rows[-1].public_id, secret=secret)
     facets: dict[str, Any] = {}
     total = None
     if params.facets:

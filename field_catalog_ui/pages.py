@@ -43,6 +43,7 @@ FACET_LABELS = {
     "level": "Processing level",
 }
 SORT_LABELS = {
+    "relevance": "Best match (newest first without text)",
     "-start": "Newest first",
     "start": "Oldest first",
     "title": "Title",
@@ -69,17 +70,68 @@ ACCESS_LABELS = {
 
 
 def map_features(items: list[DatasetSummary]) -> list[dict[str, Any]]:
-    """What the coverage map draws: each dataset's box, title and link."""
+    """What the coverage map draws: each dataset's box, title and link, and where its track
+    is for an open dataset (the track route applies the data policy to the rest anyway)."""
     return [
         {
             "id": d.public_id,
             "title": d.title,
             "bbox": list(d.bbox),
             "url": f"/datasets/{d.public_id}",
+            "track": f"{API_LINKS.dataset(d.public_id)}/track"
+            if d.access_state == AccessState.OPEN.value
+            else None,
         }
         for d in items
         if d.bbox is not None
     ]
+
+
+MAX_VARIABLES_SHOWN = 6
+
+
+def result_rows(items: list[DatasetSummary]) -> list[dict[str, Any]]:
+    """The compact result rows: short facts, a thumbnail of the quick look when open."""
+    rows = []
+    for d in items:
+        shown = d.variables[:MAX_VARIABLES_SHOWN]
+        more = len(d.variables) - len(shown)
+        open_data = d.access_state == AccessState.OPEN.value
+        rows.append(
+            {
+                "d": d,
+                "variables": ", ".join(shown) + (f" +{more} more" if more else ""),
+                "thumbnail": API_LINKS.dataset(d.public_id, "plot") if open_data else None,
+            }
+        )
+    return rows
+
+
+def strip_context(bins: list[Any], form: FormResult) -> dict[str, Any]:
+    """The time strip's bars (height in percent of the tallest) and their filter links."""
+    tallest = max((b.count for b in bins), default=0) or 1
+    values = form.values
+    bars = [
+        {
+            "start": b.start.date().isoformat(),
+            "end": b.end.date().isoformat(),
+            "count": b.count,
+            "height": round(100 * b.count / tallest, 1),
+            "url": search_url(
+                values, start=b.start.date().isoformat(), end=b.end.date().isoformat(),
+                cursor=None, page=None,
+            ),
+            "selected": bool(values.get("start") or values.get("end"))
+            and (values.get("start") or "") <= b.end.date().isoformat()
+            and b.start.date().isoformat() <= (values.get("end") or "9999"),
+        }
+        for b in bins
+    ]  # fmt: skip
+    return {
+        "bars": bars,
+        "first": bars[0]["start"] if bars else "",
+        "last": bars[-1]["end"] if bars else "",
+    }
 
 
 def _facets(values: dict[str, str], result: SearchPage) -> list[dict[str, Any]]:
@@ -154,6 +206,11 @@ def search_context(
         "next_url": next_url,
         "first_url": search_url(values, cursor=None, page=None) if page_no > 1 else None,
         "map_features": map_features(result.items),
+        "rows": result_rows(result.items),
+        "orders_url": API_LINKS.orders(),
+        "search_query": params.model_dump(
+            mode="json", exclude={"cursor", "limit", "facets"}, exclude_none=True
+        ),
         "sort_labels": SORT_LABELS,
         "page_sizes": PAGE_SIZES,
         "access_labels": ACCESS_LABELS,

@@ -19,6 +19,7 @@ from catalog.receiver_control import live_streams
 from catalog.registry import registry_names
 from catalog.schemas import SearchParams
 from catalog.search import search_datasets
+from catalog.time_strip import time_strip
 from federation.status import peer_status
 from field_catalog_ui import pages
 from field_catalog_ui.cids_routes import dataset_cids_context
@@ -64,6 +65,7 @@ def search(page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
         params = params.model_copy(update={"cursor": None})
         result = search_datasets(session, params, page.user, now)
     context = pages.search_context(params, form, result, query)
+    context["strip"] = pages.strip_context(time_strip(session, params, page.user, now), form)
     return page.render("search.html", context, status=400 if form.errors else 200)
 
 

@@ -30,5 +30,14 @@ class ApiLinks:
         """A product's file or thumbnail."""
         return f"{API_PREFIX}/products/{product_id}/{view}"
 
+    def orders(self) -> str:
+        """Where orders are placed."""
+        return f"{API_PREFIX}/orders"
+
+    def order(self, order_id: str, view: str = "") -> str:
+        """An order's status (`""`), its zip (`zip`) or its curl script (`script`)."""
+        own = f"{API_PREFIX}/orders/{order_id}"
+        return f"{own}/{view}" if view else own
+
 
 API_LINKS = ApiLinks()

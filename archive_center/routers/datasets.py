@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 
 from archive_center.routers.query import (
@@ -26,6 +26,7 @@ from catalog.navigation import position_enricher
 from catalog.plots import MAX_PAGES, PLOT_FORMATS, get_plot
 from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
 from catalog.search import get_citation, get_dataset, search_datasets
+from catalog.track_views import track_feature
 from formats.flag_columns import FlagMode
 from web.deps import (
     NowDep,
@@ -136,6 +137,21 @@ def read_dataset(
 ) -> DatasetDetail:
     """One dataset: metadata, variables, versions, access state, links."""
     return get_dataset(session, public_id, principal, now, API_LINKS)
+
+
+@router.get(
+    "/datasets/{public_id}/track",
+    response_class=JSONResponse,
+    responses=DATA_ERRORS
+    | {200: {"description": "A GeoJSON Feature", "content": {"application/geo+json": {}}}},
+    dependencies=[forbid_unknown_query()],
+)
+def read_track(
+    public_id: str, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> JSONResponse:
+    """The simplified path of a mobile dataset as a GeoJSON Feature (data: same policy)."""
+    feature, public = track_feature(session, public_id, principal, now)
+    return JSONResponse(feature, headers=cache_headers(public), media_type="application/geo+json")
 
 
 CitationFormatName = Literal["text", "bibtex", "ris", "datacite-json"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from datetime import datetime
@@ -190,15 +191,22 @@ def test_bundle_holds_readable_datasets_with_readmes(node: Node) -> None:
         names = archive.namelist()
         manifest = archive.read("MANIFEST.txt").decode()
         readmes = [archive.read(n).decode() for n in names if n.endswith("README.txt")]
+        for name in names:  # every file with its true SHA-256
+            if name != "MANIFEST.txt":
+                digest = hashlib.sha256(archive.read(name)).hexdigest()
+                assert f"{name}  {archive.getinfo(name).file_size} bytes  sha256:{digest}" in (
+                    manifest
+                )
     assert sum(n.endswith(".nc") for n in names) == 2
     assert len(readmes) == 2
     assert all("How to cite" in r and "Header as submitted" in r for r in readmes)
     assert any("PI NAME" in r or "PI" in r for r in readmes)
-    for name in names:
-        if name != "MANIFEST.txt":
-            assert name in manifest
-    assert node.ids[EMBARGOED_SAMPLE] not in response.content.decode("latin-1")
-    assert "doesnotexist" not in manifest
+    # Nothing requested is dropped silently: each left-out dataset is listed with its reason.
+    assert "Not in this bundle (2 requested dataset(s)):" in manifest
+    assert f"{node.ids[EMBARGOED_SAMPLE]}: data of {node.ids[EMBARGOED_SAMPLE]} is embargoed" in (
+        manifest
+    )
+    assert "doesnotexist: not found" in manifest
 
 
 def test_plot_png_is_cached_and_validated(node: Node) -> None:
@@ -272,3 +280,13 @@ def test_a_conversion_past_the_bound_is_503_with_retry_after(node: Node) -> None
             slot.__exit__(None, None, None)
     assert gate.active == 0
     assert node.client.get(url, params={"format": "csv"}).status_code == 200
+
+
+def test_bundle_lists_a_mirrored_dataset_with_its_origin(node: Node) -> None:
+    mirrored = node.ids["mirror"]
+    response = node.client.post("/api/v1/bundles", json={"datasets": [node.ids[KCO], mirrored]})
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        manifest = archive.read("MANIFEST.txt").decode()
+    origin = f"{MIRROR_URL}/api/v1/datasets/{mirrored}/data"
+    assert f"{mirrored}: held at its origin center: {origin}" in manifest

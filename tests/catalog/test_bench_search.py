@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_search_bench_quick_prints_its_figures() -> None:
-    args = [sys.executable, str(REPO / "bench" / "search.py"), "--quick"]
+    args = [sys.executable, str(REPO / "bench" / "search.py"), "--quick", "--only", "classic"]
     if not os.environ.get("FIELDCAT_TEST_POSTGRES_URL"):
         args.append("--no-postgres")
     out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
@@ -24,3 +24,21 @@ def test_search_bench_quick_prints_its_figures() -> None:
     assert "SEARCH datasets USING INDEX" in out.stdout  # the plan shows an index, not a scan
     if "--no-postgres" not in args:
         assert "latency_100k_vs_1k_postgres" in summary["ratios"]
+
+
+def test_fulltext_bench_quick_prints_the_issues_figures() -> None:
+    args = [sys.executable, str(REPO / "bench" / "search.py"), "--quick", "--only", "fulltext"]
+    if not os.environ.get("FIELDCAT_TEST_POSTGRES_URL"):
+        args.append("--no-postgres")
+    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    figures, ratios = summary["figures"], summary["ratios"]
+    assert summary["benchmark"] == "search"
+    assert figures["fulltext_p50_ms_100k_sqlite"] > 0
+    assert figures["suggestions_p95_ms_100k_sqlite"] > 0
+    assert 0 < figures["order_1000_heap_growth_mb"] < 64  # an order streams
+    assert ratios["fulltext_vs_plain_sqlite"] > 0
+    if "--no-postgres" not in args:
+        for name in ("fulltext_1m_vs_100k_postgres", "fulltext_vs_plain", "facets_cold_1m_vs_100k"):
+            assert ratios[name] > 0
+        assert figures["suggestions_p95_ms_1m_postgres"] > 0

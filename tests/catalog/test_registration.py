@@ -164,13 +164,14 @@ def test_real_samples_register_archive_and_search(db: Session, samples, tmp_path
 
     kco, track = ids["kco_surface_hourly.txt"], ids["c130_rf07_track.txt"]
     sounding = ids["sagar_kanya_sounding.txt"]
-    assert found(bbox=(73.0, 4.5, 74.0, 5.5)) == {kco, track}
+    navigation = ids["c130_navigation_1hz.txt"]  # the C-130's 1 Hz positions (CIDS fixture)
+    assert found(bbox=(73.0, 4.5, 74.0, 5.5)) == {kco, track, navigation}
     assert found(bbox=(71.0, -3.0, 72.0, -1.0)) == {sounding}
     assert found(variable="temp") == {sounding}
     assert found(
         start=datetime(1999, 3, 7, 4, 30, tzinfo=UTC), end=datetime(1999, 3, 7, 5, tzinfo=UTC)
     ) == {track}
-    assert len(found()) == 4
+    assert len(found()) == 5
     detail = get_dataset(db, kco, anon, NOW)
     assert detail.feature_type == "timeSeries" and detail.bbox == (73.466, 4.965, 73.466, 4.965)
 

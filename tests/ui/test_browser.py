@@ -72,10 +72,10 @@ def test_newcomer_searches_by_box_and_time_opens_plots_and_downloads(
     screenshot(page, "search-box-drawn")
     page.click("form.search-form button[type=submit]")
     page.wait_for_url("**/search?**")
-    rows = page.locator("table.datasets tbody tr")
+    rows = page.locator("ol.results li.result")
     titles = [rows.nth(i).locator("a").first.inner_text() for i in range(rows.count())]
     assert len(titles) == 1, titles  # the track and the soundings lie elsewhere
-    page.locator("table.datasets tbody a").first.click()
+    page.locator("ol.results .result-title a").first.click()
     page.wait_for_url(f"**/datasets/{server.ids[KCO]}")
     plot = page.locator("img.plot")
     plot.scroll_into_view_if_needed()
@@ -108,7 +108,7 @@ def test_search_works_without_javascript(server: RunningNode, browser: Any) -> N
     page.fill("#f-q", "KCO")
     page.press("#f-q", "Enter")
     page.wait_for_url("**/search?**")
-    links = page.locator("table.datasets tbody a")
+    links = page.locator("ol.results .result-title a")
     assert links.count() == 1
     screenshot(page, "search-no-javascript")
     context.close()
@@ -199,7 +199,7 @@ def test_pi_uploads_broken_then_fixed_file_and_finds_it(
     page.fill("#f-q", "7731")
     page.press("#f-q", "Enter")
     page.wait_for_url("**/search?**")
-    assert page.locator("table.datasets tbody tr").count() == 1
-    page.locator("table.datasets tbody a").first.click()
+    assert page.locator("ol.results li.result").count() == 1
+    page.locator("ol.results .result-title a").first.click()
     assert "DID 7731" in page.locator("dl.meta").inner_text()
     context.close()

@@ -25,7 +25,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
 
 
 def listed_ids(page: Any) -> set[str]:
-    hrefs = page.locator("table.datasets tbody a").evaluate_all(
+    hrefs = page.locator("ol.results .result-title a").evaluate_all(
         "links => links.map(a => a.getAttribute('href'))"
     )
     return {h.rsplit("/", 1)[-1] for h in hrefs}

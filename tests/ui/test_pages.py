@@ -53,12 +53,14 @@ def parse(html: str) -> Links:
 
 
 def dataset_ids(html: str) -> list[str]:
-    """Public ids of the datasets listed in the results table, in order."""
-    table = html.split('<table class="datasets">', 1)
-    if len(table) < 2:
-        return []
-    body = table[1].split("</table>", 1)[0]
-    return re.findall(r'href="/datasets/([A-Za-z0-9_-]+)"', body)
+    """Public ids of the datasets listed in the results (the home page's table, the search
+    page's list of result rows), in order."""
+    for start, end in (('<table class="datasets">', "</table>"), ('<ol class="results"', "</ol>")):
+        found = html.split(start, 1)
+        if len(found) == 2:
+            body = found[1].split(end, 1)[0]
+            return re.findall(r'href="/datasets/([A-Za-z0-9_-]+)"', body)
+    return []
 
 
 def api_ids(node: Node, **query: str) -> list[str]:

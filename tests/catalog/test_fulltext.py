@@ -1,0 +1,129 @@
+"""Free text as researchers ask: remarks, stemming, synonyms, punctuation, prefixes, relevance
+order and its cursor, and suggestions built from what the caller may see (both backends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from catalog.errors import InvalidQueryError
+from catalog.fulltext import fts5_query, normalise, query_terms
+from catalog.schemas import Principal, SearchParams
+from catalog.search import search_datasets
+from catalog.suggest import suggest
+from tests.catalog.conftest import NOW
+from tests.catalog.factories import make_dataset
+
+ANON = Principal.anonymous()
+
+
+def found(db: Session, **params: object) -> list[str]:
+    """Public ids of one page in the order the search gives them."""
+    page = search_datasets(db, SearchParams(limit=1000, **params), ANON, NOW)
+    return [item.public_id for item in page.items]
+
+
+def test_normalisation_joins_letter_digit_punctuation() -> None:
+    assert normalise("NCAR C-130 / R/V Brown, O3 (ppbv)") == "ncar c130 r v brown o3 ppbv"
+    assert normalise("C130") == normalise("C-130") == "c130"
+    assert normalise("Mystère-20") == "mystere20"
+    assert query_terms("sounding")[0][:3] == ("sounding", "radiosonde", "raob")
+    assert fts5_query(query_terms("research flight x")).count(" AND ") == 2
+
+
+def _vocabulary(db: Session) -> dict[str, str]:
+    """A fixed vocabulary: each dataset says one thing in its own words."""
+    made = {
+        "sonde": make_dataset(
+            db, title="Radiosonde ascents from Male", platform="Male station",
+            instrument="Vaisala RS80", summary="Twice daily launches.",
+        ),
+        "c130": make_dataset(
+            db, title="RF06 ozone and CO", platform="NCAR C130", instrument="Ozone photometer",
+            summary="Research flight into the haze plume.", pi_name="J. Hollis",
+        ),
+        "aerosol": make_dataset(
+            db, title="Aerosol scattering at Kaashidhoo", platform="KCO surface station",
+            instrument="Nephelometer", summary="Aerosol aerosol aerosols, hourly.",
+            variables=("SCAT550",),
+        ),
+        "aerosol_once": make_dataset(
+            db, title="Trace gases", platform="ORV Sagar Kanya", instrument="Filter sampler",
+            summary="Ozone, with an aerosol filter now and then, over a long cruise of many "
+            "days and many words that dilute the one mention of the subject.",
+            variables=("SO2",),
+        ),
+    }  # fmt: skip
+    db.commit()
+    return {key: d.public_id for key, d in made.items()}
+
+
+def test_remarks_synonyms_stems_and_punctuation_find_what_people_mean(db: Session) -> None:
+    ids = _vocabulary(db)
+    assert found(db, q="sounding") == [ids["sonde"]]  # synonym of radiosonde
+    assert found(db, q="soundings") == [ids["sonde"]]  # and its plural (stemmed)
+    assert set(found(db, q="C-130")) == {ids["c130"]}  # punctuation normalised
+    assert set(found(db, q="hercules")) == {ids["c130"]}
+    assert found(db, q="RF06") == [ids["c130"]]
+    assert found(db, q="haze") == [ids["c130"]]  # remarks are searched
+    assert found(db, q="research flight") == [ids["c130"]]
+    assert found(db, q="launch") == [ids["sonde"]]  # stemming: launches
+    assert found(db, q="Holl") == [ids["c130"]]  # a partial PI name (prefix)
+    assert found(db, q="scat550") == [ids["aerosol"]]  # variable names
+    assert found(db, q="zzzunknown") == []
+    assert found(db, q="sounding haze") == []  # every word must match
+
+
+def test_relevance_is_the_default_order_with_words(db: Session) -> None:
+    ids = _vocabulary(db)
+    ranked = found(db, q="aerosol")
+    assert ranked == [ids["aerosol"], ids["aerosol_once"]]  # many mentions first
+    by_time = found(db, q="aerosol", sort="-start")
+    assert set(by_time) == set(ranked)
+    page = search_datasets(db, SearchParams(q="aerosol", limit=1), ANON, NOW)
+    assert [i.public_id for i in page.items] == [ids["aerosol"]]
+    assert page.next_cursor is not None
+    after = SearchParams(q="aerosol", limit=1, cursor=page.next_cursor)
+    rest = search_datasets(db, after, ANON, NOW)
+    assert [i.public_id for i in rest.items] == [ids["aerosol_once"]]
+    assert rest.next_cursor is None
+
+
+def test_relevance_without_words_falls_back_to_time(db: Session) -> None:
+    ids = _vocabulary(db)
+    assert len(found(db, sort="relevance")) == len(ids)
+    assert found(db, q="%") == []  # no words: nothing to match
+
+
+def test_suggestions_prefix_partial_words_and_only_what_may_be_seen(db: Session) -> None:
+    make_dataset(db, platform="NCAR C-130", pi_name="Dr. J. Hollis", variables=("O3", "CO"))
+    make_dataset(db, platform="NCAR C-130", pi_name="Hollister", variables=("O3",))
+    make_dataset(db, platform="Secret C-1 Drone", pi_name="Holly Hidden", access_state="private")
+    db.commit()
+    platforms = suggest(db, "platform", "C-1", ANON, NOW)
+    assert [s.value for s in platforms] == ["NCAR C-130"]
+    assert [s.value for s in suggest(db, "platform", "c13", ANON, NOW)] == ["NCAR C-130"]
+    pis = [s.value for s in suggest(db, "pi", "holl", ANON, NOW)]
+    assert sorted(pis) == ["Dr. J. Hollis", "Hollister"]  # never the private "Holly Hidden"
+    assert suggest(db, "pi", "hidden", ANON, NOW) == []
+    variables = suggest(db, "variable", "o", ANON, NOW)
+    assert [s.value for s in variables] == ["O3"]
+    assert len(suggest(db, "pi", "", ANON, NOW, limit=1)) == 1
+    with pytest.raises(InvalidQueryError):
+        suggest(db, "pi", "h", ANON, NOW, limit=500)
+
+
+def test_documents_follow_edits(db: Session) -> None:
+    dataset = make_dataset(db, title="Lidar profiles", summary="")
+    db.commit()
+    assert found(db, q="monsoon") == []
+    dataset.summary = "Winter monsoon outflow"
+    dataset.updated = datetime(2026, 1, 2, tzinfo=UTC)
+    dataset.refresh_search_text()
+    db.commit()
+    assert found(db, q="monsoon") == [dataset.public_id]
+    db.delete(dataset)
+    db.commit()
+    assert found(db, q="monsoon") == []
