@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 # The other table modules map onto the same base; importing them here puts every table on
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
 from catalog import (  # noqa: F401
+    access_models,
     auth_models,
     federation_models,
     notice_models,
