@@ -105,7 +105,9 @@ def api_routers() -> list[APIRouter]:
         health,
         products,
         reports,
+        shared_access,
         submissions,
+        vouching,
     )
 
     return [
@@ -118,6 +120,8 @@ def api_routers() -> list[APIRouter]:
         products.router,
         reports.router,
         federation.router,
+        vouching.router,
+        shared_access.router,
     ]
 
 

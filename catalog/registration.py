@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog.access import AccessState
+from catalog.access import RELEASING_STATES, AccessState
 from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
@@ -155,7 +155,7 @@ def _apply_access(
     dataset: Dataset, campaign: Campaign, state: AccessState, release_at: datetime | None
 ) -> None:
     dataset.access_state = state.value
-    if release_at is None and state in (AccessState.EMBARGOED, AccessState.PASSWORD):
+    if release_at is None and state in RELEASING_STATES:
         release_at = default_release_at(campaign, dataset.category)
     dataset.release_at = release_at
 

@@ -53,6 +53,16 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip() or None
 
 
+def _bearer_principal(session: Session, token: str, now: datetime) -> Principal | None:
+    """The caller of a bearer token: a vouched session (`fcv_...`) or an API token."""
+    from catalog.users import principal_for_token
+    from catalog.vouched import is_vouched_token, resolve_vouched
+
+    if is_vouched_token(token):
+        return resolve_vouched(session, token, now)
+    return principal_for_token(session, token, now)
+
+
 def get_principal(
     request: Request,
     session: Annotated[Session, Depends(get_session, scope="function")],
@@ -65,7 +75,7 @@ def get_principal(
     the CSRF check of cookie-authenticated writes (`checked_principal`).
     """
     from catalog.grants import holder_dataset_grants
-    from catalog.users import principal_for_token
+    from catalog.vouched import with_memberships
     from catalog.web_sessions import resolve_session
     from web import auth
 
@@ -75,7 +85,7 @@ def get_principal(
     token = _bearer(request)
     cookie = request.cookies.get(auth.SESSION_COOKIE)
     if token is not None:
-        found = principal_for_token(session, token, now)
+        found = _bearer_principal(session, token, now)
         if found is None:
             raise AuthenticationRequiredError(
                 "the API token is not valid (unknown, expired or revoked)"
@@ -87,6 +97,10 @@ def get_principal(
         if info is not None:
             auth.remember_session_csrf(request, info.csrf_secret)
             principal = info.principal
+    principal = with_memberships(
+        session, principal, local_center=settings.center_code,
+        campaign=settings.campaign.code, now=now,
+    )  # fmt: skip
     holder = auth.grant_holder(request)
     if holder:
         grants = holder_dataset_grants(session, holder, now)
@@ -205,6 +219,21 @@ def require_role(*roles: Role) -> Any:
     return Depends(check)
 
 
+def require_person() -> Any:
+    """A dependency giving a signed-in person: a local user or one vouched for by a peer
+    (401 otherwise). For what any person may do: ask for access, follow a dataset."""
+
+    async def check(principal: Annotated[Principal, Depends(checked_principal)]) -> Principal:
+        if principal.role in (Role.ANONYMOUS, Role.PEER) or principal.username is None:
+            raise AuthenticationRequiredError("sign in (here or at your home center) first")
+        if principal.user_id is None and principal.home_center is None:
+            raise AuthenticationRequiredError("sign in (here or at your home center) first")
+        return principal
+
+    return Depends(check)
+
+
+PersonDep = Annotated[Principal, require_person()]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 CallerDep = Annotated[Principal, Depends(get_principal)]
 """The caller, without the CSRF check of `PrincipalDep` (which may read a form body)."""

@@ -77,6 +77,10 @@ class AccessSettings(BaseModel):
     public_port: int | None = Field(default=None, ge=0, le=65535)
     cookie_secure: bool | None = None
     """Mark cookies `Secure`; None means: when the public URL is https."""
+    vouched_lifetime_s: int = Field(default=120, ge=2, le=300)
+    """How long an assertion this center signs for a peer, and so a vouched session, lives."""
+    release_reminder_days: float = Field(default=14.0, gt=0)
+    """How long before a release its owner is reminded."""
 
 
 class ServerSettings(BaseModel):
