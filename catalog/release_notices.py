@@ -100,8 +100,8 @@ def announce_releases(session: Session, now: datetime) -> int:
 
 def follow(
     session: Session, dataset: Dataset, who: tuple[str, str], email: str, now: datetime
-) -> None:
-    """Tell `who` (at `email`) when the dataset opens; following twice changes nothing."""
+) -> bool:
+    """Tell `who` (at `email`) when the dataset opens; whether they did not follow it yet."""
     row = session.scalars(
         select(DatasetFollower).where(
             DatasetFollower.dataset_id == dataset.id,
@@ -118,15 +118,18 @@ def follow(
     else:
         row.email = email
     session.flush()
+    return row is None
 
 
-def unfollow(session: Session, dataset: Dataset, who: tuple[str, str]) -> None:
-    """Stop telling `who` about the dataset."""
-    for row in session.scalars(
+def unfollow(session: Session, dataset: Dataset, who: tuple[str, str]) -> bool:
+    """Stop telling `who` about the dataset; whether they followed it."""
+    rows = session.scalars(
         select(DatasetFollower).where(
             DatasetFollower.dataset_id == dataset.id,
             DatasetFollower.center == who[0],
             DatasetFollower.username == who[1],
         )
-    ):
+    ).all()
+    for row in rows:
         session.delete(row)
+    return bool(rows)

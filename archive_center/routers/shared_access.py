@@ -61,6 +61,12 @@ class DecisionBody(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
+class Done(BaseModel):
+    """Whether the call changed something (calling it again changes nothing)."""
+
+    changed: bool
+
+
 class RequestRead(BaseModel):
     """An access request and its answer."""
 
@@ -123,11 +129,16 @@ def set_reader(
 def delete_reader(
     public_id: str, center: str, username: str, caller: PersonDep, session: SessionDep,
     now: NowDep, reason: Annotated[str, Query(min_length=3, max_length=2000)],
-) -> Response:  # fmt: skip
+    response: Response,
+) -> Done:  # fmt: skip
     """Remove a named reader (audited); removing one that is not there changes nothing."""
     dataset = managed_dataset(session, public_id, caller, now)
-    remove_reader(session, dataset, center, username, actor=caller, reason=reason, now=now)
-    return Response(status_code=204, headers=NO_STORE)
+    response.headers.update(NO_STORE)
+    return Done(
+        changed=remove_reader(
+            session, dataset, center, username, actor=caller, reason=reason, now=now
+        )
+    )
 
 
 @router.post(
@@ -191,23 +202,25 @@ def decline_request(
     return _decide(request_id, False, body, caller, session, now)
 
 
-@router.put("/datasets/{public_id}/follow", responses=ERRORS, status_code=204)
+@router.put("/datasets/{public_id}/follow", responses=ERRORS)
 def follow_dataset(
-    public_id: str, caller: PersonDep, session: SessionDep, settings: SettingsDep, now: NowDep
-) -> Response:
+    public_id: str, caller: PersonDep, session: SessionDep, settings: SettingsDep, now: NowDep,
+    response: Response,
+) -> Done:  # fmt: skip
     """Be told by e-mail when the dataset opens."""
     get_dataset(session, public_id, caller, now)  # 404 when hidden from the caller
     dataset = session.scalars(select(Dataset).where(Dataset.public_id == public_id)).one()
-    follow(session, dataset, _who(caller, settings), email_of(session, caller), now)
-    return Response(status_code=204, headers=NO_STORE)
+    response.headers.update(NO_STORE)
+    return Done(changed=follow(session, dataset, _who(caller, settings), email_of(session, caller), now))
 
 
-@router.delete("/datasets/{public_id}/follow", responses=ERRORS, status_code=204)
+@router.delete("/datasets/{public_id}/follow", responses=ERRORS)
 def unfollow_dataset(
-    public_id: str, caller: PersonDep, session: SessionDep, settings: SettingsDep, now: NowDep
-) -> Response:
+    public_id: str, caller: PersonDep, session: SessionDep, settings: SettingsDep, now: NowDep,
+    response: Response,
+) -> Done:  # fmt: skip
     """Stop being told about the dataset."""
     get_dataset(session, public_id, caller, now)
     dataset = session.scalars(select(Dataset).where(Dataset.public_id == public_id)).one()
-    unfollow(session, dataset, _who(caller, settings))
-    return Response(status_code=204, headers=NO_STORE)
+    response.headers.update(NO_STORE)
+    return Done(changed=unfollow(session, dataset, _who(caller, settings)))

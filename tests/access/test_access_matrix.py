@@ -24,6 +24,7 @@ from archive_center.app import create_app
 from tests.access.matrix_node import (
     CALLERS,
     DATASET_PASSWORD,
+    NO_LOCAL_USER,
     NOW,
     READS,
     SEES,
@@ -33,6 +34,7 @@ from tests.access.matrix_node import (
     data_canary,
     meta_canary,
     seed_matrix,
+    vouched_assertion,
 )
 from tests.archive_center.conftest import database_url, make_settings  # noqa: F401
 from web.auth import READ_ONLY_POSTS
@@ -59,6 +61,11 @@ class Row:
     claim      a PI asks to own a dataset: 401 without a user, 403 staff (they approve instead),
                for a PI 404 exactly as a missing id when hidden, else 409 (every seeded
                dataset has an owner: the "PI claiming someone else's DID" caller gets nothing)
+    manage     named readers: 401 without a person, 404 when hidden, 403 unless the owner or
+               staff, else 200
+    request    an access request: 401 without a person, 404 when hidden, 409 when the caller
+               reads it already, else 201
+    follow     following a release: 401 without a person, 404 when hidden, else 200
     submission a PI's own uploads, covered by tests/submissions/test_api.py and the upload pages'
                tests; here: nothing of the seeded datasets leaks
 
@@ -98,6 +105,26 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /api/v1/datasets/{public_id}/claim/approve": Row(
         "staff", {"username": "other", "reason": "matrix"}
     ),
+    "POST /api/v1/auth/assertions": Row("session"),
+    "POST /api/v1/auth/vouched": Row("session"),
+    "GET /api/v1/datasets/{public_id}/readers": Row("manage"),
+    "PUT /api/v1/datasets/{public_id}/readers/{center}/{username}": Row(
+        "manage", {"reason": "matrix"}, path="/api/v1/datasets/{public_id}/readers/JOSS/nobody"
+    ),
+    "DELETE /api/v1/datasets/{public_id}/readers/{center}/{username}": Row(
+        "manage", query="reason=matrix", path="/api/v1/datasets/{public_id}/readers/JOSS/nobody"
+    ),
+    "POST /api/v1/datasets/{public_id}/access-requests": Row("request", {"reason": "matrix"}),
+    "GET /api/v1/access-requests": Row("public"),
+    # Real decisions are in tests/access/test_federated_access_run.py; here: no leak, no 5xx.
+    "POST /api/v1/access-requests/{request_id}/approve": Row(
+        "public", {"note": "matrix"}, path="/api/v1/access-requests/999999/approve"
+    ),
+    "POST /api/v1/access-requests/{request_id}/decline": Row(
+        "public", {"note": "matrix"}, path="/api/v1/access-requests/999999/decline"
+    ),
+    "PUT /api/v1/datasets/{public_id}/follow": Row("follow"),
+    "DELETE /api/v1/datasets/{public_id}/follow": Row("follow"),
     "POST /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions/{submission_id}": Row("submission", path="/api/v1/submissions/1"),
@@ -201,6 +228,14 @@ def matrix(
         assert grant.status_code == 200, grant.text
         client.cookies.clear()
         headers["holder"] = {"X-FieldCat-Grant": grant.json()["holder"]}
+        vouched = client.post("/api/v1/auth/vouched", json={"assertion": vouched_assertion()})
+        assert vouched.status_code == 200, vouched.text
+        headers["vouched"] = {"Authorization": f"Bearer {vouched.json()['token']}"}
+        asked = client.post(
+            f"/api/v1/datasets/{ids['embargoed']}/access-requests",
+            json={"reason": "matrix"}, headers=headers["requester"],
+        )  # fmt: skip
+        assert asked.status_code == 201, asked.text
         yield MatrixNode(app, client, public_client, ids, headers)
 
 
@@ -291,14 +326,28 @@ def _expected_status(kind: str, caller: str, state: str) -> int | None:
     if kind == "grant":
         return 403 if state == "password" and sees else 404
     if kind == "staff":
-        return 401 if caller in ("anonymous", "holder", "peer", "outsider") else 403
+        return 401 if caller in NO_LOCAL_USER else 403
+    if kind in ("manage", "request", "follow"):
+        return _person_status(kind, caller, sees, reads)
     if kind == "form":
         return 403
     if kind == "claim":
-        if caller in ("anonymous", "holder", "peer", "outsider"):
+        if caller in NO_LOCAL_USER:
             return 401
         return 403 if caller in STAFF_LIKE else 409 if sees else 404
     return None
+
+
+def _person_status(kind: str, caller: str, sees: bool, reads: bool) -> int:
+    if caller in ("anonymous", "holder", "peer", "outsider"):
+        return 401
+    if not sees:
+        return 404
+    if kind == "manage":
+        return 200 if caller in ("owner", *STAFF_LIKE) else 403
+    if kind == "request":
+        return 409 if reads else 201
+    return 200
 
 
 def _public_face_refuses(caller: str, key: str) -> bool:
@@ -432,7 +481,7 @@ def test_pages_and_lists_show_only_what_the_caller_may_see(matrix: MatrixNode, c
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_staff_and_user_pages_turn_away_who_may_not(matrix: MatrixNode, caller: str) -> None:
-    signed_in = caller in ("other", "owner", "staff", "admin")
+    signed_in = caller in ("other", "owner", "staff", "admin", "reader", "expired_reader", "requester")
     for key in _non_dataset_keys("staff_page", "user_page"):
         response = _send(matrix, caller, key, None)
         where = f"{key} as {caller}"
