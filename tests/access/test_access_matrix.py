@@ -572,3 +572,43 @@ def test_a_pi_claiming_someone_elses_did_takes_nothing(matrix: MatrixNode) -> No
         assert session.scalar(select(func.count()).select_from(DatasetClaim)) == 0
         owners = set(session.scalars(select(Dataset.owner_user_id)))
     assert len(owners) == 1 and None not in owners
+
+
+def test_a_vouched_session_past_its_lifetime_gets_nothing(matrix: MatrixNode) -> None:
+    """A user their home center disabled is vouched no more: once the session's lifetime ends,
+    every dataset route answers 401 and nothing restricted leaks."""
+    from datetime import timedelta
+
+    from web.deps import get_now
+
+    late = NOW + timedelta(seconds=121)
+    for each in (matrix.app, matrix.client.app):
+        each.dependency_overrides[get_now] = lambda: late  # type: ignore[attr-defined]
+    try:
+        for key in DATASET_KEYS:
+            for state in STATES:
+                response = _send(matrix, "vouched", key, matrix.ids[state])
+                where = f"{key} as a lapsed vouched user on {state}"
+                method, path = key.split(" ", 1)
+                page = method == "GET" and not path.startswith("/api/")
+                expected = 303 if page else 401  # 303: a page sends the browser to sign in
+                if ACCESS_MATRIX[key].kind == "grant":  # a password exchange reads no credential
+                    expected = _expected_status("grant", "anonymous", state) or 0
+                assert response.status_code == expected, where
+                _assert_no_canaries(_text(response), "anonymous", where)
+    finally:
+        for each in (matrix.app, matrix.client.app):
+            each.dependency_overrides[get_now] = lambda: NOW  # type: ignore[attr-defined]
+
+
+def test_forged_and_replayed_assertions_are_refused(matrix: MatrixNode) -> None:
+    token = vouched_assertion()
+    assert matrix.request("anonymous", "POST", "/api/v1/auth/vouched",
+                          body=json.dumps({"assertion": token}).encode()).status_code == 200  # fmt: skip
+    again = matrix.request("anonymous", "POST", "/api/v1/auth/vouched",
+                           body=json.dumps({"assertion": token}).encode())  # fmt: skip
+    assert again.status_code == 401
+    other = vouched_assertion(audience="LMD")
+    wrong = matrix.request("anonymous", "POST", "/api/v1/auth/vouched",
+                           body=json.dumps({"assertion": other}).encode())  # fmt: skip
+    assert wrong.status_code == 401
