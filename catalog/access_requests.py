@@ -61,9 +61,11 @@ def request_access(
         raise ConflictError(f"you may already read dataset {public_id}")
     row = session.scalars(
         select(DataRequest).where(
-            DataRequest.dataset_id == dataset.id, DataRequest.center == who.center,
-            DataRequest.username == who.username, DataRequest.status == PENDING,
-        )  # fmt: skip
+            DataRequest.dataset_id == dataset.id,
+            DataRequest.center == who.center,
+            DataRequest.username == who.username,
+            DataRequest.status == PENDING,
+        )
     ).one_or_none()
     if row is None:
         row = DataRequest(dataset_id=dataset.id, center=who.center, username=who.username)
@@ -132,9 +134,8 @@ def decide(
 
 def _tell_requester(session: Session, row: DataRequest, dataset: Dataset, now: datetime) -> None:
     until = f" until {row.expires_at.isoformat()}" if row.expires_at else ""
-    body = (
-        f"Your request to read dataset {dataset.public_id} was {row.status}{until}."
-        + (f"\n\n{row.note}" if row.note else "")
+    body = f"Your request to read dataset {dataset.public_id} was {row.status}{until}." + (
+        f"\n\n{row.note}" if row.note else ""
     )
     queue_mail(
         session, row.email, f"Access request {row.status}: {dataset.title or dataset.public_id}",

@@ -22,7 +22,7 @@ from catalog.access_models import DatasetReader, VouchedSession
 from catalog.models import Campaign, Dataset, User
 from catalog.schemas import Principal, Role
 
-TOKEN_PREFIX = "fcv_"
+TOKEN_PREFIX = "fcv_"  # noqa: S105 - a prefix, not a secret
 
 
 def _hash(token: str) -> str:
@@ -44,10 +44,15 @@ def start_vouched_session(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         VouchedSession(
-            token_hash=_hash(token), center=center, username=username,
-            display_name=display_name, email=email, campaigns=sorted(set(campaigns)),
-            created_at=now, expires_at=expires_at,
-        )  # fmt: skip
+            token_hash=_hash(token),
+            center=center,
+            username=username,
+            display_name=display_name,
+            email=email,
+            campaigns=sorted(set(campaigns)),
+            created_at=now,
+            expires_at=expires_at,
+        )
     )
     session.flush()
     return token
@@ -99,9 +104,7 @@ def person(principal: Principal, local_center: str) -> tuple[str, str] | None:
     return (principal.home_center or local_center, principal.username)
 
 
-def named_datasets(
-    session: Session, center: str, username: str, now: datetime
-) -> frozenset[str]:
+def named_datasets(session: Session, center: str, username: str, now: datetime) -> frozenset[str]:
     """Public ids of the datasets naming this person as a reader, entries not expired."""
     query = (
         select(Dataset.public_id)

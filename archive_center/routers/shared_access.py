@@ -211,7 +211,9 @@ def follow_dataset(
     get_dataset(session, public_id, caller, now)  # 404 when hidden from the caller
     dataset = session.scalars(select(Dataset).where(Dataset.public_id == public_id)).one()
     response.headers.update(NO_STORE)
-    return Done(changed=follow(session, dataset, _who(caller, settings), email_of(session, caller), now))
+    return Done(
+        changed=follow(session, dataset, _who(caller, settings), email_of(session, caller), now)
+    )
 
 
 @router.delete("/datasets/{public_id}/follow", responses=ERRORS)

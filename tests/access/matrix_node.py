@@ -224,7 +224,14 @@ def _name_readers(app: FastAPI, ids: dict[str, str]) -> None:
             dataset = session.query(Dataset).filter(Dataset.public_id == ids[state]).one()
             for who, until in (("reader", FUTURE), ("expired_reader", NOW - timedelta(hours=1))):
                 entry = Reader(center="JOSS", username=who, expires_at=until)
-                put_reader(session, dataset, entry, actor=staff, reason="matrix", now=NOW - timedelta(days=1))
+                put_reader(
+                    session,
+                    dataset,
+                    entry,
+                    actor=staff,
+                    reason="matrix",
+                    now=NOW - timedelta(days=1),
+                )
 
 
 def vouched_assertion(now: datetime = NOW, audience: str = "JOSS") -> str:

@@ -248,7 +248,9 @@ def test_an_approved_access_request_lets_the_requester_download_at_the_origin(
     asked = _post(npl, f"/datasets/{pid}/access-requests", {"reason": "aerosol closure"}, token)
     assert asked.status_code == 201, asked.text
     assert _data(npl, pid, token) == 403
-    mine = httpx.get(npl.url + "/api/v1/access-requests", headers={"Authorization": f"Bearer {token}"})
+    mine = httpx.get(
+        npl.url + "/api/v1/access-requests", headers={"Authorization": f"Bearer {token}"}
+    )
     assert [r["id"] for r in mine.json()] == [asked.json()["id"]]
     until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     ok = _post(npl, f"/access-requests/{asked.json()['id']}/approve",
@@ -256,7 +258,9 @@ def test_an_approved_access_request_lets_the_requester_download_at_the_origin(
     assert ok.status_code == 200, ok.text
     assert ok.json()["status"] == "approved"
     assert _data(npl, pid, token) == 200
-    again = _post(npl, f"/access-requests/{asked.json()['id']}/decline", {}, world.tokens["owner_npl"])
+    again = _post(
+        npl, f"/access-requests/{asked.json()['id']}/decline", {}, world.tokens["owner_npl"]
+    )
     assert again.status_code == 409
     eventually(lambda: world.inbox.to("pi-npl@npl.test", "Access request for"), timeout=20)
     eventually(lambda: world.inbox.to("bob@joss.test", "approved"), timeout=20)
