@@ -66,6 +66,7 @@ def ensure_local_records(session: Session, settings: Settings) -> None:
         start=campaign.start,
         end=campaign.end,
         intensive_end=campaign.intensive_end,
+        default_state=campaign.default_state,
     )
 
 

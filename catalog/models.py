@@ -73,6 +73,9 @@ class Campaign(Base):
     intensive_end: Mapped[date | None] = mapped_column(Date)
     research_release_months: Mapped[int] = mapped_column(Integer, default=12)
     operational_release_months: Mapped[int] = mapped_column(Integer, default=6)
+    default_state: Mapped[str] = mapped_column(String(16), default="embargoed")
+    """`embargoed` (owner only) or `campaign` (every PI of it): a new dataset's default stage
+    until the default release."""
 
 
 class User(Base):

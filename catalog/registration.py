@@ -43,6 +43,7 @@ def ensure_campaign(
     intensive_end: date | None = None,
     research_release_months: int = 12,
     operational_release_months: int = 6,
+    default_state: str = "embargoed",
 ) -> Campaign:
     """The campaign with `code`, created or updated with this period and release policy."""
     campaign = session.scalars(select(Campaign).where(Campaign.code == code)).one_or_none()
@@ -53,6 +54,7 @@ def ensure_campaign(
     campaign.intensive_end = intensive_end
     campaign.research_release_months = research_release_months
     campaign.operational_release_months = operational_release_months
+    campaign.default_state = default_state
     session.flush()
     return campaign
 

@@ -125,7 +125,7 @@ def decide_access(
         if existing:
             return None, None
         if default_release is not None and default_release > now:
-            return AccessState.EMBARGOED.value, default_release
+            return AccessState(campaign.default_state).value, default_release
         return AccessState.OPEN.value, None
     try:
         state = AccessState(options.access)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
@@ -28,6 +28,8 @@ class CampaignSettings(BaseModel):
     start: date = date(1999, 1, 1)
     end: date = date(1999, 3, 31)
     intensive_end: date = date(1999, 3, 31)
+    default_state: Literal["embargoed", "campaign"] = "embargoed"
+    """The stage of a new dataset without an explicit choice, until the default release."""
 
     @model_validator(mode="after")
     def _ordered(self) -> CampaignSettings:

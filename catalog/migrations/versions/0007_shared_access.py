@@ -45,6 +45,12 @@ def _set_states(states: str) -> None:
 
 def upgrade() -> None:
     _set_states(NEW_STATES)
+    with op.batch_alter_table("campaigns") as batch:
+        batch.add_column(
+            sa.Column(
+                "default_state", sa.String(length=16), nullable=False, server_default="embargoed"
+            )
+        )
     op.create_table(
         "dataset_readers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -135,4 +141,6 @@ def downgrade() -> None:
     ):
         op.drop_table(table)
     op.execute("UPDATE datasets SET access_state = 'embargoed' WHERE access_state = 'campaign'")
+    with op.batch_alter_table("campaigns") as batch:
+        batch.drop_column("default_state")
     _set_states(OLD_STATES)
