@@ -76,6 +76,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from catalog.cursors import load_or_create_key
     from catalog.db import make_engine, make_session_factory, pool_arguments
     from catalog.storage import ArchiveStore
+    from catalog.vouched import LOCAL_CAMPAIGN_KEY, campaign_ids
     from web.admission import size_threadpool
 
     settings: Settings = app.state.settings
@@ -86,7 +87,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     cursor_key = load_or_create_key(settings.root)
-    app.state.session_factory.configure(info={CURSOR_SESSION_KEY: cursor_key})
+    with app.state.session_factory() as session:
+        local_campaign = campaign_ids(session, [settings.campaign.code])
+    app.state.session_factory.configure(
+        info={CURSOR_SESSION_KEY: cursor_key, LOCAL_CAMPAIGN_KEY: local_campaign}
+    )
     app.state.store = ArchiveStore(settings.root)
     logger.info("center %s serving at %s", settings.center_code, settings.public_url)
     try:

@@ -68,7 +68,8 @@ class VouchedSession(Base):
     username: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
-    campaigns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    campaign_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    """The local ids of the campaigns vouched for (resolved once, at the exchange)."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
 

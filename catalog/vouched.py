@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from catalog import peer_records
 from catalog.access_models import DatasetReader, VouchedSession
+from catalog.federation_models import Peer
 from catalog.models import Campaign, Dataset, User
 from catalog.schemas import Principal, Role
 
@@ -49,7 +49,7 @@ def start_vouched_session(
             username=username,
             display_name=display_name,
             email=email,
-            campaigns=sorted(set(campaigns)),
+            campaign_ids=sorted(campaign_ids(session, campaigns)),
             created_at=now,
             expires_at=expires_at,
         )
@@ -65,17 +65,20 @@ def is_vouched_token(token: str) -> bool:
 
 def resolve_vouched(session: Session, token: str, now: datetime) -> Principal | None:
     """The vouched caller of a live session whose center is still an enabled peer, or None."""
-    row = session.scalar(select(VouchedSession).where(VouchedSession.token_hash == _hash(token)))
-    if row is None or row.expires_at <= now:
-        return None
-    peer = peer_records.find_peer(session, row.center)
-    if peer is None or not peer.enabled:
+    query = (
+        select(VouchedSession.center, VouchedSession.username, VouchedSession.campaign_ids)
+        .join(Peer, Peer.code == VouchedSession.center)
+        .where(VouchedSession.token_hash == _hash(token), VouchedSession.expires_at > now)
+        .where(Peer.enabled.is_(True))
+    )
+    row = session.execute(query).one_or_none()
+    if row is None:
         return None
     return Principal(
         username=row.username,
         role=Role.PI,
         home_center=row.center,
-        campaign_ids=campaign_ids(session, row.campaigns),
+        campaign_ids=frozenset(int(i) for i in row.campaign_ids),
     )
 
 
@@ -93,6 +96,17 @@ def campaign_ids(session: Session, codes: Iterable[str]) -> frozenset[int]:
     if not wanted:
         return frozenset()
     return frozenset(session.scalars(select(Campaign.id).where(Campaign.code.in_(wanted))))
+
+
+LOCAL_CAMPAIGN_KEY = "fieldcat_local_campaign_ids"
+"""`Session.info` key: this center's campaign ids, set once when the node starts."""
+
+
+def _local_campaign(session: Session, code: str) -> frozenset[int]:
+    known = session.info.get(LOCAL_CAMPAIGN_KEY)
+    if isinstance(known, frozenset):
+        return known
+    return campaign_ids(session, [code])
 
 
 def person(principal: Principal, local_center: str) -> tuple[str, str] | None:
@@ -125,7 +139,7 @@ def with_memberships(
         return principal
     update: dict[str, object] = {"named_datasets": named_datasets(session, *who, now)}
     if principal.home_center is None:
-        update["campaign_ids"] = campaign_ids(session, [campaign])
+        update["campaign_ids"] = _local_campaign(session, campaign)
     return principal.model_copy(update=update)
 
 

@@ -94,7 +94,7 @@ def upgrade() -> None:
         *_person(),
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("campaigns", sa.JSON(), nullable=False),
+        sa.Column("campaign_ids", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vouched_sessions")),
