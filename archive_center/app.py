@@ -135,6 +135,7 @@ def ui_routers() -> list[APIRouter]:
     """The web pages' routers (field_catalog_ui), mounted at the root."""
     from field_catalog_ui import (
         account_routes,
+        home_signin_routes,
         report_routes,
         routes,
         staff_routes,
@@ -145,6 +146,7 @@ def ui_routers() -> list[APIRouter]:
     return [
         routes.router,
         account_routes.router,
+        home_signin_routes.router,
         staff_routes.router,
         submission_routes.router,
         user_routes.router,

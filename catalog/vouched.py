@@ -82,6 +82,13 @@ def resolve_vouched(session: Session, token: str, now: datetime) -> Principal | 
     )
 
 
+def end_vouched_session(session: Session, token: str) -> None:
+    """End one vouched session (sign-out)."""
+    row = session.scalar(select(VouchedSession).where(VouchedSession.token_hash == _hash(token)))
+    if row is not None:
+        session.delete(row)
+
+
 def purge_vouched_sessions(session: Session, now: datetime) -> int:
     """Delete expired vouched sessions; how many."""
     rows = list(session.scalars(select(VouchedSession).where(VouchedSession.expires_at <= now)))

@@ -63,6 +63,19 @@ def _bearer_principal(session: Session, token: str, now: datetime) -> Principal 
     return principal_for_token(session, token, now)
 
 
+def _vouched_cookie_principal(
+    request: Request, session: Session, now: datetime
+) -> Principal | None:
+    """The caller of a vouched session cookie (pages of a user signed in at home), or None."""
+    from catalog.vouched import is_vouched_token, resolve_vouched
+    from web.auth import VOUCHED_COOKIE
+
+    token = request.cookies.get(VOUCHED_COOKIE)
+    if not token or not is_vouched_token(token):
+        return None
+    return resolve_vouched(session, token, now)
+
+
 def get_principal(
     request: Request,
     session: Annotated[Session, Depends(get_session, scope="function")],
@@ -97,6 +110,8 @@ def get_principal(
         if info is not None:
             auth.remember_session_csrf(request, info.csrf_secret)
             principal = info.principal
+    if principal.role is Role.ANONYMOUS and token is None:
+        principal = _vouched_cookie_principal(request, session, now) or principal
     principal = with_memberships(
         session, principal, local_center=settings.center_code,
         campaign=settings.campaign.code, now=now,
@@ -129,7 +144,8 @@ async def checked_principal(
 
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return principal
-    if principal.user_id is not None and request.cookies.get(SESSION_COOKIE):
+    local_cookie = principal.user_id is not None and request.cookies.get(SESSION_COOKIE)
+    if local_cookie or principal.home_center is not None:  # vouched: the double-submit token
         await check_csrf(request)
     return principal
 

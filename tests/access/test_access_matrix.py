@@ -155,6 +155,10 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /federation": Row("public"),
     "GET /signin": Row("public"),
     "POST /signin": Row("form", {"username": "admin", "password": "correct horse battery"}),
+    # Sign in at your home center: the home's button page, the peer's exchange (a cross-site
+    # form post carrying a one-time assertion; tests/access/test_federated_access_run.py).
+    "GET /signin/vouch": Row("user_page", query="audience=NPL"),
+    "POST /signin/vouched": Row("session"),
     "POST /signout": Row("form"),
     "GET /staff/embargoes": Row("staff_page"),
     "GET /staff/rejected": Row("staff_page"),
