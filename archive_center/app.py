@@ -134,6 +134,7 @@ def api_routers() -> list[APIRouter]:
 def ui_routers() -> list[APIRouter]:
     """The web pages' routers (field_catalog_ui), mounted at the root."""
     from field_catalog_ui import (
+        access_request_routes,
         account_routes,
         home_signin_routes,
         report_routes,
@@ -147,6 +148,7 @@ def ui_routers() -> list[APIRouter]:
         routes.router,
         account_routes.router,
         home_signin_routes.router,
+        access_request_routes.router,
         staff_routes.router,
         submission_routes.router,
         user_routes.router,

@@ -54,6 +54,7 @@ class Row:
     staff      API, staff/admin only: 401 without a user, 403 other roles (before any lookup)
     staff_page a staff page: sign-in redirect without a user, 403 other roles, 200 staff
     user_page  a page for signed-in users: sign-in redirect without a user, else 200
+    person_page a page for signed-in users and those vouched for by a peer: the same
     form       a form post: 403 without its CSRF token, whoever asks, before any lookup
     peer       federation: 200 for a signed peer only (401 for users), never data, and
                metadata only of what an anonymous caller may see
@@ -158,6 +159,12 @@ ACCESS_MATRIX: dict[str, Row] = {
     # Sign in at your home center: the home's button page, the peer's exchange (a cross-site
     # form post carrying a one-time assertion; tests/access/test_federated_access_run.py).
     "GET /signin/vouch": Row("user_page", query="audience=NPL"),
+    "GET /account": Row("person_page"),
+    "POST /account/email": Row("form", {"email": "x@example.org"}),
+    "POST /datasets/{public_id}/ask-access": Row("form", {"reason": "matrix"}),
+    "POST /access-requests/{request_id}/decide": Row(
+        "form", {"decision": "approve"}, path="/access-requests/1/decide"
+    ),
     "POST /signin/vouched": Row("session"),
     "POST /signout": Row("form"),
     "GET /staff/embargoes": Row("staff_page"),
@@ -494,10 +501,11 @@ def test_staff_and_user_pages_turn_away_who_may_not(matrix: MatrixNode, caller: 
         "expired_reader",
         "requester",
     )
-    for key in _non_dataset_keys("staff_page", "user_page"):
+    for key in _non_dataset_keys("staff_page", "user_page", "person_page"):
         response = _send(matrix, caller, key, None)
         where = f"{key} as {caller}"
-        if not signed_in:
+        person = ACCESS_MATRIX[key].kind == "person_page" and caller == "vouched"
+        if not (signed_in or person):
             assert response.status_code == 303, where
             assert response.headers["location"].startswith("/signin?next="), where
         elif ACCESS_MATRIX[key].kind == "staff_page" and caller not in STAFF_LIKE:

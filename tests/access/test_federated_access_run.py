@@ -8,6 +8,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -322,3 +323,60 @@ def test_sign_in_at_your_home_center_in_a_browser(world: World) -> None:
         assert "dana" in page.locator("li.who").inner_text()
         assert "JOSS" in page.locator("li.who").inner_text()
         screenshot(page, "signed-in-at-home-center")
+
+
+def _page_client(node: Node, username: str, password: str) -> httpx.Client:
+    """A browser-like client signed in through the sign-in form."""
+    import re
+
+    client = httpx.Client(base_url=node.url, timeout=30)
+    form = client.get("/signin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    signed = client.post("/signin", data={"csrf_token": token.group(1), "username": username,
+                                           "password": password, "next": "/"})  # fmt: skip
+    assert signed.status_code == 303, signed.text
+    return client
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_access_requests_through_the_pages(world: World) -> None:
+    """A PI asks from the dataset page, the owner approves on the account page (with an
+    expiry), and the PI downloads; the e-mail address is set on the account page."""
+    import re
+
+    from catalog.users import get_user, set_password
+
+    npl, pid = world.nodes["NPL"], world.ids["npl_embargoed"]
+    _user(npl, "erin", "")
+    with npl.session() as session, session.begin():
+        set_password(session, get_user(session, "erin"), "erin-password-123")
+        set_password(session, get_user(session, "pi-npl"), "owner-password-123")
+    with closing(_page_client(npl, "erin", "erin-password-123")) as erin:
+        account = erin.get("/account")
+        saved = erin.post("/account/email", data={"csrf_token": _csrf(account.text),
+                                                  "email": "erin@npl.test"})  # fmt: skip
+        assert saved.status_code == 303
+        page = erin.get(f"/datasets/{pid}")
+        assert "Ask for access" in page.text
+        asked = erin.post(f"/datasets/{pid}/ask-access",
+                          data={"csrf_token": _csrf(page.text), "reason": "ozone budget"})  # fmt: skip
+        assert asked.status_code == 303, asked.text
+        assert "pending" in erin.get("/account").text
+        assert erin.get(f"/datasets/{pid}/download?format=original").status_code == 403
+        with closing(_page_client(npl, "pi-npl", "owner-password-123")) as owner:
+            mine = owner.get("/account").text
+            assert "ozone budget" in mine
+            action = re.findall(r'action="(/access-requests/\d+/decide)"', mine)
+            decided = owner.post(action[-1], data={"csrf_token": _csrf(mine),
+                                 "decision": "approve", "until": "2099-01-01"})  # fmt: skip
+            assert decided.status_code == 303, decided.text
+        assert erin.get(f"/datasets/{pid}/download?format=original").status_code == 200
+    eventually(lambda: world.inbox.to("erin@npl.test", "approved"), timeout=20)
