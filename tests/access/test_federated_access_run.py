@@ -366,8 +366,8 @@ def test_access_requests_through_the_pages(world: World) -> None:
         assert saved.status_code == 303
         page = erin.get(f"/datasets/{pid}")
         assert "Ask for access" in page.text
-        asked = erin.post(f"/datasets/{pid}/ask-access",
-                          data={"csrf_token": _csrf(page.text), "reason": "ozone budget"})  # fmt: skip
+        form = {"csrf_token": _csrf(page.text), "reason": "ozone budget"}
+        asked = erin.post(f"/datasets/{pid}/ask-access", data=form)
         assert asked.status_code == 303, asked.text
         assert "pending" in erin.get("/account").text
         assert erin.get(f"/datasets/{pid}/download?format=original").status_code == 403
