@@ -131,7 +131,7 @@ def test_users_add_with_email_and_embargo_set_campaign(center: tuple[Path, str])
     assert bad.returncode == 2 and "e-mail" in bad.stderr  # a usage error
     engine = make_engine(f"sqlite:///{center[0].parent / 'root' / 'fieldcat.db'}")
     with make_session_factory(engine)() as session:
-        emails = dict(session.execute(select(User.username, User.email)).tuples().all())
+        emails = {name: email for name, email in session.execute(select(User.username, User.email))}
     engine.dispose()
     assert emails["carol"] == "carol@joss.test" and "dave" not in emails
     both = run("embargo", "set", "--campaign", "--password-stdin", "--until", "2031-01-01",
