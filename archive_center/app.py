@@ -106,6 +106,7 @@ def api_routers() -> list[APIRouter]:
         access,
         auth,
         bundles,
+        claims_staff,
         datasets,
         federation,
         health,
@@ -128,6 +129,7 @@ def api_routers() -> list[APIRouter]:
         federation.router,
         vouching.router,
         shared_access.router,
+        claims_staff.router,
     ]
 
 

@@ -126,6 +126,11 @@ ACCESS_MATRIX: dict[str, Row] = {
     ),
     "PUT /api/v1/datasets/{public_id}/follow": Row("follow"),
     "DELETE /api/v1/datasets/{public_id}/follow": Row("follow"),
+    "GET /api/v1/claims": Row("staff"),
+    # A staff write: its staff cells are in tests/access/test_shared_access.py.
+    "POST /api/v1/datasets/{public_id}/claim/decline": Row(
+        "staff", {"username": "other", "reason": "matrix"}
+    ),
     "POST /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions/{submission_id}": Row("submission", path="/api/v1/submissions/1"),

@@ -380,3 +380,28 @@ def test_access_requests_through_the_pages(world: World) -> None:
             assert decided.status_code == 303, decided.text
         assert erin.get(f"/datasets/{pid}/download?format=original").status_code == 200
     eventually(lambda: world.inbox.to("erin@npl.test", "approved"), timeout=20)
+
+
+def test_staff_list_and_decline_pending_ownership_claims(world: World) -> None:
+    from catalog.models import AuditEvent, Dataset
+
+    npl = world.nodes["NPL"]
+    pid = _seed(npl, "c130_rf07_track.txt", "open", datetime.now(UTC) + timedelta(days=1))
+    with npl.session() as session, session.begin():  # as if it came by the FTP drop
+        session.scalars(select(Dataset).where(Dataset.public_id == pid)).one().owner_user_id = None
+    pi, staff = _user(npl, "frank", ""), _user(npl, "keeper", "", role="staff")
+    claimed = _post(npl, f"/datasets/{pid}/claim", {"reason": "my flight"}, pi)
+    assert claimed.status_code == 200, claimed.text
+    listed = httpx.get(f"{npl.url}/api/v1/claims", headers={"Authorization": f"Bearer {staff}"})
+    assert [(c["public_id"], c["claimant"]) for c in listed.json()] == [(pid, "frank")]
+    denied = httpx.get(f"{npl.url}/api/v1/claims", headers={"Authorization": f"Bearer {pi}"})
+    assert denied.status_code == 403
+    body = {"username": "frank", "reason": "not the PI of record"}
+    declined = _post(npl, f"/datasets/{pid}/claim/decline", body, staff)
+    assert declined.status_code == 200, declined.text
+    assert declined.json() == []
+    assert _post(npl, f"/datasets/{pid}/claim/decline", body, staff).status_code == 404
+    with npl.session() as session:
+        actions = list(session.scalars(select(AuditEvent.action).join(Dataset).where(
+            Dataset.public_id == pid)))  # fmt: skip
+    assert "claim-requested" in actions and "claim-declined" in actions
