@@ -66,6 +66,7 @@ def ensure_local_records(session: Session, settings: Settings) -> None:
         start=campaign.start,
         end=campaign.end,
         intensive_end=campaign.intensive_end,
+        default_state=campaign.default_state,
     )
 
 
@@ -75,6 +76,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from catalog.cursors import load_or_create_key
     from catalog.db import make_engine, make_session_factory, pool_arguments
     from catalog.storage import ArchiveStore
+    from catalog.vouched import LOCAL_CAMPAIGN_KEY, campaign_ids
     from web.admission import size_threadpool
 
     settings: Settings = app.state.settings
@@ -85,7 +87,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     cursor_key = load_or_create_key(settings.root)
-    app.state.session_factory.configure(info={CURSOR_SESSION_KEY: cursor_key})
+    with app.state.session_factory() as session:
+        local_campaign = campaign_ids(session, [settings.campaign.code])
+    app.state.session_factory.configure(
+        info={CURSOR_SESSION_KEY: cursor_key, LOCAL_CAMPAIGN_KEY: local_campaign}
+    )
     app.state.store = ArchiveStore(settings.root)
     logger.info("center %s serving at %s", settings.center_code, settings.public_url)
     try:
@@ -101,6 +107,7 @@ def api_routers() -> list[APIRouter]:
         auth,
         bundles,
         cids,
+        claims_staff,
         datasets,
         doi,
         drops,
@@ -114,9 +121,11 @@ def api_routers() -> list[APIRouter]:
         registry,
         reports,
         saved_searches,
+        shared_access,
         submissions,
         suggest,
         systems,
+        vouching,
     )
 
     return [
@@ -140,6 +149,9 @@ def api_routers() -> list[APIRouter]:
         cids.router,
         suggest.router,
         orders.router,
+        vouching.router,
+        shared_access.router,
+        claims_staff.router,
     ]
 
 
@@ -153,8 +165,10 @@ def root_routers() -> list[APIRouter]:
 def ui_routers() -> list[APIRouter]:
     """The web pages' routers (field_catalog_ui), mounted at the root."""
     from field_catalog_ui import (
+        access_request_routes,
         account_routes,
         cids_routes,
+        home_signin_routes,
         report_routes,
         routes,
         staff_routes,
@@ -166,6 +180,8 @@ def ui_routers() -> list[APIRouter]:
     return [
         routes.router,
         account_routes.router,
+        home_signin_routes.router,
+        access_request_routes.router,
         staff_routes.router,
         stream_routes.router,
         submission_routes.router,

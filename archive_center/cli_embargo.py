@@ -59,6 +59,9 @@ def set_command(
         bool, typer.Option("--password", help="Password-protect instead of embargo.")
     ] = False,
     password_stdin: PasswordStdin = False,
+    campaign: Annotated[
+        bool, typer.Option("--campaign", help="Open to the campaign's PIs until the date.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Embargo (or password-protect) a dataset until a date; open data may be re-embargoed."""
@@ -66,7 +69,10 @@ def set_command(
     from catalog.access_admin import AccessRequest, change_access
 
     secret = read_password(password_stdin) if password or password_stdin else None
+    if secret is not None and campaign:
+        raise typer.BadParameter("choose --password or --campaign, not both")
     state = AccessState.PASSWORD if secret is not None else AccessState.EMBARGOED
+    state = AccessState.CAMPAIGN if campaign else state
     request = AccessRequest(state, reason, parse_until(until), secret)
     actor, label = _cli_actor()
     with admin_session(config) as session:

@@ -54,6 +54,7 @@ def add_command(
     username: str,
     role: Annotated[str, typer.Option(help="pi, staff or admin.")] = "pi",
     display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+    email: Annotated[str, typer.Option(help="Where the center's notices go.")] = "",
     password_stdin: PasswordStdin = False,
     config: ConfigOption = None,
 ) -> None:
@@ -63,12 +64,15 @@ def add_command(
 
     if role not in ("pi", "staff", "admin"):
         raise fail("the role is pi, staff or admin")
+    if email and ("@" not in email or any(c in email for c in " \r\n,;<>")):
+        raise fail("the e-mail address is not valid")
     password = read_password(password_stdin)
     with admin_session(config) as session:
         user = create_user(
             session, username=username, password=password, role=Role(role),
             display_name=display_name,
         )  # fmt: skip
+        user.email = email
         typer.echo(f"added {user.role} {user.username}")
 
 

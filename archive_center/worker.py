@@ -365,6 +365,16 @@ def mail_relay(settings: Settings) -> MailRelay | None:
     )
 
 
+def release_notices(engine: Engine, reminder_days: float) -> int:
+    """Remind owners of releases ahead and announce the releases that passed (each once)."""
+    from catalog.db import make_session_factory
+    from catalog.release_notices import announce_releases, send_reminders
+
+    now = datetime.now(UTC)
+    with make_session_factory(engine)() as session, session.begin():
+        return send_reminders(session, now, reminder_days) + announce_releases(session, now)
+
+
 def send_mail(engine: Engine, relay: MailRelay | None) -> int:
     """Hand due outbox messages to the relay; how many it accepted."""
     from catalog.outbox import send_due
@@ -413,6 +423,8 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
                     )
                     if told := saved_search_step(engine, settings):
                         logger.info("saved searches: %d new notice(s)", told)
+                if told := release_notices(engine, settings.access.release_reminder_days):
+                    logger.info("worker announced %d release(s) or reminder(s)", told)
                 if sent := send_mail(engine, relay):
                     logger.info("worker sent %d mail(s)", sent)
                 inputs = navigation_inputs(engine)

@@ -2,9 +2,13 @@
 
 The same search (the combined query of `bench/search.py`, facet counts computed afresh each
 time, and the broad first page) runs as an admin, whose filter is empty (the baseline), and
-as anonymous, as staff and as a signed-in PI holding grants. Staff see everything, so
-their filter is empty like the baseline's and their ratio shows the noise floor.
-Measured in one run, in a fresh random order each round, on SQLite and (when reachable) PostgreSQL.
+as anonymous, as staff, as a signed-in PI holding grants, as a PI named as reader (10,000
+named-reader entries in the catalog, a tenth of the embargoed datasets in the campaign tier)
+and as a PI vouched for by a peer; the last two are resolved per request as the API does.
+Staff see everything, so their filter is empty like the baseline's and their ratio shows the
+noise floor. Measured in one run, in a fresh random order each round, on SQLite and (when
+reachable) PostgreSQL. Then `federated_signin_ms`: on two real nodes on loopback, signing in
+at the home center to the first authorised answer at the peer, beside the same at home.
 
 Usage: python bench/access.py [--quick] [--postgres-url URL | --no-postgres] [--repeat N]
 The last line printed is one JSON object: {"benchmark": "access", "figures": ..., "ratios": ...}.
@@ -27,7 +31,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from bench.access_shared import (
+    add_shared_access,
+    node_session_info,
+    principal_calls,
+    signin_figures,
+)
 from bench.search import (
     COMBINED,
     DEFAULT_PG,
@@ -82,14 +93,26 @@ def callers(engine: Engine) -> dict[str, Principal]:
     }
 
 
-def search_call(engine: Engine, principal: Principal, params: SearchParams) -> Callable[[], Any]:
-    """One search as the API makes it, facet counts computed afresh (the cache cleared)."""
+FILTERED = ("anonymous", "staff", "pi", "named", "vouched")
+
+
+Resolver = Callable[[Session], Principal]
+
+
+def search_call(
+    engine: Engine, principal: Principal | Resolver, params: SearchParams
+) -> Callable[[], Any]:
+    """One search as the API makes it, facet counts computed afresh (the cache cleared); a
+    callable principal is resolved inside the timed call, in the request's session, as each
+    request resolves it."""
     factory = make_session_factory(engine)
+    factory.configure(info=node_session_info(engine))
 
     def once() -> Any:
         cache_for(engine).clear()
         with factory() as session:
-            return search_datasets(session, params, principal, NOW)
+            caller = principal if isinstance(principal, Principal) else principal(session)
+            return search_datasets(session, params, caller, NOW)
 
     return once
 
@@ -99,13 +122,18 @@ def bench_backend(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Figures and ratios of one backend (names suffixed with the backend)."""
     seconds = load(engine, n)
+    add_shared_access(engine, NOW)
     print(f"[{name}] {n} datasets loaded in {seconds:.1f}s")
     shapes = {"combined": SearchParams(**COMBINED), "broad": SearchParams()}
     ms: dict[str, float] = {}
     for shape, params in shapes.items():
+        every: dict[str, Principal | Resolver] = {
+            **callers(engine),
+            **principal_calls(engine, NOW),
+        }
         calls = {
             f"{shape}_{who}": search_call(engine, principal, params)
-            for who, principal in callers(engine).items()
+            for who, principal in every.items()
         }
         # The combined query takes ~10 ms, where 30 rounds leave a median +-7 % of noise
         # (300 rounds gave 1.06 where 30 gave 1.13); the broad one takes ~0.5 s.
@@ -115,7 +143,7 @@ def bench_backend(
     for shape in shapes:
         base = ms[f"{shape}_unfiltered"]
         figures[f"{shape}_unfiltered_p50_ms_{name}"] = round(base, 3)
-        for who in ("anonymous", "staff", "pi"):
+        for who in FILTERED:
             value = ms[f"{shape}_{who}"]
             figures[f"{shape}_{who}_p50_ms_{name}"] = round(value, 3)
             ratios[f"{shape}_filtered_vs_unfiltered_{who}_{name}"] = round(value / base, 3)
@@ -140,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--no-signin", action="store_true", help="skip federated_signin_ms")
     args = parser.parse_args(argv)
     n = 2_000 if args.quick else 100_000
     repeat = args.repeat or (5 if args.quick else 30)
@@ -157,10 +186,18 @@ def main(argv: list[str] | None = None) -> int:
         ratios.update(r)
     else:
         print("[postgres] not measured (no server reachable or --no-postgres)")
-    named = {
-        "filtered_vs_unfiltered_anonymous": headline(ratios, "anonymous"),
-        "filtered_vs_unfiltered_staff": headline(ratios, "staff"),
+    named = {f"filtered_vs_unfiltered_{who}": headline(ratios, who) for who in FILTERED} | {
+        "filtered_vs_unfiltered": max(headline(ratios, who) for who in FILTERED)
     }
+    if not args.no_signin:
+        signin = signin_figures(3 if args.quick else 30)
+        figures.update(signin)
+        named["federated_vs_local_first_answer"] = round(
+            signin["federated_signin_ms"] / signin["local_first_answer_ms"], 3
+        )
+        print(f"[signin] federated {signin['federated_signin_ms']} ms (goal < 200), local "
+              f"{signin['local_first_answer_ms']} ms, password sign-in at home "
+              f"{signin['home_password_signin_ms']} ms")  # fmt: skip
     print(json.dumps({"benchmark": "access", "figures": figures, "ratios": named | ratios}))
     return 0
 

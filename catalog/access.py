@@ -2,9 +2,11 @@
 
 States: `open`; `embargoed` until `release_at`, then open by itself (computed from the clock on
 every call); `password` (readable with a grant or by the owner until `release_at`, then open);
-`private` (only the owner and staff know it exists); `withdrawn` (only staff). Staff and admin
-see and read everything. A peer center sees what is shared (open, embargoed, password) and
-reads only what is open.
+`campaign` (readable by every member of the dataset's campaign, local or vouched for by a peer,
+until `release_at`, then open); `private` (only the owner and staff know it exists);
+`withdrawn` (only staff). Named readers of an embargoed, password or campaign dataset read it
+too. Staff and admin see and read everything. A peer center sees what is shared (open,
+embargoed, password, campaign) and reads only what is open.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, case, false, or_, true
 
-from catalog.access_states import RELEASING_STATES, SHARED_STATES, AccessState
+from catalog.access_states import (
+    NAMED_READER_STATES,
+    RELEASING_STATES,
+    SHARED_STATES,
+    AccessState,
+)
 from catalog.models import Dataset, Product
 from catalog.schemas import Principal, Role
 
@@ -49,6 +56,8 @@ class AccessFacts(Protocol):
     def release_at(self) -> datetime | None: ...
     @property
     def owner_user_id(self) -> int | None: ...
+    @property
+    def campaign_id(self) -> int | None: ...
 
 
 def effective_state(dataset: AccessFacts, now: datetime) -> AccessState:
@@ -90,6 +99,10 @@ def can_read_data(principal: Principal, dataset: AccessFacts, now: datetime) -> 
         return False
     if _is_owner(principal, dataset):
         return True
+    if state in NAMED_READER_STATES and dataset.public_id in principal.named_datasets:
+        return True
+    if state is AccessState.CAMPAIGN:
+        return dataset.campaign_id in principal.campaign_ids
     return state is AccessState.PASSWORD and dataset.public_id in principal.dataset_grants
 
 
@@ -137,6 +150,20 @@ def data_readable_filter(principal: Principal, now: datetime) -> ColumnElement[b
         [s.value for s in (*SHARED_STATES, AccessState.PRIVATE)]
     )
     clauses = [opened, and_(shared_or_private, _owner_clause(principal))]
+    if principal.named_datasets:
+        clauses.append(
+            and_(
+                Dataset.access_state.in_([s.value for s in NAMED_READER_STATES]),
+                Dataset.public_id.in_(sorted(principal.named_datasets)),
+            )
+        )
+    if principal.campaign_ids:
+        clauses.append(
+            and_(
+                Dataset.access_state == AccessState.CAMPAIGN.value,
+                Dataset.campaign_id.in_(sorted(principal.campaign_ids)),
+            )
+        )
     if principal.dataset_grants:
         clauses.append(
             and_(

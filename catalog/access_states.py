@@ -16,11 +16,20 @@ class AccessState(enum.StrEnum):
     OPEN = "open"
     EMBARGOED = "embargoed"
     PASSWORD = "password"  # noqa: S105 - a state name, not a secret
+    CAMPAIGN = "campaign"
+    """Data readable by every member of the dataset's campaign until `release_at`, then open."""
     PRIVATE = "private"
     WITHDRAWN = "withdrawn"
 
 
-SHARED_STATES = (AccessState.OPEN, AccessState.EMBARGOED, AccessState.PASSWORD)
+SHARED_STATES = (
+    AccessState.OPEN,
+    AccessState.EMBARGOED,
+    AccessState.PASSWORD,
+    AccessState.CAMPAIGN,
+)
 """The states a peer learns of (it mirrors these records)."""
-RELEASING_STATES = (AccessState.EMBARGOED, AccessState.PASSWORD)
+RELEASING_STATES = (AccessState.EMBARGOED, AccessState.PASSWORD, AccessState.CAMPAIGN)
 """The states that become open by themselves at `release_at`."""
+NAMED_READER_STATES = (AccessState.EMBARGOED, AccessState.PASSWORD, AccessState.CAMPAIGN)
+"""The states whose data a dataset's named readers may read before the release."""

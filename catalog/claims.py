@@ -92,3 +92,35 @@ def approve_claim(
         actor_label=actor_label,
     )  # fmt: skip
     return dataset
+
+
+def pending_claims(session: Session, limit: int = 500) -> list[tuple[DatasetClaim, Dataset, User]]:
+    """Claims waiting for staff, oldest first (the staff's work list)."""
+    query = (
+        select(DatasetClaim, Dataset, User)
+        .join(Dataset, Dataset.id == DatasetClaim.dataset_id)
+        .join(User, User.id == DatasetClaim.user_id)
+        .where(DatasetClaim.approved_at.is_(None))
+        .order_by(DatasetClaim.requested_at, DatasetClaim.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2]) for row in session.execute(query).all()]
+
+
+def decline_claim(
+    session: Session, public_id: str, *, username: str, actor: Principal, reason: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Staff decline `username`'s pending claim: it is removed (the PI may claim again with a
+    better reason); audited."""
+    dataset = _visible_dataset(session, public_id, actor, now)
+    user: User = get_user(session, username)
+    claim = claim_of(session, dataset.id, user.id)
+    if claim is None or claim.approved_at is not None:
+        raise NotFoundError(f"no pending claim of {username!r} on dataset {public_id}")
+    before = {"claimant": user.username, "claim": claim.reason}
+    session.delete(claim)
+    record_event(
+        session, actor=actor, action="claim-declined", now=now, reason=reason, dataset=dataset,
+        before=before,
+    )  # fmt: skip

@@ -199,11 +199,15 @@ def purge_expired_grants(session: Session, now: datetime) -> int:
 
 
 def purge_expired_credentials(session: Session, now: datetime) -> int:
-    """Delete lapsed grants and web sessions and day-old attempts (the worker's sweep)."""
+    """Delete lapsed grants and web sessions (local and vouched) and day-old attempts (the
+    worker's sweep)."""
+    from catalog.vouched import purge_vouched_sessions
+
     old = session.execute(delete(PasswordAttempt).where(PasswordAttempt.at <= now - timedelta(1)))
     return (
         purge_expired_grants(session, now)
         + purge_expired_sessions(session, now)
+        + purge_vouched_sessions(session, now)
         + int(getattr(old, "rowcount", 0) or 0)
     )
 

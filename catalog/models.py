@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 # The other table modules map onto the same base; importing them here puts every table on
 # `Base.metadata` for whoever imports the models (migrations, `create_all` in tests).
 from catalog import (  # noqa: F401
+    access_models,
     auth_models,
     cids_models,
     faces_models,
@@ -82,6 +83,9 @@ class Campaign(Base):
     intensive_end: Mapped[date | None] = mapped_column(Date)
     research_release_months: Mapped[int] = mapped_column(Integer, default=12)
     operational_release_months: Mapped[int] = mapped_column(Integer, default=6)
+    default_state: Mapped[str] = mapped_column(String(16), default="embargoed")
+    """`embargoed` (owner only) or `campaign` (every PI of it): a new dataset's default stage
+    until the default release."""
 
 
 class User(Base):

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog.access import AccessState
+from catalog.access import RELEASING_STATES, AccessState
 from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
 from catalog.file_tracks import record_file_track
@@ -45,6 +45,7 @@ def ensure_campaign(
     intensive_end: date | None = None,
     research_release_months: int = 12,
     operational_release_months: int = 6,
+    default_state: str = "embargoed",
 ) -> Campaign:
     """The campaign with `code`, created or updated with this period and release policy."""
     campaign = session.scalars(select(Campaign).where(Campaign.code == code)).one_or_none()
@@ -55,6 +56,7 @@ def ensure_campaign(
     campaign.intensive_end = intensive_end
     campaign.research_release_months = research_release_months
     campaign.operational_release_months = operational_release_months
+    campaign.default_state = default_state
     session.flush()
     return campaign
 
@@ -157,7 +159,7 @@ def _apply_access(
     dataset: Dataset, campaign: Campaign, state: AccessState, release_at: datetime | None
 ) -> None:
     dataset.access_state = state.value
-    if release_at is None and state in (AccessState.EMBARGOED, AccessState.PASSWORD):
+    if release_at is None and state in RELEASING_STATES:
         release_at = default_release_at(campaign, dataset.category)
     dataset.release_at = release_at
 

@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from catalog.dataset_fields import DatasetField, detail_fields, summary_fields
 
@@ -31,6 +31,18 @@ class Principal(BaseModel):
     role: Role = Role.ANONYMOUS
     dataset_grants: frozenset[str] = frozenset()
     """Public ids of password-protected datasets this caller holds a grant for."""
+    home_center: str | None = None
+    """For a user vouched for by a peer center: that center's code (None: a local user)."""
+    campaign_ids: frozenset[int] = frozenset()
+    """The campaigns (local ids) the caller is a member of: campaign-tier data open to it."""
+    named_datasets: frozenset[str] = frozenset()
+    """Public ids of datasets that name the caller as a reader (entries not expired)."""
+
+    @model_validator(mode="after")
+    def _vouched_users_are_never_staff(self) -> Principal:
+        if self.home_center is not None and self.role is not Role.PI:
+            raise ValueError("a user vouched for by another center is a PI here, never staff")
+        return self
 
     @classmethod
     def anonymous(cls) -> Principal:

@@ -285,6 +285,7 @@ class _AccessRow:
     access_state: str
     release_at: datetime | None
     owner_user_id: int | None
+    campaign_id: int | None = None
 
 
 _ACCESS_COLUMNS = (
@@ -293,6 +294,7 @@ _ACCESS_COLUMNS = (
     Dataset.access_state,
     Dataset.release_at,
     Dataset.owner_user_id,
+    Dataset.campaign_id,
 )
 
 
@@ -302,7 +304,7 @@ def _access_row(session: Session, public_id: str) -> _AccessRow:
     found = session.execute(
         select(*_ACCESS_COLUMNS).where(Dataset.public_id == public_id)
     ).one_or_none()
-    absent = (None, public_id, AccessState.PRIVATE.value, None, None)
+    absent = (None, public_id, AccessState.PRIVATE.value, None, None, None)
     return _AccessRow(*(found if found is not None else absent))
 
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.errors import CatalogError, RateLimitedError
+from catalog.peer_records import list_peers
 from field_catalog_ui.rendering import PageDep
-from web.deps import CsrfDep, NowDep
+from web.deps import CsrfDep, NowDep, SessionDep
 from web.sign_in import sign_in, sign_out
 
 router = APIRouter(include_in_schema=False)
@@ -23,9 +24,11 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(page: PageDep, next: str | None = None) -> HTMLResponse:
-    """The sign-in form."""
-    context = {"title": "Sign in", "next": safe_next(next), "error": None, "username": ""}
+def signin_form(page: PageDep, session: SessionDep, next: str | None = None) -> HTMLResponse:
+    """The sign-in form, and the trusted centers to sign in at instead."""
+    homes = list_peers(session, enabled_only=True)
+    context = {"title": "Sign in", "next": safe_next(next), "error": None, "username": "",
+               "homes": homes}  # fmt: skip
     return page.render("signin.html", context, csrf=True)
 
 
@@ -53,7 +56,7 @@ def signin(
 
 @router.post("/signout")
 def signout(_: CsrfDep, page: PageDep) -> Response:
-    """End the session."""
+    """End the session (a local one, or one vouched for by the home center)."""
     response = RedirectResponse("/", status_code=303)
     sign_out(page.request, response)
     return response

@@ -26,6 +26,7 @@ from catalog.schemas import (
 from catalog.search import get_citation, get_dataset_with_access
 from catalog.storage import ArchiveStore
 from catalog.submission_records import find_campaign
+from catalog.vouched import person
 from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url, small_count
 from field_catalog_ui.metadata import dataset_jsonld
 from submissions.service import dataset_products
@@ -64,6 +65,7 @@ ACCESS_LABELS = {
     "open": "Open",
     "embargoed": "Embargoed",
     "password": "Password protected",
+    "campaign": "Campaign PIs only",
     "private": "Private",
     "withdrawn": "Withdrawn",
 }
@@ -236,6 +238,7 @@ def dataset_context(
         "d": detail,
         "readable": readable,
         "access_label": ACCESS_LABELS.get(detail.access_state, detail.access_state),
+        "may_ask": not readable and person(principal, node.center_code) is not None,
         "citation": citation_text(cited),
         "origin_page": cited.url if detail.is_mirror else None,
         "citation_formats": CITATION_EXPORTS,

@@ -77,9 +77,10 @@ def render(
 ) -> HTMLResponse:
     """An HTML response for `template`; never cached by shared caches.
 
-    Signed-in callers (and pages with forms, `csrf`) get the CSRF token for their forms.
+    Signed-in callers (local, or vouched for by their home center; and pages with forms,
+    `csrf`) get the CSRF token for their forms.
     """
-    signed_in = user is not None and user.user_id is not None
+    signed_in = user is not None and (user.user_id is not None or user.home_center is not None)
     body = (
         environment()
         .get_template(template)

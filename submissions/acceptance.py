@@ -25,7 +25,12 @@ from formats.limits import DEFAULT_LIMITS, Limits
 from formats.model import DataFile
 from submissions.errors import SubmissionForbiddenError
 
-SUBMITTABLE_STATES = (AccessState.OPEN, AccessState.EMBARGOED, AccessState.PRIVATE)
+SUBMITTABLE_STATES = (
+    AccessState.OPEN,
+    AccessState.EMBARGOED,
+    AccessState.CAMPAIGN,
+    AccessState.PRIVATE,
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ def decide_access(
         if existing:
             return None, None
         if default_release is not None and default_release > now:
-            return AccessState.EMBARGOED.value, default_release
+            return AccessState(campaign.default_state).value, default_release
         return AccessState.OPEN.value, None
     try:
         state = AccessState(options.access)
@@ -129,7 +134,7 @@ def decide_access(
     if state not in SUBMITTABLE_STATES:
         names = ", ".join(s.value for s in SUBMITTABLE_STATES)
         raise SubmissionForbiddenError("SUB004", f"access must be one of {names}")
-    if state is not AccessState.EMBARGOED:
+    if state not in (AccessState.EMBARGOED, AccessState.CAMPAIGN):
         return state.value, None
     release = options.release_at or default_release
     if release is None or release <= now:

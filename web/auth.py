@@ -1,7 +1,8 @@
 """The web side of sign-in: cookies, CSRF tokens, client addresses and the public face.
 
 Cookies: `fieldcat_session` (a server-side session), `fieldcat_grant` (the holder of
-password grants), `fieldcat_csrf` (the double-submit token of forms shown before sign-in).
+password grants), `fieldcat_csrf` (the double-submit token of forms shown before sign-in),
+`fieldcat_vouched` (a session vouched for by the user's home center).
 All are HttpOnly, SameSite=Lax, and Secure when the node is served over https.
 """
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 SESSION_COOKIE = "fieldcat_session"
 GRANT_COOKIE = "fieldcat_grant"
 CSRF_COOKIE = "fieldcat_csrf"
+VOUCHED_COOKIE = "fieldcat_vouched"
+"""A browser's session vouched for by its home center (see `federation.vouching`)."""
 GRANT_HEADER = "x-fieldcat-grant"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -173,7 +176,7 @@ def carries_credentials(request: Request) -> bool:
     """Whether the request presents any credential or grant (so its answer is per caller)."""
     if request.headers.get("authorization") or request.headers.get(GRANT_HEADER):
         return True
-    return any(name in request.cookies for name in (SESSION_COOKIE, GRANT_COOKIE))
+    return any(name in request.cookies for name in (SESSION_COOKIE, GRANT_COOKIE, VOUCHED_COOKIE))
 
 
 def new_csrf_token(request: Request) -> str | None:

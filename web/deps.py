@@ -73,9 +73,33 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return username, token
 
 
+def _bearer_principal(session: Session, token: str, now: datetime) -> Principal | None:
+    """The caller of a bearer token: a vouched session (`fcv_...`) or an API token."""
+    from catalog.users import principal_for_token
+    from catalog.vouched import is_vouched_token, resolve_vouched
+
+    if is_vouched_token(token):
+        return resolve_vouched(session, token, now)
+    return principal_for_token(session, token, now)
+
+
+def _vouched_cookie_principal(
+    request: Request, session: Session, now: datetime
+) -> Principal | None:
+    """The caller of a vouched session cookie (pages of a user signed in at home), or None."""
+    from catalog.vouched import is_vouched_token, resolve_vouched
+    from web.auth import VOUCHED_COOKIE
+
+    token = request.cookies.get(VOUCHED_COOKIE)
+    if not token or not is_vouched_token(token):
+        return None
+    return resolve_vouched(session, token, now)
+
+
 def _token_principal(session: Session, request: Request, now: datetime) -> Principal | None:
-    """The principal of a Bearer token or of Basic (user name, API token); None without
-    either; AuthenticationRequiredError when the one given is not valid."""
+    """The principal of a Bearer token (an API token or a vouched session) or of Basic (user
+    name, API token); None without either; AuthenticationRequiredError when the one given is
+    not valid."""
     from catalog.users import principal_for_token
 
     token = _bearer(request)
@@ -84,7 +108,10 @@ def _token_principal(session: Session, request: Request, now: datetime) -> Princ
         token = basic[1]
     if token is None:
         return None
-    found = principal_for_token(session, token, now)
+    if basic is None:
+        found = _bearer_principal(session, token, now)
+    else:
+        found = principal_for_token(session, token, now)
     if found is None or (basic is not None and found.username != basic[0]):
         raise AuthenticationRequiredError(
             "the API token is not valid (unknown, expired or revoked)"
@@ -108,6 +135,7 @@ def get_principal(
     the CSRF check of cookie-authenticated writes (`checked_principal`).
     """
     from catalog.grants import holder_dataset_grants
+    from catalog.vouched import with_memberships
     from catalog.web_sessions import resolve_session
     from web import auth
 
@@ -124,6 +152,12 @@ def get_principal(
         if info is not None:
             auth.remember_session_csrf(request, info.csrf_secret)
             principal = info.principal
+    if principal.role is Role.ANONYMOUS and found is None:
+        principal = _vouched_cookie_principal(request, session, now) or principal
+    principal = with_memberships(
+        session, principal, local_center=settings.center_code,
+        campaign=settings.campaign.code, now=now,
+    )  # fmt: skip
     holder = auth.grant_holder(request)
     if holder:
         grants = holder_dataset_grants(session, holder, now)
@@ -152,7 +186,8 @@ async def checked_principal(
 
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return principal
-    if principal.user_id is not None and request.cookies.get(SESSION_COOKIE):
+    local_cookie = principal.user_id is not None and request.cookies.get(SESSION_COOKIE)
+    if local_cookie or principal.home_center is not None:  # vouched: the double-submit token
         await check_csrf(request)
     return principal
 
@@ -242,6 +277,21 @@ def require_role(*roles: Role) -> Any:
     return Depends(check)
 
 
+def require_person() -> Any:
+    """A dependency giving a signed-in person: a local user or one vouched for by a peer
+    (401 otherwise). For what any person may do: ask for access, follow a dataset."""
+
+    async def check(principal: Annotated[Principal, Depends(checked_principal)]) -> Principal:
+        if principal.role in (Role.ANONYMOUS, Role.PEER) or principal.username is None:
+            raise AuthenticationRequiredError("sign in (here or at your home center) first")
+        if principal.user_id is None and principal.home_center is None:
+            raise AuthenticationRequiredError("sign in (here or at your home center) first")
+        return principal
+
+    return Depends(check)
+
+
+PersonDep = Annotated[Principal, require_person()]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 CallerDep = Annotated[Principal, Depends(get_principal)]
 """The caller, without the CSRF check of `PrincipalDep` (which may read a form body)."""

@@ -28,6 +28,8 @@ class CampaignSettings(BaseModel):
     start: date = date(1999, 1, 1)
     end: date = date(1999, 3, 31)
     intensive_end: date = date(1999, 3, 31)
+    default_state: Literal["embargoed", "campaign"] = "embargoed"
+    """The stage of a new dataset without an explicit choice, until the default release."""
 
     @model_validator(mode="after")
     def _ordered(self) -> CampaignSettings:
@@ -79,6 +81,10 @@ class AccessSettings(BaseModel):
     public_port: int | None = Field(default=None, ge=0, le=65535)
     cookie_secure: bool | None = None
     """Mark cookies `Secure`; None means: when the public URL is https."""
+    vouched_lifetime_s: int = Field(default=120, ge=2, le=300)
+    """How long an assertion this center signs for a peer, and so a vouched session, lives."""
+    release_reminder_days: float = Field(default=14.0, gt=0)
+    """How long before a release its owner is reminded."""
 
 
 class ServerSettings(BaseModel):

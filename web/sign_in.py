@@ -61,3 +61,10 @@ def sign_out(request: Request, response: Response) -> None:
         with request.app.state.session_factory() as session, session.begin():
             end_session(session, cookie)
     auth.clear_cookie(response, request, request.app.state.settings, auth.SESSION_COOKIE)
+    vouched = request.cookies.get(auth.VOUCHED_COOKIE)
+    if vouched:
+        from catalog.vouched import end_vouched_session
+
+        with request.app.state.session_factory() as session, session.begin():
+            end_vouched_session(session, vouched)
+        auth.clear_cookie(response, request, request.app.state.settings, auth.VOUCHED_COOKIE)

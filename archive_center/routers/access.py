@@ -34,7 +34,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class AccessUpdate(BaseModel):
     """A new access state, with the reason the audit log keeps."""
 
-    state: Literal["open", "embargoed", "password", "private"]
+    state: Literal["open", "embargoed", "password", "campaign", "private"]
     release_at: datetime | None = Field(
         default=None, description="UTC; omitted: the campaign's default release"
     )

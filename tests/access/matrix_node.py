@@ -6,6 +6,7 @@ number) sit in the rows only. Where the policy says no, neither may appear in an
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,11 +30,24 @@ USER_PASSWORD = "correct horse battery"
 DATASET_PASSWORD = "dataset pass phrase"
 STATES = (
     "open", "embargoed", "embargo_passed", "password", "private", "withdrawn", "reembargoed",
+    "campaign",
 )  # fmt: skip
-CALLERS = ("anonymous", "other", "owner", "holder", "staff", "admin", "peer", "outsider")
+CALLERS = (
+    "anonymous", "other", "owner", "holder", "staff", "admin", "peer", "outsider",
+    "vouched", "reader", "expired_reader", "requester",
+)  # fmt: skip
 """`holder` presents a dataset-password grant; `peer` is center NPL signing its requests as
 the federation protocol does (no user behind it); `outsider` is admin's token sent to the
-read-only public listener."""
+read-only public listener; `vouched` is a PI of NPL signed in there (its assertion exchanged
+here); `reader` is a PI named as a reader of the restricted datasets, `expired_reader` one
+whose entries expired; `requester` a PI who asked for access to the embargoed dataset (and is
+still waiting). Every local PI and the vouched PI are members of the campaign."""
+NAMED_ON = ("embargoed", "password", "reembargoed", "campaign")
+"""The datasets naming `reader` (live) and `expired_reader` (expired) as readers."""
+MEMBERS = frozenset({"owner", "other", "vouched", "reader", "expired_reader", "requester"})
+"""Who reads campaign-tier data: every PI of the campaign, here or vouched for by a peer."""
+NO_LOCAL_USER = ("anonymous", "holder", "peer", "outsider", "vouched")
+"""Callers that are not a user of this center (a role route answers them 401)."""
 PEER_CODE = "NPL"
 PEER_KEY = ("matrix-key", "matrix peer secret, 32 chars or more")
 STAFF_LIKE = frozenset({"staff", "admin"})
@@ -47,15 +61,17 @@ SEES: dict[str, frozenset[str]] = {
     "private": frozenset({"owner", "staff", "admin"}),
     "withdrawn": STAFF_LIKE,
     "reembargoed": frozenset(CALLERS),
+    "campaign": frozenset(CALLERS),
 }
 READS: dict[str, frozenset[str]] = {
     "open": frozenset(CALLERS),
-    "embargoed": frozenset({"owner", "staff", "admin"}),
+    "embargoed": frozenset({"owner", "staff", "admin", "reader"}),
     "embargo_passed": frozenset(CALLERS),
-    "password": frozenset({"owner", "holder", "staff", "admin"}),
+    "password": frozenset({"owner", "holder", "staff", "admin", "reader"}),
     "private": frozenset({"owner", "staff", "admin"}),
     "withdrawn": STAFF_LIKE,
-    "reembargoed": frozenset({"owner", "staff", "admin"}),
+    "reembargoed": frozenset({"owner", "staff", "admin", "reader"}),
+    "campaign": MEMBERS | STAFF_LIKE,
 }
 
 
@@ -157,7 +173,7 @@ def _register(app: FastAPI, state: str, index: int, owner_id: int, tmp: Path) ->
     staged.write_bytes(source.read_bytes())
     sha256, path = store.put_original(staged)
     stored = {"embargo_passed": "embargoed", "withdrawn": "open", "reembargoed": "open"}
-    release = {"embargoed": FUTURE, "password": FUTURE, "embargo_passed": PAST}
+    release = {"embargoed": FUTURE, "password": FUTURE, "embargo_passed": PAST, "campaign": FUTURE}
     with app.state.session_factory() as session, session.begin():
         dataset = register_datafile(
             session, datafile=datafile, sha256=sha256, size=path.stat().st_size,
@@ -180,7 +196,8 @@ def _register(app: FastAPI, state: str, index: int, owner_id: int, tmp: Path) ->
 def seed_matrix(app: FastAPI, tmp: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Users with tokens, then one dataset per state owned by `owner`."""
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
-    plan = {"owner": Role.PI, "other": Role.PI, "staff": Role.STAFF, "admin": Role.ADMIN}
+    plan = {"owner": Role.PI, "other": Role.PI, "staff": Role.STAFF, "admin": Role.ADMIN,
+            "reader": Role.PI, "expired_reader": Role.PI, "requester": Role.PI}  # fmt: skip
     owner_id = 0
     with app.state.session_factory() as session, session.begin():
         for name, role in plan.items():
@@ -193,4 +210,39 @@ def seed_matrix(app: FastAPI, tmp: Path) -> tuple[dict[str, str], dict[str, dict
     ids = {state: _register(app, state, i, owner_id, tmp) for i, state in enumerate(STATES)}
     headers["peer"] = {}  # signed per request by MatrixNode.request
     headers["outsider"] = headers["admin"]  # on the public listener, credentials count for nothing
+    _name_readers(app, ids)
     return ids, headers
+
+
+def _name_readers(app: FastAPI, ids: dict[str, str]) -> None:
+    from catalog.models import Dataset
+    from catalog.readers import Reader, put_reader
+
+    staff = Principal(username="seed", role=Role.STAFF)
+    with app.state.session_factory() as session, session.begin():
+        for state in NAMED_ON:
+            dataset = session.query(Dataset).filter(Dataset.public_id == ids[state]).one()
+            for who, until in (("reader", FUTURE), ("expired_reader", NOW - timedelta(hours=1))):
+                entry = Reader(center="JOSS", username=who, expires_at=until)
+                put_reader(
+                    session,
+                    dataset,
+                    entry,
+                    actor=staff,
+                    reason="matrix",
+                    now=NOW - timedelta(days=1),
+                )
+
+
+def vouched_assertion(now: datetime = NOW, audience: str = "JOSS") -> str:
+    """An assertion of NPL for its PI `npl-pi`, signed with the key NPL shares with JOSS."""
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
+
+    claims = {
+        "iss": PEER_CODE, "aud": audience, "sub": "npl-pi", "campaigns": ["INDOEX"],
+        "iat": int(now.timestamp()), "exp": int(now.timestamp()) + 120,
+        "jti": secrets.token_hex(16),
+    }  # fmt: skip
+    header = {"alg": "HS256", "kid": PEER_KEY[0]}
+    return jwt.encode(header, claims, OctKey.import_key(PEER_KEY[1]))

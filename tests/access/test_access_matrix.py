@@ -25,6 +25,7 @@ from archive_center.app import create_app
 from tests.access.matrix_node import (
     CALLERS,
     DATASET_PASSWORD,
+    NO_LOCAL_USER,
     NOW,
     READS,
     SEES,
@@ -34,6 +35,7 @@ from tests.access.matrix_node import (
     data_canary,
     meta_canary,
     seed_matrix,
+    vouched_assertion,
 )
 from tests.archive_center.conftest import database_url, make_settings  # noqa: F401
 from web.auth import READ_ONLY_POSTS
@@ -56,6 +58,7 @@ class Row:
     staff      API, staff/admin only: 401 without a user, 403 other roles (before any lookup)
     staff_page a staff page: sign-in redirect without a user, 403 other roles, 200 staff
     user_page  a page for signed-in users: sign-in redirect without a user, else 200
+    person_page a page for signed-in users and those vouched for by a peer: the same
     form       a form post: 403 without its CSRF token, whoever asks, before any lookup
     peer       federation: 200 for a signed peer only (401 for users), never data, and
                metadata only of what an anonymous caller may see
@@ -69,6 +72,11 @@ class Row:
                dataset has an owner: the "PI claiming someone else's DID" caller gets nothing)
     handover   a hand-over between two centers: 401 for users, 403 for a signed peer when no
                hand-over was agreed between the two centers (none is at the matrix node)
+    manage     named readers: 401 without a person, 404 when hidden, 403 unless the owner or
+               staff, else 200
+    request    an access request: 401 without a person, 404 when hidden, 409 when the caller
+               reads it already, else 201
+    follow     following a release: 401 without a person, 404 when hidden, else 200
     submission a PI's own uploads, covered by tests/submissions/test_api.py and the upload pages'
                tests; here: nothing of the seeded datasets leaks
 
@@ -160,6 +168,31 @@ ACCESS_MATRIX: dict[str, Row] = {
         "staff",
         {"tests": {"gross_range": {"fail_span": [0, 1]}}},
         path="/api/v1/instruments/1/qc/x",
+    ),
+    "POST /api/v1/auth/assertions": Row("session"),
+    "POST /api/v1/auth/vouched": Row("session"),
+    "GET /api/v1/datasets/{public_id}/readers": Row("manage"),
+    "PUT /api/v1/datasets/{public_id}/readers/{center}/{username}": Row(
+        "manage", {"reason": "matrix"}, path="/api/v1/datasets/{public_id}/readers/JOSS/nobody"
+    ),
+    "DELETE /api/v1/datasets/{public_id}/readers/{center}/{username}": Row(
+        "manage", query="reason=matrix", path="/api/v1/datasets/{public_id}/readers/JOSS/nobody"
+    ),
+    "POST /api/v1/datasets/{public_id}/access-requests": Row("request", {"reason": "matrix"}),
+    "GET /api/v1/access-requests": Row("public"),
+    # Real decisions are in tests/access/test_federated_access_run.py; here: no leak, no 5xx.
+    "POST /api/v1/access-requests/{request_id}/approve": Row(
+        "public", {"note": "matrix"}, path="/api/v1/access-requests/999999/approve"
+    ),
+    "POST /api/v1/access-requests/{request_id}/decline": Row(
+        "public", {"note": "matrix"}, path="/api/v1/access-requests/999999/decline"
+    ),
+    "PUT /api/v1/datasets/{public_id}/follow": Row("follow"),
+    "DELETE /api/v1/datasets/{public_id}/follow": Row("follow"),
+    "GET /api/v1/claims": Row("staff"),
+    # A staff write: its staff cells are in tests/access/test_shared_access.py.
+    "POST /api/v1/datasets/{public_id}/claim/decline": Row(
+        "staff", {"username": "other", "reason": "matrix"}
     ),
     "POST /api/v1/submissions": Row("submission"),
     "GET /api/v1/submissions": Row("submission"),
@@ -259,6 +292,16 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /collocate": Row("public", query="dataset=AAAAAAAAAAAAAAAA"),
     "GET /signin": Row("public"),
     "POST /signin": Row("form", {"username": "admin", "password": "correct horse battery"}),
+    # Sign in at your home center: the home's button page, the peer's exchange (a cross-site
+    # form post carrying a one-time assertion; tests/access/test_federated_access_run.py).
+    "GET /signin/vouch": Row("user_page", query="audience=NPL"),
+    "GET /account": Row("person_page"),
+    "POST /account/email": Row("form", {"email": "x@example.org"}),
+    "POST /datasets/{public_id}/ask-access": Row("form", {"reason": "matrix"}),
+    "POST /access-requests/{request_id}/decide": Row(
+        "form", {"decision": "approve"}, path="/access-requests/1/decide"
+    ),
+    "POST /signin/vouched": Row("session"),
     "POST /signout": Row("form"),
     "GET /staff/embargoes": Row("staff_page"),
     "GET /staff/rejected": Row("staff_page"),
@@ -337,6 +380,14 @@ def matrix(
         assert grant.status_code == 200, grant.text
         client.cookies.clear()
         headers["holder"] = {"X-FieldCat-Grant": grant.json()["holder"]}
+        vouched = client.post("/api/v1/auth/vouched", json={"assertion": vouched_assertion()})
+        assert vouched.status_code == 200, vouched.text
+        headers["vouched"] = {"Authorization": f"Bearer {vouched.json()['token']}"}
+        asked = client.post(
+            f"/api/v1/datasets/{ids['embargoed']}/access-requests",
+            json={"reason": "matrix"}, headers=headers["requester"],
+        )  # fmt: skip
+        assert asked.status_code == 201, asked.text
         yield MatrixNode(app, client, public_client, ids, headers)
 
 
@@ -430,7 +481,9 @@ def _expected_status(kind: str, caller: str, state: str) -> int | None:
     if kind == "grant":
         return 403 if state == "password" and sees else 404
     if kind == "staff":
-        return 401 if caller in ("anonymous", "holder", "peer", "outsider") else 403
+        return 401 if caller in NO_LOCAL_USER else 403
+    if kind in ("manage", "request", "follow"):
+        return _person_status(kind, caller, sees, reads)
     if kind == "form":
         return 403
     if kind == "curate":
@@ -438,10 +491,22 @@ def _expected_status(kind: str, caller: str, state: str) -> int | None:
             return 401
         return 404 if not sees else 403 if caller == "other" else 409
     if kind == "claim":
-        if caller in ("anonymous", "holder", "peer", "outsider"):
+        if caller in NO_LOCAL_USER:
             return 401
         return 403 if caller in STAFF_LIKE else 409 if sees else 404
     return None
+
+
+def _person_status(kind: str, caller: str, sees: bool, reads: bool) -> int:
+    if caller in ("anonymous", "holder", "peer", "outsider"):
+        return 401
+    if not sees:
+        return 404
+    if kind == "manage":
+        return 200 if caller in ("owner", *STAFF_LIKE) else 403
+    if kind == "request":
+        return 409 if reads else 201
+    return 200
 
 
 def _public_face_refuses(caller: str, key: str) -> bool:
@@ -664,11 +729,20 @@ def test_pages_and_lists_show_only_what_the_caller_may_see(matrix: MatrixNode, c
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_staff_and_user_pages_turn_away_who_may_not(matrix: MatrixNode, caller: str) -> None:
-    signed_in = caller in ("other", "owner", "staff", "admin")
-    for key in _non_dataset_keys("staff_page", "user_page"):
+    signed_in = caller in (
+        "other",
+        "owner",
+        "staff",
+        "admin",
+        "reader",
+        "expired_reader",
+        "requester",
+    )
+    for key in _non_dataset_keys("staff_page", "user_page", "person_page"):
         response = _send(matrix, caller, key, None)
         where = f"{key} as {caller}"
-        if not signed_in:
+        person = ACCESS_MATRIX[key].kind == "person_page" and caller == "vouched"
+        if not (signed_in or person):
             assert response.status_code == 303, where
             assert response.headers["location"].startswith("/signin?next="), where
         elif ACCESS_MATRIX[key].kind == "staff_page" and caller not in STAFF_LIKE:
@@ -769,3 +843,44 @@ def test_a_pi_claiming_someone_elses_did_takes_nothing(matrix: MatrixNode) -> No
         assert session.scalar(select(func.count()).select_from(DatasetClaim)) == 0
         owners = set(session.scalars(select(Dataset.owner_user_id)))
     assert len(owners) == 1 and None not in owners
+
+
+def test_a_vouched_session_past_its_lifetime_gets_nothing(matrix: MatrixNode) -> None:
+    """A user their home center disabled is vouched no more: once the session's lifetime ends,
+    every dataset route answers 401 and nothing restricted leaks."""
+    from datetime import timedelta
+
+    from web.deps import get_now
+
+    late = NOW + timedelta(seconds=121)
+    for each in (matrix.app, matrix.client.app):
+        each.dependency_overrides[get_now] = lambda: late  # type: ignore[attr-defined]
+    try:
+        for key in DATASET_KEYS:
+            for state in STATES:
+                response = _send(matrix, "vouched", key, matrix.ids[state])
+                where = f"{key} as a lapsed vouched user on {state}"
+                method, path = key.split(" ", 1)
+                page = method == "GET" and not path.startswith("/api/")
+                expected = 303 if page else 401  # 303: a page sends the browser to sign in
+                if ACCESS_MATRIX[key].kind == "grant":  # a password exchange reads no credential
+                    expected = _expected_status("grant", "anonymous", state) or 0
+                assert response.status_code == expected, where
+                _assert_no_canaries(_text(response), "anonymous", where)
+    finally:
+        for each in (matrix.app, matrix.client.app):
+            each.dependency_overrides[get_now] = lambda: NOW  # type: ignore[attr-defined]
+
+
+def test_forged_and_replayed_assertions_are_refused(matrix: MatrixNode) -> None:
+    token = vouched_assertion()
+    first = matrix.request("anonymous", "POST", "/api/v1/auth/vouched",
+                           body=json.dumps({"assertion": token}).encode())  # fmt: skip
+    assert first.status_code == 200
+    again = matrix.request("anonymous", "POST", "/api/v1/auth/vouched",
+                           body=json.dumps({"assertion": token}).encode())  # fmt: skip
+    assert again.status_code == 401
+    other = vouched_assertion(audience="LMD")
+    wrong = matrix.request("anonymous", "POST", "/api/v1/auth/vouched",
+                           body=json.dumps({"assertion": other}).encode())  # fmt: skip
+    assert wrong.status_code == 401

@@ -15,6 +15,11 @@ def test_access_bench_quick_prints_its_ratios() -> None:
     out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["benchmark"] == "access"
-    for name in ("filtered_vs_unfiltered_anonymous", "filtered_vs_unfiltered_staff"):
-        assert summary["ratios"][name] > 0
+    for who in ("anonymous", "staff", "pi", "named", "vouched"):
+        assert summary["ratios"][f"filtered_vs_unfiltered_{who}"] > 0
+    assert summary["ratios"]["filtered_vs_unfiltered"] > 0
     assert summary["figures"]["combined_unfiltered_p50_ms_sqlite"] > 0
+    assert summary["figures"]["combined_vouched_p50_ms_sqlite"] > 0
+    # two real nodes: a home sign-in to the peer's first authorised answer, and its baseline
+    assert summary["figures"]["federated_signin_ms"] > summary["figures"]["local_first_answer_ms"]
+    assert summary["ratios"]["federated_vs_local_first_answer"] > 1

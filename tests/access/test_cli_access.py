@@ -117,3 +117,32 @@ def test_embargo_set_extend_list_lift(center: tuple[Path, str]) -> None:
     assert [e.reason for e in events[-3:]] == ["preliminary", "QC delay", "published"]
     assert all(e.actor.startswith("cli:") for e in events[-3:])
     assert pid not in run("embargo", "list", "-c", config).stdout
+
+
+def test_users_add_with_email_and_embargo_set_campaign(center: tuple[Path, str]) -> None:
+    from catalog.models import User
+
+    config, pid = str(center[0]), center[1]
+    added = run("users", "add", "carol", "--email", "carol@joss.test", "--password-stdin",
+                "-c", config, stdin="a long password\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    bad = run("users", "add", "dave", "--email", "not an address", "--password-stdin",
+              "-c", config, stdin="a long password\n")  # fmt: skip
+    assert bad.returncode == 2 and "e-mail" in bad.stderr  # a usage error
+    engine = make_engine(f"sqlite:///{center[0].parent / 'root' / 'fieldcat.db'}")
+    with make_session_factory(engine)() as session:
+        emails = {name: email for name, email in session.execute(select(User.username, User.email))}
+    engine.dispose()
+    assert emails["carol"] == "carol@joss.test" and "dave" not in emails
+    both = run("embargo", "set", "--campaign", "--password-stdin", "--until", "2031-01-01",
+               "-r", "x", "-c", config, "--", pid, stdin="secret pass\n")  # fmt: skip
+    assert both.returncode != 0
+    done = run("embargo", "set", "--campaign", "--until", "2031-01-01", "-r", "PIs first",
+               "-c", config, "--", pid)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    dataset, events = _dataset(center[0], pid)
+    assert dataset.access_state == "campaign"
+    assert dataset.release_at == datetime(2031, 1, 1, tzinfo=UTC)
+    assert events[-1].reason == "PIs first"
+    lifted = run("embargo", "lift", "--reason", "done", "-c", config, "--", pid)
+    assert lifted.returncode == 0, lifted.stderr

@@ -143,6 +143,9 @@ principal_st = st.tuples(
     st.sampled_from(list(Role)),
     st.sampled_from([None, OWNER_ID, OTHER_ID]),
     st.sets(st.integers(0, 11)),  # grants: indices into the datasets
+    st.booleans(),  # a member of the campaign
+    st.sets(st.integers(0, 11)),  # named-reader entries: indices into the datasets
+    st.booleans(),  # vouched for by a peer (a PI without a local id) when the role is PI
 )
 
 
@@ -164,9 +167,15 @@ def test_search_and_filters_agree_with_the_per_object_decision(
             )
             for i, (state, offset, owner) in enumerate(rows)
         ]
-        role, user_id, grant_idx = who
+        role, user_id, grant_idx, member, named_idx, vouched = who
         grants = frozenset(made[i].public_id for i in grant_idx if i < len(made))
-        principal = Principal(user_id=user_id, role=role, dataset_grants=grants)
+        named = frozenset(made[i].public_id for i in named_idx if i < len(made))
+        home = "NPL" if vouched and role is Role.PI else None
+        principal = Principal(
+            user_id=None if home else user_id, role=role, dataset_grants=grants,
+            campaign_ids=frozenset({made[0].campaign_id}) if member else frozenset(),
+            named_datasets=named, home_center=home,
+        )  # fmt: skip
         now = NOW + timedelta(days=clock)
         _check_agreement(db, made, principal, now)
     finally:

@@ -3,7 +3,7 @@ and remarks), an FTS5 index on SQLite, `tsvector` and trigram GIN indexes on Pos
 and the orders table (baskets and whole search results built into zips by the worker)
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0007
 Create Date: 2026-12-06 01:40:00
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from catalog.models import search_text_of
 
 revision = "0008"
-down_revision = "0009"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
