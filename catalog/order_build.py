@@ -205,7 +205,7 @@ def build_order(
     with factory() as session, factory() as reader:
         order = session.get(Order, order_id)
         assert order is not None
-        principal = orderer(session, order)
+        principal = orderer(session, order, now)
         order.total = _count(reader, order, principal, now)
         session.commit()
         path = order_path(store, order.public_id)

@@ -26,7 +26,7 @@ def order_script(
     session: Session, order: Order, links: ResourceLinks, base_url: str, now: datetime
 ) -> Iterator[str]:
     """The script's lines (each ends with a newline), streamed dataset by dataset."""
-    principal = orderer(session, order)
+    principal = orderer(session, order, now)
     fmt = order.spec.get("format", "original")
     yield "#!/bin/sh\n"
     yield f"# FieldCat order {order.public_id}: fetch each dataset with curl.\n"

@@ -115,14 +115,25 @@ def status_of(order: Order) -> OrderStatus:
     )
 
 
-def orderer(session: Session, order: Order) -> Principal:
-    """The rights the order is built with: its user's as they are now, or anonymous."""
+def orderer(session: Session, order: Order, now: datetime) -> Principal:
+    """The rights the order is built with: its user's as they are now (with the campaigns and
+    named-reader entries they hold now), or anonymous. An order made by a user vouched for
+    by a peer carries no account here, so it is built with anonymous rights (docs/search.md)."""
+    from catalog.models import Campaign, Center
+    from catalog.vouched import with_memberships
+
     if order.user_id is None:
         return Principal.anonymous()
     user = session.get(User, order.user_id)
     if user is None or not user.active:
         return Principal.anonymous()
-    return principal_for_user(user)
+    principal = principal_for_user(user)
+    center = session.scalar(select(Center.code).where(Center.is_local))
+    for code in session.scalars(select(Campaign.code).order_by(Campaign.id)).all()[:1]:
+        principal = with_memberships(
+            session, principal, local_center=center or "", campaign=code, now=now
+        )
+    return principal
 
 
 def ordered_ids(

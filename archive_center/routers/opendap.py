@@ -41,7 +41,7 @@ def _source(
     try:
         return netcdf_source(session, store, public_id, principal, now)
     except PermissionDeniedError as err:
-        if principal.user_id is None:
+        if principal.user_id is None and principal.home_center is None:  # nobody signed in
             raise AuthenticationRequiredError(str(err), basic=True) from err
         raise
 
