@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import effective_state, visible_filter
 from catalog.access_states import AccessState
-from catalog.citations import Citation, citation_for, cited_version
+from catalog.citations import Citation, cite
 from catalog.datacite_records import DoiPlan, concept_record, record_xml
 from catalog.faces_models import DatasetDoi
 from catalog.iso19115 import iso_record
 from catalog.models import Campaign, Center, Dataset
+from catalog.oai_rows import RecordRow, record_rows
 from catalog.schemas import Principal
 from catalog.stac import slug
 
@@ -205,7 +206,7 @@ def check_window(start: str | None, until: str | None) -> None:
 class Page:
     """One page of a list: the datasets, their DOIs, origins and the next request."""
 
-    datasets: list[Dataset]
+    datasets: list[RecordRow]
     dois: dict[int, dict[int | None, str]]
     next_request: ListRequest | None
     request: ListRequest
@@ -225,15 +226,7 @@ def list_page(session: Session, request: ListRequest, repo: Repository, now: dat
         stamp_, public_id = request.after
         key = tuple_(Dataset.updated, Dataset.public_id)
         where.append(key > tuple_(datetime.fromisoformat(stamp_), public_id))
-    rows = list(
-        session.scalars(
-            select(Dataset)
-            .where(and_(*where))
-            .order_by(Dataset.updated, Dataset.public_id)
-            .limit(repo.page_size + 1)
-            .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
-        )
-    )
+    rows = record_rows(session, where, repo.page_size + 1)
     more = len(rows) > repo.page_size
     rows = rows[: repo.page_size]
     nxt = None
@@ -253,7 +246,7 @@ def list_page(session: Session, request: ListRequest, repo: Repository, now: dat
     )
 
 
-def record_dois(session: Session, rows: Sequence[Dataset]) -> dict[int, dict[int | None, str]]:
+def record_dois(session: Session, rows: Sequence[RecordRow]) -> dict[int, dict[int | None, str]]:
     """The recorded DOIs of `rows` (dataset id -> version id or None -> DOI), in one query."""
     found: dict[int, dict[int | None, str]] = {}
     query = select(DatasetDoi.dataset_id, DatasetDoi.version_id, DatasetDoi.doi).where(
@@ -282,11 +275,11 @@ def envelope(repo: Repository, args: Mapping[str, str], now: datetime) -> etree.
     return root
 
 
-def _deleted(dataset: Dataset) -> bool:
+def _deleted(dataset: RecordRow) -> bool:
     return dataset.access_state == AccessState.WITHDRAWN.value
 
 
-def header(parent: etree._Element, dataset: Dataset, repo: Repository) -> None:
+def header(parent: etree._Element, dataset: RecordRow, repo: Repository) -> None:
     """A record's header: identifier, datestamp, sets; status="deleted" when withdrawn.
 
     A deleted header names no set: a withdrawn dataset's metadata (its platform among them)
@@ -302,10 +295,10 @@ def header(parent: etree._Element, dataset: Dataset, repo: Repository) -> None:
         sub(head, f"{{{OAI}}}setSpec", spec)
 
 
-def set_specs(dataset: Dataset) -> list[str]:
+def set_specs(dataset: RecordRow) -> list[str]:
     """The sets a dataset belongs to."""
     return [
-        f"campaign:{slug(dataset.campaign.code)}",
+        f"campaign:{slug(dataset.cited.campaign_code)}",
         f"center:{slug(dataset.origin_center)}",
         f"platform:{slug(dataset.platform_key or dataset.platform)}",
     ]
@@ -337,27 +330,28 @@ def dublin_core(c: Citation, variables: Sequence[str], access: str) -> etree._El
 
 
 def metadata(
-    dataset: Dataset,
+    session: Session,
+    row: RecordRow,
     origin: Center | None,
     prefix: str,
     dois: Mapping[int | None, str],
     now: datetime,
 ) -> etree._Element:
     """A dataset's record in `prefix` (one of `FORMATS`)."""
-    current = cited_version(dataset)
-    doi = dois.get(current.id if current is not None else None) or dois.get(None) or ""
-    cited = citation_for(dataset, origin, current, doi=doi)
-    variables = [v.name for v in dataset.variables]
+    if prefix == "datacite":  # relates every version: the one format read from the ORM
+        dataset = session.get_one(Dataset, row.id, options=[selectinload(Dataset.versions)])
+        return etree.fromstring(record_xml(concept_record(dataset, origin, dois)))
+    doi = dois.get(row.version_id) or dois.get(None) or ""
+    cited = cite(row, row.cited, origin, doi)
     if prefix == "oai_dc":
-        return dublin_core(cited, variables, effective_state(dataset, now).value)
-    if prefix == "iso19115-3":
-        return iso_record(cited, variables, dataset.updated)
-    return etree.fromstring(record_xml(concept_record(dataset, origin, dois)))
+        return dublin_core(cited, row.variables, effective_state(row, now).value)
+    return iso_record(cited, row.variables, row.updated)
 
 
 def record(
+    session: Session,
     parent: etree._Element,
-    dataset: Dataset,
+    dataset: RecordRow,
     origins: Mapping[str, Center],
     repo: Repository,
     prefix: str,
@@ -370,4 +364,4 @@ def record(
     if not _deleted(dataset):
         body = sub(element, f"{{{OAI}}}metadata")
         origin = origins.get(dataset.origin_center)
-        body.append(metadata(dataset, origin, prefix, dois, now))
+        body.append(metadata(session, dataset, origin, prefix, dois, now))

@@ -35,6 +35,7 @@ from catalog.oai import (
     stamp,
     sub,
 )
+from catalog.oai_rows import record_rows
 from catalog.schemas import Principal
 from catalog.stac import slug
 
@@ -179,6 +180,7 @@ def list_items(
             header(body, dataset, repo)
         else:
             record(
+                session,
                 body,
                 dataset,
                 origins,
@@ -197,10 +199,13 @@ def get_record(
     prefix = args["metadataPrefix"]
     if prefix not in FORMATS:
         raise OaiError("cannotDisseminateFormat", f"no metadata format {prefix!r}")
-    dataset = _visible_dataset(session, repo, args["identifier"], now)
-    dois = record_dois(session, [dataset]).get(dataset.id, {})
+    public_id = repo.public_id(args["identifier"])
+    found = record_rows(session, [Dataset.public_id == public_id, listed_clause(now)], 1)
+    if not found:
+        raise OaiError("idDoesNotExist", f"no record {args['identifier']}")
+    dois = record_dois(session, found).get(found[0].id, {})
     body = sub(root, f"{{{OAI}}}GetRecord")
-    record(body, dataset, _origins(session), repo, prefix, dois, now)
+    record(session, body, found[0], _origins(session), repo, prefix, dois, now)
 
 
 def _dispatch(
