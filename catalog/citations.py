@@ -92,7 +92,7 @@ def recorded_dois(session: Session, datasets: Sequence[Dataset]) -> dict[int, st
     for dataset in datasets:
         known = by_dataset.get(dataset.id, {})
         current = next((v.id for v in dataset.versions if v.is_current), None) if known else None
-        cited = known.get(current) or known.get(None)
+        cited = known.get(current) or known.get(None) or dataset.doi
         if cited:
             found[dataset.id] = cited
     return found
@@ -210,7 +210,8 @@ def citation_for(
         archived_at=version.created_at if version is not None else dataset.created,
         version=(version.data_version if version is not None else dataset.data_version) or "",
     )
-    return cite(dataset, cited, origin, recorded_doi(dataset, version) if doi is None else doi)
+    known = recorded_doi(dataset, version) if doi is None else doi
+    return cite(dataset, cited, origin, known or dataset.doi)
 
 
 def citation_text(c: Citation) -> str:

@@ -128,7 +128,7 @@ def metadata(row: RecordRow, records: Records) -> etree._Element:
     dois = records.dois.get(row.id, {})
     if records.prefix == "datacite":  # relates every version: read from the loaded dataset
         return record_element(concept_record(records.loaded[row.id], origin, dois))
-    cited = cite(row, row.cited, origin, dois.get(row.version_id) or dois.get(None) or "")
+    cited = cite(row, row.cited, origin, dois.get(row.version_id) or dois.get(None) or row.doi)
     if records.prefix == "oai_dc":
         return dublin_core(cited, row.variables, effective_state(row, records.now).value)
     return iso_record(cited, row.variables, row.updated)

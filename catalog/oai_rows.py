@@ -38,6 +38,7 @@ _DATASET_COLUMNS = (
     Dataset.release_at,
     Dataset.owner_user_id,
     Dataset.updated,
+    Dataset.doi,
     Dataset.created,
     Dataset.data_version,
 )
@@ -69,6 +70,8 @@ class RecordRow:
     release_at: datetime | None
     owner_user_id: int | None
     updated: datetime
+    doi: str
+    """The DOI its origin minted for the dataset as a whole ("" when none)."""
     version_id: int | None
     """The current version's id (None for a record without one, e.g. a bare tombstone)."""
     cited: CitedVersion
