@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -92,7 +92,7 @@ def recorded_dois(session: Session, datasets: Sequence[Dataset]) -> dict[int, st
     for dataset in datasets:
         known = by_dataset.get(dataset.id, {})
         current = next((v.id for v in dataset.versions if v.is_current), None) if known else None
-        cited = known.get(current) or known.get(None)
+        cited = known.get(current) or known.get(None) or dataset.doi
         if cited:
             found[dataset.id] = cited
     return found
@@ -117,6 +117,82 @@ def cited_version(dataset: Dataset) -> DatasetVersion | None:
     return next((v for v in dataset.versions if v.is_current), None)
 
 
+class CitedFacts(Protocol):
+    """What a citation reads of a dataset row (a `Dataset` or a harvest's plain row)."""
+
+    @property
+    def public_id(self) -> str: ...
+    @property
+    def did(self) -> str | None: ...
+    @property
+    def pi_name(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def instrument(self) -> str: ...
+    @property
+    def origin_center(self) -> str: ...
+    @property
+    def summary(self) -> str | None: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def stop(self) -> datetime: ...
+    @property
+    def west(self) -> float | None: ...
+    @property
+    def south(self) -> float | None: ...
+    @property
+    def east(self) -> float | None: ...
+    @property
+    def north(self) -> float | None: ...
+    @property
+    def level(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class CitedVersion:
+    """The campaign and version facts a citation names beside the dataset's own."""
+
+    campaign_code: str
+    campaign_name: str
+    archived_at: datetime
+    version: str
+
+
+def cite(facts: CitedFacts, cited: CitedVersion, origin: Center | None, doi: str) -> Citation:
+    """The citation of `facts` at `cited`, credited to the origin center."""
+    base = origin.base_url.rstrip("/") if origin is not None else ""
+    west, south, east, north = facts.west, facts.south, facts.east, facts.north
+    bbox = None
+    if west is not None and south is not None and east is not None and north is not None:
+        bbox = (west, south, east, north)
+    return Citation(
+        public_id=facts.public_id,
+        did=facts.did or "",
+        authors=parse_people(facts.pi_name),
+        year=cited.archived_at.year,
+        archived_at=cited.archived_at,
+        title=facts.title or f"{facts.platform} {facts.instrument}",
+        version=cited.version,
+        campaign=cited.campaign_code,
+        campaign_name=cited.campaign_name,
+        platform=facts.platform,
+        instrument=facts.instrument,
+        publisher=origin.name if origin is not None else facts.origin_center,
+        publisher_code=facts.origin_center,
+        url=f"{base}/datasets/{facts.public_id}" if base else "",
+        summary=facts.summary or "",
+        start=facts.start,
+        stop=facts.stop,
+        bbox=bbox,
+        doi=doi,
+        level=facts.level,
+    )
+
+
 def citation_for(
     dataset: Dataset,
     origin: Center | None,
@@ -128,34 +204,14 @@ def citation_for(
     `doi`, when the caller already knows it (a harvest loads a page's DOIs at once), saves
     looking it up."""
     version = version if version is not None else cited_version(dataset)
-    archived_at = version.created_at if version is not None else dataset.created
-    base = origin.base_url.rstrip("/") if origin is not None else ""
-    west, south, east, north = dataset.west, dataset.south, dataset.east, dataset.north
-    bbox = None
-    if west is not None and south is not None and east is not None and north is not None:
-        bbox = (west, south, east, north)
-    return Citation(
-        public_id=dataset.public_id,
-        did=dataset.did or "",
-        authors=parse_people(dataset.pi_name),
-        year=archived_at.year,
-        archived_at=archived_at,
-        title=dataset.title or f"{dataset.platform} {dataset.instrument}",
-        version=(version.data_version if version is not None else dataset.data_version) or "",
-        campaign=dataset.campaign.code,
+    cited = CitedVersion(
+        campaign_code=dataset.campaign.code,
         campaign_name=dataset.campaign.name,
-        platform=dataset.platform,
-        instrument=dataset.instrument,
-        publisher=origin.name if origin is not None else dataset.origin_center,
-        publisher_code=dataset.origin_center,
-        url=f"{base}/datasets/{dataset.public_id}" if base else "",
-        summary=dataset.summary or "",
-        start=dataset.start,
-        stop=dataset.stop,
-        bbox=bbox,
-        doi=recorded_doi(dataset, version) if doi is None else doi,
-        level=dataset.level,
+        archived_at=version.created_at if version is not None else dataset.created,
+        version=(version.data_version if version is not None else dataset.data_version) or "",
     )
+    known = recorded_doi(dataset, version) if doi is None else doi
+    return cite(dataset, cited, origin, known or dataset.doi)
 
 
 def citation_text(c: Citation) -> str:

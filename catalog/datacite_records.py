@@ -159,13 +159,20 @@ def check_record(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def record_xml(record: dict[str, Any]) -> bytes:
-    """The record as DataCite XML (kernel 4); a record without a DOI names its URL."""
-    root = schema45.dump_etree(check_record(record))
+def record_element(record: dict[str, Any]) -> etree._Element:
+    """An already checked record as a DataCite XML (kernel 4) element; a record without a
+    DOI names its URL."""
+    root: etree._Element = schema45.dump_etree(record)
     if root.find(f"{KERNEL}identifier") is None:
         identifier = etree.Element(f"{KERNEL}identifier", identifierType="URL")
         identifier.text = record.get("url", "")
         root.insert(0, identifier)
+    return root
+
+
+def record_xml(record: dict[str, Any]) -> bytes:
+    """The record as DataCite XML (kernel 4), after the schema accepted it."""
+    root = record_element(check_record(record))
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return data
 

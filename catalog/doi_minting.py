@@ -19,6 +19,7 @@ from requests import RequestException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog.access_admin import publish
 from catalog.audit import record_event
 from catalog.datacite_records import DataCiteSet, DoiPlan, datacite_set, ordered_versions
 from catalog.errors import ConflictError, DoiNotConfiguredError, DoiServiceError, NotFoundError
@@ -127,6 +128,9 @@ def mint_dois(
             session.add(row)
         row.state, row.updated_at = STATE_OF_EVENT[event], now
         done[number] = (doi, row.state, created)
+    if dataset.doi != done[0][0]:  # the mirrors learn it through the change log
+        dataset.doi = done[0][0]
+        publish(session, dataset, now)
     after = {str(n): {"doi": doi, "state": state} for n, (doi, state, _) in done.items()}
     record_event(
         session,

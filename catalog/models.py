@@ -209,6 +209,11 @@ class Dataset(Base):
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created: Mapped[datetime] = mapped_column(info=public(view="detail"))
     updated: Mapped[datetime] = mapped_column(info=public())
+    doi: Mapped[str] = mapped_column(
+        String(255), default="", server_default="", info=public(view="detail")
+    )
+    """The DOI its origin minted for the dataset as a whole ("" until then); carried to the
+    mirrors by the change log, so a mirrored record cites it (`catalog.doi_minting`)."""
 
     campaign: Mapped[Campaign] = relationship(lazy="joined", innerjoin=True)
     variables: Mapped[list[Variable]] = relationship(

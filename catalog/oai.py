@@ -16,21 +16,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lxml import etree
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from catalog.access import effective_state, visible_filter
+from catalog.access import visible_filter
 from catalog.access_states import AccessState
-from catalog.citations import Citation, citation_for, cited_version
-from catalog.datacite_records import DoiPlan, concept_record, record_xml
-from catalog.faces_models import DatasetDoi
-from catalog.iso19115 import iso_record
-from catalog.models import Campaign, Center, Dataset
+from catalog.datacite_records import DoiPlan
+from catalog.models import Campaign, Dataset
+from catalog.oai_rows import RecordRow, record_rows
 from catalog.schemas import Principal
 from catalog.stac import slug
 
@@ -203,10 +201,9 @@ def check_window(start: str | None, until: str | None) -> None:
 
 @dataclass
 class Page:
-    """One page of a list: the datasets, their DOIs, origins and the next request."""
+    """One page of a list: its rows and the next request."""
 
-    datasets: list[Dataset]
-    dois: dict[int, dict[int | None, str]]
+    datasets: list[RecordRow]
     next_request: ListRequest | None
     request: ListRequest
 
@@ -225,15 +222,7 @@ def list_page(session: Session, request: ListRequest, repo: Repository, now: dat
         stamp_, public_id = request.after
         key = tuple_(Dataset.updated, Dataset.public_id)
         where.append(key > tuple_(datetime.fromisoformat(stamp_), public_id))
-    rows = list(
-        session.scalars(
-            select(Dataset)
-            .where(and_(*where))
-            .order_by(Dataset.updated, Dataset.public_id)
-            .limit(repo.page_size + 1)
-            .options(selectinload(Dataset.variables), selectinload(Dataset.versions))
-        )
-    )
+    rows = record_rows(session, where, repo.page_size + 1)
     more = len(rows) > repo.page_size
     rows = rows[: repo.page_size]
     nxt = None
@@ -248,20 +237,7 @@ def list_page(session: Session, request: ListRequest, repo: Repository, now: dat
             request.cursor + len(rows),
             total,
         )
-    return Page(
-        rows, record_dois(session, rows), nxt, ListRequest(**{**request.__dict__, "total": total})
-    )
-
-
-def record_dois(session: Session, rows: Sequence[Dataset]) -> dict[int, dict[int | None, str]]:
-    """The recorded DOIs of `rows` (dataset id -> version id or None -> DOI), in one query."""
-    found: dict[int, dict[int | None, str]] = {}
-    query = select(DatasetDoi.dataset_id, DatasetDoi.version_id, DatasetDoi.doi).where(
-        DatasetDoi.dataset_id.in_([d.id for d in rows])
-    )
-    for dataset_id, version_id, doi in session.execute(query):
-        found.setdefault(dataset_id, {})[version_id] = doi
-    return found
+    return Page(rows, nxt, ListRequest(**{**request.__dict__, "total": total}))
 
 
 def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -280,94 +256,3 @@ def envelope(repo: Repository, args: Mapping[str, str], now: datetime) -> etree.
     for name, value in args.items():
         request.set(name, value)
     return root
-
-
-def _deleted(dataset: Dataset) -> bool:
-    return dataset.access_state == AccessState.WITHDRAWN.value
-
-
-def header(parent: etree._Element, dataset: Dataset, repo: Repository) -> None:
-    """A record's header: identifier, datestamp, sets; status="deleted" when withdrawn.
-
-    A deleted header names no set: a withdrawn dataset's metadata (its platform among them)
-    is for staff only, and a set name is metadata.
-    """
-    head = sub(parent, f"{{{OAI}}}header")
-    deleted = _deleted(dataset)
-    if deleted:
-        head.set("status", "deleted")
-    sub(head, f"{{{OAI}}}identifier", repo.identifier(dataset.public_id))
-    sub(head, f"{{{OAI}}}datestamp", stamp(dataset.updated))
-    for spec in [] if deleted else set_specs(dataset):
-        sub(head, f"{{{OAI}}}setSpec", spec)
-
-
-def set_specs(dataset: Dataset) -> list[str]:
-    """The sets a dataset belongs to."""
-    return [
-        f"campaign:{slug(dataset.campaign.code)}",
-        f"center:{slug(dataset.origin_center)}",
-        f"platform:{slug(dataset.platform_key or dataset.platform)}",
-    ]
-
-
-def dublin_core(c: Citation, variables: Sequence[str], access: str) -> etree._Element:
-    """The `oai_dc` record of a dataset."""
-    root = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
-    root.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} {FORMATS['oai_dc'][0]}")
-    values: list[tuple[str, str]] = [("title", c.title)]
-    values += [("creator", p.name) for p in c.authors]
-    values += [("subject", s) for s in (c.campaign, c.platform, c.instrument, *variables) if s]
-    values += [("description", c.summary)] if c.summary else []
-    values += [
-        ("publisher", f"{c.publisher} ({c.publisher_code})"),
-        ("date", c.archived_at.date().isoformat()),
-        ("type", "Dataset"),
-    ]
-    values += [("identifier", f"https://doi.org/{c.doi}")] if c.doi else []
-    values += [("identifier", c.url)] if c.url else []
-    values += [("coverage", f"{stamp(c.start)}/{stamp(c.stop)}")]
-    if c.bbox is not None:
-        w, s, e, n = c.bbox
-        values.append(("coverage", f"westlimit={w}; southlimit={s}; eastlimit={e}; northlimit={n}"))
-    values.append(("rights", f"Access: {access}"))
-    for name, value in values:
-        sub(root, f"{{{DC}}}{name}", value)
-    return root
-
-
-def metadata(
-    dataset: Dataset,
-    origin: Center | None,
-    prefix: str,
-    dois: Mapping[int | None, str],
-    now: datetime,
-) -> etree._Element:
-    """A dataset's record in `prefix` (one of `FORMATS`)."""
-    current = cited_version(dataset)
-    doi = dois.get(current.id if current is not None else None) or dois.get(None) or ""
-    cited = citation_for(dataset, origin, current, doi=doi)
-    variables = [v.name for v in dataset.variables]
-    if prefix == "oai_dc":
-        return dublin_core(cited, variables, effective_state(dataset, now).value)
-    if prefix == "iso19115-3":
-        return iso_record(cited, variables, dataset.updated)
-    return etree.fromstring(record_xml(concept_record(dataset, origin, dois)))
-
-
-def record(
-    parent: etree._Element,
-    dataset: Dataset,
-    origins: Mapping[str, Center],
-    repo: Repository,
-    prefix: str,
-    dois: Mapping[int | None, str],
-    now: datetime,
-) -> None:
-    """One `record`: header, and metadata unless deleted."""
-    element = sub(parent, f"{{{OAI}}}record")
-    header(element, dataset, repo)
-    if not _deleted(dataset):
-        body = sub(element, f"{{{OAI}}}metadata")
-        origin = origins.get(dataset.origin_center)
-        body.append(metadata(dataset, origin, prefix, dois, now))

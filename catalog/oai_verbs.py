@@ -27,14 +27,13 @@ from catalog.oai import (
     Repository,
     check_window,
     envelope,
-    header,
     list_page,
     listed_clause,
-    record,
-    record_dois,
     stamp,
     sub,
 )
+from catalog.oai_records import header, record, records_for
+from catalog.oai_rows import record_rows
 from catalog.schemas import Principal
 from catalog.stac import slug
 
@@ -143,10 +142,6 @@ def _list_request(args: dict[str, str]) -> ListRequest:
     return ListRequest(args["metadataPrefix"], args.get("set"), args.get("from"), args.get("until"))
 
 
-def _origins(session: Session) -> dict[str, Center]:
-    return {c.code: c for c in session.scalars(select(Center))}
-
-
 def _token(body: etree._Element, page: Page) -> None:
     total = str(page.request.total or 0)
     cursor = str(page.request.cursor)
@@ -173,20 +168,13 @@ def list_items(
     """ListIdentifiers and ListRecords: one page and its resumption token."""
     page = list_page(session, _list_request(args), repo, now)
     body = sub(root, f"{{{OAI}}}{verb}")
-    origins = _origins(session) if verb == "ListRecords" else {}
-    for dataset in page.datasets:
-        if verb == "ListIdentifiers":
-            header(body, dataset, repo)
-        else:
-            record(
-                body,
-                dataset,
-                origins,
-                repo,
-                page.request.prefix,
-                page.dois.get(dataset.id, {}),
-                now,
-            )
+    if verb == "ListIdentifiers":
+        for row in page.datasets:
+            header(body, row, repo)
+    else:
+        records = records_for(session, page.datasets, repo, page.request.prefix, now)
+        for row in page.datasets:
+            record(body, row, records)
     _token(body, page)
 
 
@@ -197,10 +185,12 @@ def get_record(
     prefix = args["metadataPrefix"]
     if prefix not in FORMATS:
         raise OaiError("cannotDisseminateFormat", f"no metadata format {prefix!r}")
-    dataset = _visible_dataset(session, repo, args["identifier"], now)
-    dois = record_dois(session, [dataset]).get(dataset.id, {})
+    public_id = repo.public_id(args["identifier"])
+    found = record_rows(session, [Dataset.public_id == public_id, listed_clause(now)], 1)
+    if not found:
+        raise OaiError("idDoesNotExist", f"no record {args['identifier']}")
     body = sub(root, f"{{{OAI}}}GetRecord")
-    record(body, dataset, _origins(session), repo, prefix, dois, now)
+    record(body, found[0], records_for(session, found, repo, prefix, now))
 
 
 def _dispatch(

@@ -32,7 +32,7 @@ def payload(public_id: str, origin: str = "LMD", version: int = 1, **extra: Any)
         "max_altitude": 7000.0, "feature_type": "trajectory", "data_version": "R1", "level": 0,
         "access_state": "open", "release_at": None, "origin_center": origin,
         "origin_version": version, "created": "2026-01-01T00:00:00+00:00",
-        "updated": "2026-01-02T00:00:00+00:00",
+        "updated": "2026-01-02T00:00:00+00:00", "doi": f"10.80001/fieldcat.lmd.{public_id}",
         "variables": [
             {"name": "O3", "original_name": "O3", "unit": "ppb", "original_unit": "ppbv"},
             {"name": "CO", "original_name": "CO", "unit": "ppb", "original_unit": "ppbv"},
