@@ -1,7 +1,7 @@
 """The DOI its origin minted for a dataset as a whole, a public column the change log carries
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0008
 Create Date: 2026-12-06 02:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0011"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
