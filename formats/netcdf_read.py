@@ -32,6 +32,7 @@ VALUES_CACHE_BYTES: Final = 256 << 20
 """Decoded values kept per process (least recently used first out); a variable larger than a
 quarter of it is never kept, only its slices read."""
 
+
 @dataclass(frozen=True)
 class StoredVariable:
     """One variable of a stored NetCDF file as a reader sees it."""
