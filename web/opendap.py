@@ -157,7 +157,7 @@ def _xdr(var: Any) -> Iterator[bytes | memoryview]:
         yield np.array([size, size], ">i4").tobytes()
     for block in var.data if var.shape else [var.data[...]]:
         values = np.ascontiguousarray(np.asarray(block).astype(wire, copy=False))
-        yield memoryview(values.reshape(-1).view(np.uint8))
+        yield memoryview(values.reshape(-1).view(np.uint8).data)
     if wire == np.ubyte:
         yield (-size % 4) * b"\0"
 
