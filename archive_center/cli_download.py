@@ -19,7 +19,7 @@ from archive_center.download_jobs import (
     fetch_all,
     write_manifest,
 )
-from catalog.downloads import DOWNLOAD_FORMATS
+from catalog.download_formats import DOWNLOAD_FORMATS
 
 PAGE = 1000
 

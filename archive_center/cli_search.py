@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archive_center.cli_base import fail
-from catalog.schemas import SORT_KEYS
+from catalog.sorting import SORT_KEYS
 from web.links import API_PREFIX
 
 if TYPE_CHECKING:

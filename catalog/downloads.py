@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from sqlalchemy import select
 import formats
 from catalog.access import AccessState, effective_state
 from catalog.conversion_gate import conversion_gate
+from catalog.download_formats import DOWNLOAD_FORMATS
 from catalog.downloads_window import MIN_WINDOWED_SIZE, read_window, window_rows
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
@@ -35,7 +36,7 @@ from catalog.storage import ArchiveStore, resolve_derived
 from formats.flag_columns import FlagMode, flag_column_name, with_flags
 from formats.header_stream import stream_subset
 from formats.netcdf import worth_compressing
-from formats.registry import WRITER_FORMATS, WriterFormat, writer_info
+from formats.registry import WRITER_FORMATS, writer_info
 from formats.subset import subset as subset_datafile
 from formats.timeparse import campaign_time
 
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DownloadFormat = Literal["original", WriterFormat]
-"""What a download may ask for: the original as archived, or any writer format."""
-DOWNLOAD_FORMATS: tuple[str, ...] = get_args(DownloadFormat)
 CHUNK_SIZE = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

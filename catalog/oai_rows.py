@@ -37,6 +37,7 @@ _DATASET_COLUMNS = (
     Dataset.access_state,
     Dataset.release_at,
     Dataset.owner_user_id,
+    Dataset.campaign_id,
     Dataset.updated,
     Dataset.doi,
     Dataset.created,
@@ -69,6 +70,7 @@ class RecordRow:
     access_state: str
     release_at: datetime | None
     owner_user_id: int | None
+    campaign_id: int
     updated: datetime
     doi: str
     """The DOI its origin minted for the dataset as a whole ("" when none)."""

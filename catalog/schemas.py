@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from catalog.dataset_fields import DatasetField, detail_fields, summary_fields
+from catalog.sorting import SortKey
 
 
 class Role(enum.StrEnum):
@@ -50,8 +51,6 @@ class Principal(BaseModel):
         return cls()
 
 
-SortKey = Literal["relevance", "-start", "start", "title", "pi", "platform", "updated"]
-SORT_KEYS: tuple[str, ...] = ("relevance", "-start", "start", "title", "pi", "platform", "updated")
 FACET_NAMES: tuple[str, ...] = (
     "platform",
     "instrument",

@@ -14,8 +14,10 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
-from catalog.downloads import DOWNLOAD_FORMATS, DownloadRequest
-from catalog.schemas import SORT_KEYS, SearchParams
+from catalog.download_formats import DOWNLOAD_FORMATS
+from catalog.downloads import DownloadRequest
+from catalog.schemas import SearchParams
+from catalog.sorting import SORT_KEYS
 from formats.bbox import BBoxError, check_bbox
 from web.search_query import SEARCH_QUERY, TEXT_FILTERS
 

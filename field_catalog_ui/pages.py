@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalog.access import RELEASING_STATES, AccessState
 from catalog.citations import CITATION_FORMATS, citation_text
-from catalog.downloads import DOWNLOAD_FORMATS
+from catalog.download_formats import DOWNLOAD_FORMATS
 from catalog.errors import NotFoundError
 from catalog.plots import plot_pages_of
 from catalog.registration import default_release_at

@@ -6,21 +6,31 @@ closed inside one hold of the lock, so no handle outlives it and threads never m
 the library. Values come back as stored (no masking or scaling): a DAP client applies
 `_FillValue` and friends from the attributes itself.
 
+Whole variables read are kept, decoded, in a small process-wide cache (`VALUES_CACHE_BYTES`)
+keyed by the file's identity (path, inode, size, modification time): a stored variable is one
+zlib chunk, so every slice of it would otherwise decompress all of it again under the lock.
+
 Character arrays (`|S1` with a trailing length dimension, how the writer stores identifiers)
 are presented as strings without that dimension, the way THREDDS and Hyrax present them.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from formats.netcdf import HDF5_LOCK
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+VALUES_CACHE_BYTES: Final = 256 << 20
+"""Decoded values kept per process (least recently used first out); a variable larger than a
+quarter of it is never kept, only its slices read."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,16 @@ def netcdf_layout(path: Path) -> StoredLayout:
 
 
 def read_values(path: Path, name: str, key: tuple[slice, ...]) -> npt.NDArray[Any]:
-    """The values of variable `name` at `key` (one slice per served dimension), as stored."""
+    """The values of variable `name` at `key` (one slice per served dimension), as stored.
+
+    Read-only: the array may be (a view of) the cached whole variable."""
+    whole = _cached_variable(path, name)
+    if whole is not None:
+        return whole[key] if key else whole
+    return _read(path, name, key)
+
+
+def _read(path: Path, name: str, key: tuple[slice, ...]) -> npt.NDArray[Any]:
     import netCDF4
     import numpy as np
 
@@ -79,3 +98,53 @@ def read_values(path: Path, name: str, key: tuple[slice, ...]) -> npt.NDArray[An
             return np.asarray(netCDF4.chartostring(raw), dtype=str)
         values: np.ndarray[Any, Any] = np.asarray(var[key] if key else var[...])
         return values
+
+
+def _variable_bytes(path: Path, name: str) -> int:
+    import netCDF4
+
+    with HDF5_LOCK, netCDF4.Dataset(str(path)) as ds:
+        var = ds.variables[name]
+        return int(var.size) * int(getattr(var.dtype, "itemsize", 64))
+
+
+class _ValuesCache:
+    """Whole decoded variables by (file identity, name), at most `limit` bytes in all."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.entries: OrderedDict[tuple[Any, ...], npt.NDArray[Any]] = OrderedDict()
+        self.used = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> npt.NDArray[Any] | None:
+        with self.lock:
+            values = self.entries.get(key)
+            if values is not None:
+                self.entries.move_to_end(key)
+            return values
+
+    def put(self, key: tuple[Any, ...], values: npt.NDArray[Any]) -> None:
+        values.flags.writeable = False
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = values
+            self.used += values.nbytes
+            while self.used > self.limit:
+                _, dropped = self.entries.popitem(last=False)
+                self.used -= dropped.nbytes
+
+
+_CACHE = _ValuesCache(VALUES_CACHE_BYTES)
+
+
+def _cached_variable(path: Path, name: str) -> npt.NDArray[Any] | None:
+    """The whole variable, from the cache or read once and kept; None if too large to keep."""
+    stat = path.stat()
+    key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, name)
+    values = _CACHE.get(key)
+    if values is None and _variable_bytes(path, name) <= VALUES_CACHE_BYTES // 4:
+        values = _read(path, name, ())
+        _CACHE.put(key, values)
+    return values

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from datetime import UTC, datetime
 
-from catalog.downloads import DOWNLOAD_FORMATS
+from catalog.download_formats import DOWNLOAD_FORMATS
 from catalog.schemas import SearchParams
 from formats.registry import WRITER_FORMATS, WRITERS
 from web.search_query import SEARCH_QUERY, TEXT_FILTERS, search_query

@@ -109,7 +109,9 @@ def _check_item(item: Any, dataset: Any) -> None:
             raise InvalidQueryError(f"index range of {name} outside 0..{size - 1}")
 
 
-def dap_answer(path: Path, name: str, answer: DapAnswer, query: str) -> Iterator[bytes]:
+def dap_answer(
+    path: Path, name: str, answer: DapAnswer, query: str
+) -> Iterator[bytes | memoryview]:
     """The bytes of one DAP2 answer (`dds`, `das`, `dods`, or `ascii`: the values as text,
     the unofficial answer OPeNDAP servers give to `curl`) for constraint `query`.
 
@@ -130,11 +132,34 @@ def dap_answer(path: Path, name: str, answer: DapAnswer, query: str) -> Iterator
     return _data(header, constrained)
 
 
-def _data(header: bytes, constrained: Any) -> Iterator[bytes]:
+def _data(header: bytes, constrained: Any) -> Iterator[bytes | memoryview]:
+    from pydap.model import BaseType
     from pydap.responses.dods import dods
 
     yield header + b"Data:\n"
-    yield from dods(constrained)
+    for var in constrained.children():
+        if isinstance(var, BaseType) and var.dtype.kind in "iuf":
+            yield from _xdr(var)
+        else:
+            yield from dods(var)
+
+
+def _xdr(var: Any) -> Iterator[bytes | memoryview]:
+    """A numeric variable as DAP2 XDR: its length twice, then its values big-endian, each
+    block converted in one NumPy pass and sent without a copy to bytes (pydap's encoder
+    converts, then copies)."""
+    import numpy as np
+    from pydap.responses.dods import DAP2_response_dtypemap
+
+    wire = DAP2_response_dtypemap(var.dtype)
+    size = int(np.prod(var.shape))
+    if var.shape:
+        yield np.array([size, size], ">i4").tobytes()
+    for block in var.data if var.shape else [var.data[...]]:
+        values = np.ascontiguousarray(np.asarray(block).astype(wire, copy=False))
+        yield memoryview(values.reshape(-1).view(np.uint8).data)
+    if wire == np.ubyte:
+        yield (-size % 4) * b"\0"
 
 
 def _text(header: bytes, constrained: Any) -> Iterator[bytes]:

@@ -17,15 +17,13 @@ from archive_center.routers.query import (
     validation_errors_as_query,
 )
 from catalog.citations import CITATION_FORMATS
-from catalog.downloads import (
-    DownloadFormat,
-    DownloadRequest,
-    prepare_download,
-)
+from catalog.download_formats import DownloadFormat
+from catalog.downloads import DownloadRequest, prepare_download
 from catalog.navigation import position_enricher
 from catalog.plots import MAX_PAGES, PLOT_FORMATS, get_plot
-from catalog.schemas import DatasetDetail, SearchPage, SearchParams, SortKey
+from catalog.schemas import DatasetDetail, SearchPage, SearchParams
 from catalog.search import get_citation, get_dataset, search_datasets
+from catalog.sorting import SortKey
 from catalog.track_views import track_feature
 from formats.flag_columns import FlagMode
 from web.deps import (

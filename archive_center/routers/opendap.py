@@ -59,7 +59,7 @@ def _answer_of(public_id: str, answer: str) -> tuple[str, str]:
     return public_id, answer
 
 
-def _chunks(path: Path, public_id: str, answer: str, query: str) -> Iterator[bytes]:
+def _chunks(path: Path, public_id: str, answer: str, query: str) -> Iterator[bytes | memoryview]:
     if answer in DAP4_MEDIA_TYPES:
         return dap4_answer(path, public_id, answer, query)  # type: ignore[arg-type]
     return dap_answer(path, public_id, answer, query)  # type: ignore[arg-type]
@@ -70,7 +70,9 @@ def _headers(answer: str, is_public: bool) -> dict[str, str]:
     return cache_headers(is_public) | described | {"XDODS-Server": "dods/3.2"}
 
 
-def _then_discard(chunks: Iterator[bytes], source: NetcdfSource) -> Iterator[bytes]:
+def _then_discard(
+    chunks: Iterator[bytes | memoryview], source: NetcdfSource
+) -> Iterator[bytes | memoryview]:
     try:
         yield from chunks
     finally:
