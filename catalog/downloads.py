@@ -50,6 +50,8 @@ DownloadFormat = Literal["original", WriterFormat]
 """What a download may ask for: the original as archived, or any writer format."""
 DOWNLOAD_FORMATS: tuple[str, ...] = get_args(DownloadFormat)
 CHUNK_SIZE = 1024 * 1024
+PROCESSING_LEVELS = (0, 1, 2)
+"""0 as submitted, 1 quality controlled, 2 final (released in `catalog.levels`)."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -64,6 +66,8 @@ class DownloadRequest:
     variables: tuple[str, ...] | None = None
     qc: FlagMode | None = None
     """Carry the QC flags as flag columns, and mask or drop flagged values (`flag_columns`)."""
+    level: int | None = None
+    """Serve the newest version released at this processing level or above (None: current)."""
 
     @property
     def is_subset(self) -> bool:
@@ -119,13 +123,26 @@ def iter_file(path: Path, *, delete: bool = False, chunk_size: int = CHUNK_SIZE)
             path.unlink(missing_ok=True)
 
 
-def current_version(session: Session, dataset: Dataset) -> DatasetVersion:
+def current_version(session: Session | None, dataset: Dataset) -> DatasetVersion:
     """The dataset's current archived version."""
     del session  # the versions are loaded with the dataset
     version = dataset.current_version
     if version is None:
         raise InvalidQueryError("this dataset has no archived data at this center")
     return version
+
+
+def version_at_level(dataset: Dataset, level: int | None) -> DatasetVersion:
+    """The current version, or with `level` the newest version released at that level or
+    above (levels only go up, so a Level 2 version has been Level 1); NotFoundError if none."""
+    if level is None:
+        return current_version(None, dataset)
+    if level not in PROCESSING_LEVELS:
+        raise InvalidQueryError(f"level must be one of {PROCESSING_LEVELS}")
+    released = [v for v in dataset.versions if v.level >= level]
+    if not released:
+        raise NotFoundError(f"no version of {dataset.public_id} is released at level {level}")
+    return max(released, key=lambda v: v.id)
 
 
 def origin_base_url(session: Session, dataset: Dataset) -> str | None:
@@ -143,13 +160,15 @@ def is_public(dataset: Dataset, now: datetime) -> bool:
     return effective_state(dataset, now) is AccessState.OPEN
 
 
-def base_filename(dataset: Dataset, version: DatasetVersion) -> str:
-    """A server-made name: campaign, DID, platform and data version; never the upload's."""
+def base_filename(dataset: Dataset, version: DatasetVersion, with_level: bool = False) -> str:
+    """A server-made name: campaign, DID, platform and data version (and the version's level
+    when a level was asked for); never the upload's."""
     parts = [
         dataset.campaign.code,
         f"did{dataset.did}",
         dataset.platform or "",
         f"v{version.data_version}" if version.data_version else "",
+        f"L{version.level}" if with_level else "",
     ]
     return safe_filename("_".join(p for p in parts if p))
 
@@ -325,8 +344,8 @@ def prepare_download(
     origin = origin_base_url(session, dataset)
     if origin is not None:
         return Download("", "", public, iter(()), origin_base_url=origin)
-    version = current_version(session, dataset)
-    name = base_filename(dataset, version)
+    version = version_at_level(dataset, request.level)
+    name = base_filename(dataset, version, request.level is not None)
     if request.format == "original" and not request.is_subset and request.qc is None:
         suffix = safe_filename(Path(version.original_name).suffix.lstrip("."), "dat")
         path = store.original_path(version.sha256)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from catalog.access_admin import publish
 from catalog.audit import record_event
 from catalog.curation import curated_dataset
-from catalog.downloads import current_version
+from catalog.downloads import PROCESSING_LEVELS, current_version
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.models import Dataset
 from catalog.schemas import Principal
@@ -22,7 +22,7 @@ from catalog.schemas import Principal
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-LEVELS = (0, 1, 2)
+LEVELS = PROCESSING_LEVELS
 LEVEL_NAMES = {0: "Level 0 (as submitted)", 1: "Level 1 (quality controlled)", 2: "Level 2 (final)"}
 
 

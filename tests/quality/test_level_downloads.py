@@ -1,0 +1,91 @@
+"""Level as a download choice: `level=` serves the newest version released at that level.
+
+A PI sends version 1, releases Level 1 of it, then sends a corrected version 2 (which starts
+at Level 0 again): the current download is version 2, `level=1` is still version 1's bytes,
+`level=2` is a 404 naming the level, and a level that does not exist is a 400.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from catalog.schemas import Role
+from catalog.users import create_user, issue_api_token
+from tests.archive_center.conftest import NOW, Node
+
+DID = 7702
+
+
+def header_file(version: int, value: float) -> bytes:
+    rows = "\n".join(f"1999-02-01T0{h}:00:00Z {value + h:.2f}" for h in range(6))
+    return (
+        f"DID = {DID}\nFILE START TIME (UTC) = 1999-02-01T00:00:00Z\n"
+        "FILE STOP TIME (UTC) = 1999-02-01T05:00:00Z\nPI NAME = Level, PI\n"
+        "PLATFORM = Level Mast\nINSTRUMENT = Level monitor\nLOCATION = mast\n"
+        f"DATA VERSION = {version}\nREMARKS = level download test\n"
+        f"##END OF HEADER##\nDATE/TIME O3\nUTC ppbv\n{rows}\n"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def pi(node: Node) -> dict[str, str]:
+    with node.app.state.session_factory() as session, session.begin():
+        user = create_user(session, username="lvl-pi", password="pw-pw-pw-pw", role=Role.PI, now=NOW)
+        token = issue_api_token(session, user, name="t", now=NOW)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def versions(node: Node, pi: dict[str, str]) -> dict[str, Any]:
+    c = node.client
+    first, second = header_file(1, 30.0), header_file(2, 40.0)
+    sent = c.post("/api/v1/submissions", files={"file": ("a.txt", io.BytesIO(first))}, headers=pi)
+    assert sent.status_code == 201, sent.text
+    pid = sent.json()["dataset"]
+    body = {"level": 1, "note": "QC reviewed"}
+    released = c.put(f"/api/v1/datasets/{pid}/level", json=body, headers=pi)
+    assert released.status_code == 200, released.text
+    again = c.post("/api/v1/submissions", files={"file": ("b.txt", io.BytesIO(second))}, headers=pi)
+    assert again.status_code == 201 and again.json()["dataset"] == pid, again.text
+    return {"pid": pid, "first": first, "second": second}
+
+
+def test_the_current_version_is_served_without_a_level(
+    node: Node, versions: dict[str, Any]
+) -> None:
+    response = node.client.get(f"/api/v1/datasets/{versions['pid']}/data")
+    assert response.status_code == 200 and response.content == versions["second"]
+    assert node.client.get(f"/api/v1/datasets/{versions['pid']}").json()["level"] == 0
+
+
+def test_level_1_serves_the_older_released_version(node: Node, versions: dict[str, Any]) -> None:
+    response = node.client.get(f"/api/v1/datasets/{versions['pid']}/data", params={"level": 1})
+    assert response.status_code == 200 and response.content == versions["first"]
+    assert "_v1_L1." in response.headers["content-disposition"]
+
+
+def test_level_0_is_the_newest_version(node: Node, versions: dict[str, Any]) -> None:
+    response = node.client.get(f"/api/v1/datasets/{versions['pid']}/data", params={"level": 0})
+    assert response.status_code == 200 and response.content == versions["second"]
+
+
+def test_a_converted_level_download_reads_that_version(
+    node: Node, versions: dict[str, Any]
+) -> None:
+    params: dict[str, Any] = {"level": 1, "format": "csv"}
+    response = node.client.get(f"/api/v1/datasets/{versions['pid']}/data", params=params)
+    assert response.status_code == 200, response.text
+    assert "30.00" in response.text and "40.00" not in response.text
+
+
+def test_no_version_at_level_2_is_a_404(node: Node, versions: dict[str, Any]) -> None:
+    response = node.client.get(f"/api/v1/datasets/{versions['pid']}/data", params={"level": 2})
+    assert response.status_code == 404 and "level 2" in response.text
+
+
+def test_an_unknown_level_is_a_400(node: Node, versions: dict[str, Any]) -> None:
+    response = node.client.get(f"/api/v1/datasets/{versions['pid']}/data", params={"level": 3})
+    assert response.status_code == 400
