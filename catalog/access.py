@@ -9,6 +9,7 @@ reads only what is open.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -31,6 +32,7 @@ __all__ = [
     "data_readable_filter",
     "effective_state",
     "effective_state_sql",
+    "facts_at_level",
     "product_visible_filter",
     "visibility_key",
     "visible_filter",
@@ -49,6 +51,41 @@ class AccessFacts(Protocol):
     def release_at(self) -> datetime | None: ...
     @property
     def owner_user_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class LevelFacts:
+    """A dataset's access facts with a per-level rule's state and release in place."""
+
+    public_id: str
+    access_state: str
+    release_at: datetime | None
+    owner_user_id: int | None
+
+
+def served_level(dataset: Dataset, level: int | None) -> int:
+    """The level of the data a request is served: the newest version at `level` or above,
+    or without one the current version's (the dataset's `level`, mirrored too)."""
+    if level is None:
+        return dataset.level
+    version = dataset.newest_at_level(level)
+    return level if version is None else version.level
+
+
+def facts_at_level(dataset: Dataset, level: int | None) -> AccessFacts:
+    """What the policy reads for data at `level` (see `served_level`): the dataset itself,
+    or where it has a rule for that level (`Dataset.level_access`), the rule's state and
+    release date. Visibility of the record stays the dataset's own."""
+    rule = (dataset.level_access or {}).get(str(served_level(dataset, level)))
+    if rule is None:
+        return dataset
+    release = rule.get("release_at")
+    return LevelFacts(
+        public_id=dataset.public_id,
+        access_state=str(rule["state"]),
+        release_at=None if release is None else datetime.fromisoformat(str(release)),
+        owner_user_id=dataset.owner_user_id,
+    )
 
 
 def effective_state(dataset: AccessFacts, now: datetime) -> AccessState:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 import formats
-from catalog.access import AccessState, effective_state
+from catalog.access import AccessState, effective_state, facts_at_level
 from catalog.conversion_gate import conversion_gate
 from catalog.downloads_window import MIN_WINDOWED_SIZE, read_window, window_rows
 from catalog.errors import InvalidQueryError, NotFoundError
@@ -139,10 +139,10 @@ def version_at_level(dataset: Dataset, level: int | None) -> DatasetVersion:
         return current_version(None, dataset)
     if level not in PROCESSING_LEVELS:
         raise InvalidQueryError(f"level must be one of {PROCESSING_LEVELS}")
-    released = [v for v in dataset.versions if v.level >= level]
-    if not released:
+    version = dataset.newest_at_level(level)
+    if version is None:
         raise NotFoundError(f"no version of {dataset.public_id} is released at level {level}")
-    return max(released, key=lambda v: v.id)
+    return version
 
 
 def origin_base_url(session: Session, dataset: Dataset) -> str | None:
@@ -155,9 +155,10 @@ def origin_base_url(session: Session, dataset: Dataset) -> str | None:
     return center.base_url.rstrip("/")
 
 
-def is_public(dataset: Dataset, now: datetime) -> bool:
-    """Whether anyone may read the data right now (so caches may keep it)."""
-    return effective_state(dataset, now) is AccessState.OPEN
+def is_public(dataset: Dataset, now: datetime, level: int | None = None) -> bool:
+    """Whether anyone may read the data (of the current version, or the newest at `level`)
+    right now, so caches may keep it."""
+    return effective_state(facts_at_level(dataset, level), now) is AccessState.OPEN
 
 
 def base_filename(dataset: Dataset, version: DatasetVersion, with_level: bool = False) -> str:
@@ -339,8 +340,8 @@ def prepare_download(
     (a converted or subset file with what `enrich` adds: merged positions)."""
     if request.format not in DOWNLOAD_FORMATS:
         raise InvalidQueryError(f"unknown format {request.format!r}")
-    dataset = load_dataset_for_data(session, public_id, principal, now)
-    public = is_public(dataset, now)
+    dataset = load_dataset_for_data(session, public_id, principal, now, request.level)
+    public = is_public(dataset, now, request.level)
     origin = origin_base_url(session, dataset)
     if origin is not None:
         return Download("", "", public, iter(()), origin_base_url=origin)

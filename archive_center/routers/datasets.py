@@ -193,7 +193,9 @@ def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectRespon
         304: {"description": "Not modified (the original's ETag matched)"},
         307: {"description": "Held by another center: its same URL"},
     },
-    dependencies=[forbid_unknown_query("format", "start", "end", "bbox", "variables", "qc", "level")],
+    dependencies=[
+        forbid_unknown_query("format", "start", "end", "bbox", "variables", "qc", "level")
+    ],
 )
 def download_data(
     public_id: str,

@@ -33,7 +33,19 @@ def header_file(version: int, value: float) -> bytes:
 @pytest.fixture(scope="module")
 def pi(node: Node) -> dict[str, str]:
     with node.app.state.session_factory() as session, session.begin():
-        user = create_user(session, username="lvl-pi", password="pw-pw-pw-pw", role=Role.PI, now=NOW)
+        user = create_user(
+            session, username="lvl-pi", password="pw-pw-pw-pw", role=Role.PI, now=NOW
+        )
+        token = issue_api_token(session, user, name="t", now=NOW)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def staff(node: Node) -> dict[str, str]:
+    with node.app.state.session_factory() as session, session.begin():
+        user = create_user(
+            session, username="lvl-staff", password="pw-pw-pw-pw", role=Role.STAFF, now=NOW
+        )
         token = issue_api_token(session, user, name="t", now=NOW)
     return {"Authorization": f"Bearer {token}"}
 
@@ -89,3 +101,65 @@ def test_no_version_at_level_2_is_a_404(node: Node, versions: dict[str, Any]) ->
 def test_an_unknown_level_is_a_400(node: Node, versions: dict[str, Any]) -> None:
     response = node.client.get(f"/api/v1/datasets/{versions['pid']}/data", params={"level": 3})
     assert response.status_code == 400
+
+
+def _rule(node: Node, pid: str, who: dict[str, str], **body: Any) -> Any:
+    return node.client.put(f"/api/v1/datasets/{pid}/level-access", json=body, headers=who)
+
+
+def test_an_embargo_over_level_0_while_level_1_is_open(
+    node: Node, versions: dict[str, Any], pi: dict[str, str]
+) -> None:
+    """Current version 2 is Level 0; version 1 is Level 1. Embargo Level 0 only."""
+    pid, c = versions["pid"], node.client
+    until = "2030-01-01T00:00:00Z"
+    reason = "preliminary data"
+    other = {"Authorization": "Bearer nobody"}
+    assert _rule(
+        node, pid, other, level=0, state="embargoed", release_at=until, reason=reason
+    ).status_code in (401, 403)
+    done = _rule(node, pid, pi, level=0, state="embargoed", release_at=until, reason=reason)
+    assert done.status_code == 200, done.text
+    assert done.json()["level_access"]["0"]["state"] == "embargoed"
+    closed = c.get(f"/api/v1/datasets/{pid}/data")
+    assert closed.status_code == 403 and "2030-01-01" in closed.text
+    assert c.get(f"/api/v1/datasets/{pid}/data", params={"level": 0}).status_code == 403
+    opened = c.get(f"/api/v1/datasets/{pid}/data", params={"level": 1})
+    assert opened.status_code == 200 and opened.content == versions["first"]
+    owner = c.get(f"/api/v1/datasets/{pid}/data", headers=pi)
+    assert owner.status_code == 200 and owner.content == versions["second"]
+    assert c.get(f"/api/v1/datasets/{pid}").json()["level_access"]["0"]["release_at"]
+    assert c.get(f"/api/v1/datasets/{pid}/plot").status_code == 403
+
+
+def test_the_reverse_rule_and_inherit_are_audited(
+    node: Node, versions: dict[str, Any], pi: dict[str, str], staff: dict[str, str]
+) -> None:
+    pid, c = versions["pid"], node.client
+    until = "2030-01-01T00:00:00Z"
+    assert (
+        _rule(
+            node, pid, pi, level=1, state="embargoed", release_at=until, reason="review"
+        ).status_code
+        == 200
+    )
+    assert _rule(node, pid, pi, level=0, state="open", reason="shared now").status_code == 200
+    assert c.get(f"/api/v1/datasets/{pid}/data").status_code == 200
+    assert c.get(f"/api/v1/datasets/{pid}/data", params={"level": 1}).status_code == 403
+    assert _rule(node, pid, pi, level=1, state="inherit", reason="done").status_code == 200
+    assert _rule(node, pid, pi, level=0, state="inherit", reason="done").status_code == 200
+    assert c.get(f"/api/v1/datasets/{pid}/data", params={"level": 1}).status_code == 200
+    assert c.get(f"/api/v1/datasets/{pid}").json()["level_access"] is None
+    events = c.get(f"/api/v1/datasets/{pid}/audit", headers=staff).json()
+    rules = [e for e in events if e["action"] == "level.access"]
+    assert len(rules) == 5 and all(e["reason"] for e in rules)
+    assert rules[0]["after"]["rule"] is None or rules[-1]["after"]["rule"] is None
+
+
+def test_an_embargo_needs_its_release_date(
+    node: Node, versions: dict[str, Any], pi: dict[str, str]
+) -> None:
+    answer = _rule(node, versions["pid"], pi, level=2, state="embargoed", reason="no date")
+    assert answer.status_code == 400
+    answer = _rule(node, versions["pid"], pi, level=2, state="inherit", reason="no rule")
+    assert answer.status_code == 409
