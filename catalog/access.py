@@ -20,6 +20,7 @@ from catalog.models import Dataset, Product
 from catalog.schemas import Principal, Role
 
 __all__ = [
+    "LEVEL_RULE_STATES",
     "PRIVILEGED",
     "RELEASING_STATES",
     "SHARED_STATES",
@@ -38,6 +39,8 @@ __all__ = [
     "visible_filter",
 ]
 PRIVILEGED = (Role.STAFF, Role.ADMIN)
+LEVEL_RULE_STATES = (AccessState.OPEN.value, AccessState.EMBARGOED.value)
+"""What a per-level access rule may say (`Dataset.level_access`, set in `levels`)."""
 
 
 class AccessFacts(Protocol):
@@ -79,13 +82,22 @@ def facts_at_level(dataset: Dataset, level: int | None) -> AccessFacts:
     rule = (dataset.level_access or {}).get(str(served_level(dataset, level)))
     if rule is None:
         return dataset
+    state, release = _rule_state(rule)
+    return LevelFacts(dataset.public_id, state, release, dataset.owner_user_id)
+
+
+def _rule_state(rule: object) -> tuple[str, datetime | None]:
+    """A rule's state and release date; a rule this center cannot read (a peer's, malformed)
+    closes the data rather than opening it."""
+    closed = (AccessState.EMBARGOED.value, None)
+    if not isinstance(rule, dict) or rule.get("state") not in LEVEL_RULE_STATES:
+        return closed
     release = rule.get("release_at")
-    return LevelFacts(
-        public_id=dataset.public_id,
-        access_state=str(rule["state"]),
-        release_at=None if release is None else datetime.fromisoformat(str(release)),
-        owner_user_id=dataset.owner_user_id,
-    )
+    try:
+        when = None if release is None else datetime.fromisoformat(str(release))
+    except ValueError:
+        return closed
+    return str(rule["state"]), when
 
 
 def effective_state(dataset: AccessFacts, now: datetime) -> AccessState:

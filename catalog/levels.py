@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from catalog.access import LEVEL_RULE_STATES
 from catalog.access_admin import publish
 from catalog.audit import record_event
 from catalog.curation import curated_dataset
@@ -54,10 +55,6 @@ def release_level(
     )  # fmt: skip
     publish(session, dataset, now)
     return dataset
-
-
-LEVEL_RULE_STATES = ("open", "embargoed")
-"""What a per-level rule may say; `inherit` removes the rule (the dataset's state applies)."""
 
 
 def set_level_access(

@@ -163,3 +163,23 @@ def test_an_embargo_needs_its_release_date(
     assert answer.status_code == 400
     answer = _rule(node, versions["pid"], pi, level=2, state="inherit", reason="no rule")
     assert answer.status_code == 409
+
+
+def test_a_rule_this_center_cannot_read_closes_the_data(
+    node: Node, versions: dict[str, Any]
+) -> None:
+    """A malformed rule (as a peer might send) never opens data: it reads as an embargo."""
+    from sqlalchemy import select
+
+    from catalog.models import Dataset
+
+    pid = versions["pid"]
+    with node.app.state.session_factory() as session, session.begin():
+        dataset = session.scalars(select(Dataset).where(Dataset.public_id == pid)).one()
+        dataset.level_access = {"0": {"state": "wide-open"}}
+    try:
+        assert node.client.get(f"/api/v1/datasets/{pid}/data").status_code == 403
+    finally:
+        with node.app.state.session_factory() as session, session.begin():
+            dataset = session.scalars(select(Dataset).where(Dataset.public_id == pid)).one()
+            dataset.level_access = None

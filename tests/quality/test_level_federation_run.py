@@ -61,3 +61,42 @@ def test_a_released_level_reaches_the_peer_within_a_second(pair: dict[str, Node]
         headers={"Authorization": f"Bearer {staff_token(npl)}"}, timeout=10,
     )  # fmt: skip
     assert refused.status_code == 409  # a mirror is released at its origin only
+
+
+def rules_at(node: Node, public_id: str) -> object:
+    response = node.get(f"/datasets/{public_id}")
+    return response.json().get("level_access") if response.status_code == 200 else "absent"
+
+
+def test_a_level_rule_reaches_the_peer_and_is_set_at_the_origin_only(
+    pair: dict[str, Node],
+) -> None:
+    joss, npl = pair["JOSS"], pair["NPL"]
+    (pid,) = publish(joss, 1, label="rule")
+    eventually(lambda: rules_at(npl, pid) is None, timeout=30)
+    body = {"level": 0, "state": "embargoed", "release_at": "2031-01-01T00:00:00Z", "reason": "r"}
+    with make_session_factory(joss.engine)() as session, session.begin():
+        now = datetime.now(UTC)
+        user = create_user(
+            session, username="rules", password="pw-pw-pw-pw", role=Role.STAFF, now=now
+        )
+        token = issue_api_token(session, user, name="t", now=now)
+    response = httpx.put(
+        f"{joss.url}/api/v1/datasets/{pid}/level-access", json={**body, "reason": "preliminary"},
+        headers={"Authorization": f"Bearer {token}"}, timeout=10,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    expected = {"0": {"state": "embargoed", "release_at": "2031-01-01T00:00:00+00:00"}}
+    assert rules_at(joss, pid) == expected, rules_at(joss, pid)
+    eventually(lambda: rules_at(npl, pid) == expected, timeout=10, every=0.05)
+    with make_session_factory(npl.engine)() as session, session.begin():
+        now = datetime.now(UTC)
+        user = create_user(
+            session, username="rules", password="pw-pw-pw-pw", role=Role.STAFF, now=now
+        )
+        npl_token = issue_api_token(session, user, name="t", now=now)
+    refused = httpx.put(
+        f"{npl.url}/api/v1/datasets/{pid}/level-access", json={**body, "reason": "not here"},
+        headers={"Authorization": f"Bearer {npl_token}"}, timeout=10,
+    )  # fmt: skip
+    assert refused.status_code == 409  # a mirror's rules are set at its origin only
