@@ -145,6 +145,7 @@ def ui_routers() -> list[APIRouter]:
     from field_catalog_ui import (
         account_routes,
         cids_routes,
+        job_routes,
         report_routes,
         routes,
         staff_routes,
@@ -162,6 +163,7 @@ def ui_routers() -> list[APIRouter]:
         user_routes.router,
         report_routes.router,
         cids_routes.router,
+        job_routes.router,
     ]
 
 

@@ -236,6 +236,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /upload": Row("form"),
     "GET /products": Row("listing"),
     "GET /submissions": Row("submission"),
+    "GET /jobs": Row("submission"),
     "GET /submissions/{submission_id}": Row("submission", path="/submissions/1"),
     "GET /reports": Row("listing"),
     "GET /reports/{kind}/new": Row("public", path="/reports/status/new"),
