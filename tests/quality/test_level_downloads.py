@@ -183,3 +183,26 @@ def test_a_rule_this_center_cannot_read_closes_the_data(
         with node.app.state.session_factory() as session, session.begin():
             dataset = session.scalars(select(Dataset).where(Dataset.public_id == pid)).one()
             dataset.level_access = None
+
+
+def _platforms(node: Node) -> dict[str, int]:
+    page = node.client.get("/api/v1/datasets", params={"limit": 1}).json()
+    return {f["value"]: f["count"] for f in page["facets"]["platform"]}
+
+
+def test_facets_show_the_registry_names(
+    node: Node, versions: dict[str, Any], staff: dict[str, str]
+) -> None:
+    """Registered as `LEVEL mast`, the platform the files call `Level Mast` is faceted under
+    the registry's spelling, with the same count; other platforms are unchanged."""
+    before = _platforms(node)
+    assert before.get("Level Mast") == 1
+    place = {"kind": "station", "name": "LEVEL mast", "latitude": 4.0, "longitude": 73.0}
+    made = node.client.post("/api/v1/places", json=place, headers=staff)
+    assert made.status_code == 201, made.text
+    after = _platforms(node)
+    assert after.pop("LEVEL mast") == 1 and "Level Mast" not in after
+    before.pop("Level Mast")
+    assert after == before
+    filtered = node.client.get("/api/v1/datasets", params={"platform": "LEVEL mast"}).json()
+    assert [i["public_id"] for i in filtered["items"]] == [versions["pid"]]
