@@ -66,7 +66,10 @@ def facet_counts(
     return facets, total
 
 
-REGISTRY_FACETS = {"platform": Place, "instrument": Instrument}
+REGISTRY_FACETS: dict[str, type[Place] | type[Instrument]] = {
+    "platform": Place,
+    "instrument": Instrument,
+}
 """Facets whose values are shown in the registry's spelling where the registry names them."""
 
 
