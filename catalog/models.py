@@ -170,6 +170,9 @@ class Dataset(Base):
     level_access: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=public(view="detail"))
     """Per-level access rules replacing the dataset's for data of that level:
     `{"<level>": {"state": "open"|"embargoed", "release_at": ISO time or null}}` (`levels`)."""
+    deployment: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=public(view="detail"))
+    """The registry's record of the linked deployment (instrument, place and period), kept by
+    `registry` when the link is made: it travels to the peers with the dataset."""
     title: Mapped[str] = mapped_column(String(500), default="", info=public())
     summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")

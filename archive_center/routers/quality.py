@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from catalog.access_admin import publish
 from catalog.levels import release_level, set_level_access
+from catalog.models import Dataset
 from catalog.qc import override_flags, qc_report
 from catalog.registry import choose_deployment
 from catalog.schemas import Principal, Role
@@ -128,6 +130,7 @@ def put_deployment(
 ) -> dict[str, Any]:
     """The dataset's PI or staff: link it to a deployment of the registry (audited)."""
     link = choose_deployment(session, public_id, body.deployment_id, actor=curator, now=now)
+    publish(session, session.get_one(Dataset, link.dataset_id), now)  # peers see the registry
     return {
         "public_id": public_id,
         "deployment_id": link.deployment_id,

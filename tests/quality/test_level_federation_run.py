@@ -100,3 +100,41 @@ def test_a_level_rule_reaches_the_peer_and_is_set_at_the_origin_only(
         headers={"Authorization": f"Bearer {npl_token}"}, timeout=10,
     )  # fmt: skip
     assert refused.status_code == 409  # a mirror's rules are set at its origin only
+
+
+def test_a_datasets_registry_record_reaches_the_peer(pair: dict[str, Node]) -> None:
+    """Staff link a dataset to a deployment at the origin: the peer shows the instrument, the
+    station with its position, and the deployment's period."""
+    joss, npl = pair["JOSS"], pair["NPL"]
+    (pid,) = publish(joss, 1, label="registry")
+    eventually(lambda: npl.get(f"/datasets/{pid}").status_code == 200, timeout=30)
+    with make_session_factory(joss.engine)() as session, session.begin():
+        now = datetime.now(UTC)
+        user = create_user(
+            session, username="reg", password="pw-pw-pw-pw", role=Role.STAFF, now=now
+        )
+        headers = {"Authorization": f"Bearer {issue_api_token(session, user, name='t', now=now)}"}
+    api = f"{joss.url}/api/v1"
+    station = {"kind": "station", "name": "Kaashidhoo", "latitude": 4.97, "longitude": 73.47}
+    place = httpx.post(f"{api}/places", json=station, headers=headers, timeout=10).json()
+    body = {"name": "Ozone analyser X", "kind": "ozone"}
+    instrument = httpx.post(f"{api}/instruments", json=body, headers=headers, timeout=10).json()
+    deploy = {"place_id": place["id"], "start": "1990-01-01T00:00:00Z"}
+    deployment = httpx.post(
+        f"{api}/instruments/{instrument['id']}/deployments", json=deploy, headers=headers,
+        timeout=10,
+    )  # fmt: skip
+    assert deployment.status_code == 201, deployment.text
+    chosen = httpx.put(
+        f"{api}/datasets/{pid}/deployment", json={"deployment_id": deployment.json()["id"]},
+        headers=headers, timeout=10,
+    )  # fmt: skip
+    assert chosen.status_code == 200, chosen.text
+
+    def mirrored() -> object:
+        return npl.get(f"/datasets/{pid}").json().get("deployment")
+
+    record = eventually(mirrored, timeout=10, every=0.05)
+    assert record["instrument"] == "Ozone analyser X" and record["place"] == "Kaashidhoo"
+    assert record["place_kind"] == "station" and record["latitude"] == 4.97
+    assert record["start"].startswith("1990-01-01") and record["stop"] is None

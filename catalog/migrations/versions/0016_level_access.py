@@ -1,4 +1,5 @@
-"""Per-level access rules of a dataset (`datasets.level_access`)
+"""Per-level access rules of a dataset (`datasets.level_access`) and its registry record
+(`datasets.deployment`)
 
 Revision ID: 0016
 Revises: 0011
@@ -19,8 +20,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("datasets") as batch:
         batch.add_column(sa.Column("level_access", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("deployment", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("datasets") as batch:
+        batch.drop_column("deployment")
         batch.drop_column("level_access")
