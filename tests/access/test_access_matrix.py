@@ -449,8 +449,8 @@ def test_dataset_routes(matrix: MatrixNode, caller: str, key: str) -> None:
         _assert_no_canaries(_text(response), caller, where)
         if expected == 404:
             _same_as_missing(matrix, caller, key, response, pid)
-        if response.status_code == 200 and row.kind in ("data", "bundle", "dap"):
-            assert data_canary(STATES.index(state)) in _text(response) or key.endswith("plot")
+        if response.status_code == 200 and row.kind == "dap":
+            assert data_canary(STATES.index(state)) in _text(response)
         if response.status_code == 200 and row.kind in ("data", "bundle"):
             holds_values = not key.endswith(("/plot", "/qc"))
             assert data_canary(STATES.index(state)) in _text(response) or not holds_values
