@@ -169,6 +169,7 @@ def ui_routers() -> list[APIRouter]:
         account_routes,
         cids_routes,
         home_signin_routes,
+        job_routes,
         report_routes,
         routes,
         staff_routes,
@@ -188,6 +189,7 @@ def ui_routers() -> list[APIRouter]:
         user_routes.router,
         report_routes.router,
         cids_routes.router,
+        job_routes.router,
     ]
 
 

@@ -59,7 +59,33 @@ def node_kinds(engine: Engine) -> dict[str, JobKind]:
             center_code=_STATE["center_code"], now=_now(),
         )  # fmt: skip
 
-    return {"pull-transfer": pull}
+    def build(session: Session, definition: JobDefinition, due: datetime) -> dict[str, Any]:
+        return build_merge_job(session, int(definition.params["merge_id"]), now=_now())
+
+    return {"pull-transfer": pull, "build-merge": build}
+
+
+def build_merge_job(session: Session, merge_id: int, now: datetime) -> dict[str, Any]:
+    """Build one CIDS merged product again (a new DATA VERSION), whatever its inputs."""
+    from catalog.cids_models import MergeDefinition
+    from catalog.merges import build_merge
+
+    definition = session.get(MergeDefinition, merge_id)
+    if definition is None:
+        raise LookupError(f"merged product {merge_id} no longer exists")
+    dataset = build_merge(
+        session, _STATE["store"], definition, _STATE["center_code"], _STATE["campaign_code"], now
+    )
+    return {
+        "merge_id": merge_id,
+        "dataset": dataset.public_id,
+        "data_version": dataset.data_version,
+    }
+
+
+def configure(engine: Engine, store: Any, center_code: str, campaign_code: str) -> None:
+    """What this process's jobs work on (`start_jobs` sets it from the settings)."""
+    _STATE.update(engine=engine, store=store, center_code=center_code, campaign_code=campaign_code)
 
 
 def run_attempt(engine: Engine, definition_id: int, due_at: datetime, attempt: int) -> None:
@@ -180,9 +206,7 @@ def start_jobs(settings: Settings, engine: Engine, stop: threading.Event) -> thr
     """Start the scheduler and queue worker of this process in a thread."""
     from catalog.storage import ArchiveStore
 
-    _STATE.update(
-        engine=engine, store=ArchiveStore(settings.root), center_code=settings.center_code
-    )
+    configure(engine, ArchiveStore(settings.root), settings.center_code, settings.campaign.code)
     poll_s = settings.worker.poll_s
     if engine.dialect.name == "postgresql":
         ensure_queue_schema(engine)

@@ -11,6 +11,7 @@ embargoed, password, campaign) and reads only what is open.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -26,6 +27,7 @@ from catalog.models import Dataset, Product
 from catalog.schemas import Principal, Role
 
 __all__ = [
+    "LEVEL_RULE_STATES",
     "PRIVILEGED",
     "RELEASING_STATES",
     "SHARED_STATES",
@@ -38,11 +40,14 @@ __all__ = [
     "data_readable_filter",
     "effective_state",
     "effective_state_sql",
+    "facts_at_level",
     "product_visible_filter",
     "visibility_key",
     "visible_filter",
 ]
 PRIVILEGED = (Role.STAFF, Role.ADMIN)
+LEVEL_RULE_STATES = (AccessState.OPEN.value, AccessState.EMBARGOED.value)
+"""What a per-level access rule may say (`Dataset.level_access`, set in `levels`)."""
 
 
 class AccessFacts(Protocol):
@@ -58,6 +63,51 @@ class AccessFacts(Protocol):
     def owner_user_id(self) -> int | None: ...
     @property
     def campaign_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class LevelFacts:
+    """A dataset's access facts with a per-level rule's state and release in place."""
+
+    public_id: str
+    access_state: str
+    release_at: datetime | None
+    owner_user_id: int | None
+    campaign_id: int
+
+
+def served_level(dataset: Dataset, level: int | None) -> int:
+    """The level of the data a request is served: the newest version at `level` or above,
+    or without one the current version's (the dataset's `level`, mirrored too)."""
+    if level is None:
+        return dataset.level
+    version = dataset.newest_at_level(level)
+    return level if version is None else version.level
+
+
+def facts_at_level(dataset: Dataset, level: int | None) -> AccessFacts:
+    """What the policy reads for data at `level` (see `served_level`): the dataset itself,
+    or where it has a rule for that level (`Dataset.level_access`), the rule's state and
+    release date. Visibility of the record stays the dataset's own."""
+    rule = (dataset.level_access or {}).get(str(served_level(dataset, level)))
+    if rule is None:
+        return dataset
+    state, release = _rule_state(rule)
+    return LevelFacts(dataset.public_id, state, release, dataset.owner_user_id, dataset.campaign_id)
+
+
+def _rule_state(rule: object) -> tuple[str, datetime | None]:
+    """A rule's state and release date; a rule this center cannot read (a peer's, malformed)
+    closes the data rather than opening it."""
+    closed = (AccessState.EMBARGOED.value, None)
+    if not isinstance(rule, dict) or rule.get("state") not in LEVEL_RULE_STATES:
+        return closed
+    release = rule.get("release_at")
+    try:
+        when = None if release is None else datetime.fromisoformat(str(release))
+    except ValueError:
+        return closed
+    return str(rule["state"]), when
 
 
 def effective_state(dataset: AccessFacts, now: datetime) -> AccessState:

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import JSON, Column, Table
 
 from catalog.model_base import PUBLIC, PublicField
 from catalog.models import Dataset
@@ -47,7 +47,7 @@ def _field(column: Column[Any]) -> DatasetField:
     scalar = getattr(default, "arg", None) if default is not None else None
     return DatasetField(
         name=column.key,
-        python_type=column.type.python_type,
+        python_type=dict if isinstance(column.type, JSON) else column.type.python_type,
         nullable=bool(column.nullable),
         default=None if callable(scalar) else scalar,
         use=column.info[PUBLIC],

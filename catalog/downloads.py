@@ -23,7 +23,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 import formats
-from catalog.access import AccessState, effective_state
+from catalog.access import AccessState, effective_state, facts_at_level
 from catalog.conversion_gate import conversion_gate
 from catalog.download_formats import DOWNLOAD_FORMATS
 from catalog.downloads_window import MIN_WINDOWED_SIZE, read_window, window_rows
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
+PROCESSING_LEVELS = (0, 1, 2)
+"""0 as submitted, 1 quality controlled, 2 final (released in `catalog.levels`)."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -62,6 +64,8 @@ class DownloadRequest:
     variables: tuple[str, ...] | None = None
     qc: FlagMode | None = None
     """Carry the QC flags as flag columns, and mask or drop flagged values (`flag_columns`)."""
+    level: int | None = None
+    """Serve the newest version released at this processing level or above (None: current)."""
 
     @property
     def is_subset(self) -> bool:
@@ -117,12 +121,25 @@ def iter_file(path: Path, *, delete: bool = False, chunk_size: int = CHUNK_SIZE)
             path.unlink(missing_ok=True)
 
 
-def current_version(session: Session, dataset: Dataset) -> DatasetVersion:
+def current_version(session: Session | None, dataset: Dataset) -> DatasetVersion:
     """The dataset's current archived version."""
     del session  # the versions are loaded with the dataset
     version = dataset.current_version
     if version is None:
         raise InvalidQueryError("this dataset has no archived data at this center")
+    return version
+
+
+def version_at_level(dataset: Dataset, level: int | None) -> DatasetVersion:
+    """The current version, or with `level` the newest version released at that level or
+    above (levels only go up, so a Level 2 version has been Level 1); NotFoundError if none."""
+    if level is None:
+        return current_version(None, dataset)
+    if level not in PROCESSING_LEVELS:
+        raise InvalidQueryError(f"level must be one of {PROCESSING_LEVELS}")
+    version = dataset.newest_at_level(level)
+    if version is None:
+        raise NotFoundError(f"no version of {dataset.public_id} is released at level {level}")
     return version
 
 
@@ -141,18 +158,21 @@ def center_base_url(session: Session, code: str) -> str | None:
     return center.base_url.rstrip("/")
 
 
-def is_public(dataset: Dataset, now: datetime) -> bool:
-    """Whether anyone may read the data right now (so caches may keep it)."""
-    return effective_state(dataset, now) is AccessState.OPEN
+def is_public(dataset: Dataset, now: datetime, level: int | None = None) -> bool:
+    """Whether anyone may read the data (of the current version, or the newest at `level`)
+    right now, so caches may keep it."""
+    return effective_state(facts_at_level(dataset, level), now) is AccessState.OPEN
 
 
-def base_filename(dataset: Dataset, version: DatasetVersion) -> str:
-    """A server-made name: campaign, DID, platform and data version; never the upload's."""
+def base_filename(dataset: Dataset, version: DatasetVersion, with_level: bool = False) -> str:
+    """A server-made name: campaign, DID, platform and data version (and the version's level
+    when a level was asked for); never the upload's."""
     parts = [
         dataset.campaign.code,
         f"did{dataset.did}",
         dataset.platform or "",
         f"v{version.data_version}" if version.data_version else "",
+        f"L{version.level}" if with_level else "",
     ]
     return safe_filename("_".join(p for p in parts if p))
 
@@ -323,13 +343,13 @@ def prepare_download(
     (a converted or subset file with what `enrich` adds: merged positions)."""
     if request.format not in DOWNLOAD_FORMATS:
         raise InvalidQueryError(f"unknown format {request.format!r}")
-    dataset = load_dataset_for_data(session, public_id, principal, now)
-    public = is_public(dataset, now)
+    dataset = load_dataset_for_data(session, public_id, principal, now, request.level)
+    public = is_public(dataset, now, request.level)
     origin = origin_base_url(session, dataset)
     if origin is not None:
         return Download("", "", public, iter(()), origin_base_url=origin)
-    version = current_version(session, dataset)
-    name = base_filename(dataset, version)
+    version = version_at_level(dataset, request.level)
+    name = base_filename(dataset, version, request.level is not None)
     if request.format == "original" and not request.is_subset and request.qc is None:
         suffix = safe_filename(Path(version.original_name).suffix.lstrip("."), "dat")
         path = store.original_path(version.sha256)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalog.access import SHARED_STATES, effective_state_sql
 from catalog.models import Center, Dataset, PeerState, Variable, fold
+from catalog.registry_models import Instrument, Place
 from catalog.schemas import CenterFreshness, FacetCount
 
 FACET_LIMIT = 50
@@ -60,7 +61,32 @@ def facet_counts(
             total = int(count)
         elif value is not None and value != "":
             merged[name].setdefault(fold(str(value)) or "", Counter())[str(value)] += int(count)
-    return {name: _top(variants) for name, variants in merged.items()}, total
+    facets = {name: _top(variants) for name, variants in merged.items()}
+    _registry_names(session, facets)
+    return facets, total
+
+
+REGISTRY_FACETS: dict[str, type[Place] | type[Instrument]] = {
+    "platform": Place,
+    "instrument": Instrument,
+}
+"""Facets whose values are shown in the registry's spelling where the registry names them."""
+
+
+def _registry_names(session: Session, facets: dict[str, list[FacetCount]]) -> None:
+    """Show a platform or instrument the registry knows by the registry's name.
+
+    A dataset is linked to a deployment when its free-text names equal the registry's,
+    case-folded (`catalog.registry`), and the facets group case-folded: so the count of a
+    value is that of the datasets carrying the registry's name, and only its spelling
+    changes. One indexed look-up of at most `FACET_LIMIT` keys per facet, after counting."""
+    for name, table in REGISTRY_FACETS.items():
+        keys = {fold(fc.value) or "": fc for fc in facets[name]}
+        if not keys:
+            continue
+        rows = session.execute(select(table.key, table.name).where(table.key.in_(keys)))
+        for key, registered in rows:
+            keys[key].value = registered
 
 
 def _top(variants: dict[str, Counter[str]]) -> list[FacetCount]:

@@ -8,9 +8,11 @@ exactly one updates the row, and only that one hands the run to the queue. The q
 (definition, due time, attempt), so a run recorded twice would fail at the database.
 
 Kinds: `rerun-qc` (QC of an instrument's datasets runs again: `params.instrument_id`),
-`daily-digest` (a daily report listing the datasets registered since the previous run) and
+`daily-digest` (a daily report listing the datasets registered since the previous run),
 `pull-transfer` (`params.source_id`: a transfer source is pulled; the node supplies it, since
-it runs the submission pipeline, see `execute_run`).
+it runs the submission pipeline, see `execute_run`) and `build-merge` (`params.merge_id`: a
+CIDS merged product is built again from its inputs' current versions; the node supplies it,
+since it writes to the archive).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from catalog.errors import InvalidQueryError, NotFoundError
+from catalog.cids_models import MergeDefinition
+from catalog.errors import InvalidQueryError, NotFoundError, RoleRequiredError
 from catalog.field_reports import add_report
 from catalog.job_models import PERIODS, TRANSFER_AUTH, JobDefinition, JobRun, TransferSource
 from catalog.models import Dataset, DatasetVersion
@@ -64,8 +67,17 @@ def _daily_digest(session: Session, definition: JobDefinition, due: datetime) ->
 
 JobKind = Callable[[Session, JobDefinition, datetime], dict[str, Any]]
 KINDS: dict[str, JobKind] = {"rerun-qc": _rerun_qc, "daily-digest": _daily_digest}
-NODE_KINDS = ("pull-transfer",)
+NODE_KINDS = ("pull-transfer", "build-merge")
 """Kinds whose work lies above the catalog; the node passes them to `execute_run`."""
+
+
+def _check_merge(session: Session, params: dict[str, Any], owner: Principal) -> None:
+    """A `build-merge` job names a merged product its owner defined (staff: any)."""
+    merge = session.get(MergeDefinition, int(params.get("merge_id", 0)))
+    if merge is None:
+        raise NotFoundError(f"no merged product {params.get('merge_id')}")
+    if owner.role not in (Role.STAFF, Role.ADMIN) and merge.created_by != owner.username:
+        raise RoleRequiredError("a PI schedules only the merged products they defined")
 
 
 def define_job(
@@ -91,6 +103,8 @@ def define_job(
         and session.get(TransferSource, int(params.get("source_id", 0))) is None
     ):
         raise NotFoundError(f"no transfer source {params.get('source_id')}")
+    if kind == "build-merge":
+        _check_merge(session, params, owner)
     definition = JobDefinition(
         name=name, kind=kind, params=params, period=period, owner_user_id=owner.user_id,
         enabled=True, next_due=first_due, created_at=now,

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from catalog.access import LEVEL_RULE_STATES
 from catalog.access_admin import publish
 from catalog.audit import record_event
 from catalog.curation import curated_dataset
-from catalog.downloads import current_version
+from catalog.downloads import PROCESSING_LEVELS, current_version
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.models import Dataset
 from catalog.schemas import Principal
@@ -22,7 +23,7 @@ from catalog.schemas import Principal
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-LEVELS = (0, 1, 2)
+LEVELS = PROCESSING_LEVELS
 LEVEL_NAMES = {0: "Level 0 (as submitted)", 1: "Level 1 (quality controlled)", 2: "Level 2 (final)"}
 
 
@@ -51,6 +52,45 @@ def release_level(
     record_event(
         session, actor=actor, action="level.release", now=now, reason=note, dataset=dataset,
         before=before, after={"level": level, "version_id": version.id},
+    )  # fmt: skip
+    publish(session, dataset, now)
+    return dataset
+
+
+def set_level_access(
+    session: Session,
+    public_id: str,
+    *,
+    level: int,
+    state: str,
+    release_at: datetime | None,
+    reason: str,
+    actor: Principal,
+    now: datetime,
+) -> Dataset:
+    """Set (or with `inherit` remove) the access rule of the data at `level` (its PI or
+    staff); audited (`level.access`) and sent to the peers with the record."""
+    if level not in LEVELS:
+        raise InvalidQueryError(f"level must be one of {LEVELS}")
+    if state not in (*LEVEL_RULE_STATES, "inherit"):
+        raise InvalidQueryError(f"state must be one of {(*LEVEL_RULE_STATES, 'inherit')}")
+    if state == "embargoed" and release_at is None:
+        raise InvalidQueryError("an embargo needs its release_at")
+    dataset = curated_dataset(session, public_id, actor, now)
+    rules = dict(dataset.level_access or {})
+    before = rules.get(str(level))
+    if state == "inherit":
+        if before is None:
+            raise ConflictError(f"level {level} of {public_id} has no rule of its own")
+        rules.pop(str(level))
+    else:
+        when = None if state == "open" or release_at is None else release_at.isoformat()
+        rules[str(level)] = {"state": state, "release_at": when}
+    dataset.level_access = rules or None
+    record_event(
+        session, actor=actor, action="level.access", now=now, reason=reason, dataset=dataset,
+        before={"level": level, "rule": before},
+        after={"level": level, "rule": rules.get(str(level))},
     )  # fmt: skip
     publish(session, dataset, now)
     return dataset

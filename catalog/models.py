@@ -186,6 +186,12 @@ class Dataset(Base):
     data_version: Mapped[str] = mapped_column(String(64), default="", info=public())
     level: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=public())
     """The processing level of the current version (0 as submitted, 1 QC'd, 2 final)."""
+    level_access: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=public(view="detail"))
+    """Per-level access rules replacing the dataset's for data of that level:
+    `{"<level>": {"state": "open"|"embargoed", "release_at": ISO time or null}}` (`levels`)."""
+    deployment: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=public(view="detail"))
+    """The registry's record of the linked deployment (instrument, place and period), kept by
+    `registry` when the link is made: it travels to the peers with the dataset."""
     title: Mapped[str] = mapped_column(String(500), default="", info=public())
     summary: Mapped[str] = mapped_column(Text, default="", info=public(view="detail"))
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -247,6 +253,11 @@ class Dataset(Base):
     def current_version(self) -> DatasetVersion | None:
         """The version whose file is current, if any."""
         return next((v for v in self.versions if v.is_current), None)
+
+    def newest_at_level(self, level: int) -> DatasetVersion | None:
+        """The newest version released at `level` or above (levels only go up), if any."""
+        released = [v for v in self.versions if v.level >= level]
+        return max(released, key=lambda v: v.id) if released else None
 
 
 SEARCH_FIELDS = (

@@ -226,11 +226,26 @@ def link_deployment(session: Session, dataset: Dataset) -> Deployment | None:
     else:
         link.deployment_id, link.chosen_by = deployment.id, "auto"
     place = session.get_one(Place, deployment.place_id)
+    dataset.deployment = registry_record(session, deployment)
     if dataset.south is None and place.latitude is not None and place.longitude is not None:
         dataset.south = dataset.north = place.latitude
         dataset.west = dataset.east = place.longitude
     session.flush()
     return deployment
+
+
+def registry_record(session: Session, deployment: Deployment) -> dict[str, Any]:
+    """What a dataset carries of the registry (and so its peers see): the instrument, the
+    platform or station with its position, and the deployment's period."""
+    place = session.get_one(Place, deployment.place_id)
+    instrument = session.get_one(Instrument, deployment.instrument_id)
+    return {
+        "instrument": instrument.name, "instrument_kind": instrument.kind,
+        "place": place.name, "place_kind": place.kind, "latitude": place.latitude,
+        "longitude": place.longitude, "altitude": place.altitude,
+        "start": deployment.start.isoformat(),
+        "stop": None if deployment.stop is None else deployment.stop.isoformat(),
+    }  # fmt: skip
 
 
 def instrument_of(session: Session, dataset: Dataset) -> Instrument | None:
@@ -270,7 +285,8 @@ def choose_deployment(
     session: Session, public_id: str, deployment_id: int, *, actor: Principal, now: datetime
 ) -> DatasetDeployment:
     """The dataset's PI or staff link it to a deployment (where the match was ambiguous or
-    absent); audited. A later version's automatic link replaces it only when unambiguous."""
+    absent); audited; the caller publishes the changed record (`access_admin.publish`).
+    A later version's automatic link replaces it only when unambiguous."""
     dataset = curated_dataset(session, public_id, actor, now)
     deployment = session.get(Deployment, deployment_id)
     if deployment is None:  # the dataset exists: a 409, never the missing dataset's 404
@@ -281,6 +297,7 @@ def choose_deployment(
         link = DatasetDeployment(dataset_id=dataset.id, deployment_id=deployment_id)
         session.add(link)
     link.deployment_id, link.chosen_by = deployment_id, (actor.username or actor.role.value)[:100]
+    dataset.deployment = registry_record(session, deployment)
     record_event(
         session, actor=actor, action="deployment.choose", now=now, reason="", dataset=dataset,
         before=before, after={"deployment_id": deployment_id},

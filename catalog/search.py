@@ -34,6 +34,7 @@ from catalog.access import (
     can_see_metadata,
     effective_state,
     effective_state_sql,
+    facts_at_level,
     visibility_key,
     visible_filter,
 )
@@ -349,18 +350,24 @@ def get_dataset(
 
 
 def load_dataset_for_data(
-    session: Session, public_id: str, principal: Principal, now: datetime
+    session: Session,
+    public_id: str,
+    principal: Principal,
+    now: datetime,
+    level: int | None = None,
 ) -> Dataset:
-    """The dataset row for a data request; PermissionDeniedError when its data is closed."""
+    """The dataset row for a data request (of the current version, or the newest at `level`);
+    PermissionDeniedError when that data is closed (per-level rules applied)."""
     dataset = _visible(session, public_id, principal, now)
-    if not can_read_data(principal, dataset, now):
-        state = effective_state(dataset, now)
-        if dataset.release_at is not None:
-            when = dataset.release_at.isoformat()
+    facts = facts_at_level(dataset, level)
+    if not can_read_data(principal, facts, now):
+        state = effective_state(facts, now)
+        if facts.release_at is not None:
+            when = facts.release_at.isoformat()
             message = f"data of {public_id} is {state.value} until {when}"
         else:
             message = f"data of {public_id} is {state.value}"
-        raise PermissionDeniedError(message, release_at=dataset.release_at)
+        raise PermissionDeniedError(message, release_at=facts.release_at)
     return dataset
 
 

@@ -108,13 +108,17 @@ async def download_request(
             "values flagged suspect or bad"
         ),
     ] = None,
+    level: Annotated[
+        int | None,
+        Query(description="the newest version released at this level (0, 1, 2)"),
+    ] = None,
 ) -> DownloadRequest:
     """The data query string as a `DownloadRequest`."""
     start, end = as_utc(start), as_utc(end)
     check_window(start, end)
     return DownloadRequest(
         format=format, start=start, end=end, bbox=parse_bbox(bbox),
-        variables=parse_names(variables), qc=qc,
+        variables=parse_names(variables), qc=qc, level=level,
     )  # fmt: skip
 
 
@@ -203,7 +207,9 @@ def redirect_to_origin(origin_base_url: str, request: Request) -> RedirectRespon
         304: {"description": "Not modified (the original's ETag matched)"},
         307: {"description": "Held by another center: its same URL"},
     },
-    dependencies=[forbid_unknown_query("format", "start", "end", "bbox", "variables", "qc")],
+    dependencies=[
+        forbid_unknown_query("format", "start", "end", "bbox", "variables", "qc", "level")
+    ],
 )
 def download_data(
     public_id: str,

@@ -3,12 +3,15 @@ and level releases by the dataset's PI or staff."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from catalog.levels import release_level
+from catalog.access_admin import publish
+from catalog.levels import release_level, set_level_access
+from catalog.models import Dataset
 from catalog.qc import override_flags, qc_report
 from catalog.registry import choose_deployment
 from catalog.schemas import Principal, Role
@@ -88,6 +91,31 @@ def put_level(
     return {"public_id": dataset.public_id, "level": dataset.level}
 
 
+class LevelAccessBody(BaseModel):
+    """The access rule of one level's data: `open`, `embargoed` until `release_at`, or
+    `inherit` (no rule: the dataset's own state applies)."""
+
+    level: int = Field(ge=0, le=2)
+    state: Literal["open", "embargoed", "inherit"]
+    release_at: datetime | None = None
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.put(
+    "/datasets/{public_id}/level-access", responses=ERRORS, dependencies=[forbid_unknown_query()]
+)
+def put_level_access(
+    public_id: str, body: LevelAccessBody, session: SessionDep, curator: CuratorDep, now: NowDep
+) -> dict[str, Any]:
+    """The dataset's PI or staff: the access rule of one level's data (audited, sent to the
+    peers); downloads, plots and OPeNDAP of data at that level follow it."""
+    dataset = set_level_access(
+        session, public_id, level=body.level, state=body.state, release_at=body.release_at,
+        reason=body.reason, actor=curator, now=now,
+    )  # fmt: skip
+    return {"public_id": dataset.public_id, "level_access": dataset.level_access or {}}
+
+
 class DeploymentChoice(BaseModel):
     """The registry's deployment the dataset came from."""
 
@@ -102,6 +130,7 @@ def put_deployment(
 ) -> dict[str, Any]:
     """The dataset's PI or staff: link it to a deployment of the registry (audited)."""
     link = choose_deployment(session, public_id, body.deployment_id, actor=curator, now=now)
+    publish(session, session.get_one(Dataset, link.dataset_id), now)  # peers see the registry
     return {
         "public_id": public_id,
         "deployment_id": link.deployment_id,

@@ -135,6 +135,9 @@ ACCESS_MATRIX: dict[str, Row] = {
         "curate", {"variable": "x", "first": 0, "last": 0, "flag": 4, "reason": "matrix"}
     ),
     "PUT /api/v1/datasets/{public_id}/level": Row("curate", {"level": 0, "note": "matrix"}),
+    "PUT /api/v1/datasets/{public_id}/level-access": Row(
+        "curate", {"level": 0, "state": "inherit", "reason": "matrix"}
+    ),
     "PUT /api/v1/datasets/{public_id}/deployment": Row("curate", {"deployment_id": 999999}),
     # Jobs are a PI's or staff's own (tests/quality/test_jobs_run.py); nothing seeded leaks.
     "GET /api/v1/jobs": Row("submission"),
@@ -314,6 +317,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /upload": Row("form"),
     "GET /products": Row("listing"),
     "GET /submissions": Row("submission"),
+    "GET /jobs": Row("submission"),
     "GET /submissions/{submission_id}": Row("submission", path="/submissions/1"),
     "GET /reports": Row("listing"),
     "GET /calendar": Row("listing", query="month=1999-03"),

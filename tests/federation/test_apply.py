@@ -30,6 +30,7 @@ def payload(public_id: str, origin: str = "LMD", version: int = 1, **extra: Any)
         "start": "1999-02-19T03:00:00+00:00", "stop": "1999-02-19T09:30:00+00:00",
         "south": 1.5, "north": 7.25, "west": 72.0, "east": 74.125, "min_altitude": 10.0,
         "max_altitude": 7000.0, "feature_type": "trajectory", "data_version": "R1", "level": 0,
+        "level_access": None, "deployment": None,
         "access_state": "open", "release_at": None, "origin_center": origin,
         "origin_version": version, "created": "2026-01-01T00:00:00+00:00",
         "updated": "2026-01-02T00:00:00+00:00", "doi": f"10.80001/fieldcat.lmd.{public_id}",
