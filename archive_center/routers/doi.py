@@ -58,7 +58,7 @@ def read_datacite(
     principal: PrincipalDep,
     settings: SettingsDep,
     now: NowDep,
-    version: Annotated[int, Query(ge=0, description="0: the dataset as a whole")] = 0,
+    version: Annotated[int, Query(ge=0, le=2**31 - 1, description="0: the dataset as a whole")] = 0,
     format: Literal["json", "xml"] = "json",
 ) -> Response:
     """The DataCite record of the dataset (`version=0`) or of its `version`th version."""

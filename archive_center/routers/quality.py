@@ -36,7 +36,7 @@ class OverrideBody(BaseModel):
     variable: str = Field(min_length=1, max_length=200)
     first: int = Field(ge=0, le=2**31 - 1)
     last: int = Field(ge=0, le=2**31 - 1)
-    flag: int = Field(description=f"one of {FLAG_VALUES}")
+    flag: int = Field(ge=1, le=9, description=f"one of {FLAG_VALUES}")
     reason: str = Field(min_length=3, max_length=2000)
 
 

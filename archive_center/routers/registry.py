@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from archive_center.routers.query import as_utc
+from archive_center.routers.query import RowId, as_utc
 from catalog.qc import set_qc_config
 from catalog.registry import (
     InstrumentInput,
@@ -146,7 +146,7 @@ def post_place(
     dependencies=[forbid_unknown_query()],
 )
 def post_calibration(
-    instrument_id: int, body: CalibrationBody, session: SessionDep, staff: StaffDep
+    instrument_id: RowId, body: CalibrationBody, session: SessionDep, staff: StaffDep
 ) -> dict[str, Any]:
     """Staff: record a calibration of an instrument."""
     add_calibration(
@@ -164,7 +164,7 @@ def post_calibration(
     dependencies=[forbid_unknown_query()],
 )
 def post_deployment(
-    instrument_id: int, body: DeploymentBody, session: SessionDep, staff: StaffDep
+    instrument_id: RowId, body: DeploymentBody, session: SessionDep, staff: StaffDep
 ) -> dict[str, Any]:
     """Staff: deploy an instrument on a platform or at a station."""
     add_deployment(session, instrument_id, body.place_id, _utc(body.start), as_utc(body.stop))
@@ -177,7 +177,7 @@ def post_deployment(
     dependencies=[forbid_unknown_query()],
 )
 def put_qc_config(
-    instrument_id: int,
+    instrument_id: RowId,
     variable: str,
     body: QcConfigBody,
     session: SessionDep,

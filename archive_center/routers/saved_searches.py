@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from archive_center.routers.query import RowId
 from catalog.faces_models import SavedSearch
 from catalog.saved_searches import (
     NewSavedSearch,
@@ -92,7 +93,7 @@ def post_saved_search(
     responses=ERRORS,
     dependencies=[forbid_unknown_query()],
 )
-def remove_saved_search(search_id: int, session: SessionDep, user: SignedInDep) -> Response:
+def remove_saved_search(search_id: RowId, session: SessionDep, user: SignedInDep) -> Response:
     """Delete one of your saved searches."""
     delete_saved_search(session, user, search_id)
     return Response(status_code=204, headers=cache_headers(False))

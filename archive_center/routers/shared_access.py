@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from archive_center.routers.query import as_utc
+from archive_center.routers.query import RowId, as_utc
 from catalog.access_models import DataRequest, DatasetReader
 from catalog.access_requests import Decision, Requester, decide, list_requests, request_access
 from catalog.models import Dataset
@@ -184,7 +184,7 @@ def _decide(
 
 @router.post("/access-requests/{request_id}/approve", responses=ERRORS)
 def approve_request(
-    request_id: int, body: DecisionBody, caller: PersonDep, session: SessionDep, now: NowDep,
+    request_id: RowId, body: DecisionBody, caller: PersonDep, session: SessionDep, now: NowDep,
     response: Response,
 ) -> RequestRead:  # fmt: skip
     """Approve: the requester becomes a named reader until `expires_at`; both are told."""
@@ -194,7 +194,7 @@ def approve_request(
 
 @router.post("/access-requests/{request_id}/decline", responses=ERRORS)
 def decline_request(
-    request_id: int, body: DecisionBody, caller: PersonDep, session: SessionDep, now: NowDep,
+    request_id: RowId, body: DecisionBody, caller: PersonDep, session: SessionDep, now: NowDep,
     response: Response,
 ) -> RequestRead:  # fmt: skip
     """Decline, with a note the requester is sent."""
