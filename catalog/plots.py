@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from catalog.downloads import current_version, is_public, origin_base_url, read_original
-from catalog.errors import InvalidQueryError
+from catalog.errors import CatalogError, InvalidQueryError
 from catalog.models import Dataset, DatasetVersion, DerivedFile
 from catalog.schemas import Principal
 from catalog.search import load_dataset_for_data
@@ -167,7 +167,10 @@ def plot_pages_of(
 ) -> list[PlotPage]:
     """The pages of the current version's quick look the caller may see (the dataset page
     lists them); empty for a mirrored record or a plot not drawn yet."""
-    dataset = load_dataset_for_data(session, public_id, principal, now)
-    if origin_base_url(session, dataset) is not None:
+    try:
+        dataset = load_dataset_for_data(session, public_id, principal, now)
+        if origin_base_url(session, dataset) is not None:
+            return []
+        return stored_pages(store, dataset, current_version(session, dataset))
+    except CatalogError:  # no archived version (or none this caller may read): no plot pages
         return []
-    return stored_pages(store, dataset, current_version(session, dataset))

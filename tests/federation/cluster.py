@@ -202,7 +202,12 @@ def _dataset(
     dataset.variables = [
         Variable(position=0, name="O3", original_name="O3", unit="ppb", original_unit="ppb"),
         Variable(position=1, name="CO", original_name="CO", unit="ppb", original_unit="ppb"),
-    ]
+        # A mobile record with a box carries its own positions (else CIDS would merge them).
+        Variable(position=2, name="LAT", original_name="LAT", unit="degrees_north",
+                 original_unit="deg"),
+        Variable(position=3, name="LON", original_name="LON", unit="degrees_east",
+                 original_unit="deg"),
+    ]  # fmt: skip
     dataset.versions = [
         DatasetVersion(sha256=secrets.token_hex(32), size=1000 + i, original_name=f"{label}{i}.txt",
                        source_format="header", created_at=now, is_current=True)

@@ -77,7 +77,7 @@ def test_newcomer_searches_by_box_and_time_opens_plots_and_downloads(
     assert len(titles) == 1, titles  # the track and the soundings lie elsewhere
     page.locator("ol.results .result-title a").first.click()
     page.wait_for_url(f"**/datasets/{server.ids[KCO]}")
-    plot = page.locator("img.plot")
+    plot = page.locator("img.plot").first
     plot.scroll_into_view_if_needed()
     page.wait_for_function("document.querySelector('img.plot').complete")
     assert plot.evaluate("img => img.naturalWidth") > 100
@@ -156,7 +156,7 @@ def test_staff_embargo_then_lift_as_a_visitor_sees_it(server: RunningNode, brows
     visitor.reload()
     assert visitor.locator(".release-note").count() == 0
     visitor.wait_for_function("document.querySelector('img.plot').complete")
-    assert visitor.locator("img.plot").evaluate("img => img.naturalWidth") > 100
+    assert visitor.locator("img.plot").first.evaluate("img => img.naturalWidth") > 100
     assert visitor.locator("form.download-form").count() == 1
     screenshot(visitor, "visitor-released")
     staff_ctx.close()
