@@ -110,7 +110,7 @@ async def download_request(
     ] = None,
     level: Annotated[
         int | None,
-        Query(ge=0, le=2, description="the newest version released at this level (0, 1, 2)"),
+        Query(le=2**31 - 1, description="the newest version released at this level (0, 1, 2)"),
     ] = None,
 ) -> DownloadRequest:
     """The data query string as a `DownloadRequest`."""
