@@ -8,6 +8,7 @@ streams and any later receiver (e-mail) implement it; docs/streams.md#supervisio
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 from typing import Protocol
@@ -34,7 +35,7 @@ class Receiver(Protocol):
         """One line for the status table: where it listens, what it last did or why it died."""
 
 
-class ThreadReceiver:
+class ThreadReceiver(abc.ABC):
     """A receiver whose work is `serve(stop)` in one thread; subclasses fill `serve` and may
     override `interrupt` to unblock it (close a socket or a device)."""
 
@@ -46,8 +47,9 @@ class ThreadReceiver:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @abc.abstractmethod
     def serve(self, stop: threading.Event) -> None:
-        raise NotImplementedError
+        """Take lines or files until `stop` is set (runs in the receiver's thread)."""
 
     def interrupt(self) -> None:
         """Unblock `serve` so that it sees `stop` (nothing by default)."""
