@@ -51,7 +51,7 @@ class ThreadReceiver(abc.ABC):
     def serve(self, stop: threading.Event) -> None:
         """Take lines or files until `stop` is set (runs in the receiver's thread)."""
 
-    def interrupt(self) -> None:
+    def interrupt(self) -> None:  # noqa: B027 - a deliberate default: most need nothing
         """Unblock `serve` so that it sees `stop` (nothing by default)."""
 
     def start(self) -> None:
