@@ -88,7 +88,6 @@ def reconcile_at_start(settings: Settings, engine: Engine, started_at: datetime)
 
 def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
     from catalog.db import make_session_factory
-    from catalog.drops import user_for_drop_token
     from catalog.storage import ArchiveStore
     from catalog.submission_records import bytes_received_since
     from submissions.ftp_drop import FtpDrop, FtpDropConfig, owner_of_upload
@@ -107,39 +106,38 @@ def _ftp_drop(settings: Settings, engine: Engine) -> FtpDrop:
         daily_quota_bytes=cfg.daily_quota_bytes, passive_ports=cfg.passive_ports,
     )  # fmt: skip
     take = intake_for(settings, engine, FTP_RECEIVER)
+    directory = config.directory.resolve()
+    return FtpDrop(
+        config, lambda path: take(path, path.name, owner_of_upload(directory, path)),
+        bytes_today, token_owner(engine),
+    )  # fmt: skip
+
+
+def token_owner(engine: Engine) -> Callable[[str], int | None]:
+    """The id of the user whose live drop token is given, or None (FTP login, watched folder)."""
+    from catalog.db import make_session_factory
+    from catalog.drops import user_for_drop_token
+
+    sessions = make_session_factory(engine)
 
     def owner_of(token: str) -> int | None:
         with sessions() as session:
             user = user_for_drop_token(session, token)
             return None if user is None else user.id
 
-    directory = config.directory.resolve()
-    return FtpDrop(
-        config, lambda path: take(path, path.name, owner_of_upload(directory, path)),
-        bytes_today, owner_of,
-    )  # fmt: skip
+    return owner_of
 
 
 def _mail_receiver(settings: Settings, engine: Engine) -> MailReceiver:
+    from catalog.cursors import load_or_create_key
     from catalog.db import make_session_factory
-    from catalog.storage import ArchiveStore
-    from submissions.acceptance import SubmitOptions
-    from submissions.mail_intake import MailCaps, MailDesk
     from submissions.mail_receiver import MailReceiver, MailReceiverConfig
+    from web.mail_desk import mail_desk
 
     cfg = settings.submissions.mail
-    campaign = settings.campaign
-    desk = MailDesk(
-        sessions=make_session_factory(engine), store=ArchiveStore(settings.root),
-        center_code=settings.center_code, campaign_code=campaign.code,
-        reference_year=campaign.start.year,
-        options=SubmitOptions(max_bytes=settings.max_upload_bytes,
-                              limits=settings.limits.to_limits()),
-        caps=MailCaps(cfg.max_parts, cfg.max_depth, cfg.max_attachments),
-        mailbox=cfg.mailbox, now=lambda: datetime.now(UTC),
-    )  # fmt: skip
-    config = MailReceiverConfig(cfg.host, cfg.port, cfg.max_message_bytes)
-    return MailReceiver(desk, config)
+    secret = load_or_create_key(settings.root)
+    desk = mail_desk(settings, make_session_factory(engine), secret)
+    return MailReceiver(desk, MailReceiverConfig(cfg.host, cfg.port, cfg.max_message_bytes))
 
 
 class MailIntakeReceiver:
@@ -255,6 +253,7 @@ def build_receivers(settings: Settings, engine: Engine) -> list[tuple[Receiver, 
     """Every receiver of the node and whether the configuration starts it at boot."""
     from catalog.storage import ArchiveStore
     from submissions.profile_intake import FolderStreamReceiver
+    from submissions.watch_dir import PersonalFolders
 
     profiles = load_center_profiles(settings)
     receivers: list[tuple[Receiver, bool]] = []
@@ -265,9 +264,11 @@ def build_receivers(settings: Settings, engine: Engine) -> list[tuple[Receiver, 
     watch = settings.submissions.watch
     if watch.enabled:
         store = ArchiveStore(settings.root)
+        take = intake_for(settings, engine, WATCH_RECEIVER)
+        personal = PersonalFolders(token_owner(engine), take)
         watcher = FolderStreamReceiver(
-            WATCH_RECEIVER, store.incoming_dir, intake_for(settings, engine, WATCH_RECEIVER),
-            watch.poll_interval_s, watch.stable_polls, (store.done_dir, store.rejected_dir),
+            WATCH_RECEIVER, store.incoming_dir, take, watch.poll_interval_s,
+            watch.stable_polls, (store.done_dir, store.rejected_dir), personal,
         )  # fmt: skip
         receivers.append((watcher, True))
     for stream in settings.streams:

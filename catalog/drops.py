@@ -4,7 +4,7 @@ The token (24 lowercase hex digits, so it survives mail systems that fold case) 
 plus-part of the intake address (`intake+TOKEN@host`) and the FTP drop's password for user
 `drop`: whatever arrives with it is the user's, from the first version. Only its SHA-256 is
 kept; issuing a new one revokes the old. A message without a valid token is held for staff
-(`HeldMail`), never dropped and never attributed: a From address proves nothing.
+(`catalog.held_mail`), never dropped and never attributed: a From address proves nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog.intake_models import DropToken, HeldMail
+from catalog.intake_models import DropToken
 from catalog.models import User
 from catalog.schemas import Principal, Role
 
@@ -68,28 +68,3 @@ def drop_principal(session: Session, user_id: int) -> Principal | None:
     if user is None or not user.active:
         return None
     return Principal(user_id=user.id, username=user.username, role=Role(user.role))
-
-
-def hold_mail(
-    session: Session, *, sender: str, recipient: str, subject: str, reason: str, path: str,
-    size: int, now: datetime,
-) -> HeldMail:  # fmt: skip
-    """Keep an unattributed message for staff (its raw bytes are at `path`)."""
-    held = HeldMail(
-        sender=sender[:320], recipient=recipient[:320], subject=" ".join(subject.split())[:998],
-        reason=reason, path=path, size=size, state="held", received_at=now,
-    )  # fmt: skip
-    session.add(held)
-    session.flush()
-    return held
-
-
-def list_held_mail(session: Session, *, state: str = "held", limit: int = 200) -> list[HeldMail]:
-    """Held messages in `state`, newest first."""
-    query = (
-        select(HeldMail)
-        .where(HeldMail.state == state)
-        .order_by(HeldMail.received_at.desc(), HeldMail.id.desc())
-        .limit(max(1, min(limit, 1000)))
-    )
-    return list(session.scalars(query))

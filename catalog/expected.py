@@ -8,6 +8,9 @@ in the archive by then cannot be released on time; staff may set another. An ent
 PI with that platform and instrument), **late** when not and the due day has passed, and
 **waiting** otherwise. Entries travel to the peers like reports, so every center (and the
 project office) sees every center's list, each judged against every center's datasets.
+Staff of the recording center edit an entry's due day and note (`expected.edit`) or withdraw
+it (`expected.withdraw`); both raise its origin version and travel, a withdrawal as a
+tombstone, so the peers follow.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.access_states import AccessState
-from catalog.errors import InvalidQueryError, NotFoundError
-from catalog.field_records import announce
+from catalog.audit import record_event
+from catalog.errors import ConflictError, InvalidQueryError, NotFoundError
+from catalog.field_records import announce, withdraw_field_record
 from catalog.models import Campaign, Dataset, fold
 from catalog.registration import default_release_at
+from catalog.schemas import Principal
 from catalog.summary_models import ExpectedDelivery
 
 Standing = Literal["received", "late", "waiting"]
@@ -57,6 +62,48 @@ def add_expected(
     session.add(expected)
     announce(session, expected, now)
     return expected
+
+
+def get_expected(session: Session, public_id: str) -> ExpectedDelivery:
+    """The expected delivery with this public id (NotFoundError if none is held here)."""
+    found = session.scalars(
+        select(ExpectedDelivery).where(ExpectedDelivery.public_id == public_id)
+    ).first()
+    if found is None:
+        raise NotFoundError("no such expected delivery")
+    return found
+
+
+def edit_expected(
+    session: Session, public_id: str, *, local_code: str, due: date | None,
+    description: str | None, actor: Principal, now: datetime,
+) -> ExpectedDelivery:  # fmt: skip
+    """Change an entry's due day or note at its own center: audited, announced to the peers."""
+    expected = get_expected(session, public_id)
+    if expected.center_code != local_code:
+        raise ConflictError(f"recorded by {expected.center_code}: edit it there")
+    before = {"due": expected.due.isoformat(), "description": expected.description}
+    if due is not None:
+        expected.due = due
+    if description is not None:
+        expected.description = description.strip()
+    after = {"due": expected.due.isoformat(), "description": expected.description}
+    if after == before:
+        return expected
+    expected.origin_version += 1
+    announce(session, expected, now)
+    record_event(session, actor=actor, action="expected.edit", now=now, reason="edited",
+                 before={"public_id": public_id, **before}, after=after)  # fmt: skip
+    return expected
+
+
+def withdraw_expected(
+    session: Session, public_id: str, *, local_code: str, actor: Principal, reason: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Withdraw an entry at its own center (audited; a tombstone travels to the peers)."""
+    withdraw_field_record(session, get_expected(session, public_id), local_code=local_code,
+                          actor=actor, reason=reason, now=now)  # fmt: skip
 
 
 def _matching(session: Session, expected: ExpectedDelivery) -> str | None:

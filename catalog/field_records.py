@@ -186,7 +186,8 @@ def withdraw_field_record(
     session: Session, record: FieldRecord, *, local_code: str, actor: Principal, reason: str,
     now: datetime,
 ) -> None:  # fmt: skip
-    """Withdraw a local product or report: audited, a tombstone travels, the row goes.
+    """Withdraw a local product, report or expected delivery: audited, a tombstone travels,
+    the row goes.
 
     A mirrored record is withdrawn at its origin only (ConflictError here).
     """

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from catalog.drops import list_held_mail
 from catalog.storage import ArchiveStore
 from field_catalog_ui.forms import parse_time
 from field_catalog_ui.rendering import Page, PageDep, StaffUser, Submitter
@@ -141,13 +140,6 @@ def rejected(page: PageDep, user: StaffUser, session: SessionDep) -> HTMLRespons
     everyone = my_submissions(session, user, mine=False, limit=1000)
     items = [s for s in everyone if s.state == "rejected"]
     return page.render("rejected.html", {"title": "Rejected submissions", "items": items})
-
-
-@router.get("/staff/mail", response_class=HTMLResponse)
-def held_mail(page: PageDep, user: StaffUser, session: SessionDep) -> HTMLResponse:
-    """Mail the e-mail intake held: no valid personal address, so its sender is unproven."""
-    context = {"title": "Held mail", "items": list_held_mail(session, limit=1000)}
-    return page.render("held_mail.html", context)
 
 
 @router.get("/submissions", response_class=HTMLResponse)

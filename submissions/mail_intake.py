@@ -9,6 +9,10 @@ held for staff, whole, and nothing else happens. With one, the subject says what
   (SOURCE and EXT from the attachment's own file name);
 - `data` sends each attachment through the submission pipeline, as an upload would.
 
+Mail whose From line is a registered user's address but came without the personal address
+is held all the same; that user gets a signed link at their registered address that files it
+(`catalog.held_mail`), so a forger, who does not read the owner's mail, gets nothing filed.
+
 The user gets the validation reports, or the receipt, or why the message was refused (too
 many parts or attachments, nested too deep, a subject that says nothing), through the outbox.
 """
@@ -21,7 +25,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parseaddr
@@ -29,9 +33,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.drops import hold_mail, user_for_drop_token
+from catalog.drops import user_for_drop_token
 from catalog.errors import CatalogError
 from catalog.field_reports import REPORT_KINDS, add_report
+from catalog.held_mail import (
+    CONFIRM_KIND,
+    hold_mail,
+    may_send_confirmation,
+    registered_sender,
+    sign_confirmation,
+)
 from catalog.models import User
 from catalog.outbox import queue_mail
 from catalog.schemas import Principal, Role
@@ -70,6 +81,12 @@ class MailDesk:
     caps: MailCaps = field(default_factory=MailCaps)
     mailbox: str = "intake"
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    secret: bytes = b""
+    """The center's key, which signs the confirmation links of held mail."""
+    public_url: str = ""
+    """Where users reach the center (the links' base)."""
+    confirm_ttl: timedelta = timedelta(days=7)
+    """How long a confirmation link is valid."""
 
     @property
     def held_dir(self) -> Path:
@@ -239,12 +256,53 @@ def _hold(desk: MailDesk, raw: bytes, sender: str, recipient: str, reason: str) 
     except Exception:  # a header we cannot read is kept as raw bytes all the same
         subject = ""
     with desk.sessions() as session, session.begin():
+        owner = registered_sender(session, sender)
+        if owner is not None:
+            reason += "; a confirmation link went to the registered address"
         held = hold_mail(session, sender=sender, recipient=recipient, subject=subject or "",
                          reason=reason, path="", size=len(raw), now=desk.now())  # fmt: skip
         target = desk.held_dir / f"{held.public_id}.eml"
         target.write_bytes(raw)
         held.path = str(target.relative_to(desk.store.root))
+        if (
+            owner is not None
+            and desk.secret
+            and may_send_confirmation(session, owner.email, desk.now())
+        ):
+            _ask_confirmation(desk, session, held.public_id, held.subject, owner)
         return MailOutcome("held", held_id=held.public_id)
+
+
+def _ask_confirmation(
+    desk: MailDesk, session: Session, held_id: str, subject: str, owner: User
+) -> None:
+    """Send the registered owner of the From address a signed link that files the message."""
+    signed = sign_confirmation(desk.secret, held_id, owner.id, desk.now() + desk.confirm_ttl)
+    link = f"{desk.public_url}/mail/confirm/{held_id}?{signed.query()}"
+    hours = int(desk.confirm_ttl.total_seconds() // 3600)
+    body = (
+        f"A message from your address reached the FieldCat intake of {desk.center_code} "
+        f"without your personal address:\n\n  {subject or '(no subject)'}\n\n"
+        f"If you sent it, sign in as {owner.username} and confirm it within {hours} hours:\n\n"
+        f"  {link}\n\nIf you did not, ignore this mail: nothing is filed without you.\n"
+    )
+    queue_mail(session, owner.email, f"FieldCat {desk.center_code}: confirm your message",
+               body, desk.now(), kind=CONFIRM_KIND)  # fmt: skip
+
+
+def file_as(desk: MailDesk, raw: bytes, principal: Principal, reply_to: str) -> MailOutcome:
+    """File one message for `principal` (its drop address or a confirmation proved it) and
+    queue the reply to `reply_to`."""
+    try:
+        message = parse_message(raw, desk.caps)
+        subject = " ".join(str(message.get("Subject", "")).split())
+        action, lines = _file(desk, principal, message)
+    except MessageRefused as err:
+        action, lines, subject = "refused", [f"Your message was not taken: {err}."], "(refused)"
+    with desk.sessions() as session, session.begin():
+        queue_mail(session, reply_to, f"FieldCat {desk.center_code}: {action}: {subject}",
+                   "\n\n".join(lines) + "\n", desk.now(), kind="mail-intake")  # fmt: skip
+    return MailOutcome(action, principal.user_id, lines)
 
 
 def take_message(desk: MailDesk, raw: bytes, sender: str, recipient: str) -> MailOutcome:
@@ -257,13 +315,4 @@ def take_message(desk: MailDesk, raw: bytes, sender: str, recipient: str) -> Mai
     if principal is None:
         reason = "no drop address" if token is None else "unknown or revoked drop address"
         return _hold(desk, raw, sender, recipient, f"{reason}: the sender is not proven")
-    try:
-        message = parse_message(raw, desk.caps)
-        subject = " ".join(str(message.get("Subject", "")).split())
-        action, lines = _file(desk, principal, message)
-    except MessageRefused as err:
-        action, lines, subject = "refused", [f"Your message was not taken: {err}."], "(refused)"
-    with desk.sessions() as session, session.begin():
-        queue_mail(session, reply_to, f"FieldCat {desk.center_code}: {action}: {subject}",
-                   "\n\n".join(lines) + "\n", desk.now(), kind="mail-intake")  # fmt: skip
-    return MailOutcome(action, principal.user_id, lines)
+    return file_as(desk, raw, principal, reply_to)

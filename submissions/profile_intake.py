@@ -15,7 +15,7 @@ from formats.profiles import Profile
 from submissions.errors import UploadRefusedError
 from submissions.intake import SubmissionResult
 from submissions.receiver_base import ThreadReceiver
-from submissions.watch_dir import DirectoryWatcher
+from submissions.watch_dir import DirectoryWatcher, PersonalFolders
 
 Take = Callable[[Path, str], SubmissionResult]
 
@@ -58,13 +58,13 @@ class FolderStreamReceiver(ThreadReceiver):
 
     def __init__(
         self, name: str, folder: Path, take: Take, poll_s: float, polls: int,
-        done_rejected: tuple[Path, Path] | None = None,
+        done_rejected: tuple[Path, Path] | None = None, personal: PersonalFolders | None = None,
     ) -> None:  # fmt: skip
         super().__init__(name)
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         done, rejected = done_rejected or (folder / "done", folder / "rejected")
-        self.watcher = DirectoryWatcher(folder, done, rejected, take, polls)
+        self.watcher = DirectoryWatcher(folder, done, rejected, take, polls, personal)
         self.poll_s = poll_s
 
     def serve(self, stop: threading.Event) -> None:

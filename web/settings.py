@@ -158,6 +158,10 @@ class MailIntakeSettings(BaseModel):
     """MIME parts of one message (all levels): more is refused as a MIME bomb."""
     max_depth: int = Field(default=4, ge=1, le=100)
     """How deep multiparts may nest."""
+    confirm_ttl_hours: int = Field(default=168, ge=1, le=24 * 90)
+    """How long the signed link that confirms a held message stays valid."""
+    held_retention_days: int = Field(default=30, ge=1, le=3650)
+    """Held mail waiting longer is flagged on the staff queue (listed, never deleted)."""
 
 
 class LimitSettings(BaseModel):

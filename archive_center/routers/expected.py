@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from catalog.expected import add_expected, judge_all, tally
+from catalog.expected import (
+    Judged,
+    add_expected,
+    edit_expected,
+    judge_all,
+    tally,
+    withdraw_expected,
+)
 from web.deps import NowDep, SessionDep, SettingsDep, StaffDep, forbid_unknown_query
 
 router = APIRouter(tags=["reports"])
+STAFF_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in"},
+    403: {"description": "Not staff"},
+    404: {"description": "No such expected delivery"},
+    409: {"description": "Recorded by another center: change it there"},
+}
+ExpectedId = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="an expected delivery's id")
+]
 
 
 class ExpectedWrite(BaseModel):
@@ -25,6 +42,13 @@ class ExpectedWrite(BaseModel):
     description: str = Field(default="", max_length=5000)
     due: date | None = None
     """When it must be in the archive; by default the campaign's release day of its category."""
+
+
+class ExpectedEdit(BaseModel):
+    """What staff may change of an expected delivery (fields left out stay)."""
+
+    due: date | None = None
+    description: str | None = Field(default=None, max_length=5000)
 
 
 class ExpectedRead(BaseModel):
@@ -62,6 +86,15 @@ class ExpectedList(BaseModel):
     tally: list[Tally]
 
 
+def _read(j: Judged) -> ExpectedRead:
+    e = j.expected
+    return ExpectedRead(
+        id=e.public_id, center=e.center_code, pi_name=e.pi_name, did=e.did,
+        platform=e.platform, instrument=e.instrument, category=e.category,
+        description=e.description, due=e.due, standing=j.standing, dataset=j.dataset,
+    )  # fmt: skip
+
+
 @router.get("/expected", dependencies=[forbid_unknown_query("pi", "center")])
 def get_expected(
     session: SessionDep,
@@ -71,16 +104,7 @@ def get_expected(
 ) -> ExpectedList:
     """Received, late and waiting deliveries per PI and center, from every center (public)."""
     judged = judge_all(session, now.date(), pi=pi, center=center)
-    items = [
-        ExpectedRead(
-            id=j.expected.public_id, center=j.expected.center_code, pi_name=j.expected.pi_name,
-            did=j.expected.did, platform=j.expected.platform,
-            instrument=j.expected.instrument, category=j.expected.category,
-            description=j.expected.description, due=j.expected.due, standing=j.standing,
-            dataset=j.dataset,
-        )
-        for j in judged
-    ]  # fmt: skip
+    items = [_read(j) for j in judged]
     counts = [Tally(pi_name=pi_name, center=code, **row)
               for (pi_name, code), row in sorted(tally(judged).items())]  # fmt: skip
     return ExpectedList(items=items, tally=counts)
@@ -103,11 +127,38 @@ def post_expected(
         instrument=body.instrument, category=body.category, description=body.description,
         due=body.due, now=now,
     )  # fmt: skip
-    judged = judge_all(session, now.date(), center=settings.center_code)
-    item = next(j for j in judged if j.expected.public_id == made.public_id)
-    return ExpectedRead(
-        id=made.public_id, center=made.center_code, pi_name=made.pi_name, did=made.did,
-        platform=made.platform, instrument=made.instrument, category=made.category,
-        description=made.description, due=made.due, standing=item.standing,
-        dataset=item.dataset,
+    return _read_one(session, made.public_id, settings.center_code, now.date())
+
+
+def _read_one(session: Session, public_id: str, center: str, today: date) -> ExpectedRead:
+    judged = judge_all(session, today, center=center)
+    return _read(next(j for j in judged if j.expected.public_id == public_id))
+
+
+@router.patch(
+    "/expected/{expected_id}", responses=STAFF_ERRORS, dependencies=[forbid_unknown_query()]
+)
+def patch_expected(
+    expected_id: ExpectedId, body: ExpectedEdit, session: SessionDep, settings: SettingsDep,
+    staff: StaffDep, now: NowDep,
+) -> ExpectedRead:  # fmt: skip
+    """Staff: change an entry's due day or note (audited; the peers follow)."""
+    edit_expected(
+        session, expected_id, local_code=settings.center_code, due=body.due,
+        description=body.description, actor=staff, now=now,
     )  # fmt: skip
+    return _read_one(session, expected_id, settings.center_code, now.date())
+
+
+@router.delete(
+    "/expected/{expected_id}", status_code=204, responses=STAFF_ERRORS,
+    dependencies=[forbid_unknown_query("reason")],
+)  # fmt: skip
+def delete_expected(
+    expected_id: ExpectedId, reason: Annotated[str, Query(min_length=3, max_length=2000)],
+    session: SessionDep, settings: SettingsDep, staff: StaffDep, now: NowDep,
+) -> Response:  # fmt: skip
+    """Staff: withdraw an entry (audited; a tombstone travels, so the peers drop it too)."""
+    withdraw_expected(session, expected_id, local_code=settings.center_code, actor=staff,
+                      reason=reason, now=now)  # fmt: skip
+    return Response(status_code=204)
