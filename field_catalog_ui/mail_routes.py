@@ -4,24 +4,29 @@ its CSRF token and calls `submissions.held_release`, as the API does."""
 
 # No `from __future__ import annotations`: FastAPI reads the `Annotated` parameters.
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from catalog.errors import CatalogError
 from catalog.held_mail import Confirmation, list_held_mail, past_retention
 from catalog.intake_models import HeldMail
-from field_catalog_ui.rendering import PageDep, StaffUser, Submitter
+from field_catalog_ui.rendering import Page, PageDep, StaffUser, Submitter
 from submissions.held_release import confirm_held, discard_held, release_held
+from submissions.mail_intake import MailDesk
 from web.deps import CsrfDep, NowDep, SessionDep, SettingsDep
 from web.mail_desk import MailDeskDep
+from web.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 HeldId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
-def _queue_page(page: PageDep, session: SessionDep, settings: SettingsDep, now: NowDep,
+def _queue_page(page: Page, session: Session, settings: Settings, now: datetime,
                 error: str = "", status: int = 200) -> HTMLResponse:  # fmt: skip
     days = settings.submissions.mail.held_retention_days
     items = list_held_mail(session, limit=1000)
@@ -30,6 +35,13 @@ def _queue_page(page: PageDep, session: SessionDep, settings: SettingsDep, now: 
         "overdue": {m.public_id for m in items if past_retention(m, now, days)},
     }  # fmt: skip
     return page.render("held_mail.html", context, status=status)
+
+
+def _refused(page: Page, desk: MailDesk, settings: Settings, now: datetime,
+             error: str) -> HTMLResponse:  # fmt: skip
+    """The queue with why the action was refused (the request's session was handed back)."""
+    with desk.sessions() as session:
+        return _queue_page(page, session, settings, now, error=error, status=400)
 
 
 @router.get("/staff/mail", response_class=HTMLResponse)
@@ -52,7 +64,7 @@ def release(
     try:
         release_held(desk, held_id, username.strip(), user, reason)
     except CatalogError as err:
-        return _queue_page(page, session, settings, now, error=str(err), status=400)
+        return _refused(page, desk, settings, now, str(err))
     return RedirectResponse("/staff/mail", status_code=303)
 
 
@@ -65,12 +77,11 @@ def discard(
     """Discard a held message with a reason (told to its sender)."""
     session.commit()
     if len(reason.strip()) < 3:
-        error = "Give the reason the sender will be told."
-        return _queue_page(page, session, settings, now, error=error, status=400)
+        return _refused(page, desk, settings, now, "Give the reason the sender will be told.")
     try:
         discard_held(desk, held_id, user, reason)
     except CatalogError as err:
-        return _queue_page(page, session, settings, now, error=str(err), status=400)
+        return _refused(page, desk, settings, now, str(err))
     return RedirectResponse("/staff/mail", status_code=303)
 
 
@@ -89,8 +100,6 @@ def confirm_page(
     s: Annotated[str, Query(max_length=64)] = "",
 ) -> HTMLResponse:  # fmt: skip
     """What the link confirms, and the button that files it (a link alone changes nothing)."""
-    from sqlalchemy import select
-
     held = session.scalars(select(HeldMail).where(HeldMail.public_id == held_id)).first()
     mine = held is not None and user.user_id == u
     return page.render("confirm_mail.html", _confirm_context(held if mine else None,
