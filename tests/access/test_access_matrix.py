@@ -226,6 +226,25 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /api/v1/me/drop-address": Row("submission"),
     "DELETE /api/v1/me/drop-address": Row("submission"),
     "GET /api/v1/mail/held": Row("staff"),
+    # Held-mail decisions (tests/submissions/test_held_mail_run.py): a sender's signed link,
+    # staff release and discard.
+    "POST /api/v1/mail/held/{held_id}/confirm": Row(
+        "submission",
+        {"user": 1, "expires": 0, "signature": "0" * 64},
+        path="/api/v1/mail/held/unknown/confirm",
+    ),
+    "POST /api/v1/mail/held/{held_id}/release": Row(
+        "staff", {"username": "other"}, path="/api/v1/mail/held/unknown/release"
+    ),
+    "POST /api/v1/mail/held/{held_id}/discard": Row(
+        "staff", {"reason": "matrix"}, path="/api/v1/mail/held/unknown/discard"
+    ),
+    "PATCH /api/v1/expected/{expected_id}": Row(
+        "staff", {"due": "2000-01-01"}, path="/api/v1/expected/unknown"
+    ),
+    "DELETE /api/v1/expected/{expected_id}": Row(
+        "staff", query="reason=matrix", path="/api/v1/expected/unknown"
+    ),
     "DELETE /api/v1/reports/{report_id}": Row(
         "staff", query="reason=withdrawn", path="/api/v1/reports/999999"
     ),
@@ -323,6 +342,16 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /calendar": Row("listing", query="month=1999-03"),
     "GET /expected": Row("public"),
     "GET /staff/mail": Row("staff_page"),
+    "POST /staff/mail/{held_id}/release": Row(
+        "form", {"username": "other"}, path="/staff/mail/unknown/release"
+    ),
+    "POST /staff/mail/{held_id}/discard": Row(
+        "form", {"reason": "matrix"}, path="/staff/mail/unknown/discard"
+    ),
+    "GET /mail/confirm/{held_id}": Row("user_page", path="/mail/confirm/unknown"),
+    "POST /mail/confirm/{held_id}": Row(
+        "form", {"u": "1", "e": "0", "s": "0"}, path="/mail/confirm/unknown"
+    ),
     "GET /reports/{kind}/new": Row("public", path="/reports/status/new"),
     "POST /reports/{kind}/password": Row(
         "form", {"password": "x"}, path="/reports/status/password"
