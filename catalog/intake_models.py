@@ -1,7 +1,7 @@
 """Tables of e-mail intake and personal drops: per-user drop tokens and held mail.
 
 A drop token is a user's secret drop address: the plus-part of the intake e-mail address
-(`intake+TOKEN@host`), a subfolder of the FTP drop and of the watched folder (`~TOKEN/`).
+(`intake+TOKEN@host`), the FTP drop's login and the watched folder's subfolder (`TOKEN/`).
 Only its SHA-256 is stored; revoking it ends every address made from it at once.
 """
 

@@ -243,3 +243,38 @@ def test_many_clients_filing_reports_at_once_lose_nothing(cluster: dict[str, Nod
     eventually(lambda: made <= set(reports_at(npl)) or None, timeout=30)
     titles = [r["title"] for r in reports_at(npl).values() if r["title"].startswith("burst ")]
     assert sorted(titles) == sorted(f"burst {i}" for i in range(20))  # none doubled
+
+
+def test_expected_deliveries_are_edited_and_withdrawn_and_the_peers_follow(
+    cluster: dict[str, Node],
+) -> None:
+    joss, npl, lmd = cluster["JOSS"], cluster["NPL"], cluster["LMD"]
+    staff = staff_token(joss, "staff-expected-edit")
+    wanted = {"pi_name": "Crutzen", "did": "to-withdraw", "due": "2999-01-01"}
+    made = httpx.post(joss.url + "/api/v1/expected", headers=staff, json=wanted)
+    assert made.status_code == 201, made.text
+    entry = made.json()["id"]
+
+    def at(node: Node) -> dict | None:
+        items = node.get("/expected", center="JOSS").json()["items"]
+        return next((i for i in items if i["id"] == entry), None)
+
+    eventually(lambda: at(lmd), timeout=15)
+    edited = httpx.patch(joss.url + f"/api/v1/expected/{entry}", headers=staff,
+                         json={"due": "1999-04-01", "description": "moved up"})  # fmt: skip
+    assert edited.status_code == 200 and edited.json()["standing"] == "late", edited.text
+    seen = eventually(lambda: (e := at(lmd)) and e["due"] == "1999-04-01" and e, timeout=15)
+    assert seen["description"] == "moved up" and seen["standing"] == "late"
+    # A mirror refuses to change another center's entry; a PI may not; a reason is required.
+    npl_staff = staff_token(npl, "staff-npl-expected")
+    eventually(lambda: at(npl), timeout=15)
+    mirrored = httpx.delete(npl.url + f"/api/v1/expected/{entry}", headers=npl_staff,
+                            params={"reason": "not ours"})  # fmt: skip
+    assert mirrored.status_code == 409, mirrored.text
+    assert httpx.delete(joss.url + f"/api/v1/expected/{entry}").status_code == 401
+    assert httpx.delete(joss.url + f"/api/v1/expected/{entry}", headers=staff).status_code == 422
+    gone = httpx.delete(joss.url + f"/api/v1/expected/{entry}", headers=staff,
+                        params={"reason": "PI left the campaign"})  # fmt: skip
+    assert gone.status_code == 204
+    assert at(joss) is None
+    eventually(lambda: at(lmd) is None and at(npl) is None, timeout=15)
