@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from catalog.access_states import AccessState
@@ -64,13 +64,26 @@ def add_expected(
     return expected
 
 
-def get_expected(session: Session, public_id: str) -> ExpectedDelivery:
-    """The expected delivery with this public id (NotFoundError if none is held here)."""
+def locked_expected(session: Session, public_id: str) -> ExpectedDelivery:
+    """The expected delivery with this public id, its row write-locked until the caller
+    commits (NotFoundError if none is held here).
+
+    The lock is a no-op UPDATE, which both databases take before reading (SQLite ignores
+    `FOR UPDATE`): racing edits then read each other's origin version, and a racing
+    withdrawal finds the row gone (404) instead of deleting it twice.
+    """
+    touched = session.execute(
+        update(ExpectedDelivery)
+        .where(ExpectedDelivery.public_id == public_id)
+        .values(origin_version=ExpectedDelivery.origin_version)
+        .execution_options(synchronize_session=False)
+    )
     found = session.scalars(
         select(ExpectedDelivery).where(ExpectedDelivery.public_id == public_id)
     ).first()
-    if found is None:
+    if found is None or not getattr(touched, "rowcount", 0):
         raise NotFoundError("no such expected delivery")
+    session.refresh(found)
     return found
 
 
@@ -79,7 +92,7 @@ def edit_expected(
     description: str | None, actor: Principal, now: datetime,
 ) -> ExpectedDelivery:  # fmt: skip
     """Change an entry's due day or note at its own center: audited, announced to the peers."""
-    expected = get_expected(session, public_id)
+    expected = locked_expected(session, public_id)
     if expected.center_code != local_code:
         raise ConflictError(f"recorded by {expected.center_code}: edit it there")
     before = {"due": expected.due.isoformat(), "description": expected.description}
@@ -102,7 +115,7 @@ def withdraw_expected(
     now: datetime,
 ) -> None:  # fmt: skip
     """Withdraw an entry at its own center (audited; a tombstone travels to the peers)."""
-    withdraw_field_record(session, get_expected(session, public_id), local_code=local_code,
+    withdraw_field_record(session, locked_expected(session, public_id), local_code=local_code,
                           actor=actor, reason=reason, now=now)  # fmt: skip
 
 

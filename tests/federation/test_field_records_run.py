@@ -265,6 +265,21 @@ def test_expected_deliveries_are_edited_and_withdrawn_and_the_peers_follow(
     assert edited.status_code == 200 and edited.json()["standing"] == "late", edited.text
     seen = eventually(lambda: (e := at(lmd)) and e["due"] == "1999-04-01" and e, timeout=15)
     assert seen["description"] == "moved up" and seen["standing"] == "late"
+
+    def edit(i: int) -> int:  # racing edits: each one is a new origin version, none is lost
+        answer = httpx.patch(joss.url + f"/api/v1/expected/{entry}", headers=staff,
+                             json={"description": f"note {i}"}, timeout=60)  # fmt: skip
+        if answer.status_code == 503:
+            assert "retry-after" in answer.headers
+        return answer.status_code
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(6) as pool:
+        assert set(pool.map(edit, range(6))) <= {200, 503}
+    final = at(joss)
+    assert final is not None and final["description"].startswith("note ")
+    eventually(lambda: (e := at(lmd)) and e["description"] == final["description"], timeout=15)
     # A mirror refuses to change another center's entry; a PI may not; a reason is required.
     npl_staff = staff_token(npl, "staff-npl-expected")
     eventually(lambda: at(npl), timeout=15)
@@ -273,8 +288,16 @@ def test_expected_deliveries_are_edited_and_withdrawn_and_the_peers_follow(
     assert mirrored.status_code == 409, mirrored.text
     assert httpx.delete(joss.url + f"/api/v1/expected/{entry}").status_code == 401
     assert httpx.delete(joss.url + f"/api/v1/expected/{entry}", headers=staff).status_code == 422
-    gone = httpx.delete(joss.url + f"/api/v1/expected/{entry}", headers=staff,
-                        params={"reason": "PI left the campaign"})  # fmt: skip
-    assert gone.status_code == 204
+
+    def withdraw(_: int) -> int:
+        answer = httpx.delete(joss.url + f"/api/v1/expected/{entry}", headers=staff,
+                              params={"reason": "PI left the campaign"}, timeout=60)  # fmt: skip
+        if answer.status_code == 503:
+            assert "retry-after" in answer.headers
+        return answer.status_code
+
+    with ThreadPoolExecutor(6) as pool:  # racing withdrawals: one wins, none fails
+        codes = list(pool.map(withdraw, range(6)))
+    assert codes.count(204) == 1 and set(codes) <= {204, 404, 503}, codes
     assert at(joss) is None
     eventually(lambda: at(lmd) is None and at(npl) is None, timeout=15)
