@@ -170,6 +170,7 @@ def ui_routers() -> list[APIRouter]:
         cids_routes,
         home_signin_routes,
         job_routes,
+        registry_routes,
         report_routes,
         routes,
         staff_routes,
@@ -190,6 +191,7 @@ def ui_routers() -> list[APIRouter]:
         report_routes.router,
         cids_routes.router,
         job_routes.router,
+        registry_routes.router,
     ]
 
 
