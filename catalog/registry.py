@@ -199,18 +199,15 @@ def list_instruments(session: Session) -> list[Instrument]:
 
 def origin_fields(session: Session, entry: RegistryEntry) -> dict[str, Any]:
     """Where an entry comes from: its public id, origin center (code and name), origin
-    version, and for a mirrored one the origin's registry URL (where it is edited)."""
+    version, and for a mirrored one its row on the origin's registry page (where it is
+    edited)."""
     name, url = origins(session).get(entry.center_code, (entry.center_code, ""))
     mirror = entry.center_code != local_code(session)
     return {
         "public_id": entry.public_id, "center": entry.center_code, "center_name": name,
         "origin_version": entry.origin_version, "is_mirror": mirror,
-        "origin_url": f"{url}/api/v1/{_listing(entry)}" if mirror and url else None,
+        "origin_url": f"{url}/registry#{entry.public_id}" if mirror and url else None,
     }  # fmt: skip
-
-
-def _listing(entry: RegistryEntry) -> str:
-    return "instruments" if isinstance(entry, Instrument) else f"{entry.kind}s"
 
 
 def same_serials(session: Session) -> dict[int, list[dict[str, str]]]:

@@ -12,7 +12,6 @@ from catalog.registry import (
     origin_fields,
     same_serials,
 )
-from catalog.registry_records import origins
 from field_catalog_ui.rendering import PageDep
 from web.deps import SessionDep
 
@@ -31,7 +30,5 @@ def registry_page(page: PageDep, session: SessionDep) -> HTMLResponse:
         kind: [{**origin_fields(session, p), "place": p} for p in list_places(session, kind)]
         for kind in ("platform", "station")
     }
-    urls = {code: url for code, (_, url) in origins(session).items()}
-    context = {"title": "Instrument registry", "instruments": instruments, "places": places,
-               "origin_urls": urls}  # fmt: skip
+    context = {"title": "Instrument registry", "instruments": instruments, "places": places}
     return page.render("registry.html", context)

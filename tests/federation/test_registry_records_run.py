@@ -64,7 +64,7 @@ def test_registry_entries_travel_and_peers_cannot_edit_them(cluster: dict[str, N
     for node in (npl, lmd):
         mirrored = instruments_at(node)[pid]
         assert mirrored["center"] == "JOSS" and mirrored["is_mirror"]
-        assert mirrored["origin_url"] == f"{joss.url}/api/v1/instruments"
+        assert mirrored["origin_url"] == f"{joss.url}/registry#{pid}"
         assert mirrored["components"] == PICARRO["components"]
         (cal,) = mirrored["calibrations"]
         assert cal["parameters"] == CALIBRATION["parameters"]
