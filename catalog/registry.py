@@ -101,6 +101,7 @@ def get_place(session: Session, place_id: int) -> Place:
 def delete_place(session: Session, place_id: int, *, actor: Principal, now: datetime) -> None:
     """Delete a local platform or station no deployment names: audited, a tombstone travels."""
     place = get_place(session, place_id)
+    session.refresh(place, with_for_update=True)
     check_local(session, place)
     if session.scalar(select(Deployment.id).where(Deployment.place_id == place.id)):
         raise ConflictError(f"instruments were deployed at {place.name!r}: it stays registered")
@@ -150,8 +151,7 @@ def edit_instrument(
 ) -> Instrument:
     """Change a local instrument's name, kind, description and components: its origin
     version goes up and the record travels again; a mirrored one is a ConflictError."""
-    instrument = get_instrument(session, instrument_id)
-    check_local(session, instrument)
+    instrument = editable_instrument(session, instrument_id)
     key = fold(spec.name) or ""
     if not key:
         raise InvalidQueryError("an instrument needs a name")
@@ -178,8 +178,7 @@ def retire_instrument(
 
     Datasets linked to its deployments keep the registry record they carry (`deployment`)
     and lose the link."""
-    instrument = get_instrument(session, instrument_id)
-    check_local(session, instrument)
+    instrument = editable_instrument(session, instrument_id)
     _remove(session, instrument, actor=actor, now=now)
 
 
@@ -188,6 +187,17 @@ def get_instrument(session: Session, instrument_id: int) -> Instrument:
     instrument = session.get(Instrument, instrument_id)
     if instrument is None:
         raise NotFoundError(f"no instrument {instrument_id}")
+    return instrument
+
+
+def editable_instrument(session: Session, instrument_id: int) -> Instrument:
+    """A local instrument about to change, its row locked until the caller commits (so two
+    concurrent edits raise its origin version twice); NotFoundError, or ConflictError for a
+    mirrored one."""
+    instrument = session.get(Instrument, instrument_id, with_for_update=True)
+    if instrument is None:
+        raise NotFoundError(f"no instrument {instrument_id}")
+    check_local(session, instrument)
     return instrument
 
 
@@ -284,8 +294,7 @@ def add_calibration(
 ) -> Calibration:
     """Record a calibration of a local instrument (its certificate by name and SHA-256): an
     edit of the instrument, announced to the peers."""
-    instrument = get_instrument(session, instrument_id)
-    check_local(session, instrument)
+    instrument = editable_instrument(session, instrument_id)
     if valid_to is not None and valid_to <= valid_from:
         raise InvalidQueryError("valid_to must be after valid_from")
     cal = Calibration(
@@ -305,8 +314,7 @@ def add_deployment(
     """Record a local instrument on a platform or at a station (an edit of the instrument,
     announced to the peers at `now`); overlapping deployments of one instrument are a
     conflict (an instrument is in one place at a time). The place may be a peer's."""
-    instrument = get_instrument(session, instrument_id)
-    check_local(session, instrument)
+    instrument = editable_instrument(session, instrument_id)
     if session.get(Place, place_id) is None:
         raise NotFoundError(f"no platform or station {place_id}")
     if stop is not None and stop <= start:

@@ -23,6 +23,7 @@ from catalog.registry import (
     add_place,
     delete_place,
     edit_instrument,
+    editable_instrument,
     get_instrument,
     instrument_details,
     list_instruments,
@@ -32,7 +33,7 @@ from catalog.registry import (
     same_serials,
 )
 from catalog.registry_models import Place
-from catalog.registry_records import check_local, edited
+from catalog.registry_records import edited
 from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query
 
 if TYPE_CHECKING:
@@ -240,8 +241,7 @@ def put_qc_config(
 ) -> dict[str, Any]:
     """Staff: a new version of the QC tests of a local instrument's variable (QC runs again;
     the instrument's record, which carries its QC versions, travels again)."""
-    instrument = get_instrument(session, instrument_id)
-    check_local(session, instrument)
+    instrument = editable_instrument(session, instrument_id)
     config = set_qc_config(session, instrument_id, variable, body.tests, actor=staff, now=now)
     edited(session, instrument, now)
     return {

@@ -7,6 +7,7 @@ use the mirrored registry's names for the mirrored datasets."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -147,3 +148,30 @@ def test_a_peers_facets_use_the_mirrored_registry_names(cluster: dict[str, Node]
     assert "gan island mast" not in values
     detail = npl.get(f"/datasets/{pid}").json()
     assert detail["platform"] == "gan island mast"  # the record itself is as its file says
+
+
+def test_calibrations_posted_at_once_each_raise_the_version(cluster: dict[str, Node]) -> None:
+    """Twelve calibrations of one instrument at once: each recorded once (or refused with a
+    503 and Retry-After under overload), one origin version each, all mirrored."""
+    joss, npl = cluster["JOSS"], cluster["NPL"]
+    staff = staff_token(joss, "staff-registry-burst")
+    made = post(joss, "/instruments", {"name": "Burst photometer"}, staff)
+    assert made.status_code == 201, made.text
+    iid, pid = made.json()["id"], made.json()["public_id"]
+
+    def calibrate(i: int) -> bool:
+        body = {**CALIBRATION, "certificate_name": f"burst-{i}.pdf"}
+        answer = httpx.post(f"{joss.url}/api/v1/instruments/{iid}/calibrations", json=body,
+                            headers=staff, timeout=60)  # fmt: skip
+        if answer.status_code == 503:
+            assert answer.headers["retry-after"]
+            return False
+        assert answer.status_code == 201, answer.text
+        return True
+
+    with ThreadPoolExecutor(12) as pool:
+        recorded = sum(pool.map(calibrate, range(12)))
+    assert recorded >= 1
+    mirrored = eventually(lambda: held(npl, pid, 1 + recorded), timeout=30)
+    names = sorted(c["certificate_name"] for c in mirrored["calibrations"])
+    assert len(names) == len(set(names)) == recorded
