@@ -36,6 +36,7 @@ from catalog.registry_records import (
     edited,
     local_code,
     origins,
+    raise_version,
 )
 from catalog.schemas import Principal
 
@@ -110,7 +111,7 @@ def delete_place(session: Session, place_id: int, *, actor: Principal, now: date
 
 def _remove(session: Session, entry: RegistryEntry, *, actor: Principal, now: datetime) -> None:
     kind = "place" if isinstance(entry, Place) else "instrument"
-    entry.origin_version += 1
+    raise_version(session, entry)
     announce_entry(session, entry, now, removed=True)
     record_event(
         session, actor=actor, action=f"{kind}.delete", now=now, reason="",

@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.changes import next_seq, redact_history, tombstone_payload
 from catalog.errors import ConflictError
@@ -146,9 +147,25 @@ def announce_entry(
     return change
 
 
+def raise_version(session: Session, entry: RegistryEntry) -> None:
+    """Raise a local entry's origin version in the database itself: concurrent edits each
+    raise it once, even on SQLite, where a request's reads run before its write transaction
+    begins (a `+= 1` in Python could then write the same version twice)."""
+    session.flush()
+    model = type(entry)
+    version = session.execute(
+        update(model)
+        .where(model.id == entry.id)
+        .values(origin_version=model.origin_version + 1)
+        .returning(model.origin_version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(entry, "origin_version", version)
+
+
 def edited(session: Session, entry: RegistryEntry, now: datetime) -> None:
     """A local entry changed: raise its origin version and announce it."""
-    entry.origin_version += 1
+    raise_version(session, entry)
     announce_entry(session, entry, now)
 
 
