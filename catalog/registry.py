@@ -5,6 +5,10 @@ A dataset is linked automatically when exactly one deployment matches its platfo
 station) and instrument by name, case-folded, and covers its start; otherwise it stays
 unlinked and keeps its free-text platform and instrument (staff may link it later). A fixed
 station with a position gives a linked dataset without coordinates its location.
+
+Every change of a local entry is announced to the peers, and the tables also hold the
+entries mirrored from them (`catalog.registry_records`): linking and QC use this center's
+entries only; listings show every center's.
 """
 
 from __future__ import annotations
