@@ -171,6 +171,7 @@ def ui_routers() -> list[APIRouter]:
         home_signin_routes,
         job_routes,
         mail_routes,
+        registry_routes,
         report_routes,
         routes,
         staff_routes,
@@ -192,6 +193,7 @@ def ui_routers() -> list[APIRouter]:
         cids_routes.router,
         job_routes.router,
         mail_routes.router,
+        registry_routes.router,
     ]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from catalog.access import SHARED_STATES, effective_state_sql
 from catalog.models import Center, Dataset, PeerState, Variable, fold
 from catalog.registry_models import Instrument, Place
+from catalog.registry_records import local_code
 from catalog.schemas import CenterFreshness, FacetCount
 
 FACET_LIMIT = 50
@@ -79,14 +80,19 @@ def _registry_names(session: Session, facets: dict[str, list[FacetCount]]) -> No
     A dataset is linked to a deployment when its free-text names equal the registry's,
     case-folded (`catalog.registry`), and the facets group case-folded: so the count of a
     value is that of the datasets carrying the registry's name, and only its spelling
-    changes. One indexed look-up of at most `FACET_LIMIT` keys per facet, after counting."""
+    changes. One indexed look-up of at most `FACET_LIMIT` keys per facet, after counting.
+    The registry holds every center's entries (`catalog.registry_records`): a value only a
+    peer registered (its mirrored datasets) takes the peer's name; this center's wins."""
+    local = local_code(session)
     for name, table in REGISTRY_FACETS.items():
         keys = {fold(fc.value) or "": fc for fc in facets[name]}
         if not keys:
             continue
-        rows = session.execute(select(table.key, table.name).where(table.key.in_(keys)))
-        for key, registered in rows:
-            keys[key].value = registered
+        rows = session.execute(
+            select(table.key, table.name, table.center_code).where(table.key.in_(keys))
+        )
+        for key, registered, _center in sorted(rows, key=lambda row: row[2] == local):
+            keys[key].value = registered  # this center's name last, so it wins
 
 
 def _top(variants: dict[str, Counter[str]]) -> list[FacetCount]:

@@ -1,4 +1,5 @@
-"""Products and reports in the change log: what a peer learns of them, and their mirror rows.
+"""Products and reports in the change log: what a peer learns of them, and their mirror rows
+(the registry's places and instruments are held and written here too, `registry_records`).
 
 They travel exactly like datasets (`catalog.changes`): one gap-free log, keyed by public id,
 each entry naming its origin center and origin version; withdrawal is a tombstone and
@@ -23,15 +24,20 @@ from catalog.changes import next_seq, redact_history, tombstone_payload
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.federation_models import MirrorTombstone
 from catalog.models import Campaign, Change, Product, Report
+from catalog.registry_models import Instrument, Place
+from catalog.registry_records import REGISTRY_MODELS, RegistryEntry, write_mirrored_entry
 from catalog.schemas import Principal
 from catalog.summaries import set_details
 from catalog.summary_models import ExpectedDelivery
 
 FieldRecord = Product | Report | ExpectedDelivery
-RECORD_TYPES = ("dataset", "product", "report", "expected")
+RECORD_TYPES = ("dataset", "product", "report", "expected", *REGISTRY_MODELS)
+"""Every record type of the change log (`place` and `instrument`: `catalog.registry_records`)."""
 MODELS: dict[str, type[FieldRecord]] = {
     "product": Product, "report": Report, "expected": ExpectedDelivery
 }  # fmt: skip
+MirrorRow = FieldRecord | RegistryEntry
+MIRROR_MODELS: dict[str, type[MirrorRow]] = {**MODELS, **REGISTRY_MODELS}
 
 
 def record_type_of(record: FieldRecord) -> str:
@@ -126,18 +132,22 @@ def announce(session: Session, record: FieldRecord, now: datetime, *, withdrawn:
 
 @dataclass(frozen=True)
 class HeldField:
-    """What this center holds of a product or report a peer sent: a row, or a tombstone."""
+    """What this center holds of a record a peer sent (not a dataset): a row, or a tombstone."""
 
-    record: FieldRecord | None
+    record: MirrorRow | None
     origin_center: str
     origin_version: int
 
 
 def held_field_record(session: Session, record_type: str, public_id: str) -> HeldField | None:
-    """The row (or mirror tombstone) held here for this product or report."""
-    model = MODELS[record_type]
+    """The row (or mirror tombstone) held here for this record (not a dataset)."""
+    model = MIRROR_MODELS[record_type]
     found = session.scalars(select(model).where(model.public_id == public_id)).first()
-    row = found if isinstance(found, Product | Report | ExpectedDelivery) else None
+    row = (
+        found
+        if isinstance(found, Product | Report | ExpectedDelivery | Place | Instrument)
+        else None
+    )
     if row is not None:
         return HeldField(row, row.center_code, row.origin_version)
     stone = session.get(MirrorTombstone, public_id)
@@ -149,14 +159,18 @@ def held_field_record(session: Session, record_type: str, public_id: str) -> Hel
 def write_mirrored_field(
     session: Session, record_type: str, values: dict[str, Any], held: HeldField | None
 ) -> None:
-    """Insert or update a mirrored product or report from its coerced `values`."""
-    model = MODELS[record_type]
+    """Insert or update a mirrored record (not a dataset) from its coerced `values`."""
     row = held.record if held is not None else None
     if row is None:
         stone = session.get(MirrorTombstone, values["public_id"])
         if stone is not None:
             session.delete(stone)
-        row = model()
+    if record_type in REGISTRY_MODELS:
+        entry = row if isinstance(row, Place | Instrument) else None
+        write_mirrored_entry(session, record_type, values, entry)
+        return
+    if row is None:
+        row = MODELS[record_type]()
         session.add(row)
     details = values.pop("details", None)
     for name, value in values.items():

@@ -6,6 +6,7 @@ import it from here, so none of them imports another to find the base.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -22,6 +23,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def new_public_id() -> str:
+    """A random URL-safe id (16 characters, 96 bits): never sequential, never guessable."""
+    return secrets.token_urlsafe(12)
 
 
 def exists_on(index: Index, dialect: str) -> bool:

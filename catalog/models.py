@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -42,15 +41,15 @@ from catalog import (  # noqa: F401
 )
 from catalog.access_states import AccessState
 from catalog.fulltext import document
-from catalog.model_base import Base, exists_on, public  # noqa: F401 - exists_on: re-exported
+from catalog.model_base import (  # noqa: F401 - exists_on, new_public_id: re-exported
+    Base,
+    exists_on,
+    new_public_id,
+    public,
+)
 
 ACCESS_STATES = tuple(state.value for state in AccessState)
 ROLES = ("anonymous", "pi", "staff", "admin", "peer")
-
-
-def new_public_id() -> str:
-    """A random URL-safe id (16 characters, 96 bits): never sequential, never guessable."""
-    return secrets.token_urlsafe(12)
 
 
 def fold(value: str | None) -> str | None:

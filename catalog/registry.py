@@ -5,15 +5,19 @@ A dataset is linked automatically when exactly one deployment matches its platfo
 station) and instrument by name, case-folded, and covers its start; otherwise it stays
 unlinked and keeps its free-text platform and instrument (staff may link it later). A fixed
 station with a position gives a linked dataset without coordinates its location.
+
+Every change of a local entry is announced to the peers, and the tables also hold the
+entries mirrored from them (`catalog.registry_records`): linking and QC use this center's
+entries only; listings show every center's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.audit import record_event
@@ -28,6 +32,15 @@ from catalog.registry_models import (
     Instrument,
     InstrumentComponent,
     Place,
+)
+from catalog.registry_records import (
+    RegistryEntry,
+    announce_entry,
+    check_local,
+    edited,
+    local_code,
+    origins,
+    raise_version,
 )
 from catalog.schemas import Principal
 
@@ -55,46 +68,123 @@ class InstrumentInput:
 
 
 def add_place(session: Session, spec: PlaceInput, now: datetime) -> Place:
-    """Record a platform or station; a second one of the same kind and name is a conflict."""
+    """Record a platform or station and announce it to the peers; a second one of the same
+    kind and name at this center is a conflict (a peer's of that name is another record)."""
     if spec.kind not in PLACE_KINDS:
         raise InvalidQueryError(f"kind must be one of {', '.join(PLACE_KINDS)}")
     key = fold(spec.name) or ""
     if not key:
         raise InvalidQueryError("a platform or station needs a name")
-    if session.scalar(select(Place.id).where(Place.kind == spec.kind, Place.key == key)):
+    code = local_code(session)
+    same = (Place.kind == spec.kind, Place.key == key, Place.center_code == code)
+    if session.scalar(select(Place.id).where(*same)):
         raise ConflictError(f"{spec.kind} {spec.name!r} is already registered")
     place = Place(
         kind=spec.kind, name=spec.name.strip(), key=key, latitude=spec.latitude,
         longitude=spec.longitude, altitude=spec.altitude, description=spec.description,
-        created_at=now,
+        created_at=now, center_code=code, origin_version=1,
     )  # fmt: skip
     session.add(place)
-    session.flush()
+    announce_entry(session, place, now)
     return place
 
 
 def list_places(session: Session, kind: str) -> list[Place]:
-    """The platforms or the stations, by name."""
-    return list(session.scalars(select(Place).where(Place.kind == kind).order_by(Place.key)))
+    """The platforms or the stations of every center held here, by name and origin."""
+    query = select(Place).where(Place.kind == kind).order_by(Place.key, Place.center_code)
+    return list(session.scalars(query))
+
+
+def get_place(session: Session, place_id: int) -> Place:
+    """A platform or station by id (NotFoundError)."""
+    place = session.get(Place, place_id)
+    if place is None:
+        raise NotFoundError(f"no platform or station {place_id}")
+    return place
+
+
+def delete_place(session: Session, place_id: int, *, actor: Principal, now: datetime) -> None:
+    """Delete a local platform or station no deployment names: audited, a tombstone travels."""
+    place = get_place(session, place_id)
+    session.refresh(place, with_for_update=True)
+    check_local(session, place)
+    if session.scalar(select(Deployment.id).where(Deployment.place_id == place.id)):
+        raise ConflictError(f"instruments were deployed at {place.name!r}: it stays registered")
+    _remove(session, place, actor=actor, now=now)
+
+
+def _remove(session: Session, entry: RegistryEntry, *, actor: Principal, now: datetime) -> None:
+    kind = "place" if isinstance(entry, Place) else "instrument"
+    raise_version(session, entry)
+    announce_entry(session, entry, now, removed=True)
+    record_event(
+        session, actor=actor, action=f"{kind}.delete", now=now, reason="",
+        before={"public_id": entry.public_id, "name": entry.name}, after=None,
+    )  # fmt: skip
+    session.delete(entry)
+    session.flush()
 
 
 def add_instrument(session: Session, spec: InstrumentInput, now: datetime) -> Instrument:
-    """Record an instrument with its components."""
+    """Record an instrument with its components and announce it to the peers; a second one
+    of the same name at this center is a conflict (a peer's of that name, or with the same
+    serial numbers, is another record: each center's entry is its own)."""
     key = fold(spec.name) or ""
     if not key:
         raise InvalidQueryError("an instrument needs a name")
-    if session.scalar(select(Instrument.id).where(Instrument.key == key)):
+    code = local_code(session)
+    if session.scalar(select(Instrument.id).where(_local_name(key, code))):
         raise ConflictError(f"instrument {spec.name!r} is already registered")
     instrument = Instrument(
         name=spec.name.strip(), key=key, kind=spec.kind, description=spec.description,
-        created_at=now,
+        created_at=now, center_code=code, origin_version=1,
     )  # fmt: skip
     session.add(instrument)
     session.flush()
     for name, serial in spec.components:
         session.add(InstrumentComponent(instrument_id=instrument.id, name=name, serial=serial))
-    session.flush()
+    announce_entry(session, instrument, now)
     return instrument
+
+
+def _local_name(key: str, code: str) -> Any:
+    return (Instrument.key == key) & (Instrument.center_code == code)
+
+
+def edit_instrument(
+    session: Session, instrument_id: int, spec: InstrumentInput, now: datetime
+) -> Instrument:
+    """Change a local instrument's name, kind, description and components: its origin
+    version goes up and the record travels again; a mirrored one is a ConflictError."""
+    instrument = editable_instrument(session, instrument_id)
+    key = fold(spec.name) or ""
+    if not key:
+        raise InvalidQueryError("an instrument needs a name")
+    same = select(Instrument.id).where(
+        _local_name(key, instrument.center_code), Instrument.id != instrument.id
+    )
+    if session.scalar(same):
+        raise ConflictError(f"instrument {spec.name!r} is already registered")
+    instrument.name, instrument.key = spec.name.strip(), key
+    instrument.kind, instrument.description = spec.kind, spec.description
+    session.execute(
+        delete(InstrumentComponent).where(InstrumentComponent.instrument_id == instrument.id)
+    )
+    for name, serial in spec.components:
+        session.add(InstrumentComponent(instrument_id=instrument.id, name=name, serial=serial))
+    edited(session, instrument, now)
+    return instrument
+
+
+def retire_instrument(
+    session: Session, instrument_id: int, *, actor: Principal, now: datetime
+) -> None:
+    """Retire a local instrument: audited, a tombstone travels, its row goes with its parts.
+
+    Datasets linked to its deployments keep the registry record they carry (`deployment`)
+    and lose the link."""
+    instrument = editable_instrument(session, instrument_id)
+    _remove(session, instrument, actor=actor, now=now)
 
 
 def get_instrument(session: Session, instrument_id: int) -> Instrument:
@@ -105,13 +195,60 @@ def get_instrument(session: Session, instrument_id: int) -> Instrument:
     return instrument
 
 
+def editable_instrument(session: Session, instrument_id: int) -> Instrument:
+    """A local instrument about to change, its row locked until the caller commits (so two
+    concurrent edits raise its origin version twice); NotFoundError, or ConflictError for a
+    mirrored one."""
+    instrument = session.get(Instrument, instrument_id, with_for_update=True)
+    if instrument is None:
+        raise NotFoundError(f"no instrument {instrument_id}")
+    check_local(session, instrument)
+    return instrument
+
+
 def list_instruments(session: Session) -> list[Instrument]:
-    """Every instrument, by name."""
-    return list(session.scalars(select(Instrument).order_by(Instrument.key)))
+    """Every instrument of every center held here, by name and origin."""
+    query = select(Instrument).order_by(Instrument.key, Instrument.center_code)
+    return list(session.scalars(query))
+
+
+def origin_fields(session: Session, entry: RegistryEntry) -> dict[str, Any]:
+    """Where an entry comes from: its public id, origin center (code and name), origin
+    version, and for a mirrored one its row on the origin's registry page (where it is
+    edited)."""
+    name, url = origins(session).get(entry.center_code, (entry.center_code, ""))
+    mirror = entry.center_code != local_code(session)
+    return {
+        "public_id": entry.public_id, "center": entry.center_code, "center_name": name,
+        "origin_version": entry.origin_version, "is_mirror": mirror,
+        "origin_url": f"{url}/registry#{entry.public_id}" if mirror and url else None,
+    }  # fmt: skip
+
+
+def same_serials(session: Session) -> dict[int, list[dict[str, str]]]:
+    """Instrument id -> the other registry records (any center) sharing a serial number."""
+    rows = session.execute(
+        select(InstrumentComponent.serial, Instrument.id, Instrument.center_code,
+               Instrument.public_id)
+        .join(Instrument, Instrument.id == InstrumentComponent.instrument_id)
+        .where(InstrumentComponent.serial != "")
+    ).all()  # fmt: skip
+    by_serial: dict[str, list[tuple[int, str, str]]] = {}
+    for serial, iid, center, public_id in rows:
+        by_serial.setdefault(serial, []).append((iid, center, public_id))
+    found: dict[int, list[dict[str, str]]] = {}
+    for holders in by_serial.values():
+        for iid, _, _ in holders:
+            others = found.setdefault(iid, [])
+            for other, center, public_id in holders:
+                twin = {"center": center, "public_id": public_id}
+                if other != iid and twin not in others:
+                    others.append(twin)
+    return found
 
 
 def instrument_details(session: Session, instrument: Instrument) -> dict[str, Any]:
-    """An instrument with its components, calibrations and deployments, as JSON."""
+    """An instrument with its origin, components, calibrations and deployments, as JSON."""
     iid = instrument.id
     components = session.scalars(
         select(InstrumentComponent).where(InstrumentComponent.instrument_id == iid)
@@ -126,8 +263,8 @@ def instrument_details(session: Session, instrument: Instrument) -> dict[str, An
         .order_by(Deployment.start)
     )
     return {
-        "id": iid, "name": instrument.name, "kind": instrument.kind,
-        "description": instrument.description,
+        "id": iid, **origin_fields(session, instrument), "name": instrument.name,
+        "kind": instrument.kind, "description": instrument.description,
         "components": [{"name": c.name, "serial": c.serial} for c in components],
         "calibrations": [_calibration(c) for c in calibrations],
         "deployments": [_deployment(d, p) for d, p in deployments],
@@ -158,9 +295,11 @@ def add_calibration(
     parameters: dict[str, Any],
     certificate_name: str = "",
     certificate_sha256: str | None = None,
+    now: datetime,
 ) -> Calibration:
-    """Record a calibration of an instrument (its certificate by name and SHA-256)."""
-    get_instrument(session, instrument_id)
+    """Record a calibration of a local instrument (its certificate by name and SHA-256): an
+    edit of the instrument, announced to the peers."""
+    instrument = editable_instrument(session, instrument_id)
     if valid_to is not None and valid_to <= valid_from:
         raise InvalidQueryError("valid_to must be after valid_from")
     cal = Calibration(
@@ -169,16 +308,18 @@ def add_calibration(
         certificate_sha256=certificate_sha256,
     )  # fmt: skip
     session.add(cal)
-    session.flush()
+    edited(session, instrument, now)
     return cal
 
 
 def add_deployment(
-    session: Session, instrument_id: int, place_id: int, start: datetime, stop: datetime | None
-) -> Deployment:
-    """Record an instrument on a platform or at a station; overlapping deployments of one
-    instrument are a conflict (an instrument is in one place at a time)."""
-    get_instrument(session, instrument_id)
+    session: Session, instrument_id: int, place_id: int, start: datetime, stop: datetime | None,
+    now: datetime | None = None,
+) -> Deployment:  # fmt: skip
+    """Record a local instrument on a platform or at a station (an edit of the instrument,
+    announced to the peers at `now`); overlapping deployments of one instrument are a
+    conflict (an instrument is in one place at a time). The place may be a peer's."""
+    instrument = editable_instrument(session, instrument_id)
     if session.get(Place, place_id) is None:
         raise NotFoundError(f"no platform or station {place_id}")
     if stop is not None and stop <= start:
@@ -193,12 +334,14 @@ def add_deployment(
         raise ConflictError("the instrument is deployed elsewhere in that period")
     deployment = Deployment(instrument_id=instrument_id, place_id=place_id, start=start, stop=stop)
     session.add(deployment)
-    session.flush()
+    edited(session, instrument, now or datetime.now(UTC))
     return deployment
 
 
 def deployments_for(session: Session, dataset: Dataset) -> list[Deployment]:
-    """The deployments in force at the dataset's start for its platform and instrument."""
+    """The deployments in force at the dataset's start for its platform and instrument, in
+    this center's registry (a peer's entries describe the peer's datasets)."""
+    code = local_code(session)
     query = (
         select(Deployment)
         .join(Place, Place.id == Deployment.place_id)
@@ -206,6 +349,7 @@ def deployments_for(session: Session, dataset: Dataset) -> list[Deployment]:
         .where(
             Place.key == dataset.platform_key,
             Instrument.key == dataset.instrument_key,
+            Instrument.center_code == code,
             Deployment.start <= dataset.start,
             or_(Deployment.stop.is_(None), Deployment.stop >= dataset.start),
         )
@@ -249,14 +393,17 @@ def registry_record(session: Session, deployment: Deployment) -> dict[str, Any]:
 
 
 def instrument_of(session: Session, dataset: Dataset) -> Instrument | None:
-    """The registry's instrument of a dataset: its linked deployment's, else the one whose
-    name matches the dataset's instrument."""
+    """The registry's instrument of a dataset: its linked deployment's, else this center's
+    one whose name matches the dataset's instrument."""
     linked = select(Instrument).join(Deployment, Deployment.instrument_id == Instrument.id)
     linked = linked.join(DatasetDeployment, DatasetDeployment.deployment_id == Deployment.id)
     found = session.scalar(linked.where(DatasetDeployment.dataset_id == dataset.id))
     if found is not None:
         return found
-    return session.scalar(select(Instrument).where(Instrument.key == dataset.instrument_key))
+    named = Instrument.key == dataset.instrument_key
+    return session.scalar(
+        select(Instrument).where(named, Instrument.center_code == local_code(session))
+    )
 
 
 def registry_names(session: Session, public_id: str) -> dict[str, Any] | None:

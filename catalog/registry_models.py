@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -26,21 +27,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.model_base import Base
+from catalog.model_base import Base, new_public_id
 
 PLACE_KINDS = ("platform", "station")
 QC_TESTS = ("gross_range", "climatology", "spike", "rate_of_change", "flat_line", "gap")
 
 
 class Place(Base):
-    """A platform (aircraft, ship) or a fixed station, with its position."""
+    """A platform (aircraft, ship) or a fixed station, with its position.
+
+    Like an instrument, a registry record of its own in the change log: `center_code` is
+    its origin (this center, or the peer it is mirrored from), `origin_version` only the
+    origin raises. A name is unique among one center's places of a kind (checked when
+    registering), not across centers: each center's entry is its own record.
+    """
 
     __tablename__ = "places"
     __table_args__ = (
-        UniqueConstraint("kind", "key"),
+        Index("ix_places_kind_key", "kind", "key"),
         CheckConstraint(f"kind IN {PLACE_KINDS!r}", name="kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    """The place's id across the federation (its change-log key)."""
+    center_code: Mapped[str] = mapped_column(String(16))
+    origin_version: Mapped[int] = mapped_column(Integer, default=1)
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
     key: Mapped[str] = mapped_column(String(200))
@@ -53,12 +64,17 @@ class Place(Base):
 
 
 class Instrument(Base):
-    """An instrument, as the registry names it."""
+    """An instrument, as the registry names it; with its components, calibrations,
+    deployments and QC configurations one record of the change log (see `Place`)."""
 
     __tablename__ = "instruments"
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    """The instrument's id across the federation (its change-log key)."""
+    center_code: Mapped[str] = mapped_column(String(16))
+    origin_version: Mapped[int] = mapped_column(Integer, default=1)
     name: Mapped[str] = mapped_column(String(200))
-    key: Mapped[str] = mapped_column(String(200), unique=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]

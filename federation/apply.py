@@ -27,6 +27,7 @@ from catalog.dataset_writes import (
 )
 from catalog.peer_records import lock_checkpoint, peer_codes, set_checkpoint
 from catalog.registration import campaign_id
+from catalog.registry_records import REGISTRY_TYPES
 from federation.errors import PeerProtocolError
 from federation.feed import FeedChange, FeedPage
 from federation.field_apply import FieldWrite, decide_field
@@ -76,12 +77,13 @@ class _PageWriter:
         return self.campaigns[code]
 
     def decide_field(self, change: FeedChange) -> str:
-        """A product or report (`federation.field_apply`), relisted like a dataset."""
+        """A product, report or registry entry (`federation.field_apply`), relisted like a
+        dataset. Registry entries belong to no campaign."""
         campaign = str(change.payload.get("campaign") or "")
+        no_campaign = change.kind == "tombstone" or change.record_type in REGISTRY_TYPES
         outcome, write = decide_field(
             self.session, change, local_code=self.local_code, peer_code=self.peer_code,
-            direct=self.direct,
-            campaign_id=0 if change.kind == "tombstone" else self.campaign_id(campaign),
+            direct=self.direct, campaign_id=0 if no_campaign else self.campaign_id(campaign),
         )  # fmt: skip
         if write is not None:
             self.field_writes.append(write)
@@ -130,7 +132,9 @@ class _PageWriter:
 
     def write(self) -> None:
         write_mirrored(self.session, self.batch, child_rows)
-        for write in self.field_writes:  # after write_mirrored made the origin centers
+        # after write_mirrored made the origin centers; places before the instruments
+        # whose deployments name them
+        for write in sorted(self.field_writes, key=lambda w: w.change.record_type != "place"):
             write.run(self.session, self.batch.now)
 
 

@@ -31,7 +31,7 @@ class FeedChange:
     kind: str
     payload: dict[str, Any]
     record_type: str = "dataset"
-    """`dataset`, `product` or `report` (a peer that does not say sends datasets)."""
+    """One of `catalog.field_records.RECORD_TYPES` (a peer that does not say sends datasets)."""
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Applying a peer's products and reports: the same rules as its datasets (`federation.apply`).
+"""Applying a peer's products, reports and registry entries: the rules of its datasets
+(`federation.apply`).
 
 A change of this center's own record is refused (an echo of it skipped); a record may not
 move to another origin; a center we peer with is heard from itself only; older or equal
@@ -24,6 +25,7 @@ from catalog.summaries import check_details
 from federation.errors import PeerProtocolError
 from federation.feed import FeedChange
 from federation.mirror_rows import payload_time
+from federation.registry_apply import instrument_values, place_values
 
 
 def removing(change: FeedChange) -> bool:
@@ -115,7 +117,10 @@ def expected_values(change: FeedChange, campaign_id: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-VALUES = {"product": product_values, "report": report_values, "expected": expected_values}
+VALUES = {
+    "product": product_values, "report": report_values, "expected": expected_values,
+    "place": place_values, "instrument": instrument_values,
+}  # fmt: skip
 
 
 @dataclass

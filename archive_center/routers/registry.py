@@ -1,10 +1,13 @@
 """The instrument registry: `/instruments`, `/platforms`, `/stations` (read by anyone,
-written by staff) and the QC configurations of an instrument's variables (staff)."""
+written by staff) and the QC configurations of an instrument's variables (staff).
+
+The listings hold every center's entries, each naming its origin; a mirrored entry is
+edited at its origin only (409 naming it, `catalog.registry_records`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -18,20 +21,30 @@ from catalog.registry import (
     add_deployment,
     add_instrument,
     add_place,
+    delete_place,
+    edit_instrument,
+    editable_instrument,
     get_instrument,
     instrument_details,
     list_instruments,
     list_places,
+    origin_fields,
+    retire_instrument,
+    same_serials,
 )
 from catalog.registry_models import Place
+from catalog.registry_records import edited
 from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 router = APIRouter(tags=["registry"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in"},
     403: {"description": "Not staff"},
     404: {"description": "No such instrument or place"},
-    409: {"description": "Already registered, or overlapping"},
+    409: {"description": "Already registered, overlapping, or mirrored (edit it at its origin)"},
     422: {"description": "Invalid request"},
 }
 
@@ -91,9 +104,10 @@ def _utc(value: datetime) -> datetime:
     return as_utc(value) or value
 
 
-def _place(place: Place) -> dict[str, Any]:
+def _place(session: Session, place: Place) -> dict[str, Any]:
     return {
-        "id": place.id, "kind": place.kind, "name": place.name, "latitude": place.latitude,
+        "id": place.id, **origin_fields(session, place), "kind": place.kind,
+        "name": place.name, "latitude": place.latitude,
         "longitude": place.longitude, "altitude": place.altitude,
         "description": place.description,
     }  # fmt: skip
@@ -101,8 +115,13 @@ def _place(place: Place) -> dict[str, Any]:
 
 @router.get("/instruments", dependencies=[forbid_unknown_query()])
 def get_instruments(session: SessionDep) -> list[dict[str, Any]]:
-    """Every instrument with its components, calibrations and deployments."""
-    return [instrument_details(session, i) for i in list_instruments(session)]
+    """Every center's instruments with their origin, components, calibrations and
+    deployments; `same_serial` names the other records (any center) sharing a serial."""
+    twins = same_serials(session)
+    return [
+        {**instrument_details(session, i), "same_serial": twins.get(i.id, [])}
+        for i in list_instruments(session)
+    ]
 
 
 @router.post(
@@ -112,23 +131,56 @@ def post_instrument(
     body: InstrumentBody, session: SessionDep, staff: StaffDep, now: NowDep
 ) -> dict[str, Any]:
     """Staff: register an instrument and its components."""
-    spec = InstrumentInput(
+    return instrument_details(session, add_instrument(session, _spec(body), now))
+
+
+def _spec(body: InstrumentBody) -> InstrumentInput:
+    return InstrumentInput(
         name=body.name, kind=body.kind, description=body.description,
         components=tuple((c.name, c.serial) for c in body.components),
     )  # fmt: skip
-    return instrument_details(session, add_instrument(session, spec, now))
+
+
+@router.put("/instruments/{instrument_id}", responses=ERRORS, dependencies=[forbid_unknown_query()])
+def put_instrument(
+    instrument_id: RowId, body: InstrumentBody, session: SessionDep, staff: StaffDep,
+    now: NowDep,
+) -> dict[str, Any]:  # fmt: skip
+    """Staff: change a local instrument's name, kind, description and components."""
+    return instrument_details(session, edit_instrument(session, instrument_id, _spec(body), now))
+
+
+@router.delete(
+    "/instruments/{instrument_id}",
+    status_code=204,
+    responses=ERRORS,
+    dependencies=[forbid_unknown_query()],
+)
+def delete_instrument(
+    instrument_id: RowId, session: SessionDep, staff: StaffDep, now: NowDep
+) -> None:
+    """Staff: retire a local instrument (its peers drop it)."""
+    retire_instrument(session, instrument_id, actor=staff, now=now)
+
+
+@router.delete(
+    "/places/{place_id}", status_code=204, responses=ERRORS, dependencies=[forbid_unknown_query()]
+)
+def delete_place_route(place_id: RowId, session: SessionDep, staff: StaffDep, now: NowDep) -> None:
+    """Staff: delete a local platform or station no deployment names (its peers drop it)."""
+    delete_place(session, place_id, actor=staff, now=now)
 
 
 @router.get("/platforms", dependencies=[forbid_unknown_query()])
 def get_platforms(session: SessionDep) -> list[dict[str, Any]]:
-    """Every registered platform with its position."""
-    return [_place(p) for p in list_places(session, "platform")]
+    """Every center's registered platforms with their origin and position."""
+    return [_place(session, p) for p in list_places(session, "platform")]
 
 
 @router.get("/stations", dependencies=[forbid_unknown_query()])
 def get_stations(session: SessionDep) -> list[dict[str, Any]]:
-    """Every registered station with its position."""
-    return [_place(p) for p in list_places(session, "station")]
+    """Every center's registered stations with their origin and position."""
+    return [_place(session, p) for p in list_places(session, "station")]
 
 
 @router.post("/places", status_code=201, responses=ERRORS, dependencies=[forbid_unknown_query()])
@@ -136,7 +188,7 @@ def post_place(
     body: PlaceBody, session: SessionDep, staff: StaffDep, now: NowDep
 ) -> dict[str, Any]:
     """Staff: register a platform or a station."""
-    return _place(add_place(session, PlaceInput(**body.model_dump()), now))
+    return _place(session, add_place(session, PlaceInput(**body.model_dump()), now))
 
 
 @router.post(
@@ -146,13 +198,14 @@ def post_place(
     dependencies=[forbid_unknown_query()],
 )
 def post_calibration(
-    instrument_id: RowId, body: CalibrationBody, session: SessionDep, staff: StaffDep
-) -> dict[str, Any]:
+    instrument_id: RowId, body: CalibrationBody, session: SessionDep, staff: StaffDep,
+    now: NowDep,
+) -> dict[str, Any]:  # fmt: skip
     """Staff: record a calibration of an instrument."""
     add_calibration(
         session, instrument_id, valid_from=_utc(body.valid_from), valid_to=as_utc(body.valid_to),
         parameters=dict(body.parameters), certificate_name=body.certificate_name,
-        certificate_sha256=body.certificate_sha256,
+        certificate_sha256=body.certificate_sha256, now=now,
     )  # fmt: skip
     return instrument_details(session, get_instrument(session, instrument_id))
 
@@ -164,10 +217,12 @@ def post_calibration(
     dependencies=[forbid_unknown_query()],
 )
 def post_deployment(
-    instrument_id: RowId, body: DeploymentBody, session: SessionDep, staff: StaffDep
-) -> dict[str, Any]:
+    instrument_id: RowId, body: DeploymentBody, session: SessionDep, staff: StaffDep,
+    now: NowDep,
+) -> dict[str, Any]:  # fmt: skip
     """Staff: deploy an instrument on a platform or at a station."""
-    add_deployment(session, instrument_id, body.place_id, _utc(body.start), as_utc(body.stop))
+    start, stop = _utc(body.start), as_utc(body.stop)
+    add_deployment(session, instrument_id, body.place_id, start, stop, now)
     return instrument_details(session, get_instrument(session, instrument_id))
 
 
@@ -184,8 +239,11 @@ def put_qc_config(
     staff: StaffDep,
     now: NowDep,
 ) -> dict[str, Any]:
-    """Staff: a new version of the QC tests of an instrument's variable (QC runs again)."""
+    """Staff: a new version of the QC tests of a local instrument's variable (QC runs again;
+    the instrument's record, which carries its QC versions, travels again)."""
+    instrument = editable_instrument(session, instrument_id)
     config = set_qc_config(session, instrument_id, variable, body.tests, actor=staff, now=now)
+    edited(session, instrument, now)
     return {
         "instrument_id": instrument_id, "variable": config.variable_key,
         "version": config.version, "tests": config.tests,

@@ -167,6 +167,11 @@ ACCESS_MATRIX: dict[str, Row] = {
         {"place_id": 1, "start": "1999-01-01T00:00:00Z"},
         path="/api/v1/instruments/1/deployments",
     ),
+    "PUT /api/v1/instruments/{instrument_id}": Row(
+        "staff", {"name": "matrix"}, path="/api/v1/instruments/1"
+    ),
+    "DELETE /api/v1/instruments/{instrument_id}": Row("staff", path="/api/v1/instruments/1"),
+    "DELETE /api/v1/places/{place_id}": Row("staff", path="/api/v1/places/1"),
     "PUT /api/v1/instruments/{instrument_id}/qc/{variable}": Row(
         "staff",
         {"tests": {"gross_range": {"fail_span": [0, 1]}}},
@@ -310,6 +315,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /datasets/{public_id}/qc": Row("data"),
     "POST /datasets/{public_id}/access": Row("form", {"state": "open", "reason": "matrix"}),
     "GET /federation": Row("public"),
+    "GET /registry": Row("public"),
     "GET /overlay": Row("public", query="d=AAAAAAAAAAAAAAAA:O3"),
     "GET /collocate": Row("public", query="dataset=AAAAAAAAAAAAAAAA"),
     "GET /signin": Row("public"),
