@@ -26,7 +26,7 @@ SUB_CODES: dict[str, str] = {
     "SUB010": "This DID's dataset has no owner. Claim it (POST datasets/{id}/claim in the API, "
     "with a reason); once staff approve, send the new version again.",
     "SUB011": "The personal folder's drop token is unknown or revoked; get a new drop address "
-    "(POST /api/v1/me/drop-address) and drop the file into its folder.",
+    "(POST me/drop-address in the API) and drop the file into its folder.",
 }
 
 
