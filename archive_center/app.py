@@ -175,6 +175,7 @@ def ui_routers() -> list[APIRouter]:
         staff_routes,
         stream_routes,
         submission_routes,
+        transfer_routes,
         user_routes,
     )
 
@@ -190,6 +191,7 @@ def ui_routers() -> list[APIRouter]:
         report_routes.router,
         cids_routes.router,
         job_routes.router,
+        transfer_routes.router,
     ]
 
 
