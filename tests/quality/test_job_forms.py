@@ -38,6 +38,12 @@ def definition(node: Node, name: str) -> JobDefinition | None:
         return session.scalar(select(JobDefinition).where(JobDefinition.name == name))
 
 
+def existing(node: Node, name: str) -> JobDefinition:
+    found = definition(node, name)
+    assert found is not None, f"no job {name!r}"
+    return found
+
+
 def post_form(client: TestClient, page: str, target: str, **fields: Any) -> Any:
     """Post `fields` to `target` with the CSRF token of the form on `page`."""
     token = csrf_of(client.get(page).text)
@@ -66,18 +72,19 @@ def test_a_pi_defines_changes_pauses_runs_and_deletes_a_job(
     changed = post_form(pi, f"/jobs/{job.id}/edit", f"/jobs/{job.id}",
                         **job_fields(people, period="weekly"))  # fmt: skip
     assert changed.status_code == 303
-    assert (job := definition(node, "nightly qc")) is not None and job.period == "weekly"
+    job = existing(node, "nightly qc")
+    assert job.period == "weekly"
     for action, enabled in (("pause", False), ("resume", True)):
         done = post_form(pi, "/jobs", f"/jobs/{job.id}/action", action=action)
         assert done.status_code == 303 and done.headers["location"] == f"/jobs#job-{job.id}"
-        assert (job := definition(node, "nightly qc")) is not None and job.enabled is enabled
+        assert existing(node, "nightly qc").enabled is enabled
     post_form(pi, "/jobs", f"/jobs/{job.id}/action", action="pause")
     assert "Paused" in pi.get("/jobs").text
     refused = post_form(pi, "/jobs", f"/jobs/{job.id}/action", action="run")
     assert refused.status_code == 400 and "resume it" in refused.text
     post_form(pi, "/jobs", f"/jobs/{job.id}/action", action="resume")
     post_form(pi, "/jobs", f"/jobs/{job.id}/action", action="run")
-    assert (job := definition(node, "nightly qc")) is not None
+    job = existing(node, "nightly qc")
     assert job.next_due.replace(tzinfo=None) == NOW.replace(tzinfo=None)  # due at once
     gone = post_form(pi, "/jobs", f"/jobs/{job.id}/action", action="delete")
     assert gone.status_code == 303 and definition(node, "nightly qc") is None
@@ -111,8 +118,8 @@ def test_only_the_owner_and_staff_manage_a_job(node: Node, people: dict[str, Any
     no_token = pi.post(f"/jobs/{job.id}/action", data={"action": "delete"})
     assert no_token.status_code == 403 and definition(node, "owned") is not None
     assert staff.get(f"/jobs/{job.id}/edit").status_code == 200
-    changed = post_form(staff, "/jobs", f"/jobs/{job.id}", **job_fields(people, name="owned",
-                                                                        period="hourly"))  # fmt: skip
+    fields = job_fields(people, name="owned", period="hourly")
+    changed = post_form(staff, "/jobs", f"/jobs/{job.id}", **fields)
     assert changed.status_code == 303
     job = definition(node, "owned")
     assert job is not None and job.period == "hourly"
@@ -152,16 +159,17 @@ def test_staff_add_change_and_delete_a_transfer_source(node: Node, people: dict[
     assert "iagos.example" in page and "pull iagos" in page and SECRET not in page
     form = staff.get(f"/transfers/{found.id}/edit").text
     assert SECRET not in form and 'value="https://iagos.example/api"' in form
-    kept = post_form(staff, f"/transfers/{found.id}/edit", f"/transfers/{found.id}",
-                     **source_fields(node, secret="", auth="hmac", key_id="k1", period="daily"))  # fmt: skip
+    fields = source_fields(node, secret="", auth="hmac", key_id="k1", period="daily")
+    kept = post_form(staff, f"/transfers/{found.id}/edit", f"/transfers/{found.id}", **fields)
     assert kept.status_code == 303
     found = source(node, "iagos")
     assert found is not None and found.secret == SECRET and found.auth == "hmac"
-    assert (pull := definition(node, "pull iagos")) is not None and pull.period == "daily"
+    assert existing(node, "pull iagos").period == "daily"
     new_secret = "another-secret-9876543210"
     post_form(staff, f"/transfers/{found.id}/edit", f"/transfers/{found.id}",
               **source_fields(node, secret=new_secret))  # fmt: skip
-    assert (found := source(node, "iagos")) is not None and found.secret == new_secret
+    found = source(node, "iagos")
+    assert found is not None and found.secret == new_secret
     gone = post_form(staff, "/transfers", f"/transfers/{found.id}/delete")
     assert gone.status_code == 303 and source(node, "iagos") is None
     assert definition(node, "pull iagos") is None
@@ -187,9 +195,7 @@ def test_a_refused_source_form_keeps_what_was_typed_but_the_secret(
     assert no_pi.status_code == 400 and "Choose the PI" in no_pi.text
 
 
-def test_a_pi_schedules_only_their_own_transfer_sources(
-    node: Node, people: dict[str, Any]
-) -> None:
+def test_a_pi_schedules_only_their_own_transfer_sources(node: Node, people: dict[str, Any]) -> None:
     staff = people["staff"]
     post_form(staff, "/transfers/new", "/transfers", **source_fields(node, name="theirs"))
     theirs = source(node, "theirs")
