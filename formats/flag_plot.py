@@ -6,6 +6,9 @@ The plot is drawn from a *plot series* kept when QC runs, not from the data file
 (`plot_rows`). A million-value series keeps a few thousand points, so the page never reads
 the original.
 
+The line and the marks are rasterized inside the SVG (the axes and text stay vector): tens of
+thousands of markers as SVG elements weigh megabytes and take seconds to write.
+
 matplotlib is used through its object API with the Agg canvas, never pyplot.
 """
 
@@ -58,13 +61,15 @@ def flag_plot_svg(series: Mapping[str, FlagSeries]) -> str:
     FigureCanvasAgg(figure)
     axes = figure.subplots(panels, 1, squeeze=False, sharex=True)[:, 0]
     for ax, (name, kept) in zip(axes, series.items(), strict=False):
-        ax.plot(kept.times, kept.values, color="#0072b2", linewidth=0.8, label=name)
+        ax.plot(
+            kept.times, kept.values, color="#0072b2", linewidth=0.8, label=name, rasterized=True
+        )
         for flag, (label, color, marker) in MARKS.items():
             marked = _thin(np.flatnonzero(kept.flags == flag), MAX_MARKED)
             if marked.size:
                 ax.scatter(kept.times[marked], kept.values[marked], s=14, color=color,
                            marker=marker, label=f"{label} ({kept.totals.get(flag, 0)})",
-                           zorder=3)  # fmt: skip
+                           zorder=3, rasterized=True)  # fmt: skip
         ax.set_ylabel(name)
         ax.legend(loc="upper right", fontsize="small")
     out = io.StringIO()
