@@ -254,6 +254,19 @@ def claim_due(session: Session, now: datetime, limit: int = 200) -> list[tuple[i
     return claimed
 
 
+def seconds_to_next_due(session: Session, now: datetime) -> float | None:
+    """How long until the earliest enabled definition is due (0 when one is due already);
+    None when there is none."""
+    due = session.scalar(
+        select(func.min(JobDefinition.next_due)).where(JobDefinition.enabled.is_(True))
+    )
+    if due is None:
+        return None
+    if due.tzinfo is None:  # SQLite hands back naive UTC
+        due = due.replace(tzinfo=now.tzinfo)
+    return max(0.0, (due - now).total_seconds())
+
+
 def start_run(
     session: Session, definition_id: int, due_at: datetime, attempt: int, worker: str,
     now: datetime,
