@@ -29,15 +29,18 @@ from catalog.jobs import (
     update_job,
 )
 from catalog.registry import list_instruments
-from catalog.schemas import Principal, Role
+from catalog.schemas import Principal
+from catalog.sqltypes import INT32_MAX
 from field_catalog_ui.forms import parse_time, small_count
-from field_catalog_ui.rendering import Page, PageDep, Submitter
+from field_catalog_ui.rendering import STAFF_ROLES, Page, PageDep, Submitter
 from web.deps import CsrfDep, NowDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
 RUNS_SHOWN = 10
 """Latest runs shown per definition (the API shows 20)."""
-JobId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a job definition's id")]
+RowId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a record's id")]
+"""A row id in a page's path, bounded as the API's `RowId` (archive_center/routers/query.py,
+which the pages may not import)."""
 KIND_LABELS = {
     "rerun-qc": "Re-run the QC of an instrument's datasets",
     "pull-transfer": "Pull a transfer source",
@@ -71,15 +74,11 @@ class JobForm(BaseModel):
 JobFormDep = Annotated[JobForm, Form()]
 
 
-def _staff(user: Principal) -> bool:
-    return user.role in (Role.STAFF, Role.ADMIN)
-
-
 def choices(session: Session, user: Principal) -> dict[str, list[tuple[int, str]]]:
     """What the caller may name in a job: instruments, their transfer sources and merges."""
     sources = select(TransferSource.id, TransferSource.name).order_by(TransferSource.id)
     merges = select(MergeDefinition).order_by(MergeDefinition.id)
-    if not _staff(user):
+    if user.role not in STAFF_ROLES:
         sources = sources.where(TransferSource.owner_user_id == user.user_id)
         merges = merges.where(MergeDefinition.created_by == user.username)
     return {
@@ -178,14 +177,14 @@ def create_job(
 
 
 @router.get("/jobs/{job_id}/edit", response_class=HTMLResponse)
-def edit_job(job_id: JobId, page: PageDep, user: Submitter, session: SessionDep) -> HTMLResponse:
+def edit_job(job_id: RowId, page: PageDep, user: Submitter, session: SessionDep) -> HTMLResponse:
     """The form of a job, filled with what it is now."""
     return job_form(page, session, _typed(job_of(session, job_id, user)), job_id=job_id)
 
 
 @router.post("/jobs/{job_id}", response_model=None)
 def change_job(
-    _csrf: CsrfDep, job_id: JobId, page: PageDep, user: Submitter, session: SessionDep,
+    _csrf: CsrfDep, job_id: RowId, page: PageDep, user: Submitter, session: SessionDep,
     now: NowDep, form: JobFormDep,
 ) -> Response:  # fmt: skip
     """Change a job; refused: the form as typed, the message on top."""
@@ -202,7 +201,7 @@ def change_job(
 
 @router.post("/jobs/{job_id}/action", response_model=None)
 def job_action(
-    _csrf: CsrfDep, job_id: JobId, page: PageDep, user: Submitter, session: SessionDep,
+    _csrf: CsrfDep, job_id: RowId, page: PageDep, user: Submitter, session: SessionDep,
     now: NowDep, action: Annotated[str, Form(max_length=16)] = "",
     back: Annotated[str, Form(max_length=32)] = "/jobs",
 ) -> Response:  # fmt: skip

@@ -8,7 +8,7 @@ the message on top and focused.
 # No `from __future__ import annotations`: FastAPI reads the `Annotated` parameters.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -27,12 +27,11 @@ from catalog.transfer_sources import (
     update_transfer_source,
 )
 from field_catalog_ui.forms import small_count
-from field_catalog_ui.job_routes import KIND_LABELS, RUNS_SHOWN
+from field_catalog_ui.job_routes import KIND_LABELS, RUNS_SHOWN, RowId
 from field_catalog_ui.rendering import Page, PageDep, StaffUser
 from web.deps import CsrfDep, NowDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
-SourceId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a transfer source's id")]
 AUTH_LABELS = {
     "token": "Token from the pre-shared secret and a timestamp (as IAGOS does)",
     "hmac": "HMAC signature of each request with the secret and a key id (as our peers sign)",
@@ -145,7 +144,7 @@ def create_source(
 
 @router.get("/transfers/{source_id}/edit", response_class=HTMLResponse)
 def edit_source(
-    source_id: SourceId, page: PageDep, user: StaffUser, session: SessionDep
+    source_id: RowId, page: PageDep, user: StaffUser, session: SessionDep
 ) -> HTMLResponse:
     """The form of a source, filled with what it is now (never its secret)."""
     source = get_transfer_source(session, source_id)
@@ -154,7 +153,7 @@ def edit_source(
 
 @router.post("/transfers/{source_id}", response_model=None)
 def change_source(
-    _csrf: CsrfDep, source_id: SourceId, page: PageDep, user: StaffUser, session: SessionDep,
+    _csrf: CsrfDep, source_id: RowId, page: PageDep, user: StaffUser, session: SessionDep,
     now: NowDep, form: SourceFormDep,
 ) -> Response:  # fmt: skip
     """Change a source (an empty secret keeps the stored one); refused: the form as typed."""
@@ -169,7 +168,7 @@ def change_source(
 
 @router.post("/transfers/{source_id}/delete", response_model=None)
 def remove_source(
-    _csrf: CsrfDep, source_id: SourceId, user: StaffUser, session: SessionDep
+    _csrf: CsrfDep, source_id: RowId, user: StaffUser, session: SessionDep
 ) -> Response:
     """Delete a source and its pull jobs (what it brought in stays)."""
     delete_transfer_source(session, get_transfer_source(session, source_id))
