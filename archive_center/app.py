@@ -177,6 +177,7 @@ def ui_routers() -> list[APIRouter]:
         staff_routes,
         stream_routes,
         submission_routes,
+        transfer_routes,
         user_routes,
     )
 
@@ -194,6 +195,7 @@ def ui_routers() -> list[APIRouter]:
         job_routes.router,
         mail_routes.router,
         registry_routes.router,
+        transfer_routes.router,
     ]
 
 

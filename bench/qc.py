@@ -1,17 +1,21 @@
 """Benchmark of QA/QC (issue #18), each figure beside its baseline measured in the same run.
 
 - QC of 1,000,000 values with five QARTOD tests (gross range, spike, rate of change, flat
-  line, gap) as the worker does it (`catalog.qc_tests.run_config`, counts, stretches and the
-  compressed flag file) against ioos_qc called directly on the same arrays (the five tests
-  and `qartod_compare`): ratio `qc_vs_ioos_qc`, goal <= 1.2 (our overhead is storage);
-- the QC report page (`/datasets/{id}/qc`: counts, stretches and the plot, which reads the
-  original) and its JSON (`/api/v1/datasets/{id}/qc`) p50 for a 1,000,000-row dataset,
-  registered and QC'd through the real services on a SQLite node.
+  line, gap) as the worker does it (`catalog.qc_tests.run_config`, counts, stretches, the
+  plot series and the compressed flag file) against ioos_qc called directly on the same
+  arrays (the five tests and `qartod_compare`): ratio `qc_vs_ioos_qc`, goal <= 1.2 (our
+  overhead is storage);
+- the QC report page (`/datasets/{id}/qc`: counts, stretches and the plot drawn when QC ran)
+  and its JSON (`/api/v1/datasets/{id}/qc`) p50 for a 1,000,000-row dataset, registered and
+  QC'd through the real services on a SQLite node; `plot_draw_s` is drawing the plot again
+  from the stored series (what the first page view after an override costs);
+- job dispatch with two real `fieldcat worker` processes on PostgreSQL: `job_start_p50_s`
+  (due instant to start, goal under 1 s) beside procrastinate's own no-op task latency on
+  two plain procrastinate workers in the same run (`noop_start_p50_s`; bench/qc_jobs.py).
+  Skipped with `--no-postgres` or when no server answers (then the JSON line lacks them).
 
-Not measured here: `job_start_p50_s` (two worker processes on PostgreSQL); the jobs test
-(tests/quality/test_jobs_run.py) prints the start delays it sees.
-
-Usage: python bench/qc.py [--quick] [--rows N]. The last line is one JSON object.
+Usage: python bench/qc.py [--quick] [--rows N] [--jobs N] [--postgres-url URL |
+--no-postgres]. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+
+from bench.qc_jobs import bench_job_start  # noqa: E402
+from bench.search import DEFAULT_PG, postgres_reachable  # noqa: E402
+
+JOB_GAP_S = 0.6
+"""Between two jobs' due instants: more than the worker's poll, so none waits for another."""
 
 TESTS: dict[str, dict[str, Any]] = {
     "gross_range": {"fail_span": [0, 200], "suspect_span": [5, 150]},
@@ -71,14 +81,17 @@ def series(rows: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
 
 
 def ours(values: Any, times: Any, out: Path) -> float:
+    from catalog.qc_plot import plot_arrays
     from catalog.qc_tests import AGGREGATE, counts_of, run_config, stretches_of
 
     began = time.perf_counter()
     flags = run_config(TESTS, values, times)
     {test: counts_of(f) for test, f in flags.items()}
     stretches_of(flags[AGGREGATE])
+    arrays = {f"o3/{k}": v for k, v in flags.items()}
+    arrays.update(plot_arrays("o3", values, times, flags[AGGREGATE]))
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{f"o3/{k}": v for k, v in flags.items()})
+    np.savez_compressed(buffer, **arrays)
     out.write_bytes(buffer.getvalue())
     return time.perf_counter() - began
 
@@ -120,11 +133,14 @@ def write_file(path: Path, rows: int) -> None:
 
 def bench_report(rows: int, repeat: int, tmp: Path) -> dict[str, float]:
     from fastapi.testclient import TestClient
+    from sqlalchemy import select
 
     import formats
     from archive_center.app import create_app
     from archive_center.worker import derive_missing
+    from catalog.models import Dataset
     from catalog.qc import set_qc_config
+    from catalog.qc_plot import draw_qc_plot
     from catalog.registration import register_datafile
     from catalog.registry import (
         InstrumentInput,
@@ -175,8 +191,15 @@ def bench_report(rows: int, repeat: int, tmp: Path) -> dict[str, float]:
             began = time.perf_counter()
             assert client.get(f"/api/v1/datasets/{pid}/qc").status_code == 200
             api.append(time.perf_counter() - began)
+        with app.state.session_factory() as session:
+            version = session.scalars(select(Dataset).where(Dataset.public_id == pid)).one()
+            began = time.perf_counter()
+            svg = draw_qc_plot(session, store, version.current_version)
+            draw_s = time.perf_counter() - began
     return {
         "derive_all_s": derive_s,
+        "plot_draw_s": draw_s,
+        "plot_svg_kb": len(svg) / 1e3,
         "report_page_p50_s": statistics.median(page),
         "report_json_p50_s": statistics.median(api),
     }
@@ -187,8 +210,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--jobs", type=int, default=None, help="due jobs of each kind")
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("FIELDCAT_TEST_POSTGRES_URL", DEFAULT_PG)
+    )
+    parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     rows = args.rows or (20_000 if args.quick else 1_000_000)
+    jobs = args.jobs or (6 if args.quick else 30)
     with tempfile.TemporaryDirectory(prefix="fieldcat-bench-qc-") as name:
         tmp = Path(name)
         tests = bench_tests(rows, 2 if args.quick else 5, tmp)
@@ -198,11 +227,28 @@ def main() -> None:
         report = bench_report(rows, 2 if args.quick else 5, tmp)
         print(f"QC report of a {rows}-row dataset: page p50 {report['report_page_p50_s']:.3f} s, "
               f"JSON p50 {report['report_json_p50_s']:.3f} s (worker derive of NetCDF, "
-              f"plot and QC: {report['derive_all_s']:.1f} s)")  # fmt: skip
+              f"plot and QC: {report['derive_all_s']:.1f} s; the plot drawn again from its "
+              f"series {report['plot_draw_s']:.3f} s, {report['plot_svg_kb']:.0f} kB)")  # fmt: skip
+        dispatch: dict[str, float] = {}
+        if not args.no_postgres and postgres_reachable(args.postgres_url):
+            dispatch = bench_job_start(args.postgres_url, tmp, jobs, gap_s=JOB_GAP_S)
+            print(f"{jobs} jobs due one at a time, two workers on PostgreSQL: start after due "
+                  f"p50 {dispatch['job_start_p50_s']:.3f} s (max {dispatch['job_start_max_s']:.3f}"
+                  f"), procrastinate's no-op task p50 {dispatch['noop_start_p50_s']:.3f} s (max "
+                  f"{dispatch['noop_start_max_s']:.3f}); polling every "
+                  f"{dispatch['worker_poll_s']} s")  # fmt: skip
+        else:
+            print("job dispatch: not measured (no PostgreSQL server or --no-postgres)")
+    ratios = {"qc_vs_ioos_qc": round(tests["qc_s"] / tests["ioos_qc_s"], 3)}
+    if dispatch:
+        ratios["job_start_vs_noop"] = round(
+            dispatch["job_start_p50_s"] / dispatch["noop_start_p50_s"], 3
+        )
+    figures = {**tests, **report, **dispatch}
     result = {
         "benchmark": "qc",
-        "figures": {"rows": rows, **{k: round(v, 4) for k, v in {**tests, **report}.items()}},
-        "ratios": {"qc_vs_ioos_qc": round(tests["qc_s"] / tests["ioos_qc_s"], 3)},
+        "figures": {"rows": rows, **{k: round(v, 4) for k, v in figures.items()}},
+        "ratios": ratios,
     }
     print(json.dumps(result))
 

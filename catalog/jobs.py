@@ -22,13 +22,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.cids_models import MergeDefinition
 from catalog.errors import InvalidQueryError, NotFoundError, RoleRequiredError
 from catalog.field_reports import add_report
-from catalog.job_models import PERIODS, TRANSFER_AUTH, JobDefinition, JobRun, TransferSource
+from catalog.job_models import PERIODS, JobDefinition, JobRun, TransferSource
 from catalog.models import Dataset, DatasetVersion
 from catalog.qc import drop_qc_of_instrument
 from catalog.registry import get_instrument
@@ -80,6 +80,31 @@ def _check_merge(session: Session, params: dict[str, Any], owner: Principal) -> 
         raise RoleRequiredError("a PI schedules only the merged products they defined")
 
 
+def _check_source(session: Session, params: dict[str, Any], owner: Principal) -> None:
+    """A `pull-transfer` job names a transfer source whose PI is its owner (staff: any)."""
+    source = session.get(TransferSource, int(params.get("source_id", 0)))
+    if source is None:
+        raise NotFoundError(f"no transfer source {params.get('source_id')}")
+    if owner.role not in (Role.STAFF, Role.ADMIN) and source.owner_user_id != owner.user_id:
+        raise RoleRequiredError("a PI schedules only the transfer sources whose PI they are")
+
+
+def check_job(
+    session: Session, *, kind: str, params: dict[str, Any], period: str, owner: Principal
+) -> None:
+    """What a definition names exists and its owner may schedule it."""
+    if kind not in (*KINDS, *NODE_KINDS):
+        raise InvalidQueryError(f"kind must be one of {', '.join((*KINDS, *NODE_KINDS))}")
+    if period not in PERIODS:
+        raise InvalidQueryError(f"period must be one of {', '.join(PERIODS)}")
+    if kind == "rerun-qc":
+        get_instrument(session, int(params.get("instrument_id", 0)))
+    if kind == "pull-transfer":
+        _check_source(session, params, owner)
+    if kind == "build-merge":
+        _check_merge(session, params, owner)
+
+
 def define_job(
     session: Session,
     *,
@@ -92,19 +117,7 @@ def define_job(
     now: datetime,
 ) -> JobDefinition:
     """Record a job definition, first due at `first_due`."""
-    if kind not in (*KINDS, *NODE_KINDS):
-        raise InvalidQueryError(f"kind must be one of {', '.join((*KINDS, *NODE_KINDS))}")
-    if period not in PERIODS:
-        raise InvalidQueryError(f"period must be one of {', '.join(PERIODS)}")
-    if kind == "rerun-qc":
-        get_instrument(session, int(params.get("instrument_id", 0)))
-    if (
-        kind == "pull-transfer"
-        and session.get(TransferSource, int(params.get("source_id", 0))) is None
-    ):
-        raise NotFoundError(f"no transfer source {params.get('source_id')}")
-    if kind == "build-merge":
-        _check_merge(session, params, owner)
+    check_job(session, kind=kind, params=params, period=period, owner=owner)
     definition = JobDefinition(
         name=name, kind=kind, params=params, period=period, owner_user_id=owner.user_id,
         enabled=True, next_due=first_due, created_at=now,
@@ -114,24 +127,98 @@ def define_job(
     return definition
 
 
+def job_of(session: Session, job_id: int, caller: Principal) -> JobDefinition:
+    """A definition the caller may manage (their own; staff: any); another PI's is a 404,
+    as if it did not exist, since they cannot list it either."""
+    definition = session.get(JobDefinition, job_id)
+    staff = caller.role in (Role.STAFF, Role.ADMIN)
+    if definition is None or not (staff or definition.owner_user_id == caller.user_id):
+        raise NotFoundError(f"no job {job_id}")
+    return definition
+
+
+def _owner_of(session: Session, definition: JobDefinition, editor: Principal) -> Principal:
+    """Whose rights a definition is checked with: its owner's (an editing staff member keeps
+    a PI's job the PI's)."""
+    from catalog.models import User
+
+    user = session.get(User, definition.owner_user_id) if definition.owner_user_id else None
+    if user is None:
+        return editor
+    return Principal(user_id=user.id, username=user.username, role=Role(user.role))
+
+
+def update_job(
+    session: Session,
+    definition: JobDefinition,
+    *,
+    name: str,
+    kind: str,
+    params: dict[str, Any],
+    period: str,
+    next_due: datetime,
+    editor: Principal,
+) -> JobDefinition:
+    """Change a definition (found with `job_of`): its runs so far stay."""
+    owner = _owner_of(session, definition, editor)
+    check_job(session, kind=kind, params=params, period=period, owner=owner)
+    definition.name, definition.kind, definition.params = name, kind, params
+    definition.period, definition.next_due = period, next_due
+    session.flush()
+    return definition
+
+
+def set_job_enabled(definition: JobDefinition, enabled: bool) -> None:
+    """Pause (not claimed while paused) or resume a definition; a resumed job whose due time
+    passed runs at the next poll, once."""
+    definition.enabled = enabled
+
+
+def run_job_now(definition: JobDefinition, now: datetime) -> None:
+    """Make a definition due at once: the next poll runs it, and the runs after it follow a
+    period apart from now."""
+    if not definition.enabled:
+        raise InvalidQueryError("this job is paused: resume it to run it")
+    definition.next_due = now
+
+
+def delete_job(session: Session, definition: JobDefinition) -> None:
+    """Delete a definition and its runs."""
+    session.execute(delete(JobRun).where(JobRun.definition_id == definition.id))
+    session.delete(definition)
+    session.flush()
+
+
+def pull_jobs_of(session: Session, source_id: int) -> list[JobDefinition]:
+    """The `pull-transfer` definitions that pull a source."""
+    query = select(JobDefinition).where(JobDefinition.kind == "pull-transfer")
+    return [
+        d
+        for d in session.scalars(query.order_by(JobDefinition.id))
+        if int(d.params.get("source_id", 0)) == source_id
+    ]
+
+
 def list_jobs(session: Session, caller: Principal, runs: int = 20) -> list[dict[str, Any]]:
     """Definitions (a PI's own; staff see all) with their latest runs, newest first."""
     query = select(JobDefinition).order_by(JobDefinition.id)
     if caller.role not in (Role.STAFF, Role.ADMIN):
         query = query.where(JobDefinition.owner_user_id == caller.user_id)
-    out = []
-    for definition in session.scalars(query):
-        latest = session.scalars(
-            select(JobRun).where(JobRun.definition_id == definition.id)
-            .order_by(JobRun.id.desc()).limit(runs)
-        )  # fmt: skip
-        out.append({
-            "id": definition.id, "name": definition.name, "kind": definition.kind,
-            "params": definition.params, "period": definition.period,
-            "next_due": definition.next_due, "enabled": definition.enabled,
-            "runs": [run_json(r) for r in latest],
-        })  # fmt: skip
-    return out
+    return [job_json(session, definition, runs) for definition in session.scalars(query)]
+
+
+def job_json(session: Session, definition: JobDefinition, runs: int = 20) -> dict[str, Any]:
+    """One definition with its latest runs, newest first, as the API shows it."""
+    latest = session.scalars(
+        select(JobRun).where(JobRun.definition_id == definition.id)
+        .order_by(JobRun.id.desc()).limit(runs)
+    )  # fmt: skip
+    return {
+        "id": definition.id, "name": definition.name, "kind": definition.kind,
+        "params": definition.params, "period": definition.period,
+        "next_due": definition.next_due, "enabled": definition.enabled,
+        "runs": [run_json(r) for r in latest],
+    }  # fmt: skip
 
 
 def run_json(run: JobRun) -> dict[str, Any]:
@@ -165,6 +252,19 @@ def claim_due(session: Session, now: datetime, limit: int = 200) -> list[tuple[i
         if moved.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append((definition_id, due_at))
     return claimed
+
+
+def seconds_to_next_due(session: Session, now: datetime) -> float | None:
+    """How long until the earliest enabled definition is due (0 when one is due already);
+    None when there is none."""
+    due = session.scalar(
+        select(func.min(JobDefinition.next_due)).where(JobDefinition.enabled.is_(True))
+    )
+    if due is None:
+        return None
+    if due.tzinfo is None:  # SQLite hands back naive UTC
+        due = due.replace(tzinfo=now.tzinfo)
+    return max(0.0, (due - now).total_seconds())
 
 
 def start_run(
@@ -209,46 +309,3 @@ def finish_run(
 def runs_count(session: Session) -> int:
     """How many runs were recorded (all definitions, all attempts)."""
     return int(session.scalar(select(func.count()).select_from(JobRun)) or 0)
-
-
-def add_transfer_source(
-    session: Session, *, name: str, url: str, auth: str, key_id: str, secret: str,
-    owner_user_id: int, campaign: str, category: str | None, access: str | None,
-    now: datetime,
-) -> TransferSource:  # fmt: skip
-    """Record a transfer source (a job of kind `pull-transfer` pulls it)."""
-    if auth not in TRANSFER_AUTH:
-        raise InvalidQueryError(f"auth must be one of {', '.join(TRANSFER_AUTH)}")
-    if not url.startswith(("http://", "https://")):
-        raise InvalidQueryError("a transfer source's url is http:// or https://")
-    if session.scalar(select(TransferSource.id).where(TransferSource.name == name)):
-        raise InvalidQueryError(f"a transfer source named {name!r} exists")
-    source = TransferSource(
-        name=name, url=url, auth=auth, key_id=key_id, secret=secret,
-        owner_user_id=owner_user_id, campaign=campaign, category=category, access=access,
-        cursor="", last_error="", created_at=now,
-    )  # fmt: skip
-    session.add(source)
-    session.flush()
-    return source
-
-
-def list_transfer_sources(session: Session) -> list[dict[str, Any]]:
-    """Every transfer source, without its secret."""
-    return [
-        {
-            "id": s.id,
-            "name": s.name,
-            "url": s.url,
-            "auth": s.auth,
-            "key_id": s.key_id,
-            "owner_user_id": s.owner_user_id,
-            "campaign": s.campaign,
-            "category": s.category,
-            "access": s.access,
-            "cursor": s.cursor,
-            "last_checked": s.last_checked,
-            "last_error": s.last_error,
-        }
-        for s in session.scalars(select(TransferSource).order_by(TransferSource.id))
-    ]

@@ -4,7 +4,8 @@ report and overrides.
 Storage (sized for a million values): the per-value flags of a version are one compressed
 NumPy file under the derived storage, `archive/derived/<dataset>/<version>.qcnpz`, holding a
 uint8 array per variable and test (a million values of six tests compress to a few hundred
-kB, mostly 1s); the database keeps per variable the counts per test and flag and the flagged
+kB, mostly 1s) and the series the report's plot is drawn from (`catalog.qc_plot`, drawn at
+once); the database keeps per variable the counts per test and flag and the flagged
 stretches (`qc_results`), and each override as a row (`qc_overrides`, audited). The file is
 the automatic result; overrides are applied when flags are read, so re-running QC never
 loses a PI's decision. A version is QC'd once, by the worker, as one of its derived files
@@ -30,6 +31,7 @@ from catalog.downloads import current_version, read_original
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.models import Dataset, DatasetVersion, DerivedFile, fold
 from catalog.qc_flags import effective_flags, overrides_of, results_of
+from catalog.qc_plot import draw_qc_plot, plot_arrays, series_of
 from catalog.qc_tests import (
     AGGREGATE,
     Flags,
@@ -48,7 +50,6 @@ from formats.flag_columns import FLAG_VALUES
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from formats.model import DataFile
 
 QC_FORMAT = "qc"
 QC_EXT = "qcnpz"
@@ -114,13 +115,6 @@ def configs_for(session: Session, instrument_id: int) -> dict[str, QcConfig]:
     return {config.variable_key: config for config in rows}
 
 
-def _series(datafile: DataFile, name: str) -> np.ndarray[Any, Any] | None:
-    for col in datafile.data_columns:
-        if name in (fold(col.name), fold(col.original_name)):
-            return np.asarray(col.values, dtype=np.float64)
-    return None
-
-
 def run_qc(
     session: Session, store: ArchiveStore, version: DatasetVersion, now: datetime
 ) -> DerivedFile:
@@ -128,20 +122,23 @@ def run_qc(
     dataset = version.dataset
     instrument = instrument_of(session, dataset)
     configs = configs_for(session, instrument.id) if instrument is not None else {}
-    arrays: dict[str, Flags] = {}
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
     session.execute(delete(QcResult).where(QcResult.version_id == version.id))
     if configs:
         datafile = read_original(store, dataset, version)
         times = np.asarray(datafile.time.values, dtype="datetime64[ns]")
         for key, config in configs.items():
-            values = _series(datafile, key)
+            values = series_of(datafile, key)
             if values is None:
                 continue
             flags = run_config(config.tests, values, times)
             arrays.update({f"{key}/{test}": result for test, result in flags.items()})
+            arrays.update(plot_arrays(key, values, times, flags[AGGREGATE]))
             session.add(_result(version, key, config, flags, now))
     path = _write_flags(store, dataset, version, arrays)
-    return _record(session, store, version, path, now)
+    derived = _record(session, store, version, path, now)
+    draw_qc_plot(session, store, version)
+    return derived
 
 
 def _result(
@@ -155,7 +152,10 @@ def _result(
 
 
 def _write_flags(
-    store: ArchiveStore, dataset: Dataset, version: DatasetVersion, arrays: dict[str, Flags]
+    store: ArchiveStore,
+    dataset: Dataset,
+    version: DatasetVersion,
+    arrays: dict[str, np.ndarray[Any, Any]],
 ) -> Path:
     path = store.derived_path(dataset.public_id, version.id, QC_EXT)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,25 +266,3 @@ def override_flags(
                "version_id": version.id},
     )  # fmt: skip
     return override
-
-
-def qc_plot(
-    session: Session, store: ArchiveStore, public_id: str, principal: Principal, now: datetime
-) -> str:
-    """SVG of the current version's QC'd variables with flagged points marked (effective
-    flags); empty when nothing was QC'd."""
-    from formats.flag_plot import flag_plot_svg
-
-    dataset = load_dataset_for_data(session, public_id, principal, now)
-    version = current_version(session, dataset)
-    flags = effective_flags(session, store, version)
-    if not flags:
-        return ""
-    datafile = read_original(store, dataset, version)
-    series = {}
-    for key, found in flags.items():
-        values = _series(datafile, key)
-        if values is not None and values.size == found.size:
-            series[key] = (values, found)
-    times = np.asarray(datafile.time.values, dtype="datetime64[ns]")
-    return flag_plot_svg(times, series) if series else ""

@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from catalog.downloads import prepare_download
 from catalog.errors import CatalogError, InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.field_reports import REPORT_KINDS, list_reports
-from catalog.qc import qc_plot, qc_report
+from catalog.qc import qc_report
+from catalog.qc_plot import qc_plot
 from catalog.receiver_control import live_streams
 from catalog.registry import registry_names
 from catalog.schemas import SearchParams

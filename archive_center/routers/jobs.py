@@ -10,8 +10,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from archive_center.routers.query import as_utc
-from catalog.jobs import add_transfer_source, define_job, list_jobs, list_transfer_sources
+from catalog.jobs import define_job, list_jobs
 from catalog.schemas import Principal, Role
+from catalog.transfer_sources import add_transfer_source, list_transfer_sources
 from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query, require_roles
 
 router = APIRouter(tags=["jobs"])
@@ -64,6 +65,9 @@ class TransferBody(BaseModel):
     campaign: str = Field(min_length=1, max_length=32)
     category: Literal["research", "operational"] | None = None
     access: Literal["open", "embargoed", "private"] | None = None
+    period: Literal["hourly", "daily", "weekly"] | None = Field(
+        default=None, description="how often to pull it: a pull job of the source's PI, due now"
+    )
 
 
 @router.get("/transfers", responses=ERRORS, dependencies=[forbid_unknown_query()])

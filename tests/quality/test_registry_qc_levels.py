@@ -173,12 +173,26 @@ def test_the_report_counts_per_test_and_stretches(
     assert [SPIKE, SPIKE, 4] in o3["stretches"]
 
 
+def legend(node: Node, pid: str) -> list[str]:
+    """The plot's legend as the report's effective counts say it should read."""
+    (o3,) = node.client.get(f"/api/v1/datasets/{pid}/qc").json()["variables"]
+    counts = o3["counts"]["effective"]
+    return [f"{name} ({counts.get(flag, 0)})" for flag, name in (("3", "suspect"), ("4", "bad"))]
+
+
+def refuse_original(*args: object) -> None:
+    raise AssertionError("the QC page read the original")
+
+
 def test_the_report_page_shows_counts_and_a_plot_of_flagged_points(
-    node: Node, chain: dict[str, Any]
+    node: Node, chain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    drawn = list(node.app.state.store.derived_dir.glob(f"{chain['pid']}/*.qcsvg*"))
+    assert [p.suffix for p in drawn] == [".qcsvg0"]  # drawn when QC ran
+    monkeypatch.setattr("catalog.qc_plot.read_original", refuse_original)
     page = node.client.get(f"/datasets/{chain['pid']}/qc")
     assert page.status_code == 200, page.text
-    assert "<svg" in page.text and "bad (" in page.text and "suspect (" in page.text
+    assert "<svg" in page.text and all(label in page.text for label in legend(node, chain["pid"]))
     assert "spike" in page.text and "gross_range" in page.text
     dataset_page = node.client.get(f"/datasets/{chain['pid']}").text
     assert f"{INSTRUMENT} on station Test Mast" in dataset_page
@@ -186,9 +200,10 @@ def test_the_report_page_shows_counts_and_a_plot_of_flagged_points(
 
 
 def test_a_pi_override_changes_the_flag_and_the_audit(
-    node: Node, chain: dict[str, Any], tokens: dict[str, str]
+    node: Node, chain: dict[str, Any], tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pid, c = chain["pid"], node.client
+    before = legend(node, pid)
     body = {"variable": "O3", "first": SPIKE, "last": SPIKE, "flag": 1, "reason": "real plume"}
     assert (
         c.post(
@@ -205,6 +220,12 @@ def test_a_pi_override_changes_the_flag_and_the_audit(
     events = c.get(f"/api/v1/datasets/{pid}/audit", headers=auth(tokens, "qc-staff")).json()
     override = next(e for e in events if e["action"] == "qc.override")
     assert override["actor"] == "qc-pi" and override["after"]["flag"] == 1
+    # The plot is drawn again from the stored series, never from the original.
+    monkeypatch.setattr("catalog.qc_plot.read_original", refuse_original)
+    after = legend(node, pid)
+    assert after != before
+    page = c.get(f"/datasets/{pid}/qc").text
+    assert all(label in page for label in after)
 
 
 def test_the_pi_releases_levels_upwards_only(
