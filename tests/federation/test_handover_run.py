@@ -58,11 +58,12 @@ def publish_with_bytes(node: Node, count: int, size: int) -> dict[str, str]:
     return made
 
 
-def add_derived(node: Node, public_ids: list[str]) -> dict[str, dict[str, bytes]]:
+def add_derived(node: Node, public_ids: list[str],
+                damage_last: bool = True) -> dict[str, dict[str, bytes]]:  # fmt: skip
     """Derived files of these datasets' current versions at `node`, as its worker leaves them:
-    a recorded NetCDF and quick look, an unrecorded second plot page. The last dataset's
-    NetCDF is recorded with another SHA-256 than its bytes (damaged since): it cannot be
-    verified at the receiver. Public id -> extension -> bytes."""
+    a recorded NetCDF and quick look, an unrecorded second plot page. With `damage_last`, the
+    last dataset's NetCDF is recorded with another SHA-256 than its bytes (damaged since): it
+    cannot be verified at the receiver. Public id -> extension -> bytes."""
     store, now = ArchiveStore(node.root), datetime.now(UTC)
     made: dict[str, dict[str, bytes]] = {}
     with make_session_factory(node.engine)() as session, session.begin():
@@ -75,7 +76,7 @@ def add_derived(node: Node, public_ids: list[str]) -> dict[str, dict[str, bytes]
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content)
                 if ext in ("nc", "png"):
-                    damaged = public_id == public_ids[-1] and ext == "nc"
+                    damaged = damage_last and public_id == public_ids[-1] and ext == "nc"
                     sha256 = hashlib.sha256(b"other" if damaged else content).hexdigest()
                     session.add(DerivedFile(
                         version_id=version.id, format="netcdf" if ext == "nc" else "png",
