@@ -122,8 +122,8 @@ def manifest(session: Session, store: ArchiveStore, local: str) -> dict[str, Any
     codes = dict(session.execute(select(Campaign.id, Campaign.code)).tuples().all())
     blobs: dict[str, int] = {}
     datasets = []
-    query = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
-    for dataset in session.scalars(query):
+    owned = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
+    for dataset in session.scalars(owned):
         versions = [_row(v) for v in dataset.versions]
         blobs.update({v.sha256: v.size for v in dataset.versions})
         datasets.append({"row": _row(dataset), "campaign": codes[dataset.campaign_id],
