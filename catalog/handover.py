@@ -86,6 +86,12 @@ def pending_pulls(session: Session, local: str) -> list[Handover]:
     return list(session.scalars(query))
 
 
+def imported_ids(session: Session, local: str, public_ids: list[str]) -> set[str]:
+    """Those of `public_ids` that are already this center's own datasets."""
+    query = select(Dataset.public_id).where(Dataset.origin_center == local)
+    return set(session.scalars(query)) & set(public_ids)
+
+
 def peer_url(session: Session, code: str) -> str:
     """A configured peer's base URL ('' if not configured)."""
     peer = session.get(Peer, code.upper())

@@ -31,12 +31,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.handover import DONE, find_handover, import_dataset, import_field, pending_pulls
+from catalog.handover import (
+    DONE,
+    find_handover,
+    import_dataset,
+    import_field,
+    imported_ids,
+    pending_pulls,
+)
 from catalog.handover_files import PRODUCTS
-from catalog.models import Dataset
 from catalog.storage import ArchiveStore
 from federation.client import PeerClient, PeerCredentials
 from federation.errors import FederationError, PeerProtocolError
@@ -196,10 +201,8 @@ def transfer_and_import(pull: _Pull, manifest: dict[str, Any], parallel: int) ->
 
 
 def _ours(factory: sessionmaker[Session], local: str, manifest: dict[str, Any]) -> set[str]:
-    wanted = [d["row"]["public_id"] for d in manifest["datasets"]]
     with factory() as session:
-        query = select(Dataset.public_id).where(Dataset.origin_center == local)
-        return {p for p in session.scalars(query) if p in set(wanted)}
+        return imported_ids(session, local, [d["row"]["public_id"] for d in manifest["datasets"]])
 
 
 async def pull_handover(client: PeerClient, factory: sessionmaker[Session], store: ArchiveStore,
