@@ -51,7 +51,8 @@ def start_handovers(settings: Settings, engine: Engine, stop: threading.Event) -
     from federation.handover import handover_loop
 
     args = (make_session_factory(engine), ArchiveStore(settings.root), settings.center_code,
-            FEDERATION_API, settings.federation.timeout_s, stop)  # fmt: skip
+            FEDERATION_API, settings.federation.timeout_s, settings.federation.tick_s,
+            stop)  # fmt: skip
     thread = threading.Thread(target=handover_loop, args=args, name="fieldcat-handover",
                               daemon=True)  # fmt: skip
     thread.start()

@@ -3,7 +3,8 @@ mesh, initial sync of many records from a peer against a local bulk insert of th
 records, and the cost of steady sync per change; the field catalog's product convergence and
 hand-over throughput (`bench/field_catalog.py`).
 
-Usage: python bench/federation.py [--quick] [--records N] [--datasets N]
+Usage: python bench/federation.py [--quick] [--records N] [--datasets N] [--handover-mb N]
+                                  [--only handover]
 The last line printed is one JSON object:
 {"benchmark": "federation", "figures": ..., "ratios": ...}.
 """
@@ -204,19 +205,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--records", type=int, help="records in the initial sync")
     parser.add_argument("--datasets", type=int, help="datasets timed for convergence")
+    parser.add_argument("--handover-mb", type=int, help="MB of originals handed over")
+    parser.add_argument("--only", choices=["handover"], help="run only this measurement")
     args = parser.parse_args()
     records = args.records or (2_000 if args.quick else 100_000)
     datasets = args.datasets or (10 if args.quick else 50)
     steady = 200 if args.quick else 2_000
+    handover_mb = args.handover_mb or (16 if args.quick else 512)
+    figures: dict[str, float] = {}
+    ratios: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="fieldcat-bench-fed-") as tmp:
-        figures = convergence_figures(Path(tmp) / "mesh", datasets)
-        figures |= sync_figures(Path(tmp) / "sync", records, steady)
-        figures |= product_convergence(Path(tmp) / "products", datasets, **DEFAULTS)
-        figures |= handover(Path(tmp) / "handover", 16 if args.quick else 512, **DEFAULTS)
-    figures["records"] = float(records)
-    figures["datasets"] = float(datasets)
-    ratios = {"initial_sync_vs_bulk_insert": figures["initial_sync_s"] / figures["bulk_insert_s"],
-              "handover_vs_copy": figures["handover_mb_s"] / figures["copy_mb_s"]}  # fmt: skip
+        if args.only is None:
+            figures |= convergence_figures(Path(tmp) / "mesh", datasets)
+            figures |= sync_figures(Path(tmp) / "sync", records, steady)
+            figures |= product_convergence(Path(tmp) / "products", datasets, **DEFAULTS)
+            figures["records"] = float(records)
+            figures["datasets"] = float(datasets)
+            ratios["initial_sync_vs_bulk_insert"] = (
+                figures["initial_sync_s"] / figures["bulk_insert_s"]
+            )
+        figures |= handover(Path(tmp) / "handover", handover_mb, **DEFAULTS)
+    ratios["handover_vs_copy"] = figures["handover_mb_s"] / figures["copy_mb_s"]
     for name, value in figures.items():
         print(f"{name:28} {value:10.3f}")
     print(json.dumps({"benchmark": "federation", "figures": figures, "ratios": ratios}))

@@ -15,16 +15,19 @@ there) and keeps its password hash, so its password still opens it.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Date, DateTime, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from catalog.audit import record_event
 from catalog.changes import append_change
 from catalog.federation_models import Handover, MirrorTombstone, Peer
 from catalog.field_records import MODELS, FieldRecord, announce
+from catalog.handover_files import derived_entries, place_derived, thumbnail_entry
 from catalog.models import (
     Campaign,
     Center,
@@ -37,9 +40,17 @@ from catalog.models import (
 )
 from catalog.registration import campaign_id, ensure_center
 from catalog.schemas import Principal, Role
+from catalog.storage import ArchiveStore
 from catalog.summary_models import ExpectedDelivery
 
+logger = logging.getLogger(__name__)
+
 OFFERED, PULLING, DONE = "offered", "pulling", "done"
+WHOLE = (
+    selectinload(Dataset.variables),
+    selectinload(Dataset.versions).selectinload(DatasetVersion.derived_files),
+)
+"""A dataset loaded whole in a few queries for all (not a few per dataset)."""
 SKIP = {"id", "campaign_id", "dataset_id", "owner_user_id", "uploaded_by", "author_user_id"}
 
 
@@ -75,6 +86,12 @@ def pending_pulls(session: Session, local: str) -> list[Handover]:
     return list(session.scalars(query))
 
 
+def imported_ids(session: Session, local: str, public_ids: list[str]) -> set[str]:
+    """Those of `public_ids` that are already this center's own datasets."""
+    query = select(Dataset.public_id).where(Dataset.origin_center == local)
+    return set(session.scalars(query)) & set(public_ids)
+
+
 def peer_url(session: Session, code: str) -> str:
     """A configured peer's base URL ('' if not configured)."""
     peer = session.get(Peer, code.upper())
@@ -105,22 +122,26 @@ def _values(model: Any, row: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def manifest(session: Session, local: str) -> dict[str, Any]:
-    """Every record this center originated, whole, and the originals they need (SHA-256 -> size)."""
+def manifest(session: Session, store: ArchiveStore, local: str) -> dict[str, Any]:
+    """Every record this center originated, whole, with its derived files
+    (`catalog.handover_files`), and the originals they need (SHA-256 -> size)."""
     codes = dict(session.execute(select(Campaign.id, Campaign.code)).tuples().all())
     blobs: dict[str, int] = {}
     datasets = []
-    for dataset in session.scalars(select(Dataset).where(Dataset.origin_center == local)):
+    owned = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
+    for dataset in session.scalars(owned):
         versions = [_row(v) for v in dataset.versions]
         blobs.update({v.sha256: v.size for v in dataset.versions})
         datasets.append({"row": _row(dataset), "campaign": codes[dataset.campaign_id],
                          "variables": [_row(v) for v in dataset.variables],
-                         "versions": versions})  # fmt: skip
+                         "versions": versions,
+                         "derived": derived_entries(session, store, dataset)})  # fmt: skip
     products = []
     query = select(Product).where(Product.center_code == local, Product.origin_ref.is_(None))
     for product in session.scalars(query):
         blobs[product.sha256] = product.size
-        products.append({"row": _row(product), "campaign": codes[product.campaign_id]})
+        products.append({"row": _row(product), "campaign": codes[product.campaign_id],
+                         "thumbnail": thumbnail_entry(store, product)})  # fmt: skip
     reports = [
         {"row": _row(r), "campaign": codes[r.campaign_id]}
         for r in session.scalars(select(Report).where(Report.center_code == local))
@@ -171,8 +192,9 @@ def _drop_mirror(session: Session, model: Any, public_id: str) -> Any:
 
 
 def import_dataset(session: Session, item: dict[str, Any], source: str, local: str,
-                   now: datetime) -> bool:  # fmt: skip
-    """Make a handed-over dataset this center's own; False when it already is."""
+                   now: datetime, store: ArchiveStore, holding: Path) -> bool:  # fmt: skip
+    """Make a handed-over dataset this center's own, with the verified copies of its derived
+    files (in `holding`); False when it already is."""
     row = item["row"]
     held = _drop_mirror(session, Dataset, row["public_id"])
     if held is not None and held.origin_center == local:
@@ -189,6 +211,9 @@ def import_dataset(session: Session, item: dict[str, Any], source: str, local: s
     dataset.versions = [DatasetVersion(**_values(DatasetVersion, v)) for v in item["versions"]]
     session.add(dataset)
     session.flush()
+    for name in place_derived(session, store, holding, dataset, item.get("derived", []), now):
+        logger.warning("hand-over from %s: derived file %s of %s not verified; made again here",
+                       source, name, dataset.public_id)  # fmt: skip
     if dataset.access_state != "withdrawn":
         _moved(append_change(session, dataset, "upsert", now), source)
     _audit(session, "dataset", dataset.public_id, source, local, now, dataset)
@@ -238,7 +263,8 @@ def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, 
     if session.scalars(select(Center).where(Center.code == target)).first() is None:
         ensure_center(session, target, target, peer_url(session, target))
     moved = 0
-    for dataset in session.scalars(select(Dataset).where(Dataset.origin_center == local)).all():
+    query = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
+    for dataset in session.scalars(query).all():
         _unlist(session, dataset)
         dataset.listed = False
         dataset.origin_center, dataset.origin_version = target, dataset.origin_version + 1

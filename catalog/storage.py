@@ -26,7 +26,8 @@ _SAFE_EXT = re.compile(r"^[a-z0-9]{1,16}$")
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a folder's new or renamed entries durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -104,7 +105,7 @@ class ArchiveStore:
         except OSError:  # no hard links here (another file system): copy, then rename
             self._copy_into_place(staged, final)
         else:
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         staged.unlink(missing_ok=True)
         return sha256, final
 
@@ -119,7 +120,7 @@ class ArchiveStore:
             temp.unlink()
             return
         os.replace(temp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
 
     def clean_staging(self, older_than_s: float = 3600.0) -> int:
         """Remove staged files left older than `older_than_s` seconds; how many were removed."""

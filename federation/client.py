@@ -154,24 +154,13 @@ class PeerClient:
             raise PeerProtocolError("a hand-over manifest must map its originals")
         return data
 
-    async def handover_blob(self, sha256: str, write: Callable[[bytes], object]) -> None:
-        """Stream one original to `write` (the caller checks its SHA-256 against the manifest,
-        which the peer signed: the bytes need no signature of their own)."""
+    def handover_file_request(self, sha256: str, name: str | None = None) -> httpx.Request:
+        """The signed request for one original (or, with `name`, one derived file) of a
+        hand-over; `federation.handover_transfer` sends it and checks the bytes against the
+        manifest, which the peer signed: they need no signature of their own."""
+        params = None if name is None else {"file": name}
         path = f"{self.credentials.api_path}/handover/blobs/{sha256}"
-        request = self.signed_request("GET", path)
-        try:
-            response = await self.http.send(request, stream=True)
-        except httpx.TransportError as err:
-            raise PeerUnreachableError(f"{self.credentials.peer_code} unreachable") from err
-        try:
-            if response.status_code != 200:
-                raise PeerProtocolError(f"original {sha256}: {response.status_code}")
-            async for chunk in response.aiter_bytes(1 << 20):
-                write(chunk)
-        except httpx.TransportError as err:
-            raise PeerUnreachableError(f"{self.credentials.peer_code}: transfer cut") from err
-        finally:
-            await response.aclose()
+        return self.signed_request("GET", path, params=params)
 
     async def handover_complete(self, refs: dict[str, int]) -> dict[str, Any]:
         """Tell the closing peer we hold everything: it turns its records into our mirrors."""

@@ -1,38 +1,63 @@
 """The receiving side of a hand-over: pull, verify, import, confirm; resumable at every step.
 
 `pull_handover` runs in the worker's hand-over thread for each job `catalog.handover` keeps
-as `pulling`. Originals already in the archive are not fetched again (they are named by their
-SHA-256, and only verified bytes are put there); records already this center's own are not
-imported again; the closing center's completion is idempotent. So after a kill -9 on either
-side, the next run finishes what is left, with nothing lost or doubled.
+as `pulling`. The files come through a bounded pool of transfers
+(`federation.handover_transfer`) while the records whose files have all arrived are
+imported, a group per transaction, so the bytes and the database work overlap. Originals
+already in the archive are not fetched again (they are named by their SHA-256, and only
+verified bytes are put there); records already this center's own are not imported again
+(nor their derived files fetched); the closing center's completion is idempotent. So after a
+kill -9 on either side, the next run finishes what is left, with nothing lost or doubled.
+
+The pool's size: `PARALLEL` transfers, which hold no database connection (they check the
+bytes against the manifest in memory); the import holds one connection of the worker's
+engine at a time, so a hand-over needs one pooled connection whatever `PARALLEL` is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import functools
 import logging
-import os
+import shutil
+import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.handover import DONE, find_handover, import_dataset, import_field, pending_pulls
+from catalog.handover import (
+    DONE,
+    find_handover,
+    import_dataset,
+    import_field,
+    imported_ids,
+    pending_pulls,
+)
+from catalog.handover_files import PRODUCTS
 from catalog.storage import ArchiveStore
 from federation.client import PeerClient, PeerCredentials
 from federation.errors import FederationError, PeerProtocolError
+from federation.handover_transfer import UnverifiedFileError, Wanted, fetch
 from federation.peers import get_peer, signing_key
 
 logger = logging.getLogger(__name__)
-BATCH = 200
 PARALLEL = 4
+"""Files in flight at once: enough to overlap one transfer's round trip and fsync with the
+others' bytes on a small machine (two cores), no more (each holds a 4 MiB buffer)."""
+GROUP_RECORDS = 200
+GROUP_BYTES = 32 * 1024 * 1024
+"""A group of records is imported in one transaction as soon as its files have arrived: at
+most this many records, and no more files than this, so the import follows the bytes."""
 RECORD_LISTS = ("datasets", "products", "reports", "expected")
+Item = tuple[str, dict[str, Any]]
 
 
 @dataclass
@@ -43,87 +68,146 @@ class PullResult:
     fetched: int = 0
     imported: int = 0
     moved: int = 0
+    rebuilt: int = 0
 
 
-class _Incoming:
-    """One original arriving in staging, hashed as it comes; archived only if it matches."""
+@dataclass
+class _Pull:
+    """One run's context: whose records, where the files go, what is already ours."""
 
-    def __init__(self, store: ArchiveStore, sha256: str, size: int) -> None:
-        self.store, self.sha256, self.size = store, sha256, size
-        self.path = store.new_staging_path()
-        self.out = self.path.open("wb")
-        self.digest = hashlib.sha256()
-        self.written = 0
+    client: PeerClient
+    factory: sessionmaker[Session]
+    store: ArchiveStore
+    now: Callable[[], datetime]
+    timeout_s: float
+    result: PullResult
+    ours: set[str]
 
-    def write(self, chunk: bytes) -> None:
-        self.digest.update(chunk)
-        self.out.write(chunk)
-        self.written += len(chunk)
+    @property
+    def source(self) -> str:
+        return self.client.credentials.peer_code
 
-    def discard(self) -> None:
-        self.out.close()
-        self.path.unlink(missing_ok=True)
+    @property
+    def local(self) -> str:
+        return self.client.credentials.local_code
 
-    def archive(self) -> int:
-        """Put the bytes in the archive (PeerProtocolError if they are not the manifest's)."""
+    @property
+    def holding(self) -> Path:
+        """Verified derived files waiting for their record's import (kept across restarts:
+        the staging clean-up removes only files directly in staging)."""
+        return self.store.staging_dir / f"handover-{self.source}"
+
+    def files(self, kind: str, item: dict[str, Any]) -> Iterator[Wanted]:
+        """The files one record needs here that are not here yet."""
+        store, row = self.store, item["row"]
+        if kind == "dataset":
+            for version in item["versions"]:
+                sha, size = version["sha256"], int(version["size"])
+                if not store.original_path(sha).is_file():
+                    yield Wanted(sha, size, store.original_path(sha))
+            if row["public_id"] in self.ours:
+                return  # imported by an earlier run, derived files with it
+            for entry in item.get("derived", []):
+                held = self.holding / entry["sha256"]
+                if not held.is_file():
+                    yield Wanted(entry["sha256"], int(entry["size"]), held, entry["name"])
+        elif kind == "product":
+            if not store.original_path(row["sha256"]).is_file():
+                yield Wanted(row["sha256"], int(row["size"]), store.original_path(row["sha256"]))
+            thumb = item.get("thumbnail")
+            target = store.derived_path(PRODUCTS, row["sha256"], "png")
+            if thumb is not None and not target.is_file():
+                yield Wanted(thumb["sha256"], int(thumb["size"]), target, thumb["name"])
+
+    def fetch(self, wanted: Wanted) -> int:
+        request = self.client.handover_file_request(wanted.sha256, wanted.name)
+        return fetch(request, wanted, self.store, self.timeout_s)
+
+    def settle(self, wanted: Wanted, future: Future[int]) -> None:
+        """An original must arrive (else the run pauses); a derived file that cannot be
+        verified is left to be made again here when its record is imported."""
         try:
-            self.out.flush()
-            os.fsync(self.out.fileno())
-            self.out.close()
-            if self.digest.hexdigest() != self.sha256 or self.written != self.size:
-                raise PeerProtocolError(f"original {self.sha256} arrived with other bytes")
-            self.store.put_original(self.path, self.sha256)
-            return self.written
-        finally:
-            self.discard()
-
-
-async def fetch_originals(client: PeerClient, store: ArchiveStore, blobs: dict[str, Any],
-                          result: PullResult, parallel: int = PARALLEL) -> None:  # fmt: skip
-    """Every original not in the archive yet, each verified by SHA-256 and size; a few at
-    once, so one transfer's round trips and fsyncs overlap another's bytes."""
-    gate = asyncio.Semaphore(parallel)
-
-    async def one(sha256: str, size: int) -> None:
-        async with gate:
-            incoming = _Incoming(store, sha256, size)
-            try:
-                await client.handover_blob(sha256, incoming.write)
-            except BaseException:
-                incoming.discard()
+            self.result.fetched_bytes += future.result()
+            self.result.fetched += 1
+        except UnverifiedFileError as err:
+            if wanted.name is None:
                 raise
-            result.fetched_bytes += await asyncio.to_thread(incoming.archive)
-            result.fetched += 1
+            self.result.rebuilt += 1
+            logger.warning("hand-over from %s: %s; it is made again here", self.source, err)
 
-    missing = [(sha, int(size)) for sha, size in sorted(blobs.items())
-               if not store.original_path(sha).is_file()]  # fmt: skip
-    await asyncio.gather(*(one(sha, size) for sha, size in missing))
+    def import_group(self, items: list[Item]) -> dict[str, int]:
+        """Import a group of records in one transaction; the products' ids here."""
+        refs: dict[str, int] = {}
+        with self.factory() as session, session.begin():
+            for kind, item in items:
+                now = self.now()
+                if kind == "dataset":
+                    self.result.imported += import_dataset(
+                        session, item, self.source, self.local, now, self.store, self.holding
+                    )
+                else:
+                    made = import_field(session, kind, item, self.source, self.local, now)
+                    if kind == "product":
+                        refs[str(item["row"]["public_id"])] = made
+        return refs
 
 
-def import_all(
-    factory: sessionmaker[Session], manifest: dict[str, Any], source: str, local: str,
-    now: Callable[[], datetime], result: PullResult,
-) -> dict[str, int]:  # fmt: skip
-    """Import every record (committed in batches); the products' ids here, by public id."""
-    refs: dict[str, int] = {}
-    items = [("dataset", d) for d in manifest["datasets"]]
+def _items(manifest: dict[str, Any]) -> list[Item]:
+    items: list[Item] = [("dataset", d) for d in manifest["datasets"]]
     items += [("product", p) for p in manifest["products"]]
     items += [("report", r) for r in manifest["reports"]]
     items += [("expected", e) for e in manifest.get("expected", [])]
-    for first in range(0, len(items), BATCH):
-        with factory() as session, session.begin():
-            for kind, item in items[first : first + BATCH]:
-                if kind == "dataset":
-                    result.imported += import_dataset(session, item, source, local, now())
-                else:
-                    made = import_field(session, kind, item, source, local, now())
-                    if kind == "product":
-                        refs[str(item["row"]["public_id"])] = made
+    return items
+
+
+def _groups(pull: _Pull, items: list[Item]) -> list[tuple[list[Item], list[Wanted]]]:
+    """The records in import groups, each with the files it waits for."""
+    groups: list[tuple[list[Item], list[Wanted]]] = []
+    records: list[Item] = []
+    files: list[Wanted] = []
+    for kind, item in items:
+        records.append((kind, item))
+        files += pull.files(kind, item)
+        if len(records) >= GROUP_RECORDS or sum(f.size for f in files) >= GROUP_BYTES:
+            groups.append((records, files))
+            records, files = [], []
+    if records:
+        groups.append((records, files))
+    return groups
+
+
+def transfer_and_import(pull: _Pull, manifest: dict[str, Any], parallel: int) -> dict[str, int]:
+    """Every file not here yet through a pool of `parallel` transfers, each group of records
+    imported as soon as its files are in; the products' ids here, by public id."""
+    groups = _groups(pull, _items(manifest))
+    refs: dict[str, int] = {}
+    with ThreadPoolExecutor(parallel, thread_name_prefix="fieldcat-handover-transfer") as pool:
+        started: dict[tuple[str, str | None], Future[int]] = {}
+        for _, files in groups:
+            for wanted in files:
+                if wanted.key not in started:
+                    started[wanted.key] = pool.submit(pull.fetch, wanted)
+        try:
+            for records, files in groups:
+                for wanted in {w.key: w for w in files}.values():
+                    pull.settle(wanted, started[wanted.key])
+                refs |= pull.import_group(records)
+        except BaseException:
+            for future in started.values():
+                future.cancel()
+            raise
+    shutil.rmtree(pull.holding, ignore_errors=True)  # every record that needed them is in
     return refs
 
 
+def _ours(factory: sessionmaker[Session], local: str, manifest: dict[str, Any]) -> set[str]:
+    with factory() as session:
+        return imported_ids(session, local, [d["row"]["public_id"] for d in manifest["datasets"]])
+
+
 async def pull_handover(client: PeerClient, factory: sessionmaker[Session], store: ArchiveStore,
-                        now: Callable[[], datetime]) -> PullResult:  # fmt: skip
+                        now: Callable[[], datetime], timeout_s: float,
+                        parallel: int = PARALLEL) -> PullResult:  # fmt: skip
     """One run of the hand-over from the client's peer: to the end, or until an error."""
     source, local = client.credentials.peer_code, client.credentials.local_code
     result = PullResult()
@@ -131,15 +215,15 @@ async def pull_handover(client: PeerClient, factory: sessionmaker[Session], stor
     manifest = await client.handover_manifest()
     if manifest.get("center") != source:
         raise PeerProtocolError(f"the manifest is not {source}'s")
+    ours = await asyncio.to_thread(_ours, factory, local, manifest)
+    pull = _Pull(client, factory, store, now, timeout_s, result, ours)
     fetched = time.perf_counter()
-    await fetch_originals(client, store, manifest["blobs"], result)
-    imported = time.perf_counter()
-    refs = await asyncio.to_thread(import_all, factory, manifest, source, local, now, result)
+    refs = await asyncio.to_thread(transfer_and_import, pull, manifest, parallel)
     completed = time.perf_counter()
     answer = await client.handover_complete(refs)
-    logger.info("hand-over from %s: manifest %.2f s, originals %.2f s, import %.2f s, "
-                "completion %.2f s", source, fetched - began, imported - fetched,
-                completed - imported, time.perf_counter() - completed)  # fmt: skip
+    logger.info("hand-over from %s: manifest %.2f s, files and import %.2f s, completion %.2f s",
+                source, fetched - began, completed - fetched,
+                time.perf_counter() - completed)  # fmt: skip
     result.moved = int(answer["moved"])
     with factory() as session, session.begin():
         job = find_handover(session, source, local)
@@ -148,8 +232,9 @@ async def pull_handover(client: PeerClient, factory: sessionmaker[Session], stor
             job.records = sum(len(manifest.get(k, [])) for k in RECORD_LISTS)
             job.bytes_pulled += result.fetched_bytes
             job.last_error = ""
-    logger.info("hand-over from %s done: %d originals, %d records imported", source,
-                result.fetched, result.imported)  # fmt: skip
+    logger.info("hand-over from %s done: %d files (%d bytes), %d records imported, %d derived "
+                "file(s) to make again", source, result.fetched, result.fetched_bytes,
+                result.imported, result.rebuilt)  # fmt: skip
     return result
 
 
@@ -169,31 +254,42 @@ async def offer(credentials: PeerCredentials, timeout_s: float) -> dict[str, Any
         return await PeerClient(http, credentials).handover_offer()
 
 
+RETRY_S = 0.5
+"""How soon a paused hand-over (the closing center down, a transfer cut) is tried again."""
+
+
 def run_pending(factory: sessionmaker[Session], store: ArchiveStore, local: str, api_path: str,
                 timeout_s: float) -> int:  # fmt: skip
-    """Run every unfinished hand-over to this center once; how many finished."""
+    """Run every unfinished hand-over to this center once; how many paused (to try again)."""
     with factory() as session:
         sources = [job.from_center for job in pending_pulls(session, local)]
-    finished = 0
+    paused = 0
     for source in sources:
         try:
             with factory() as session:
                 creds = credentials_for(session, local, source, api_path, _now())
             asyncio.run(_pull(creds, factory, store, timeout_s))
-            finished += 1
         except (FederationError, OSError) as err:
+            paused += 1
             logger.warning("hand-over from %s paused: %s", source, err)
             with factory() as session, session.begin():
                 job = find_handover(session, source, local)
                 if job is not None:
                     job.last_error = str(err)[:500]
-    return finished
+    return paused
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS context of the hand-over's requests, made once (loading the CA certificates
+    takes a noticeable part of a second)."""
+    return httpx.create_ssl_context()
 
 
 async def _pull(creds: PeerCredentials, factory: sessionmaker[Session], store: ArchiveStore,
                 timeout_s: float) -> PullResult:  # fmt: skip
-    async with httpx.AsyncClient(timeout=timeout_s) as http:
-        return await pull_handover(PeerClient(http, creds), factory, store, _now)
+    async with httpx.AsyncClient(timeout=timeout_s, verify=_tls()) as http:
+        return await pull_handover(PeerClient(http, creds), factory, store, _now, timeout_s)
 
 
 def _now() -> datetime:
@@ -201,11 +297,20 @@ def _now() -> datetime:
 
 
 def handover_loop(factory: sessionmaker[Session], store: ArchiveStore, local: str,
-                  api_path: str, timeout_s: float, stop: threading.Event) -> None:  # fmt: skip
-    """The worker's hand-over thread: resume unfinished hand-overs until `stop`."""
+                  api_path: str, timeout_s: float, tick_s: float,
+                  stop: threading.Event) -> None:  # fmt: skip
+    """The worker's hand-over thread: resume unfinished hand-overs until `stop`.
+
+    An accepted offer is a `pulling` row: the thread looks for one every `tick_s` (the
+    replicator's tick, the same way a peer's notification reaches it), so a hand-over starts
+    at once; a paused one is tried again after `RETRY_S`.
+    """
+    _tls()
     while not stop.is_set():
+        paused = 0
         try:
-            run_pending(factory, store, local, api_path, timeout_s)
+            paused = run_pending(factory, store, local, api_path, timeout_s)
         except Exception:  # a task boundary: log, keep going
             logger.exception("hand-over step failed")
-        stop.wait(0.5)
+            paused = 1
+        stop.wait(RETRY_S if paused else tick_s)

@@ -10,6 +10,7 @@ from fastapi import Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from catalog.downloads import CHUNK_SIZE, Download
+from catalog.handover_files import TRANSFER_CHUNK
 
 
 class ArchiveFileResponse(FileResponse):
@@ -17,6 +18,12 @@ class ArchiveFileResponse(FileResponse):
     in the archive's chunk size rather than 64 KiB."""
 
     chunk_size = CHUNK_SIZE
+
+
+class TransferFileResponse(ArchiveFileResponse):
+    """A file sent whole to a peer taking it over, read in `TRANSFER_CHUNK`s."""
+
+    chunk_size = TRANSFER_CHUNK
 
 
 OPEN_MAX_AGE_S = 5

@@ -19,12 +19,15 @@ from catalog.handover import (
     handed_over_blob,
     manifest,
 )
+from catalog.handover_files import NAME as DERIVED_NAME
+from catalog.handover_files import served_file
 from catalog.sqltypes import INT32_MAX
 from federation.feed import DEFAULT_LIMIT, MAX_LIMIT, feed_page, record_digests
 from federation.peers import authenticate_peer_request
 from federation.signing import SignedRequest, sign_answer
 from federation.status import FederationStatus, federation_status, record_notification
 from web.deps import NowDep, SessionDep, SettingsDep, StoreDep, forbid_unknown_query
+from web.responses import TransferFileResponse
 
 router = APIRouter(prefix="/federation", tags=["federation"])
 SIGNED: dict[int | str, dict[str, Any]] = {
@@ -163,19 +166,21 @@ def handover_offer(
 
 @router.get("/handover/manifest", responses=HANDOVER, dependencies=[forbid_unknown_query()])
 def handover_manifest(
-    peer: PeerDep, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
-) -> Response:
-    """Every record this center originated, whole (to the peer it offered them to, signed)."""
+    peer: PeerDep, request: Request, session: SessionDep, settings: SettingsDep,
+    store: StoreDep, now: NowDep,
+) -> Response:  # fmt: skip
+    """Every record this center originated, whole, with its derived files (to the peer it
+    offered them to, signed)."""
     _offered_to(session, settings.center_code, peer)
-    return _signed_json(manifest(session, settings.center_code), peer, request,
+    return _signed_json(manifest(session, store, settings.center_code), peer, request,
                         settings.center_code, now)  # fmt: skip
 
 
 @router.get(
     "/handover/blobs/{sha256}",
     response_class=FileResponse,
-    responses=HANDOVER | {404: {"description": "Not an original of ours"}},
-    dependencies=[forbid_unknown_query()],
+    responses=HANDOVER | {404: {"description": "Not a file of ours"}},
+    dependencies=[forbid_unknown_query("file")],
 )
 def handover_blob(
     peer: PeerDep,
@@ -183,16 +188,25 @@ def handover_blob(
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
+    file: Annotated[str | None, Query(max_length=200, pattern=DERIVED_NAME.pattern)] = None,
 ) -> FileResponse:
-    """An original of a record offered to the peer (its SHA-256 is in the signed manifest)."""
+    """An original of a record offered to the peer, or with `file` one of their derived files
+    as the manifest names it (the peer checks the bytes by the SHA-256 in the signed
+    manifest)."""
     _offered_to(session, settings.center_code, peer)
+    if file is not None:
+        found = served_file(session, store, settings.center_code, file)
+        if found is None:
+            raise NotFoundError("no such derived file among the records offered")
+        return TransferFileResponse(found, media_type="application/octet-stream",
+                                    headers={"Cache-Control": "no-store"})  # fmt: skip
     if not handed_over_blob(session, settings.center_code, sha256):
         raise NotFoundError("no such original among the records offered")
     path = store.original_path(sha256)
     if not path.is_file():
         raise NotFoundError("this original is missing from the archive")
-    return FileResponse(path, media_type="application/octet-stream",
-                        headers={"Cache-Control": "no-store"})  # fmt: skip
+    return TransferFileResponse(path, media_type="application/octet-stream",
+                                headers={"Cache-Control": "no-store"})  # fmt: skip
 
 
 @router.post("/handover/complete", responses=HANDOVER, dependencies=[forbid_unknown_query()])

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from catalog.changes import append_change
 from catalog.db import make_session_factory
 from catalog.federation_models import Handover
-from catalog.models import Dataset, DatasetVersion
+from catalog.models import Dataset, DatasetVersion, DerivedFile
 from catalog.storage import ArchiveStore
 from tests.archive_center.fieldcat_process import fieldcat
 from tests.federation.cluster import (
@@ -58,6 +58,35 @@ def publish_with_bytes(node: Node, count: int, size: int) -> dict[str, str]:
     return made
 
 
+def add_derived(node: Node, public_ids: list[str],
+                damage_last: bool = True) -> dict[str, dict[str, bytes]]:  # fmt: skip
+    """Derived files of these datasets' current versions at `node`, as its worker leaves them:
+    a recorded NetCDF and quick look, an unrecorded second plot page. With `damage_last`, the
+    last dataset's NetCDF is recorded with another SHA-256 than its bytes (damaged since): it
+    cannot be verified at the receiver. Public id -> extension -> bytes."""
+    store, now = ArchiveStore(node.root), datetime.now(UTC)
+    made: dict[str, dict[str, bytes]] = {}
+    with make_session_factory(node.engine)() as session, session.begin():
+        for public_id in public_ids:
+            dataset = session.scalars(select(Dataset).where(Dataset.public_id == public_id)).one()
+            version = dataset.versions[0]
+            files = {"nc": os.urandom(3000), "png": png_bytes(), "p2png": os.urandom(500)}
+            for ext, content in files.items():
+                path = store.derived_path(public_id, version.id, ext)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+                if ext in ("nc", "png"):
+                    damaged = damage_last and public_id == public_ids[-1] and ext == "nc"
+                    sha256 = hashlib.sha256(b"other" if damaged else content).hexdigest()
+                    session.add(DerivedFile(
+                        version_id=version.id, format="netcdf" if ext == "nc" else "png",
+                        path=str(path.relative_to(node.root)), sha256=sha256,
+                        size=len(content), created_at=now,
+                    ))  # fmt: skip
+            made[public_id] = files
+    return made
+
+
 def state_at(node: Node, source: str, target: str) -> str | None:
     with make_session_factory(node.engine)() as session:
         job = session.scalars(
@@ -80,6 +109,8 @@ def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
 def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     joss, npl, lmd = trio["JOSS"], trio["NPL"], trio["LMD"]
     originals = publish_with_bytes(joss, RECORDS, SIZE)
+    derived = add_derived(joss, list(originals)[:4])
+    damaged = list(derived)[-1]
     staff = staff_token(joss, "staff-handover")
     files = {"file": ("c130.9903070400.track.png", io.BytesIO(png_bytes()), "image/png")}
     assert httpx.post(joss.url + "/api/v1/submissions", files=files, headers=staff).is_success
@@ -117,6 +148,30 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
             data = npl_store.original_path(sha256).read_bytes()
             assert hashlib.sha256(data).hexdigest() == sha256 and len(data) == SIZE
     assert not list((npl.root / "staging").glob("*.part"))  # no half-pulled file left
+    assert not (npl.root / "staging" / "handover-JOSS").exists()  # nothing left waiting
+
+    with make_session_factory(npl.engine)() as session:  # derived files: moved, not made
+        for public_id, files in derived.items():
+            version = session.scalars(
+                select(DatasetVersion).join(Dataset).where(Dataset.public_id == public_id)
+            ).one()
+            recorded = {d.format: d for d in version.derived_files}
+            for ext, content in files.items():
+                path = npl_store.derived_path(public_id, version.id, ext)
+                if public_id == damaged and ext == "nc":
+                    assert "netcdf" not in recorded and not path.exists()
+                    continue
+                assert path.read_bytes() == content, (public_id, ext)
+            assert recorded["png"].sha256 == hashlib.sha256(files["png"]).hexdigest()
+            if public_id != damaged:
+                assert recorded["netcdf"].size == len(files["nc"])
+        rebuilt = session.scalars(
+            select(DatasetVersion.id).join(Dataset).where(Dataset.public_id == damaged)
+        ).one()
+    # The log says the damaged one is made again here (the import's warning, or, when NPL was
+    # restarted after that import, its worker trying to make it from the original).
+    said = (f"derived file {damaged}/", f"could not derive netcdf for version {rebuilt}:")
+    eventually(lambda: any(line in npl.log.read_text() for line in said), timeout=60)
 
     one = shared[0]
     for node in (lmd, joss):  # the other center and the closed one both point at NPL
@@ -137,6 +192,11 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     del products
     image = httpx.get(lmd.url + product["links"]["file"], follow_redirects=True)
     assert image.content == png_bytes() and str(image.url).startswith(npl.url)
+    sha = hashlib.sha256(png_bytes()).hexdigest()  # the thumbnail came too, not made again
+    thumb = ArchiveStore(joss.root).derived_path("products", sha, "png").read_bytes()
+    at_npl = {x["filename"]: x for x in npl.get("/products").json()["items"]}
+    shown = httpx.get(npl.url + at_npl["c130.9903070400.track.png"]["links"]["thumbnail"])
+    assert shown.status_code == 200 and shown.content == thumb
     eventually(
         lambda: any(r["public_id"] == report["public_id"] and r["center"] == "NPL"
                     for r in lmd.get("/reports").json()["items"]), timeout=30,

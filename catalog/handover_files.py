@@ -1,0 +1,136 @@
+"""The derived files of a hand-over: what the closing center lists, what it serves, and how
+the receiving center records the verified copies as its own.
+
+A dataset's derived files (NetCDF, quick-look pages, QC flags...) live under
+`archive/derived/<public id>/<version id>.<ext>`; a product's thumbnail under
+`archive/derived/products/<product SHA-256>.png`. The manifest names each by that path
+below `archive/derived` (`name`) with its SHA-256 and size; the receiving center fetches it
+into a holding folder, keeps it only if it matches, and moves it to the path of its own
+version id when it imports the record (`place_derived`). A file it could not verify is not
+recorded, so its worker makes it again (`versions_lacking`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.models import Dataset, DatasetVersion, DerivedFile, Product
+from catalog.registry_models import QcResult
+from catalog.storage import CHUNK, ArchiveStore, fsync_dir
+
+logger = logging.getLogger(__name__)
+
+PRODUCTS = "products"
+"""The folder of product thumbnails below `archive/derived` (`submissions.products`)."""
+TRANSFER_CHUNK = 4 * 1024 * 1024
+"""The read size of a hand-over's file transfers, at both ends (`web.responses`,
+`federation.handover_transfer`): a few large reads instead of many small ones."""
+NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,64}\.[a-z0-9]{1,16}$")
+"""A derived file's name in a manifest: `<folder>/<stem>.<ext>` below `archive/derived`."""
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in the archive's chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _entry(store: ArchiveStore, path: Path, sha256: str | None = None) -> dict[str, Any]:
+    return {"name": path.relative_to(store.derived_dir).as_posix(),
+            "sha256": sha256 or file_sha256(path), "size": path.stat().st_size}  # fmt: skip
+
+
+def derived_entries(
+    session: Session, store: ArchiveStore, dataset: Dataset
+) -> list[dict[str, Any]]:
+    """The derived files of a dataset's current version, as the manifest lists them: the
+    recorded ones with their format (and QC results), the cached ones (further plot pages,
+    the pages' listing) without."""
+    current = next((v for v in dataset.versions if v.is_current), None)
+    if current is None:
+        return []
+    recorded = {Path(d.path).name: d for d in current.derived_files}
+    folder = store.derived_dir / dataset.public_id
+    entries = []
+    for path in sorted(folder.glob(f"{current.id}.*")) if folder.is_dir() else []:
+        derived = recorded.get(path.name)
+        entry = _entry(store, path, derived.sha256 if derived is not None else None)
+        if derived is not None:
+            entry["format"] = derived.format
+            entry["qc"] = [
+                {"variable": r.variable, "counts": r.counts, "stretches": r.stretches}
+                for r in session.scalars(select(QcResult).where(QcResult.version_id == current.id))
+            ] if derived.format == "qc" else []  # fmt: skip
+        entries.append(entry)
+    return entries
+
+
+def thumbnail_entry(store: ArchiveStore, product: Product) -> dict[str, Any] | None:
+    """A product image's thumbnail as the manifest lists it (None when it has none)."""
+    path = store.derived_path(PRODUCTS, product.sha256, "png")
+    return _entry(store, path) if path.is_file() else None
+
+
+def served_file(session: Session, store: ArchiveStore, local: str, name: str) -> Path | None:
+    """The derived file `name` of a record this center originated (None otherwise): what
+    the blob route serves to the peer taking the records over (which checks its SHA-256)."""
+    if not NAME.match(name):
+        return None
+    folder, file = name.split("/")
+    if folder == PRODUCTS:
+        query = select(Product.id).where(Product.sha256 == file.split(".")[0],
+                                         Product.center_code == local)  # fmt: skip
+    else:
+        query = select(Dataset.id).where(
+            Dataset.public_id == folder, Dataset.origin_center == local
+        )
+    path = store.derived_dir / folder / file
+    return path if session.scalar(query.limit(1)) is not None and path.is_file() else None
+
+
+def place_derived(session: Session, store: ArchiveStore, holding: Path, dataset: Dataset,
+                  entries: list[dict[str, Any]], now: Any) -> list[str]:  # fmt: skip
+    """Put the verified copies of a handed-over dataset's derived files at its current
+    version's paths here and record them; the names of those not verified (made again here)."""
+    current = next(v for v in dataset.versions if v.is_current)
+    unverified = []
+    for entry in entries:
+        held = holding / entry["sha256"]
+        if not held.is_file():
+            unverified.append(str(entry["name"]))
+            continue
+        ext = str(entry["name"]).split(".", 1)[1]
+        target = store.derived_path(dataset.public_id, current.id, ext)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temp.unlink(missing_ok=True)
+        os.link(held, temp)  # the held copy stays until the record is committed
+        os.replace(temp, target)
+        if "format" in entry:
+            _record(session, store, current, target, entry, now)
+    if len(unverified) < len(entries):
+        fsync_dir(store.derived_dir / dataset.public_id)  # the names, before the rows commit
+    return unverified
+
+
+def _record(session: Session, store: ArchiveStore, version: DatasetVersion, path: Path,
+            entry: dict[str, Any], now: Any) -> None:  # fmt: skip
+    stored = str(path.relative_to(store.root))
+    session.add(DerivedFile(version_id=version.id, format=entry["format"], path=stored,
+                            sha256=entry["sha256"], size=int(entry["size"]),
+                            created_at=now))  # fmt: skip
+    for result in entry.get("qc", []):  # a QC run's results; the configurations stay behind
+        session.add(QcResult(version_id=version.id, variable=result["variable"], config_id=None,
+                             counts=result["counts"], stretches=result["stretches"], path=stored,
+                             created_at=now))  # fmt: skip
