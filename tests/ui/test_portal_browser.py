@@ -1,7 +1,8 @@
 """The researcher's portal in a real Chromium against two real federated nodes (issue #15):
 find by how people ask, narrow by the time strip and a box, take three datasets from two
-centers away as an order; results first on narrow screens; the dataset page's own track.
-(Every page's reflow at 320 and 390 px and axe-core: `test_every_page_browser.py`.)"""
+centers away as an order, or every result of a search; results first on narrow screens;
+the dataset page's own track. (Every page's reflow at 320 and 390 px and axe-core:
+`test_every_page_browser.py`.)"""
 
 from __future__ import annotations
 
@@ -116,6 +117,24 @@ def test_narrow_by_time_strip_and_box_then_order_three_from_two_centers(
     assert "Not in this order" not in manifest
     screenshot(page, "portal-order-ready")
     assert not errors, errors
+
+
+def test_all_results_of_a_search_are_one_order(pair: Any, browser: Any, tmp_path: Path) -> None:
+    nodes, ids = pair
+    base = nodes["JOSS"].url
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/search?sort=title")
+    assert len(listed(page)) == len(ids)  # both centers' datasets
+    page.click("#order-all")  # no basket needed
+    link = page.wait_for_selector("#order-zip", timeout=60_000)
+    assert f"{len(ids)} of {len(ids)}" in link.inner_text()
+    with page.expect_download() as download:
+        link.click()
+    path = tmp_path / "all.zip"
+    download.value.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        assert sum(n.endswith("README.txt") for n in archive.namelist()) == len(ids)
+    page.close()
 
 
 def test_the_dataset_page_draws_its_own_track_or_point(pair: Any, browser: Any) -> None:
