@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -71,18 +71,23 @@ ACCESS_LABELS = {
 }
 
 
-def map_features(items: list[DatasetSummary]) -> list[dict[str, Any]]:
+def _is_open(d: DatasetSummary) -> bool:
+    return d.access_state == AccessState.OPEN.value
+
+
+def map_features(
+    items: Sequence[DatasetSummary], track: Callable[[DatasetSummary], bool] = _is_open
+) -> list[dict[str, Any]]:
     """What the coverage map draws: each dataset's box, title and link, and where its track
-    is for an open dataset (the track route applies the data policy to the rest anyway)."""
+    is when `track` says the caller may read it (by default: open data; the track route
+    applies the data policy to the rest anyway)."""
     return [
         {
             "id": d.public_id,
             "title": d.title,
             "bbox": list(d.bbox),
             "url": f"/datasets/{d.public_id}",
-            "track": f"{API_LINKS.dataset(d.public_id)}/track"
-            if d.access_state == AccessState.OPEN.value
-            else None,
+            "track": f"{API_LINKS.dataset(d.public_id)}/track" if track(d) else None,
         }
         for d in items
         if d.bbox is not None
@@ -249,7 +254,9 @@ def dataset_context(
             base_url=base,
             data_open=data_open,
         ),
-        "map_features": map_features([detail]),
+        # This dataset's own track, for whoever may read its data (a mirrored record's
+        # file, and so its track, is at its origin).
+        "map_features": map_features([detail], lambda _: readable and not detail.is_mirror),
         "plot_pages": plots,
         "products": dataset_products(
             session, store, principal, detail.platform, detail.start, detail.stop, links=API_LINKS

@@ -1,5 +1,7 @@
-/* Coverage map: a bundled coastline (no tile server), dataset boxes, and a box-drawing tool
-   that fills the West/South/East/North fields of the search form. The page works without it. */
+/* Coverage map: a bundled coastline (no tile server), dataset boxes (a point for a point
+   dataset), each readable mobile dataset's simplified track as a line, and a box-drawing
+   tool that fills the West/South/East/North fields of the search form. The page works
+   without it. */
 (function () {
   "use strict";
   var el = document.getElementById("map");
@@ -15,6 +17,7 @@
       L.geoJSON(land, { interactive: false,
         style: { color: "#5b6b57", weight: 1, fillColor: "#dfe6d5", fillOpacity: 1 } })
         .addTo(map).bringToBack();
+      window.fieldcatCoastline = true;
     });
   el.style.background = "#eaf2fb";
 
@@ -33,7 +36,22 @@
     link.textContent = f.title;
     layer.bindPopup(link).addTo(map);
     bounds.extend([[s, w], [n, e]]);
+    if (f.track) { drawTrack(f); }
   });
+
+  /* A track is data: the page names its route only when the caller may read it (the route
+     checks again); a dataset without one answers a null geometry. */
+  function drawTrack(f) {
+    fetch(f.track, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (feature) {
+        if (!feature || !feature.geometry || feature.geometry.type === "Point") { return; }
+        var line = L.geoJSON(feature, { style: { color: "#b35900", weight: 3 } });
+        var link = document.createElement("a");
+        link.href = f.url; link.textContent = f.title;
+        line.bindPopup(link).addTo(map);
+        window.fieldcatTracks = (window.fieldcatTracks || 0) + 1;
+      });
+  }
 
   var fields = ["west", "south", "east", "north"].map(function (n) {
     return document.getElementById("f-" + n);

@@ -1,5 +1,5 @@
 /* The search page's helpers (issue #15): the filters behind a button on narrow screens, the
-   time strip's brushing, tracks on the map, the basket and orders. The page works without. */
+   time strip's brushing, the basket and orders. The page works without. */
 (function () {
   "use strict";
   var layout = document.getElementById("search-layout");
@@ -66,24 +66,6 @@
     });
   }
 
-  /* Tracks: each open mobile dataset's simplified path, drawn over its box. */
-  var map = window.fieldcatMap;
-  var featuresEl = document.getElementById("map-features");
-  if (map && featuresEl && typeof L !== "undefined") {
-    JSON.parse(featuresEl.textContent || "[]").forEach(function (f) {
-      if (!f.track) { return; }
-      fetch(f.track, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (feature) {
-          if (!feature || !feature.geometry || feature.geometry.type === "Point") { return; }
-          var line = L.geoJSON(feature, { style: { color: "#b35900", weight: 3 } });
-          var link = document.createElement("a");
-          link.href = f.url; link.textContent = f.title;
-          line.bindPopup(link).addTo(map);
-          window.fieldcatTracks = (window.fieldcatTracks || 0) + 1;
-        });
-    });
-  }
-
   /* The basket (kept in this browser) and orders. */
   var basketEl = document.getElementById("basket");
   if (!basketEl) { return; }
@@ -107,13 +89,15 @@
       var inside = items.some(function (it) { return it.id === b.getAttribute("data-id"); });
       b.setAttribute("aria-pressed", inside ? "true" : "false");
       b.textContent = inside ? "In basket (remove)" : "Add to basket";
+      /* the visible words first, then which dataset (WCAG 2.5.3, label in name) */
+      b.setAttribute("aria-label", b.textContent + ": " + b.getAttribute("data-title"));
     });
   }
   document.querySelectorAll(".result").forEach(function (row) {
     var b = document.createElement("button");
     b.type = "button"; b.className = "add-basket";
     b.setAttribute("data-id", row.getAttribute("data-id"));
-    b.setAttribute("aria-label", "Basket: " + row.getAttribute("data-title"));
+    b.setAttribute("data-title", row.getAttribute("data-title"));
     b.addEventListener("click", function () {
       var items = load(), id = row.getAttribute("data-id");
       var at = items.findIndex(function (it) { return it.id === id; });

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archive_center.demo.campaign import CENTERS, FLIGHTS, SOUNDINGS, STATION
+from archive_center.demo.campaign import C130_PI, CENTERS, FLIGHTS, SOUNDINGS, STATION
 from archive_center.demo.seeding import DEMO_PASSWORD, demo_usernames
 from tests.archive_center.fieldcat_process import (
     alive,
@@ -114,6 +114,29 @@ def test_search_filters_work_on_the_seeded_campaign(demo: Demo) -> None:
     result = fieldcat("search", "--center", url, "--variable", "AOD500")
     assert result.returncode == 0, result.stderr
     assert "KCO" in result.stdout
+
+
+def test_the_searches_the_portal_issue_measured_now_find_the_data(demo: Demo) -> None:
+    """Issue #15 found nothing for these on the demo; JOSS lists every center's records."""
+    url = demo.urls["JOSS"]
+
+    def dids(**params: str) -> set[int]:
+        found = httpx.get(url + "/api/v1/datasets", params={"limit": "100", **params}).json()
+        return {int(item["did"]) for item in found["items"]}
+
+    deadline = time.monotonic() + 30  # every center's records mirrored to JOSS
+    while len(dids()) < sum(EXPECTED.values()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    c130 = {f.did for f in FLIGHTS if f.platform == "C130"}
+    assert dids(q="RF06") == {f.did for f in FLIGHTS if f.platform == "C130" and f.flight_no == 6}
+    hazy = {"haze", "smog", "pollution"}  # haze's synonym group in catalog/synonyms.txt
+    assert dids(q="haze") == {f.did for f in FLIGHTS if hazy & set(f.objective.split())}
+    assert dids(q="research flight") == {f.did for f in FLIGHTS}
+    assert dids(q="sounding") == dids(q="radiosonde") == {s.did for s in SOUNDINGS}
+    assert dids(q="C-130") == dids(q="C130") == c130
+    assert dids(q="Holl") == c130  # part of the PI's name in free text
+    offered = httpx.get(url + "/api/v1/suggestions", params={"field": "pi", "prefix": "holl"})
+    assert C130_PI in {s["value"] for s in offered.json()}  # and the PI box offers the name
 
 
 def test_a_netcdf_subset_downloads(demo: Demo) -> None:

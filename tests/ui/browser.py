@@ -111,11 +111,11 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def sign_in(page: Any, base: str, username: str) -> None:
+def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
     """Sign in through the sign-in page."""
     page.goto(f"{base}/signin")
     page.fill("#username", username)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password)
     page.click("form.signin-form button[type=submit]")
     page.wait_for_selector("header.site .who")
 

@@ -1,5 +1,8 @@
-"""Every page: a language, a title, one h1, a skip link; every form control labelled, every
-image described, every id unique (so labels and anchors point at one thing)."""
+"""What axe-core (`test_every_page_browser.py`) does not check, on every page: exactly one
+h1, a skip link to the content, a title naming the page and then the center, and every id
+unique (axe checks only ids that ARIA refers to: its general duplicate-id rules are
+deprecated and off; labels and anchors must point at one thing).
+Language, labels and image descriptions are axe's."""
 
 from __future__ import annotations
 
@@ -12,19 +15,13 @@ from catalog.schemas import Role
 from tests.archive_center.conftest import EMBARGOED_SAMPLE, Node
 from tests.ui.test_staff_pages import signed_in
 
-CONTROLS = {"input", "select", "textarea"}
-
 
 class Audit(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.ids: list[str] = []
-        self.label_for: set[str] = set()
-        self.controls: list[dict[str, str | None]] = []
-        self.images: list[dict[str, str | None]] = []
         self.h1 = 0
         self.title = ""
-        self.lang = None
         self.skip = False
         self._in_title = False
 
@@ -32,14 +29,6 @@ class Audit(HTMLParser):
         a = dict(attrs)
         if a.get("id"):
             self.ids.append(a["id"] or "")
-        if tag == "html":
-            self.lang = a.get("lang")
-        if tag == "label" and a.get("for"):
-            self.label_for.add(a["for"] or "")
-        if tag in CONTROLS and a.get("type") not in ("hidden", "submit"):
-            self.controls.append(a)
-        if tag == "img":
-            self.images.append(a)
         if tag == "h1":
             self.h1 += 1
         if tag == "a" and a.get("href") == "#content":
@@ -57,18 +46,11 @@ class Audit(HTMLParser):
 def audit(html: str) -> None:
     page = Audit()
     page.feed(html)
-    assert page.lang == "en" and page.skip
+    assert page.skip
     assert page.title.strip().endswith("FieldCat JOSS") and len(page.title) > len("FieldCat JOSS")
     assert page.h1 == 1
     duplicated = [i for i, n in Counter(page.ids).items() if n > 1]
     assert not duplicated, duplicated
-    unlabelled = [
-        c
-        for c in page.controls
-        if not c.get("aria-label") and (c.get("id") or "") not in page.label_for
-    ]
-    assert not unlabelled, unlabelled
-    assert all(img.get("alt") for img in page.images)
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,14 @@ def test_search_page_lists_what_the_api_lists(node: Node) -> None:
     assert node.ids[KCO] in expected
 
 
+def test_result_rows_show_a_thumbnail_only_of_open_data(node: Node) -> None:
+    html = node.client.get("/search", params={"limit": "50"}).text
+    thumbs = set(re.findall(r'<img class="thumb" src="/api/v1/datasets/([^/"]+)/plot"', html))
+    closed = node.ids[EMBARGOED_SAMPLE]
+    assert node.ids[KCO] in thumbs and closed not in thumbs  # the plot is data
+    assert len(thumbs) == len(dataset_ids(html)) - 1
+
+
 def test_facet_links_filter_and_counts_match(node: Node) -> None:
     html = node.client.get("/search").text
     facet_links = [

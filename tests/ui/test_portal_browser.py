@@ -1,11 +1,12 @@
 """The researcher's portal in a real Chromium against two real federated nodes (issue #15):
 find by how people ask, narrow by the time strip and a box, take three datasets from two
-centers away as an order, and every page reflows at 320 and 390 px."""
+centers away as an order, or every result of a search; results first on narrow screens;
+the dataset page's own track. (Every page's reflow at 320 and 390 px and axe-core:
+`test_every_page_browser.py`.)"""
 
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +15,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, start_all
+from tests.federation.cluster import Node
 from tests.ui.browser import chromium, screenshot
+from tests.ui.portal_cluster import portal_pair
 from tests.ui.test_browser import drag_box
 
 pytestmark = pytest.mark.browser
@@ -25,35 +27,12 @@ HELD = {
 }
 
 
-def _seed(node: Node, names: tuple[str, ...]) -> dict[str, str]:
-    from archive_center.app import prepare_node
-    from archive_center.demo.seeding import seed_center
-
-    prepare_node(node.settings)
-    files = []
-    for name in names:
-        copy = node.root / "seed" / name
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SAMPLES / "valid" / name, copy)
-        files.append(copy)
-    return dict(zip(names, seed_center(node.settings, files), strict=True))
-
-
 @pytest.fixture(scope="module")
 def pair(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[dict[str, Node], dict[str, str]]]:
-    nodes = build_cluster(tmp_path_factory.mktemp("portal"), [("JOSS", "NPL")], ("JOSS", "NPL"))
-    try:
-        ids = {}
-        for code, names in HELD.items():
-            ids |= _seed(nodes[code], names)
-        start_all(nodes)
-        everything = set(ids.values())
-        eventually(lambda: nodes["JOSS"].search_ids(limit=50) >= everything or None, timeout=60)
-        yield nodes, ids
-    finally:
-        close_all(nodes)
+    with portal_pair(tmp_path_factory.mktemp("portal"), HELD) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -140,20 +119,48 @@ def test_narrow_by_time_strip_and_box_then_order_three_from_two_centers(
     assert not errors, errors
 
 
-PAGES = ["/", "/search", "/search?q=sounding", "/products", "/reports", "/federation", "/signin"]
+def test_all_results_of_a_search_are_one_order(pair: Any, browser: Any, tmp_path: Path) -> None:
+    nodes, ids = pair
+    base = nodes["JOSS"].url
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/search?sort=title")
+    assert len(listed(page)) == len(ids)  # both centers' datasets
+    page.click("#order-all")  # no basket needed
+    link = page.wait_for_selector("#order-zip", timeout=60_000)
+    assert f"{len(ids)} of {len(ids)}" in link.inner_text()
+    with page.expect_download() as download:
+        link.click()
+    path = tmp_path / "all.zip"
+    download.value.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        assert sum(n.endswith("README.txt") for n in archive.namelist()) == len(ids)
+    page.close()
+
+
+def test_the_dataset_page_draws_its_own_track_or_point(pair: Any, browser: Any) -> None:
+    nodes, ids = pair
+    base = nodes["JOSS"].url
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    drawn = "() => window.fieldcatCoastline === true"
+    page.goto(f"{base}/datasets/{ids['c130_rf07_track.txt']}")
+    page.wait_for_function("() => (window.fieldcatTracks || 0) === 1")  # the flight, a line
+    page.wait_for_function(drawn)
+    assert page.locator("#map path.leaflet-interactive").count() >= 2  # its box and its track
+    screenshot(page, "portal-dataset-track")
+    page.goto(f"{base}/datasets/{ids['kco_surface_hourly.txt']}")  # a station: its point
+    page.wait_for_function(drawn)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("() => window.fieldcatTracks") is None
+    assert page.locator("#map path.leaflet-interactive").count() == 1  # the point's marker
+    screenshot(page, "portal-dataset-point")
+    page.close()
 
 
 @pytest.mark.parametrize("width", [320, 390])
-def test_every_page_reflows_without_horizontal_scroll(pair: Any, browser: Any, width: int) -> None:
-    nodes, ids = pair
+def test_narrow_screens_show_results_first(pair: Any, browser: Any, width: int) -> None:
+    nodes, _ = pair
     base = nodes["JOSS"].url
     page = browser.new_page(viewport={"width": width, "height": 800})
-    paths = PAGES + [f"/datasets/{pid}" for pid in ids.values()]
-    for path in paths:
-        page.goto(f"{base}{path}")
-        page.wait_for_load_state("load")
-        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{path} at {width} px scrolls sideways by {overflow} px"
     page.goto(f"{base}/search")
     results = page.locator("ol.results").bounding_box()
     toggle = page.locator("#filters-toggle")
