@@ -43,14 +43,14 @@ def pages(ids: dict[str, str]) -> dict[str | None, list[tuple[str, int]]]:
     public = [
         "/", "/search", "/search?q=sounding", "/search?q=C-130&sort=title",
         "/products", "/reports", "/calendar", "/expected", "/overlay", "/collocate",
-        "/federation", "/signin",
+        "/federation", "/registry", "/signin",
         f"/datasets/{track}", f"/datasets/{station}", f"/datasets/{closed}",
         f"/datasets/{mirrored}", f"/datasets/{station}/qc",
     ]  # fmt: skip
-    signed_in = ["/upload", "/submissions", "/jobs", "/account", "/reports/daily/new",
-                 "/reports/status/new"]  # fmt: skip
+    signed_in = ["/upload", "/submissions", "/jobs", "/jobs/new", "/account",
+                 "/reports/daily/new", "/reports/status/new"]  # fmt: skip
     staff = ["/staff/embargoes", "/staff/rejected", "/staff/users", "/staff/streams",
-             "/staff/mail"]  # fmt: skip
+             "/staff/mail", "/transfers", "/transfers/new"]  # fmt: skip
     ok = [(p, 200) for p in public] + [
         ("/search?platform=KCO&west=1", 400),
         ("/datasets/nope", 404),
