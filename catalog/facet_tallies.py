@@ -4,10 +4,12 @@ Every write of a dataset or variable row (registration, edits, access changes, w
 mirror writes, deletes; the ORM's or plain SQL's) appends signed rows to `facet_tallies` in
 the same transaction, from triggers (SQLite triggers; PostgreSQL plpgsql row triggers).
 Appending, never updating, keeps concurrent writers off each other's rows (no hot counter
-row, no deadlock); `compact_tallies` folds the appended rows into one per key, and a read
+row); `compact_tallies` folds the appended rows into one per key, and a read
 sums over whatever is there, so a read is right before and after a fold. The design, and
 why visibility needs only two classes, is in docs/search.md ("Facet counts").
 """
+
+# ruff: noqa: S608 - the SQL here is trigger DDL built from this module's constants only
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from catalog.models import Dataset
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "facet, value, shared, release_day, n"
+NO_DAY = "CAST(NULL AS INTEGER)"
 _SHARED = ", ".join(f"'{s.value}'" for s in SHARED_STATES)
 _RELEASING = ", ".join(f"'{s.value}'" for s in RELEASING_STATES)
 _FACETS = (
@@ -53,30 +56,40 @@ def _shared(r: str) -> str:
     return f"({r}.access_state IN ({_SHARED}))"
 
 
+def _release(dialect: str, r: str) -> str:
+    """The release day of row `r` if its state releases by the clock, else NULL."""
+    day = _DAY[dialect].format(r=r)
+    releasing = f"{r}.access_state IN ({_RELEASING}) AND {r}.release_at IS NOT NULL"
+    return f"CASE WHEN {releasing} THEN {day} END"
+
+
 def _dataset_rows(dialect: str, r: str, sign: int) -> str:
     """VALUES rows of one dataset row `r` (`new` or `old`): one per facet, signed."""
-    day = _DAY[dialect].format(r=r)
-    release = (
-        f"CASE WHEN {r}.access_state IN ({_RELEASING}) AND {r}.release_at IS NOT NULL "
-        f"THEN {day} END"
-    )
-    rows = [f"('{name}', {expr.format(r=r)}, {_shared(r)}, CAST(NULL AS INTEGER), {sign})" for name, expr in _FACETS]
+    release = _release(dialect, r)
+    rows = [
+        f"('{name}', {expr.format(r=r)}, {_shared(r)}, {NO_DAY}, {sign})" for name, expr in _FACETS
+    ]
     rows.append(f"('access', {r}.access_state, {_shared(r)}, {release}, {sign})")
     return ", ".join(rows)
 
 
-def _variable_rows(r: str, sign: int) -> str:
-    """INSERT rows of one variable row `r` under its dataset's class (none if it is gone)."""
+def _variable_rows(dialect: str, r: str, sign: int) -> str:
+    """INSERT rows of one variable row `r` under its dataset's class (none if it is gone).
+
+    PostgreSQL: the dataset row is locked first, as an access change locks it, so a
+    variable written beside a concurrent change of its dataset's class is tallied under
+    the class that commits last (a foreign key's share lock would not wait for it)."""
+    lock = " FOR NO KEY UPDATE OF d" if dialect == "postgresql" else ""
     return (
         f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', {r}.name, {_shared('d')}, "
-        f"NULL, {sign} FROM datasets d WHERE d.id = {r}.dataset_id;"
+        f"{NO_DAY}, {sign} FROM datasets d WHERE d.id = {r}.dataset_id{lock};"
     )
 
 
 def _dataset_update(dialect: str) -> str:
     moved = (
         f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', v.name, {_shared('{r}')}, "
-        f"NULL, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id "
+        f"{NO_DAY}, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id "
         f"AND {_shared('old')} <> {_shared('new')};"
     )
     return (
@@ -112,9 +125,9 @@ def _statements(dialect: str) -> dict[str, dict[str, str]]:
             "DELETE": _dataset_delete(dialect),
         },
         "variables": {
-            "INSERT": _variable_rows("new", 1),
-            "UPDATE": _variable_rows("old", -1) + "\n" + _variable_rows("new", 1),
-            "DELETE": _variable_rows("old", -1),
+            "INSERT": _variable_rows(dialect, "new", 1),
+            "UPDATE": _variable_rows(dialect, "old", -1) + "\n" + _variable_rows(dialect, "new", 1),
+            "DELETE": _variable_rows(dialect, "old", -1),
         },
     }
 
@@ -176,11 +189,10 @@ def rebuild_tallies(conn: Connection) -> None:
     if dialect == "postgresql":
         conn.execute(text("LOCK TABLE datasets, variables IN SHARE MODE"))
     conn.execute(text("DELETE FROM facet_tallies"))
-    day = _DAY[dialect].format(r="d")
-    release = f"CASE WHEN d.access_state IN ({_RELEASING}) AND d.release_at IS NOT NULL THEN {day} END"
+    release = _release(dialect, "d")
     parts = [
-        f"SELECT '{name}', {expr.format(r='d')}, {_shared('d')}, CAST(NULL AS INTEGER), count(*) FROM datasets d "
-        "GROUP BY 2, 3"
+        f"SELECT '{name}', {expr.format(r='d')}, {_shared('d')}, {NO_DAY}, count(*) "
+        "FROM datasets d GROUP BY 2, 3"
         for name, expr in _FACETS
     ]
     parts.append(
@@ -188,7 +200,7 @@ def rebuild_tallies(conn: Connection) -> None:
         "GROUP BY 2, 3, 4"
     )
     parts.append(
-        f"SELECT 'variable', v.name, {_shared('d')}, CAST(NULL AS INTEGER), count(*) FROM variables v "
+        f"SELECT 'variable', v.name, {_shared('d')}, {NO_DAY}, count(*) FROM variables v "
         "JOIN datasets d ON d.id = v.dataset_id GROUP BY 2, 3"
     )
     conn.execute(text(f"INSERT INTO facet_tallies ({COLUMNS}) " + " UNION ALL ".join(parts)))
@@ -196,34 +208,40 @@ def rebuild_tallies(conn: Connection) -> None:
 
 def compact_tallies(conn: Connection) -> int:
     """Fold the appended rows into one per key (dropping keys that sum to zero); how many
-    rows there were before. Safe beside concurrent writers on both databases."""
+    rows the fold removed (0, writing nothing, when every key has one row already). Safe
+    beside concurrent writers on both databases."""
     keys = "facet, value, shared, release_day"
+    rows, distinct = conn.execute(
+        text(
+            "SELECT coalesce(sum(c), 0), count(*) FROM "
+            f"(SELECT count(*) AS c FROM facet_tallies GROUP BY {keys}) AS k"
+        )
+    ).one()
+    if rows == distinct:
+        return 0
     if conn.dialect.name == "postgresql":
         # One statement, one snapshot: exactly the rows deleted are summed; rows appended
         # by transactions that commit meanwhile are left for the next fold.
-        before = conn.execute(
+        conn.execute(
             text(
-                f"WITH gone AS (DELETE FROM facet_tallies RETURNING {COLUMNS}), "
-                f"kept AS (INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) "
-                f"FROM gone GROUP BY {keys} HAVING sum(n) <> 0 RETURNING 1) "
-                "SELECT count(*) FROM gone"
+                f"WITH gone AS (DELETE FROM facet_tallies RETURNING {COLUMNS}) "
+                f"INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) "
+                f"FROM gone GROUP BY {keys} HAVING sum(n) <> 0"
             )
-        ).scalar_one()
-        return int(before)
-    # SQLite: one writer at a time; the INSERT takes the write lock, and the watermark keeps
-    # what it summed and what it deletes the same rows.
-    top = conn.execute(text("SELECT max(id), count(*) FROM facet_tallies")).one()
-    if top[0] is None:
-        return 0
-    conn.execute(
-        text(
-            f"INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) FROM facet_tallies "
-            f"WHERE id <= :top GROUP BY {keys} HAVING sum(n) <> 0"
-        ),
-        {"top": top[0]},
-    )
-    conn.execute(text("DELETE FROM facet_tallies WHERE id <= :top"), {"top": top[0]})
-    return int(top[1])
+        )
+    else:
+        # SQLite has one writer at a time: the INSERT takes the write lock, and the
+        # watermark makes what it sums and what it deletes the same rows.
+        top = conn.execute(text("SELECT max(id) FROM facet_tallies")).scalar_one()
+        conn.execute(
+            text(
+                f"INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) FROM facet_tallies "
+                f"WHERE id <= :top GROUP BY {keys} HAVING sum(n) <> 0"
+            ),
+            {"top": top},
+        )
+        conn.execute(text("DELETE FROM facet_tallies WHERE id <= :top"), {"top": top})
+    return int(rows) - int(distinct)
 
 
 def tallied_rows(

@@ -373,15 +373,6 @@ def load_dataset_for_data(
     return dataset
 
 
-def warm_facet_cache(session: Session, now: datetime) -> None:
-    """Count the default (unfiltered, anonymous) search once, so the first visitor need not.
-
-    For the worker to call after a sync or registration; the counts are cached only if the
-    catalog is large enough for counting to be slow.
-    """
-    search_datasets(session, SearchParams(limit=1), Principal.anonymous(), now)
-
-
 def get_dataset_with_access(
     session: Session,
     public_id: str,

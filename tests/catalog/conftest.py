@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.facet_models import FacetTally
 from catalog.db import make_engine, make_session_factory, upgrade_database
 from catalog.facet_cache import cache_for
+from catalog.facet_models import FacetTally
 from catalog.models import Base, ChangeCounter, User
 from catalog.registration import ensure_campaign, ensure_center
 from tests.conftest import require
