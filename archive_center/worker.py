@@ -272,10 +272,14 @@ class DerivePool:
 
 
 def housekeeping(engine: Engine, store: ArchiveStore) -> int:
-    """Staging clean-up and the credential sweep; how many items were done."""
+    """Staging clean-up, the credential sweep and the fold of the facet tallies
+    (`catalog.facet_tallies`); how many items (files, credentials, tally rows) were done."""
+    from catalog.facet_tallies import compact_tallies
     from catalog.grants import sweep_credentials
 
-    return store.clean_staging() + sweep_credentials(engine, datetime.now(UTC))
+    with engine.begin() as conn:
+        folded = compact_tallies(conn)
+    return store.clean_staging() + sweep_credentials(engine, datetime.now(UTC)) + folded
 
 
 def merge_navigation(engine: Engine, store: ArchiveStore, max_gap_s: float) -> int:

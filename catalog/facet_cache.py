@@ -1,4 +1,5 @@
-"""A small per-engine cache of facet counts for broad queries (the home page at 100k rows).
+"""A small per-engine cache of facet counts for broad filtered queries (the unfiltered
+counts come from the tallies, `catalog.facet_tallies`, uncached).
 
 Counting a broad filtered set costs a pass over it, so results of large sets are kept for
 five minutes, keyed by the filters, the caller's visibility class (`access.visibility_key`)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
-from catalog.access import SHARED_STATES, effective_state_sql
+from catalog.access import (
+    PRIVILEGED,
+    SHARED_STATES,
+    AccessState,
+    effective_state_sql,
+    visibility_key,
+    visible_filter,
+)
+from catalog.facet_tallies import tallied_rows
 from catalog.models import Center, Dataset, PeerState, Variable, fold
 from catalog.registry_models import Instrument, Place
 from catalog.registry_records import local_code
-from catalog.schemas import CenterFreshness, FacetCount
+from catalog.schemas import CenterFreshness, FacetCount, Principal
 
 FACET_LIMIT = 50
 TOTAL = "_total"
@@ -25,11 +34,36 @@ FACET_NAMES = (
 def facet_counts(
     session: Session, clauses: list[ColumnElement[bool]], now: datetime
 ) -> tuple[dict[str, list[FacetCount]], int]:
-    """Counts per value of each facet, and the total, over the rows `clauses` select.
+    """Counts per value of each facet, and the total, over the rows `clauses` select."""
+    return _merged(session, _counted_rows(clauses, session, now))
+
+
+def tallied_counts(
+    session: Session, principal: Principal, now: datetime
+) -> tuple[dict[str, list[FacetCount]], int]:
+    """The unfiltered counts for `principal`, from the tallies (`catalog.facet_tallies`).
+
+    A caller's count is the sum over the visibility classes they see (the shared class;
+    staff also the hidden one) plus, for a signed-in non-staff user, an exact count of
+    their own private datasets (the only hidden records `visible_filter` lets them see,
+    usually few). Equal to `facet_counts` with the policy's filter alone (tested)."""
+    staff = principal.role in PRIVILEGED
+    rows = list(tallied_rows(session, staff, now))
+    rows.append((TOTAL, "", sum(count for name, _, count in rows if name == "access")))
+    if not staff and visibility_key(principal) != "shared":
+        own = [Dataset.access_state == AccessState.PRIVATE.value, visible_filter(principal, now)]
+        rows.extend(_counted_rows(own, session, now))
+    return _merged(session, rows)
+
+
+def _counted_rows(
+    clauses: list[ColumnElement[bool]], session: Session, now: datetime
+) -> Iterable[tuple[str, str | None, int]]:
+    """(facet, value, count) over the rows `clauses` select, and (TOTAL, "", count).
 
     One statement: the filtered rows are computed once (a CTE) and grouped per facet by
-    their written value; spellings that differ only in case are merged here, since the
-    filters compare case-insensitively. (Grouping by the written value keeps the CTE
+    their written value; spellings that differ only in case are merged by `_merged`, since
+    the filters compare case-insensitively. (Grouping by the written value keeps the CTE
     narrow, which halves the cost of counting a broad set.)
     """
     access = effective_state_sql(now).label("access")
@@ -48,20 +82,29 @@ def facet_counts(
         grouped("pi", f.c.pi_name),
         grouped("center", f.c.origin_center),
         grouped("access", f.c.access),
-        grouped("project", f.c.project).where(f.c.project.is_not(None)),
+        grouped("project", f.c.project),
         grouped("level", cast(f.c.level, String)),
         # The filtered set drives: each dataset's variables come from a covering index.
-        select(literal("variable"), func.min(Variable.name), func.count(Variable.dataset_id))
+        select(literal("variable"), Variable.name, func.count(Variable.dataset_id))
         .join_from(f, Variable, Variable.dataset_id == f.c.id)
-        .group_by(Variable.name_key),
+        .group_by(Variable.name),
     ]
+    for name, value, count in session.execute(union_all(*parts)):
+        yield str(name), value, int(count)
+
+
+def _merged(
+    session: Session,
+    rows: Iterable[tuple[str, str | None, int]],
+) -> tuple[dict[str, list[FacetCount]], int]:
+    """Sum rows per facet and case-folded value (the most common spelling shown)."""
     merged: dict[str, dict[str, Counter[str]]] = {name: {} for name in FACET_NAMES}
     total = 0
-    for name, value, count in session.execute(union_all(*parts)):
+    for name, value, count in rows:
         if name == TOTAL:
-            total = int(count)
+            total += count
         elif value is not None and value != "":
-            merged[name].setdefault(fold(str(value)) or "", Counter())[str(value)] += int(count)
+            merged[name].setdefault(fold(str(value)) or "", Counter())[str(value)] += count
     facets = {name: _top(variants) for name, variants in merged.items()}
     _registry_names(session, facets)
     return facets, total
@@ -96,10 +139,12 @@ def _registry_names(session: Session, facets: dict[str, list[FacetCount]]) -> No
 
 
 def _top(variants: dict[str, Counter[str]]) -> list[FacetCount]:
-    """One entry per case-folded value, shown in its most common spelling, largest first."""
+    """One entry per case-folded value, shown in its most common spelling, largest first
+    (values no caller-visible row carries any more are left out)."""
     values = [
         FacetCount(value=min(spellings, key=lambda v: (-spellings[v], v)), count=spellings.total())
         for spellings in variants.values()
+        if spellings.total() > 0
     ]
     values.sort(key=lambda fc: (-fc.count, fc.value))
     return values[:FACET_LIMIT]

@@ -29,6 +29,7 @@ from catalog import (  # noqa: F401
     auth_models,
     cids_models,
     faces_models,
+    facet_models,
     federation_models,
     intake_models,
     job_models,

@@ -42,7 +42,7 @@ from catalog.citations import Citation, citation_for
 from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
-from catalog.facets import center_freshness, facet_counts
+from catalog.facets import center_freshness, facet_counts, tallied_counts
 from catalog.fulltext import match_clause, query_terms, ranked
 from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, Variable, fold
@@ -234,6 +234,8 @@ def _cached_facets(
     clauses: list[ColumnElement[bool]],
     now: datetime,
 ) -> tuple[dict[str, Any], int]:
+    if len(clauses) == 1:  # the access policy's filter alone: no filter asked for
+        return tallied_counts(session, principal, now)
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     cache = cache_for(engine)
@@ -369,15 +371,6 @@ def load_dataset_for_data(
             message = f"data of {public_id} is {state.value}"
         raise PermissionDeniedError(message, release_at=facts.release_at)
     return dataset
-
-
-def warm_facet_cache(session: Session, now: datetime) -> None:
-    """Count the default (unfiltered, anonymous) search once, so the first visitor need not.
-
-    For the worker to call after a sync or registration; the counts are cached only if the
-    catalog is large enough for counting to be slow.
-    """
-    search_datasets(session, SearchParams(limit=1), Principal.anonymous(), now)
 
 
 def get_dataset_with_access(

@@ -1,0 +1,279 @@
+"""The facet tally structure: counts kept by database triggers, folded by the worker.
+
+Every write of a dataset or variable row (registration, edits, access changes, withdrawals,
+mirror writes, deletes; the ORM's or plain SQL's) appends signed rows to `facet_tallies` in
+the same transaction, from triggers (SQLite triggers; PostgreSQL plpgsql row triggers).
+Appending, never updating, keeps concurrent writers off each other's rows (no hot counter
+row); `compact_tallies` folds the appended rows into one per key, and a read
+sums over whatever is there, so a read is right before and after a fold. The design, and
+why visibility needs only two classes, is in docs/search.md ("Facet counts").
+"""
+
+# ruff: noqa: S608 - the SQL here is trigger DDL built from this module's constants only
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.orm import Session
+
+from catalog.access_states import RELEASING_STATES, SHARED_STATES
+from catalog.facet_models import FacetTally
+from catalog.models import Dataset
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COLUMNS = "facet, value, shared, release_day, n"
+NO_DAY = "CAST(NULL AS INTEGER)"
+_SHARED = ", ".join(f"'{s.value}'" for s in SHARED_STATES)
+_RELEASING = ", ".join(f"'{s.value}'" for s in RELEASING_STATES)
+_FACETS = (
+    ("platform", "{r}.platform"),
+    ("instrument", "{r}.instrument"),
+    ("pi", "{r}.pi_name"),
+    ("center", "{r}.origin_center"),
+    ("project", "{r}.project"),
+    ("level", "CAST({r}.level AS VARCHAR(8))"),
+)
+_WATCHED = (
+    "platform", "instrument", "pi_name", "origin_center", "project", "level", "access_state",
+    "release_at",
+)  # fmt: skip
+"""The dataset columns a tally depends on; an update touching none of them appends nothing."""
+_DAY = {
+    "sqlite": "CAST(strftime('%s', {r}.release_at) AS INTEGER) / 86400",
+    "postgresql": "CAST(floor(extract(epoch FROM {r}.release_at) / 86400) AS INTEGER)",
+}
+
+
+def release_day(when: datetime) -> int:
+    """The day number (since 1970-01-01 UTC) a release instant is tallied under."""
+    return int((when - EPOCH).total_seconds() // 86400)
+
+
+def _shared(r: str) -> str:
+    return f"({r}.access_state IN ({_SHARED}))"
+
+
+def _release(dialect: str, r: str) -> str:
+    """The release day of row `r` if its state releases by the clock, else NULL."""
+    day = _DAY[dialect].format(r=r)
+    releasing = f"{r}.access_state IN ({_RELEASING}) AND {r}.release_at IS NOT NULL"
+    return f"CASE WHEN {releasing} THEN {day} END"
+
+
+def _dataset_rows(dialect: str, r: str, sign: int) -> str:
+    """VALUES rows of one dataset row `r` (`new` or `old`): one per facet, signed."""
+    release = _release(dialect, r)
+    rows = [
+        f"('{name}', {expr.format(r=r)}, {_shared(r)}, {NO_DAY}, {sign})" for name, expr in _FACETS
+    ]
+    rows.append(f"('access', {r}.access_state, {_shared(r)}, {release}, {sign})")
+    return ", ".join(rows)
+
+
+def _variable_rows(dialect: str, r: str, sign: int) -> str:
+    """INSERT rows of one variable row `r` under its dataset's class (none if it is gone).
+
+    PostgreSQL: the dataset row is locked first, as an access change locks it, so a
+    variable written beside a concurrent change of its dataset's class is tallied under
+    the class that commits last (a foreign key's share lock would not wait for it)."""
+    lock = " FOR NO KEY UPDATE OF d" if dialect == "postgresql" else ""
+    return (
+        f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', {r}.name, {_shared('d')}, "
+        f"{NO_DAY}, {sign} FROM datasets d WHERE d.id = {r}.dataset_id{lock};"
+    )
+
+
+def _dataset_update(dialect: str) -> str:
+    moved = (
+        f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', v.name, {_shared('{r}')}, "
+        f"{NO_DAY}, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id "
+        f"AND {_shared('old')} <> {_shared('new')};"
+    )
+    return (
+        f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, 'old', -1)}, "
+        f"{_dataset_rows(dialect, 'new', 1)};\n"
+        + moved.format(r="old", sign=-1)
+        + "\n"
+        + moved.format(r="new", sign=1)
+    )
+
+
+def _dataset_delete(dialect: str) -> str:
+    # The variables go first, while their dataset still tells their class (a cascade from
+    # the database would run after the dataset is gone; the ORM deletes them first anyway).
+    return (
+        "DELETE FROM variables WHERE dataset_id = old.id;\n"
+        f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, 'old', -1)};"
+    )
+
+
+def _changed(dialect: str, columns: tuple[str, ...]) -> str:
+    differ = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+    return " OR ".join(f"old.{c} {differ} new.{c}" for c in columns)
+
+
+def _statements(dialect: str) -> dict[str, dict[str, str]]:
+    """Per table and event: (timing, condition, body)."""
+    insert_new = f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, 'new', 1)};"
+    return {
+        "datasets": {
+            "INSERT": insert_new,
+            "UPDATE": _dataset_update(dialect),
+            "DELETE": _dataset_delete(dialect),
+        },
+        "variables": {
+            "INSERT": _variable_rows(dialect, "new", 1),
+            "UPDATE": _variable_rows(dialect, "old", -1) + "\n" + _variable_rows(dialect, "new", 1),
+            "DELETE": _variable_rows(dialect, "old", -1),
+        },
+    }
+
+
+_WHEN = {"datasets": _WATCHED, "variables": ("name", "dataset_id")}
+TRIGGERS = tuple(
+    f"facet_tallies_{table}_{event.lower()}"
+    for table in ("datasets", "variables")
+    for event in ("INSERT", "UPDATE", "DELETE")
+)
+
+
+def _timing(table: str, event: str) -> str:
+    return "BEFORE" if table == "datasets" and event == "DELETE" else "AFTER"
+
+
+def create_triggers(conn: Connection) -> None:
+    """Create the triggers that keep `facet_tallies` (migration 0019; bulk loaders)."""
+    dialect = conn.dialect.name
+    for table, events in _statements(dialect).items():
+        if dialect == "postgresql":
+            branches = "\n".join(
+                f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{event}' THEN\n{body}"
+                for i, (event, body) in enumerate(events.items())
+            )
+            conn.execute(
+                text(
+                    f"CREATE OR REPLACE FUNCTION fieldcat_facet_tallies_{table}() RETURNS trigger "
+                    f"AS $$\nBEGIN\n{branches}\nEND IF;\n"
+                    "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\nRETURN NULL;\n"
+                    "END $$ LANGUAGE plpgsql"
+                )
+            )
+        for event, body in events.items():
+            name = f"facet_tallies_{table}_{event.lower()}"
+            when = f" WHEN ({_changed(dialect, _WHEN[table])})" if event == "UPDATE" else ""
+            head = f"CREATE TRIGGER {name} {_timing(table, event)} {event} ON {table}"
+            if dialect == "postgresql":
+                action = f"EXECUTE FUNCTION fieldcat_facet_tallies_{table}()"
+                conn.execute(text(f"{head} FOR EACH ROW{when} {action}"))
+            else:
+                conn.execute(text(f"{head} FOR EACH ROW{when} BEGIN\n{body}\nEND"))
+
+
+def drop_triggers(conn: Connection) -> None:
+    """Drop the triggers (a bulk loader does, then `rebuild_tallies`, then `create_triggers`)."""
+    for table in ("datasets", "variables"):
+        for event in ("insert", "update", "delete"):
+            suffix = f" ON {table}" if conn.dialect.name == "postgresql" else ""
+            conn.execute(text(f"DROP TRIGGER IF EXISTS facet_tallies_{table}_{event}{suffix}"))
+
+
+def rebuild_tallies(conn: Connection) -> None:
+    """Count every facet afresh from the tables (after a migration or a bulk load).
+
+    Writers are held off meanwhile (PostgreSQL: a SHARE lock on both tables; SQLite: the
+    write lock the first DELETE takes)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(text("LOCK TABLE datasets, variables IN SHARE MODE"))
+    conn.execute(text("DELETE FROM facet_tallies"))
+    release = _release(dialect, "d")
+    parts = [
+        f"SELECT '{name}', {expr.format(r='d')}, {_shared('d')}, {NO_DAY}, count(*) "
+        "FROM datasets d GROUP BY 2, 3"
+        for name, expr in _FACETS
+    ]
+    parts.append(
+        f"SELECT 'access', d.access_state, {_shared('d')}, {release}, count(*) FROM datasets d "
+        "GROUP BY 2, 3, 4"
+    )
+    parts.append(
+        f"SELECT 'variable', v.name, {_shared('d')}, {NO_DAY}, count(*) FROM variables v "
+        "JOIN datasets d ON d.id = v.dataset_id GROUP BY 2, 3"
+    )
+    conn.execute(text(f"INSERT INTO facet_tallies ({COLUMNS}) " + " UNION ALL ".join(parts)))
+
+
+def compact_tallies(conn: Connection) -> int:
+    """Fold the appended rows into one per key (dropping keys that sum to zero); how many
+    rows the fold removed (0, writing nothing, when every key has one row already). Safe
+    beside concurrent writers on both databases."""
+    keys = "facet, value, shared, release_day"
+    rows, distinct = conn.execute(
+        text(
+            "SELECT coalesce(sum(c), 0), count(*) FROM "
+            f"(SELECT count(*) AS c FROM facet_tallies GROUP BY {keys}) AS k"
+        )
+    ).one()
+    if rows == distinct:
+        return 0
+    if conn.dialect.name == "postgresql":
+        # One statement, one snapshot: exactly the rows deleted are summed; rows appended
+        # by transactions that commit meanwhile are left for the next fold.
+        conn.execute(
+            text(
+                f"WITH gone AS (DELETE FROM facet_tallies RETURNING {COLUMNS}) "
+                f"INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) "
+                f"FROM gone GROUP BY {keys} HAVING sum(n) <> 0"
+            )
+        )
+    else:
+        # SQLite has one writer at a time: the INSERT takes the write lock, and the
+        # watermark makes what it sums and what it deletes the same rows.
+        top = conn.execute(text("SELECT max(id) FROM facet_tallies")).scalar_one()
+        conn.execute(
+            text(
+                f"INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) FROM facet_tallies "
+                f"WHERE id <= :top GROUP BY {keys} HAVING sum(n) <> 0"
+            ),
+            {"top": top},
+        )
+        conn.execute(text("DELETE FROM facet_tallies WHERE id <= :top"), {"top": top})
+    return int(rows) - int(distinct)
+
+
+def tallied_rows(
+    session: Session, staff: bool, now: datetime
+) -> Iterator[tuple[str, str | None, int]]:
+    """(facet, value, count) of every dataset of the shared class (and, for `staff`, of the
+    hidden class too), with the access facet as the clock has it at `now`.
+
+    A releasing state's row counts as `open` once its release day is past; the rows of
+    today's release day are corrected exactly from the datasets (one range probe on
+    `ix_datasets_state_release`). Releasing states are all shared, so the correction
+    needs no class."""
+    today = release_day(now)
+    query = select(
+        FacetTally.facet, FacetTally.value, FacetTally.release_day, func.sum(FacetTally.n)
+    ).group_by(FacetTally.facet, FacetTally.value, FacetTally.release_day)
+    if not staff:
+        query = query.where(FacetTally.shared.is_(True))
+    for facet, value, day, count in session.execute(query):
+        if facet == "access" and day is not None and day < today:
+            value = "open"
+        yield facet, value, int(count)
+    start = EPOCH + timedelta(days=today)
+    released_today = session.execute(
+        select(Dataset.access_state, func.count())
+        .where(
+            Dataset.access_state.in_([s.value for s in RELEASING_STATES]),
+            Dataset.release_at >= start,
+            Dataset.release_at <= now,
+        )
+        .group_by(Dataset.access_state)
+    )
+    for state, count in released_today:
+        yield "access", state, -int(count)
+        yield "access", "open", int(count)
