@@ -3,7 +3,7 @@ matches.
 
 The relevance order of a search is, by definition (docs/search.md):
 
-1. the **window**: the `WINDOW` newest matching datasets the caller may see (by `-start`,
+1. the **window**: the `WINDOW` (200) newest matching datasets the caller may see (by `-start`,
    the default order, so the database walks its `start` index, or for a rare word takes the
    few matches from the full-text index), ranked by the database's score (FTS5 `bm25` on
    SQLite, `ts_rank_cd` on PostgreSQL), best first, ties by public id;
@@ -35,7 +35,7 @@ from catalog.fulltext import FTS_TABLE, PG_CONFIG, fts5_query, query_terms, tsqu
 from catalog.models import Dataset
 from catalog.schemas import SearchParams
 
-WINDOW = 1000
+WINDOW = 200
 """How many of the newest matches are ranked by score (the rest follow by time)."""
 _RANKED, _BY_TIME = "r", "s"
 
