@@ -25,8 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, cast, func, literal, literal_column, select, tuple_
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy import ColumnElement, Float, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.cursors import decode_cursor, encode_cursor
@@ -40,22 +39,32 @@ WINDOW = 200
 _RANKED, _BY_TIME = "r", "s"
 
 
-def _score(dialect: str, q: str, ids: list[int]) -> tuple[Any, ColumnElement[float]]:
-    """A relevance score (higher first) of the datasets `ids`, and what to join it from."""
+def _scores(session: Session, q: str, ids: list[int]) -> dict[int, float]:
+    """The relevance score (higher first) of each of the datasets `ids`: one statement over
+    the window's rows only."""
     terms = query_terms(q)
-    if dialect == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         fts: ColumnElement[Any] = literal_column("datasets_fts")
-        scores = (
-            select(FTS_TABLE.c.rowid.label("id"), (-func.bm25(fts, type_=Float)).label("score"))
-            .where(fts.op("MATCH")(fts5_query(terms)), FTS_TABLE.c.rowid.in_(ids))
-            .subquery("fts_scores")
+        query = select(FTS_TABLE.c.rowid, -func.bm25(fts, type_=Float)).where(
+            # `rowid + 0`: a filter, not a constraint of the FTS table, so the MATCH runs
+            # once (with `rowid IN` FTS5 runs it again for every id); bm25 is then computed
+            # for the window's rows only.
+            fts.op("MATCH")(fts5_query(terms)),
+            (FTS_TABLE.c.rowid + 0).in_(ids),
         )
-        return scores, scores.c.score
-    text = " & ".join(f"({tsquery_text(alts)})" for alts in terms)
-    vector: ColumnElement[Any] = literal_column("datasets.search_vector")
-    score = func.ts_rank_cd(vector, func.to_tsquery(PG_CONFIG, text))
-    # `real` read back as text is rounded: compare (and carry in cursors) the exact double.
-    return None, cast(score, DOUBLE_PRECISION)
+    else:
+        text = " & ".join(f"({tsquery_text(alts)})" for alts in terms)
+        vector: ColumnElement[Any] = literal_column("datasets.search_vector")
+        score = func.ts_rank_cd(vector, func.to_tsquery(PG_CONFIG, text), type_=Float)
+        query = select(Dataset.id, score).where(Dataset.id.in_(ids))
+    return {int(i): float(score) for i, score in session.execute(query)}
+
+
+def _loaded(session: Session, ids: list[int]) -> list[Dataset]:
+    """The datasets `ids` with their variables, in the order given."""
+    query = select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.variables))
+    by_id = {d.id: d for d in session.scalars(query)}
+    return [by_id[i] for i in ids]
 
 
 def _decode(params: SearchParams, secret: bytes) -> tuple[str, Any, str] | None:
@@ -96,16 +105,13 @@ def relevance_page(
                 .limit(WINDOW)
             )
         )
-        joined, score = _score(session.get_bind().dialect.name, params.q, [r.id for r in window])
-        query = select(Dataset, score).where(Dataset.id.in_([r.id for r in window]))
-        if joined is not None:
-            query = query.join(joined, joined.c.id == Dataset.id)
+        scores = _scores(session, params.q, [r.id for r in window])
+        ranked = sorted(((scores.get(r.id, 0.0), r.public_id, r.id) for r in window), reverse=True)
         if cursor is not None:
-            last = (literal(cursor[1], Float), literal(cursor[2], Dataset.public_id.type))
-            query = query.where(tuple_(score, Dataset.public_id) < tuple_(*last))
-        query = query.order_by(score.desc(), Dataset.public_id.desc()).limit(need)
-        query = query.options(selectinload(Dataset.variables))
-        found += [(d, _RANKED + repr(float(s))) for d, s in session.execute(query).all()]
+            ranked = [r for r in ranked if (r[0], r[1]) < (cursor[1], cursor[2])]
+        ranked = ranked[:need]
+        pages = _loaded(session, [r[2] for r in ranked])
+        found += [(d, _RANKED + repr(r[0])) for d, r in zip(pages, ranked, strict=True)]
     after_window = cursor is not None and cursor[0] == _BY_TIME
     if len(found) < need and (after_window or len(window) == WINDOW):
         start, public_id = (cursor[1], cursor[2]) if cursor and after_window else window[-1][1:]

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from catalog import ranking
 from catalog.errors import InvalidQueryError
 from catalog.fulltext import fts5_query, normalise, query_terms
-from catalog.schemas import Principal, SearchParams
 from catalog.registration import register_datafile
+from catalog.schemas import Principal, SearchParams
 from catalog.search import get_dataset, search_datasets
 from catalog.suggest import suggest
-from tests.catalog.conftest import NOW
 from formats.model import DataFile
+from tests.catalog.conftest import NOW
 from tests.catalog.factories import make_datafile, make_dataset
 
 ANON = Principal.anonymous()
