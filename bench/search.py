@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Connection, Engine, create_engine, insert, text
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
@@ -137,9 +137,10 @@ def load(engine: Engine, n: int, seed: int = 7) -> float:
         campaign_id = campaign.id
     batch: list[dict[str, Any]] = []
     var_batch: list[dict[str, Any]] = []
+    postgres = engine.dialect.name == "postgresql"
+    write = _copy_rows if postgres else _insert_rows
     with engine.begin() as conn:
-        for statement in _DROP_FULLTEXT.get(engine.dialect.name, ()):
-            conn.execute(text(statement))  # built once after the load, not row by row
+        rebuild = _drop_indexes(conn) if postgres else _drop_fts_trigger(conn)
         drop_triggers(conn)  # the facet tallies too: counted once after the load
         for i, (fields, variables) in enumerate(dataset_rows(n, campaign_id, seed), start=1):
             fields["id"] = i
@@ -157,13 +158,11 @@ def load(engine: Engine, n: int, seed: int = 7) -> float:
                 for p, v in enumerate(variables)
             )
             if len(batch) >= 5000:
-                conn.execute(insert(Dataset), batch)
-                conn.execute(insert(Variable), var_batch)
+                write(conn, batch, var_batch)
                 batch, var_batch = [], []
         if batch:
-            conn.execute(insert(Dataset), batch)
-            conn.execute(insert(Variable), var_batch)
-        for statement in _CREATE_FULLTEXT.get(engine.dialect.name, ()):
+            write(conn, batch, var_batch)
+        for statement in rebuild:
             conn.execute(text(statement))
         rebuild_tallies(conn)
         create_triggers(conn)
@@ -171,27 +170,61 @@ def load(engine: Engine, n: int, seed: int = 7) -> float:
         refresh_center_counts(session)  # the rows carry `listed` already: nothing rewritten
         session.commit()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
+        conn.execute(text(f"VACUUM ANALYZE {_own_tables(conn)}" if postgres else "ANALYZE"))
     return time.perf_counter() - t0
 
 
-# The loader drops the full-text indexes and builds them once after the rows are in (the
-# same DDL as migration 0008); the FTS5 table is rebuilt the same way on SQLite.
-_DROP_FULLTEXT = {
-    "postgresql": ("DROP INDEX ix_datasets_fts", "DROP INDEX ix_datasets_trgm"),
-    "sqlite": ("DROP TRIGGER datasets_fts_ai",),
-}
-_CREATE_FULLTEXT = {
-    "postgresql": (
-        "CREATE INDEX ix_datasets_fts ON datasets USING gin (search_vector)",
-        "CREATE INDEX ix_datasets_trgm ON datasets USING gin (search_text public.gin_trgm_ops)",
-    ),
-    "sqlite": (
+def _own_tables(conn: Connection) -> str:
+    """PostgreSQL: the tables of this catalog's schema, for `VACUUM`: a bare `VACUUM` takes
+    the whole database and waits for every other session's open transaction."""
+    names = conn.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    ).scalars()
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _insert_rows(conn: Connection, datasets: list[dict[str, Any]], variables: list[Any]) -> None:
+    conn.execute(insert(Dataset), datasets)
+    conn.execute(insert(Variable), variables)
+
+
+def _copy_rows(conn: Connection, datasets: list[dict[str, Any]], variables: list[Any]) -> None:
+    """PostgreSQL: the rows by `COPY` (columns left out take their server defaults)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    for table, rows in (("datasets", datasets), ("variables", variables)):
+        names = list(rows[0])
+        columns = ", ".join(f'"{name}"' for name in names)
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+
+
+def _drop_indexes(conn: Connection) -> list[str]:
+    """PostgreSQL: drop every index of `datasets` and `variables` that backs no constraint
+    (the full-text ones included), to be built once after the load; their DDL."""
+    found = conn.execute(
+        text(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+            " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
+            " WHERE t.relname IN ('datasets', 'variables')"
+            " AND t.relnamespace = current_schema()::regnamespace"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+        )
+    ).all()
+    for name, _ in found:
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _, definition in found]
+
+
+def _drop_fts_trigger(conn: Connection) -> list[str]:
+    """SQLite: the FTS5 table is rebuilt once after the load, not row by row (migration 0008)."""
+    conn.execute(text("DROP TRIGGER datasets_fts_ai"))
+    return [
         "INSERT INTO datasets_fts(datasets_fts) VALUES ('rebuild')",
         "CREATE TRIGGER datasets_fts_ai AFTER INSERT ON datasets BEGIN "
         "INSERT INTO datasets_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
-    ),
-}
+    ]
 
 
 COMBINED = {
@@ -276,19 +309,21 @@ def sqlite_engine(folder: Path, name: str) -> Iterator[Engine]:
 
 
 @contextmanager
-def postgres_engine(url: str) -> Iterator[Engine]:
-    """A fresh schema on the PostgreSQL server, dropped afterwards."""
-    schema = f"bench_{secrets.token_hex(4)}"
+def postgres_engine(url: str, keep: str | None = None) -> Iterator[Engine]:
+    """A fresh schema on the PostgreSQL server, dropped afterwards; or, with `keep`, the
+    schema `bench_keep_<keep>`, made if missing and left in place for the next run."""
+    schema = f"bench_keep_{keep}" if keep else f"bench_{secrets.token_hex(4)}"
     admin = create_engine(url)
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if not keep:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
@@ -451,7 +486,8 @@ def fulltext_part(args: argparse.Namespace) -> tuple[dict[str, float], dict[str,
     from bench.search_fulltext import fulltext_figures, order_memory
 
     use_pg = not args.no_postgres and postgres_reachable(args.postgres_url)
-    pg = (lambda _name: postgres_engine(args.postgres_url)) if use_pg else None
+    url = args.postgres_url
+    pg = (lambda name: postgres_engine(url, name if args.reuse else None)) if use_pg else None
     figures, ratios = fulltext_figures(args, load, sqlite_engine, pg)
     figures |= order_memory(50 if args.quick else 1_000)
     return figures, ratios
@@ -474,6 +510,11 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=("all", "classic", "fulltext"), default="all",
         help="classic: the combined query and HTTP figures; fulltext: only issue #15's "
         "full-text, suggestion, facet and order figures",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="full-text part: keep each PostgreSQL catalog (schema bench_keep_<size>) and use "
+        "it again in the next run instead of loading it anew; drop those schemas when done",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.only == "fulltext":

@@ -51,6 +51,7 @@ def _variable_payload(variable: Variable) -> dict[str, Any]:
         "original_name": variable.original_name,
         "unit": variable.unit,
         "original_unit": variable.original_unit,
+        "long_name": variable.long_name,
     }
 
 

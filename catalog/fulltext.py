@@ -19,7 +19,6 @@ from pathlib import Path
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     SQLColumnExpression,
     and_,
     func,
@@ -29,7 +28,6 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy import column as sql_column
-from sqlalchemy.sql.expression import Subquery
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
 MAX_TERMS = 12
@@ -144,27 +142,3 @@ def _pg_term(
         if len(alt) >= TRIGRAM_MIN
     ]
     return or_(*clauses)
-
-
-def ranked(
-    dialect: str, q: str, search_text: SQLColumnExpression[str]
-) -> tuple[Subquery | None, ColumnElement[float]]:
-    """A relevance score (higher first) for the rows `match_clause` selects.
-
-    On SQLite the score comes from a subquery of the FTS5 table (join it on `id`); on
-    PostgreSQL it is an expression over the row (nothing to join).
-    """
-    terms = query_terms(q)
-    if dialect == "sqlite":
-        scores = (
-            select(
-                FTS_TABLE.c.rowid.label("id"),
-                (-func.bm25(literal_column("datasets_fts"), type_=Float)).label("score"),
-            )
-            .where(literal_column("datasets_fts").op("MATCH")(fts5_query(terms)))
-            .subquery("fts_scores")
-        )
-        return scores, scores.c.score
-    text = " & ".join(f"({tsquery_text(alts)})" for alts in terms) or "''"
-    score = func.ts_rank_cd(pg_vector(search_text), func.to_tsquery(PG_CONFIG, text), type_=Float)
-    return None, score

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -245,9 +247,7 @@ class Dataset(Base):
     def refresh_search_text(self) -> None:
         """Rebuild `search_text` from the public fields; call after changing them or variables."""
         fields = {name: getattr(self, name) for name in SEARCH_FIELDS}
-        names = [v.name for v in self.variables]
-        names += [v.original_name for v in self.variables if v.original_name not in names]
-        self.search_text = search_text_of(fields, names)
+        self.search_text = search_text_of(fields, variable_words(self.variables))
 
     @property
     def current_version(self) -> DatasetVersion | None:
@@ -271,6 +271,19 @@ def search_text_of(fields: dict[str, Any], variable_names: list[str]) -> str:
     return document(parts)
 
 
+def variable_words(variables: Iterable[Any]) -> list[str]:
+    """What a dataset's variables add to its search document: each safe name, original name
+    and long name once (`variables` are rows or change-log payloads)."""
+    words: list[str] = []
+    for variable in variables:
+        get = variable.get if isinstance(variable, dict) else partial(getattr, variable)
+        for key in ("name", "original_name", "long_name"):
+            value = str(get(key, "") or "")
+            if value and value not in words:
+                words.append(value)
+    return words
+
+
 class Variable(Base):
     """A column of a dataset, with its safe name and canonical unit beside the originals."""
 
@@ -289,6 +302,8 @@ class Variable(Base):
     original_name: Mapped[str] = mapped_column(String(200), default="")
     unit: Mapped[str | None] = mapped_column(String(100))
     original_unit: Mapped[str] = mapped_column(String(100), default="")
+    long_name: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    """What the file says the variable is (`long_name`, ICARTT's descriptor), searched (0018)."""
 
     dataset: Mapped[Dataset] = relationship(back_populates="variables")
 

@@ -150,6 +150,7 @@ def _apply_metadata(dataset: Dataset, datafile: DataFile) -> None:
             original_name=col.original_name,
             unit=col.unit,
             original_unit=col.original_unit,
+            long_name=col.long_name,
         )
         for i, col in enumerate(datafile.data_columns)
     ]

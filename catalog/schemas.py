@@ -110,6 +110,8 @@ class VariableOut(BaseModel):
     original_name: str
     unit: str | None
     original_unit: str
+    long_name: str = ""
+    """What the file says the variable is (empty when it says nothing)."""
 
 
 class VersionOut(BaseModel):

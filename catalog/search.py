@@ -26,7 +26,6 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.sql.expression import Subquery
 
 from catalog.access import (
     AccessState,
@@ -43,9 +42,10 @@ from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, ses
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cache_for, catalog_version
 from catalog.facets import center_freshness, facet_counts, tallied_counts
-from catalog.fulltext import match_clause, query_terms, ranked
+from catalog.fulltext import match_clause, query_terms
 from catalog.links import ResourceLinks
 from catalog.models import Center, Dataset, Variable, fold
+from catalog.ranking import relevance_page
 from catalog.schemas import DatasetDetail, Principal, SearchPage, SearchParams
 from catalog.views import to_detail, to_summary
 from formats import bbox as bbox_rules
@@ -179,52 +179,39 @@ def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
     return effective_state_sql(now) == state.value
 
 
-def _sort_column(
-    session: Session, params: SearchParams
-) -> tuple[ColumnElement[Any], bool, Subquery | None]:
-    """The sort key's expression, whether it runs descending, and a subquery to join."""
-    if params.sort == "relevance":
-        assert params.q is not None
-        scores, score = ranked(_dialect(session), params.q, Dataset.search_text)
-        return score, True, scores
-    column, descending = SORTS[params.sort or "-start"]
-    return column, descending, None
-
-
 def _page_query(
-    session: Session, params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
+    params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
 ) -> Select[tuple[Dataset, Any]]:
-    column, descending, scores = _sort_column(session, params)
+    column, descending = SORTS[params.sort or "-start"]
     where = list(clauses)
     if params.cursor:
-        time_key = params.sort in TIME_SORTS
-        key, public_id = decode_cursor(params, key_is_time=time_key, secret=secret)
-        key_value: Any = _float_key(key) if params.sort == "relevance" else key
+        key_is_time = params.sort in TIME_SORTS
+        key, public_id = decode_cursor(params, key_is_time=key_is_time, secret=secret)
         row = tuple_(column, Dataset.public_id)
-        last = tuple_(literal(key_value, column.type), literal(public_id, Dataset.public_id.type))
+        last = tuple_(literal(key, column.type), literal(public_id, Dataset.public_id.type))
         where.append(row < last if descending else row > last)
     order = (column.desc(), Dataset.public_id.desc()) if descending else (column, Dataset.public_id)
-    query = select(Dataset, column.label("sort_key"))
-    if scores is not None:
-        query = query.join(scores, scores.c.id == Dataset.id)
     return (
-        query.where(*where)
+        select(Dataset, column.label("sort_key"))
+        .where(*where)
         .order_by(*order)
         .limit(params.limit + 1)
         .options(selectinload(Dataset.variables))
     )
 
 
-def _float_key(key: str | datetime) -> float:
-    try:
-        return float(str(key))
-    except ValueError as err:
-        raise InvalidQueryError("cursor is malformed; start again without it") from err
-
-
-def _cursor_key(value: Any) -> str | datetime:
-    """A sort key as a cursor carries it (a relevance score as its exact repr)."""
-    return repr(float(value)) if isinstance(value, float | int) else value
+def _ordered_page(
+    session: Session, params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
+) -> tuple[list[Dataset], str | None]:
+    """One page in the asked order and the next page's cursor (None on the last page)."""
+    if params.sort == "relevance":
+        return relevance_page(session, params, clauses, secret)
+    found = session.execute(_page_query(params, clauses, secret)).all()
+    rows = [row[0] for row in found[: params.limit]]
+    if len(found) <= params.limit:
+        return rows, None
+    key = found[params.limit - 1][1]
+    return rows, encode_cursor(params, key, rows[-1].public_id, secret=secret)
 
 
 def _cached_facets(
@@ -259,13 +246,7 @@ def search_datasets(
     secret = session_key(session)
     params = resolve_sort(params)
     clauses = filter_clauses(session, params, principal, now)
-    found = session.execute(_page_query(session, params, clauses, secret)).all()
-    rows = [row[0] for row in found]
-    next_cursor = None
-    if len(rows) > params.limit:
-        rows = rows[: params.limit]
-        key = _cursor_key(found[params.limit - 1][1])
-        next_cursor = encode_cursor(params, key, rows[-1].public_id, secret=secret)
+    rows, next_cursor = _ordered_page(session, params, clauses, secret)
     facets: dict[str, Any] = {}
     total = None
     if params.facets:

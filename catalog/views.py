@@ -59,7 +59,11 @@ def to_detail(
     """The full public view of one dataset; without `links`, its `links` stay empty."""
     variables = [
         VariableOut(
-            name=v.name, original_name=v.original_name, unit=v.unit, original_unit=v.original_unit
+            name=v.name,
+            original_name=v.original_name,
+            unit=v.unit,
+            original_unit=v.original_unit,
+            long_name=v.long_name,
         )
         for v in dataset.variables
     ]

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from catalog.dataset_fields import DatasetField, shared_fields
-from catalog.models import fold, search_text_of
+from catalog.models import fold, search_text_of, variable_words
 from federation.errors import PeerProtocolError
 from federation.feed import FeedChange
 
@@ -51,9 +51,6 @@ def dataset_row(payload: dict[str, Any], campaign_id: int, change: FeedChange) -
     start, stop = row["start"], row["stop"]
     if start is None or stop is None:
         raise PeerProtocolError("a record lacks its start or stop")
-    variables = payload.get("variables") or []
-    names = [str(v.get("name")) for v in variables]
-    names += [str(v.get("original_name")) for v in variables if v.get("original_name") not in names]
     row.update(
         public_id=change.public_id,
         campaign_id=campaign_id,
@@ -62,7 +59,7 @@ def dataset_row(payload: dict[str, Any], campaign_id: int, change: FeedChange) -
         platform_key=fold(row["platform"]),
         instrument_key=fold(row["instrument"]),
         project_key=fold(row["project"]),
-        search_text=search_text_of(row, names),
+        search_text=search_text_of(row, variable_words(payload.get("variables") or [])),
         origin_center=change.origin_center,
         origin_version=change.origin_version,
         listed=True,
@@ -86,6 +83,7 @@ def child_rows(dataset_id: int, payload: dict[str, Any]) -> tuple[list[dict[str,
             "original_name": str(v.get("original_name") or ""),
             "unit": v.get("unit"),
             "original_unit": str(v.get("original_unit") or ""),
+            "long_name": str(v.get("long_name") or ""),
         }
         for i, v in enumerate(payload.get("variables") or [])
     ]

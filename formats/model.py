@@ -68,6 +68,13 @@ class Column:
     """Most decimals written in the source, so a writer keeps the written precision."""
     attributes: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def long_name(self) -> str:
+        """What the file says the column is: its `long_name` (NetCDF, NASA Ames) or, in
+        ICARTT, the descriptor after the unit (kept as `comment`); at most 400 characters."""
+        text = self.attributes.get("long_name") or self.attributes.get("comment") or ""
+        return " ".join(str(text).split())[:400]
+
 
 @dataclass
 class Extent:

@@ -3,18 +3,21 @@ order and its cursor, and suggestions built from what the caller may see (both b
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
+from catalog import ranking
 from catalog.errors import InvalidQueryError
 from catalog.fulltext import fts5_query, normalise, query_terms
+from catalog.registration import register_datafile
 from catalog.schemas import Principal, SearchParams
-from catalog.search import search_datasets
+from catalog.search import get_dataset, search_datasets
 from catalog.suggest import suggest
+from formats.model import DataFile
 from tests.catalog.conftest import NOW
-from tests.catalog.factories import make_dataset
+from tests.catalog.factories import make_datafile, make_dataset
 
 ANON = Principal.anonymous()
 
@@ -127,3 +130,90 @@ def test_documents_follow_edits(db: Session) -> None:
     db.delete(dataset)
     db.commit()
     assert found(db, q="monsoon") == []
+
+
+def _register(db: Session, datafile: DataFile, sha: str) -> str:
+    dataset = register_datafile(
+        db,
+        datafile=datafile,
+        sha256=sha,
+        size=1,
+        original_name="f.ict",
+        center_code="JOSS",
+        campaign_code="INDOEX",
+        now=NOW,
+    )
+    db.commit()
+    return dataset.public_id
+
+
+def test_variable_long_names_from_the_file_are_searched(db: Session) -> None:
+    datafile = make_datafile(did=41)
+    datafile.columns[-1].attributes["long_name"] = "Aerosol number concentration, D > 10 nm"
+    icartt = make_datafile(did=42)
+    icartt.columns[-1].attributes["comment"] = "Carbonaceous smoke tracer"  # ICARTT descriptor
+    described = _register(db, datafile, "b" * 64)
+    from_icartt = _register(db, icartt, "c" * 64)
+    assert found(db, q="aerosol") == [described]  # the issue's example
+    assert found(db, q="concentration") == [described]
+    assert found(db, q="carbonaceous") == [from_icartt]
+    assert set(found(db, q="O3")) == {described, from_icartt}  # variable names too
+    detail = get_dataset(db, described, ANON, NOW)
+    assert detail.variable_details[-1].long_name.startswith("Aerosol number")
+
+
+def test_file_remarks_become_the_searched_summary(db: Session) -> None:
+    datafile = make_datafile(did=43)
+    datafile.header.remarks = ["PLATFORM: NCAR C-130", "Flight through a thick haze layer"]
+    public_id = _register(db, datafile, "d" * 64)
+    assert found(db, q="thick haze") == [public_id]
+    assert found(db, q="layer") == [public_id]
+
+
+def _ranked_vocabulary(db: Session, days: int = 8) -> dict[str, str]:
+    """`aerosol` said k times in dataset k (k = 1..days), newest = most mentions but one."""
+    ids = {}
+    for k in range(1, days + 1):
+        start = datetime(1999, 2, 1, tzinfo=UTC) + timedelta(days=(k * 3) % days)
+        summary = " ".join(["aerosol"] * k + ["filler text of the record"] * 2)
+        made = make_dataset(db, title=f"Record {k}", summary=summary, start=start)
+        ids[f"a{k}"] = made.public_id
+    hidden = make_dataset(
+        db, title="Hidden", summary=" ".join(["aerosol"] * 50), access_state="private"
+    )
+    ids["hidden"] = hidden.public_id
+    db.commit()
+    return ids
+
+
+def _all_pages(db: Session, limit: int, **params: object) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    for _ in range(50):  # a cursor that does not advance fails instead of looping
+        page = search_datasets(db, SearchParams(limit=limit, cursor=cursor, **params), ANON, NOW)
+        seen += [item.public_id for item in page.items]
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+    raise AssertionError(f"paging did not end: {seen}")
+
+
+def test_relevance_ranks_every_match_when_they_fit_the_window(db: Session) -> None:
+    ids = _ranked_vocabulary(db)
+    expected = [ids[f"a{k}"] for k in range(8, 0, -1)]  # more mentions first
+    assert found(db, q="aerosol") == expected  # the private one is neither ranked nor shown
+    assert _all_pages(db, 3, q="aerosol") == expected
+
+
+def test_relevance_beyond_the_window_continues_by_time(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _ranked_vocabulary(db)
+    monkeypatch.setattr(ranking, "WINDOW", 3)
+    by_time = found(db, q="aerosol", sort="-start")
+    window, rest = by_time[:3], by_time[3:]
+    ranked_window = [ids[f"a{k}"] for k in range(8, 0, -1) if ids[f"a{k}"] in window]
+    assert found(db, q="aerosol") == ranked_window + rest
+    assert ids["hidden"] not in by_time  # visibility applies before the window is cut
+    for limit in (1, 2, 3, 4):  # pages across the boundary: each match once, in order
+        assert _all_pages(db, limit, q="aerosol") == ranked_window + rest

@@ -35,8 +35,10 @@ def payload(public_id: str, origin: str = "LMD", version: int = 1, **extra: Any)
         "origin_version": version, "created": "2026-01-01T00:00:00+00:00",
         "updated": "2026-01-02T00:00:00+00:00", "doi": f"10.80001/fieldcat.lmd.{public_id}",
         "variables": [
-            {"name": "O3", "original_name": "O3", "unit": "ppb", "original_unit": "ppbv"},
-            {"name": "CO", "original_name": "CO", "unit": "ppb", "original_unit": "ppbv"},
+            {"name": "O3", "original_name": "O3", "unit": "ppb", "original_unit": "ppbv",
+             "long_name": "Ozone mixing ratio"},
+            {"name": "CO", "original_name": "CO", "unit": "ppb", "original_unit": "ppbv",
+             "long_name": ""},
         ],
         "current_version": {
             "data_version": "R1", "sha256": "ab" * 32, "size": 1234, "original_name": "f.txt",
@@ -94,6 +96,7 @@ def test_records_are_mirrored_exactly_relisted_and_checkpointed(peered: Session)
     assert content_hash(dataset_payload(held)) == content_hash(record)
     assert record_digests(db)["lmd-0001"]["hash"] == content_hash(record)
     assert held.platform_key == "citation" and "o3" in held.search_text
+    assert "ozone mixing ratio" in held.search_text  # a mirror searches long names too
     lmd = db.scalars(select(Center).where(Center.code == "LMD")).one()
     assert (lmd.base_url, lmd.shared_records, lmd.is_local) == ("http://lmd.test", 1, False)
     [relisted] = list_changes_since(db, 0, 10)

@@ -2,7 +2,7 @@
 `datasets` and `variables` (docs/search.md, "Facet counts")
 
 Revision ID: 0019
-Revises: 0023
+Revises: 0018
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from catalog.facet_tallies import create_triggers, drop_triggers, rebuild_tallies
 
 revision = "0019"
-down_revision = "0023"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,133 @@
+"""Relevance order with a bounded cost: a top-k plan that does not grow with the number of
+matches.
+
+The relevance order of a search is, by definition (docs/search.md):
+
+1. the **window**: the `WINDOW` (200) newest matching datasets the caller may see (by `-start`,
+   the default order, so the database walks its `start` index, or for a rare word takes the
+   few matches from the full-text index), ranked by the database's score (FTS5 `bm25` on
+   SQLite, `ts_rank_cd` on PostgreSQL), best first, ties by public id;
+2. then every other match, newest first (`-start`, ties by public id): the continuation of
+   the same walk.
+
+When a query matches at most `WINDOW` datasets (what people type to find something), the
+order is the full ranking of every match. A broad query (a word found in a quarter of the
+catalog) ranks its newest `WINDOW` matches instead of all of them, so its first page costs
+the same at 100,000 and at 1,000,000 datasets. Visibility and every filter are applied by the
+window query itself, so nothing the caller may not see is ranked. The count (`total`, from
+the facets) is of every match, exact.
+
+A cursor says which part it is in: `r<score>` in the window, `s<start>` after it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, func, literal, literal_column, select, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.cursors import decode_cursor, encode_cursor
+from catalog.errors import InvalidQueryError
+from catalog.fulltext import FTS_TABLE, PG_CONFIG, fts5_query, query_terms, tsquery_text
+from catalog.models import Dataset
+from catalog.schemas import SearchParams
+
+WINDOW = 200
+"""How many of the newest matches are ranked by score (the rest follow by time)."""
+_RANKED, _BY_TIME = "r", "s"
+
+
+def _scores(session: Session, q: str, ids: list[int]) -> dict[int, float]:
+    """The relevance score (higher first) of each of the datasets `ids`: one statement over
+    the window's rows only."""
+    terms = query_terms(q)
+    if session.get_bind().dialect.name == "sqlite":
+        fts: ColumnElement[Any] = literal_column("datasets_fts")
+        query = select(FTS_TABLE.c.rowid, -func.bm25(fts, type_=Float)).where(
+            # `rowid + 0`: a filter, not a constraint of the FTS table, so the MATCH runs
+            # once (with `rowid IN` FTS5 runs it again for every id); bm25 is then computed
+            # for the window's rows only.
+            fts.op("MATCH")(fts5_query(terms)),
+            (FTS_TABLE.c.rowid + 0).in_(ids),
+        )
+    else:
+        text = " & ".join(f"({tsquery_text(alts)})" for alts in terms)
+        vector: ColumnElement[Any] = literal_column("datasets.search_vector")
+        score = func.ts_rank_cd(vector, func.to_tsquery(PG_CONFIG, text), type_=Float)
+        query = select(Dataset.id, score).where(Dataset.id.in_(ids))
+    return {int(i): float(score) for i, score in session.execute(query)}
+
+
+def _loaded(session: Session, ids: list[int]) -> list[Dataset]:
+    """The datasets `ids` with their variables, in the order given."""
+    query = select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.variables))
+    by_id = {d.id: d for d in session.scalars(query)}
+    return [by_id[i] for i in ids]
+
+
+def _decode(params: SearchParams, secret: bytes) -> tuple[str, Any, str] | None:
+    """(part, key, public id) of the page's cursor, or None on the first page."""
+    if not params.cursor:
+        return None
+    key, public_id = decode_cursor(params, key_is_time=False, secret=secret)
+    text = str(key)
+    try:
+        if text.startswith(_RANKED):
+            return _RANKED, float(text[1:]), public_id
+        if text.startswith(_BY_TIME):
+            return _BY_TIME, datetime.fromisoformat(text[1:]), public_id
+    except ValueError:
+        pass
+    raise InvalidQueryError("cursor is malformed; start again without it")
+
+
+def relevance_page(
+    session: Session,
+    params: SearchParams,
+    clauses: list[ColumnElement[bool]],
+    secret: bytes,
+) -> tuple[list[Dataset], str | None]:
+    """One page in relevance order (see the module's text) and the next page's cursor."""
+    assert params.q is not None
+    need = params.limit + 1
+    cursor = _decode(params, secret)
+    newest = (Dataset.start.desc(), Dataset.public_id.desc())
+    found: list[tuple[Dataset, str]] = []
+    window: list[Any] = []
+    if cursor is None or cursor[0] == _RANKED:
+        window = list(
+            session.execute(
+                select(Dataset.id, Dataset.start, Dataset.public_id)
+                .where(*clauses)
+                .order_by(*newest)
+                .limit(WINDOW)
+            )
+        )
+        scores = _scores(session, params.q, [r.id for r in window])
+        ranked = sorted(((scores.get(r.id, 0.0), r.public_id, r.id) for r in window), reverse=True)
+        if cursor is not None:
+            ranked = [r for r in ranked if (r[0], r[1]) < (cursor[1], cursor[2])]
+        ranked = ranked[:need]
+        pages = _loaded(session, [r[2] for r in ranked])
+        found += [(d, _RANKED + repr(r[0])) for d, r in zip(pages, ranked, strict=True)]
+    after_window = cursor is not None and cursor[0] == _BY_TIME
+    if len(found) < need and (after_window or len(window) == WINDOW):
+        start, public_id = (cursor[1], cursor[2]) if cursor and after_window else window[-1][1:]
+        edge = tuple_(
+            literal(start, Dataset.start.type), literal(public_id, Dataset.public_id.type)
+        )
+        rest = (
+            select(Dataset)
+            .where(*clauses, tuple_(Dataset.start, Dataset.public_id) < edge)
+            .order_by(*newest)
+            .limit(need - len(found))
+            .options(selectinload(Dataset.variables))
+        )
+        found += [(d, _BY_TIME + d.start.isoformat()) for d in session.scalars(rest)]
+    rows = [d for d, _ in found[: params.limit]]
+    if len(found) <= params.limit:
+        return rows, None
+    key = found[params.limit - 1][1]
+    return rows, encode_cursor(params, key, rows[-1].public_id, secret=secret)
