@@ -10,7 +10,7 @@ CSRF token.
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -30,17 +30,14 @@ from catalog.jobs import (
 )
 from catalog.registry import list_instruments
 from catalog.schemas import Principal
-from catalog.sqltypes import INT32_MAX
 from field_catalog_ui.forms import parse_time, small_count
 from field_catalog_ui.rendering import STAFF_ROLES, Page, PageDep, Submitter
 from web.deps import CsrfDep, NowDep, SessionDep
+from web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 RUNS_SHOWN = 10
 """Latest runs shown per definition (the API shows 20)."""
-RowId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a record's id")]
-"""A row id in a page's path, bounded as the API's `RowId` (archive_center/routers/query.py,
-which the pages may not import)."""
 KIND_LABELS = {
     "rerun-qc": "Re-run the QC of an instrument's datasets",
     "pull-transfer": "Pull a transfer source",

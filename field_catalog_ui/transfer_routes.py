@@ -27,9 +27,10 @@ from catalog.transfer_sources import (
     update_transfer_source,
 )
 from field_catalog_ui.forms import small_count
-from field_catalog_ui.job_routes import KIND_LABELS, RUNS_SHOWN, RowId
+from field_catalog_ui.job_routes import KIND_LABELS, RUNS_SHOWN
 from field_catalog_ui.rendering import Page, PageDep, StaffUser
 from web.deps import CsrfDep, NowDep, SessionDep
+from web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 AUTH_LABELS = {

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Path
 from fastapi.exceptions import RequestValidationError
 
-from catalog.sqltypes import INT32_MAX
 from formats import bbox as bbox_rules
-
-RowId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a record's id")]
-"""A row id in a path: positive and within the database's Integer column."""
 
 
 def query_error(name: str, message: str, value: str | None = None) -> RequestValidationError:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from archive_center.routers.query import RowId, as_utc
+from archive_center.routers.query import as_utc
 from catalog.qc import set_qc_config
 from catalog.registry import (
     InstrumentInput,
@@ -35,6 +35,7 @@ from catalog.registry import (
 from catalog.registry_models import Place
 from catalog.registry_records import edited
 from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query
+from web.params import RowId
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from archive_center.routers.query import RowId
 from catalog.faces_models import SavedSearch
 from catalog.saved_searches import (
     NewSavedSearch,
@@ -17,6 +16,7 @@ from catalog.saved_searches import (
     list_saved_searches,
 )
 from web.deps import NowDep, SessionDep, SignedInDep, forbid_unknown_query
+from web.params import RowId
 from web.responses import cache_headers
 
 router = APIRouter(tags=["saved searches"])

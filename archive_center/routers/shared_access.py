@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from archive_center.routers.query import RowId, as_utc
+from archive_center.routers.query import as_utc
 from catalog.access_models import DataRequest, DatasetReader
 from catalog.access_requests import Decision, Requester, decide, list_requests, request_access
 from catalog.models import Dataset
@@ -20,6 +20,7 @@ from catalog.schemas import Principal
 from catalog.search import get_dataset
 from catalog.vouched import email_of, person
 from web.deps import NowDep, PersonDep, SessionDep, SettingsDep, forbid_unknown_query
+from web.params import RowId
 
 router = APIRouter(tags=["access"])
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}

@@ -1,0 +1,10 @@
+"""Path parameter types shared by the API routers and the pages."""
+
+from typing import Annotated
+
+from fastapi import Path
+
+from catalog.sqltypes import INT32_MAX
+
+RowId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a record's id")]
+"""A row id in a path: positive and within the database's Integer column."""
