@@ -68,7 +68,8 @@ class ConfirmWrite(BaseModel):
     """The confirmation link's parameters (`u`, `e`, `s`)."""
 
     user: int = Field(ge=1, le=2**31 - 1)
-    expires: int = Field(ge=0, le=2**40)
+    expires: str = Field(pattern=r"^[0-9]{1,12}$", description="Unix seconds, as in the link")
+    """Digits, not an integer: an instant is not a row id, and must not end in 2038."""
     signature: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -157,7 +158,7 @@ def post_confirm_held(
     """The sender, signed in, confirms a held message with the signed link mailed to their
     registered address: it is filed as theirs."""
     session.commit()  # the filing writes in its own transactions
-    confirmation = Confirmation(held_id, body.user, body.expires, body.signature)
+    confirmation = Confirmation(held_id, body.user, int(body.expires), body.signature)
     return _filed(confirm_held(desk, confirmation, user))
 
 
