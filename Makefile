@@ -20,8 +20,13 @@ $(VENV)/.installed: pyproject.toml client/pyproject.toml
 demo: install
 	$(BIN)/fieldcat demo
 
+# The suite runs in TEST_WORKERS processes, one test file to a worker at a time (module
+# fixtures stay together); most tests wait on real processes and sockets, so more workers
+# than cores pays. `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 4
+
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,34 +1,52 @@
-"""A real `fieldcat serve` for the robustness tests: a PI with a token, uploads, downloads."""
+"""A real `fieldcat serve` for the robustness tests: users with tokens, uploads, downloads,
+search."""
 
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, wait_ready
 from tests.conftest import SAMPLES
 
+if TYPE_CHECKING:
+    from catalog.schemas import Role
+
 
 def prepare_center(root: Path) -> str:
     """A migrated center at `root` with a PI; returns the PI's API token."""
+    from catalog.schemas import Role
+
+    return prepare_center_with(root, {"pi": Role.PI}, password="robust-pass")["pi"]
+
+
+def prepare_center_with(
+    root: Path, users: Mapping[str, Role], password: str = "pw-pw-pw-pw"
+) -> dict[str, str]:
+    """A migrated center at `root` with these users (name: role); each one's API token."""
     from archive_center.cli_node import prepare
     from catalog.db import make_engine, make_session_factory
-    from catalog.schemas import Role
     from catalog.users import create_user, issue_api_token
     from web.settings import Settings
 
     settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
     prepare(settings)
     engine = make_engine(settings.effective_database_url)
+    tokens = {}
     with make_session_factory(engine)() as session, session.begin():
         now = datetime.now(UTC)
-        user = create_user(session, username="pi", password="robust-pass", role=Role.PI, now=now)
-        token = issue_api_token(session, user, name="tests", now=now)
+        for name, role in users.items():
+            user = create_user(session, username=name, password=password, role=role, now=now)
+            tokens[name] = issue_api_token(session, user, name="tests", now=now)
     engine.dispose()
-    return token
+    return tokens
 
 
 def serve(root: Path, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str, int]:
@@ -44,6 +62,18 @@ def serve(root: Path, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], 
     url = f"http://127.0.0.1:{port}"
     wait_ready(f"{url}/api/v1/readyz", process, log)
     return process, url, ftp_port
+
+
+def found(url: str, did: str, timeout: float = 15) -> dict[str, Any]:
+    """The search hit of DID `did` at the center `url`, polled until it appears."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = httpx.get(f"{url}/api/v1/datasets", params={"q": did}).json()["items"]
+        hits = [i for i in items if i["did"] == did]
+        if hits:
+            return dict(hits[0])
+        time.sleep(0.1)
+    pytest.fail(f"DID {did} not found by search")
 
 
 def sample(name: str, did: int) -> bytes:

@@ -5,6 +5,7 @@ a `FormatError` or a file, never another exception."""
 from __future__ import annotations
 
 import io
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,9 +82,9 @@ def test_random_tables_read_back_exactly(datafile: DataFile, fmt: str) -> None:
     if fmt == "netcdf":
         import netCDF4
 
-        path = Path(f"/tmp/fieldcat-prop-{id(data)}.nc")
-        path.write_bytes(data)
-        try:
+        with tempfile.TemporaryDirectory(prefix="fieldcat-prop-") as folder:
+            path = Path(folder) / "round-trip.nc"
+            path.write_bytes(data)
             with netCDF4.Dataset(path) as ds:
                 for column in datafile.data_columns:
                     assert _same(ds[column.name][:].filled(np.nan), column.values)
@@ -91,8 +92,6 @@ def test_random_tables_read_back_exactly(datafile: DataFile, fmt: str) -> None:
                 seconds = ds["time"][:].filled(np.nan)
                 stamps = base + np.round(seconds * 1e9).astype("timedelta64[ns]")
                 assert (np.abs((stamps - datafile.time.values).astype(np.int64)) <= 1000).all()
-        finally:
-            path.unlink()
         return
     second = formats.read(data, filename="x.ict" if fmt == "icartt" else "x.txt")
     assert (second.time.values == datafile.time.values).all()

@@ -1,43 +1,26 @@
 """Ownerless datasets cannot be taken: a real `fieldcat serve` with its FTP drop and watched
-folder, PIs and staff over REST. A PI's higher DATA VERSION of an ownerless DID is refused
-(SUB010) until staff approve the PI's claim; the claim and the approval are audited.
+folder (the `drop_node` fixture), PIs and staff over REST. A PI's higher DATA VERSION of an
+ownerless DID is refused (SUB010) until staff approve the PI's claim; the claim and the approval
+are audited.
 """
 
 from __future__ import annotations
 
 import ftplib
 import io
-import signal
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from archive_center.cli_base import prepare
-from catalog.db import make_engine, make_session_factory
-from catalog.schemas import Role
-from catalog.users import create_user, issue_api_token
-from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
+from tests.archive_center.stayup_node import found
 from tests.conftest import SAMPLES
-from web.settings import Settings
-
-USERS = {"pi-a": Role.PI, "pi-b": Role.PI, "keeper": Role.STAFF}
+from tests.submissions.conftest import DropNode
 
 
-@dataclass
-class Node:
-    url: str
-    ftp_port: int
-    root: Path
-    tokens: dict[str, str]
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
+class Node(DropNode):
+    """The shared drop node, with the claim routes."""
 
     def upload(self, who: str, name: str, content: bytes) -> httpx.Response:
         files = {"file": (name, io.BytesIO(content), "text/plain")}
@@ -81,44 +64,9 @@ def kco(did: int, version: str) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    root = tmp_path_factory.mktemp("claims")
-    settings = Settings(root=root, center_code="JOSS", center_name="JOSS")
-    prepare(settings)
-    engine = make_engine(settings.effective_database_url)
-    tokens = {}
-    with make_session_factory(engine)() as session, session.begin():
-        now = datetime.now(UTC)
-        for name, role in USERS.items():
-            user = create_user(session, username=name, password="pw-pw-pw-pw", role=role, now=now)
-            tokens[name] = issue_api_token(session, user, name="test", now=now)
-    engine.dispose()
-    base = free_ports(2)
-    log = root / "serve.log"
-    process = start_fieldcat(
-        "serve", log=log, FIELDCAT_ROOT=str(root), FIELDCAT_PORT=str(base),
-        FIELDCAT_CENTER_CODE="JOSS", FIELDCAT_CENTER_NAME="JOSS",
-        FIELDCAT_SUBMISSIONS__FTP__ENABLED="true", FIELDCAT_SUBMISSIONS__FTP__PORT=str(base + 1),
-        FIELDCAT_SUBMISSIONS__WATCH__ENABLED="true",
-        FIELDCAT_SUBMISSIONS__WATCH__POLL_INTERVAL_S="0.2",
-    )  # fmt: skip
-    try:
-        wait_ready(f"http://127.0.0.1:{base}/api/v1/readyz", process, log)
-        yield Node(f"http://127.0.0.1:{base}", base + 1, root, tokens)
-    finally:
-        stop(process, signal.SIGTERM)
-
-
-def found(node: Node, did: str, timeout: float = 15) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        items = httpx.get(f"{node.url}/api/v1/datasets", params={"q": did}).json()["items"]
-        hits = [i for i in items if i["did"] == did]
-        if hits:
-            return dict(hits[0])
-        time.sleep(0.1)
-    pytest.fail(f"DID {did} not found by search")
+@pytest.fixture
+def node(drop_node: DropNode) -> Node:
+    return Node(**vars(drop_node))
 
 
 def ftp_drop(node: Node, name: str, content: bytes) -> None:
@@ -154,7 +102,7 @@ def current_version(node: Node, pid: str) -> str:
 
 def test_a_pi_cannot_take_an_ftp_dropped_dataset_until_staff_approve(node: Node) -> None:
     ftp_drop(node, "kco.txt", kco(9301, "2.1"))
-    pid = str(found(node, "9301")["public_id"])
+    pid = str(found(node.url, "9301")["public_id"])
 
     takeover = node.upload("pi-a", "kco.txt", kco(9301, "3.0"))
     assert takeover.status_code == 422, takeover.text
@@ -203,7 +151,7 @@ def test_a_pi_cannot_take_an_ftp_dropped_dataset_until_staff_approve(node: Node)
 
 def test_staff_update_an_ownerless_dataset_without_owning_it(node: Node) -> None:
     assert watched(node, "kco-9302.txt", kco(9302, "1")).startswith("done")
-    pid = str(found(node, "9302")["public_id"])
+    pid = str(found(node.url, "9302")["public_id"])
     staff = node.upload("keeper", "kco.txt", kco(9302, "2"))
     assert staff.status_code == 201, staff.text
     assert current_version(node, pid) == "2"
@@ -216,6 +164,6 @@ def test_a_pi_still_owns_the_dids_they_send_first(node: Node) -> None:
     assert first.status_code == 201, first.text
     second = node.upload("pi-b", "kco.txt", kco(9303, "2"))
     assert second.status_code == 201, second.text
-    pid = str(found(node, "9303")["public_id"])
+    pid = str(found(node.url, "9303")["public_id"])
     assert node.claim("pi-b", pid).status_code == 409
     assert node.upload("pi-a", "kco.txt", kco(9303, "3")).status_code == 422
