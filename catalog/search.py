@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Engine,
     Select,
     and_,
     exists,
@@ -34,13 +33,12 @@ from catalog.access import (
     effective_state,
     effective_state_sql,
     facts_at_level,
-    visibility_key,
     visible_filter,
 )
 from catalog.citations import Citation, citation_for
-from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, session_key
+from catalog.cursors import decode_cursor, encode_cursor, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
-from catalog.facet_cache import cache_for, catalog_version
+from catalog.facet_cache import cached_count
 from catalog.facets import center_freshness, facet_counts, tallied_counts
 from catalog.fulltext import match_clause, query_terms
 from catalog.links import ResourceLinks
@@ -223,20 +221,12 @@ def _cached_facets(
 ) -> tuple[dict[str, Any], int]:
     if len(clauses) == 1:  # the access policy's filter alone: no filter asked for
         return tallied_counts(session, principal, now)
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    cache = cache_for(engine)
-    key = (
-        query_fingerprint(params.model_copy(update={"sort": "-start"})),
-        visibility_key(principal),
-        *catalog_version(session, now),
-    )
-    found = cache.get(key)
-    if found is not None:
-        return found
-    result = facet_counts(session, clauses, now)
-    cache.put(key, result)
-    return result
+
+    def count() -> tuple[tuple[dict[str, Any], int], int]:
+        facets, total = facet_counts(session, clauses, now)
+        return (facets, total), total
+
+    return cached_count(session, "facets", params, principal, now, count)
 
 
 def search_datasets(
