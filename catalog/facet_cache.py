@@ -1,12 +1,13 @@
-"""A small per-engine cache of facet counts for broad filtered queries (the unfiltered
-counts come from the tallies, `catalog.facet_tallies`, uncached).
+"""A small per-engine cache of counts over broad queries: the facet counts of filtered
+searches (the unfiltered counts come from the tallies, `catalog.facet_tallies`, uncached)
+and the search page's time strip (`catalog.time_strip`), filtered or not.
 
-Counting a broad filtered set costs a pass over it, so results of large sets are kept for
-five minutes, keyed by the filters, the caller's visibility class (`access.visibility_key`)
-and the catalog's version (`catalog_version`). Any shared change moves the change-log seq
-and any release moves the next release instant, so a cached count never outlives either;
-changes only staff or an owner can see age out within the TTL. Search sessions are read-only, so
-what is cached is committed state.
+Counting a broad set costs a pass over it, so results of large sets are kept for
+five minutes, keyed by what was counted and its filters, the caller's visibility class
+(`access.visibility_key`) and the catalog's version (`catalog_version`). Any shared change
+moves the change-log seq and any release moves the next release instant, so a cached count
+never outlives either; changes only staff or an owner can see age out within the TTL. Search
+sessions are read-only, so what is cached is committed state.
 """
 
 from __future__ import annotations
@@ -16,30 +17,33 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from catalog.access import visibility_key
 from catalog.access_states import RELEASING_STATES
+from catalog.cursors import query_fingerprint
 from catalog.models import ChangeCounter, Dataset
-from catalog.schemas import FacetCount
+from catalog.schemas import Principal, SearchParams
 
 logger = logging.getLogger(__name__)
 
-Facets = tuple[dict[str, list[FacetCount]], int]
+T = TypeVar("T")
 
 
 class FacetCache:
-    """LRU of facet results with a time-to-live; thread-safe."""
+    """LRU of counted results with a time-to-live; thread-safe."""
 
     def __init__(self, max_entries: int = 256, ttl_s: float = 300.0, min_total: int = 1000):
         self.max_entries, self.ttl_s, self.min_total = max_entries, ttl_s, min_total
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, Facets]] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> Facets | None:
+    def get(self, key: tuple[Any, ...]) -> object | None:
         """The cached result for `key`, if fresh."""
         with self._lock:
             entry = self._entries.get(key)
@@ -52,9 +56,9 @@ class FacetCache:
             self._entries.move_to_end(key)
             return value
 
-    def put(self, key: tuple[Any, ...], value: Facets) -> None:
-        """Keep `value` if its set was large enough to be worth it."""
-        if value[1] < self.min_total:
+    def put(self, key: tuple[Any, ...], value: object, counted: int) -> None:
+        """Keep `value` if the set it counted (`counted` rows) was large enough to be worth it."""
+        if counted < self.min_total:
             return
         with self._lock:
             self._entries[key] = (time.monotonic(), value)
@@ -103,3 +107,31 @@ def catalog_version(session: Session, now: datetime) -> tuple[Any, ...]:
         )
     ).one()
     return tuple(row)
+
+
+def cached_count(
+    session: Session,
+    what: str,
+    params: SearchParams,
+    principal: Principal,
+    now: datetime,
+    count: Callable[[], tuple[T, int]],
+) -> T:
+    """`count()`'s result (and how many rows it counted) for `what` over the datasets
+    `params` select, from the engine's cache when fresh; paging and sort are not part of
+    the key."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    cache = cache_for(engine)
+    key = (
+        what,
+        query_fingerprint(params.model_copy(update={"sort": "-start"})),
+        visibility_key(principal),
+        *catalog_version(session, now),
+    )
+    found = cache.get(key)
+    if found is not None:
+        return cast(T, found)
+    value, counted = count()
+    cache.put(key, value, counted)
+    return value

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from catalog.access import can_read_data, facts_at_level
 from catalog.downloads import current_version, is_public, origin_base_url, read_original
 from catalog.errors import CatalogError, InvalidQueryError
 from catalog.models import Dataset, DatasetVersion, DerivedFile
@@ -163,14 +164,17 @@ def record_plot(
 
 
 def plot_pages_of(
-    session: Session, store: ArchiveStore, public_id: str, principal: Principal, now: datetime
+    session: Session, store: ArchiveStore, dataset: Dataset, principal: Principal, now: datetime
 ) -> list[PlotPage]:
     """The pages of the current version's quick look the caller may see (the dataset page
-    lists them); empty for a mirrored record or a plot not drawn yet."""
+    lists them, for the dataset it loaded); empty when the caller may not read its data
+    (per-level rules applied, as `load_dataset_for_data` decides), for a mirrored record
+    or a plot not drawn yet."""
+    if not can_read_data(principal, facts_at_level(dataset, None), now):
+        return []
+    if origin_base_url(session, dataset) is not None:
+        return []
     try:
-        dataset = load_dataset_for_data(session, public_id, principal, now)
-        if origin_base_url(session, dataset) is not None:
-            return []
         return stored_pages(store, dataset, current_version(session, dataset))
-    except CatalogError:  # no archived version (or none this caller may read): no plot pages
+    except CatalogError:  # no archived version: no plot pages
         return []

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Engine,
     Select,
     and_,
     exists,
@@ -34,13 +33,12 @@ from catalog.access import (
     effective_state,
     effective_state_sql,
     facts_at_level,
-    visibility_key,
     visible_filter,
 )
 from catalog.citations import Citation, citation_for
-from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint, session_key
+from catalog.cursors import decode_cursor, encode_cursor, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
-from catalog.facet_cache import cache_for, catalog_version
+from catalog.facet_cache import cached_count
 from catalog.facets import center_freshness, facet_counts, tallied_counts
 from catalog.fulltext import match_clause, query_terms
 from catalog.links import ResourceLinks
@@ -223,20 +221,12 @@ def _cached_facets(
 ) -> tuple[dict[str, Any], int]:
     if len(clauses) == 1:  # the access policy's filter alone: no filter asked for
         return tallied_counts(session, principal, now)
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    cache = cache_for(engine)
-    key = (
-        query_fingerprint(params.model_copy(update={"sort": "-start"})),
-        visibility_key(principal),
-        *catalog_version(session, now),
-    )
-    found = cache.get(key)
-    if found is not None:
-        return found
-    result = facet_counts(session, clauses, now)
-    cache.put(key, result)
-    return result
+
+    def count() -> tuple[tuple[dict[str, Any], int], int]:
+        facets, total = facet_counts(session, clauses, now)
+        return (facets, total), total
+
+    return cached_count(session, "facets", params, principal, now, count)
 
 
 def search_datasets(
@@ -326,10 +316,7 @@ def get_dataset(
     `links` (the web layer's) fills the view's API links; without it they stay empty.
     """
     dataset = _visible(session, public_id, principal, now)
-    origin = session.scalars(
-        select(Center).where(Center.code == dataset.origin_center)
-    ).one_or_none()
-    return to_detail(dataset, origin, now, links)
+    return to_detail(dataset, _origin(session, dataset), now, links)
 
 
 def load_dataset_for_data(
@@ -354,29 +341,42 @@ def load_dataset_for_data(
     return dataset
 
 
-def get_dataset_with_access(
+@dataclass(frozen=True)
+class DatasetView:
+    """Everything a dataset's page needs of the dataset, from one lookup."""
+
+    dataset: Dataset
+    """The row (for parts the page draws from it: quick-look pages, products)."""
+    detail: DatasetDetail
+    readable: bool
+    """Whether the caller may read the data now (`can_read_data`, the decision
+    `load_dataset_for_data` enforces): the page shows or hides its plot and download form."""
+    citation: Citation
+
+
+def get_dataset_view(
     session: Session,
     public_id: str,
     principal: Principal,
     now: datetime,
     links: ResourceLinks | None = None,
-) -> tuple[DatasetDetail, bool]:
-    """`get_dataset` plus whether the caller may read the data now, from one lookup.
-
-    For pages that show or hide data parts (plot, download form) beside the metadata; the
-    decision is `can_read_data`, the same one `load_dataset_for_data` enforces.
-    """
+) -> DatasetView:
+    """`get_dataset`, the data decision and `get_citation` from one lookup of the dataset."""
     dataset = _visible(session, public_id, principal, now)
-    origin = session.scalars(
-        select(Center).where(Center.code == dataset.origin_center)
-    ).one_or_none()
-    return to_detail(dataset, origin, now, links), can_read_data(principal, dataset, now)
+    origin = _origin(session, dataset)
+    return DatasetView(
+        dataset,
+        to_detail(dataset, origin, now, links),
+        can_read_data(principal, dataset, now),
+        citation_for(dataset, origin),
+    )
+
+
+def _origin(session: Session, dataset: Dataset) -> Center | None:
+    return session.scalars(select(Center).where(Center.code == dataset.origin_center)).one_or_none()
 
 
 def get_citation(session: Session, public_id: str, principal: Principal, now: datetime) -> Citation:
     """How to cite a dataset (seen by whoever may see its metadata), credited to its origin."""
     dataset = _visible(session, public_id, principal, now)
-    origin = session.scalars(
-        select(Center).where(Center.code == dataset.origin_center)
-    ).one_or_none()
-    return citation_for(dataset, origin)
+    return citation_for(dataset, _origin(session, dataset))

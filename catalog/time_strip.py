@@ -3,6 +3,10 @@ the period the results span, counted over everything the caller may see (not one
 
 The time filter itself is left out of the count, so the strip shows the whole period with
 the chosen part brushed on it, and brushing elsewhere widens or moves the choice.
+
+The strip is a function of the same filters as the facet counts (less the time filter), so
+it is kept in the same cache (`catalog.facet_cache`), under its own key: a page that only
+moves the time window, or pages on, or asks again, does not count again.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, Float, Integer, SQLColumnExpression, cast, func, select
 from sqlalchemy.orm import Session
 
+from catalog.facet_cache import cached_count
 from catalog.models import Dataset
 from catalog.schemas import Principal, SearchParams
 from catalog.search import filter_clauses
@@ -44,6 +49,17 @@ def time_strip(
 ) -> list[TimeBin]:
     """`bins` equal slices from the first start to the last stop of the matching datasets."""
     unbounded = params.model_copy(update={"start": None, "end": None, "cursor": None})
+
+    def count() -> tuple[list[TimeBin], int]:
+        strip = _count_strip(session, unbounded, principal, now, bins)
+        return strip, sum(b.count for b in strip)
+
+    return cached_count(session, f"strip/{bins}", unbounded, principal, now, count)
+
+
+def _count_strip(
+    session: Session, unbounded: SearchParams, principal: Principal, now: datetime, bins: int
+) -> list[TimeBin]:
     clauses = filter_clauses(session, unbounded, principal, now)
     first, last = session.execute(
         select(func.min(Dataset.start), func.max(Dataset.stop)).where(*clauses)

@@ -23,7 +23,7 @@ from catalog.schemas import (
     SearchPage,
     SearchParams,
 )
-from catalog.search import get_citation, get_dataset_with_access
+from catalog.search import get_dataset_view
 from catalog.storage import ArchiveStore
 from catalog.submission_records import find_campaign
 from catalog.vouched import person
@@ -233,11 +233,11 @@ def dataset_context(
     node: Settings,
 ) -> dict[str, Any]:
     """Everything the dataset page shows; NotFoundError when the caller may not know of it."""
-    detail, readable = get_dataset_with_access(session, public_id, principal, now, API_LINKS)
-    plots = plot_pages_of(session, store, public_id, principal, now) if readable else []
+    view = get_dataset_view(session, public_id, principal, now, API_LINKS)
+    detail, readable, cited = view.detail, view.readable, view.citation
+    plots = plot_pages_of(session, store, view.dataset, principal, now) if readable else []
     base = node.public_url
     data_open = detail.access_state == AccessState.OPEN.value
-    cited = get_citation(session, public_id, principal, now)
     return {
         "title": detail.title,
         "d": detail,

@@ -75,19 +75,19 @@ def test_each_visibility_class_has_its_own_counts(db: Session, cache: FacetCache
 
 def test_small_sets_are_not_kept() -> None:
     small = FacetCache(min_total=10)
-    small.put(("k",), ({}, 9))
+    small.put(("k",), ({}, 9), 9)
     assert small.get(("k",)) is None
-    small.put(("k",), ({}, 10))
+    small.put(("k",), ({}, 10), 10)
     assert small.get(("k",)) == ({}, 10)
 
 
 def test_entries_expire_and_the_oldest_go_first() -> None:
     cache = FacetCache(max_entries=2, ttl_s=0.0, min_total=0)
-    cache.put(("a",), ({}, 1))
+    cache.put(("a",), ({}, 1), 1)
     assert cache.get(("a",)) is None  # expired at once
     cache = FacetCache(max_entries=2, ttl_s=60, min_total=0)
     for key in "abc":
-        cache.put((key,), ({}, 1))
+        cache.put((key,), ({}, 1), 1)
     assert cache.get(("a",)) is None and cache.get(("c",)) == ({}, 1)
 
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import netCDF4
 import pytest
+from sqlalchemy import event
 
 from tests.archive_center.conftest import EMBARGOED_SAMPLE, FUTURE, Node
 
@@ -259,3 +260,33 @@ def test_vendored_assets_are_served(node: Node) -> None:
     assert js.status_code == 200 and "Leaflet" in js.text[:500]
     land = node.client.get("/static/vendor/land-110m.geojson").json()
     assert land["features"][0]["geometry"]["type"] == "MultiPolygon"
+
+
+def statements_of(node: Node, target: str) -> list[str]:
+    """The SQL statements one GET of `target` runs (it must answer 200)."""
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    engine = node.app.state.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert node.client.get(target).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_dataset_page_loads_its_dataset_once(node: Node) -> None:
+    pid = node.ids[KCO]
+    page = statements_of(node, f"/datasets/{pid}")
+    api = statements_of(node, f"/api/v1/datasets/{pid}")
+    checks = [
+        s
+        for s in page
+        if s.startswith("SELECT datasets.id, datasets.public_id, datasets.access_state")
+    ]
+    loads = [s for s in page if "FROM variables" in s]
+    print(len(page), len(api))
+    assert len(checks) == len(loads) == 1, page  # the access check, then the row, once
