@@ -3,7 +3,8 @@
 The closing center offers (`offer_handover`); the receiving center accepts (`accept_handover`)
 and pulls the closing center's manifest (`manifest`: every dataset with all its versions,
 every product and report, whatever their state) and every original by SHA-256; it imports
-each record as its own (`import_record`: a new origin version, announced with `moved_from`),
+each group of records as its own in bulk (`catalog.handover_import`: a new origin version,
+announced with `moved_from`),
 then tells the closing center, which turns its rows into mirrors of the new origin and
 announces the move in its own log (`finish_as_mirror`). Every step is idempotent, so a crash
 on either side is repaired by running it again. Peers accept a record's new origin only from
