@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from catalog.models import AuditEvent, Dataset
@@ -15,6 +15,24 @@ from catalog.schemas import Principal
 def actor_name(actor: Principal, label: str | None = None) -> str:
     """How the audit log names an actor: the user name, or a label such as `cli:alice`."""
     return label or actor.username or actor.role.value
+
+
+def event_row(
+    *,
+    actor: Principal,
+    action: str,
+    now: datetime,
+    reason: str,
+    dataset_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor_label: str | None = None,
+) -> dict[str, Any]:
+    """One audit event's columns (`record_event`; `record_events` writes many at once)."""
+    return {"at": now, "actor_user_id": actor.user_id,
+            "actor": actor_name(actor, actor_label)[:100], "action": action[:64],
+            "dataset_id": dataset_id, "before": before, "after": after,
+            "reason": reason}  # fmt: skip
 
 
 def record_event(
@@ -30,19 +48,20 @@ def record_event(
     actor_label: str | None = None,
 ) -> AuditEvent:
     """Append one audit event (in the caller's transaction, beside the change it records)."""
-    event = AuditEvent(
-        at=now,
-        actor_user_id=actor.user_id,
-        actor=actor_name(actor, actor_label)[:100],
-        action=action[:64],
-        dataset_id=None if dataset is None else dataset.id,
-        before=before,
-        after=after,
-        reason=reason,
-    )
+    event = AuditEvent(**event_row(
+        actor=actor, action=action, now=now, reason=reason,
+        dataset_id=None if dataset is None else dataset.id, before=before, after=after,
+        actor_label=actor_label,
+    ))  # fmt: skip
     session.add(event)
     session.flush()
     return event
+
+
+def record_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append many audit events (`event_row`s) in one statement, in the caller's transaction."""
+    if rows:
+        session.execute(insert(AuditEvent), rows)
 
 
 def list_events(

@@ -22,6 +22,7 @@ from catalog.models import Center, Change, ChangeCounter, Dataset, DatasetVersio
 
 logger = logging.getLogger(__name__)
 KINDS = ("upsert", "tombstone")
+PRIVATE = AccessState.PRIVATE.value
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -96,18 +97,71 @@ def _count_shared(session: Session, dataset: Dataset, *, now_shared: bool) -> No
         )
 
 
-def next_seq(session: Session) -> int:
-    """Take the next sequence number; the counter row stays locked until the caller commits."""
+def next_seq(session: Session, count: int = 1) -> int:
+    """Take the next `count` sequence numbers (the last one is returned); the counter row
+    stays locked until the caller commits."""
     seq = session.execute(
         update(ChangeCounter)
         .where(ChangeCounter.id == 1)
-        .values(last_seq=ChangeCounter.last_seq + 1)
+        .values(last_seq=ChangeCounter.last_seq + count)
         .returning(ChangeCounter.last_seq)
     ).scalar_one_or_none()
     if seq is None:  # a database built without the migration's seed row
-        session.execute(insert(ChangeCounter).values(id=1, last_seq=1))
-        seq = 1
+        session.execute(insert(ChangeCounter).values(id=1, last_seq=count))
+        seq = count
     return int(seq)
+
+
+def announced(session: Session, public_ids: Collection[str]) -> set[str]:
+    """Those of `public_ids` the log has announced before."""
+    if not public_ids:
+        return set()
+    query = select(Change.public_id).where(Change.public_id.in_(list(public_ids))).distinct()
+    return set(session.scalars(query))
+
+
+def append_entries(session: Session, entries: list[dict[str, Any]], now: datetime) -> int:
+    """Log many entries in one statement, numbered in their order from one take of the
+    counter (each: public_id, record_type, origin_center, origin_version, kind, payload);
+    the earlier upserts of those logged as tombstones are redacted. How many were logged."""
+    if not entries:
+        return 0
+    first = next_seq(session, len(entries)) - len(entries) + 1
+    rows = [{**entry, "seq": first + i, "created_at": now} for i, entry in enumerate(entries)]
+    session.execute(insert(Change), rows)
+    stones = [entry["public_id"] for entry in entries if entry["kind"] == "tombstone"]
+    redact_history(session, stones, before=first)
+    return len(entries)
+
+
+def log_datasets(session: Session, datasets: list[Dataset], now: datetime,
+                 extra: dict[str, Any]) -> int:  # fmt: skip
+    """`append_change(..., "upsert")` for many loaded datasets at once (their variables and
+    versions loaded), each upsert's payload with `extra`; how many entries were logged."""
+    before = announced(session, [d.public_id for d in datasets if d.access_state == PRIVATE])
+    entries, deltas = [], dict[str, int]()
+    for dataset in datasets:
+        upsert = dataset.access_state != PRIVATE
+        if not upsert and dataset.public_id not in before:
+            continue
+        delta = int(upsert) - int(bool(dataset.listed))
+        deltas[dataset.origin_center] = deltas.get(dataset.origin_center, 0) + delta
+        dataset.listed = upsert
+        entries.append({
+            "public_id": dataset.public_id, "record_type": "dataset",
+            "origin_center": dataset.origin_center, "origin_version": dataset.origin_version,
+            "kind": "upsert" if upsert else "tombstone",
+            "payload": dataset_payload(dataset) | extra if upsert else _tombstone_payload(dataset),
+        })  # fmt: skip
+    for code, delta in deltas.items():
+        if delta:
+            session.execute(
+                update(Center).where(Center.code == code)
+                .values(shared_records=Center.shared_records + delta)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+    session.flush()
+    return append_entries(session, entries, now)
 
 
 def append_change(

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from catalog.access_states import AccessState
 from catalog.audit import record_event
-from catalog.changes import next_seq, redact_history, tombstone_payload
+from catalog.changes import (
+    announced,
+    append_entries,
+    next_seq,
+    redact_history,
+    tombstone_payload,
+)
 from catalog.errors import ConflictError, InvalidQueryError
 from catalog.federation_models import MirrorTombstone
 from catalog.models import Campaign, Change, Product, Report
@@ -110,14 +116,7 @@ def announce(session: Session, record: FieldRecord, now: datetime, *, withdrawn:
     ):
         return None
     code = session.scalars(select(Campaign.code).where(Campaign.id == record.campaign_id)).one()
-    if removing:
-        payload = tombstone_payload(record.public_id, record.center_code, record.origin_version)
-    elif isinstance(record, Product):
-        payload = product_payload(record, code)
-    elif isinstance(record, Report):
-        payload = report_payload(record, code)
-    else:
-        payload = expected_payload(record, code)
+    payload = _payload(record, code, removing)
     change = Change(
         seq=next_seq(session), public_id=record.public_id, record_type=record_type_of(record),
         origin_center=record.center_code, origin_version=record.origin_version,
@@ -128,6 +127,38 @@ def announce(session: Session, record: FieldRecord, now: datetime, *, withdrawn:
     if removing:
         redact_history(session, [record.public_id], before=change.seq)
     return change
+
+
+def _payload(record: FieldRecord, code: str, removing: bool) -> dict[str, Any]:
+    if removing:
+        return tombstone_payload(record.public_id, record.center_code, record.origin_version)
+    if isinstance(record, Product):
+        return product_payload(record, code)
+    if isinstance(record, Report):
+        return report_payload(record, code)
+    return expected_payload(record, code)
+
+
+def announce_many(session: Session, records: list[FieldRecord], now: datetime,
+                  extra: dict[str, Any]) -> int:  # fmt: skip
+    """`announce` for many records at once (not withdrawn), each upsert's payload with
+    `extra`: one statement for the log; how many entries were logged."""
+    session.flush()
+    before = announced(session, [r.public_id for r in records if not _shared(r)])
+    codes = {row.id: row.code for row in session.execute(select(Campaign.id, Campaign.code))}
+    entries = []
+    for record in records:
+        removing = not _shared(record)
+        if removing and record.public_id not in before:
+            continue
+        payload = _payload(record, codes[record.campaign_id], removing)
+        entries.append({
+            "public_id": record.public_id, "record_type": record_type_of(record),
+            "origin_center": record.center_code, "origin_version": record.origin_version,
+            "kind": "tombstone" if removing else "upsert",
+            "payload": payload if removing else payload | extra,
+        })  # fmt: skip
+    return append_entries(session, entries, now)
 
 
 @dataclass(frozen=True)

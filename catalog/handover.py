@@ -3,7 +3,8 @@
 The closing center offers (`offer_handover`); the receiving center accepts (`accept_handover`)
 and pulls the closing center's manifest (`manifest`: every dataset with all its versions,
 every product and report, whatever their state) and every original by SHA-256; it imports
-each record as its own (`import_record`: a new origin version, announced with `moved_from`),
+each group of records as its own in bulk (`catalog.handover_import`: a new origin version,
+announced with `moved_from`),
 then tells the closing center, which turns its rows into mirrors of the new origin and
 announces the move in its own log (`finish_as_mirror`). Every step is idempotent, so a crash
 on either side is repaired by running it again. Peers accept a record's new origin only from
@@ -16,29 +17,20 @@ there) and keeps its password hash, so its password still opens it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Date, DateTime, select, update
+from sqlalchemy import Date, DateTime, case, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.audit import record_event
-from catalog.changes import append_change
-from catalog.federation_models import Handover, MirrorTombstone, Peer
-from catalog.field_records import MODELS, FieldRecord, announce
-from catalog.handover_files import derived_entries, place_derived, thumbnail_entry
-from catalog.models import (
-    Campaign,
-    Center,
-    Change,
-    Dataset,
-    DatasetVersion,
-    Product,
-    Report,
-    Variable,
-)
-from catalog.registration import campaign_id, ensure_center
+from catalog.changes import log_datasets
+from catalog.federation_models import Handover, Peer
+from catalog.field_records import MODELS, FieldRecord, announce_many
+from catalog.handover_files import derived_entries, thumbnail_entry
+from catalog.models import Campaign, Center, Dataset, DatasetVersion, Product, Report
+from catalog.registration import ensure_center
 from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
 from catalog.summary_models import ExpectedDelivery
@@ -106,7 +98,7 @@ def _row(obj: Any) -> dict[str, Any]:
     return {c.name: _json(getattr(obj, c.key)) for c in obj.__table__.columns if c.name not in SKIP}
 
 
-def _values(model: Any, row: dict[str, Any]) -> dict[str, Any]:
+def values_of(model: Any, row: dict[str, Any]) -> dict[str, Any]:
     """A serialised row back in its columns' types (unknown names dropped)."""
     values: dict[str, Any] = {}
     for column in model.__table__.columns:
@@ -125,7 +117,7 @@ def _values(model: Any, row: dict[str, Any]) -> dict[str, Any]:
 def manifest(session: Session, store: ArchiveStore, local: str) -> dict[str, Any]:
     """Every record this center originated, whole, with its derived files
     (`catalog.handover_files`), and the originals they need (SHA-256 -> size)."""
-    codes = dict(session.execute(select(Campaign.id, Campaign.code)).tuples().all())
+    codes = {row.id: row.code for row in session.execute(select(Campaign.id, Campaign.code))}
     blobs: dict[str, int] = {}
     datasets = []
     owned = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
@@ -167,127 +159,66 @@ def handed_over_blob(session: Session, local: str, sha256: str) -> bool:
     return bool(session.scalar(version.limit(1)) or session.scalar(product.limit(1)))
 
 
-def _moved(change: Change | None, source: str) -> None:
-    if change is not None:
-        change.payload = {**change.payload, "moved_from": source}
+CHUNK_IDS = 500
+"""Rows per set-based statement of the closing center's completion (bounded parameters)."""
 
 
-def _audit(session: Session, kind: str, public_id: str, source: str, target: str,
-           now: datetime, dataset: Dataset | None = None) -> None:  # fmt: skip
-    record_event(
-        session, actor=Principal(role=Role.PEER, username=source), action=f"{kind}.handover",
-        now=now, reason=f"handed over by {source} to {target}", dataset=dataset,
-        before={"public_id": public_id, "origin_center": source},
-        after={"public_id": public_id, "origin_center": target}, actor_label=f"peer:{source}",
-    )  # fmt: skip
-
-
-def _drop_mirror(session: Session, model: Any, public_id: str) -> Any:
-    """The row held for `public_id`; a mirror of it (not ours) is removed first."""
-    held = session.scalars(select(model).where(model.public_id == public_id)).first()
-    stone = session.get(MirrorTombstone, public_id)
-    if stone is not None:
-        session.delete(stone)
-    return held
-
-
-def import_dataset(session: Session, item: dict[str, Any], source: str, local: str,
-                   now: datetime, store: ArchiveStore, holding: Path) -> bool:  # fmt: skip
-    """Make a handed-over dataset this center's own, with the verified copies of its derived
-    files (in `holding`); False when it already is."""
-    row = item["row"]
-    held = _drop_mirror(session, Dataset, row["public_id"])
-    if held is not None and held.origin_center == local:
-        return False
-    if held is not None:
-        _unlist(session, held)
-        session.delete(held)
-        session.flush()
-    values = _values(Dataset, row)
-    values.update(origin_center=local, origin_version=int(row["origin_version"]) + 1,
-                  listed=False, campaign_id=campaign_id(session, item["campaign"]))  # fmt: skip
-    dataset = Dataset(**values)
-    dataset.variables = [Variable(**_values(Variable, v)) for v in item["variables"]]
-    dataset.versions = [DatasetVersion(**_values(DatasetVersion, v)) for v in item["versions"]]
-    session.add(dataset)
-    session.flush()
-    for name in place_derived(session, store, holding, dataset, item.get("derived", []), now):
-        logger.warning("hand-over from %s: derived file %s of %s not verified; made again here",
-                       source, name, dataset.public_id)  # fmt: skip
-    if dataset.access_state != "withdrawn":
-        _moved(append_change(session, dataset, "upsert", now), source)
-    _audit(session, "dataset", dataset.public_id, source, local, now, dataset)
-    return True
-
-
-def _unlist(session: Session, dataset: Dataset) -> None:
-    if dataset.listed:
-        session.execute(
-            update(Center).where(Center.code == dataset.origin_center)
-            .values(shared_records=Center.shared_records - 1)
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
-
-
-def import_field(session: Session, kind: str, item: dict[str, Any], source: str, local: str,
-                 now: datetime) -> int:  # fmt: skip
-    """Make a handed-over product or report this center's own; its id here."""
-    model = MODELS[kind]
-    row = item["row"]
-    held = _drop_mirror(session, model, row["public_id"])
-    if held is not None and held.center_code == local:
-        return int(held.id)
-    if held is not None:
-        session.delete(held)
-        session.flush()
-    values = _values(model, row)
-    values.update(center_code=local, origin_version=int(row["origin_version"]) + 1,
-                  campaign_id=campaign_id(session, item["campaign"]))  # fmt: skip
-    if kind == "product":
-        values["origin_ref"] = None
-    record = model(**values)
-    session.add(record)
-    session.flush()
-    _moved(announce(session, record, now), source)
-    _audit(session, kind, record.public_id, source, local, now)
-    return int(record.id)
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK_IDS):
+        yield ids[start : start + CHUNK_IDS]
 
 
 def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, int],
                      now: datetime) -> int:  # fmt: skip
     """At the closing center: its records now name `target` as origin, announced as moves.
 
-    `refs` gives the products' ids at `target` (where their files are). How many records
-    moved (0 when run again).
+    `refs` gives the products' ids at `target` (where their files are). Set-based: a few
+    statements per table and chunk of rows, not per record. How many records moved (0 when
+    run again).
     """
     if session.scalars(select(Center).where(Center.code == target)).first() is None:
         ensure_center(session, target, target, peer_url(session, target))
-    moved = 0
-    query = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
-    for dataset in session.scalars(query).all():
-        _unlist(session, dataset)
-        dataset.listed = False
-        dataset.origin_center, dataset.origin_version = target, dataset.origin_version + 1
-        session.flush()
-        if dataset.access_state != "withdrawn":
-            _moved(append_change(session, dataset, "upsert", now), local)
-        moved += 1
-    products = select(Product).where(Product.center_code == local, Product.origin_ref.is_(None))
-    for product in session.scalars(products).all():
-        product.center_code, product.origin_version = target, product.origin_version + 1
-        product.origin_ref = refs.get(product.public_id, product.id)
-        _moved(announce(session, product, now), local)
-        moved += 1
-    reports = session.scalars(select(Report).where(Report.center_code == local)).all()
-    expected = session.scalars(
-        select(ExpectedDelivery).where(ExpectedDelivery.center_code == local)
-    ).all()
-    records: list[FieldRecord] = [*reports, *expected]
-    for record in records:
-        record.center_code, record.origin_version = target, record.origin_version + 1
-        _moved(announce(session, record, now), local)
-        moved += 1
-    return moved
+    moved = {"moved_from": local}
+    count = 0
+    owned = select(Dataset.id, Dataset.listed).where(Dataset.origin_center == local)
+    rows = session.execute(owned).all()
+    listed = sum(1 for row in rows if row.listed)
+    if listed:
+        session.execute(
+            update(Center).where(Center.code == local)
+            .values(shared_records=Center.shared_records - listed)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+    for ids in _chunks([int(row.id) for row in rows]):
+        session.execute(
+            update(Dataset).where(Dataset.id.in_(ids))
+            .values(listed=False, origin_center=target, origin_version=Dataset.origin_version + 1)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        query = select(Dataset).where(Dataset.id.in_(ids)).options(*WHOLE).order_by(Dataset.id)
+        datasets = session.scalars(query.execution_options(populate_existing=True)).all()
+        log_datasets(session, [d for d in datasets if d.access_state != "withdrawn"], now, moved)
+        count += len(ids)
+    for kind, model in MODELS.items():
+        owned_ids = select(model.id).where(model.center_code == local)
+        if kind == "product":
+            owned_ids = owned_ids.where(Product.origin_ref.is_(None))
+        values: dict[str, Any] = {"center_code": target,
+                                  "origin_version": model.origin_version + 1}  # fmt: skip
+        if kind == "product":
+            values["origin_ref"] = (
+                case(refs, value=Product.public_id, else_=Product.id) if refs else Product.id
+            )
+        for ids in _chunks([int(i) for i in session.scalars(owned_ids)]):
+            session.execute(
+                update(model).where(model.id.in_(ids)).values(values)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            loaded = select(model).where(model.id.in_(ids)).order_by(model.id)
+            records = session.scalars(loaded.execution_options(populate_existing=True))
+            announce_many(session, cast(list[FieldRecord], list(records)), now, moved)
+            count += len(ids)
+    return count
 
 
 def finish_handover(session: Session, local: str, target: str, refs: dict[str, int],

@@ -16,13 +16,14 @@ import hashlib
 import logging
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import Dataset, DatasetVersion, DerivedFile, Product
+from catalog.models import Dataset, Product
 from catalog.registry_models import QcResult
 from catalog.storage import CHUNK, ArchiveStore, fsync_dir
 
@@ -99,38 +100,44 @@ def served_file(session: Session, store: ArchiveStore, local: str, name: str) ->
     return path if session.scalar(query.limit(1)) is not None and path.is_file() else None
 
 
-def place_derived(session: Session, store: ArchiveStore, holding: Path, dataset: Dataset,
-                  entries: list[dict[str, Any]], now: Any) -> list[str]:  # fmt: skip
+@dataclass
+class Placed:
+    """The derived files `place_derived` put in place: their rows to insert, and those not
+    verified (made again here), as (name, public id)."""
+
+    derived: list[dict[str, Any]] = field(default_factory=list)
+    qc: list[dict[str, Any]] = field(default_factory=list)
+    unverified: list[tuple[str, str]] = field(default_factory=list)
+
+
+def place_derived(store: ArchiveStore, holding: Path, public_id: str, version_id: int,
+                  entries: list[dict[str, Any]], now: Any, placed: Placed) -> None:  # fmt: skip
     """Put the verified copies of a handed-over dataset's derived files at its current
-    version's paths here and record them; the names of those not verified (made again here)."""
-    current = next(v for v in dataset.versions if v.is_current)
-    unverified = []
+    version's paths here, their rows (and unverified names) added to `placed`."""
+    done = 0
     for entry in entries:
         held = holding / entry["sha256"]
         if not held.is_file():
-            unverified.append(str(entry["name"]))
+            placed.unverified.append((str(entry["name"]), public_id))
             continue
         ext = str(entry["name"]).split(".", 1)[1]
-        target = store.derived_path(dataset.public_id, current.id, ext)
+        target = store.derived_path(public_id, version_id, ext)
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         temp.unlink(missing_ok=True)
         os.link(held, temp)  # the held copy stays until the record is committed
         os.replace(temp, target)
+        done += 1
         if "format" in entry:
-            _record(session, store, current, target, entry, now)
-    if len(unverified) < len(entries):
-        fsync_dir(store.derived_dir / dataset.public_id)  # the names, before the rows commit
-    return unverified
-
-
-def _record(session: Session, store: ArchiveStore, version: DatasetVersion, path: Path,
-            entry: dict[str, Any], now: Any) -> None:  # fmt: skip
-    stored = str(path.relative_to(store.root))
-    session.add(DerivedFile(version_id=version.id, format=entry["format"], path=stored,
-                            sha256=entry["sha256"], size=int(entry["size"]),
-                            created_at=now))  # fmt: skip
-    for result in entry.get("qc", []):  # a QC run's results; the configurations stay behind
-        session.add(QcResult(version_id=version.id, variable=result["variable"], config_id=None,
-                             counts=result["counts"], stretches=result["stretches"], path=stored,
-                             created_at=now))  # fmt: skip
+            stored = str(target.relative_to(store.root))
+            placed.derived.append({"version_id": version_id, "format": entry["format"],
+                                   "path": stored, "sha256": entry["sha256"],
+                                   "size": int(entry["size"]), "created_at": now})  # fmt: skip
+            placed.qc += [  # a QC run's results; the configurations stay behind
+                {"version_id": version_id, "variable": r["variable"], "config_id": None,
+                 "counts": r["counts"], "stretches": r["stretches"], "path": stored,
+                 "created_at": now}
+                for r in entry.get("qc", [])
+            ]  # fmt: skip
+    if done:
+        fsync_dir(store.derived_dir / public_id)  # the names, before the rows commit

@@ -33,15 +33,9 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.handover import (
-    DONE,
-    find_handover,
-    import_dataset,
-    import_field,
-    imported_ids,
-    pending_pulls,
-)
+from catalog.handover import DONE, find_handover, imported_ids, pending_pulls
 from catalog.handover_files import PRODUCTS
+from catalog.handover_import import Item, Move, import_group
 from catalog.storage import ArchiveStore
 from federation.client import PeerClient, PeerCredentials
 from federation.errors import FederationError, PeerProtocolError
@@ -57,7 +51,6 @@ GROUP_BYTES = 32 * 1024 * 1024
 """A group of records is imported in one transaction as soon as its files have arrived: at
 most this many records, and no more files than this, so the import follows the bytes."""
 RECORD_LISTS = ("datasets", "products", "reports", "expected")
-Item = tuple[str, dict[str, Any]]
 
 
 @dataclass
@@ -136,19 +129,12 @@ class _Pull:
             logger.warning("hand-over from %s: %s; it is made again here", self.source, err)
 
     def import_group(self, items: list[Item]) -> dict[str, int]:
-        """Import a group of records in one transaction; the products' ids here."""
-        refs: dict[str, int] = {}
+        """Import a group of records in one transaction (`catalog.handover_import`); the
+        products' ids here."""
         with self.factory() as session, session.begin():
-            for kind, item in items:
-                now = self.now()
-                if kind == "dataset":
-                    self.result.imported += import_dataset(
-                        session, item, self.source, self.local, now, self.store, self.holding
-                    )
-                else:
-                    made = import_field(session, kind, item, self.source, self.local, now)
-                    if kind == "product":
-                        refs[str(item["row"]["public_id"])] = made
+            move = Move(self.source, self.local, self.now(), self.store, self.holding)
+            imported, refs = import_group(session, items, move)
+        self.result.imported += imported
         return refs
 
 
