@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import httpx
@@ -22,23 +20,10 @@ from sqlalchemy import select
 
 from tests.conftest import SAMPLES
 from tests.federation.cluster import Node, build_cluster, close_all, eventually, mesh, start_all
+from tests.mail_relay import Inbox
 
 LIFETIME_S = 10
 """The vouched lifetime the nodes are configured with (short, so revocation is testable)."""
-
-
-class Inbox:
-    """What the relay received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content))
-        return "250 OK"
-
-    def to(self, address: str, subject_part: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address and subject_part in m["Subject"]]
 
 
 def _free_port() -> int:

@@ -6,9 +6,6 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,15 +15,7 @@ from catalog.db import make_session_factory
 from catalog.notice_models import OutgoingMail
 from catalog.outbox import MailRelay, pending_count, queue_mail, send_due
 from tests.catalog.conftest import NOW, wipe
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content))
-        return "250 OK"
+from tests.mail_relay import Inbox
 
 
 def _free_port() -> int:
@@ -36,8 +25,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def relay() -> Iterator[tuple[MailRelay, _Inbox]]:
-    inbox = _Inbox()
+def relay() -> Iterator[tuple[MailRelay, Inbox]]:
+    inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:
@@ -62,7 +51,7 @@ def _queue(engine: Engine, *mails: tuple[str, str, str | None]) -> list[bool]:
     return queued
 
 
-def test_queued_mail_reaches_the_relay_once(clean: Engine, relay: tuple[MailRelay, _Inbox]) -> None:
+def test_queued_mail_reaches_the_relay_once(clean: Engine, relay: tuple[MailRelay, Inbox]) -> None:
     smtp, inbox = relay
     queued = _queue(
         clean,
@@ -84,7 +73,7 @@ def test_queued_mail_reaches_the_relay_once(clean: Engine, relay: tuple[MailRela
 
 
 def test_a_relay_that_is_down_is_retried_with_backoff(
-    clean: Engine, relay: tuple[MailRelay, _Inbox]
+    clean: Engine, relay: tuple[MailRelay, Inbox]
 ) -> None:
     smtp, inbox = relay
     down = MailRelay(host="127.0.0.1", port=_free_port(), backoff_base_s=60, timeout_s=2)
@@ -110,7 +99,7 @@ def test_without_a_relay_mail_waits(clean: Engine) -> None:
 
 
 def test_a_header_injection_in_the_subject_is_flattened(
-    clean: Engine, relay: tuple[MailRelay, _Inbox]
+    clean: Engine, relay: tuple[MailRelay, Inbox]
 ) -> None:
     smtp, inbox = relay
     _queue(clean, ("pi@example.org", "Hello\r\nBcc: victim@example.org", None))

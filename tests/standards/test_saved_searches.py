@@ -11,8 +11,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -29,18 +27,10 @@ from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
 from tests.archive_center.conftest import NOW, database_url, make_settings  # noqa: F401
 from tests.conftest import SAMPLES
+from tests.mail_relay import Inbox
 from web.deps import get_now
 
 BASE = "http://testserver"
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content))
-        return "250 OK"
 
 
 @dataclass
@@ -71,8 +61,8 @@ def _hook_handler(hooks: Hooks) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture(scope="module")
-def relay() -> Iterator[tuple[MailRelay, _Inbox]]:
-    inbox = _Inbox()
+def relay() -> Iterator[tuple[MailRelay, Inbox]]:
+    inbox = Inbox()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -158,7 +148,7 @@ def _check(center: Center, at: datetime) -> int:
 
 
 def test_saved_search_mails_once_per_new_match_and_lifted_embargo(
-    center: Center, relay: tuple[MailRelay, _Inbox]
+    center: Center, relay: tuple[MailRelay, Inbox]
 ) -> None:
     mail, inbox = relay
     inbox.messages.clear()  # the relay serves both databases' runs
@@ -246,7 +236,7 @@ def test_saved_searches_are_their_owner_s(center: Center) -> None:
     assert deleted.status_code == 204
 
 
-def test_following_one_dataset_s_embargo(center: Center, relay: tuple[MailRelay, _Inbox]) -> None:
+def test_following_one_dataset_s_embargo(center: Center, relay: tuple[MailRelay, Inbox]) -> None:
     mail, inbox = relay
     inbox.messages.clear()
     release = NOW + timedelta(days=20)

@@ -12,8 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,24 +28,11 @@ from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from tests.conftest import SAMPLES
+from tests.mail_relay import Inbox
 from web.settings import Settings
 
 T = TypeVar("T")
 PI_MAIL = "ramanathan@ucsd.example"
-
-
-class Inbox:
-    """The relay: every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
 
 
 @dataclass
