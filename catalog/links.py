@@ -28,3 +28,7 @@ class ResourceLinks(Protocol):
     def product(self, product_id: int, view: ProductView) -> str:
         """A product's file or thumbnail."""
         ...
+
+    def certificate(self, calibration_id: int) -> str:
+        """A calibration's certificate file."""
+        ...

@@ -93,7 +93,9 @@ class InstrumentComponent(Base):
 
 
 class Calibration(Base):
-    """A calibration: its parameters, validity period and certificate (by SHA-256)."""
+    """A calibration: its parameters, validity period and certificate (by SHA-256; the file
+    is archived by `catalog.certificates`). `origin_ref` is a mirrored calibration's id at its
+    origin (where its certificate is fetched)."""
 
     __tablename__ = "calibrations"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +107,7 @@ class Calibration(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     certificate_name: Mapped[str] = mapped_column(String(255), default="")
     certificate_sha256: Mapped[str | None] = mapped_column(String(64))
+    origin_ref: Mapped[int | None] = mapped_column(Integer)
 
 
 class Deployment(Base):

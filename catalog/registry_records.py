@@ -98,7 +98,7 @@ def instrument_payload(session: Session, instrument: Instrument) -> dict[str, An
         "description": instrument.description, "created_at": _iso(instrument.created_at),
         "components": [{"name": c.name, "serial": c.serial} for c in components],
         "calibrations": [
-            {"valid_from": _iso(c.valid_from), "valid_to": _iso(c.valid_to),
+            {"id": c.id, "valid_from": _iso(c.valid_from), "valid_to": _iso(c.valid_to),
              "parameters": c.parameters, "certificate_name": c.certificate_name,
              "certificate_sha256": c.certificate_sha256}
             for c in calibrations

@@ -101,10 +101,13 @@ def _calibration(c: dict[str, Any]) -> dict[str, Any]:
         raise PeerProtocolError("bad parameters of a calibration")
     if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
         raise PeerProtocolError("bad certificate_sha256 of a calibration")
+    ref = c.get("id")  # its id at the origin, where its certificate is fetched
+    if ref is not None and (isinstance(ref, bool) or not isinstance(ref, int) or not 0 < ref < 2**31):
+        raise PeerProtocolError("bad id of a calibration")
     return {
         "valid_from": _time(c, "valid_from"), "valid_to": _time(c, "valid_to", required=False),
         "parameters": parameters, "certificate_name": _text(c, "certificate_name", 255),
-        "certificate_sha256": sha,
+        "certificate_sha256": sha, "origin_ref": ref,
     }  # fmt: skip
 
 

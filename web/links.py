@@ -30,6 +30,10 @@ class ApiLinks:
         """A product's file or thumbnail."""
         return f"{API_PREFIX}/products/{product_id}/{view}"
 
+    def certificate(self, calibration_id: int) -> str:
+        """A calibration's certificate file."""
+        return f"{API_PREFIX}/calibrations/{calibration_id}/certificate"
+
     def orders(self) -> str:
         """Where orders are placed."""
         return f"{API_PREFIX}/orders"

@@ -1,18 +1,24 @@
 """The instrument registry: `/instruments`, `/platforms`, `/stations` (read by anyone,
-written by staff) and the QC configurations of an instrument's variables (staff).
+written by staff), calibration certificate files (uploaded by staff, read by anyone) and the
+QC configurations of an instrument's variables (staff).
 
 The listings hold every center's entries, each naming its origin; a mirrored entry is
 edited at its origin only (409 naming it, `catalog.registry_records`)."""
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from archive_center.routers.query import as_utc
+from catalog.certificates import find_certificate, store_certificate
+from catalog.downloads import content_disposition
 from catalog.qc import set_qc_config
 from catalog.registry import (
     InstrumentInput,
@@ -34,8 +40,19 @@ from catalog.registry import (
 )
 from catalog.registry_models import Place
 from catalog.registry_records import edited
-from web.deps import NowDep, SessionDep, StaffDep, forbid_unknown_query
+from submissions.staging import Stager
+from web.deps import (
+    NowDep,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+    StaffDep,
+    StoreDep,
+    forbid_unknown_query,
+)
+from web.links import API_LINKS
 from web.params import RowId
+from web.responses import cache_headers
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -249,3 +266,78 @@ def put_qc_config(
         "instrument_id": instrument_id, "variable": config.variable_key,
         "version": config.version, "tests": config.tests,
     }  # fmt: skip
+
+
+CERTIFICATE_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _disposition_name(header: str) -> str:
+    """The `filename` of a Content-Disposition header, or ""."""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename":
+            return value.strip().strip('"')
+    return ""
+
+
+@router.put(
+    "/calibrations/{calibration_id}/certificate",
+    responses={**ERRORS, 400: {"description": "An empty file"}, 413: {"description": "Over the size limit"}},
+    openapi_extra=CERTIFICATE_DOC,
+    dependencies=[forbid_unknown_query("name")],
+)
+async def put_certificate(
+    calibration_id: RowId,
+    request: Request,
+    session: SessionDep,
+    sessions: SessionFactoryDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    staff: StaffDep,
+    now: NowDep,
+    name: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+) -> dict[str, Any]:
+    """Staff: upload a local calibration's certificate file (the body; its name from `name`
+    or the Content-Disposition). A SHA-256 declared before must match (else 409)."""
+    session.commit()  # sign-in is settled: hold no connection while the body streams
+    given = name or _disposition_name(request.headers.get("content-disposition", ""))
+    with Stager(store, settings.max_upload_bytes) as stager:
+        async for chunk in request.stream():
+            stager.write(chunk)
+        staged = stager.finish()
+
+    def record() -> dict[str, Any]:
+        try:
+            with sessions() as own, own.begin():
+                cal = store_certificate(
+                    own, store, calibration_id, staged=staged.path, sha256=staged.sha256,
+                    name=given[-255:], actor=staff, now=now,
+                )  # fmt: skip
+                return instrument_details(own, get_instrument(own, cal.instrument_id))
+        finally:
+            staged.path.unlink(missing_ok=True)
+
+    return await run_in_threadpool(record)
+
+
+@router.get(
+    "/calibrations/{calibration_id}/certificate",
+    response_class=FileResponse,
+    responses={307: {"description": "Mirrored: the file at its origin"},
+               404: {"description": "No such calibration or no certificate file"}},
+    dependencies=[forbid_unknown_query()],
+)  # fmt: skip
+def get_certificate(calibration_id: RowId, session: SessionDep, store: StoreDep) -> Response:
+    """A calibration's certificate file (public, like the registry; a mirrored one's: a
+    redirect to its origin)."""
+    found = find_certificate(session, store, calibration_id, API_LINKS)
+    if found.redirect is not None:
+        return RedirectResponse(found.redirect, status_code=307, headers=cache_headers(False))
+    headers = {"Content-Disposition": content_disposition(found.name)} | cache_headers(True)
+    media = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    return FileResponse(found.path or "", media_type=media, headers=headers)
