@@ -211,7 +211,32 @@ def seed_matrix(app: FastAPI, tmp: Path) -> tuple[dict[str, str], dict[str, dict
     headers["peer"] = {}  # signed per request by MatrixNode.request
     headers["outsider"] = headers["admin"]  # on the public listener, credentials count for nothing
     _name_readers(app, ids)
+    _certify(app)
     return ids, headers
+
+
+def _certify(app: FastAPI) -> None:
+    """Calibration 1 with its certificate file, so its public GET answers with the file."""
+    from catalog.certificates import store_certificate
+    from catalog.registry import InstrumentInput, add_calibration, add_instrument
+    from submissions.staging import Stager
+
+    staff = Principal(username="seed", role=Role.STAFF)
+    store = app.state.store
+    with Stager(store, 1 << 20) as stager:
+        stager.write(b"%PDF-1.4 matrix certificate")
+        staged = stager.finish()
+    with app.state.session_factory() as session, session.begin():
+        instrument = add_instrument(session, InstrumentInput(name="matrix photometer"), NOW)
+        cal = add_calibration(
+            session, instrument.id, valid_from=NOW - timedelta(days=1), valid_to=None,
+            parameters={}, now=NOW,
+        )  # fmt: skip
+        session.flush()
+        store_certificate(
+            session, store, cal.id, staged=staged.path, sha256=staged.sha256, name="m.pdf",
+            actor=staff, now=NOW,
+        )  # fmt: skip
 
 
 def _name_readers(app: FastAPI, ids: dict[str, str]) -> None:
