@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.orm import Session
 
 from catalog.audit import record_event
@@ -67,9 +68,12 @@ def store_certificate(
     instrument = editable_instrument(session, cal.instrument_id)
     if staged.stat().st_size == 0:
         raise InvalidQueryError("the certificate file is empty")
-    before = {"certificate_name": cal.certificate_name, "certificate_sha256": cal.certificate_sha256}
+    before = {
+        "certificate_name": cal.certificate_name,
+        "certificate_sha256": cal.certificate_sha256,
+    }
     name = name or cal.certificate_name or DEFAULT_NAME
-    won = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Calibration)
         .where(
             Calibration.id == cal.id,
@@ -77,8 +81,8 @@ def store_certificate(
         )
         .values(certificate_name=name, certificate_sha256=sha256)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not won:
+    )
+    if not result.rowcount:
         session.refresh(cal)
         raise ConflictError(
             f"calibration {cal.id} declares a certificate with SHA-256 {cal.certificate_sha256}; "

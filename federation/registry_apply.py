@@ -102,7 +102,8 @@ def _calibration(c: dict[str, Any]) -> dict[str, Any]:
     if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
         raise PeerProtocolError("bad certificate_sha256 of a calibration")
     ref = c.get("id")  # its id at the origin, where its certificate is fetched
-    if ref is not None and (isinstance(ref, bool) or not isinstance(ref, int) or not 0 < ref < 2**31):
+    bad_ref = isinstance(ref, bool) or not isinstance(ref, int) or not 0 < ref < 2**31
+    if ref is not None and bad_ref:
         raise PeerProtocolError("bad id of a calibration")
     return {
         "valid_from": _time(c, "valid_from"), "valid_to": _time(c, "valid_to", required=False),

@@ -287,7 +287,11 @@ def _disposition_name(header: str) -> str:
 
 @router.put(
     "/calibrations/{calibration_id}/certificate",
-    responses={**ERRORS, 400: {"description": "An empty file"}, 413: {"description": "Over the size limit"}},
+    responses={
+        **ERRORS,
+        400: {"description": "An empty file"},
+        413: {"description": "Over the size limit"},
+    },
     openapi_extra=CERTIFICATE_DOC,
     dependencies=[forbid_unknown_query("name")],
 )

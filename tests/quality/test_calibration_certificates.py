@@ -85,10 +85,8 @@ def test_declared_sha256_must_match(node: Node, tokens: dict[str, str]) -> None:
     wrong = node.client.put(url, content=b"another file", headers=auth(tokens, "cert-staff"))
     assert wrong.status_code == 409 and declared in wrong.text
     assert node.client.get(url).status_code == 404
-    right = node.client.put(
-        url, content=b"the real certificate",
-        headers={**auth(tokens, "cert-staff"), "Content-Disposition": 'attachment; filename="c.txt"'},
-    )  # fmt: skip
+    named = {**auth(tokens, "cert-staff"), "Content-Disposition": 'attachment; filename="c.txt"'}
+    right = node.client.put(url, content=b"the real certificate", headers=named)
     assert right.status_code == 200, right.text
     assert right.json()["calibrations"][0]["certificate_name"] == "c.txt"
     assert node.client.get(url).content == b"the real certificate"
