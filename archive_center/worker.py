@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import threading
 import time
 from collections import deque
@@ -150,8 +151,24 @@ def _warm_up() -> None:
     formats.registry.available_writers()
 
 
+class DeriveError(Exception):
+    """A deriving process's failure as it reaches the node: the original exception's text.
+
+    The pool pickles what a child raises and unpickles it in the node; an exception that
+    does not survive that round trip (one whose `__init__` takes other arguments than its
+    `args`) would instead break the whole pool, as if the process had died, and every item
+    in hand would fail with it."""
+
+
 def _derive_in_child(item: Item, now: datetime) -> None:
-    derive_one(_CHILD["engine"], _CHILD["store"], item, now)
+    try:
+        derive_one(_CHILD["engine"], _CHILD["store"], item, now)
+    except Exception as error:
+        try:
+            pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes, just made)
+        except Exception:
+            raise DeriveError(f"{type(error).__name__}: {error}") from None
+        raise
 
 
 class DerivePool:

@@ -215,6 +215,9 @@ class InvalidFileError(FormatError):
         super().__init__(message)
         self.diagnostics = diagnostics
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable, so it crosses a process pool
+        return (type(self), (str(self), self.diagnostics))
+
 
 class WriteError(FormatError):
     """A writer could not represent the file in its format."""

@@ -859,8 +859,14 @@ def test_federation_routes_answer_signed_peers_only(matrix: MatrixNode, caller: 
         for index in range(len(STATES)):  # and mirrors never hold data
             assert data_canary(index) not in text, f"{where}: data in the federation feed"
     feed = matrix.request("peer", "GET", "/api/v1/federation/changes", "since=0&limit=1000")
-    shared = {c["public_id"] for c in feed.json()["changes"] if c["kind"] == "upsert"}
+    # Only dataset records: the registry (instruments, places) is public and travels too.
+    changes = feed.json()["changes"]
+    shared = {c["public_id"] for c in changes if c["kind"] == "upsert" and _is_dataset(c)}
     assert shared == {matrix.ids[s] for s in STATES if s not in ("private", "withdrawn")}
+
+
+def _is_dataset(change: dict[str, object]) -> bool:
+    return change.get("record_type", "dataset") == "dataset"
 
 
 @pytest.mark.parametrize("caller", CALLERS)
