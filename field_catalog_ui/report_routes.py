@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.errors import CatalogError, NotFoundError, RateLimitedError
-from catalog.expected import judge_all, tally
 from catalog.field_reports import (
     REPORT_KINDS,
     add_report,
@@ -82,15 +81,6 @@ def calendar_page(
     context = {"title": "Campaign calendar", "first": first, "last": last, "before": before,
                "after": after, "weeks": month_weeks(first, found)}  # fmt: skip
     return page.render("calendar.html", context)
-
-
-@router.get("/expected", response_class=HTMLResponse)
-def expected_page(page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
-    """What is still to come: every center's expected deliveries, received, late or waiting."""
-    judged = judge_all(session, now.date())
-    context = {"title": "Expected deliveries", "judged": judged,
-               "tally": sorted(tally(judged).items())}  # fmt: skip
-    return page.render("expected.html", context)
 
 
 @router.get("/reports/{kind}/new", response_class=HTMLResponse)

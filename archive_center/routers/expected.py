@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from catalog.expected import (
     withdraw_expected,
 )
 from web.deps import NowDep, SessionDep, SettingsDep, StaffDep, forbid_unknown_query
+from web.params import ExpectedId
 
 router = APIRouter(tags=["reports"])
 STAFF_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -26,9 +27,6 @@ STAFF_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such expected delivery"},
     409: {"description": "Recorded by another center: change it there"},
 }
-ExpectedId = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="an expected delivery's id")
-]
 
 
 class ExpectedWrite(BaseModel):

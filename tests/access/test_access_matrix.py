@@ -367,6 +367,13 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /reports": Row("listing"),
     "GET /calendar": Row("listing", query="month=1999-03"),
     "GET /expected": Row("public"),
+    # Staff forms of the expected deliveries page (tests/quality/test_expected_forms.py).
+    "GET /expected/{expected_id}/edit": Row("submission", path="/expected/unknown/edit"),
+    "POST /expected": Row("form", {"pi_name": "matrix", "did": "m-2"}),
+    "POST /expected/{expected_id}": Row("form", {"due": "2000-01-01"}, path="/expected/unknown"),
+    "POST /expected/{expected_id}/withdraw": Row(
+        "form", {"reason": "matrix"}, path="/expected/unknown/withdraw"
+    ),
     "GET /staff/mail": Row("staff_page"),
     "POST /staff/mail/{held_id}/release": Row(
         "form", {"username": "other"}, path="/staff/mail/unknown/release"
