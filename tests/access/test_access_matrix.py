@@ -172,6 +172,15 @@ ACCESS_MATRIX: dict[str, Row] = {
     ),
     "DELETE /api/v1/instruments/{instrument_id}": Row("staff", path="/api/v1/instruments/1"),
     "DELETE /api/v1/places/{place_id}": Row("staff", path="/api/v1/places/1"),
+    "PUT /api/v1/places/{place_id}": Row(
+        "staff", {"kind": "station", "name": "matrix"}, path="/api/v1/places/1"
+    ),
+    "DELETE /api/v1/instruments/{instrument_id}/calibrations/{calibration_id}": Row(
+        "staff", path="/api/v1/instruments/1/calibrations/1"
+    ),
+    "DELETE /api/v1/instruments/{instrument_id}/deployments/{deployment_id}": Row(
+        "staff", path="/api/v1/instruments/1/deployments/1"
+    ),
     # A certificate is registry metadata: public to read, staff to upload.
     "GET /api/v1/calibrations/{calibration_id}/certificate": Row(
         "public", path="/api/v1/calibrations/1/certificate"
