@@ -102,12 +102,13 @@ def place_form(
     return page.render("registry_place_form.html", context, status=status, csrf=True)
 
 
-def _typed(place: Place) -> dict[str, str]:
-    def shown(value: float | None) -> str:
-        return "" if value is None else f"{value:g}"
+def _shown(value: float | None) -> str:
+    return "" if value is None else str(value)
 
-    return {"kind": place.kind, "name": place.name, "latitude": shown(place.latitude),
-            "longitude": shown(place.longitude), "altitude": shown(place.altitude),
+
+def _typed(place: Place) -> dict[str, str]:
+    return {"kind": place.kind, "name": place.name, "latitude": _shown(place.latitude),
+            "longitude": _shown(place.longitude), "altitude": _shown(place.altitude),
             "description": place.description}  # fmt: skip
 
 
