@@ -172,6 +172,7 @@ def ui_routers() -> list[APIRouter]:
         home_signin_routes,
         job_routes,
         mail_routes,
+        registry_forms,
         registry_routes,
         report_routes,
         routes,
@@ -197,6 +198,7 @@ def ui_routers() -> list[APIRouter]:
         job_routes.router,
         mail_routes.router,
         registry_routes.router,
+        registry_forms.router,
         transfer_routes.router,
     ]
 

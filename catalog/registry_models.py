@@ -30,6 +30,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from catalog.model_base import Base, new_public_id
 
 PLACE_KINDS = ("platform", "station")
+POSITION_BOUNDS = {"latitude": (-90.0, 90.0), "longitude": (-180.0, 360.0),
+                   "altitude": (-12000.0, 100000.0)}  # fmt: skip
+"""A place's position, each coordinate's lowest and highest value (the API and the form)."""
 QC_TESTS = ("gross_range", "climatology", "spike", "rate_of_change", "flat_line", "gap")
 
 

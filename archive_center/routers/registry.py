@@ -38,7 +38,8 @@ from catalog.registry import (
     retire_instrument,
     same_serials,
 )
-from catalog.registry_models import Place
+from catalog.registry_edits import delete_calibration, delete_deployment, edit_place
+from catalog.registry_models import POSITION_BOUNDS, Place
 from catalog.registry_records import edited
 from submissions.staging import Stager
 from web.deps import (
@@ -72,9 +73,15 @@ class PlaceBody(BaseModel):
 
     kind: Literal["platform", "station"]
     name: str = Field(min_length=1, max_length=200)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=360)
-    altitude: float | None = Field(default=None, ge=-12000, le=100000)
+    latitude: float | None = Field(
+        default=None, ge=POSITION_BOUNDS["latitude"][0], le=POSITION_BOUNDS["latitude"][1]
+    )
+    longitude: float | None = Field(
+        default=None, ge=POSITION_BOUNDS["longitude"][0], le=POSITION_BOUNDS["longitude"][1]
+    )
+    altitude: float | None = Field(
+        default=None, ge=POSITION_BOUNDS["altitude"][0], le=POSITION_BOUNDS["altitude"][1]
+    )
     description: str = Field(default="", max_length=4000)
 
 
@@ -189,6 +196,16 @@ def delete_place_route(place_id: RowId, session: SessionDep, staff: StaffDep, no
     delete_place(session, place_id, actor=staff, now=now)
 
 
+@router.put("/places/{place_id}", responses=ERRORS, dependencies=[forbid_unknown_query()])
+def put_place(
+    place_id: RowId, body: PlaceBody, session: SessionDep, staff: StaffDep, now: NowDep
+) -> dict[str, Any]:
+    """Staff: change a local platform's or station's kind, name, position and description
+    (audited; its peers follow)."""
+    spec = PlaceInput(**body.model_dump())
+    return _place(session, edit_place(session, place_id, spec, actor=staff, now=now))
+
+
 @router.get("/platforms", dependencies=[forbid_unknown_query()])
 def get_platforms(session: SessionDep) -> list[dict[str, Any]]:
     """Every center's registered platforms with their origin and position."""
@@ -242,6 +259,35 @@ def post_deployment(
     start, stop = _utc(body.start), as_utc(body.stop)
     add_deployment(session, instrument_id, body.place_id, start, stop, now)
     return instrument_details(session, get_instrument(session, instrument_id))
+
+
+@router.delete(
+    "/instruments/{instrument_id}/calibrations/{calibration_id}",
+    status_code=204,
+    responses=ERRORS,
+    dependencies=[forbid_unknown_query()],
+)
+def delete_calibration_route(
+    instrument_id: RowId, calibration_id: RowId, session: SessionDep, staff: StaffDep,
+    now: NowDep,
+) -> None:  # fmt: skip
+    """Staff: remove one calibration of a local instrument (audited; its peers drop it)."""
+    delete_calibration(session, instrument_id, calibration_id, actor=staff, now=now)
+
+
+@router.delete(
+    "/instruments/{instrument_id}/deployments/{deployment_id}",
+    status_code=204,
+    responses=ERRORS,
+    dependencies=[forbid_unknown_query()],
+)
+def delete_deployment_route(
+    instrument_id: RowId, deployment_id: RowId, session: SessionDep, staff: StaffDep,
+    now: NowDep,
+) -> None:  # fmt: skip
+    """Staff: remove one deployment of a local instrument (audited; its peers drop it); the
+    datasets it linked are linked again by the automatic rule."""
+    delete_deployment(session, instrument_id, deployment_id, actor=staff, now=now)
 
 
 @router.put(

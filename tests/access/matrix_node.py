@@ -216,9 +216,16 @@ def seed_matrix(app: FastAPI, tmp: Path) -> tuple[dict[str, str], dict[str, dict
 
 
 def _certify(app: FastAPI) -> None:
-    """Calibration 1 with its certificate file, so its public GET answers with the file."""
+    """Calibration 1 with its certificate file, so its public GET answers with the file;
+    station 1, so its staff edit page answers."""
     from catalog.certificates import store_certificate
-    from catalog.registry import InstrumentInput, add_calibration, add_instrument
+    from catalog.registry import (
+        InstrumentInput,
+        PlaceInput,
+        add_calibration,
+        add_instrument,
+        add_place,
+    )
     from submissions.staging import Stager
 
     staff = Principal(username="seed", role=Role.STAFF)
@@ -227,6 +234,7 @@ def _certify(app: FastAPI) -> None:
         stager.write(b"%PDF-1.4 matrix certificate")
         staged = stager.finish()
     with app.state.session_factory() as session, session.begin():
+        add_place(session, PlaceInput(kind="station", name="matrix station"), NOW)
         instrument = add_instrument(session, InstrumentInput(name="matrix photometer"), NOW)
         cal = add_calibration(
             session, instrument.id, valid_from=NOW - timedelta(days=1), valid_to=None,

@@ -172,6 +172,15 @@ ACCESS_MATRIX: dict[str, Row] = {
     ),
     "DELETE /api/v1/instruments/{instrument_id}": Row("staff", path="/api/v1/instruments/1"),
     "DELETE /api/v1/places/{place_id}": Row("staff", path="/api/v1/places/1"),
+    "PUT /api/v1/places/{place_id}": Row(
+        "staff", {"kind": "station", "name": "matrix"}, path="/api/v1/places/1"
+    ),
+    "DELETE /api/v1/instruments/{instrument_id}/calibrations/{calibration_id}": Row(
+        "staff", path="/api/v1/instruments/1/calibrations/1"
+    ),
+    "DELETE /api/v1/instruments/{instrument_id}/deployments/{deployment_id}": Row(
+        "staff", path="/api/v1/instruments/1/deployments/1"
+    ),
     # A certificate is registry metadata: public to read, staff to upload.
     "GET /api/v1/calibrations/{calibration_id}/certificate": Row(
         "public", path="/api/v1/calibrations/1/certificate"
@@ -323,6 +332,20 @@ ACCESS_MATRIX: dict[str, Row] = {
     "POST /datasets/{public_id}/access": Row("form", {"state": "open", "reason": "matrix"}),
     "GET /federation": Row("public"),
     "GET /registry": Row("public"),
+    # The registry's staff forms (tests/quality/test_registry_edits.py); station 1 is seeded.
+    "GET /registry/places/{place_id}/edit": Row("staff_page", path="/registry/places/1/edit"),
+    "POST /registry/places/{place_id}": Row(
+        "form", {"kind": "station", "name": "matrix"}, path="/registry/places/1"
+    ),
+    "POST /registry/instruments/{instrument_id}/calibrations/{calibration_id}/delete": Row(
+        "form", path="/registry/instruments/1/calibrations/1/delete"
+    ),
+    "POST /registry/instruments/{instrument_id}/deployments/{deployment_id}/delete": Row(
+        "form", path="/registry/instruments/1/deployments/1/delete"
+    ),
+    "POST /registry/calibrations/{calibration_id}/certificate": Row(
+        "form", path="/registry/calibrations/1/certificate"
+    ),
     "GET /overlay": Row("public", query="d=AAAAAAAAAAAAAAAA:O3"),
     "GET /collocate": Row("public", query="dataset=AAAAAAAAAAAAAAAA"),
     "GET /signin": Row("public"),

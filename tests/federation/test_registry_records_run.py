@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from catalog.models import Change
+from catalog.models import AuditEvent, Change
 from tests.federation.cluster import Node, change, eventually, publish
 from tests.federation.test_field_records_run import CONVERGE_S, staff_token
 
@@ -175,3 +175,128 @@ def test_calibrations_posted_at_once_each_raise_the_version(cluster: dict[str, N
     mirrored = eventually(lambda: held(npl, pid, 1 + recorded), timeout=30)
     names = sorted(c["certificate_name"] for c in mirrored["calibrations"])
     assert len(names) == len(set(names)) == recorded
+
+
+def test_removed_parts_and_edited_places_reach_the_peers(cluster: dict[str, Node]) -> None:
+    """One calibration and one deployment removed, a station renamed and moved: audited, the
+    origin version raised, the peers follow within the usual convergence; a peer's copy is
+    read-only (409) and a wrong pair is a 404."""
+    joss, npl, lmd = cluster["JOSS"], cluster["NPL"], cluster["LMD"]
+    staff = staff_token(joss, "staff-registry-edits")
+    station = post(joss, "/places", {**STATION, "name": "Hanimaadhoo Mast"}, staff).json()
+    made = post(joss, "/instruments", {"name": "Edited nephelometer"}, staff)
+    iid, pid = made.json()["id"], made.json()["public_id"]
+    for year in (1998, 1999):
+        period = {"valid_from": f"{year}-01-01T00:00:00Z", "valid_to": f"{year}-12-31T00:00:00Z"}
+        body = {**CALIBRATION, **period, "certificate_name": f"cal-{year}.pdf"}
+        assert post(joss, f"/instruments/{iid}/calibrations", body, staff).status_code == 201
+    deploy = {"place_id": station["id"], "start": "1999-01-01T00:00:00Z"}
+    details = post(joss, f"/instruments/{iid}/deployments", deploy, staff).json()
+    assert details["origin_version"] == 4
+    (dep,) = details["deployments"]
+    first, second = details["calibrations"]
+    for node in (npl, lmd):
+        eventually(lambda n=node: held(n, pid, 4), timeout=15)
+
+    url = f"{joss.url}/api/v1/instruments/{iid}"
+    gone = httpx.delete(f"{url}/calibrations/{first['id']}", headers=staff)
+    assert gone.status_code == 204, gone.text
+    assert httpx.delete(f"{url}/calibrations/{first['id']}", headers=staff).status_code == 404
+    other = post(joss, "/instruments", {"name": "Another nephelometer"}, staff).json()
+    wrong_pair = f"{joss.url}/api/v1/instruments/{other['id']}/deployments/{dep['id']}"
+    assert httpx.delete(wrong_pair, headers=staff).status_code == 404
+    assert httpx.delete(f"{url}/deployments/{dep['id']}", headers=staff).status_code == 204
+    moved = {**STATION, "name": "Hanimaadhoo Observatory", "latitude": 6.78, "altitude": 2.0}
+    renamed = httpx.put(f"{joss.url}/api/v1/places/{station['id']}", json=moved, headers=staff)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["origin_version"] == 2 and renamed.json()["latitude"] == 6.78
+
+    started = time.monotonic()
+    for node in (npl, lmd):
+        copy = eventually(lambda n=node: held(n, pid, 6), timeout=15)
+        assert [c["certificate_name"] for c in copy["calibrations"]] == [second["certificate_name"]]
+        assert copy["deployments"] == []
+        place = eventually(
+            lambda n=node: (
+                (p := stations_at(n).get(station["public_id"])) and p["origin_version"] == 2 and p
+            ),
+            timeout=15,
+        )
+        assert place["name"] == "Hanimaadhoo Observatory" and place["latitude"] == 6.78
+    assert time.monotonic() - started < CONVERGE_S * 4
+
+    with joss.session() as session:
+        actions = [
+            e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()))
+        ][:3]
+    assert actions == ["place.edit", "deployment.delete", "calibration.delete"]
+
+    npl_staff = staff_token(npl, "staff-registry-edits")
+    copy_id = instruments_at(npl)[pid]["id"]
+    (kept,) = instruments_at(npl)[pid]["calibrations"]
+    npl_place = stations_at(npl)[station["public_id"]]["id"]
+    refusals = [
+        httpx.delete(f"{npl.url}/api/v1/instruments/{copy_id}/calibrations/{kept['id']}",
+                     headers=npl_staff),
+        httpx.put(f"{npl.url}/api/v1/places/{npl_place}", json=moved, headers=npl_staff),
+    ]  # fmt: skip
+    for refused in refusals:
+        assert refused.status_code == 409, refused.text
+        assert "mirrored from center JOSS" in refused.text
+    assert held(npl, pid, 6) is not None
+
+
+def test_many_clients_remove_and_rename_at_once(cluster: dict[str, Node]) -> None:
+    """Twelve clients remove twelve calibrations at once, eight race to remove one
+    deployment, twelve rename one platform: each removal happens once (the racers' others are
+    404s), each write raises the origin version once, and the peers end where the origin is."""
+    joss, npl = cluster["JOSS"], cluster["NPL"]
+    staff = staff_token(joss, "staff-registry-crowd")
+    made = post(joss, "/instruments", {"name": "Crowded photometer"}, staff).json()
+    iid, pid = made["id"], made["public_id"]
+    platform = post(joss, "/places", {"kind": "platform", "name": "Crowd ship"}, staff).json()
+    for i in range(12):
+        body = {**CALIBRATION, "certificate_name": f"crowd-{i}.pdf"}
+        assert post(joss, f"/instruments/{iid}/calibrations", body, staff).status_code == 201
+    deploy = {"place_id": platform["id"], "start": "1999-01-01T00:00:00Z"}
+    details = post(joss, f"/instruments/{iid}/deployments", deploy, staff).json()
+    (dep,) = details["deployments"]
+    url = f"{joss.url}/api/v1/instruments/{iid}"
+
+    def send(request: tuple[str, str, dict[str, Any] | None]) -> int:
+        method, target, body = request
+        for _ in range(20):  # an overloaded node answers 503 with Retry-After: try again
+            answer = httpx.request(method, target, json=body, headers=staff, timeout=60)
+            if answer.status_code != 503:
+                return answer.status_code
+            time.sleep(float(answer.headers["retry-after"]))
+        raise AssertionError(f"{method} {target} stayed busy")
+
+    requests: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("DELETE", f"{url}/calibrations/{c['id']}", None) for c in details["calibrations"]
+    ]
+    requests += [("DELETE", f"{url}/deployments/{dep['id']}", None)] * 8
+    requests += [
+        ("PUT", f"{joss.url}/api/v1/places/{platform['id']}",
+         {"kind": "platform", "name": f"Crowd ship {i}"})
+        for i in range(12)
+    ]  # fmt: skip
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(send, requests))
+    assert statuses[:12] == [204] * 12
+    assert sorted(statuses[12:20]) == [204] + [404] * 7
+    assert statuses[20:] == [200] * 12
+    final = instruments_at(joss)[pid]
+    assert final["calibrations"] == [] and final["deployments"] == []
+    assert final["origin_version"] == 1 + 12 + 1 + 12 + 1
+    ship = {p["public_id"]: p for p in joss.get("/platforms").json()}[platform["public_id"]]
+    assert ship["origin_version"] == 13
+
+    mirrored = eventually(lambda: held(npl, pid, final["origin_version"]), timeout=30)
+    assert mirrored["calibrations"] == [] and mirrored["deployments"] == []
+    at_npl = eventually(
+        lambda: (p := {q["public_id"]: q for q in npl.get("/platforms").json()}.get(
+            platform["public_id"])) and p["origin_version"] == 13 and p,
+        timeout=30,
+    )  # fmt: skip
+    assert at_npl["name"] == ship["name"]

@@ -50,7 +50,8 @@ def pages(ids: dict[str, str]) -> dict[str | None, list[tuple[str, int]]]:
     signed_in = ["/upload", "/submissions", "/jobs", "/jobs/new", "/account",
                  "/reports/daily/new", "/reports/status/new"]  # fmt: skip
     staff = ["/staff/embargoes", "/staff/rejected", "/staff/users", "/staff/streams",
-             "/staff/mail", "/transfers", "/transfers/new"]  # fmt: skip
+             "/staff/mail", "/transfers", "/transfers/new",
+             f"/registry/places/{ids['place']}/edit"]  # fmt: skip
     ok = [(p, 200) for p in public] + [
         ("/search?platform=KCO&west=1", 400),
         ("/datasets/nope", 404),
@@ -68,7 +69,31 @@ def pair(
 ) -> Iterator[tuple[dict[str, Node], dict[str, str]]]:
     embargoed = frozenset({EMBARGOED})
     with portal_pair(tmp_path_factory.mktemp("every-page"), HELD, embargoed) as running:
+        running[1]["place"] = str(seed_registry(running[0]["JOSS"]))
         yield running
+
+
+def seed_registry(node: Node) -> int:
+    """A station and an instrument calibrated and deployed there, so staff see the registry
+    page's forms; the station's id."""
+    from datetime import UTC, datetime
+
+    from catalog.registry import (
+        InstrumentInput,
+        PlaceInput,
+        add_calibration,
+        add_deployment,
+        add_instrument,
+        add_place,
+    )
+
+    now, start = datetime.now(UTC), datetime(1999, 1, 1, tzinfo=UTC)
+    with node.session() as session, session.begin():
+        place = add_place(session, PlaceInput(kind="station", name="Page Mast"), now)
+        tool = add_instrument(session, InstrumentInput(name="Page photometer"), now)
+        add_calibration(session, tool.id, valid_from=start, valid_to=None, parameters={}, now=now)
+        add_deployment(session, tool.id, place.id, start, None, now)
+        return place.id
 
 
 @pytest.fixture(scope="module")
