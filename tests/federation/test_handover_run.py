@@ -39,13 +39,14 @@ RECORDS = 30
 SIZE = 200_000
 
 
-def publish_with_bytes(node: Node, count: int, size: int) -> dict[str, str]:
-    """Datasets at `node` whose originals are real files in its archive: public id -> SHA-256."""
+def publish_with_bytes(node: Node, sizes: list[int]) -> dict[str, str]:
+    """Datasets at `node` whose originals are real files of these sizes in its archive:
+    public id -> SHA-256."""
     store = ArchiveStore(node.root)
     made: dict[str, str] = {}
     now = datetime.now(UTC)
     with make_session_factory(node.engine)() as session, session.begin():
-        for i in range(count):
+        for i, size in enumerate(sizes):
             with tempfile.NamedTemporaryFile(dir=node.root, delete=False) as out:
                 out.write(os.urandom(size))
             sha256, _ = store.put_original(Path(out.name))
@@ -108,7 +109,7 @@ def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
 
 def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     joss, npl, lmd = trio["JOSS"], trio["NPL"], trio["LMD"]
-    originals = publish_with_bytes(joss, RECORDS, SIZE)
+    originals = publish_with_bytes(joss, [SIZE] * RECORDS)
     derived = add_derived(joss, list(originals)[:4])
     damaged = list(derived)[-1]
     staff = staff_token(joss, "staff-handover")
