@@ -85,6 +85,18 @@ def campaign_sizes(total: int, seed: int = 16) -> list[int]:
     return sizes
 
 
+def settled(store: ArchiveStore) -> list[Path]:
+    """The derived files, once the worker has stopped adding any (the same list twice, a
+    second apart)."""
+    before: list[Path] = []
+    while True:
+        now = sorted(p for p in store.derived_dir.rglob("*") if p.is_file())
+        if now and now == before:
+            return now
+        before = now
+        time.sleep(1.0)
+
+
 def raw_copy(sources: list[Path], target: Path) -> float:
     """Seconds to copy these files to another folder, each fsynced (the baseline)."""
     target.mkdir(parents=True, exist_ok=True)
@@ -118,8 +130,8 @@ def handover(tmp: Path, total_mb: int, **timings: float) -> dict[str, float]:
         # hand-over trying to derive from the synthetic originals.
         add_derived(joss, list(originals), damage_last=False)
         store = ArchiveStore(joss.root)
-        files = [store.original_path(sha) for sha in originals.values()]
-        files += sorted(p for p in store.derived_dir.rglob("*") if p.is_file())
+        derived = settled(store)  # JOSS's worker has run QC: it does nothing during the run
+        files = [store.original_path(sha) for sha in originals.values()] + derived
         total = sum(p.stat().st_size for p in files)
         copy_s = raw_copy(files, tmp / "copy")
         started = fieldcat("handover", "--to", "NPL", "--config", str(joss.config))
