@@ -53,12 +53,24 @@ def _entry(store: ArchiveStore, path: Path, sha256: str | None = None) -> dict[s
             "sha256": sha256 or file_sha256(path), "size": path.stat().st_size}  # fmt: skip
 
 
+def qc_results(session: Session, datasets: list[Dataset]) -> dict[int, list[QcResult]]:
+    """The QC results of these datasets' current versions, by version id (a query per 500
+    versions, not one per dataset)."""
+    ids = [v.id for d in datasets for v in d.versions if v.is_current]
+    found: dict[int, list[QcResult]] = {}
+    for start in range(0, len(ids), 500):
+        query = select(QcResult).where(QcResult.version_id.in_(ids[start : start + 500]))
+        for result in session.scalars(query.order_by(QcResult.id)):
+            found.setdefault(result.version_id, []).append(result)
+    return found
+
+
 def derived_entries(
-    session: Session, store: ArchiveStore, dataset: Dataset
+    store: ArchiveStore, dataset: Dataset, qc: dict[int, list[QcResult]]
 ) -> list[dict[str, Any]]:
     """The derived files of a dataset's current version, as the manifest lists them: the
-    recorded ones with their format (and QC results), the cached ones (further plot pages,
-    the pages' listing) without."""
+    recorded ones with their format (and QC results, from `qc_results`), the cached ones
+    (further plot pages, the pages' listing) without."""
     current = next((v for v in dataset.versions if v.is_current), None)
     if current is None:
         return []
@@ -72,7 +84,7 @@ def derived_entries(
             entry["format"] = derived.format
             entry["qc"] = [
                 {"variable": r.variable, "counts": r.counts, "stretches": r.stretches}
-                for r in session.scalars(select(QcResult).where(QcResult.version_id == current.id))
+                for r in qc.get(current.id, [])
             ] if derived.format == "qc" else []  # fmt: skip
         entries.append(entry)
     return entries

@@ -49,7 +49,7 @@ from federation.handover_transfer import (
 from federation.peers import get_peer, signing_key
 
 logger = logging.getLogger(__name__)
-PARALLEL = 4
+PARALLEL = 8
 """Files in flight at once: enough to overlap one transfer's round trip and fsync with the
 others' bytes on a small machine (two cores), no more (each holds a 4 MiB buffer)."""
 GROUP_RECORDS = 200
