@@ -9,6 +9,9 @@ verified bytes are put there); records already this center's own are not importe
 (nor their derived files fetched); the closing center's completion is idempotent. So after a
 kill -9 on either side, the next run finishes what is left, with nothing lost or doubled.
 
+Large files come one to a request, small ones in bundles of many (`BUNDLE_FILE_MAX`,
+`BUNDLE_BYTES`), all over a few kept-alive connections.
+
 The pool's size: `PARALLEL` transfers, which hold no database connection (they check the
 bytes against the manifest in memory); the import holds one connection of the worker's
 engine at a time, so a hand-over needs one pooled connection whatever `PARALLEL` is.
@@ -50,8 +53,9 @@ from federation.peers import get_peer, signing_key
 
 logger = logging.getLogger(__name__)
 PARALLEL = 8
-"""Files in flight at once: enough to overlap one transfer's round trip and fsync with the
-others' bytes on a small machine (two cores), no more (each holds a 4 MiB buffer)."""
+"""Requests in flight at once (a large file, or a bundle of small ones): enough to overlap
+one transfer's round trip and fsyncs with the others' bytes on a small machine (two cores),
+no more (each holds a 4 MiB buffer)."""
 GROUP_RECORDS = 200
 GROUP_BYTES = 32 * 1024 * 1024
 """A group of records is imported in one transaction as soon as its files have arrived: at
