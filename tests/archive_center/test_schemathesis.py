@@ -56,7 +56,7 @@ def test_every_operation_answers_within_its_schema(api_schema: tuple[Any, list[s
     # and its approval), submissions and products 6, reports 3, federation 4, CIDS 5 (navigation
     # and merges, each listed and posted; collocate), OPeNDAP 1, standard faces 18 (STAC 9,
     # OAI-PMH 2, Atom 2, DataCite and DOI 2, saved searches 3), registry (with calibration
-    # certificates), QC, levels, jobs and transfers 21, per-level access 1, field catalog 21
+    # certificates), QC, levels, jobs and transfers 21, per-level access 1, field catalog 22
     # (withdrawals, drops, mail and its held mail decisions, hand-over, expected with its edit
     # and withdrawal,
     # systems), portal 6 (suggestions, track, orders), shared access 13 (assertions,
