@@ -28,7 +28,7 @@ from catalog.audit import record_event
 from catalog.changes import log_datasets
 from catalog.federation_models import Handover, Peer
 from catalog.field_records import MODELS, FieldRecord, announce_many
-from catalog.handover_files import derived_entries, thumbnail_entry
+from catalog.handover_files import derived_entries, qc_results, thumbnail_entry
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Product, Report
 from catalog.registration import ensure_center
 from catalog.schemas import Principal, Role
@@ -120,14 +120,17 @@ def manifest(session: Session, store: ArchiveStore, local: str) -> dict[str, Any
     codes = {row.id: row.code for row in session.execute(select(Campaign.id, Campaign.code))}
     blobs: dict[str, int] = {}
     datasets = []
-    owned = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
-    for dataset in session.scalars(owned):
+    owned = session.scalars(
+        select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
+    ).all()
+    qc = qc_results(session, list(owned))
+    for dataset in owned:
         versions = [_row(v) for v in dataset.versions]
         blobs.update({v.sha256: v.size for v in dataset.versions})
         datasets.append({"row": _row(dataset), "campaign": codes[dataset.campaign_id],
                          "variables": [_row(v) for v in dataset.variables],
                          "versions": versions,
-                         "derived": derived_entries(session, store, dataset)})  # fmt: skip
+                         "derived": derived_entries(store, dataset, qc)})  # fmt: skip
     products = []
     query = select(Product).where(Product.center_code == local, Product.origin_ref.is_(None))
     for product in session.scalars(query):
