@@ -6,6 +6,7 @@ cannot be read becomes a message for the field, shown beside the form instead of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -157,7 +158,14 @@ class SearchLinks:
 
 
 def _pair(name: str, value: str) -> str:
-    return f"{quote_plus(name)}={quote_plus(value)}"  # as `urlencode` writes it
+    return f"{query_text(name)}={query_text(value)}"  # as `urlencode` writes it
+
+
+@functools.lru_cache(maxsize=4096)
+def query_text(text: str) -> str:
+    """`text` encoded for a query string (`quote_plus`), remembered: the same facet values,
+    field names and days come back on every page."""
+    return quote_plus(text)
 
 
 def search_url(values: Mapping[str, str], **changes: str | None) -> str:

@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,14 @@ from catalog.search import get_dataset_view
 from catalog.storage import ArchiveStore
 from catalog.submission_records import find_campaign
 from catalog.vouched import person
-from field_catalog_ui.forms import PAGE_SIZES, FormResult, SearchLinks, local_input, small_count
+from field_catalog_ui.forms import (
+    PAGE_SIZES,
+    FormResult,
+    SearchLinks,
+    local_input,
+    query_text,
+    small_count,
+)
 from field_catalog_ui.metadata import dataset_jsonld
 from submissions.service import dataset_products
 from web.links import API_LINKS
@@ -195,7 +201,7 @@ def _facets(links: SearchLinks, values: dict[str, str], result: SearchPage) -> l
         entries = []
         for c in counts:
             is_active = c.value.lower() == active
-            url = rest if is_active else f"{rest}{joiner}{name}={quote_plus(c.value)}"
+            url = rest if is_active else f"{rest}{joiner}{name}={query_text(c.value)}"
             label = labels.get(c.value, c.value)
             entries.append(FacetEntry(c.value, label, c.count, is_active, url))
         groups.append(FacetGroup(name, FACET_LABELS[name], entries))
