@@ -53,21 +53,29 @@ def valid_holder(holder: str | None) -> bool:
 
 def check_rate_limit(
     session: Session, *, client: str, target: str, now: datetime, policy: GrantPolicy
-) -> None:
-    """Record an attempt; `RateLimitedError` when the client used up its window on `target`."""
+) -> PasswordAttempt:
+    """Record an attempt; `RateLimitedError` when the client used up its window on `target`.
+
+    Only failed attempts count: the caller marks the returned attempt `succeeded` when the
+    password was right, so an office of colleagues behind one address signing in all day is
+    never locked out, while guessing still is after `max_attempts` wrong passwords.
+    """
     since = now - policy.window
     session.execute(delete(PasswordAttempt).where(PasswordAttempt.at <= since))
     query = select(func.count(), func.min(PasswordAttempt.at)).where(
         PasswordAttempt.client == client[:64],
         PasswordAttempt.target == target,
         PasswordAttempt.at > since,
+        PasswordAttempt.succeeded.is_(False),
     )
     count, oldest = session.execute(query).one()
     if count >= policy.max_attempts:
         retry = int((oldest + policy.window - now).total_seconds()) + 1 if oldest else 60
         raise RateLimitedError("too many password attempts; try again later", max(retry, 1))
-    session.add(PasswordAttempt(client=client[:64], target=target, at=now, succeeded=False))
+    attempt = PasswordAttempt(client=client[:64], target=target, at=now, succeeded=False)
+    session.add(attempt)
     session.flush()
+    return attempt
 
 
 def _issue(
@@ -113,9 +121,12 @@ def grant_dataset(
     dataset = session.scalar(select(Dataset).where(Dataset.public_id == public_id))
     if dataset is None or effective_state(dataset, now) is not AccessState.PASSWORD:
         raise NotFoundError(f"no password-protected dataset {public_id!r}")
-    check_rate_limit(session, client=client, target=f"dataset:{dataset.id}", now=now, policy=policy)
+    attempt = check_rate_limit(
+        session, client=client, target=f"dataset:{dataset.id}", now=now, policy=policy
+    )
     if not verify_password(dataset.password_hash, password):
         return None
+    attempt.succeeded = True
     return _issue(
         session, holder=holder, dataset_id=dataset.id, form_key=None, now=now, policy=policy
     )
@@ -156,11 +167,12 @@ def grant_form(
 ) -> IssuedGrant | None:
     """Exchange a form's password for a grant (None: wrong password; commit the attempt)."""
     row = session.get(FormPassword, form_key)
-    check_rate_limit(
+    attempt = check_rate_limit(
         session, client=client, target=f"form:{form_key}"[:100], now=now, policy=policy
     )
     if not verify_password(row.password_hash if row else None, password):
         return None
+    attempt.succeeded = True
     return _issue(
         session, holder=holder, dataset_id=None, form_key=form_key, now=now, policy=policy
     )

@@ -55,10 +55,11 @@ def sign_in(
     policy = grant_policy(access)
     with factory() as session, session.begin():
         target = f"user:{username.strip().lower()}"[:100]
-        check_rate_limit(session, client=client, target=target, now=now, policy=policy)
+        attempt = check_rate_limit(session, client=client, target=target, now=now, policy=policy)
         user = authenticate(session, username, password)
         signed: SignedIn | None = None
         if user is not None:
+            attempt.succeeded = True
             lifetime = timedelta(hours=access.session_hours)
             cookie = start_session(session, user, now=now, lifetime=lifetime)
             info = resolve_session(session, cookie, now=now, idle_timeout=lifetime)

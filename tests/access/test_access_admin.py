@@ -168,6 +168,26 @@ def test_sign_in_is_rate_limited(node: Node, callers: Callers, clock: list[objec
     node.client.cookies.clear()
 
 
+def test_right_passwords_never_use_up_the_window(
+    node: Node, callers: Callers, clock: list[object]
+) -> None:
+    """Colleagues behind one address sign in all day: only wrong passwords count."""
+    clock[0] = NOW + timedelta(hours=7)
+    limit = node.settings.access.password_attempts
+    right = {"username": "admin", "password": PASSWORD}
+    for _ in range(limit + 3):
+        assert node.client.post("/api/v1/auth/session", json=right).status_code == 200
+        node.client.cookies.clear()
+    wrong = {"username": "admin", "password": "wrong password"}
+    for _ in range(limit - 1):  # one short of the limit: still let in with the right one
+        assert node.client.post("/api/v1/auth/session", json=wrong).status_code == 401
+    assert node.client.post("/api/v1/auth/session", json=right).status_code == 200
+    node.client.cookies.clear()
+    assert node.client.post("/api/v1/auth/session", json=wrong).status_code == 401
+    assert node.client.post("/api/v1/auth/session", json=right).status_code == 429
+    node.client.cookies.clear()
+
+
 def test_cookie_session_write_needs_csrf(node: Node, callers: Callers) -> None:
     pid = node.ids[OPEN_SAMPLES[0]]
     signed = node.client.post(
