@@ -54,28 +54,28 @@ _RANKED, _BY_TIME = "r", "s"
 
 
 def _scores(session: Session, q: str, ids: list[int]) -> dict[int, float]:
-    """The relevance score (higher first) of each of the datasets `ids`: one statement over
-    the window's rows only."""
-    terms = query_terms(q)
-    if session.get_bind().dialect.name == "sqlite":
-        fts: ColumnElement[Any] = literal_column("datasets_fts")
-        query = select(FTS_TABLE.c.rowid, -func.bm25(fts, type_=Float)).where(
-            # `rowid + 0`: a filter, not a constraint of the FTS table, so the MATCH runs
-            # once (with `rowid IN` FTS5 runs it again for every id); bm25 is then computed
-            # for the window's rows only.
-            fts.op("MATCH")(fts5_query(terms)),
-            (FTS_TABLE.c.rowid + 0).in_(ids),
-        )
-    else:
-        text = " & ".join(f"({tsquery_text(alts)})" for alts in terms)
-        vector: ColumnElement[Any] = literal_column("datasets.search_vector")
-        score = func.ts_rank_cd(vector, func.to_tsquery(PG_CONFIG, text), type_=Float)
-        query = select(Dataset.id, score).where(Dataset.id.in_(ids))
+    """The `bm25` score (higher first) of each of the datasets `ids` (SQLite): one statement
+    over the window's rows only. PostgreSQL scores in the window's own statement."""
+    fts: ColumnElement[Any] = literal_column("datasets_fts")
+    query = select(FTS_TABLE.c.rowid, -func.bm25(fts, type_=Float)).where(
+        # `rowid + 0`: a filter, not a constraint of the FTS table, so the MATCH runs
+        # once (with `rowid IN` FTS5 runs it again for every id); bm25 is then computed
+        # for the window's rows only.
+        fts.op("MATCH")(fts5_query(query_terms(q))),
+        (FTS_TABLE.c.rowid + 0).in_(ids),
+    )
     return {int(i): float(score) for i, score in session.execute(query)}
 
 
-def _window(session: Session, clauses: list[ColumnElement[bool]]) -> list[Any]:
-    """Rows (`id`, `start`, `public_id`) of the `WINDOW` newest matches, newest first.
+def _pg_score(q: str, vector: ColumnElement[Any]) -> ColumnElement[float]:
+    """`ts_rank_cd` of `vector` against the query's words (AND of each word's alternatives)."""
+    text = " & ".join(f"({tsquery_text(alts)})" for alts in query_terms(q))
+    return func.ts_rank_cd(vector, func.to_tsquery(PG_CONFIG, text), type_=Float).label("score")
+
+
+def _window(session: Session, q: str, clauses: list[ColumnElement[bool]]) -> list[Any]:
+    """Rows (`id`, `start`, `public_id`, `score`) of the `WINDOW` newest matches, newest
+    first; `score` is None on SQLite (see `_scores`).
 
     By default the database walks its `start` index until `WINDOW` rows match, which costs
     about `WINDOW` / (share of rows matching) rows read: cheap for a broad word, the whole
@@ -83,22 +83,39 @@ def _window(session: Session, clauses: list[ColumnElement[bool]]) -> list[Any]:
     at a fixed 0.5% and so walks the index even then (16 s at 1,000,000 datasets). So on
     PostgreSQL, when the planner expects at most `FEW` matches, the matches are taken from
     the full-text and trigram indexes instead (bitmap scans only, at most `FEW` + 1 rows)
-    and sorted; if there are more than `FEW` after all, the walk is used."""
+    and sorted; if there are more than `FEW` after all, the walk is used. On PostgreSQL the
+    score is computed in the same statement, on the window's rows only (outside the
+    `LIMIT`ed subquery, which PostgreSQL does not flatten)."""
+    newest = (Dataset.start.desc(), Dataset.public_id.desc())
+    if session.get_bind().dialect.name != "postgresql":
+        matches = select(Dataset.id, Dataset.start, Dataset.public_id, literal(None).label("score"))
+        return list(session.execute(matches.where(*clauses).order_by(*newest).limit(WINDOW)))
     matches = select(Dataset.id, Dataset.start, Dataset.public_id).where(*clauses)
-    if session.get_bind().dialect.name == "postgresql" and _estimated_rows(session, matches) <= FEW:
+    if _estimated_rows(session, matches) <= FEW:
         found = matches.limit(FEW + 1).cte("found").prefix_with("MATERIALIZED")
         counted = select(func.count()).select_from(found).scalar_subquery().label("matched")
-        sorted_found = (
+        top = (
             select(found.c.id, found.c.start, found.c.public_id, counted)
             .order_by(found.c.start.desc(), found.c.public_id.desc())
             .limit(WINDOW)
+            .subquery("top")
         )
+        scored = (
+            select(top.c.id, top.c.start, top.c.public_id, top.c.matched,
+                   _pg_score(q, Dataset.search_vector))
+            .join_from(top, Dataset, Dataset.id == top.c.id)
+            .order_by(top.c.start.desc(), top.c.public_id.desc())
+        )  # fmt: skip
         with _bitmap_scans_only(session):
-            rows = list(session.execute(sorted_found))
+            rows = list(session.execute(scored))
         if not rows or rows[0].matched <= FEW:
             return rows
-    newest = (Dataset.start.desc(), Dataset.public_id.desc())
-    return list(session.execute(matches.order_by(*newest).limit(WINDOW)))
+    walked = matches.add_columns(Dataset.search_vector).order_by(*newest).limit(WINDOW)
+    inner = walked.subquery("walked")
+    scored_walk = select(
+        inner.c.id, inner.c.start, inner.c.public_id, _pg_score(q, inner.c.search_vector)
+    ).order_by(inner.c.start.desc(), inner.c.public_id.desc())
+    return list(session.execute(scored_walk))
 
 
 def _estimated_rows(session: Session, query: ClauseElement) -> float:
@@ -115,21 +132,20 @@ def _estimated_rows(session: Session, query: ClauseElement) -> float:
 @contextmanager
 def _bitmap_scans_only(session: Session) -> Iterator[None]:
     """Within the block, PostgreSQL reads tables through bitmap index scans only (the
-    settings are the transaction's and are put back afterwards)."""
+    settings are the transaction's and are put back afterwards).
+
+    One statement reads the settings and switches them off (a target list is evaluated
+    left to right, so each `current_setting` sees the value before its `set_config`),
+    one puts them back: two round trips, not three."""
     names = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
-    before = session.execute(
-        text(", ".join(f"current_setting('{n}')" for n in names).join(("SELECT ", "")))
-    ).one()
-    _set(session, dict.fromkeys(names, "off"))
+    reads = ", ".join(f"current_setting('{n}')" for n in names)
+    offs = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
+    before = session.execute(text(f"SELECT {reads}, {offs}")).one()[: len(names)]
     try:
         yield
     finally:
-        _set(session, dict(zip(names, before, strict=True)))
-
-
-def _set(session: Session, settings: dict[str, str]) -> None:
-    calls = ", ".join(f"set_config('{n}', :{n}, true)" for n in settings)
-    session.execute(text(f"SELECT {calls}"), settings)
+        calls = ", ".join(f"set_config('{n}', :{n}, true)" for n in names)
+        session.execute(text(f"SELECT {calls}"), dict(zip(names, before, strict=True)))
 
 
 def _loaded(session: Session, ids: list[int]) -> list[Dataset]:
@@ -169,8 +185,12 @@ def relevance_page(
     found: list[tuple[Dataset, str]] = []
     window: list[Any] = []
     if cursor is None or cursor[0] == _RANKED:
-        window = _window(session, clauses)
-        scores = _scores(session, params.q, [r.id for r in window])
+        window = _window(session, params.q, clauses)
+        scores = (
+            {r.id: float(r.score) for r in window}
+            if session.get_bind().dialect.name == "postgresql"
+            else _scores(session, params.q, [r.id for r in window])
+        )
         ranked = sorted(((scores.get(r.id, 0.0), r.public_id, r.id) for r in window), reverse=True)
         if cursor is not None:
             ranked = [r for r in ranked if (r[0], r[1]) < (cursor[1], cursor[2])]
