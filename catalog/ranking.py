@@ -22,6 +22,8 @@ A cursor says which part it is in: `r<score>` in the window, `s<start>` after it
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -29,7 +31,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Engine,
     Float,
+    SQLColumnExpression,
     func,
     literal,
     literal_column,
@@ -40,8 +44,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import ClauseElement
 
-from catalog.cursors import decode_cursor, encode_cursor
+from catalog.cursors import decode_cursor, encode_cursor, query_fingerprint
 from catalog.errors import InvalidQueryError
+from catalog.facet_cache import FacetCache
 from catalog.fulltext import FTS_TABLE, PG_CONFIG, fts5_query, query_terms, tsquery_text
 from catalog.models import Dataset
 from catalog.schemas import SearchParams
@@ -67,15 +72,17 @@ def _scores(session: Session, q: str, ids: list[int]) -> dict[int, float]:
     return {int(i): float(score) for i, score in session.execute(query)}
 
 
-def _pg_score(q: str, vector: ColumnElement[Any]) -> ColumnElement[float]:
+def _pg_score(q: str, vector: SQLColumnExpression[Any]) -> ColumnElement[float]:
     """`ts_rank_cd` of `vector` against the query's words (AND of each word's alternatives)."""
     text = " & ".join(f"({tsquery_text(alts)})" for alts in query_terms(q))
     return func.ts_rank_cd(vector, func.to_tsquery(PG_CONFIG, text), type_=Float).label("score")
 
 
-def _window(session: Session, q: str, clauses: list[ColumnElement[bool]]) -> list[Any]:
-    """Rows (`id`, `start`, `public_id`, `score`) of the `WINDOW` newest matches, newest
-    first; `score` is None on SQLite (see `_scores`).
+def _window(
+    session: Session, q: str, clauses: list[ColumnElement[bool]], estimate_key: tuple[str, ...]
+) -> list[Any]:
+    """Rows (`id`, `start`, `public_id`, and on PostgreSQL `score`) of the `WINDOW` newest
+    matches, newest first (SQLite scores them afterwards, `_scores`).
 
     By default the database walks its `start` index until `WINDOW` rows match, which costs
     about `WINDOW` / (share of rows matching) rows read: cheap for a broad word, the whole
@@ -88,10 +95,10 @@ def _window(session: Session, q: str, clauses: list[ColumnElement[bool]]) -> lis
     `LIMIT`ed subquery, which PostgreSQL does not flatten)."""
     newest = (Dataset.start.desc(), Dataset.public_id.desc())
     if session.get_bind().dialect.name != "postgresql":
-        matches = select(Dataset.id, Dataset.start, Dataset.public_id, literal(None).label("score"))
-        return list(session.execute(matches.where(*clauses).order_by(*newest).limit(WINDOW)))
+        lite = select(Dataset.id, Dataset.start, Dataset.public_id).where(*clauses)
+        return list(session.execute(lite.order_by(*newest).limit(WINDOW)))
     matches = select(Dataset.id, Dataset.start, Dataset.public_id).where(*clauses)
-    if _estimated_rows(session, matches) <= FEW:
+    if _estimated_rows(session, matches, estimate_key) <= FEW:
         found = matches.limit(FEW + 1).cte("found").prefix_with("MATERIALIZED")
         counted = select(func.count()).select_from(found).scalar_subquery().label("matched")
         top = (
@@ -118,15 +125,37 @@ def _window(session: Session, q: str, clauses: list[ColumnElement[bool]]) -> lis
     return list(session.execute(scored_walk))
 
 
-def _estimated_rows(session: Session, query: ClauseElement) -> float:
-    """The PostgreSQL planner's estimate of how many rows `query` returns (no execution)."""
-    compiled = query.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
-    )
+ESTIMATE_TTL_S = 300.0
+"""How long the planner's estimate of a query's matches is reused (see `_estimated_rows`)."""
+_ESTIMATES: weakref.WeakKeyDictionary[Engine, FacetCache] = weakref.WeakKeyDictionary()
+_ESTIMATES_LOCK = threading.Lock()
+
+
+def _estimated_rows(session: Session, query: ClauseElement, key: tuple[str, ...]) -> float:
+    """The PostgreSQL planner's estimate of how many rows `query` returns (no execution),
+    kept per engine for `ESTIMATE_TTL_S` under `key` (the query's filters and the caller's
+    visibility class).
+
+    Asking cost a compile and a planning round trip on every request (a fifth of a
+    full-text page at 100,000 datasets). The estimate only chooses how the window is read,
+    never what it holds (both ways give the same rows), so an estimate a few minutes old
+    costs at worst a slower plan: it is not tied to the catalog's version."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _ESTIMATES_LOCK:
+        cache = _ESTIMATES.get(engine)
+        if cache is None:
+            cache = _ESTIMATES[engine] = FacetCache(ttl_s=ESTIMATE_TTL_S, min_total=0)
+    found = cache.get(key)
+    if isinstance(found, float):
+        return found
+    compiled = query.compile(dialect=bind.dialect, compile_kwargs={"render_postcompile": True})
     plan = session.connection().exec_driver_sql(
         "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
     )
-    return float(plan.scalar_one()[0]["Plan"]["Plan Rows"])
+    estimate = float(plan.scalar_one()[0]["Plan"]["Plan Rows"])
+    cache.put(key, estimate, 0)
+    return estimate
 
 
 @contextmanager
@@ -176,8 +205,10 @@ def relevance_page(
     params: SearchParams,
     clauses: list[ColumnElement[bool]],
     secret: bytes,
+    visibility: str,
 ) -> tuple[list[Dataset], str | None]:
-    """One page in relevance order (see the module's text) and the next page's cursor."""
+    """One page in relevance order (see the module's text) and the next page's cursor;
+    `visibility` is the caller's class (`access.visibility_key`)."""
     assert params.q is not None
     need = params.limit + 1
     cursor = _decode(params, secret)
@@ -185,7 +216,8 @@ def relevance_page(
     found: list[tuple[Dataset, str]] = []
     window: list[Any] = []
     if cursor is None or cursor[0] == _RANKED:
-        window = _window(session, params.q, clauses)
+        estimate_key = (query_fingerprint(params), visibility)
+        window = _window(session, params.q, clauses, estimate_key)
         scores = (
             {r.id: float(r.score) for r in window}
             if session.get_bind().dialect.name == "postgresql"
