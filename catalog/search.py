@@ -33,6 +33,7 @@ from catalog.access import (
     effective_state,
     effective_state_sql,
     facts_at_level,
+    visibility_key,
     visible_filter,
 )
 from catalog.citations import Citation, citation_for
@@ -199,11 +200,15 @@ def _page_query(
 
 
 def _ordered_page(
-    session: Session, params: SearchParams, clauses: list[ColumnElement[bool]], secret: bytes
+    session: Session,
+    params: SearchParams,
+    principal: Principal,
+    clauses: list[ColumnElement[bool]],
+    secret: bytes,
 ) -> tuple[list[Dataset], str | None]:
     """One page in the asked order and the next page's cursor (None on the last page)."""
     if params.sort == "relevance":
-        return relevance_page(session, params, clauses, secret)
+        return relevance_page(session, params, clauses, secret, visibility_key(principal))
     found = session.execute(_page_query(params, clauses, secret)).all()
     rows = [row[0] for row in found[: params.limit]]
     if len(found) <= params.limit:
@@ -236,7 +241,7 @@ def search_datasets(
     secret = session_key(session)
     params = resolve_sort(params)
     clauses = filter_clauses(session, params, principal, now)
-    rows, next_cursor = _ordered_page(session, params, clauses, secret)
+    rows, next_cursor = _ordered_page(session, params, principal, clauses, secret)
     facets: dict[str, Any] = {}
     total = None
     if params.facets:

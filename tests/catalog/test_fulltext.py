@@ -237,6 +237,44 @@ def test_relevance_window_from_the_text_index_or_the_time_walk_agree(
     assert found(db, q="zzyzx") == []
 
 
+def _statements(db: Session, **params: object) -> list[str]:
+    """The SQL statements one search issues."""
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    bind = db.get_bind()
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        found(db, **params)
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    return statements
+
+
+@pytest.mark.parametrize("few", [20_000, 2])
+def test_a_relevance_page_scores_in_its_window_and_asks_the_planner_once(
+    db: Session, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """PostgreSQL: the window's statement carries the score (no statement of its own, on
+    either way of filling the window), and the planner's estimate is asked by the first
+    search only; the next one, on the same engine, reuses it."""
+    _ranked_vocabulary(db)
+    db.commit()
+    monkeypatch.setattr(ranking, "FEW", few)
+    first = _statements(db, q="aerosol")
+    again = _statements(db, q="aerosol")
+    if db.get_bind().dialect.name != "postgresql":
+        return  # SQLite scores with bm25 over the FTS table, after the window
+    assert sum(s.startswith("EXPLAIN") for s in first) <= 1, first
+    assert not any(s.startswith("EXPLAIN") for s in again), again
+    for statements in (first, again):
+        scored = [s for s in statements if "ts_rank_cd" in s]
+        # only the window's statements (with their match) score: no statement of its own
+        assert scored and all("@@" in s for s in scored), statements
+
+
 def test_a_word_matching_nothing_reads_the_text_index_not_the_start_index(db: Session) -> None:
     """The 16-second regression at 1,000,000 datasets: PostgreSQL's planner assumes a word it
     has no statistics for matches 0.5% of rows and walks the whole `start` index to fill the
