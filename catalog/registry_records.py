@@ -12,6 +12,7 @@ its origin (`ConflictError` naming it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +116,15 @@ def instrument_payload(session: Session, instrument: Instrument) -> dict[str, An
             for q in configs
         ],
     }  # fmt: skip
+
+
+def entry_payloads(session: Session) -> Iterator[tuple[str, RegistryEntry, dict[str, Any]]]:
+    """Every place and instrument held here (own and mirrored) with its payload as its
+    origin sends it: (record type, entry, payload), what `peers verify` compares."""
+    for place in session.scalars(select(Place).order_by(Place.id)):
+        yield "place", place, place_payload(place)
+    for instrument in session.scalars(select(Instrument).order_by(Instrument.id)).all():
+        yield "instrument", instrument, instrument_payload(session, instrument)
 
 
 def announce_entry(
