@@ -2,7 +2,8 @@
 
 The closing center offers (`offer_handover`); the receiving center accepts (`accept_handover`)
 and pulls the closing center's manifest (`manifest`: every dataset with all its versions,
-every product and report, whatever their state) and every original by SHA-256; it imports
+every product and report, whatever their state, and its registry entries,
+`catalog.handover_registry`) and every original and certificate by SHA-256; it imports
 each group of records as its own in bulk (`catalog.handover_import`: a new origin version,
 announced with `moved_from`),
 then tells the closing center, which turns its rows into mirrors of the new origin and
