@@ -2,15 +2,18 @@
 
 - `product_convergence_p50_s`: from a product listed at JOSS until NPL's and LMD's product
   lists show it (goal under 1 s, as datasets);
-- `handover_mb_s`: a hand-over from JOSS to NPL of originals of real size (each dataset with
-  a few kB of derived files, not counted in the MB), from the accepted offer until NPL is
-  done, beside a raw local copy of the same originals with the same fsyncs
+- `handover_mb_s`: a hand-over from JOSS to NPL of a few hundred originals of field-campaign
+  sizes (`campaign_sizes`: 32 kB soundings to 8 MB flights), each dataset with a few kB of
+  derived files, from the accepted offer until NPL is done, beside a raw local copy of the
+  same bytes (originals and derived files), each file fsynced, in the same run
   (`handover_vs_copy`, goal at least 0.5).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import random
 import secrets
 import shutil
 import statistics
@@ -72,13 +75,35 @@ def product_convergence(tmp: Path, count: int, **timings: float) -> dict[str, fl
             "product_convergence_max_s": max(delays)}  # fmt: skip
 
 
-def raw_copy(store: ArchiveStore, shas: list[str], target: Path) -> float:
-    """Seconds to copy the originals to another folder, each fsynced (the baseline)."""
+def campaign_sizes(total: int, seed: int = 16) -> list[int]:
+    """File sizes as a campaign's originals come (log-uniform from a 32 kB sounding or hourly
+    series to an 8 MB flight), summing to `total` bytes: about 1.4 MB on average."""
+    rng, sizes = random.Random(seed), []
+    low, high = math.log(32 * 1024), math.log(8 * MB)
+    while (left := total - sum(sizes)) > 0:
+        sizes.append(min(left, int(math.exp(rng.uniform(low, high)))))
+    return sizes
+
+
+def settled(store: ArchiveStore) -> list[Path]:
+    """The derived files, once the worker has stopped adding any (the same list twice, a
+    second apart)."""
+    before: list[Path] = []
+    while True:
+        now = sorted(p for p in store.derived_dir.rglob("*") if p.is_file())
+        if now and now == before:
+            return now
+        before = now
+        time.sleep(1.0)
+
+
+def raw_copy(sources: list[Path], target: Path) -> float:
+    """Seconds to copy these files to another folder, each fsynced (the baseline)."""
     target.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    for sha in shas:
-        copied = target / sha
-        shutil.copyfile(store.original_path(sha), copied)
+    for i, source in enumerate(sources):
+        copied = target / f"{i}"
+        shutil.copyfile(source, copied)
         with copied.open("rb") as stream:
             os.fsync(stream.fileno())
     return time.perf_counter() - started
@@ -93,20 +118,22 @@ def handover_seconds(node: Node) -> float:
 
 
 def handover(tmp: Path, total_mb: int, **timings: float) -> dict[str, float]:
-    """MB/s of a hand-over JOSS -> NPL, and of a raw local copy of the same originals."""
+    """MB/s of a hand-over JOSS -> NPL, and of a raw local copy of the same bytes."""
     nodes = build_cluster(tmp, [("JOSS", "NPL")], codes=("JOSS", "NPL"),
                           accept_handover_from=["JOSS"], **timings)  # fmt: skip
     joss, npl = nodes["JOSS"], nodes["NPL"]
-    size = 4 * MB
     try:
         start_all(nodes)
-        originals = publish_with_bytes(joss, max(1, total_mb * MB // size), size)
+        originals = publish_with_bytes(joss, campaign_sizes(total_mb * MB))
         # A closing center's worker has made its derived files long before: small ones here
         # (a few kB a dataset, travelling with the originals), so neither node spends the
         # hand-over trying to derive from the synthetic originals.
         add_derived(joss, list(originals), damage_last=False)
-        total = len(originals) * size
-        copy_s = raw_copy(ArchiveStore(joss.root), list(originals.values()), tmp / "copy")
+        store = ArchiveStore(joss.root)
+        derived = settled(store)  # JOSS's worker has run QC: it does nothing during the run
+        files = [store.original_path(sha) for sha in originals.values()] + derived
+        total = sum(p.stat().st_size for p in files)
+        copy_s = raw_copy(files, tmp / "copy")
         started = fieldcat("handover", "--to", "NPL", "--config", str(joss.config))
         assert started.returncode == 0, started.stdout + started.stderr
         eventually(lambda: state_at(npl, "JOSS", "NPL") == "done", timeout=3600, every=0.05)
@@ -114,4 +141,4 @@ def handover(tmp: Path, total_mb: int, **timings: float) -> dict[str, float]:
     finally:
         close_all(nodes)
     return {"handover_mb_s": total / MB / handover_s, "copy_mb_s": total / MB / copy_s,
-            "handover_mb": total / MB}  # fmt: skip
+            "handover_mb": total / MB, "handover_files": float(len(files))}  # fmt: skip

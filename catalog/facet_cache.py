@@ -12,6 +12,7 @@ sessions are read-only, so what is cached is committed state.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from catalog.access import visibility_key
@@ -85,28 +86,52 @@ def cache_for(engine: Engine) -> FacetCache:
         return cache
 
 
+_VERSION_MEMO = "fieldcat_catalog_version"
+"""`Session.info` key of the version read in the session's current transaction."""
+
+
 def catalog_version(session: Session, now: datetime) -> tuple[Any, ...]:
     """What a cached count depends on besides the query and the caller.
 
     The change-log seq, the newest dataset id and update, and the next embargo or password
     release after `now` (so a count made before a release is not used after it). Each is
-    one index probe.
+    one index probe. It is read once per transaction and `now`: the search page's facets
+    and its time strip share it (a flush, which may change it, forgets it).
     """
+    memo = session.info.get(_VERSION_MEMO)
+    if memo is not None and memo[0] is session.get_transaction() and memo[1] == now:
+        return cast(tuple[Any, ...], memo[2])
+    version = _read_version(session, now)
+    if memo is None:
+        event.listen(session, "after_flush", _forget_version)
+    session.info[_VERSION_MEMO] = (session.get_transaction(), now, version)
+    return version
+
+
+def _forget_version(session: Session, _context: object) -> None:
+    session.info[_VERSION_MEMO] = (None, None, None)
+
+
+def _read_version(session: Session, now: datetime) -> tuple[Any, ...]:
+    return tuple(session.execute(_version_query(), {"now": now}).one())
+
+
+@functools.cache
+def _version_query() -> Select[Any]:
+    """The version's one statement, built once: building it took longer than running it."""
+    now = bindparam("now", type_=Dataset.release_at.type)
     next_release = [
         select(func.min(Dataset.release_at))
         .where(Dataset.access_state == state, Dataset.release_at > now)
         .scalar_subquery()
         for state in RELEASING_STATES
     ]
-    row = session.execute(
-        select(
-            select(ChangeCounter.last_seq).where(ChangeCounter.id == 1).scalar_subquery(),
-            select(func.max(Dataset.id)).scalar_subquery(),
-            select(func.max(Dataset.updated)).scalar_subquery(),
-            *next_release,
-        )
-    ).one()
-    return tuple(row)
+    return select(
+        select(ChangeCounter.last_seq).where(ChangeCounter.id == 1).scalar_subquery(),
+        select(func.max(Dataset.id)).scalar_subquery(),
+        select(func.max(Dataset.updated)).scalar_subquery(),
+        *next_release,
+    )
 
 
 def cached_count(

@@ -29,11 +29,11 @@ from catalog.audit import record_event
 from catalog.changes import log_datasets
 from catalog.federation_models import Handover, Peer
 from catalog.field_records import MODELS, FieldRecord, announce_many
-from catalog.handover_files import derived_entries, thumbnail_entry
+from catalog.handover_files import derived_entries, qc_results, thumbnail_entry
 from catalog.handover_registry import (
     dataset_links,
     finish_registry,
-    handed_over_certificate,
+    handed_over_certificates,
     registry_manifest,
 )
 from catalog.handover_rows import row_of
@@ -105,14 +105,17 @@ def manifest(session: Session, store: ArchiveStore, local: str) -> dict[str, Any
     registry = registry_manifest(session, store, local, blobs)
     links = dataset_links(session, local)
     datasets = []
-    owned = select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
-    for dataset in session.scalars(owned):
+    owned = session.scalars(
+        select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
+    ).all()
+    qc = qc_results(session, list(owned))
+    for dataset in owned:
         versions = [row_of(v) for v in dataset.versions]
         blobs.update({v.sha256: v.size for v in dataset.versions})
         datasets.append({"row": row_of(dataset), "campaign": codes[dataset.campaign_id],
                          "variables": [row_of(v) for v in dataset.variables],
                          "versions": versions,
-                         "derived": derived_entries(session, store, dataset),
+                         "derived": derived_entries(store, dataset, qc),
                          "link": links.get(dataset.id)})  # fmt: skip
     products = []
     query = select(Product).where(Product.center_code == local, Product.origin_ref.is_(None))
@@ -146,7 +149,7 @@ def handed_over_blob(session: Session, local: str, sha256: str) -> bool:
     return bool(
         session.scalar(version.limit(1))
         or session.scalar(product.limit(1))
-        or handed_over_certificate(session, local, sha256)
+        or sha256 in handed_over_certificates(session, local, {sha256})
     )
 
 

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import Dataset, Product
+from catalog.handover_registry import handed_over_certificates
+from catalog.models import Dataset, DatasetVersion, Product
 from catalog.registry_models import QcResult
 from catalog.storage import CHUNK, ArchiveStore, fsync_dir
 
@@ -52,12 +54,24 @@ def _entry(store: ArchiveStore, path: Path, sha256: str | None = None) -> dict[s
             "sha256": sha256 or file_sha256(path), "size": path.stat().st_size}  # fmt: skip
 
 
+def qc_results(session: Session, datasets: list[Dataset]) -> dict[int, list[QcResult]]:
+    """The QC results of these datasets' current versions, by version id (a query per 500
+    versions, not one per dataset)."""
+    ids = [v.id for d in datasets for v in d.versions if v.is_current]
+    found: dict[int, list[QcResult]] = {}
+    for start in range(0, len(ids), 500):
+        query = select(QcResult).where(QcResult.version_id.in_(ids[start : start + 500]))
+        for result in session.scalars(query.order_by(QcResult.id)):
+            found.setdefault(result.version_id, []).append(result)
+    return found
+
+
 def derived_entries(
-    session: Session, store: ArchiveStore, dataset: Dataset
+    store: ArchiveStore, dataset: Dataset, qc: dict[int, list[QcResult]]
 ) -> list[dict[str, Any]]:
     """The derived files of a dataset's current version, as the manifest lists them: the
-    recorded ones with their format (and QC results), the cached ones (further plot pages,
-    the pages' listing) without."""
+    recorded ones with their format (and QC results, from `qc_results`), the cached ones
+    (further plot pages, the pages' listing) without."""
     current = next((v for v in dataset.versions if v.is_current), None)
     if current is None:
         return []
@@ -71,7 +85,7 @@ def derived_entries(
             entry["format"] = derived.format
             entry["qc"] = [
                 {"variable": r.variable, "counts": r.counts, "stretches": r.stretches}
-                for r in session.scalars(select(QcResult).where(QcResult.version_id == current.id))
+                for r in qc.get(current.id, [])
             ] if derived.format == "qc" else []  # fmt: skip
         entries.append(entry)
     return entries
@@ -98,6 +112,77 @@ def served_file(session: Session, store: ArchiveStore, local: str, name: str) ->
         )
     path = store.derived_dir / folder / file
     return path if session.scalar(query.limit(1)) is not None and path.is_file() else None
+
+
+BUNDLE_FILES = 256
+"""Files asked in one bundle request at most: the small files of a hand-over travel many to
+a request (one signature, one round trip), each still checked on its own."""
+NOT_SERVED = 2**64 - 1
+"""A bundle's length field for a file that is not among the records offered (or missing)."""
+
+
+def bundle_paths(session: Session, store: ArchiveStore, local: str,
+                 asked: list[tuple[str, str | None]]) -> list[Path | None]:  # fmt: skip
+    """The files of a bundle request, in its order: (SHA-256, None) an original, (SHA-256,
+    name) a derived file as the manifest names it; None for one this center does not hand
+    over. An original is a dataset version's, a product's or a calibration's certificate
+    (`catalog.handover_registry`), as the single-file route serves them. Set-based: a few
+    queries whatever the bundle's size."""
+    shas = {sha for sha, name in asked if name is None}
+    names = {name for _, name in asked if name is not None and NAME.match(name)}
+    folders = {name.split("/")[0] for name in names}
+    stems = {name.split("/")[1].split(".")[0] for name in names if name.startswith(f"{PRODUCTS}/")}
+    versions = (
+        select(DatasetVersion.sha256)
+        .join(Dataset)
+        .where(DatasetVersion.sha256.in_(shas), Dataset.origin_center == local)
+    )
+    products = select(Product.sha256).where(Product.sha256.in_(shas | stems),
+                                            Product.center_code == local)  # fmt: skip
+    ours = set(session.scalars(versions)) | set(session.scalars(products))
+    certificates = handed_over_certificates(session, local, shas - ours)  # as originals only
+    datasets = set(session.scalars(select(Dataset.public_id).where(
+        Dataset.public_id.in_(folders), Dataset.origin_center == local)))  # fmt: skip
+    paths: list[Path | None] = []
+    for sha, name in asked:
+        if name is None:
+            path = store.original_path(sha) if sha in ours or sha in certificates else None
+        elif name not in names:
+            path = None
+        else:
+            folder, file = name.split("/")
+            mine = file.split(".")[0] in ours if folder == PRODUCTS else folder in datasets
+            path = store.derived_dir / folder / file if mine else None
+        paths.append(path if path is not None and path.is_file() else None)
+    return paths
+
+
+def bundle_stream(paths: list[Path | None]) -> Iterator[bytes]:
+    """The bundle's body: each file as its length (8 bytes, big-endian; `NOT_SERVED` for a
+    file not served) then its bytes, small files gathered into `TRANSFER_CHUNK` writes."""
+    out = bytearray()
+    for path in paths:
+        try:
+            stream = open(path, "rb") if path is not None else None  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            stream = None
+        if path is None or stream is None:
+            out += NOT_SERVED.to_bytes(8, "big")
+            continue
+        with stream:
+            left = os.fstat(stream.fileno()).st_size
+            out += left.to_bytes(8, "big")
+            while left > 0:
+                chunk = stream.read(min(TRANSFER_CHUNK, left))
+                if not chunk:  # cut short: the receiver sees a truncated body, keeps nothing
+                    raise OSError(f"{path.name} shrank while it was sent")
+                left -= len(chunk)
+                out += chunk
+                if len(out) >= TRANSFER_CHUNK:
+                    yield bytes(out)
+                    out.clear()
+    if out:
+        yield bytes(out)
 
 
 @dataclass

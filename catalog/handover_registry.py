@@ -108,14 +108,17 @@ def dataset_links(session: Session, local: str) -> dict[int, dict[str, Any]]:
     }  # fmt: skip
 
 
-def handed_over_certificate(session: Session, local: str, sha256: str) -> bool:
-    """Whether this file is a certificate of an instrument this center originated."""
+def handed_over_certificates(session: Session, local: str, shas: set[str]) -> set[str]:
+    """Those of these files that are certificates of instruments this center originated (so
+    may be pulled, one to a request or in a bundle): one query whatever their number."""
+    if not shas:
+        return set()
     query = (
-        select(Calibration.id)
+        select(Calibration.certificate_sha256)
         .join(Instrument, Instrument.id == Calibration.instrument_id)
-        .where(Calibration.certificate_sha256 == sha256, Instrument.center_code == local)
+        .where(Calibration.certificate_sha256.in_(shas), Instrument.center_code == local)
     )
-    return session.scalar(query.limit(1)) is not None
+    return {sha for sha in session.scalars(query) if sha is not None}
 
 
 def _calibration_refs(session: Session, instrument: Instrument,

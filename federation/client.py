@@ -162,6 +162,14 @@ class PeerClient:
         path = f"{self.credentials.api_path}/handover/blobs/{sha256}"
         return self.signed_request("GET", path, params=params)
 
+    def handover_bundle_request(self, files: list[tuple[str, str | None]]) -> httpx.Request:
+        """The signed request for several files of a hand-over at once, (SHA-256, derived
+        file's name or None) each, answered in this order (`federation.handover_transfer`)."""
+        asked = [{"sha256": sha, "file": name} for sha, name in files]
+        body = json.dumps({"files": asked}).encode()
+        return self.signed_request("POST", f"{self.credentials.api_path}/handover/bundle",
+                                   body=body)  # fmt: skip
+
     async def handover_complete(
         self, refs: dict[str, int], calibrations: dict[str, int] | None = None
     ) -> dict[str, Any]:

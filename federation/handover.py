@@ -9,6 +9,9 @@ verified bytes are put there); records already this center's own are not importe
 (nor their derived files fetched); the closing center's completion is idempotent. So after a
 kill -9 on either side, the next run finishes what is left, with nothing lost or doubled.
 
+Large files come one to a request, small ones in bundles of many (`BUNDLE_FILE_MAX`,
+`BUNDLE_BYTES`), all over a few kept-alive connections.
+
 The pool's size: `PARALLEL` transfers, which hold no database connection (they check the
 bytes against the manifest in memory); the import holds one connection of the worker's
 engine at a time, so a hand-over needs one pooled connection whatever `PARALLEL` is.
@@ -24,7 +27,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,24 +37,36 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.handover import DONE, find_handover, imported_ids, pending_pulls
-from catalog.handover_files import PRODUCTS
+from catalog.handover_files import BUNDLE_FILES, PRODUCTS
 from catalog.handover_import import Item, Move, import_group
 from catalog.handover_registry import CALIBRATION
 from catalog.storage import ArchiveStore
 from federation.client import PeerClient, PeerCredentials
 from federation.errors import FederationError, PeerProtocolError
-from federation.handover_transfer import UnverifiedFileError, Wanted, fetch
+from federation.handover_transfer import (
+    Connections,
+    UnverifiedFileError,
+    Wanted,
+    fetch,
+    fetch_bundle,
+)
 from federation.peers import get_peer, signing_key
 
 logger = logging.getLogger(__name__)
-PARALLEL = 4
-"""Files in flight at once: enough to overlap one transfer's round trip and fsync with the
-others' bytes on a small machine (two cores), no more (each holds a 4 MiB buffer)."""
+PARALLEL = 8
+"""Requests in flight at once (a large file, or a bundle of small ones): enough to overlap
+one transfer's round trip and fsyncs with the others' bytes on a small machine (two cores),
+no more (each holds a 4 MiB buffer)."""
 GROUP_RECORDS = 200
 GROUP_BYTES = 32 * 1024 * 1024
 """A group of records is imported in one transaction as soon as its files have arrived: at
 most this many records, and no more files than this, so the import follows the bytes."""
 RECORD_LISTS = ("places", "instruments", "datasets", "products", "reports", "expected")
+BUNDLE_FILE_MAX = 1024 * 1024
+BUNDLE_BYTES = 8 * 1024 * 1024
+"""Files up to `BUNDLE_FILE_MAX` travel many to a request (the derived files, short
+originals such as soundings), up to `catalog.handover_files.BUNDLE_FILES` files or this many
+bytes a request: one signature and round trip for many files, each still verified alone."""
 
 
 @dataclass
@@ -76,6 +91,7 @@ class _Pull:
     timeout_s: float
     result: PullResult
     ours: set[str]
+    connections: Connections
 
     @property
     def source(self) -> str:
@@ -119,8 +135,26 @@ class _Pull:
                 yield Wanted(thumb["sha256"], int(thumb["size"]), target, thumb["name"])
 
     def fetch(self, wanted: Wanted) -> int:
-        request = self.client.handover_file_request(wanted.sha256, wanted.name)
-        return fetch(request, wanted, self.store, self.timeout_s)
+        sign = functools.partial(self.client.handover_file_request, wanted.sha256, wanted.name)
+        return fetch(sign, wanted, self.store, self.connections)
+
+    def fetch_bundle(self, members: list[tuple[Wanted, Future[int]]]) -> None:
+        """Fetch small files in one request, each member's outcome set on its future."""
+        asked = [(wanted.sha256, wanted.name) for wanted, _ in members]
+        sign = functools.partial(self.client.handover_bundle_request, asked)
+        outcomes: list[int | Exception]
+        try:
+            outcomes = [*fetch_bundle(sign, [w for w, _ in members], self.store, self.connections)]
+        except Exception as err:  # the whole request failed: so did each file of it
+            outcomes = [err] * len(members)
+        for (_, future), outcome in zip(members, outcomes, strict=True):
+            try:
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+            except InvalidStateError:  # cancelled: the run stopped meanwhile
+                pass
 
     def settle(self, wanted: Wanted, future: Future[int]) -> None:
         """An original must arrive (else the run pauses); a derived file that cannot be
@@ -172,6 +206,35 @@ def _groups(pull: _Pull, items: list[Item]) -> list[tuple[list[Item], list[Wante
     return groups
 
 
+def _start(pull: _Pull, pool: ThreadPoolExecutor, groups: list[tuple[list[Item], list[Wanted]]],
+           started: dict[tuple[str, str | None], Future[int]]) -> list[Future[None]]:  # fmt: skip
+    """Start every file's transfer in the groups' order, each into `started`: a large file
+    one to a request, the small ones in bundles (closed at each group's end, so a group's
+    files are all asked before the next group's). The bundles' tasks."""
+    tasks: list[Future[None]] = []
+    bundle: list[tuple[Wanted, Future[int]]] = []
+
+    def send() -> None:
+        if bundle:
+            tasks.append(pool.submit(pull.fetch_bundle, list(bundle)))
+            bundle.clear()
+
+    for _, files in groups:
+        for wanted in files:
+            if wanted.key in started:
+                continue
+            if wanted.size > BUNDLE_FILE_MAX:
+                started[wanted.key] = pool.submit(pull.fetch, wanted)
+                continue
+            started[wanted.key] = Future()
+            bundle.append((wanted, started[wanted.key]))
+            if (len(bundle) >= BUNDLE_FILES
+                    or sum(w.size for w, _ in bundle) >= BUNDLE_BYTES):  # fmt: skip
+                send()
+        send()
+    return tasks
+
+
 def transfer_and_import(pull: _Pull, manifest: dict[str, Any], parallel: int) -> dict[str, int]:
     """Every file not here yet through a pool of `parallel` transfers, each group of records
     imported as soon as its files are in; the products' ids here, by public id."""
@@ -179,10 +242,7 @@ def transfer_and_import(pull: _Pull, manifest: dict[str, Any], parallel: int) ->
     refs: dict[str, int] = {}
     with ThreadPoolExecutor(parallel, thread_name_prefix="fieldcat-handover-transfer") as pool:
         started: dict[tuple[str, str | None], Future[int]] = {}
-        for _, files in groups:
-            for wanted in files:
-                if wanted.key not in started:
-                    started[wanted.key] = pool.submit(pull.fetch, wanted)
+        tasks = _start(pull, pool, groups, started)
         try:
             for records, files in groups:
                 for wanted in {w.key: w for w in files}.values():
@@ -191,6 +251,8 @@ def transfer_and_import(pull: _Pull, manifest: dict[str, Any], parallel: int) ->
         except BaseException:
             for future in started.values():
                 future.cancel()
+            for task in tasks:
+                task.cancel()
             raise
     shutil.rmtree(pull.holding, ignore_errors=True)  # every record that needed them is in
     return refs
@@ -212,9 +274,13 @@ async def pull_handover(client: PeerClient, factory: sessionmaker[Session], stor
     if manifest.get("center") != source:
         raise PeerProtocolError(f"the manifest is not {source}'s")
     ours = await asyncio.to_thread(_ours, factory, local, manifest)
-    pull = _Pull(client, factory, store, now, timeout_s, result, ours)
+    connections = Connections(timeout_s)
+    pull = _Pull(client, factory, store, now, timeout_s, result, ours, connections)
     fetched = time.perf_counter()
-    refs = await asyncio.to_thread(transfer_and_import, pull, manifest, parallel)
+    try:
+        refs = await asyncio.to_thread(transfer_and_import, pull, manifest, parallel)
+    finally:
+        connections.close()
     completed = time.perf_counter()
     products = {k: v for k, v in refs.items() if not k.startswith(CALIBRATION)}
     calibrations = {k.removeprefix(CALIBRATION): v for k, v in refs.items()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,14 @@ from catalog.search import get_dataset_view
 from catalog.storage import ArchiveStore
 from catalog.submission_records import find_campaign
 from catalog.vouched import person
-from field_catalog_ui.forms import PAGE_SIZES, FormResult, local_input, search_url, small_count
+from field_catalog_ui.forms import (
+    PAGE_SIZES,
+    FormResult,
+    SearchLinks,
+    local_input,
+    query_text,
+    small_count,
+)
 from field_catalog_ui.metadata import dataset_jsonld
 from submissions.service import dataset_products
 from web.links import API_LINKS
@@ -97,51 +104,90 @@ def map_features(
 MAX_VARIABLES_SHOWN = 6
 
 
-def result_rows(items: list[DatasetSummary]) -> list[dict[str, Any]]:
-    """The compact result rows: short facts, a thumbnail of the quick look when open."""
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One compact result row: short facts, a thumbnail of the quick look when open."""
+
+    d: DatasetSummary
+    variables: str
+    thumbnail: str | None
+
+
+def result_rows(items: list[DatasetSummary]) -> list[ResultRow]:
+    """The compact result rows of `items`."""
     rows = []
     for d in items:
         shown = d.variables[:MAX_VARIABLES_SHOWN]
         more = len(d.variables) - len(shown)
         open_data = d.access_state == AccessState.OPEN.value
-        rows.append(
-            {
-                "d": d,
-                "variables": ", ".join(shown) + (f" +{more} more" if more else ""),
-                "thumbnail": API_LINKS.dataset(d.public_id, "plot") if open_data else None,
-            }
-        )
+        variables = ", ".join(shown) + (f" +{more} more" if more else "")
+        thumbnail = API_LINKS.dataset(d.public_id, "plot") if open_data else None
+        rows.append(ResultRow(d, variables, thumbnail))
     return rows
 
 
-def strip_context(bins: list[Any], form: FormResult) -> dict[str, Any]:
-    """The time strip's bars (height in percent of the tallest) and their filter links."""
+# The search page's parts are slotted dataclasses rather than dicts: Jinja looks `x.name` up
+# as an attribute first, and on a dict that fails (an exception) before the item is tried.
+
+
+@dataclass(frozen=True, slots=True)
+class StripBar:
+    """One bar of the time strip: its days, count, height (percent of the tallest), link."""
+
+    start: str
+    end: str
+    count: int
+    height: float
+    url: str
+    selected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimeStripView:
+    """The time strip's bars and the first and last day they cover."""
+
+    bars: list[StripBar]
+    first: str
+    last: str
+
+
+def strip_context(bins: list[Any], form: FormResult) -> TimeStripView:
+    """The time strip's bars and their filter links."""
     tallest = max((b.count for b in bins), default=0) or 1
     values = form.values
-    bars = [
-        {
-            "start": b.start.date().isoformat(),
-            "end": b.end.date().isoformat(),
-            "count": b.count,
-            "height": round(100 * b.count / tallest, 1),
-            "url": search_url(
-                values, start=b.start.date().isoformat(), end=b.end.date().isoformat(),
-                cursor=None, page=None,
-            ),
-            "selected": bool(values.get("start") or values.get("end"))
-            and (values.get("start") or "") <= b.end.date().isoformat()
-            and b.start.date().isoformat() <= (values.get("end") or "9999"),
-        }
-        for b in bins
-    ]  # fmt: skip
-    return {
-        "bars": bars,
-        "first": bars[0]["start"] if bars else "",
-        "last": bars[-1]["end"] if bars else "",
-    }
+    links = SearchLinks(values)
+    chosen = bool(values.get("start") or values.get("end"))
+    low, high = values.get("start") or "", values.get("end") or "9999"
+    bars = []
+    for b in bins:
+        start, end = b.start.date().isoformat(), b.end.date().isoformat()
+        url = links.url(start=start, end=end)
+        selected = chosen and low <= end and start <= high
+        bars.append(StripBar(start, end, b.count, round(100 * b.count / tallest, 1), url, selected))
+    return TimeStripView(bars, bars[0].start if bars else "", bars[-1].end if bars else "")
 
 
-def _facets(values: dict[str, str], result: SearchPage) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class FacetEntry:
+    """One value of a facet: its label, count, and the link that adds (or removes) it."""
+
+    value: str
+    label: str
+    count: int
+    active: bool
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FacetGroup:
+    """One facet's values."""
+
+    name: str
+    label: str
+    entries: list[FacetEntry]
+
+
+def _facets(links: SearchLinks, values: dict[str, str], result: SearchPage) -> list[FacetGroup]:
     groups = []
     for name in FACET_NAMES:
         counts = result.facets.get(name) or []
@@ -149,41 +195,39 @@ def _facets(values: dict[str, str], result: SearchPage) -> list[dict[str, Any]]:
             continue
         active = values.get(name, "").lower()
         # The rest of the query is the same for every value of a facet: encode it once.
-        rest = search_url(values, **{name: None}, cursor=None, page=None)
+        rest = links.url(**{name: None})
         joiner = "&" if "?" in rest else "?"
-        entries = [
-            {
-                "value": c.value,
-                "label": ACCESS_LABELS.get(c.value, c.value) if name == "access" else c.value,
-                "count": c.count,
-                "active": c.value.lower() == active,
-                "url": rest
-                if c.value.lower() == active
-                else f"{rest}{joiner}{name}={quote_plus(c.value)}",
-            }
-            for c in counts
-        ]
-        groups.append({"name": name, "label": FACET_LABELS[name], "entries": entries})
+        labels = ACCESS_LABELS if name == "access" else {}
+        entries = []
+        for c in counts:
+            is_active = c.value.lower() == active
+            url = rest if is_active else f"{rest}{joiner}{name}={query_text(c.value)}"
+            label = labels.get(c.value, c.value)
+            entries.append(FacetEntry(c.value, label, c.count, is_active, url))
+        groups.append(FacetGroup(name, FACET_LABELS[name], entries))
     return groups
 
 
-def _active_filters(values: dict[str, str]) -> list[dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class ActiveFilter:
+    """A filter in use, and the link that removes it."""
+
+    label: str
+    value: str
+    url: str
+
+
+def _active_filters(links: SearchLinks, values: dict[str, str]) -> list[ActiveFilter]:
     labels = {"q": "Text", "start": "From", "end": "Until", **FACET_LABELS}
     found = [
-        {
-            "label": label,
-            "value": values[name],
-            "url": search_url(values, **{name: None}, cursor=None, page=None),
-        }
+        ActiveFilter(label, values[name], links.url(**{name: None}))
         for name, label in labels.items()
         if values.get(name)
     ]
     if values.get("west"):
         box = ", ".join(values[n] for n in ("west", "south", "east", "north"))
-        url = search_url(
-            values, west=None, south=None, east=None, north=None, cursor=None, page=None
-        )
-        found.append({"label": "Box (W, S, E, N)", "value": box, "url": url})
+        url = links.url(west=None, south=None, east=None, north=None)
+        found.append(ActiveFilter("Box (W, S, E, N)", box, url))
     return found
 
 
@@ -192,12 +236,13 @@ def search_context(
 ) -> dict[str, Any]:
     """Everything the search page shows for one page of results."""
     values = form.values
+    links = SearchLinks(values)  # the form's values hold no cursor nor page number
     page_no = small_count(str(query.get("page", ""))) or 1
     page_no = max(page_no, 1)
     first = (page_no - 1) * params.limit
     next_url = None
     if result.next_cursor:
-        next_url = search_url(values, cursor=result.next_cursor, page=str(page_no + 1))
+        next_url = links.url(cursor=result.next_cursor, page=str(page_no + 1))
     title = "Search" if page_no == 1 else f"Search, page {page_no}"
     return {
         "title": title,
@@ -205,13 +250,13 @@ def search_context(
         "values": values,
         "errors": form.errors,
         "result": result,
-        "facets": _facets(values, result),
-        "active_filters": _active_filters(values),
+        "facets": _facets(links, values, result),
+        "active_filters": _active_filters(links, values),
         "page_no": page_no,
         "first_index": first + 1,
         "last_index": first + len(result.items),
         "next_url": next_url,
-        "first_url": search_url(values, cursor=None, page=None) if page_no > 1 else None,
+        "first_url": links.url() if page_no > 1 else None,
         "map_features": map_features(result.items),
         "rows": result_rows(result.items),
         "orders_url": API_LINKS.orders(),

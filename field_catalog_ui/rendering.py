@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.schemas import Principal, Role
@@ -30,6 +31,16 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S UTC") -> str:
     """A datetime as UTC text ('' for None)."""
     return "" if value is None else value.strftime(fmt)
+
+
+def time_tag(value: datetime, fmt: str = "%Y-%m-%d %H:%M:%S UTC") -> Markup:
+    """A `<time>` element: the instant in ISO 8601 for machines, as UTC text for people.
+
+    One filter rather than two expressions per instant: result rows show two each.
+    """
+    # Both parts are escaped here; `Markup.format` would escape them too, at twice the cost.
+    html = f'<time datetime="{escape(value.isoformat())}">{escape(utc(value, fmt))}</time>'
+    return Markup(html)  # noqa: S704
 
 
 def human_size(size: int | None) -> str:
@@ -54,6 +65,7 @@ def make_environment() -> Environment:
         auto_reload=False,
     )
     env.filters["utc"] = utc
+    env.filters["time_tag"] = time_tag
     env.filters["human_size"] = human_size
     env.filters["unit"] = readable
     return env

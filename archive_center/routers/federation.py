@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -19,8 +19,8 @@ from catalog.handover import (
     handed_over_blob,
     manifest,
 )
+from catalog.handover_files import BUNDLE_FILES, bundle_paths, bundle_stream, served_file
 from catalog.handover_files import NAME as DERIVED_NAME
-from catalog.handover_files import served_file
 from catalog.sqltypes import INT32_MAX
 from federation.feed import DEFAULT_LIMIT, MAX_LIMIT, feed_page, record_digests
 from federation.peers import authenticate_peer_request
@@ -209,6 +209,40 @@ def handover_blob(
         raise NotFoundError("this original is missing from the archive")
     return TransferFileResponse(path, media_type="application/octet-stream",
                                 headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+class BundleFile(BaseModel):
+    """One file of a bundle: an original by its SHA-256, or with `file` a derived file."""
+
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    file: str | None = Field(default=None, max_length=200, pattern=DERIVED_NAME.pattern)
+
+
+class HandoverBundle(BaseModel):
+    """Files of the records offered, asked in one request."""
+
+    files: list[BundleFile] = Field(max_length=BUNDLE_FILES)
+
+
+@router.post(
+    "/handover/bundle",
+    response_class=StreamingResponse,
+    responses=HANDOVER | {200: {"content": {"application/octet-stream": {}},
+                                "description": "Each file as its length then its bytes"}},
+    dependencies=[forbid_unknown_query()],
+)  # fmt: skip
+def handover_bundle(
+    peer: PeerDep, body: HandoverBundle, session: SessionDep, settings: SettingsDep,
+    store: StoreDep,
+) -> StreamingResponse:  # fmt: skip
+    """Several files of the records offered to the peer in one answer, in the order asked:
+    each as its length (8 bytes, big-endian; all ones for a file not served) then its bytes
+    (the peer checks each by the SHA-256 in the signed manifest)."""
+    _offered_to(session, settings.center_code, peer)
+    asked = [(f.sha256, f.file) for f in body.files]
+    paths = bundle_paths(session, store, settings.center_code, asked)
+    return StreamingResponse(bundle_stream(paths), media_type="application/octet-stream",
+                             headers={"Cache-Control": "no-store"})  # fmt: skip
 
 
 @router.post("/handover/complete", responses=HANDOVER, dependencies=[forbid_unknown_query()])

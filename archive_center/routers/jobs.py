@@ -30,7 +30,7 @@ class JobBody(BaseModel):
     """A job: its kind and parameters, how often, and when it is first due."""
 
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["rerun-qc", "daily-digest", "pull-transfer"]
+    kind: Literal["rerun-qc", "daily-digest", "pull-transfer", "build-merge"]
     params: dict[str, int | str] = Field(default_factory=dict, max_length=20)
     period: Literal["hourly", "daily", "weekly"]
     first_due: datetime | None = Field(default=None, description="UTC; default: now")

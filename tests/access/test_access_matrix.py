@@ -321,6 +321,7 @@ ACCESS_MATRIX: dict[str, Row] = {
     "GET /api/v1/federation/handover/blobs/{sha256}": Row(
         "handover", path="/api/v1/federation/handover/blobs/" + "0" * 64
     ),
+    "POST /api/v1/federation/handover/bundle": Row("handover", {"files": []}),
     "POST /api/v1/federation/handover/complete": Row("handover", {"products": {}}),
     # The web pages (field_catalog_ui): the same policy through the same dependencies.
     "GET /static/{name:path}": Row("public", path="/static/ui.css"),

@@ -113,3 +113,35 @@ def test_a_release_after_caching_is_seen(db: Session, cache: FacetCache) -> None
 
     assert access(NOW + timedelta(minutes=59)) == {"embargoed": 1}
     assert access(NOW + timedelta(hours=1)) == {"open": 1}
+
+
+def test_the_version_is_read_once_per_transaction(engine: Engine, db: Session) -> None:
+    """The search page's facets and time strip share one read; a flush or a new transaction
+    (which may see other commits) reads it again, and a later instant is its own version."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from catalog.facet_cache import catalog_version
+
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        if str(args[2]).startswith("SELECT (SELECT change_counter.last_seq"):  # the version
+            statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = catalog_version(db, NOW)
+        assert catalog_version(db, NOW) == first and len(statements) == 1
+        a = make_dataset(db, platform="Citation")  # flushes
+        append_change(db, a, "upsert", NOW)
+        db.flush()
+        flushed = catalog_version(db, NOW)
+        assert flushed != first and len(statements) == 2
+        db.commit()
+        assert catalog_version(db, NOW) == flushed and len(statements) == 3
+        catalog_version(db, NOW + timedelta(seconds=1))
+        assert len(statements) == 4
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.handover import finish_as_mirror, handed_over_blob, manifest
+from catalog.handover_files import bundle_paths
 from catalog.handover_import import Move, import_group
 from catalog.models import AuditEvent, Center, Change, Dataset, DatasetVersion, Variable
 from catalog.registration import ensure_center
@@ -109,6 +110,9 @@ def test_the_registry_moves_with_the_datasets(db: Session, tmp_path: Path) -> No
     (cert,) = listed["instruments"][0]["certificates"]
     assert listed["blobs"][cert["sha256"]] == cert["size"] == len(b"%PDF certificate")
     assert handed_over_blob(db, "JOSS", cert["sha256"])
+    served = store.original_path(cert["sha256"])  # in a bundle as on the single-file route
+    assert bundle_paths(db, store, "JOSS", [(cert["sha256"], None)]) == [served]
+    assert bundle_paths(db, store, "LMD", [(cert["sha256"], None)]) == [None]
     old_cal = listed["instruments"][0]["calibrations"][0]["ref"]
     ensure_center(db, "LMD", "LMD", "http://lmd.test")
     items = [("place", p) for p in listed["places"]]
@@ -156,6 +160,7 @@ def test_the_closing_center_mirrors_its_registry(db: Session, tmp_path: Path) ->
         assert (entry.center_code, entry.origin_version) == ("NPL", 2)
     assert db.get_one(Calibration, cal.id).origin_ref == 77
     assert not handed_over_blob(db, "JOSS", cal.certificate_sha256 or "")
+    assert bundle_paths(db, store, "JOSS", [(cal.certificate_sha256 or "", None)]) == [None]
     log = db.scalars(
         select(Change).where(Change.record_type.in_(("place", "instrument"))).order_by(Change.seq)
     ).all()  # fmt: skip

@@ -4,6 +4,7 @@ is doubled, and JOSS and LMD redirect to NPL afterwards."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -25,6 +26,8 @@ from catalog.federation_models import Handover
 from catalog.models import Dataset, DatasetVersion, DerivedFile
 from catalog.registry_models import Calibration, DatasetDeployment, Deployment, Instrument, Place
 from catalog.storage import ArchiveStore
+from federation.client import PeerClient, PeerCredentials
+from federation.handover_transfer import Connections, UnverifiedFileError, Wanted, fetch_bundle
 from tests.archive_center.fieldcat_process import fieldcat
 from tests.federation.cluster import (
     Node,
@@ -37,19 +40,25 @@ from tests.federation.cluster import (
 )
 from tests.federation.test_field_records_run import png_bytes, staff_token
 from tests.federation.test_registry_records_run import PICARRO, STATION, post
+from web.links import FEDERATION_API
 
 RECORDS = 30
 SIZE = 200_000
+BIG = 1_500_000
+"""Two originals over `federation.handover.BUNDLE_FILE_MAX` come one to a request; the rest,
+and the derived files and the certificate, in bundles."""
+SIZES = [SIZE, BIG, BIG] + [SIZE] * (RECORDS - 3)
 CERTIFICATE = b"%PDF-1.4\n% Picarro calibration 1999\n" + os.urandom(4000)
 
 
-def publish_with_bytes(node: Node, count: int, size: int) -> dict[str, str]:
-    """Datasets at `node` whose originals are real files in its archive: public id -> SHA-256."""
+def publish_with_bytes(node: Node, sizes: list[int]) -> dict[str, str]:
+    """Datasets at `node` whose originals are real files of these sizes in its archive:
+    public id -> SHA-256."""
     store = ArchiveStore(node.root)
     made: dict[str, str] = {}
     now = datetime.now(UTC)
     with make_session_factory(node.engine)() as session, session.begin():
-        for i in range(count):
+        for i, size in enumerate(sizes):
             with tempfile.NamedTemporaryFile(dir=node.root, delete=False) as out:
                 out.write(os.urandom(size))
             sha256, _ = store.put_original(Path(out.name))
@@ -189,7 +198,7 @@ def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
 
 def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     joss, npl, lmd = trio["JOSS"], trio["NPL"], trio["LMD"]
-    originals = publish_with_bytes(joss, RECORDS, SIZE)
+    originals = publish_with_bytes(joss, SIZES)
     derived = add_derived(joss, list(originals)[:4])
     damaged = list(derived)[-1]
     staff = staff_token(joss, "staff-handover")
@@ -222,7 +231,7 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
 
     npl_store = ArchiveStore(npl.root)
     with make_session_factory(npl.engine)() as session:
-        for public_id, sha256 in originals.items():
+        for (public_id, sha256), size in zip(originals.items(), SIZES, strict=True):
             rows = session.scalars(select(Dataset).where(Dataset.public_id == public_id)).all()
             assert len(rows) == 1 and rows[0].origin_center == "NPL", public_id  # not doubled
             versions = session.scalar(
@@ -230,7 +239,7 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
             )
             assert versions == 1
             data = npl_store.original_path(sha256).read_bytes()
-            assert hashlib.sha256(data).hexdigest() == sha256 and len(data) == SIZE
+            assert hashlib.sha256(data).hexdigest() == sha256 and len(data) == size
     assert not list((npl.root / "staging").glob("*.part"))  # no half-pulled file left
     assert not (npl.root / "staging" / "handover-JOSS").exists()  # nothing left waiting
 
@@ -291,3 +300,35 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     )  # fmt: skip
     assert judged[0]["standing"] == "received"  # handover-1 is one of the handed-over DIDs
     check_registry_moved(joss, npl, lmd, registry, shared[1])
+
+
+def test_the_closed_center_serves_no_file_after_the_hand_over(trio: dict[str, Node]) -> None:
+    """A bundle asked of JOSS once its records are NPL's: every file answers as not served
+    (all ones for its length), whatever NPL asks (an original, the calibration's certificate,
+    a derived file), and nothing is put in place."""
+    joss, npl = trio["JOSS"], trio["NPL"]
+    eventually(lambda: state_at(npl, "JOSS", "NPL") == "done", timeout=120)
+    url, key_id, secret = npl.peers["JOSS"]
+    creds = PeerCredentials("NPL", "JOSS", url, key_id, secret, FEDERATION_API)
+    store = ArchiveStore(npl.root)
+    with make_session_factory(joss.engine)() as session:
+        version = session.scalars(select(DatasetVersion).where(DatasetVersion.size == BIG)).first()
+        certificate = session.scalars(select(Calibration.certificate_sha256)).one()
+        assert version is not None and certificate == hashlib.sha256(CERTIFICATE).hexdigest()
+        asked = [
+            Wanted(version.sha256, BIG, store.original_path(version.sha256)),
+            Wanted(certificate, len(CERTIFICATE), store.original_path(certificate)),
+            Wanted("0" * 64, 3, store.staging_dir / "x", "products/" + "0" * 64 + ".png"),
+        ]
+    client = PeerClient(httpx.AsyncClient(), creds)
+    connections = Connections(10.0)
+    try:
+        request = functools.partial(client.handover_bundle_request,
+                                    [(w.sha256, w.name) for w in asked])  # fmt: skip
+        outcomes = fetch_bundle(request, asked, store, connections)
+        again = fetch_bundle(request, asked, store, connections)  # on the kept-alive connection
+    finally:
+        connections.close()
+    for outcome in outcomes + again:
+        assert isinstance(outcome, UnverifiedFileError) and "not served" in str(outcome)
+    assert not (store.staging_dir / "x").exists()

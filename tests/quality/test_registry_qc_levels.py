@@ -369,6 +369,16 @@ def test_jobs_api_and_the_worker_run_a_daily_digest(
     assert job["next_due"].startswith("2026-")  # moved on by one period at least
     assert c.get("/api/v1/jobs", headers=auth(tokens, "qc-other")).json() == []
     assert len(c.get("/api/v1/jobs", headers=auth(tokens, "qc-staff")).json()) == 1
+    # Every kind the worker runs can be defined here (build-merge once answered 422).
+    from typing import get_args
+
+    from archive_center.routers.jobs import JobBody
+    from catalog.jobs import KINDS, NODE_KINDS
+
+    assert set(get_args(JobBody.model_fields["kind"].annotation)) == {*KINDS, *NODE_KINDS}
+    merge = body | {"kind": "build-merge", "params": {"merge_id": 999999}}
+    missing = c.post("/api/v1/jobs", json=merge, headers=auth(tokens, "qc-staff"))
+    assert missing.status_code == 404 and "merged product" in missing.text, missing.text
 
 
 def test_the_pi_chooses_a_deployment_where_none_matched(
