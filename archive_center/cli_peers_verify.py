@@ -35,6 +35,11 @@ def compare_digests(
     return {"differ": differ, "missing_here": missing_here, "missing_there": missing_there}
 
 
+def _kind(record: dict[str, Any]) -> str:
+    """A record's type before its id (a peer of an older release names none)."""
+    return f"{record['record_type']} " if isinstance(record.get("record_type"), str) else ""
+
+
 async def _remote_digests(credentials: Any) -> dict[str, dict[str, Any]]:
     import httpx
 
@@ -81,12 +86,13 @@ def verify_command(
     else:
         typer.echo(f"{both} records held by both compared")
         for item in report["differ"]:
-            typer.echo(f"differs: {item['public_id']} here v{item['here']['origin_version']} "
+            typer.echo(f"differs: {_kind(item['here'])}{item['public_id']} here "
+                       f"v{item['here']['origin_version']} "
                        f"there v{item['there']['origin_version']}")  # fmt: skip
         for pid in report["missing_here"]:
-            typer.echo(f"missing here: {pid}")
+            typer.echo(f"missing here: {_kind(there[pid])}{pid}")
         for pid in report["missing_there"]:
-            typer.echo(f"missing at {creds.peer_code}: {pid}")
+            typer.echo(f"missing at {creds.peer_code}: {_kind(here[pid])}{pid}")
     if any(report.values()):
         raise typer.Exit(1)
     if not as_json:

@@ -2,7 +2,8 @@
 
 The closing center offers (`offer_handover`); the receiving center accepts (`accept_handover`)
 and pulls the closing center's manifest (`manifest`: every dataset with all its versions,
-every product and report, whatever their state) and every original by SHA-256; it imports
+every product and report, whatever their state, and its registry entries,
+`catalog.handover_registry`) and every original and certificate by SHA-256; it imports
 each group of records as its own in bulk (`catalog.handover_import`: a new origin version,
 announced with `moved_from`),
 then tells the closing center, which turns its rows into mirrors of the new origin and
@@ -18,10 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Date, DateTime, case, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.audit import record_event
@@ -29,6 +30,13 @@ from catalog.changes import log_datasets
 from catalog.federation_models import Handover, Peer
 from catalog.field_records import MODELS, FieldRecord, announce_many
 from catalog.handover_files import derived_entries, qc_results, thumbnail_entry
+from catalog.handover_registry import (
+    dataset_links,
+    finish_registry,
+    handed_over_certificates,
+    registry_manifest,
+)
+from catalog.handover_rows import row_of
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Product, Report
 from catalog.registration import ensure_center
 from catalog.schemas import Principal, Role
@@ -43,7 +51,6 @@ WHOLE = (
     selectinload(Dataset.versions).selectinload(DatasetVersion.derived_files),
 )
 """A dataset loaded whole in a few queries for all (not a few per dataset)."""
-SKIP = {"id", "campaign_id", "dataset_id", "owner_user_id", "uploaded_by", "author_user_id"}
 
 
 def offer_handover(session: Session, local: str, to_center: str, now: datetime) -> Handover:
@@ -90,76 +97,60 @@ def peer_url(session: Session, code: str) -> str:
     return "" if peer is None else peer.url
 
 
-def _json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
-
-
-def _row(obj: Any) -> dict[str, Any]:
-    return {c.name: _json(getattr(obj, c.key)) for c in obj.__table__.columns if c.name not in SKIP}
-
-
-def values_of(model: Any, row: dict[str, Any]) -> dict[str, Any]:
-    """A serialised row back in its columns' types (unknown names dropped)."""
-    values: dict[str, Any] = {}
-    for column in model.__table__.columns:
-        if column.name in SKIP or column.name not in row:
-            continue
-        value = row[column.name]
-        impl = getattr(column.type, "impl", column.type)
-        if value is not None and isinstance(impl, DateTime):
-            value = datetime.fromisoformat(value)
-        elif value is not None and isinstance(impl, Date):
-            value = date.fromisoformat(value)
-        values[column.key] = value
-    return values
-
-
 def manifest(session: Session, store: ArchiveStore, local: str) -> dict[str, Any]:
     """Every record this center originated, whole, with its derived files
     (`catalog.handover_files`), and the originals they need (SHA-256 -> size)."""
     codes = {row.id: row.code for row in session.execute(select(Campaign.id, Campaign.code))}
     blobs: dict[str, int] = {}
+    registry = registry_manifest(session, store, local, blobs)
+    links = dataset_links(session, local)
     datasets = []
     owned = session.scalars(
         select(Dataset).where(Dataset.origin_center == local).options(*WHOLE)
     ).all()
     qc = qc_results(session, list(owned))
     for dataset in owned:
-        versions = [_row(v) for v in dataset.versions]
+        versions = [row_of(v) for v in dataset.versions]
         blobs.update({v.sha256: v.size for v in dataset.versions})
-        datasets.append({"row": _row(dataset), "campaign": codes[dataset.campaign_id],
-                         "variables": [_row(v) for v in dataset.variables],
+        datasets.append({"row": row_of(dataset), "campaign": codes[dataset.campaign_id],
+                         "variables": [row_of(v) for v in dataset.variables],
                          "versions": versions,
-                         "derived": derived_entries(store, dataset, qc)})  # fmt: skip
+                         "derived": derived_entries(store, dataset, qc),
+                         "link": links.get(dataset.id)})  # fmt: skip
     products = []
     query = select(Product).where(Product.center_code == local, Product.origin_ref.is_(None))
     for product in session.scalars(query):
         blobs[product.sha256] = product.size
-        products.append({"row": _row(product), "campaign": codes[product.campaign_id],
+        products.append({"row": row_of(product), "campaign": codes[product.campaign_id],
                          "thumbnail": thumbnail_entry(store, product)})  # fmt: skip
     reports = [
-        {"row": _row(r), "campaign": codes[r.campaign_id]}
+        {"row": row_of(r), "campaign": codes[r.campaign_id]}
         for r in session.scalars(select(Report).where(Report.center_code == local))
     ]
     expected = [
-        {"row": _row(e), "campaign": codes[e.campaign_id]}
+        {"row": row_of(e), "campaign": codes[e.campaign_id]}
         for e in session.scalars(
             select(ExpectedDelivery).where(ExpectedDelivery.center_code == local)
         )
     ]
-    return {"center": local, "datasets": datasets, "products": products, "reports": reports,
-            "expected": expected, "blobs": blobs}  # fmt: skip
+    return {"center": local, **registry, "datasets": datasets, "products": products,
+            "reports": reports, "expected": expected, "blobs": blobs}  # fmt: skip
 
 
 def handed_over_blob(session: Session, local: str, sha256: str) -> bool:
-    """Whether this original belongs to a record this center originated (so may be pulled)."""
+    """Whether this original (or certificate) belongs to a record this center originated (so
+    may be pulled)."""
     version = (
         select(DatasetVersion.id)
         .join(Dataset)
         .where(DatasetVersion.sha256 == sha256, Dataset.origin_center == local)
     )
     product = select(Product.id).where(Product.sha256 == sha256, Product.center_code == local)
-    return bool(session.scalar(version.limit(1)) or session.scalar(product.limit(1)))
+    return bool(
+        session.scalar(version.limit(1))
+        or session.scalar(product.limit(1))
+        or sha256 in handed_over_certificates(session, local, {sha256})
+    )
 
 
 CHUNK_IDS = 500
@@ -172,17 +163,18 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
 
 
 def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, int],
-                     now: datetime) -> int:  # fmt: skip
+                     now: datetime, calibrations: dict[str, int] | None = None) -> int:  # fmt: skip
     """At the closing center: its records now name `target` as origin, announced as moves.
 
-    `refs` gives the products' ids at `target` (where their files are). Set-based: a few
-    statements per table and chunk of rows, not per record. How many records moved (0 when
-    run again).
+    `refs` gives the products' ids at `target` (where their files are), `calibrations` the
+    calibrations' (where their certificates are). Set-based: a few statements per table and
+    chunk of rows, not per record (the registry's few entries one by one,
+    `catalog.handover_registry`). How many records moved (0 when run again).
     """
     if session.scalars(select(Center).where(Center.code == target)).first() is None:
         ensure_center(session, target, target, peer_url(session, target))
     moved = {"moved_from": local}
-    count = 0
+    count = finish_registry(session, local, target, calibrations or {}, now)
     owned = select(Dataset.id, Dataset.listed).where(Dataset.origin_center == local)
     rows = session.execute(owned).all()
     listed = sum(1 for row in rows if row.listed)
@@ -225,10 +217,10 @@ def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, 
 
 
 def finish_handover(session: Session, local: str, target: str, refs: dict[str, int],
-                    now: datetime) -> int:  # fmt: skip
+                    now: datetime, calibrations: dict[str, int] | None = None) -> int:  # fmt: skip
     """The closing center's side of the end: its records move to `target`, once, audited."""
     job = find_handover(session, local, target)
-    moved = finish_as_mirror(session, local, target, refs, now)
+    moved = finish_as_mirror(session, local, target, refs, now, calibrations)
     if job is not None and job.state != DONE:
         job.state, job.finished_at, job.records = DONE, now, moved
         record_event(

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.handover_registry import handed_over_certificates
 from catalog.models import Dataset, DatasetVersion, Product
 from catalog.registry_models import QcResult
 from catalog.storage import CHUNK, ArchiveStore, fsync_dir
@@ -124,7 +125,9 @@ def bundle_paths(session: Session, store: ArchiveStore, local: str,
                  asked: list[tuple[str, str | None]]) -> list[Path | None]:  # fmt: skip
     """The files of a bundle request, in its order: (SHA-256, None) an original, (SHA-256,
     name) a derived file as the manifest names it; None for one this center does not hand
-    over. Set-based: a few queries whatever the bundle's size."""
+    over. An original is a dataset version's, a product's or a calibration's certificate
+    (`catalog.handover_registry`), as the single-file route serves them. Set-based: a few
+    queries whatever the bundle's size."""
     shas = {sha for sha, name in asked if name is None}
     names = {name for _, name in asked if name is not None and NAME.match(name)}
     folders = {name.split("/")[0] for name in names}
@@ -137,12 +140,13 @@ def bundle_paths(session: Session, store: ArchiveStore, local: str,
     products = select(Product.sha256).where(Product.sha256.in_(shas | stems),
                                             Product.center_code == local)  # fmt: skip
     ours = set(session.scalars(versions)) | set(session.scalars(products))
+    certificates = handed_over_certificates(session, local, shas - ours)  # as originals only
     datasets = set(session.scalars(select(Dataset.public_id).where(
         Dataset.public_id.in_(folders), Dataset.origin_center == local)))  # fmt: skip
     paths: list[Path | None] = []
     for sha, name in asked:
         if name is None:
-            path = store.original_path(sha) if sha in ours else None
+            path = store.original_path(sha) if sha in ours or sha in certificates else None
         elif name not in names:
             path = None
         else:

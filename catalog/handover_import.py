@@ -24,8 +24,10 @@ from catalog.audit import event_row, record_events
 from catalog.changes import log_datasets
 from catalog.federation_models import MirrorTombstone
 from catalog.field_records import MODELS, FieldRecord, announce_many
-from catalog.handover import WHOLE, values_of
+from catalog.handover import WHOLE
 from catalog.handover_files import Placed, place_derived
+from catalog.handover_registry import import_registry, link_imported
+from catalog.handover_rows import values_of
 from catalog.models import Center, Dataset, DatasetVersion, DerivedFile, Variable
 from catalog.registration import campaign_id
 from catalog.registry_models import QcResult
@@ -60,7 +62,8 @@ class Move:
 
 def import_group(session: Session, items: list[Item], move: Move) -> tuple[int, dict[str, int]]:
     """Import a group of handed-over records (in the caller's transaction): how many datasets
-    were imported, and the products' ids here by public id."""
+    were imported, and the products' ids here by public id (with the calibrations' by
+    `catalog.handover_registry.CALIBRATION` + their id at the closing center)."""
     stones = [str(item["row"]["public_id"]) for _, item in items]
     session.execute(delete(MirrorTombstone).where(MirrorTombstone.public_id.in_(stones)))
     campaigns: dict[str, int] = {}
@@ -70,13 +73,14 @@ def import_group(session: Session, items: list[Item], move: Move) -> tuple[int, 
             campaigns[code] = campaign_id(session, code)
         return campaigns[code]
 
+    moved, refs = import_registry(session, items, move.local, move.source, move.now)
+    record_events(session, [move.audit(kind, public_id) for kind, public_id in moved])
     datasets = [item for kind, item in items if kind == "dataset"]
     imported = _import_datasets(session, datasets, move, campaign)
-    refs: dict[str, int] = {}
     for kind in MODELS:
         made = _import_fields(session, kind, [i for k, i in items if k == kind], move, campaign)
         if kind == "product":
-            refs = made
+            refs |= made
     return imported, refs
 
 
@@ -143,6 +147,7 @@ def _import_datasets(session: Session, items: list[dict[str, Any]], move: Move,
         session.execute(insert(DerivedFile), placed.derived)
     if placed.qc:
         session.execute(insert(QcResult), placed.qc)
+    link_imported(session, list(zip(made, items, strict=True)))
     query = select(Dataset).where(Dataset.id.in_(made)).options(*WHOLE).order_by(Dataset.id)
     loaded = session.scalars(query).all()
     shared = [d for d in loaded if d.access_state != "withdrawn"]

@@ -12,6 +12,7 @@ its origin (`ConflictError` naming it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -72,7 +73,9 @@ def place_payload(place: Place) -> dict[str, Any]:
 
 
 def instrument_payload(session: Session, instrument: Instrument) -> dict[str, Any]:
-    """An instrument with its components, calibrations, deployments and QC configurations."""
+    """An instrument with its components, calibrations, deployments and QC configurations;
+    a calibration's `id` is its id at the origin (where its certificate is fetched: a
+    handed-over instrument's, announced by its old origin, names the new one's)."""
     iid = instrument.id
     components = session.scalars(
         select(InstrumentComponent)
@@ -98,9 +101,9 @@ def instrument_payload(session: Session, instrument: Instrument) -> dict[str, An
         "description": instrument.description, "created_at": _iso(instrument.created_at),
         "components": [{"name": c.name, "serial": c.serial} for c in components],
         "calibrations": [
-            {"id": c.id, "valid_from": _iso(c.valid_from), "valid_to": _iso(c.valid_to),
-             "parameters": c.parameters, "certificate_name": c.certificate_name,
-             "certificate_sha256": c.certificate_sha256}
+            {"id": c.origin_ref or c.id, "valid_from": _iso(c.valid_from),
+             "valid_to": _iso(c.valid_to), "parameters": c.parameters,
+             "certificate_name": c.certificate_name, "certificate_sha256": c.certificate_sha256}
             for c in calibrations
         ],
         "deployments": [
@@ -115,13 +118,24 @@ def instrument_payload(session: Session, instrument: Instrument) -> dict[str, An
     }  # fmt: skip
 
 
+def entry_payloads(session: Session) -> Iterator[tuple[str, RegistryEntry, dict[str, Any]]]:
+    """Every place and instrument held here (own and mirrored) with its payload as its
+    origin sends it: (record type, entry, payload), what `peers verify` compares."""
+    for place in session.scalars(select(Place).order_by(Place.id)):
+        yield "place", place, place_payload(place)
+    for instrument in session.scalars(select(Instrument).order_by(Instrument.id)).all():
+        yield "instrument", instrument, instrument_payload(session, instrument)
+
+
 def announce_entry(
-    session: Session, entry: RegistryEntry, now: datetime, *, removed: bool = False
-) -> Change | None:
+    session: Session, entry: RegistryEntry, now: datetime, *, removed: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> Change | None:  # fmt: skip
     """Log a local place or instrument for the peers (the caller raised its origin version).
 
-    `removed` (deleted, retired) goes as a tombstone, only if the entry was ever announced.
-    None when nothing is logged (a database no node has set up has no change log to feed).
+    `removed` (deleted, retired) goes as a tombstone, only if the entry was ever announced;
+    an upsert's payload gets `extra` (a hand-over's `moved_from`). None when nothing is
+    logged (a database no node has set up has no change log to feed).
     """
     session.flush()
     if not entry.center_code:
@@ -135,6 +149,8 @@ def announce_entry(
         payload = place_payload(entry)
     else:
         payload = instrument_payload(session, entry)
+    if not removed and extra:
+        payload |= extra
     change = Change(
         seq=next_seq(session), public_id=entry.public_id, record_type=record_type,
         origin_center=entry.center_code, origin_version=entry.origin_version,

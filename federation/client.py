@@ -170,10 +170,13 @@ class PeerClient:
         return self.signed_request("POST", f"{self.credentials.api_path}/handover/bundle",
                                    body=body)  # fmt: skip
 
-    async def handover_complete(self, refs: dict[str, int]) -> dict[str, Any]:
-        """Tell the closing peer we hold everything: it turns its records into our mirrors."""
+    async def handover_complete(
+        self, refs: dict[str, int], calibrations: dict[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Tell the closing peer we hold everything: it turns its records into our mirrors
+        (our ids of its products, and of its calibrations by their id there)."""
         path = f"{self.credentials.api_path}/handover/complete"
-        body = json.dumps({"products": refs}).encode()
+        body = json.dumps({"products": refs, "calibrations": calibrations or {}}).encode()
         answer = await self._json(self.signed_request("POST", path, body=body))
         if not isinstance(answer, dict) or not isinstance(answer.get("moved"), int):
             raise PeerProtocolError("the hand-over's completion was not confirmed")

@@ -13,6 +13,7 @@ from catalog.changes import dataset_payload, last_seq, list_changes_since
 from catalog.field_records import RECORD_TYPES
 from catalog.models import Change
 from catalog.peer_records import centers_named, shared_datasets
+from catalog.registry_records import entry_payloads
 from catalog.sqltypes import INT32_MAX
 from federation.errors import PeerProtocolError
 
@@ -139,12 +140,22 @@ def content_hash(payload: dict[str, Any]) -> str:
 
 
 def record_digests(session: Session) -> dict[str, dict[str, Any]]:
-    """Every shared record held here (own and mirrored): public id -> origin, version, hash."""
+    """Every shared record held here (own and mirrored), datasets and registry entries
+    (places, instruments): public id -> record type, origin, version, hash. An entry's hash
+    is of the payload its origin sends, so a mirror that missed a change differs."""
     digests: dict[str, dict[str, Any]] = {}
     for dataset in shared_datasets(session):
         digests[dataset.public_id] = {
+            "record_type": "dataset",
             "origin_center": dataset.origin_center,
             "origin_version": dataset.origin_version,
             "hash": content_hash(dataset_payload(dataset)),
+        }
+    for record_type, entry, payload in entry_payloads(session):
+        digests[entry.public_id] = {
+            "record_type": record_type,
+            "origin_center": entry.center_code,
+            "origin_version": entry.origin_version,
+            "hash": content_hash(payload),
         }
     return digests

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog.handover import DONE, find_handover, imported_ids, pending_pulls
 from catalog.handover_files import BUNDLE_FILES, PRODUCTS
 from catalog.handover_import import Item, Move, import_group
+from catalog.handover_registry import CALIBRATION
 from catalog.storage import ArchiveStore
 from federation.client import PeerClient, PeerCredentials
 from federation.errors import FederationError, PeerProtocolError
@@ -60,7 +61,7 @@ GROUP_RECORDS = 200
 GROUP_BYTES = 32 * 1024 * 1024
 """A group of records is imported in one transaction as soon as its files have arrived: at
 most this many records, and no more files than this, so the import follows the bytes."""
-RECORD_LISTS = ("datasets", "products", "reports", "expected")
+RECORD_LISTS = ("places", "instruments", "datasets", "products", "reports", "expected")
 BUNDLE_FILE_MAX = 1024 * 1024
 BUNDLE_BYTES = 8 * 1024 * 1024
 """Files up to `BUNDLE_FILE_MAX` travel many to a request (the derived files, short
@@ -120,6 +121,11 @@ class _Pull:
                 held = self.holding / entry["sha256"]
                 if not held.is_file():
                     yield Wanted(entry["sha256"], int(entry["size"]), held, entry["name"])
+        elif kind == "instrument":  # its calibrations' certificates, archived as originals
+            for cert in item.get("certificates", []):
+                sha = cert["sha256"]
+                if not store.original_path(sha).is_file():
+                    yield Wanted(sha, int(cert["size"]), store.original_path(sha))
         elif kind == "product":
             if not store.original_path(row["sha256"]).is_file():
                 yield Wanted(row["sha256"], int(row["size"]), store.original_path(row["sha256"]))
@@ -173,7 +179,11 @@ class _Pull:
 
 
 def _items(manifest: dict[str, Any]) -> list[Item]:
-    items: list[Item] = [("dataset", d) for d in manifest["datasets"]]
+    """The manifest's records in import order: the registry first (a dataset's link names a
+    deployment, a deployment its place)."""
+    items: list[Item] = [("place", p) for p in manifest.get("places", [])]
+    items += [("instrument", i) for i in manifest.get("instruments", [])]
+    items += [("dataset", d) for d in manifest["datasets"]]
     items += [("product", p) for p in manifest["products"]]
     items += [("report", r) for r in manifest["reports"]]
     items += [("expected", e) for e in manifest.get("expected", [])]
@@ -272,7 +282,10 @@ async def pull_handover(client: PeerClient, factory: sessionmaker[Session], stor
     finally:
         connections.close()
     completed = time.perf_counter()
-    answer = await client.handover_complete(refs)
+    products = {k: v for k, v in refs.items() if not k.startswith(CALIBRATION)}
+    calibrations = {k.removeprefix(CALIBRATION): v for k, v in refs.items()
+                    if k.startswith(CALIBRATION)}  # fmt: skip
+    answer = await client.handover_complete(products, calibrations)
     logger.info("hand-over from %s: manifest %.2f s, files and import %.2f s, completion %.2f s",
                 source, fetched - began, completed - fetched,
                 time.perf_counter() - completed)  # fmt: skip

@@ -141,9 +141,11 @@ HANDOVER: dict[int | str, dict[str, Any]] = {
 
 
 class HandoverDone(BaseModel):
-    """The receiving center holds every record: the products' ids there, by public id."""
+    """The receiving center holds every record: the products' ids there, by public id, and
+    the calibrations' ids there, by their id here."""
 
     products: dict[str, int] = Field(default_factory=dict)
+    calibrations: dict[str, int] = Field(default_factory=dict)
 
 
 def _offered_to(session: Any, local: str, peer: SignedRequest) -> None:
@@ -250,5 +252,6 @@ def handover_complete(
 ) -> Response:  # fmt: skip
     """The peer holds every record: they now name it as origin here, announced as moves."""
     _offered_to(session, settings.center_code, peer)
-    moved = finish_handover(session, settings.center_code, peer.sender, body.products, now)
+    moved = finish_handover(session, settings.center_code, peer.sender, body.products, now,
+                            body.calibrations)  # fmt: skip
     return _signed_json({"moved": moved}, peer, request, settings.center_code, now)

@@ -9,10 +9,20 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.handover import finish_as_mirror, manifest
+from catalog.handover import finish_as_mirror, handed_over_blob, manifest
+from catalog.handover_files import bundle_paths
 from catalog.handover_import import Move, import_group
 from catalog.models import AuditEvent, Center, Change, Dataset, DatasetVersion, Variable
 from catalog.registration import ensure_center
+from catalog.registry_models import (
+    Calibration,
+    DatasetDeployment,
+    Deployment,
+    Instrument,
+    InstrumentComponent,
+    Place,
+    QcConfig,
+)
 from catalog.storage import ArchiveStore
 from tests.catalog.conftest import NOW
 from tests.catalog.factories import make_dataset
@@ -63,3 +73,98 @@ def test_the_closing_center_turns_its_rows_into_mirrors(db: Session) -> None:
     log = db.scalars(select(Change).order_by(Change.seq)).all()
     assert [(c.kind, c.payload.get("moved_from")) for c in log] == [("upsert", "JOSS")] * 2
     assert [c.seq for c in log] == [1, 2]
+
+
+def _registry(db: Session, store: ArchiveStore, tmp_path: Path) -> tuple[str, str, str]:
+    """JOSS's station, an instrument deployed there with a calibration whose certificate is
+    archived, and a dataset linked to the deployment: (place, instrument, dataset) public ids."""
+    station = Place(center_code="JOSS", kind="station", name="KCO", key="kco", latitude=4.97,
+                    longitude=73.47, created_at=NOW)  # fmt: skip
+    picarro = Instrument(center_code="JOSS", name="Picarro", key="picarro", created_at=NOW)
+    db.add_all([station, picarro])
+    db.flush()
+    staged = tmp_path / "cert.pdf"
+    staged.write_bytes(b"%PDF certificate")
+    sha, _ = store.put_original(staged)
+    db.add(InstrumentComponent(instrument_id=picarro.id, name="analyser", serial="CF-1"))
+    db.add(Calibration(instrument_id=picarro.id, valid_from=NOW, parameters={"slope": 1.0},
+                       certificate_name="cal.pdf", certificate_sha256=sha))  # fmt: skip
+    deployment = Deployment(instrument_id=picarro.id, place_id=station.id, start=NOW)
+    db.add(deployment)
+    db.add(QcConfig(instrument_id=picarro.id, variable_key="o3", version=1,
+                    tests={"gross_range": {"fail_span": [0, 200]}}, created_at=NOW))  # fmt: skip
+    dataset = make_dataset(db, title="KCO O3")
+    dataset.versions = [DatasetVersion(data_version=1, sha256="a" * 64, size=3,
+                                       original_name="x.nc", source_format="netcdf",
+                                       is_current=True, created_at=NOW)]  # fmt: skip
+    db.flush()
+    db.add(DatasetDeployment(dataset_id=dataset.id, deployment_id=deployment.id, chosen_by="pi"))
+    db.flush()
+    return station.public_id, picarro.public_id, dataset.public_id
+
+
+def test_the_registry_moves_with_the_datasets(db: Session, tmp_path: Path) -> None:
+    store = ArchiveStore(tmp_path)
+    place, instrument, dataset = _registry(db, store, tmp_path)
+    listed = manifest(db, store, "JOSS")
+    (cert,) = listed["instruments"][0]["certificates"]
+    assert listed["blobs"][cert["sha256"]] == cert["size"] == len(b"%PDF certificate")
+    assert handed_over_blob(db, "JOSS", cert["sha256"])
+    served = store.original_path(cert["sha256"])  # in a bundle as on the single-file route
+    assert bundle_paths(db, store, "JOSS", [(cert["sha256"], None)]) == [served]
+    assert bundle_paths(db, store, "LMD", [(cert["sha256"], None)]) == [None]
+    old_cal = listed["instruments"][0]["calibrations"][0]["ref"]
+    ensure_center(db, "LMD", "LMD", "http://lmd.test")
+    items = [("place", p) for p in listed["places"]]
+    items += [("instrument", i) for i in listed["instruments"]]
+    items += [("dataset", d) for d in listed["datasets"]]
+    move = Move("JOSS", "LMD", NOW, store, tmp_path / "holding")
+    _, refs = import_group(db, items, move)
+    _, again = import_group(db, items, move)  # run again: nothing doubled, same ids
+    db.commit()
+    assert refs == again and list(refs) == [f"calibration:{old_cal}"]
+    station = db.scalars(select(Place).where(Place.public_id == place)).one()
+    picarro = db.scalars(select(Instrument).where(Instrument.public_id == instrument)).one()
+    assert (station.center_code, station.origin_version) == ("LMD", 2)
+    assert (picarro.center_code, picarro.origin_version) == ("LMD", 2)
+    for model in (InstrumentComponent, Calibration, Deployment, QcConfig):
+        assert db.scalar(select(func.count()).select_from(model)) == 1, model
+    (cal,) = db.scalars(select(Calibration)).all()
+    assert cal.id == refs[f"calibration:{old_cal}"] and cal.origin_ref is None
+    (deployment,) = db.scalars(select(Deployment)).all()
+    assert deployment.place_id == station.id
+    linked = db.scalars(
+        select(DatasetDeployment).join(Dataset).where(Dataset.public_id == dataset)
+    ).one()  # fmt: skip
+    assert (linked.deployment_id, linked.chosen_by) == (deployment.id, "pi")
+    moved = db.scalars(
+        select(Change).where(Change.record_type.in_(("place", "instrument"))).order_by(Change.seq)
+    ).all()  # fmt: skip
+    assert [(c.record_type, c.origin_center, c.payload["moved_from"]) for c in moved] == [
+        ("place", "LMD", "JOSS"), ("instrument", "LMD", "JOSS"),
+    ]  # fmt: skip
+    actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["place.handover", "instrument.handover", "dataset.handover"]
+
+
+def test_the_closing_center_mirrors_its_registry(db: Session, tmp_path: Path) -> None:
+    store = ArchiveStore(tmp_path)
+    place, instrument, _ = _registry(db, store, tmp_path)
+    (cal,) = db.scalars(select(Calibration)).all()
+    db.commit()
+    assert finish_as_mirror(db, "JOSS", "NPL", {}, NOW, {str(cal.id): 77}) == 3
+    assert finish_as_mirror(db, "JOSS", "NPL", {}, NOW, {str(cal.id): 77}) == 0  # once
+    db.commit()
+    for model, public_id in ((Place, place), (Instrument, instrument)):
+        entry = db.scalars(select(model).where(model.public_id == public_id)).one()
+        assert (entry.center_code, entry.origin_version) == ("NPL", 2)
+    assert db.get_one(Calibration, cal.id).origin_ref == 77
+    assert not handed_over_blob(db, "JOSS", cal.certificate_sha256 or "")
+    assert bundle_paths(db, store, "JOSS", [(cal.certificate_sha256 or "", None)]) == [None]
+    log = db.scalars(
+        select(Change).where(Change.record_type.in_(("place", "instrument"))).order_by(Change.seq)
+    ).all()  # fmt: skip
+    assert [(c.record_type, c.origin_center, c.payload["moved_from"]) for c in log] == [
+        ("place", "NPL", "JOSS"), ("instrument", "NPL", "JOSS"),
+    ]  # fmt: skip
+    assert log[1].payload["calibrations"][0]["id"] == 77  # the certificate is fetched at NPL

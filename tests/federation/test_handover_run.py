@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from catalog.changes import append_change
 from catalog.db import make_session_factory
 from catalog.federation_models import Handover
 from catalog.models import Dataset, DatasetVersion, DerivedFile
+from catalog.registry_models import Calibration, DatasetDeployment, Deployment, Instrument, Place
 from catalog.storage import ArchiveStore
 from federation.client import PeerClient, PeerCredentials
 from federation.handover_transfer import Connections, UnverifiedFileError, Wanted, fetch_bundle
@@ -37,14 +39,16 @@ from tests.federation.cluster import (
     start_all,
 )
 from tests.federation.test_field_records_run import png_bytes, staff_token
+from tests.federation.test_registry_records_run import PICARRO, STATION, post
 from web.links import FEDERATION_API
 
 RECORDS = 30
 SIZE = 200_000
 BIG = 1_500_000
 """Two originals over `federation.handover.BUNDLE_FILE_MAX` come one to a request; the rest,
-and the derived files, in bundles."""
+and the derived files and the certificate, in bundles."""
 SIZES = [SIZE, BIG, BIG] + [SIZE] * (RECORDS - 3)
+CERTIFICATE = b"%PDF-1.4\n% Picarro calibration 1999\n" + os.urandom(4000)
 
 
 def publish_with_bytes(node: Node, sizes: list[int]) -> dict[str, str]:
@@ -96,6 +100,83 @@ def add_derived(node: Node, public_ids: list[str],
     return made
 
 
+def register(node: Node, staff: dict[str, str], linked: str) -> dict[str, Any]:
+    """At `node`: a station, an instrument deployed there with a calibration and its
+    certificate file, and the dataset `linked` linked to the deployment (by its PI, as the
+    registry's link route leaves it). The ids at `node`."""
+    station = post(node, "/places", STATION, staff)
+    made = post(node, "/instruments", PICARRO, staff)
+    assert station.status_code == made.status_code == 201, station.text + made.text
+    iid = made.json()["id"]
+    cal = post(node, f"/instruments/{iid}/calibrations", {"valid_from": "1999-01-01T00:00:00Z",
+               "parameters": {"slope": 1.002}}, staff)  # fmt: skip
+    assert cal.status_code == 201, cal.text
+    cal_id = cal.json()["calibrations"][0]["id"]
+    put = httpx.put(f"{node.url}/api/v1/calibrations/{cal_id}/certificate",
+                    params={"name": "picarro-1999.pdf"}, content=CERTIFICATE, headers=staff,
+                    timeout=30)  # fmt: skip
+    assert put.status_code == 200, put.text
+    deploy = {"place_id": station.json()["id"], "start": "1999-01-01T00:00:00Z"}
+    deployed = post(node, f"/instruments/{iid}/deployments", deploy, staff)
+    assert deployed.status_code == 201 and deployed.json()["origin_version"] == 4, deployed.text
+    with make_session_factory(node.engine)() as session, session.begin():
+        dataset = session.scalars(select(Dataset.id).where(Dataset.public_id == linked)).one()
+        (deployment,) = session.scalars(select(Deployment.id)).all()
+        session.add(DatasetDeployment(dataset_id=dataset, deployment_id=deployment,
+                                      chosen_by="pi-handover"))  # fmt: skip
+    return {"instrument": made.json()["public_id"], "station": station.json()["public_id"]}
+
+
+def instrument_at(node: Node, public_id: str) -> dict[str, Any] | None:
+    return {i["public_id"]: i for i in node.get("/instruments").json()}.get(public_id)
+
+
+def check_registry_moved(joss: Node, npl: Node, lmd: Node, registry: dict[str, str],
+                         linked: str) -> None:  # fmt: skip
+    """The instrument, its calibration's certificate, its deployment and the station are
+    NPL's own, once; the dataset's link points at NPL's deployment; LMD and JOSS mirror
+    them from NPL, and their certificate URLs redirect to NPL's copy."""
+    pid, sha = registry["instrument"], hashlib.sha256(CERTIFICATE).hexdigest()
+    owned = eventually(lambda: (i := instrument_at(npl, pid)) and i["center"] == "NPL" and i,
+                       timeout=30)  # fmt: skip
+    assert not owned["is_mirror"] and owned["origin_version"] == 5
+    assert owned["components"] == PICARRO["components"]
+    (cal,) = owned["calibrations"]
+    assert cal["certificate_sha256"] == sha and cal["parameters"] == {"slope": 1.002}
+    (dep,) = owned["deployments"]
+    assert dep["place"] == STATION["name"]
+    assert ArchiveStore(npl.root).original_path(sha).read_bytes() == CERTIFICATE
+    at_npl = httpx.get(f"{npl.url}/api/v1/calibrations/{cal['id']}/certificate", timeout=30)
+    assert at_npl.status_code == 200 and at_npl.content == CERTIFICATE
+    with make_session_factory(npl.engine)() as session:
+        for model, public_id in ((Instrument, pid), (Place, registry["station"])):
+            (row,) = session.scalars(select(model).where(model.public_id == public_id)).all()
+            assert row.center_code == "NPL", model  # held once, as its own
+        assert session.scalar(select(func.count(Calibration.id))) == 1
+        link = session.scalars(
+            select(DatasetDeployment).join(Dataset).where(Dataset.public_id == linked)
+        ).one()  # fmt: skip
+        deployment = session.get_one(Deployment, link.deployment_id)
+        instrument = session.get_one(Instrument, deployment.instrument_id)
+        assert instrument.public_id == pid and link.chosen_by == "pi-handover"
+    for node in (lmd, joss):
+        copy = eventually(
+            lambda n=node: (i := instrument_at(n, pid)) and i["center"] == "NPL"
+            and i["origin_version"] == 5 and i, timeout=30,
+        )  # fmt: skip
+        assert copy["is_mirror"]
+        station = {s["public_id"]: s for s in node.get("/stations").json()}[registry["station"]]
+        assert station["center"] == "NPL" and station["latitude"] == STATION["latitude"]
+        url = f"{node.url}/api/v1/calibrations/{copy['calibrations'][0]['id']}/certificate"
+        moved = httpx.get(url, timeout=30)
+        assert moved.status_code == 307, (node.code, moved.status_code)
+        assert moved.headers["location"] == f"{npl.url}/api/v1/calibrations/{cal['id']}/certificate"
+        assert httpx.get(url, follow_redirects=True, timeout=30).content == CERTIFICATE
+    refused = post(joss, f"/instruments/{owned['id']}/calibrations", {"valid_from":
+                   "2000-01-01T00:00:00Z"}, staff_token(joss, "staff-after"))  # fmt: skip
+    assert refused.status_code in (404, 409)  # JOSS no longer edits it
+
+
 def state_at(node: Node, source: str, target: str) -> str | None:
     with make_session_factory(node.engine)() as session:
         job = session.scalars(
@@ -128,8 +209,11 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     wanted = {"pi_name": "Ramanathan", "did": "handover-1"}
     expected = httpx.post(joss.url + "/api/v1/expected", json=wanted, headers=staff).json()
     shared = [p for p in originals if p != next(iter(originals))]
+    registry = register(joss, staff, shared[1])
     for node in (npl, lmd):  # the mirrors hold JOSS's shared records first
         eventually(lambda n=node: set(shared) <= n.search_ids() or None, timeout=30)
+        eventually(lambda n=node: (i := instrument_at(n, registry["instrument"]))
+                   and i["origin_version"] == 4, timeout=30)  # fmt: skip
 
     started = fieldcat("handover", "--to", "npl", "--config", str(joss.config))
     assert started.returncode == 0, started.stdout + started.stderr
@@ -215,11 +299,13 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
                  if e["id"] == expected["id"] and e["center"] == "NPL"], timeout=30,
     )  # fmt: skip
     assert judged[0]["standing"] == "received"  # handover-1 is one of the handed-over DIDs
+    check_registry_moved(joss, npl, lmd, registry, shared[1])
 
 
 def test_the_closed_center_serves_no_file_after_the_hand_over(trio: dict[str, Node]) -> None:
     """A bundle asked of JOSS once its records are NPL's: every file answers as not served
-    (all ones for its length), whatever NPL asks, and nothing is put in place."""
+    (all ones for its length), whatever NPL asks (an original, the calibration's certificate,
+    a derived file), and nothing is put in place."""
     joss, npl = trio["JOSS"], trio["NPL"]
     eventually(lambda: state_at(npl, "JOSS", "NPL") == "done", timeout=120)
     url, key_id, secret = npl.peers["JOSS"]
@@ -227,9 +313,11 @@ def test_the_closed_center_serves_no_file_after_the_hand_over(trio: dict[str, No
     store = ArchiveStore(npl.root)
     with make_session_factory(joss.engine)() as session:
         version = session.scalars(select(DatasetVersion).where(DatasetVersion.size == BIG)).first()
-        assert version is not None
+        certificate = session.scalars(select(Calibration.certificate_sha256)).one()
+        assert version is not None and certificate == hashlib.sha256(CERTIFICATE).hexdigest()
         asked = [
             Wanted(version.sha256, BIG, store.original_path(version.sha256)),
+            Wanted(certificate, len(CERTIFICATE), store.original_path(certificate)),
             Wanted("0" * 64, 3, store.staging_dir / "x", "products/" + "0" * 64 + ".png"),
         ]
     client = PeerClient(httpx.AsyncClient(), creds)
