@@ -93,6 +93,11 @@ def _local_entry(session: Session, public_id: str, local: str) -> ExpectedDelive
     return found
 
 
+def _stored(entry: ExpectedDelivery) -> dict[str, str]:
+    """The change form's fields as the entry holds them."""
+    return {"due": entry.due.isoformat(), "description": entry.description}
+
+
 def edit_page(
     page: Page, entry: ExpectedDelivery, typed: dict[str, str], *, error: str | None = None,
     status: int = 200,
@@ -135,8 +140,7 @@ def edit_expected_page(
 ) -> HTMLResponse:
     """Staff: the change and withdraw forms of one of this center's entries."""
     entry = _local_entry(session, expected_id, page.node.center_code)
-    typed = {"due": entry.due.isoformat(), "description": entry.description}
-    return edit_page(page, entry, typed)
+    return edit_page(page, entry, _stored(entry))
 
 
 @router.post("/expected/{expected_id}", response_model=None)
@@ -166,7 +170,7 @@ def withdraw_expected(
     """Staff: withdraw the entry with a reason (audited; a tombstone travels to the peers)."""
     entry = _local_entry(session, expected_id, page.node.center_code)
     reason = form.reason.strip()
-    typed = {"due": entry.due.isoformat(), "description": entry.description}
+    typed = _stored(entry)
     if len(reason) < 3:
         error = "say why the entry is withdrawn (at least 3 characters)"
         return edit_page(page, entry, typed | {"reason": reason}, error=error, status=400)
