@@ -133,7 +133,9 @@ def handover(tmp: Path, total_mb: int, **timings: float) -> dict[str, float]:
         derived = settled(store)  # JOSS's worker has run QC: it does nothing during the run
         files = [store.original_path(sha) for sha in originals.values()] + derived
         total = sum(p.stat().st_size for p in files)
+        os.sync()  # each measurement starts with nothing dirty: no write-back of the last
         copy_s = raw_copy(files, tmp / "copy")
+        os.sync()
         started = fieldcat("handover", "--to", "NPL", "--config", str(joss.config))
         assert started.returncode == 0, started.stdout + started.stderr
         eventually(lambda: state_at(npl, "JOSS", "NPL") == "done", timeout=3600, every=0.05)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from catalog.handover_registry import handed_over_certificates
 from catalog.models import Dataset, DatasetVersion, Product
 from catalog.registry_models import QcResult
-from catalog.storage import CHUNK, ArchiveStore, fsync_dir
+from catalog.storage import CHUNK, ArchiveStore
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,17 @@ def served_file(session: Session, store: ArchiveStore, local: str, name: str) ->
     return path if session.scalar(query.limit(1)) is not None and path.is_file() else None
 
 
+HOLDING_PREFIX = "handover-"
+"""The folder in staging where a hand-over from a center (`handover-<code>`) holds the verified
+derived files until their records are imported: kept across restarts (the start-up clean-up
+of staging leaves it), removed by the hand-over once every record is in."""
+
+
+def holding_dir(store: ArchiveStore, source: str) -> Path:
+    """Where the hand-over from `source` holds its verified derived files."""
+    return store.staging_dir / f"{HOLDING_PREFIX}{source}"
+
+
 BUNDLE_FILES = 256
 """Files asked in one bundle request at most: the small files of a hand-over travel many to
 a request (one signature, one round trip), each still checked on its own."""
@@ -187,19 +198,34 @@ def bundle_stream(paths: list[Path | None]) -> Iterator[bytes]:
 
 @dataclass
 class Placed:
-    """The derived files `place_derived` put in place: their rows to insert, and those not
-    verified (made again here), as (name, public id)."""
+    """The derived files `place_derived` put in place: their rows to insert, the folders to
+    fsync before the rows commit, and those not verified (made again here), as (name,
+    public id)."""
 
     derived: list[dict[str, Any]] = field(default_factory=list)
     qc: list[dict[str, Any]] = field(default_factory=list)
     unverified: list[tuple[str, str]] = field(default_factory=list)
+    folders: set[Path] = field(default_factory=set)
+
+
+def _link(held: Path, target: Path) -> None:
+    """A new name for the held file at `target`, replacing in one step a file there (left
+    by a run a crash stopped before its commit)."""
+    try:
+        os.link(held, target)
+    except FileExistsError:
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temp.unlink(missing_ok=True)
+        os.link(held, temp)
+        os.replace(temp, target)
 
 
 def place_derived(store: ArchiveStore, holding: Path, public_id: str, version_id: int,
                   entries: list[dict[str, Any]], now: Any, placed: Placed) -> None:  # fmt: skip
     """Put the verified copies of a handed-over dataset's derived files at its current
-    version's paths here, their rows (and unverified names) added to `placed`."""
-    done = 0
+    version's paths here, their rows, folder (and unverified names) added to `placed`: the
+    caller fsyncs the folders (`catalog.storage.fsync_dirs`, a group's at once) before it
+    commits the rows."""
     for entry in entries:
         held = holding / entry["sha256"]
         if not held.is_file():
@@ -207,12 +233,10 @@ def place_derived(store: ArchiveStore, holding: Path, public_id: str, version_id
             continue
         ext = str(entry["name"]).split(".", 1)[1]
         target = store.derived_path(public_id, version_id, ext)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temp.unlink(missing_ok=True)
-        os.link(held, temp)  # the held copy stays until the record is committed
-        os.replace(temp, target)
-        done += 1
+        if target.parent not in placed.folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            placed.folders.add(target.parent)
+        _link(held, target)  # the held copy stays until the record is committed
         if "format" in entry:
             stored = str(target.relative_to(store.root))
             placed.derived.append({"version_id": version_id, "format": entry["format"],
@@ -224,5 +248,3 @@ def place_derived(store: ArchiveStore, holding: Path, public_id: str, version_id
                  "created_at": now}
                 for r in entry.get("qc", [])
             ]  # fmt: skip
-    if done:
-        fsync_dir(store.derived_dir / public_id)  # the names, before the rows commit

@@ -32,7 +32,7 @@ from catalog.models import Center, Dataset, DatasetVersion, DerivedFile, Variabl
 from catalog.registration import campaign_id
 from catalog.registry_models import QcResult
 from catalog.schemas import Principal, Role
-from catalog.storage import ArchiveStore
+from catalog.storage import ArchiveStore, fsync_dirs
 
 logger = logging.getLogger(__name__)
 Item = tuple[str, dict[str, Any]]
@@ -140,6 +140,7 @@ def _import_datasets(session: Session, items: list[dict[str, Any]], move: Move,
             place_derived(move.store, move.holding, str(item["row"]["public_id"]),
                           current[dataset_id], item.get("derived", []), move.now,
                           placed)  # fmt: skip
+    fsync_dirs(placed.folders)  # the names, before the rows commit
     for name, public_id in placed.unverified:
         logger.warning("hand-over from %s: derived file %s of %s not verified; made again here",
                        move.source, name, public_id)  # fmt: skip

@@ -37,7 +37,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.handover import DONE, find_handover, imported_ids, pending_pulls
-from catalog.handover_files import BUNDLE_FILES, PRODUCTS
+from catalog.handover_files import BUNDLE_FILES, PRODUCTS, holding_dir
 from catalog.handover_import import Item, Move, import_group
 from catalog.handover_registry import CALIBRATION
 from catalog.storage import ArchiveStore
@@ -103,9 +103,9 @@ class _Pull:
 
     @property
     def holding(self) -> Path:
-        """Verified derived files waiting for their record's import (kept across restarts:
-        the staging clean-up removes only files directly in staging)."""
-        return self.store.staging_dir / f"handover-{self.source}"
+        """Verified derived files waiting for their record's import (kept across restarts,
+        `catalog.handover_files.HOLDING_PREFIX`)."""
+        return holding_dir(self.store, self.source)
 
     def files(self, kind: str, item: dict[str, Any]) -> Iterator[Wanted]:
         """The files one record needs here that are not here yet."""
@@ -207,7 +207,7 @@ def _groups(pull: _Pull, items: list[Item]) -> list[tuple[list[Item], list[Wante
 
 
 def _start(pull: _Pull, pool: ThreadPoolExecutor, groups: list[tuple[list[Item], list[Wanted]]],
-           started: dict[tuple[str, str | None], Future[int]]) -> list[Future[None]]:  # fmt: skip
+           started: dict[Path, Future[int]]) -> list[Future[None]]:  # fmt: skip
     """Start every file's transfer in the groups' order, each into `started`: a large file
     one to a request, the small ones in bundles (closed at each group's end, so a group's
     files are all asked before the next group's). The bundles' tasks."""
@@ -241,12 +241,15 @@ def transfer_and_import(pull: _Pull, manifest: dict[str, Any], parallel: int) ->
     groups = _groups(pull, _items(manifest))
     refs: dict[str, int] = {}
     with ThreadPoolExecutor(parallel, thread_name_prefix="fieldcat-handover-transfer") as pool:
-        started: dict[tuple[str, str | None], Future[int]] = {}
+        started: dict[Path, Future[int]] = {}
         tasks = _start(pull, pool, groups, started)
+        settled: set[Path] = set()
         try:
             for records, files in groups:
-                for wanted in {w.key: w for w in files}.values():
-                    pull.settle(wanted, started[wanted.key])
+                for wanted in files:
+                    if wanted.key not in settled:  # a file shared by two groups counts once
+                        settled.add(wanted.key)
+                        pull.settle(wanted, started[wanted.key])
                 refs |= pull.import_group(records)
         except BaseException:
             for future in started.values():

@@ -30,7 +30,7 @@ from typing import BinaryIO
 import httpx
 
 from catalog.handover_files import NOT_SERVED, TRANSFER_CHUNK
-from catalog.storage import ArchiveStore, fsync_dir
+from catalog.storage import ArchiveStore, fsync_dir, fsync_dirs
 from federation.errors import PeerProtocolError, PeerUnreachableError
 
 Sign = Callable[[], httpx.Request]
@@ -52,9 +52,12 @@ class Wanted:
     """A derived file's name in the manifest (None: an original, archived by its SHA-256)."""
 
     @property
-    def key(self) -> tuple[str, str | None]:
-        """The same file asked twice (two records sharing bytes) is fetched once."""
-        return self.sha256, self.name
+    def key(self) -> Path:
+        """A target is written once: the same bytes asked for several records (identical
+        derived files of two datasets, all held as `holding/<sha256>`) are fetched once. Two
+        transfers renaming over one path while the import links from it would race: Linux
+        refuses to link a file whose last name a rename just took (ENOENT)."""
+        return self.target
 
 
 class Connections:
@@ -208,6 +211,5 @@ def fetch_bundle(sign: Sign, files: list[Wanted], store: ArchiveStore,
                 outcomes.append(err)
         if response.read(1):
             raise PeerProtocolError("a bundle answered more than was asked")
-    for folder in folders:
-        fsync_dir(folder)
+    fsync_dirs(folders)
     return outcomes

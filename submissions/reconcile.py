@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.handover_files import HOLDING_PREFIX
 from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission, SubmissionState
@@ -99,12 +100,15 @@ def reconcile_one(sessions: sessionmaker[Session], store: ArchiveStore, row: Sub
 
 
 def clean_staging(store: ArchiveStore, started_at: datetime) -> int:
-    """Remove staging files last written before `started_at` (no live upload owns them)."""
+    """Remove staging files last written before `started_at` (no live upload owns them);
+    a hand-over's holding folder stays (verified files its next run would fetch again)."""
     if not store.staging_dir.is_dir():
         return 0
     cutoff = started_at.timestamp()
     removed = 0
     for path in store.staging_dir.iterdir():
+        if path.name.startswith(HOLDING_PREFIX) and path.is_dir():
+            continue
         try:
             if path.stat().st_mtime < cutoff:
                 if path.is_dir():

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.handover_files import holding_dir
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission
 from submissions.acceptance import SubmitOptions
@@ -43,6 +44,11 @@ def test_interrupted_submissions_are_finished_or_rolled_back(
     # 4. a stray staging file from a dead upload
     stray = store.new_staging_path()
     shutil.copyfile(valid / "seed_example.txt", stray)
+    # 5. a hand-over's verified derived files, held for its next run, and a stray folder
+    held = holding_dir(store, "LMD") / ("a" * 64)
+    held.parent.mkdir(parents=True)
+    held.write_bytes(b"verified quick look")
+    (store.staging_dir / "unpacked").mkdir()
 
     started = datetime.now(UTC) + timedelta(seconds=1)  # after the stray file was written
     assert reconcile(session_factory, store, started) == 3
@@ -54,5 +60,6 @@ def test_interrupted_submissions_are_finished_or_rolled_back(
         assert row.state == "registered", row.report_text
         assert row.dataset_public_id
         assert store.original_path(row.sha256).is_file()
-    assert list(store.staging_dir.iterdir()) == []
+    assert list(store.staging_dir.iterdir()) == [held.parent]
+    assert held.read_bytes() == b"verified quick look"
     assert reconcile(session_factory, store, started) == 0
