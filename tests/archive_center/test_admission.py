@@ -22,7 +22,7 @@ from tests.archive_center.conftest import make_settings
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from web.settings import ServerSettings
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.solo]  # queue-time bounds
 
 
 def test_the_sizing_rule() -> None:

@@ -16,6 +16,7 @@ from catalog import search
 from catalog.models import Dataset
 from tests.archive_center.conftest import Node
 
+pytestmark = pytest.mark.solo  # compares response times
 MISSING = "doesnotexist0000"
 ROUTES = ("/api/v1/datasets/{id}", "/api/v1/datasets/{id}/data")
 

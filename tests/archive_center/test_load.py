@@ -23,7 +23,7 @@ from tests.archive_center.conftest import POSTGRES_ENV
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from tests.conftest import SAMPLES, require
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.solo]  # throughput bounds
 
 QUEUE_TIMEOUT_S = 3.0
 SERVICE_SLACK_S = 3.0

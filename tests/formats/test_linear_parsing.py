@@ -23,6 +23,7 @@ from tests.formats.hostile import SHAPES, header_file
 WIDE = Limits(
     max_header_bytes=1 << 30, max_line_chars=1 << 30, max_columns=10**7, max_remarks_chars=1 << 30
 )
+pytestmark = pytest.mark.solo  # compares run times
 SIZE = 50_000
 ABSOLUTE_S = 2.0
 """The 4n read's bound: tens of ms on an idle machine; the quadratic code took minutes."""

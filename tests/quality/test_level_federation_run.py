@@ -15,6 +15,8 @@ from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
 from tests.federation.cluster import Node, build_cluster, close_all, eventually, publish, start_all
 
+pytestmark = pytest.mark.solo  # a release reaches the peer within a second
+
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:

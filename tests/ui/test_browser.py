@@ -18,7 +18,7 @@ from tests.ui.browser import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.solo]  # page-time bounds
 KCO = "kco_surface_hourly.txt"  # a fixed station at 4.965N 73.466E, 1999-02-01..05
 
 
