@@ -16,6 +16,7 @@ from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.field_records import announce
 from catalog.grants import holds_form_grant
 from catalog.models import Campaign, Report
+from catalog.registration import refuse_if_closing
 from catalog.schemas import Principal, Role
 from catalog.summaries import check_details, find_system, may_report_status, set_details
 
@@ -90,6 +91,7 @@ def add_report(
 ) -> Report:
     """Record one report (the caller checked the form grant or role); `details` are its
     structured content (`catalog.summaries`), checked here for the kind."""
+    refuse_if_closing(session, center_code)
     title, body = title.strip(), body.strip()
     if not title:
         raise InvalidQueryError("give the report a title")

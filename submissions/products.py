@@ -8,8 +8,10 @@ import os
 from pathlib import Path
 
 from catalog.access_states import AccessState
+from catalog.errors import ConflictError
 from catalog.field_records import announce
 from catalog.models import Product
+from catalog.registration import refuse_if_closing
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission, SubmissionState
 from catalog.submission_records import find_campaign, find_product
@@ -76,6 +78,10 @@ def take_product(intake: Intake, ticket: Ticket, staged: StagedFile) -> Submissi
         except ValueError as err:
             return reject(intake, ticket, staged.path, report.refuse("SUB009", str(err)))
     with intake.sessions() as session:
+        try:
+            refuse_if_closing(session, intake.center_code)
+        except ConflictError as err:
+            return reject(intake, ticket, staged.path, report.refuse("SUB008", str(err)))
         existing = find_product(session, ticket.name, intake.center_code)
         if existing is not None and existing.sha256 == staged.sha256:
             return take_duplicate(intake, ticket, staged, report, None)

@@ -185,3 +185,35 @@ def test_odd_extents_and_overlong_headers(db: Session) -> None:
     datafile.header.pi_name = "x" * 201
     with pytest.raises(RegistrationError, match="PI NAME"):
         register(db, sha="7" * 64, datafile=datafile)
+
+
+def test_a_closing_center_takes_no_new_data(db: Session) -> None:
+    """Once JOSS has offered its records to NPL, a new dataset, version or report there would
+    be turned into a mirror of a record NPL never received: each is refused, saying where
+    to send it; another center still takes its own."""
+    from catalog.field_reports import add_report
+    from catalog.handover import offer_handover
+
+    kept = register(db)
+    offer_handover(db, "JOSS", "NPL", NOW)
+    db.flush()
+    for attempt in (
+        lambda: register(db, sha="b" * 64),  # a new version of the dataset kept
+        lambda: register(db, sha="c" * 64, datafile=make_datafile(did=77)),  # a new one
+        lambda: add_report(
+            db,
+            campaign_code="INDOEX",
+            center_code="JOSS",
+            kind="status",
+            report_date=date(1999, 3, 1),
+            title="status",
+            body="up",
+            author=Principal.anonymous(),
+            now=NOW,
+        ),
+    ):
+        with pytest.raises(ConflictError, match=r"handing its records over to NPL.*send this"):
+            attempt()
+    assert kept.origin_version == 1 and len(kept.versions) == 1
+    ensure_center(db, "LMD", "LMD", "http://lmd.test")
+    assert register(db, sha="d" * 64, center_code="LMD").origin_center == "LMD"

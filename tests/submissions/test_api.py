@@ -213,3 +213,35 @@ def test_misnamed_product_is_rejected_with_the_pattern(api: Api) -> None:
     assert "product_source.YYMMDDHHmm.product_name.ext" in resp.json()["detail"]
     rejected: Path = api.store.rejected_dir / f"{resp.json()['submission']['id']}.bin"
     assert rejected.is_file()
+
+
+def test_a_closing_center_refuses_new_files_saying_where_to_send_them(api: Api) -> None:
+    """After `fieldcat handover --to NPL` at this center, an upload (a data file or a product)
+    is refused with a report naming NPL, and no dataset or product is made here."""
+    from sqlalchemy import delete, func, select
+
+    from catalog.federation_models import Handover
+    from catalog.handover import offer_handover
+    from catalog.models import Dataset, Product
+
+    sessions = api.client.app.state.session_factory  # type: ignore[attr-defined]
+    with sessions() as session:
+        before = (session.scalar(select(func.count(Dataset.id))),
+                  session.scalar(select(func.count(Product.id))))  # fmt: skip
+    with sessions() as session, session.begin():
+        offer_handover(session, api.settings.center_code, "NPL", NOW)
+    try:
+        for name, content in (("moved.txt", sample("kco_surface_hourly.txt")),
+                              ("c130.9903080400.flight_track.png", png_bytes())):  # fmt: skip
+            resp = api.as_(PI).upload(name, content)
+            assert resp.status_code == 422, resp.text
+            report = resp.json()["submission"]["report"]
+            assert report["diagnostics"][-1]["code"] == "SUB008"
+            assert "handing its records over to NPL" in report["diagnostics"][-1]["message"]
+    finally:
+        with sessions() as session, session.begin():
+            session.execute(delete(Handover))
+    with sessions() as session:
+        after = (session.scalar(select(func.count(Dataset.id))),
+                 session.scalar(select(func.count(Product.id))))  # fmt: skip
+    assert after == before
