@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog.access import RELEASING_STATES, AccessState, effective_state
 from catalog.audit import record_event
+from catalog.closing import refuse_if_closing
 from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, InvalidQueryError, NotFoundError
 from catalog.facet_cache import cache_for
@@ -77,6 +78,7 @@ def _release_for(dataset: Dataset, request: AccessRequest, now: datetime) -> dat
 
 
 def _apply(session: Session, dataset: Dataset, request: AccessRequest, now: datetime) -> None:
+    refuse_if_closing(session, dataset.origin_center)
     release_at = _release_for(dataset, request, now)
     if request.state is AccessState.PASSWORD:
         if request.password is not None:

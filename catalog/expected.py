@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from catalog.access_states import AccessState
 from catalog.audit import record_event
+from catalog.closing import refuse_if_closing
 from catalog.errors import ConflictError, InvalidQueryError, NotFoundError
 from catalog.field_records import announce, withdraw_field_record
 from catalog.models import Campaign, Dataset, fold
@@ -41,6 +42,7 @@ def add_expected(
     due: date | None, now: datetime,
 ) -> ExpectedDelivery:  # fmt: skip
     """Record one expected delivery and announce it to the peers."""
+    refuse_if_closing(session, center_code)
     campaign = session.scalar(select(Campaign).where(Campaign.code == campaign_code))
     if campaign is None:
         raise NotFoundError(f"no campaign {campaign_code!r}")
@@ -83,6 +85,7 @@ def locked_expected(session: Session, public_id: str) -> ExpectedDelivery:
     ).first()
     if found is None or not getattr(touched, "rowcount", 0):
         raise NotFoundError("no such expected delivery")
+    refuse_if_closing(session, found.center_code)
     session.refresh(found)
     return found
 

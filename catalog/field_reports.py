@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.closing import refuse_if_closing
 from catalog.errors import InvalidQueryError, NotFoundError
 from catalog.field_records import announce
 from catalog.grants import holds_form_grant
 from catalog.models import Campaign, Report
-from catalog.registration import refuse_if_closing
 from catalog.schemas import Principal, Role
 from catalog.summaries import check_details, find_system, may_report_status, set_details
 

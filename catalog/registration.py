@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import RELEASING_STATES, AccessState
+from catalog.closing import refuse_if_closing
 from catalog.dataset_writes import write_local
 from catalog.errors import ConflictError, NotFoundError, RegistrationError
-from catalog.federation_models import Handover
 from catalog.file_tracks import record_file_track
 from catalog.models import Campaign, Center, Dataset, DatasetVersion, Variable
 from catalog.registry import link_deployment
@@ -208,25 +208,6 @@ def _add_version(
         is_current=True,
     )
     dataset.versions.append(version)
-
-
-def closing_to(session: Session, center_code: str) -> str | None:
-    """The center that `center_code` hands its records over to, once it has offered them
-    (`fieldcat handover`); None while it is not closing."""
-    query = select(Handover.to_center).where(Handover.from_center == center_code)
-    return session.scalar(query.limit(1))
-
-
-def refuse_if_closing(session: Session, center_code: str) -> None:
-    """ConflictError when this center is handing its records over: a record made after the
-    manifest would be turned into a mirror of one the new origin never received, so a
-    closing center takes no new data (docs/field-catalog.md, "Hand-over")."""
-    target = closing_to(session, center_code)
-    if target is not None:
-        raise ConflictError(
-            f"{center_code} is handing its records over to {target} and takes no new data: "
-            f"send this file to {target}"
-        )
 
 
 def register_datafile(

@@ -21,6 +21,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.audit import record_event
+from catalog.closing import refuse_if_closing
 from catalog.curation import curated_dataset
 from catalog.errors import ConflictError, InvalidQueryError, NotFoundError
 from catalog.models import Dataset, fold
@@ -76,6 +77,7 @@ def add_place(session: Session, spec: PlaceInput, now: datetime) -> Place:
     if not key:
         raise InvalidQueryError("a platform or station needs a name")
     code = local_code(session)
+    refuse_if_closing(session, code)
     same = (Place.kind == spec.kind, Place.key == key, Place.center_code == code)
     if session.scalar(select(Place.id).where(*same)):
         raise ConflictError(f"{spec.kind} {spec.name!r} is already registered")
@@ -133,6 +135,7 @@ def add_instrument(session: Session, spec: InstrumentInput, now: datetime) -> In
     if not key:
         raise InvalidQueryError("an instrument needs a name")
     code = local_code(session)
+    refuse_if_closing(session, code)
     if session.scalar(select(Instrument.id).where(_local_name(key, code))):
         raise ConflictError(f"instrument {spec.name!r} is already registered")
     instrument = Instrument(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.changes import next_seq, redact_history, tombstone_payload
+from catalog.closing import refuse_if_closing
 from catalog.errors import ConflictError
 from catalog.models import Center, Change
 from catalog.registry_models import (
@@ -57,6 +58,7 @@ def check_local(session: Session, entry: RegistryEntry) -> None:
             f"{entry.name!r} is mirrored from center {entry.center_code} {name}{where}: "
             "edit it there"
         )
+    refuse_if_closing(session, entry.center_code)
 
 
 def _iso(value: datetime | None) -> str | None:

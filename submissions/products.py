@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 from catalog.access_states import AccessState
+from catalog.closing import refuse_if_closing
 from catalog.errors import ConflictError
 from catalog.field_records import announce
 from catalog.models import Product
-from catalog.registration import refuse_if_closing
 from catalog.storage import ArchiveStore
 from catalog.submission_models import Submission, SubmissionState
 from catalog.submission_records import find_campaign, find_product

@@ -191,13 +191,60 @@ def test_a_closing_center_takes_no_new_data(db: Session) -> None:
     """Once JOSS has offered its records to NPL, a new dataset, version or report there would
     be turned into a mirror of a record NPL never received: each is refused, saying where
     to send it; another center still takes its own."""
+    from catalog.access import AccessState
+    from catalog.access_admin import AccessRequest, change_access
+    from catalog.expected import add_expected, edit_expected
     from catalog.field_reports import add_report
     from catalog.handover import offer_handover
+    from catalog.registry import PlaceInput, add_place
+    from catalog.registry_edits import edit_place
 
+    ensure_center(db, "JOSS", "JOSS", "http://joss.test", is_local=True)
     kept = register(db)
+    mast = add_place(db, PlaceInput(kind="station", name="Kaashidhoo"), NOW)
+    due = add_expected(db, campaign_code="INDOEX", center_code="JOSS", pi_name="Ramanathan",
+                       did="31", platform="NCAR C-130", instrument="", category="research",
+                       description="ozone", due=date(1999, 9, 1), now=NOW)  # fmt: skip
     offer_handover(db, "JOSS", "NPL", NOW)
     db.flush()
     for attempt in (
+        lambda: add_place(db, PlaceInput(kind="station", name="Hulule"), NOW),
+        lambda: edit_place(
+            db,
+            mast.id,
+            PlaceInput(kind="station", name="KCO"),
+            actor=Principal.anonymous(),
+            now=NOW,
+        ),
+        lambda: add_expected(
+            db,
+            campaign_code="INDOEX",
+            center_code="JOSS",
+            pi_name="Crutzen",
+            did=None,
+            platform="",
+            instrument="",
+            category="research",
+            description="",
+            due=None,
+            now=NOW,
+        ),
+        lambda: edit_expected(
+            db,
+            due.public_id,
+            local_code="JOSS",
+            due=date(1999, 10, 1),
+            description=None,
+            actor=Principal.anonymous(),
+            now=NOW,
+        ),
+        lambda: change_access(
+            db,
+            kept.public_id,
+            AccessRequest(AccessState.PRIVATE, reason="closing center"),
+            actor=Principal.anonymous(),
+            now=NOW,
+        ),
         lambda: register(db, sha="b" * 64),  # a new version of the dataset kept
         lambda: register(db, sha="c" * 64, datafile=make_datafile(did=77)),  # a new one
         lambda: add_report(
