@@ -103,6 +103,12 @@ def _registry(db: Session, store: ArchiveStore, tmp_path: Path) -> tuple[str, st
     return station.public_id, picarro.public_id, dataset.public_id
 
 
+def _registry_changes(db: Session) -> list[Change]:
+    """The change log's place and instrument entries, in order."""
+    query = select(Change).where(Change.record_type.in_(("place", "instrument")))
+    return list(db.scalars(query.order_by(Change.seq)))
+
+
 def test_the_registry_moves_with_the_datasets(db: Session, tmp_path: Path) -> None:
     store = ArchiveStore(tmp_path)
     place, instrument, dataset = _registry(db, store, tmp_path)
@@ -137,9 +143,7 @@ def test_the_registry_moves_with_the_datasets(db: Session, tmp_path: Path) -> No
         select(DatasetDeployment).join(Dataset).where(Dataset.public_id == dataset)
     ).one()  # fmt: skip
     assert (linked.deployment_id, linked.chosen_by) == (deployment.id, "pi")
-    moved = db.scalars(
-        select(Change).where(Change.record_type.in_(("place", "instrument"))).order_by(Change.seq)
-    ).all()  # fmt: skip
+    moved = _registry_changes(db)
     assert [(c.record_type, c.origin_center, c.payload["moved_from"]) for c in moved] == [
         ("place", "LMD", "JOSS"), ("instrument", "LMD", "JOSS"),
     ]  # fmt: skip
@@ -161,9 +165,7 @@ def test_the_closing_center_mirrors_its_registry(db: Session, tmp_path: Path) ->
     assert db.get_one(Calibration, cal.id).origin_ref == 77
     assert not handed_over_blob(db, "JOSS", cal.certificate_sha256 or "")
     assert bundle_paths(db, store, "JOSS", [(cal.certificate_sha256 or "", None)]) == [None]
-    log = db.scalars(
-        select(Change).where(Change.record_type.in_(("place", "instrument"))).order_by(Change.seq)
-    ).all()  # fmt: skip
+    log = _registry_changes(db)
     assert [(c.record_type, c.origin_center, c.payload["moved_from"]) for c in log] == [
         ("place", "NPL", "JOSS"), ("instrument", "NPL", "JOSS"),
     ]  # fmt: skip
