@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.bench_run import run_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_access_bench_quick_prints_its_ratios() -> None:
-    args = [sys.executable, str(REPO / "bench" / "access.py"), "--quick", "--no-postgres"]
-    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["--quick", "--no-postgres"]
+    run = run_bench("access.py", *args, timeout=300)
+    summary = run.summary
     assert summary["benchmark"] == "access"
     for who in ("anonymous", "staff", "pi", "named", "vouched"):
         assert summary["ratios"][f"filtered_vs_unfiltered_{who}"] > 0

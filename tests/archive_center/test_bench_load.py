@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import REPO
+from tests.bench_run import run_bench
 
 pytestmark = pytest.mark.slow
 
 
 def test_load_bench_quick_prints_its_figures() -> None:
-    out = subprocess.run(
-        [sys.executable, "bench/load.py", "--quick", "--no-postgres"],
-        cwd=REPO, capture_output=True, text=True, timeout=900, check=True,
-    )  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    run = run_bench("load.py", "--quick", "--no-postgres", timeout=900)
+    result = run.summary
     assert result["benchmark"] == "load"
     figures, ratios = result["figures"], result["ratios"]
     for clients in (20, 100, 200):

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.conftest import REPO
+from tests.bench_run import run_bench
 
 
 def test_opendap_bench_quick_prints_its_figures() -> None:
-    out = subprocess.run(
-        [sys.executable, "bench/opendap.py", "--quick"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    run = run_bench("opendap.py", "--quick", timeout=300)
+    result = run.summary
     assert result["benchmark"] == "opendap"
     assert set(result["ratios"]) == {"opendap_vs_download", "download_vs_curl"}
     assert all(value > 0 for value in result["ratios"].values())

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import REPO
+from tests.bench_run import run_bench
 
 
 @pytest.mark.slow
 def test_streams_bench_quick_prints_its_figures() -> None:
-    out = subprocess.run(
-        [sys.executable, "bench/streams.py", "--quick"],
-        cwd=REPO, capture_output=True, text=True, timeout=600, check=True,
-    )  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    run = run_bench("streams.py", "--quick", timeout=600)
+    result = run.summary
     assert result["benchmark"] == "streams"
     figures, ratios = result["figures"], result["ratios"]
     assert figures["streams"] == 20 and figures["lines_sent"] == 800

@@ -2,36 +2,35 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.bench_run import run_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_search_bench_quick_prints_its_figures() -> None:
-    args = [sys.executable, str(REPO / "bench" / "search.py"), "--quick", "--only", "classic"]
+    args = ["--quick", "--only", "classic"]
     if not os.environ.get("FIELDCAT_TEST_POSTGRES_URL"):
         args.append("--no-postgres")
-    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    run = run_bench("search.py", *args, timeout=300)
+    summary = run.summary
     assert summary["benchmark"] == "search"
     assert summary["figures"]["search_p50_ms_100k_sqlite"] > 0
     assert summary["ratios"]["latency_100k_vs_1k_sqlite"] > 0
     assert summary["ratios"]["facets_vs_plain_sqlite"] > 0
-    assert "SEARCH datasets USING INDEX" in out.stdout  # the plan shows an index, not a scan
+    assert "SEARCH datasets USING INDEX" in run.stdout  # the plan shows an index, not a scan
     if "--no-postgres" not in args:
         assert "latency_100k_vs_1k_postgres" in summary["ratios"]
 
 
 def test_fulltext_bench_quick_prints_the_issues_figures() -> None:
-    args = [sys.executable, str(REPO / "bench" / "search.py"), "--quick", "--only", "fulltext"]
+    args = ["--quick", "--only", "fulltext"]
     if not os.environ.get("FIELDCAT_TEST_POSTGRES_URL"):
         args.append("--no-postgres")
-    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    run = run_bench("search.py", *args, timeout=300)
+    summary = run.summary
     figures, ratios = summary["figures"], summary["ratios"]
     assert summary["benchmark"] == "search"
     assert figures["fulltext_p50_ms_100k_sqlite"] > 0

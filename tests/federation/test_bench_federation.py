@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.archive_center.fieldcat_process import REPO, cli_env
+from tests.archive_center.fieldcat_process import cli_env
+from tests.bench_run import run_bench
 
 
 def test_federation_bench_quick_prints_its_figures() -> None:
-    args = [sys.executable, str(REPO / "bench" / "federation.py"), "--quick", "--datasets", "5"]
-    out = subprocess.run(
-        args, capture_output=True, text=True, cwd=REPO, timeout=600, check=True, env=cli_env()
-    )
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["--quick", "--datasets", "5"]
+    run = run_bench("federation.py", *args, timeout=600, env=cli_env())
+    summary = run.summary
     assert summary["benchmark"] == "federation"
     for name in ("convergence_p50_s", "convergence_p95_s", "per_change_ms",
                  "product_convergence_p50_s", "handover_mb_s"):  # fmt: skip

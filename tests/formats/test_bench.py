@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.formats.bench_module import BENCH
+from tests.bench_run import run_bench
 
 
 def test_quick_run_prints_the_json_line() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_bench("formats.py", "--quick", timeout=300).summary
     assert result["benchmark"] == "formats"
     assert set(result["ratios"]) == {
         "parse_vs_pandas",

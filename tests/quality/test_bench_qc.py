@@ -3,21 +3,19 @@ PostgreSQL server for the tests, the line carries the job dispatch figures too."
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.archive_center.conftest import POSTGRES_ENV
+from tests.bench_run import run_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_qc_bench_quick_prints_its_figures() -> None:
-    args = [sys.executable, str(REPO / "bench" / "qc.py"), "--quick"]
-    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["--quick"]
+    run = run_bench("qc.py", *args, timeout=300)
+    summary = run.summary
     assert summary["benchmark"] == "qc"
     figures = summary["figures"]
     assert figures["rows"] == 20_000

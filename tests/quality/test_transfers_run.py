@@ -139,8 +139,12 @@ def test_pulls_resume_refuse_and_version(setup: Setup) -> None:
     job = add_source(setup, "iagos", SECRET)
     first = eventually(lambda: dataset_of(setup, 9501) and dataset_of(setup, 9502), timeout=30)
     assert first
-    (source,) = setup.api("GET", "/transfers").json()
-    assert source["cursor"] == "02.txt" and source["last_error"] == ""
+    # The cursor moves once the pipeline has answered for a file, a moment after it is listed.
+    (source,) = eventually(
+        lambda: [s for s in setup.api("GET", "/transfers").json() if s["cursor"] == "02.txt"],
+        timeout=10,
+    )
+    assert source["last_error"] == ""
     assert "secret" not in source
     mine = httpx.get(f"{setup.url}/api/v1/submissions", headers=setup.headers("src-pi")).json()
     assert {s["original_name"] for s in mine["items"]} >= {"01.txt", "02.txt"}

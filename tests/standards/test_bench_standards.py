@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.bench_run import run_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_standards_bench_quick_prints_its_figures() -> None:
-    args = [sys.executable, str(REPO / "bench" / "standards.py"), "--quick"]
-    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["--quick"]
+    run = run_bench("standards.py", *args, timeout=300)
+    summary = run.summary
     assert summary["benchmark"] == "standards"
     figures, ratios = summary["figures"], summary["ratios"]
     assert figures["datasets"] == 2000

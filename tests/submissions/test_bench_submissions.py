@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import REPO
+from tests.bench_run import run_bench
 
 
 @pytest.mark.slow
 def test_submissions_bench_quick_prints_its_figures() -> None:
-    out = subprocess.run(
-        [sys.executable, "bench/submissions.py", "--quick"],
-        cwd=REPO, capture_output=True, text=True, timeout=600, check=True,
-    )  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    run = run_bench("submissions.py", "--quick", timeout=600)
+    result = run.summary
     assert result["benchmark"] == "submissions"
     figures, ratios = result["figures"], result["ratios"]
     for name in ("ftp_to_search_p50_s", "ftp_to_search_p95_s", "http_uploads_per_s",

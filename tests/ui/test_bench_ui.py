@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.conftest import REPO
+from tests.bench_run import run_bench
 
 
 def test_ui_bench_quick_prints_its_ratios() -> None:
-    out = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "ui.py"), "--quick"],
-        capture_output=True, text=True, cwd=REPO, timeout=300, check=True,
-    )  # fmt: skip
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    run = run_bench("ui.py", "--quick", timeout=300)
+    summary = run.summary
     assert summary["benchmark"] == "ui"
     assert summary["ratios"]["search_page_vs_api"] > 0
     assert summary["ratios"]["dataset_page_vs_api"] > 0
