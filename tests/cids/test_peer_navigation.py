@@ -76,7 +76,14 @@ def test_open_navigation_at_a_peer_is_fetched_and_embargoed_waits(pair: dict[str
     assert merge["navigation"] == nav and merge["positioned"] == 105
     found = joss.search_ids(bbox="73,4,75,6", platform="C130")
     assert sampler in found
-    waiting = eventually(lambda: _merge_of(joss, citation_id), timeout=60)
+
+    def held_at_peer() -> dict[str, Any] | None:
+        # Merged before the Citation's navigation was declared, its merge said "none
+        # declared"; the worker looks again once it is declared.
+        merge = _merge_of(joss, citation_id)
+        return merge if merge and "held at center NPL" in merge["reason"] else None
+
+    waiting = eventually(held_at_peer, timeout=60)
     assert waiting["status"] == "waiting"
     assert "held at center NPL" in waiting["reason"] and "not open" in waiting["reason"]
     assert citation_id not in joss.search_ids(bbox="73,4,75,6")
