@@ -19,8 +19,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from tests.conftest import SAMPLES
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, mesh, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, mesh, start_all
 from tests.mail_relay import Inbox
+from tests.polling import eventually
 
 LIFETIME_S = 10
 """The vouched lifetime the nodes are configured with (short, so revocation is testable)."""

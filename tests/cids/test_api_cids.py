@@ -22,7 +22,8 @@ from catalog.users import create_user, issue_api_token
 from submissions.acceptance import SubmitOptions
 from submissions.pipeline import submit_file
 from tests.conftest import SAMPLES
-from tests.federation.cluster import Node, build_cluster, close_all, eventually
+from tests.federation.cluster import Node, build_cluster, close_all
+from tests.polling import eventually
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TRACK = SAMPLES / "valid" / "c130_rf07_track.txt"

@@ -11,7 +11,8 @@ import pytest
 
 from tests.cids.test_api_cids import _submit, sounding_text
 from tests.conftest import SAMPLES
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, start_all
+from tests.polling import eventually
 from tests.ui.browser import chromium, screenshot
 
 pytestmark = pytest.mark.browser

@@ -16,7 +16,8 @@ from catalog.users import create_user, issue_api_token
 from submissions.acceptance import SubmitOptions
 from tests.cids.test_api_cids import _submit
 from tests.conftest import SAMPLES
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, start_all
+from tests.polling import eventually
 
 SAMPLER = (SAMPLES / "valid" / "c130_external_sampler.txt").read_text()
 NAVIGATION = (SAMPLES / "valid" / "c130_navigation_1hz.txt").read_text()

@@ -11,8 +11,7 @@ import json
 import secrets
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -173,18 +172,6 @@ def build_cluster(tmp: Path, links: Iterable[tuple[str, str]], codes: tuple[str,
 def mesh(codes: tuple[str, ...] = CODES) -> list[tuple[str, str]]:
     """Every pair of `codes`."""
     return [(a, b) for i, a in enumerate(codes) for b in codes[i + 1 :]]
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 15.0, every: float = 0.05) -> T:
-    """Poll `check` until it returns something truthy; AssertionError after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
 
 
 def _dataset(

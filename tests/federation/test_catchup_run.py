@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from catalog.models import Dataset
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, publish
+from tests.federation.cluster import Node, build_cluster, close_all, publish
+from tests.polling import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,10 @@ import hashlib
 
 import httpx
 
-from tests.federation.cluster import Node, eventually
+from tests.federation.cluster import Node
 from tests.federation.test_field_records_run import staff_token
 from tests.federation.test_registry_records_run import held, instruments_at, post
+from tests.polling import eventually
 
 CERTIFICATE = b"%PDF-1.4\n% Dobson calibration 1999\n" + bytes(range(256)) * 8
 

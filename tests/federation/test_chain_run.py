@@ -16,10 +16,10 @@ from tests.federation.cluster import (
     build_cluster,
     change,
     close_all,
-    eventually,
     publish,
     start_all,
 )
+from tests.polling import eventually
 
 
 @pytest.fixture(scope="module")

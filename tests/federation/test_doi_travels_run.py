@@ -14,7 +14,8 @@ import pytest
 from catalog.db import make_session_factory
 from catalog.doi_minting import DataCiteAccount, mint_dois
 from catalog.schemas import Principal, Role
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, publish, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, publish, start_all
+from tests.polling import eventually
 from tests.standards.test_doi import PASSWORD, PREFIX, USER, FakeDataCite, _handler
 
 

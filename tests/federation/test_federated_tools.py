@@ -15,7 +15,8 @@ import pytest
 
 from tests.archive_center.fieldcat_process import fieldcat
 from tests.archive_center.stayup_node import minute_series, upload
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, start_all
+from tests.polling import eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore:PyDAP was unable to determine:UserWarning")
 

@@ -12,7 +12,8 @@ import httpx
 from catalog.db import make_session_factory
 from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
-from tests.federation.cluster import Node, eventually
+from tests.federation.cluster import Node
+from tests.polling import eventually
 
 CONVERGE_S = 2.0
 """The issue asks for "within a second", as datasets; 2 s leaves room for a loaded CI box."""

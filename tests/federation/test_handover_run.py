@@ -34,12 +34,12 @@ from tests.federation.cluster import (
     _dataset,
     build_cluster,
     close_all,
-    eventually,
     mesh,
     start_all,
 )
 from tests.federation.test_field_records_run import png_bytes, staff_token
 from tests.federation.test_registry_records_run import PICARRO, STATION, post
+from tests.polling import eventually
 from web.links import FEDERATION_API
 
 RECORDS = 30

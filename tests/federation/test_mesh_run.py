@@ -8,9 +8,9 @@ from tests.conftest import SAMPLES
 from tests.federation.cluster import (
     Node,
     change,
-    eventually,
     publish,
 )
+from tests.polling import eventually
 
 
 def held(node: Node, public_id: str) -> dict | None:

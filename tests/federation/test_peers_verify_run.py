@@ -15,9 +15,10 @@ from sqlalchemy import delete, select, update
 from catalog.db import make_session_factory
 from catalog.registry_models import Calibration, Instrument, Place
 from tests.archive_center.fieldcat_process import fieldcat
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, mesh, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, mesh, start_all
 from tests.federation.test_field_records_run import staff_token
 from tests.federation.test_registry_records_run import CALIBRATION, PICARRO, STATION, held, post
+from tests.polling import eventually
 
 CODES = ("JOSS", "NPL")
 

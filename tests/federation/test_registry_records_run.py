@@ -14,8 +14,9 @@ import httpx
 from sqlalchemy import select
 
 from catalog.models import AuditEvent, Change
-from tests.federation.cluster import Node, change, eventually, publish
+from tests.federation.cluster import Node, change, publish
 from tests.federation.test_field_records_run import CONVERGE_S, staff_token
+from tests.polling import eventually
 
 STATION = {"kind": "station", "name": "Kaashidhoo Observatory", "latitude": 4.97,
            "longitude": 73.47, "altitude": 1.0, "description": "KCO"}  # fmt: skip

@@ -15,7 +15,8 @@ import pytest
 
 from federation.signing import H_NONCE, H_SENDER, sign_headers
 from tests.archive_center.fieldcat_process import fieldcat, free_ports
-from tests.federation.cluster import Node, eventually, publish
+from tests.federation.cluster import Node, publish
+from tests.polling import eventually
 
 CHANGES = "/api/v1/federation/changes"
 NOTIFY = "/api/v1/federation/notify"

@@ -28,7 +28,7 @@ from catalog.schemas import Principal, Role
 from tests.archive_center.conftest import POSTGRES_ENV
 from tests.archive_center.fieldcat_process import start_fieldcat, stop
 from tests.conftest import require
-from tests.federation.cluster import eventually
+from tests.polling import eventually
 from web.settings import Settings
 
 JOBS = 100

@@ -13,7 +13,8 @@ import pytest
 from catalog.db import make_session_factory
 from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, publish, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, publish, start_all
+from tests.polling import eventually
 
 pytestmark = pytest.mark.solo  # a release reaches the peer within a second
 

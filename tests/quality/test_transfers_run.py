@@ -26,7 +26,7 @@ from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from tests.conftest import SAMPLES
-from tests.federation.cluster import eventually
+from tests.polling import eventually
 from web.settings import Settings
 
 SECRET = "iagos pre-shared secret 0123456789"

@@ -8,8 +8,7 @@ import ftplib
 import io
 import signal
 import smtplib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -49,15 +48,6 @@ class Served:
         headers = self.headers.get(who or "", {})
         return httpx.request(method, self.url + "/api/v1" + path, headers=headers, timeout=30,
                              **kw)  # fmt: skip
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if got := check():
-            return got
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def serve_mail_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:

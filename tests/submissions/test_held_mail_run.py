@@ -24,10 +24,10 @@ from sqlalchemy import select, update
 from catalog.db import make_engine, make_session_factory
 from catalog.intake_models import HeldMail
 from catalog.models import AuditEvent
+from tests.polling import eventually
 from tests.submissions.mail_node import (
     PI_MAIL,
     Served,
-    eventually,
     owner_of,
     replied,
     send,

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.polling import eventually
 from tests.submissions.mail_node import (
     PI_MAIL,
     Served,
-    eventually,
     ftp_put,
     owner_of,
     png_bytes,

@@ -27,6 +27,7 @@ from submissions.intake import SubmissionResult
 from submissions.stream_version import submit_version
 from tests.archive_center.stream_feed import START, met_line
 from tests.conftest import REPO
+from tests.polling import eventually
 from tests.submissions.conftest import NOW, OTHER, OWNER, Submit
 
 PROFILE = REPO / "tests" / "fixtures" / "profiles" / "campbell_met.toml"
@@ -60,13 +61,6 @@ def commits(engine: Engine) -> Iterator[list[int]]:
     event.listen(engine, "commit", note)
     yield seen
     event.remove(engine, "commit", note)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.01)
 
 
 def day_file(profile: Profile, tmp_path: Path, lines: int, did: int = 71019990301) -> Path:
@@ -180,11 +174,13 @@ def test_turns_are_taken_in_the_order_asked() -> None:
 
     threads = [threading.Thread(target=first)]
     threads[0].start()
-    wait_for(lambda: turns.queued() == 1)
+    eventually(lambda: turns.queued() == 1, timeout=10, every=0.01)
     for n in range(1, 6):
         threads.append(threading.Thread(target=later, args=(n,)))
         threads[-1].start()
-        wait_for(lambda: turns.queued() == n + 1)  # each asks after the one before
+        eventually(
+            lambda: turns.queued() == n + 1, timeout=10, every=0.01
+        )  # each asks after the one before
     release.set()
     for thread in threads:
         thread.join(10)
@@ -211,10 +207,10 @@ def test_a_stream_that_waited_publishes_everything_in_one_version(
     queued = TURNS.queued()
     first = threading.Thread(target=busy.publish_due)
     first.start()
-    wait_for(lambda: TURNS.queued() == queued + 1)
+    eventually(lambda: TURNS.queued() == queued + 1, timeout=10, every=0.01)
     second = threading.Thread(target=waiting.publish_due)
     second.start()
-    wait_for(lambda: TURNS.queued() == queued + 2)
+    eventually(lambda: TURNS.queued() == queued + 2, timeout=10, every=0.01)
     for i in range(3, 7):  # arrive while the version waits for its turn
         waiting.append(met_line(i))
     release.set()

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import SAMPLES
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, start_all
+from tests.polling import eventually
 
 Held = dict[str, tuple[str, ...]]
 """center code -> sample file names registered there."""

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, publish, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, publish, start_all
+from tests.polling import eventually
 from tests.ui.browser import chromium, screenshot
 
 pytestmark = pytest.mark.browser
