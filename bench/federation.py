@@ -33,7 +33,8 @@ from catalog.models import ChangeCounter, new_public_id
 from federation.feed import FeedChange
 from federation.mirror_rows import child_rows, dataset_row
 from tests.archive_center.fieldcat_process import fieldcat
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, mesh, publish
+from tests.federation.cluster import Node, build_cluster, close_all, mesh, publish
+from tests.polling import eventually
 
 sys.path.append(str(Path(__file__).resolve().parent))  # after the packages: bench/formats.py
 from field_catalog import handover, product_convergence

@@ -29,8 +29,9 @@ from catalog.field_records import announce
 from catalog.models import Product
 from catalog.storage import ArchiveStore
 from tests.archive_center.fieldcat_process import fieldcat
-from tests.federation.cluster import Node, build_cluster, close_all, eventually, mesh, start_all
+from tests.federation.cluster import Node, build_cluster, close_all, mesh, start_all
 from tests.federation.test_handover_run import add_derived, publish_with_bytes, state_at
+from tests.polling import eventually
 
 MB = 1024 * 1024
 
