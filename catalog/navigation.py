@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import formats
@@ -34,7 +34,7 @@ from catalog.dataset_writes import write_local
 from catalog.downloads import Enricher, origin_base_url, read_original
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.links import ResourceLinks
-from catalog.models import Center, Dataset, DatasetVersion, fold
+from catalog.models import Center, Dataset, DatasetVersion, Variable, fold
 from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
 from catalog.tracks import simplify, store_track
@@ -360,12 +360,21 @@ def position_enricher(
 
 
 def candidates(session: Session) -> list[int]:
-    """Ids of local mobile datasets (the ones a merge may concern)."""
+    """Ids of local mobile datasets without positions of their own (the ones a merge may
+    concern; `lacks_positions` in SQL, so a center's many records that carry LAT and LON are
+    never loaded one by one each time the worker looks)."""
+
+    def has(names: frozenset[str]) -> Any:
+        return exists().where(
+            Variable.dataset_id == Dataset.id, func.upper(Variable.original_name).in_(sorted(names))
+        )
+
     query = select(Dataset.id).where(
         func.lower(Dataset.location) == "mobile",
         Dataset.origin_center
         == select(Center.code).where(Center.is_local.is_(True)).scalar_subquery(),
         Dataset.access_state != AccessState.WITHDRAWN.value,
+        ~and_(has(LAT_NAMES), has(LON_NAMES)),
     )
     return list(session.scalars(query))
 

@@ -17,7 +17,13 @@ from catalog.cids_models import NavigationMerge
 from catalog.downloads import DownloadRequest, prepare_download
 from catalog.errors import InvalidQueryError, PermissionDeniedError
 from catalog.models import Dataset, DatasetTrack
-from catalog.navigation import declare_navigation, position_enricher, refresh_merges
+from catalog.navigation import (
+    candidates,
+    declare_navigation,
+    lacks_positions,
+    position_enricher,
+    refresh_merges,
+)
 from catalog.schemas import Principal, Role, SearchParams
 from catalog.search import search_datasets
 from catalog.storage import ArchiveStore
@@ -206,3 +212,27 @@ def test_a_pi_declares_only_a_dataset_they_own(db: Session, submit: Submit) -> N
 
     with pytest.raises(NotFoundError):
         declare_navigation(db, OTHER, "C130", NOW, dataset_id=nav.public_id)
+
+
+def test_only_mobile_records_without_their_own_positions_are_candidates(
+    db: Session, submit: Submit
+) -> None:
+    """The worker looks at a mobile record only when it lacks LAT or LON (in any spelling
+    the extent reader knows, any case): the rest are never loaded one by one."""
+    submit(SAMPLER)  # mobile, no LAT/LON
+    text = SAMPLER.read_text()
+    header, _, rows = text.partition("##END OF HEADER##\n")
+    names, units, *data = rows.splitlines()
+    with_positions = (
+        header.replace("DID = 100", "DID = 102")
+        + "##END OF HEADER##\n"
+        + f"{names} gps_lat Longitude\n{units} degrees_north degrees_east\n"
+        + "".join(f"{row} 5.0 73.5\n" for row in data)
+    )
+    only_lat = with_positions.replace("DID = 102", "DID = 103").replace(" Longitude", " ALT")
+    for did, body in (("102", with_positions), ("103", only_lat)):
+        made = submit(body.encode(), f"{did}.txt")
+        assert made.dataset_public_id is not None, made.report_text
+    ids = {_by_did(db, did).id: did for did in ("100", "102", "103")}
+    assert sorted(ids[i] for i in candidates(db) if i in ids) == ["100", "103"]
+    assert all(lacks_positions(db.get_one(Dataset, i)) for i in candidates(db))
