@@ -42,11 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fastapi import Depends, Request
 
 from archive_center.routers.datasets import SEARCH_QUERY, search_params
+from bench.search import DEFAULT_PG, postgres_reachable
 from catalog.schemas import Principal, SearchPage, SearchParams
 from web.deps import NowDep, forbid_unknown_query
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SEARCHES = (
     "/api/v1/datasets?limit=20",
     "/api/v1/datasets?q=ozone&limit=20",
@@ -287,20 +287,6 @@ def seeded_postgres(base_url: str, n: int) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-def postgres_reachable(url: str) -> bool:
-    """Whether a PostgreSQL server answers at `url`."""
-    from sqlalchemy import create_engine, text
-
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
 
 
 # ---------------------------------------------------------------- the asyncio variant ------

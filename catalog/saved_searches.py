@@ -256,7 +256,6 @@ def pending_webhooks(session: Session, base_url: str, limit: int = 100) -> list[
             .order_by(SavedSearchNotice.id)
             .limit(limit)
         )
-        .tuples()
         .all()
     )
     grouped: dict[int, tuple[SavedSearch, list[SavedSearchNotice]]] = {}
