@@ -36,16 +36,16 @@ from catalog.registry_models import (
     Instrument,
     Place,
 )
-from catalog.registry_records import check_local, edited, local_code
+from catalog.registry_records import check_local, edited, local_code, place_payload
 from catalog.schemas import Principal
+
+PLACE_EDITABLE = ("kind", "name", "latitude", "longitude", "altitude", "description")
 
 
 def _place_fields(place: Place) -> dict[str, Any]:
-    return {
-        "kind": place.kind, "name": place.name, "latitude": place.latitude,
-        "longitude": place.longitude, "altitude": place.altitude,
-        "description": place.description,
-    }  # fmt: skip
+    """What an edit may change, as the peers' record says it (the audit's before and after)."""
+    payload = place_payload(place)
+    return {name: payload[name] for name in PLACE_EDITABLE}
 
 
 def edit_place(
