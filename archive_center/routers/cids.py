@@ -79,27 +79,13 @@ def post_navigation(
     return {"id": rule.id}
 
 
-class MatchRead(BaseModel):
-    """One collocated pair: a point of the dataset and a point of another."""
-
-    dataset: str
-    track_time: datetime
-    track_lat: float
-    track_lon: float
-    other_time: datetime
-    other_lat: float
-    other_lon: float
-    distance_km: float
-    dt_s: float
-
-
 class CollocationRead(BaseModel):
     """The matches, by track time."""
 
     dataset: str
     dt_s: float
     dx_km: float
-    matches: list[MatchRead]
+    matches: list[Match]  # catalog.collocation's own record of a pair
 
 
 def _csv(matches: list[Match]) -> str:
@@ -149,9 +135,7 @@ def get_collocate(
         return Response(
             _netcdf(matches, dataset), media_type="application/x-netcdf", headers=headers
         )
-    read = CollocationRead(
-        dataset=dataset, dt_s=dt, dx_km=dx, matches=[MatchRead(**vars(m)) for m in matches]
-    )
+    read = CollocationRead(dataset=dataset, dt_s=dt, dx_km=dx, matches=matches)
     return Response(read.model_dump_json(), media_type="application/json", headers=headers)
 
 
