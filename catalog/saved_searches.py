@@ -248,16 +248,13 @@ class WebhookDelivery:
 
 def pending_webhooks(session: Session, base_url: str, limit: int = 100) -> list[WebhookDelivery]:
     """Undelivered webhook notices, grouped per saved search into one delivery each."""
-    rows = (
-        session.execute(
-            select(SavedSearchNotice, SavedSearch)
-            .join(SavedSearch, SavedSearch.id == SavedSearchNotice.saved_search_id)
-            .where(SavedSearchNotice.delivered_at.is_(None), SavedSearch.webhook_url != "")
-            .order_by(SavedSearchNotice.id)
-            .limit(limit)
-        )
-        .all()
-    )
+    rows = session.execute(
+        select(SavedSearchNotice, SavedSearch)
+        .join(SavedSearch, SavedSearch.id == SavedSearchNotice.saved_search_id)
+        .where(SavedSearchNotice.delivered_at.is_(None), SavedSearch.webhook_url != "")
+        .order_by(SavedSearchNotice.id)
+        .limit(limit)
+    ).all()
     grouped: dict[int, tuple[SavedSearch, list[SavedSearchNotice]]] = {}
     for notice, saved in rows:
         grouped.setdefault(saved.id, (saved, []))[1].append(notice)
