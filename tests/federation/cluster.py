@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, select
@@ -27,7 +27,6 @@ from catalog.models import Campaign, Dataset, DatasetVersion, Variable
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from web.settings import Settings, load_settings
 
-T = TypeVar("T")
 CODES = ("JOSS", "NPL", "LMD")
 NAMES = {"JOSS": "UCAR/JOSS Boulder", "NPL": "NPL New Delhi", "LMD": "LMD Paris"}
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

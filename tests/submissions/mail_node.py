@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -30,7 +30,6 @@ from tests.conftest import SAMPLES
 from tests.mail_relay import Inbox
 from web.settings import Settings
 
-T = TypeVar("T")
 PI_MAIL = "ramanathan@ucsd.example"
 
 
