@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Exists
 
 import formats
 from catalog.access import can_read_data, can_see_metadata
@@ -364,7 +365,7 @@ def candidates(session: Session) -> list[int]:
     concern; `lacks_positions` in SQL, so a center's many records that carry LAT and LON are
     never loaded one by one each time the worker looks)."""
 
-    def has(names: frozenset[str]) -> Any:
+    def has(names: frozenset[str]) -> Exists:
         return exists().where(
             Variable.dataset_id == Dataset.id, func.upper(Variable.original_name).in_(sorted(names))
         )
@@ -396,7 +397,7 @@ def refresh_merges(
         try:
             with factory() as session, session.begin():
                 dataset = session.get_one(Dataset, dataset_id)
-                if not lacks_positions(dataset):
+                if not lacks_positions(dataset):  # a version since the listing brought them
                     continue
                 row = merge_row(session, dataset)
                 wanted = _signature(session, dataset, now)
