@@ -5,7 +5,9 @@ nodes on loopback.
 
 Named and vouched callers are built per request exactly as `web.deps.get_principal` builds
 them (the vouched session looked up, the named-reader entries loaded), inside the timed call.
-"""
+
+Not a script of its own: `bench/access.py` runs it and prints its figures and ratios in
+its JSON line."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The e-mail intake's part of the submissions benchmark: from the end of an SMTP send to the
-dataset being found by search (the issue's `email_to_search_p50_s`, goal under 2 s)."""
+dataset being found by search (the issue's `email_to_search_p50_s`, goal under 2 s).
+
+Not a script of its own: `bench/submissions.py` runs it and prints its figures and ratios in
+its JSON line."""
 
 from __future__ import annotations
 

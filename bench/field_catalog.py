@@ -7,7 +7,9 @@
   derived files, from the accepted offer until NPL is done, beside a raw local copy of the
   same bytes (originals and derived files), each file fsynced, in the same run
   (`handover_vs_copy`, goal at least 0.5).
-"""
+
+Not a script of its own: `bench/federation.py` runs it and prints its figures and ratios in
+its JSON line."""
 
 from __future__ import annotations
 

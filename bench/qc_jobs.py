@@ -10,7 +10,9 @@ see the same load.
 
 This module is also the no-op workers' procrastinate app (`python -m procrastinate
 --app=bench.qc_jobs.app worker`); libpq's `PG*` variables choose their database and schema.
-"""
+
+Not a script of its own: `bench/qc.py` runs it and prints its figures and ratios in
+its JSON line."""
 
 from __future__ import annotations
 

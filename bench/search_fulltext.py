@@ -1,7 +1,10 @@
 """The full-text part of bench/search.py (issue #15): full text, suggestions and uncached
 facets at 100,000 and 1,000,000 datasets on PostgreSQL and at 100,000 on SQLite, each
 beside its baseline in the same run, measured after `VACUUM ANALYZE`; and the memory an
-order of 1,000 datasets takes while its zip is built."""
+order of 1,000 datasets takes while its zip is built.
+
+Not a script of its own: `bench/search.py` runs it and prints its figures and ratios in
+its JSON line."""
 
 from __future__ import annotations
 
