@@ -1,13 +1,14 @@
-"""The facet tally table: pre-aggregated facet counts per visibility class (`facet_tallies`)."""
+"""The facet tally tables: pre-aggregated facet counts per visibility class, unfiltered
+(`facet_tallies`) and among the datasets of one facet value (`facet_pair_tallies`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.model_base import Base
 
-__all__ = ["FacetTally"]
+__all__ = ["FacetPairTally", "FacetTally"]
 
 
 class FacetTally(Base):
@@ -24,6 +25,27 @@ class FacetTally(Base):
 
     __tablename__ = "facet_tallies"
     id: Mapped[int] = mapped_column(primary_key=True)
+    facet: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str | None] = mapped_column(String(200))
+    shared: Mapped[bool] = mapped_column(Boolean)
+    release_day: Mapped[int | None] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class FacetPairTally(Base):
+    """A signed count of datasets (or variable rows) carrying one facet value among the
+    datasets carrying another: the counts a search filtered by one facet value shows.
+
+    `by_facet` and `by_key` name the filter (a dataset facet and the folded key its filter
+    compares: `platform_key`, `origin_center`, the level as text); `facet`, `value`, `shared`,
+    `release_day` and `n` are as in `FacetTally`, kept and folded the same way
+    (`catalog.facet_tallies`; docs/search.md, "Facet counts")."""
+
+    __tablename__ = "facet_pair_tallies"
+    __table_args__ = (Index("ix_facet_pair_tallies_by", "by_facet", "by_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    by_facet: Mapped[str] = mapped_column(String(16))
+    by_key: Mapped[str | None] = mapped_column(String(200))
     facet: Mapped[str] = mapped_column(String(16))
     value: Mapped[str | None] = mapped_column(String(200))
     shared: Mapped[bool] = mapped_column(Boolean)

@@ -1,8 +1,10 @@
 """The facet tally structure: counts kept by database triggers, folded by the worker.
 
 Every write of a dataset or variable row (registration, edits, access changes, withdrawals,
-mirror writes, deletes; the ORM's or plain SQL's) appends signed rows to `facet_tallies` in
-the same transaction, from triggers (SQLite triggers; PostgreSQL plpgsql row triggers).
+mirror writes, deletes; the ORM's or plain SQL's) appends signed rows to `facet_tallies`
+(the unfiltered counts) and to `facet_pair_tallies` (the counts among the datasets of one
+value of a dataset facet, `BY_FACETS`: what a search filtered by that value shows) in the
+same transaction, from triggers (SQLite triggers; PostgreSQL plpgsql row triggers).
 Appending, never updating, keeps concurrent writers off each other's rows (no hot counter
 row); `compact_tallies` folds the appended rows into one per key, and a read
 sums over whatever is there, so a read is right before and after a fold. The design, and
@@ -16,15 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import ColumnElement, Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from catalog.access_states import RELEASING_STATES, SHARED_STATES
-from catalog.facet_models import FacetTally
+from catalog.facet_models import FacetPairTally, FacetTally
 from catalog.models import Dataset
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "facet, value, shared, release_day, n"
+PAIR_COLUMNS = f"by_facet, by_key, {COLUMNS}"
 NO_DAY = "CAST(NULL AS INTEGER)"
 _SHARED = ", ".join(f"'{s.value}'" for s in SHARED_STATES)
 _RELEASING = ", ".join(f"'{s.value}'" for s in RELEASING_STATES)
@@ -36,9 +39,26 @@ _FACETS = (
     ("project", "{r}.project"),
     ("level", "CAST({r}.level AS VARCHAR(8))"),
 )
+BY_FACETS = {
+    "platform": "platform_key",
+    "instrument": "instrument_key",
+    "pi": "pi_key",
+    "project": "project_key",
+    "center": "origin_center",
+    "level": "level",
+}
+"""The filters the pair tallies count for: search parameter -> the dataset column its exact
+filter compares (`catalog.search.filter_clauses`), tallied under the column's value as text.
+The variable, access, time, place and text filters are counted over the filtered rows."""
+
+
+_BY_KEYS = [(by, f"CAST({{r}}.{column} AS VARCHAR(200))") for by, column in BY_FACETS.items()]
+"""(filter, its key as SQL, `{r}` standing for the row) of the pair tallies."""
+
+
 _WATCHED = (
     "platform", "instrument", "pi_name", "origin_center", "project", "level", "access_state",
-    "release_at",
+    "release_at", "platform_key", "instrument_key", "pi_key", "project_key",
 )  # fmt: skip
 """The dataset columns a tally depends on; an update touching none of them appends nothing."""
 _DAY = {
@@ -63,14 +83,34 @@ def _release(dialect: str, r: str) -> str:
     return f"CASE WHEN {releasing} THEN {day} END"
 
 
+def _facet_values(dialect: str, r: str) -> list[str]:
+    """(facet, value, shared, release_day) of one dataset row `r`, one per facet, as SQL."""
+    values = [f"'{name}', {expr.format(r=r)}, {_shared(r)}, {NO_DAY}" for name, expr in _FACETS]
+    values.append(f"'access', {r}.access_state, {_shared(r)}, {_release(dialect, r)}")
+    return values
+
+
 def _dataset_rows(dialect: str, r: str, sign: int) -> str:
     """VALUES rows of one dataset row `r` (`new` or `old`): one per facet, signed."""
-    release = _release(dialect, r)
-    rows = [
-        f"('{name}', {expr.format(r=r)}, {_shared(r)}, {NO_DAY}, {sign})" for name, expr in _FACETS
-    ]
-    rows.append(f"('access', {r}.access_state, {_shared(r)}, {release}, {sign})")
-    return ", ".join(rows)
+    return ", ".join(f"({values}, {sign})" for values in _facet_values(dialect, r))
+
+
+def _dataset_pair_rows(dialect: str, r: str, sign: int) -> str:
+    """VALUES rows of one dataset row `r` for the pair tallies: one per filter and facet."""
+    return ", ".join(
+        f"('{by}', {key.format(r=r)}, {values}, {sign})"
+        for by, key in _BY_KEYS
+        for values in _facet_values(dialect, r)
+    )
+
+
+def _dataset_inserts(dialect: str, r: str, sign: int) -> str:
+    """The statements appending one dataset row's tallies, unfiltered and paired."""
+    return (
+        f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, r, sign)};\n"
+        f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) "
+        f"VALUES {_dataset_pair_rows(dialect, r, sign)};"
+    )
 
 
 def _variable_rows(dialect: str, r: str, sign: int) -> str:
@@ -80,47 +120,67 @@ def _variable_rows(dialect: str, r: str, sign: int) -> str:
     variable written beside a concurrent change of its dataset's class is tallied under
     the class that commits last (a foreign key's share lock would not wait for it)."""
     lock = " FOR NO KEY UPDATE OF d" if dialect == "postgresql" else ""
+    paired = " UNION ALL ".join(
+        f"SELECT '{by}', {key.format(r='d')}, 'variable', {r}.name, {_shared('d')}, {NO_DAY}, "
+        f"{sign} FROM datasets d WHERE d.id = {r}.dataset_id"
+        for by, key in _BY_KEYS
+    )
     return (
         f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', {r}.name, {_shared('d')}, "
-        f"{NO_DAY}, {sign} FROM datasets d WHERE d.id = {r}.dataset_id{lock};"
+        f"{NO_DAY}, {sign} FROM datasets d WHERE d.id = {r}.dataset_id{lock};\n"
+        f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) {paired};"
     )
 
 
 def _dataset_update(dialect: str) -> str:
+    """The old row's tallies out, the new row's in; its variables move where their class
+    (or, in the pair tallies, the filter key they are counted under) changed."""
+    class_moved = f"{_shared('old')} <> {_shared('new')}"
     moved = (
         f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', v.name, {_shared('{r}')}, "
-        f"{NO_DAY}, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id "
-        f"AND {_shared('old')} <> {_shared('new')};"
+        f"{NO_DAY}, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id AND {class_moved};"
     )
-    return (
-        f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, 'old', -1)}, "
-        f"{_dataset_rows(dialect, 'new', 1)};\n"
-        + moved.format(r="old", sign=-1)
-        + "\n"
-        + moved.format(r="new", sign=1)
+    differ = _differ(dialect)
+    paired = " UNION ALL ".join(
+        f"SELECT '{by}', {key.format(r='{r}')}, 'variable', v.name, {_shared('{r}')}, "
+        f"{NO_DAY}, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id AND ({class_moved} "
+        f"OR {key.format(r='old')} {differ} {key.format(r='new')})"
+        for by, key in _BY_KEYS
+    )
+    moved_pairs = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) {paired};"
+    return "\n".join(
+        (
+            _dataset_inserts(dialect, "old", -1),
+            _dataset_inserts(dialect, "new", 1),
+            moved.format(r="old", sign=-1),
+            moved.format(r="new", sign=1),
+            moved_pairs.format(r="old", sign=-1),
+            moved_pairs.format(r="new", sign=1),
+        )
     )
 
 
 def _dataset_delete(dialect: str) -> str:
     # The variables go first, while their dataset still tells their class (a cascade from
     # the database would run after the dataset is gone; the ORM deletes them first anyway).
-    return (
-        "DELETE FROM variables WHERE dataset_id = old.id;\n"
-        f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, 'old', -1)};"
+    return "DELETE FROM variables WHERE dataset_id = old.id;\n" + _dataset_inserts(
+        dialect, "old", -1
     )
 
 
+def _differ(dialect: str) -> str:
+    return "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+
+
 def _changed(dialect: str, columns: tuple[str, ...]) -> str:
-    differ = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
-    return " OR ".join(f"old.{c} {differ} new.{c}" for c in columns)
+    return " OR ".join(f"old.{c} {_differ(dialect)} new.{c}" for c in columns)
 
 
 def _statements(dialect: str) -> dict[str, dict[str, str]]:
     """Per table and event: (timing, condition, body)."""
-    insert_new = f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, 'new', 1)};"
     return {
         "datasets": {
-            "INSERT": insert_new,
+            "INSERT": _dataset_inserts(dialect, "new", 1),
             "UPDATE": _dataset_update(dialect),
             "DELETE": _dataset_delete(dialect),
         },
@@ -189,32 +249,48 @@ def rebuild_tallies(conn: Connection) -> None:
     if dialect == "postgresql":
         conn.execute(text("LOCK TABLE datasets, variables IN SHARE MODE"))
     conn.execute(text("DELETE FROM facet_tallies"))
+    conn.execute(text("DELETE FROM facet_pair_tallies"))
     release = _release(dialect, "d")
-    parts = [
-        f"SELECT '{name}', {expr.format(r='d')}, {_shared('d')}, {NO_DAY}, count(*) "
-        "FROM datasets d GROUP BY 2, 3"
-        for name, expr in _FACETS
-    ]
-    parts.append(
-        f"SELECT 'access', d.access_state, {_shared('d')}, {release}, count(*) FROM datasets d "
-        "GROUP BY 2, 3, 4"
-    )
-    parts.append(
-        f"SELECT 'variable', v.name, {_shared('d')}, {NO_DAY}, count(*) FROM variables v "
-        "JOIN datasets d ON d.id = v.dataset_id GROUP BY 2, 3"
-    )
-    conn.execute(text(f"INSERT INTO facet_tallies ({COLUMNS}) " + " UNION ALL ".join(parts)))
+    # (leading columns, GROUP BY positions of the key, value and class): the unfiltered
+    # tallies, then one pass per filter of the pair tallies.
+    tables = [("facet_tallies", COLUMNS, [("", "2, 3")])]
+    pairs = [(f"'{by}', {key.format(r='d')}, ", "2, 4, 5") for by, key in _BY_KEYS]
+    tables.append(("facet_pair_tallies", PAIR_COLUMNS, pairs))
+    for table, columns, passes in tables:
+        parts = []
+        for lead, group in passes:
+            day = int(group[-1]) + 1  # the access facet groups by the release day too
+            parts += [
+                f"SELECT {lead}'{name}', {expr.format(r='d')}, {_shared('d')}, {NO_DAY}, "
+                f"count(*) FROM datasets d GROUP BY {group}"
+                for name, expr in _FACETS
+            ]
+            parts.append(
+                f"SELECT {lead}'access', d.access_state, {_shared('d')}, {release}, count(*) "
+                f"FROM datasets d GROUP BY {group}, {day}"
+            )
+            parts.append(
+                f"SELECT {lead}'variable', v.name, {_shared('d')}, {NO_DAY}, count(*) "
+                f"FROM variables v JOIN datasets d ON d.id = v.dataset_id GROUP BY {group}"
+            )
+        conn.execute(text(f"INSERT INTO {table} ({columns}) " + " UNION ALL ".join(parts)))
 
 
 def compact_tallies(conn: Connection) -> int:
-    """Fold the appended rows into one per key (dropping keys that sum to zero); how many
-    rows the fold removed (0, writing nothing, when every key has one row already). Safe
-    beside concurrent writers on both databases."""
-    keys = "facet, value, shared, release_day"
+    """Fold the appended rows of both tally tables into one per key (dropping keys that sum
+    to zero); how many rows the fold removed (0, writing nothing, when every key has one
+    row already). Safe beside concurrent writers on both databases."""
+    return _compact(conn, "facet_tallies", COLUMNS) + _compact(
+        conn, "facet_pair_tallies", PAIR_COLUMNS
+    )
+
+
+def _compact(conn: Connection, table: str, columns: str) -> int:
+    keys = columns.removesuffix(", n")
     rows, distinct = conn.execute(
         text(
             "SELECT coalesce(sum(c), 0), count(*) FROM "
-            f"(SELECT count(*) AS c FROM facet_tallies GROUP BY {keys}) AS k"
+            f"(SELECT count(*) AS c FROM {table} GROUP BY {keys}) AS k"
         )
     ).one()
     if rows == distinct:
@@ -224,42 +300,51 @@ def compact_tallies(conn: Connection) -> int:
         # by transactions that commit meanwhile are left for the next fold.
         conn.execute(
             text(
-                f"WITH gone AS (DELETE FROM facet_tallies RETURNING {COLUMNS}) "
-                f"INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) "
+                f"WITH gone AS (DELETE FROM {table} RETURNING {columns}) "
+                f"INSERT INTO {table} ({columns}) SELECT {keys}, sum(n) "
                 f"FROM gone GROUP BY {keys} HAVING sum(n) <> 0"
             )
         )
     else:
         # SQLite has one writer at a time: the INSERT takes the write lock, and the
         # watermark makes what it sums and what it deletes the same rows.
-        top = conn.execute(text("SELECT max(id) FROM facet_tallies")).scalar_one()
+        top = conn.execute(text(f"SELECT max(id) FROM {table}")).scalar_one()
         conn.execute(
             text(
-                f"INSERT INTO facet_tallies ({COLUMNS}) SELECT {keys}, sum(n) FROM facet_tallies "
+                f"INSERT INTO {table} ({columns}) SELECT {keys}, sum(n) FROM {table} "
                 f"WHERE id <= :top GROUP BY {keys} HAVING sum(n) <> 0"
             ),
             {"top": top},
         )
-        conn.execute(text("DELETE FROM facet_tallies WHERE id <= :top"), {"top": top})
+        conn.execute(text(f"DELETE FROM {table} WHERE id <= :top"), {"top": top})
     return int(rows) - int(distinct)
 
 
 def tallied_rows(
-    session: Session, staff: bool, now: datetime
+    session: Session,
+    staff: bool,
+    now: datetime,
+    by: tuple[str, str] | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> Iterator[tuple[str, str | None, int]]:
     """(facet, value, count) of every dataset of the shared class (and, for `staff`, of the
-    hidden class too), with the access facet as the clock has it at `now`.
+    hidden class too), with the access facet as the clock has it at `now`; with `by`
+    (a `BY_FACETS` name and the key its filter compares) among the datasets of that value
+    only, `where` being that filter as SQL (`catalog.search.filter_clauses`'s).
 
     A releasing state's row counts as `open` once its release day is past; the rows of
     today's release day are corrected exactly from the datasets (one range probe on
     `ix_datasets_state_release`). Releasing states are all shared, so the correction
     needs no class."""
     today = release_day(now)
-    query = select(
-        FacetTally.facet, FacetTally.value, FacetTally.release_day, func.sum(FacetTally.n)
-    ).group_by(FacetTally.facet, FacetTally.value, FacetTally.release_day)
+    table: type[FacetTally] | type[FacetPairTally] = FacetTally if by is None else FacetPairTally
+    query = select(table.facet, table.value, table.release_day, func.sum(table.n)).group_by(
+        table.facet, table.value, table.release_day
+    )
+    if by is not None:
+        query = query.where(FacetPairTally.by_facet == by[0], FacetPairTally.by_key == by[1])
     if not staff:
-        query = query.where(FacetTally.shared.is_(True))
+        query = query.where(table.shared.is_(True))
     for facet, value, day, count in session.execute(query):
         if facet == "access" and day is not None and day < today:
             value = "open"
@@ -271,6 +356,7 @@ def tallied_rows(
             Dataset.access_state.in_([s.value for s in RELEASING_STATES]),
             Dataset.release_at >= start,
             Dataset.release_at <= now,
+            *([] if where is None else [where]),
         )
         .group_by(Dataset.access_state)
     )

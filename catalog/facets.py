@@ -39,20 +39,25 @@ def facet_counts(
 
 
 def tallied_counts(
-    session: Session, principal: Principal, now: datetime
+    session: Session,
+    principal: Principal,
+    now: datetime,
+    by: tuple[str, str] | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[dict[str, list[FacetCount]], int]:
-    """The unfiltered counts for `principal`, from the tallies (`catalog.facet_tallies`).
+    """The counts for `principal`, from the tallies (`catalog.facet_tallies`): unfiltered, or
+    with `by` among the datasets of one filter value (`where`, that filter's SQL clause).
 
     A caller's count is the sum over the visibility classes they see (the shared class;
     staff also the hidden one) plus, for a signed-in non-staff user, an exact count of
     their own private datasets (the only hidden records `visible_filter` lets them see,
-    usually few). Equal to `facet_counts` with the policy's filter alone (tested)."""
+    usually few). Equal to `facet_counts` with the policy's filter and `where` (tested)."""
     staff = principal.role in PRIVILEGED
-    rows = list(tallied_rows(session, staff, now))
+    rows = list(tallied_rows(session, staff, now, by, where))
     rows.append((TOTAL, "", sum(count for name, _, count in rows if name == "access")))
     if not staff and visibility_key(principal) != "shared":
         own = [Dataset.access_state == AccessState.PRIVATE.value, visible_filter(principal, now)]
-        rows.extend(_counted_rows(own, session, now))
+        rows.extend(_counted_rows([*own, *([] if where is None else [where])], session, now))
     return _merged(session, rows)
 
 

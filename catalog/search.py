@@ -40,6 +40,7 @@ from catalog.citations import Citation, citation_for
 from catalog.cursors import decode_cursor, encode_cursor, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cached_count
+from catalog.facet_tallies import BY_FACETS
 from catalog.facets import center_freshness, facet_counts, tallied_counts
 from catalog.fulltext import match_clause, query_terms
 from catalog.links import ResourceLinks
@@ -136,15 +137,7 @@ def filter_clauses(
     clauses = [visible_filter(principal, now), *_time_clauses(session, params.start, params.end)]
     if params.bbox is not None:
         clauses.append(_bbox_clause(params.bbox))
-    exact = (
-        (params.platform, Dataset.platform_key),
-        (params.instrument, Dataset.instrument_key),
-        (params.pi, Dataset.pi_key),
-        (params.project, Dataset.project_key),
-    )
-    clauses.extend(column == fold(value) for value, column in exact if value)
-    if params.center:
-        clauses.append(Dataset.origin_center == params.center.strip().upper())
+    clauses.extend(FACET_COLUMNS[name] == key for name, key in facet_keys(params).items())
     if params.variable:
         name = fold(params.variable)
         clauses.append(
@@ -155,18 +148,46 @@ def filter_clauses(
         )
     if params.access:
         clauses.append(_access_clause(params.access, now))
-    if params.level:
-        clauses.append(_level_clause(params.level))
     if params.q:
         found = match_clause(_dialect(session), params.q, Dataset.id, Dataset.search_text)
         clauses.append(false() if found is None else found)  # no words: nothing matches
     return clauses
 
 
-def _level_clause(value: str) -> ColumnElement[bool]:
-    if value.strip() not in ("0", "1", "2"):
-        raise InvalidQueryError("level must be one of: 0, 1, 2")
-    return Dataset.level == int(value)
+FACET_COLUMNS: dict[str, Any] = {
+    name: Dataset.__table__.c[column] for name, column in BY_FACETS.items()
+}
+"""The exact filters on one dataset column: search parameter -> the column it compares
+(the filters the pair tallies count for)."""
+
+
+def facet_keys(params: SearchParams) -> dict[str, str | int]:
+    """The exact dataset-column filters `params` asks for: name -> the value the column must
+    equal (names and PIs case-folded, a center upper-cased, the level as a number)."""
+    keys: dict[str, str | int] = {}
+    for name in ("platform", "instrument", "pi", "project"):
+        value = getattr(params, name)
+        if value:
+            keys[name] = fold(value) or ""
+    if params.center:
+        keys["center"] = params.center.strip().upper()
+    if params.level:
+        if params.level.strip() not in ("0", "1", "2"):
+            raise InvalidQueryError("level must be one of: 0, 1, 2")
+        keys["level"] = int(params.level)
+    return keys
+
+
+def _one_facet_filter(
+    params: SearchParams, clauses: list[ColumnElement[bool]]
+) -> tuple[str, str] | None:
+    """(filter, key) when the search's only filter is one dataset-column value, the case
+    the pair tallies count (`catalog.facet_tallies.BY_FACETS`); else None."""
+    keys = facet_keys(params)
+    if len(clauses) != 2 or len(keys) != 1:  # the access policy's clause and that filter's
+        return None
+    ((name, key),) = keys.items()
+    return name, str(key)
 
 
 def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
@@ -226,6 +247,9 @@ def _cached_facets(
 ) -> tuple[dict[str, Any], int]:
     if len(clauses) == 1:  # the access policy's filter alone: no filter asked for
         return tallied_counts(session, principal, now)
+    one = _one_facet_filter(params, clauses)
+    if one is not None:
+        return tallied_counts(session, principal, now, by=one, where=clauses[1])
 
     def count() -> tuple[tuple[dict[str, Any], int], int]:
         facets, total = facet_counts(session, clauses, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.facet_tallies import create_triggers, drop_triggers, rebuild_tallies
+from catalog.facet_tallies import drop_triggers
 
 revision = "0019"
 down_revision = "0018"
@@ -30,9 +30,8 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_facet_tallies")),
     )
-    conn = op.get_bind()
-    rebuild_tallies(conn)
-    create_triggers(conn)
+    # The triggers and the first count are made by the newest migration that changes them
+    # (0028), with the definitions the code has now.
 
 
 def downgrade() -> None:
