@@ -37,6 +37,7 @@ ONE_VALUE_FILTERS = (
     {"center": "npl"},
     {"level": "0"},  # every dataset of the benchmark
     {"project": "INDOEX"},
+    {"access": "open"},
 )
 """Searches filtered by one dataset-column value (counted from the pair tallies)."""
 OTHER_FILTERS = ({"variable": "O3"}, {"platform": "ncar c-130", "project": "INDOEX"})

@@ -37,7 +37,9 @@ class FacetPairTally(Base):
     datasets carrying another: the counts a search filtered by one facet value shows.
 
     `by_facet` and `by_key` name the filter (a dataset facet and the folded key its filter
-    compares: `platform_key`, `origin_center`, the level as text); `facet`, `value`, `shared`,
+    compares: `platform_key`, `origin_center`, the level as text; for the access filter the
+    stored state, with `by_day`, its release day, for a state that releases by the clock);
+    `facet`, `value`, `shared`,
     `release_day` and `n` are as in `FacetTally`, kept and folded the same way
     (`catalog.facet_tallies`; docs/search.md, "Facet counts")."""
 
@@ -46,6 +48,7 @@ class FacetPairTally(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     by_facet: Mapped[str] = mapped_column(String(16))
     by_key: Mapped[str | None] = mapped_column(String(200))
+    by_day: Mapped[int | None] = mapped_column(Integer)
     facet: Mapped[str] = mapped_column(String(16))
     value: Mapped[str | None] = mapped_column(String(200))
     shared: Mapped[bool] = mapped_column(Boolean)

@@ -18,16 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, func, select, text
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from catalog.access_states import RELEASING_STATES, SHARED_STATES
+from catalog.access_states import RELEASING_STATES, SHARED_STATES, AccessState
 from catalog.facet_models import FacetPairTally, FacetTally
 from catalog.models import Dataset
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "facet, value, shared, release_day, n"
-PAIR_COLUMNS = f"by_facet, by_key, {COLUMNS}"
+PAIR_COLUMNS = f"by_facet, by_key, by_day, {COLUMNS}"
 NO_DAY = "CAST(NULL AS INTEGER)"
 _SHARED = ", ".join(f"'{s.value}'" for s in SHARED_STATES)
 _RELEASING = ", ".join(f"'{s.value}'" for s in RELEASING_STATES)
@@ -47,13 +47,21 @@ BY_FACETS = {
     "center": "origin_center",
     "level": "level",
 }
-"""The filters the pair tallies count for: search parameter -> the dataset column its exact
+"""The exact filters the pair tallies count for: search parameter -> the dataset column the
 filter compares (`catalog.search.filter_clauses`), tallied under the column's value as text.
-The variable, access, time, place and text filters are counted over the filtered rows."""
+The access filter is tallied too, under the stored state and, for a releasing state, its
+release day (`by_day`), as the clock turns it (`tallied_rows`). The variable, time, place
+and text filters are counted over the filtered rows."""
+ACCESS = "access"
 
 
-_BY_KEYS = [(by, f"CAST({{r}}.{column} AS VARCHAR(200))") for by, column in BY_FACETS.items()]
-"""(filter, its key as SQL, `{r}` standing for the row) of the pair tallies."""
+def _by_keys(dialect: str) -> list[tuple[str, str, str]]:
+    """(filter, its key, its day) as SQL, `{r}` standing for the row, of the pair tallies."""
+    keys = [
+        (by, f"CAST({{r}}.{column} AS VARCHAR(200))", NO_DAY) for by, column in BY_FACETS.items()
+    ]
+    keys.append((ACCESS, "{r}.access_state", _release(dialect, "{r}")))
+    return keys
 
 
 _WATCHED = (
@@ -98,8 +106,8 @@ def _dataset_rows(dialect: str, r: str, sign: int) -> str:
 def _dataset_pair_rows(dialect: str, r: str, sign: int) -> str:
     """VALUES rows of one dataset row `r` for the pair tallies: one per filter and facet."""
     return ", ".join(
-        f"('{by}', {key.format(r=r)}, {values}, {sign})"
-        for by, key in _BY_KEYS
+        f"('{by}', {key.format(r=r)}, {day.format(r=r)}, {values}, {sign})"
+        for by, key, day in _by_keys(dialect)
         for values in _facet_values(dialect, r)
     )
 
@@ -121,9 +129,9 @@ def _variable_rows(dialect: str, r: str, sign: int) -> str:
     the class that commits last (a foreign key's share lock would not wait for it)."""
     lock = " FOR NO KEY UPDATE OF d" if dialect == "postgresql" else ""
     paired = " UNION ALL ".join(
-        f"SELECT '{by}', {key.format(r='d')}, 'variable', {r}.name, {_shared('d')}, {NO_DAY}, "
-        f"{sign} FROM datasets d WHERE d.id = {r}.dataset_id"
-        for by, key in _BY_KEYS
+        f"SELECT '{by}', {key.format(r='d')}, {day.format(r='d')}, 'variable', {r}.name, "
+        f"{_shared('d')}, {NO_DAY}, {sign} FROM datasets d WHERE d.id = {r}.dataset_id"
+        for by, key, day in _by_keys(dialect)
     )
     return (
         f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', {r}.name, {_shared('d')}, "
@@ -142,10 +150,11 @@ def _dataset_update(dialect: str) -> str:
     )
     differ = _differ(dialect)
     paired = " UNION ALL ".join(
-        f"SELECT '{by}', {key.format(r='{r}')}, 'variable', v.name, {_shared('{r}')}, "
-        f"{NO_DAY}, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id AND ({class_moved} "
-        f"OR {key.format(r='old')} {differ} {key.format(r='new')})"
-        for by, key in _BY_KEYS
+        f"SELECT '{by}', {key}, {day}, 'variable', v.name, {_shared('{r}')}, {NO_DAY}, {{sign}} "
+        f"FROM variables v WHERE v.dataset_id = {{r}}.id AND ({class_moved} "
+        f"OR {key.format(r='old')} {differ} {key.format(r='new')} "
+        f"OR {day.format(r='old')} {differ} {day.format(r='new')})"
+        for by, key, day in _by_keys(dialect)
     )
     moved_pairs = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) {paired};"
     return "\n".join(
@@ -254,7 +263,10 @@ def rebuild_tallies(conn: Connection) -> None:
     # (leading columns, GROUP BY positions of the key, value and class): the unfiltered
     # tallies, then one pass per filter of the pair tallies.
     tables = [("facet_tallies", COLUMNS, [("", "2, 3")])]
-    pairs = [(f"'{by}', {key.format(r='d')}, ", "2, 4, 5") for by, key in _BY_KEYS]
+    pairs = [
+        (f"'{by}', {key.format(r='d')}, {day.format(r='d')}, ", "2, 3, 5, 6")
+        for by, key, day in _by_keys(dialect)
+    ]
     tables.append(("facet_pair_tallies", PAIR_COLUMNS, pairs))
     for table, columns, passes in tables:
         parts = []
@@ -329,26 +341,29 @@ def tallied_rows(
 ) -> Iterator[tuple[str, str | None, int]]:
     """(facet, value, count) of every dataset of the shared class (and, for `staff`, of the
     hidden class too), with the access facet as the clock has it at `now`; with `by`
-    (a `BY_FACETS` name and the key its filter compares) among the datasets of that value
-    only, `where` being that filter as SQL (`catalog.search.filter_clauses`'s).
+    (a `BY_FACETS` name or `ACCESS`, and the key its filter compares) among the datasets of
+    that value only, `where` being that filter as SQL (`catalog.search.filter_clauses`'s).
 
     A releasing state's row counts as `open` once its release day is past; the rows of
     today's release day are corrected exactly from the datasets (one range probe on
     `ix_datasets_state_release`). Releasing states are all shared, so the correction
-    needs no class."""
+    needs no class. Filtered by access, today's release day is left out altogether
+    (`released_today_filter` selects those datasets, for an exact count by the caller)."""
     today = release_day(now)
     table: type[FacetTally] | type[FacetPairTally] = FacetTally if by is None else FacetPairTally
     query = select(table.facet, table.value, table.release_day, func.sum(table.n)).group_by(
         table.facet, table.value, table.release_day
     )
     if by is not None:
-        query = query.where(FacetPairTally.by_facet == by[0], FacetPairTally.by_key == by[1])
+        query = query.where(FacetPairTally.by_facet == by[0], _key_matches(by, today))
     if not staff:
         query = query.where(table.shared.is_(True))
     for facet, value, day, count in session.execute(query):
         if facet == "access" and day is not None and day < today:
             value = "open"
         yield facet, value, int(count)
+    if by is not None and by[0] == ACCESS:
+        return  # none of today's release day was read
     start = EPOCH + timedelta(days=today)
     released_today = session.execute(
         select(Dataset.access_state, func.count())
@@ -363,3 +378,27 @@ def tallied_rows(
     for state, count in released_today:
         yield "access", state, -int(count)
         yield "access", "open", int(count)
+
+
+def _key_matches(by: tuple[str, str], today: int) -> ColumnElement[bool]:
+    """The pair rows of filter `by`; for the access filter, those whose state at the clock
+    is the one asked for, today's release day aside."""
+    name, key = by
+    if name != ACCESS:
+        return FacetPairTally.by_key == key
+    row = FacetPairTally
+    unreleased = and_(row.by_key == key, or_(row.by_day.is_(None), row.by_day > today))
+    if key != AccessState.OPEN.value:
+        return unreleased
+    return or_(unreleased, row.by_day < today)  # released on an earlier day
+
+
+def released_today_filter(now: datetime) -> ColumnElement[bool]:
+    """The datasets whose release falls on `now`'s day (UTC), before or after `now`: all of
+    a shared state, so every caller may see them."""
+    start = EPOCH + timedelta(days=release_day(now))
+    return and_(
+        Dataset.access_state.in_([s.value for s in RELEASING_STATES]),
+        Dataset.release_at >= start,
+        Dataset.release_at < start + timedelta(days=1),
+    )

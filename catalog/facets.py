@@ -18,7 +18,7 @@ from catalog.access import (
     visibility_key,
     visible_filter,
 )
-from catalog.facet_tallies import tallied_rows
+from catalog.facet_tallies import ACCESS, released_today_filter, tallied_rows
 from catalog.models import Center, Dataset, PeerState, Variable, fold
 from catalog.registry_models import Instrument, Place
 from catalog.registry_records import local_code
@@ -55,9 +55,12 @@ def tallied_counts(
     staff = principal.role in PRIVILEGED
     rows = list(tallied_rows(session, staff, now, by, where))
     rows.append((TOTAL, "", sum(count for name, _, count in rows if name == "access")))
+    filtered = [] if where is None else [where]
+    if by is not None and by[0] == ACCESS:  # today's releases, counted exactly
+        rows.extend(_counted_rows([released_today_filter(now), *filtered], session, now))
     if not staff and visibility_key(principal) != "shared":
         own = [Dataset.access_state == AccessState.PRIVATE.value, visible_filter(principal, now)]
-        rows.extend(_counted_rows([*own, *([] if where is None else [where])], session, now))
+        rows.extend(_counted_rows([*own, *filtered], session, now))
     return _merged(session, rows)
 
 

@@ -40,7 +40,7 @@ from catalog.citations import Citation, citation_for
 from catalog.cursors import decode_cursor, encode_cursor, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cached_count
-from catalog.facet_tallies import BY_FACETS
+from catalog.facet_tallies import ACCESS, BY_FACETS
 from catalog.facets import center_freshness, facet_counts, tallied_counts
 from catalog.fulltext import match_clause, query_terms
 from catalog.links import ResourceLinks
@@ -178,12 +178,14 @@ def facet_keys(params: SearchParams) -> dict[str, str | int]:
     return keys
 
 
-def _one_facet_filter(
+def one_value_filter(
     params: SearchParams, clauses: list[ColumnElement[bool]]
 ) -> tuple[str, str] | None:
-    """(filter, key) when the search's only filter is one dataset-column value, the case
-    the pair tallies count (`catalog.facet_tallies.BY_FACETS`); else None."""
-    keys = facet_keys(params)
+    """(filter, key) when the search's only filter is one dataset-column value or one access
+    state, the cases the pair tallies count (`catalog.facet_tallies`); else None."""
+    keys: dict[str, str | int] = {**facet_keys(params)}
+    if params.access:
+        keys[ACCESS] = AccessState(params.access.strip().lower()).value  # checked already
     if len(clauses) != 2 or len(keys) != 1:  # the access policy's clause and that filter's
         return None
     ((name, key),) = keys.items()
@@ -247,7 +249,7 @@ def _cached_facets(
 ) -> tuple[dict[str, Any], int]:
     if len(clauses) == 1:  # the access policy's filter alone: no filter asked for
         return tallied_counts(session, principal, now)
-    one = _one_facet_filter(params, clauses)
+    one = one_value_filter(params, clauses)
     if one is not None:
         return tallied_counts(session, principal, now, by=one, where=clauses[1])
 

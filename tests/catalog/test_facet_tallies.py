@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
 from catalog.facet_models import FacetPairTally
-from catalog.facet_tallies import BY_FACETS, TRIGGERS, compact_tallies, rebuild_tallies
+from catalog.facet_tallies import ACCESS, BY_FACETS, TRIGGERS, compact_tallies, rebuild_tallies
 from catalog.facets import facet_counts, tallied_counts
 from catalog.models import Campaign, Dataset, Variable
 from catalog.schemas import Principal, Role, SearchParams
-from catalog.search import facet_keys, filter_clauses, search_datasets
+from catalog.search import filter_clauses, one_value_filter, search_datasets
 from tests.catalog.conftest import NOW
 from tests.catalog.factories import make_dataset
 
@@ -53,26 +53,29 @@ ONE_VALUE_FILTERS = (
     ("project", ("INDOEX", "ace-asia")),
     ("center", ("JOSS", "npl")),
     ("level", ("0", "1", "2")),
+    ("access", ("open", "Embargoed", "password", "campaign", "private", "withdrawn")),
 )
-"""Each filter the pair tallies count for (`BY_FACETS`), with values in several spellings."""
+"""Each filter the pair tallies count for (`BY_FACETS` and access), with values in several
+spellings."""
 
 
 def assert_consistent(session: Session) -> None:
     """For every caller and clock: the tallies' counts equal the naive ones, unfiltered and
-    filtered by one facet value (two filters at each caller and clock, each filter meeting
+    filtered by one facet value (three filters at each caller and clock, each filter meeting
     every caller across the clocks, its values in turn)."""
-    assert {name for name, _ in ONE_VALUE_FILTERS} == set(BY_FACETS)
+    assert {name for name, _ in ONE_VALUE_FILTERS} == {*BY_FACETS, ACCESS}
     for c, now in enumerate(CLOCKS):
         for p, principal in enumerate(CALLERS):
             fast = _as_dict(tallied_counts(session, principal, now))
             naive = _as_dict(facet_counts(session, [visible_filter(principal, now)], now))
             assert fast == naive, (principal, now)
-            for turn in (p + c, p + c + 3):
+            for turn in (p + c, p + c + 2, p + c + 4):
                 name, values = ONE_VALUE_FILTERS[turn % len(ONE_VALUE_FILTERS)]
                 params = SearchParams(**{name: values[(p + 2 * c) % len(values)]})
                 clauses = filter_clauses(session, params, principal, now)
-                key = str(facet_keys(params)[name])
-                paired = tallied_counts(session, principal, now, (name, key), clauses[1])
+                one = one_value_filter(params, clauses)
+                assert one is not None and one[0] == name
+                paired = tallied_counts(session, principal, now, one, clauses[1])
                 naive = _as_dict(facet_counts(session, clauses, now))
                 assert _as_dict(paired) == naive, (principal, now, params)
 

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("by_facet", sa.String(length=16), nullable=False),
         sa.Column("by_key", sa.String(length=200), nullable=True),
+        sa.Column("by_day", sa.Integer(), nullable=True),
         sa.Column("facet", sa.String(length=16), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=True),
         sa.Column("shared", sa.Boolean(), nullable=False),
