@@ -38,10 +38,14 @@ ONE_VALUE_FILTERS = (
     {"level": "0"},  # every dataset of the benchmark
     {"project": "INDOEX"},
     {"access": "open"},
+    {"variable": "O3"},
 )
 """Searches filtered by one dataset-column value (counted from the pair tallies)."""
-OTHER_FILTERS = ({"variable": "O3"}, {"platform": "ncar c-130", "project": "INDOEX"})
-"""Filters counted over the filtered rows: a variable, and two values at once."""
+OTHER_FILTERS = (
+    {"platform": "ncar c-130", "project": "INDOEX"},
+    {"variable": "O3", "center": "npl"},
+)
+"""Filters counted over the filtered rows: two values at once."""
 ANON = Principal.anonymous()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -91,11 +91,13 @@ def _release(dialect: str, r: str) -> str:
     return f"CASE WHEN {releasing} THEN {day} END"
 
 
-def _facet_values(dialect: str, r: str) -> list[str]:
-    """(facet, value, shared, release_day) of one dataset row `r`, one per facet, as SQL."""
-    values = [f"'{name}', {expr.format(r=r)}, {_shared(r)}, {NO_DAY}" for name, expr in _FACETS]
-    values.append(f"'access', {r}.access_state, {_shared(r)}, {_release(dialect, r)}")
-    return values
+def _facet_values(dialect: str, r: str, named: bool = False) -> list[str]:
+    """(facet, value, shared, release_day) of one dataset row `r`, one per facet, as SQL
+    (`named`: each column with its name, for a SELECT)."""
+    values = [(f"'{name}'", expr.format(r=r), _shared(r), NO_DAY) for name, expr in _FACETS]
+    values.append(("'access'", f"{r}.access_state", _shared(r), _release(dialect, r)))
+    names = (" AS facet", " AS value", " AS shared", " AS day") if named else ("",) * 4
+    return [", ".join(v + n for v, n in zip(row, names, strict=True)) for row in values]
 
 
 def _dataset_rows(dialect: str, r: str, sign: int) -> str:
@@ -165,6 +167,7 @@ def _dataset_update(dialect: str) -> str:
             moved.format(r="new", sign=1),
             moved_pairs.format(r="old", sign=-1),
             moved_pairs.format(r="new", sign=1),
+            _dataset_key_moves(dialect),
         )
     )
 
@@ -177,6 +180,75 @@ def _dataset_delete(dialect: str) -> str:
     )
 
 
+VARIABLE = "variable"
+"""The variable filter, tallied under each key a dataset's variables carry: a dataset
+matches `variable=x` when one of its variables has the key `x` as its name's key or as its
+original name lower-cased (`catalog.search.filter_clauses`)."""
+
+
+def _keys_of(r: str) -> str:
+    """The filter keys one variable row `r` carries."""
+    return (
+        f"SELECT {r}.name_key AS k WHERE {r}.name_key <> '' "
+        f"UNION SELECT lower({r}.original_name) WHERE {r}.original_name <> ''"
+    )
+
+
+def _dataset_keys(dataset_id: str, besides: str | None = None) -> str:
+    """The filter keys the variables of one dataset carry (`besides`: but that variable)."""
+    rows = f"variables w WHERE w.dataset_id = {dataset_id}"
+    if besides is not None:
+        rows += f" AND w.id <> {besides}"
+    return (
+        f"SELECT w.name_key AS k FROM {rows} AND w.name_key <> '' "
+        f"UNION SELECT lower(w.original_name) FROM {rows} AND w.original_name <> ''"
+    )
+
+
+def _variable_key_rows(dialect: str, r: str, sign: int) -> str:
+    """The pair rows a variable row `r` adds (+1) or takes away (-1) under the variable filter.
+
+    Its dataset enters (leaves) the set of each key `r` carries that no other variable of
+    the dataset carries: every facet of the dataset under that key, its variables' names
+    included; under each key the other variables carry, only `r`'s name. Written against
+    the table as it stands beside `r` (its other variables), so it holds whichever order
+    the rows of one statement are handled in."""
+    shared = _shared("d")
+    facets = " UNION ALL ".join(
+        [f"SELECT {values} FROM datasets d WHERE d.id = {r}.dataset_id"
+         for values in _facet_values(dialect, "d", named=True)]
+        + [f"SELECT 'variable', w.name, {shared}, {NO_DAY} FROM variables w "
+           f"JOIN datasets d ON d.id = w.dataset_id WHERE w.dataset_id = {r}.dataset_id "
+           f"AND w.id <> {r}.id",
+           f"SELECT 'variable', {r}.name, {shared}, {NO_DAY} FROM datasets d "
+           f"WHERE d.id = {r}.dataset_id"]
+    )  # fmt: skip
+    others = _dataset_keys(f"{r}.dataset_id", besides=f"{r}.id")
+    head = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) SELECT '{VARIABLE}', k.k, {NO_DAY}, "
+    return (
+        f"{head}f.*, {sign} FROM ({_keys_of(r)} EXCEPT SELECT o.k FROM ({others}) o) k, "
+        f"({facets}) f;\n"
+        f"{head}'variable', {r}.name, {shared}, {NO_DAY}, {sign} FROM ({others}) k, "
+        f"datasets d WHERE d.id = {r}.dataset_id;"
+    )
+
+
+def _dataset_key_moves(dialect: str) -> str:
+    """A dataset row's update under the variable filter: its facets, under every key its
+    variables carry, old out and new in; its variables' names too if its class changed."""
+    keys = _dataset_keys("new.id")
+    head = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) SELECT '{VARIABLE}', k.k, {NO_DAY}, "
+    moves = []
+    for r, sign in (("old", -1), ("new", 1)):
+        facets = " UNION ALL ".join(f"SELECT {v}" for v in _facet_values(dialect, r, named=True))
+        moves.append(f"{head}f.*, {sign} FROM ({keys}) k, ({facets}) f;")
+        moves.append(
+            f"{head}'variable', w.name, {_shared(r)}, {NO_DAY}, {sign} FROM ({keys}) k, "
+            f"variables w WHERE w.dataset_id = new.id AND {_shared('old')} <> {_shared('new')};"
+        )
+    return "\n".join(moves)
+
+
 def _differ(dialect: str) -> str:
     return "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
 
@@ -185,57 +257,99 @@ def _changed(dialect: str, columns: tuple[str, ...]) -> str:
     return " OR ".join(f"old.{c} {_differ(dialect)} new.{c}" for c in columns)
 
 
-def _statements(dialect: str) -> dict[str, dict[str, str]]:
-    """Per table and event: (timing, condition, body)."""
+def _variable_key_statements(dialect: str, r: str, sign: int) -> str:
+    """`_variable_key_rows`, after locking the dataset row on PostgreSQL (as `_variable_rows`)."""
+    lock = (
+        f"PERFORM 1 FROM datasets d WHERE d.id = {r}.dataset_id FOR NO KEY UPDATE;\n"
+        if dialect == "postgresql"
+        else ""
+    )
+    return lock + _variable_key_rows(dialect, r, sign)
+
+
+def _trigger_sets(dialect: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """Per trigger set (its triggers' and function's name): its table, and per event the body."""
     return {
-        "datasets": {
-            "INSERT": _dataset_inserts(dialect, "new", 1),
-            "UPDATE": _dataset_update(dialect),
-            "DELETE": _dataset_delete(dialect),
-        },
-        "variables": {
-            "INSERT": _variable_rows(dialect, "new", 1),
-            "UPDATE": _variable_rows(dialect, "old", -1) + "\n" + _variable_rows(dialect, "new", 1),
-            "DELETE": _variable_rows(dialect, "old", -1),
-        },
+        "facet_tallies_datasets": (
+            "datasets",
+            {
+                "INSERT": _dataset_inserts(dialect, "new", 1),
+                "UPDATE": _dataset_update(dialect),
+                "DELETE": _dataset_delete(dialect),
+            },
+        ),
+        "facet_tallies_variables": (
+            "variables",
+            {
+                "INSERT": _variable_rows(dialect, "new", 1),
+                "UPDATE": _variable_rows(dialect, "old", -1)
+                + "\n"
+                + _variable_rows(dialect, "new", 1),
+                "DELETE": _variable_rows(dialect, "old", -1),
+            },
+        ),
+        "facet_keys_variables": (
+            "variables",
+            {
+                "INSERT": _variable_key_statements(dialect, "new", 1),
+                "UPDATE": _variable_key_statements(dialect, "old", -1)
+                + "\n"
+                + _variable_key_statements(dialect, "new", 1),
+                "DELETE": _variable_key_statements(dialect, "old", -1),
+            },
+        ),
     }
 
 
-_WHEN = {"datasets": _WATCHED, "variables": ("name", "dataset_id")}
-TRIGGERS = tuple(
-    f"facet_tallies_{table}_{event.lower()}"
-    for table in ("datasets", "variables")
-    for event in ("INSERT", "UPDATE", "DELETE")
-)
+_WHEN = {
+    "facet_tallies_datasets": _WATCHED,
+    "facet_tallies_variables": ("name", "dataset_id"),
+    "facet_keys_variables": ("name", "name_key", "original_name", "dataset_id"),
+}
+EVENTS = ("INSERT", "UPDATE", "DELETE")
+TRIGGERS = tuple(f"{name}_{event.lower()}" for name in _WHEN for event in EVENTS)
 
 
-def _timing(table: str, event: str) -> str:
-    return "BEFORE" if table == "datasets" and event == "DELETE" else "AFTER"
+def _timing(dialect: str, name: str, event: str) -> str:
+    """When a trigger runs. The datasets' delete runs before (it deletes the variables while
+    their dataset still tells their class). The variable keys' triggers run on each row
+    before the next one on both databases: SQLite runs a row's AFTER trigger at once, but
+    PostgreSQL runs them all after the statement, when every row of a multi-row insert
+    would already be there, so there they run BEFORE (which sees the rows handled earlier
+    in the same statement, not the row itself: `_variable_key_rows` leaves it out anyway)."""
+    if name == "facet_tallies_datasets" and event == "DELETE":
+        return "BEFORE"
+    if name == "facet_keys_variables" and dialect == "postgresql":
+        return "BEFORE"
+    return "AFTER"
 
 
 def create_triggers(conn: Connection) -> None:
-    """Create the triggers that keep `facet_tallies` (migration 0019; bulk loaders)."""
+    """Create the triggers that keep the tallies (migration 0028; bulk loaders)."""
     dialect = conn.dialect.name
-    for table, events in _statements(dialect).items():
+    for name, (table, events) in _trigger_sets(dialect).items():
         if dialect == "postgresql":
             branches = "\n".join(
                 f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{event}' THEN\n{body}"
                 for i, (event, body) in enumerate(events.items())
             )
+            # A BEFORE trigger must hand the row on (an AFTER trigger's result is ignored).
             conn.execute(
                 text(
-                    f"CREATE OR REPLACE FUNCTION fieldcat_facet_tallies_{table}() RETURNS trigger "
+                    f"CREATE OR REPLACE FUNCTION fieldcat_{name}() RETURNS trigger "
                     f"AS $$\nBEGIN\n{branches}\nEND IF;\n"
-                    "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\nRETURN NULL;\n"
+                    "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\nRETURN NEW;\n"
                     "END $$ LANGUAGE plpgsql"
                 )
             )
         for event, body in events.items():
-            name = f"facet_tallies_{table}_{event.lower()}"
-            when = f" WHEN ({_changed(dialect, _WHEN[table])})" if event == "UPDATE" else ""
-            head = f"CREATE TRIGGER {name} {_timing(table, event)} {event} ON {table}"
+            when = f" WHEN ({_changed(dialect, _WHEN[name])})" if event == "UPDATE" else ""
+            head = (
+                f"CREATE TRIGGER {name}_{event.lower()} {_timing(dialect, name, event)} {event} "
+                f"ON {table}"
+            )
             if dialect == "postgresql":
-                action = f"EXECUTE FUNCTION fieldcat_facet_tallies_{table}()"
+                action = f"EXECUTE FUNCTION fieldcat_{name}()"
                 conn.execute(text(f"{head} FOR EACH ROW{when} {action}"))
             else:
                 conn.execute(text(f"{head} FOR EACH ROW{when} BEGIN\n{body}\nEND"))
@@ -243,10 +357,17 @@ def create_triggers(conn: Connection) -> None:
 
 def drop_triggers(conn: Connection) -> None:
     """Drop the triggers (a bulk loader does, then `rebuild_tallies`, then `create_triggers`)."""
-    for table in ("datasets", "variables"):
-        for event in ("insert", "update", "delete"):
+    for name, (table, _events) in _trigger_sets(conn.dialect.name).items():
+        for event in EVENTS:
             suffix = f" ON {table}" if conn.dialect.name == "postgresql" else ""
-            conn.execute(text(f"DROP TRIGGER IF EXISTS facet_tallies_{table}_{event}{suffix}"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}_{event.lower()}{suffix}"))
+
+
+def drop_trigger_functions(conn: Connection) -> None:
+    """Drop the PostgreSQL trigger functions (a downgrade, after `drop_triggers`)."""
+    if conn.dialect.name == "postgresql":
+        for name in _WHEN:
+            conn.execute(text(f"DROP FUNCTION IF EXISTS fieldcat_{name}()"))
 
 
 def rebuild_tallies(conn: Connection) -> None:
@@ -260,30 +381,48 @@ def rebuild_tallies(conn: Connection) -> None:
     conn.execute(text("DELETE FROM facet_tallies"))
     conn.execute(text("DELETE FROM facet_pair_tallies"))
     release = _release(dialect, "d")
-    # (leading columns, GROUP BY positions of the key, value and class): the unfiltered
-    # tallies, then one pass per filter of the pair tallies.
-    tables = [("facet_tallies", COLUMNS, [("", "2, 3")])]
+    keys = (
+        "SELECT dataset_id, name_key AS k FROM variables WHERE name_key <> '' UNION "
+        "SELECT dataset_id, lower(original_name) FROM variables WHERE original_name <> ''"
+    )
+    datasets, variables = (
+        "datasets d",
+        "variables v JOIN datasets d ON d.id = v.dataset_id",
+    )
+    # Per pass: the leading columns, the GROUP BY positions of the key, value and class,
+    # and the rows the dataset facets and the variable facet are counted over: the
+    # unfiltered tallies, one pass per dataset filter, and the variable filter's keys.
+    tables = [("facet_tallies", COLUMNS, [("", "2, 3", datasets, variables)])]
     pairs = [
-        (f"'{by}', {key.format(r='d')}, {day.format(r='d')}, ", "2, 3, 5, 6")
+        (f"'{by}', {key.format(r='d')}, {day.format(r='d')}, ", "2, 3, 5, 6", datasets, variables)
         for by, key, day in _by_keys(dialect)
     ]
+    pairs.append(
+        (
+            f"'{VARIABLE}', k.k, {NO_DAY}, ",
+            "2, 3, 5, 6",
+            f"({keys}) k JOIN datasets d ON d.id = k.dataset_id",
+            f"({keys}) k JOIN variables v ON v.dataset_id = k.dataset_id "
+            "JOIN datasets d ON d.id = k.dataset_id",
+        )
+    )
     tables.append(("facet_pair_tallies", PAIR_COLUMNS, pairs))
     for table, columns, passes in tables:
         parts = []
-        for lead, group in passes:
+        for lead, group, dataset_rows, variable_rows in passes:
             day = int(group[-1]) + 1  # the access facet groups by the release day too
             parts += [
                 f"SELECT {lead}'{name}', {expr.format(r='d')}, {_shared('d')}, {NO_DAY}, "
-                f"count(*) FROM datasets d GROUP BY {group}"
+                f"count(*) FROM {dataset_rows} GROUP BY {group}"
                 for name, expr in _FACETS
             ]
             parts.append(
                 f"SELECT {lead}'access', d.access_state, {_shared('d')}, {release}, count(*) "
-                f"FROM datasets d GROUP BY {group}, {day}"
+                f"FROM {dataset_rows} GROUP BY {group}, {day}"
             )
             parts.append(
                 f"SELECT {lead}'variable', v.name, {_shared('d')}, {NO_DAY}, count(*) "
-                f"FROM variables v JOIN datasets d ON d.id = v.dataset_id GROUP BY {group}"
+                f"FROM {variable_rows} GROUP BY {group}"
             )
         conn.execute(text(f"INSERT INTO {table} ({columns}) " + " UNION ALL ".join(parts)))
 

@@ -40,7 +40,7 @@ from catalog.citations import Citation, citation_for
 from catalog.cursors import decode_cursor, encode_cursor, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cached_count
-from catalog.facet_tallies import ACCESS, BY_FACETS
+from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
 from catalog.facets import center_freshness, facet_counts, tallied_counts
 from catalog.fulltext import match_clause, query_terms
 from catalog.links import ResourceLinks
@@ -181,11 +181,16 @@ def facet_keys(params: SearchParams) -> dict[str, str | int]:
 def one_value_filter(
     params: SearchParams, clauses: list[ColumnElement[bool]]
 ) -> tuple[str, str] | None:
-    """(filter, key) when the search's only filter is one dataset-column value or one access
-    state, the cases the pair tallies count (`catalog.facet_tallies`); else None."""
+    """(filter, key) when the search's only filter is one dataset-column value, one access
+    state or one variable, the cases the pair tallies count (`catalog.facet_tallies`);
+    else None."""
     keys: dict[str, str | int] = {**facet_keys(params)}
     if params.access:
         keys[ACCESS] = AccessState(params.access.strip().lower()).value  # checked already
+    if params.variable:
+        keys[VARIABLE] = fold(params.variable) or ""
+    if keys.get(VARIABLE) == "":
+        return None  # a blank name: matches the variables without a name key, not tallied
     if len(clauses) != 2 or len(keys) != 1:  # the access policy's clause and that filter's
         return None
     ((name, key),) = keys.items()

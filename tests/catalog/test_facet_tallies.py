@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
 from catalog.facet_models import FacetPairTally
-from catalog.facet_tallies import ACCESS, BY_FACETS, TRIGGERS, compact_tallies, rebuild_tallies
+from catalog.facet_tallies import (
+    ACCESS,
+    BY_FACETS,
+    TRIGGERS,
+    VARIABLE,
+    compact_tallies,
+    rebuild_tallies,
+)
 from catalog.facets import facet_counts, tallied_counts
 from catalog.models import Campaign, Dataset, Variable
 from catalog.schemas import Principal, Role, SearchParams
@@ -54,6 +61,7 @@ ONE_VALUE_FILTERS = (
     ("center", ("JOSS", "npl")),
     ("level", ("0", "1", "2")),
     ("access", ("open", "Embargoed", "password", "campaign", "private", "withdrawn")),
+    ("variable", ("O3", "co", "x", " Temp", "rh", "NO2")),
 )
 """Each filter the pair tallies count for (`BY_FACETS` and access), with values in several
 spellings."""
@@ -63,13 +71,13 @@ def assert_consistent(session: Session) -> None:
     """For every caller and clock: the tallies' counts equal the naive ones, unfiltered and
     filtered by one facet value (three filters at each caller and clock, each filter meeting
     every caller across the clocks, its values in turn)."""
-    assert {name for name, _ in ONE_VALUE_FILTERS} == {*BY_FACETS, ACCESS}
+    assert {name for name, _ in ONE_VALUE_FILTERS} == {*BY_FACETS, ACCESS, VARIABLE}
     for c, now in enumerate(CLOCKS):
         for p, principal in enumerate(CALLERS):
             fast = _as_dict(tallied_counts(session, principal, now))
             naive = _as_dict(facet_counts(session, [visible_filter(principal, now)], now))
             assert fast == naive, (principal, now)
-            for turn in (p + c, p + c + 2, p + c + 4):
+            for turn in (p + 3 * c, p + 3 * c + 3, p + 3 * c + 6):
                 name, values = ONE_VALUE_FILTERS[turn % len(ONE_VALUE_FILTERS)]
                 params = SearchParams(**{name: values[(p + 2 * c) % len(values)]})
                 clauses = filter_clauses(session, params, principal, now)

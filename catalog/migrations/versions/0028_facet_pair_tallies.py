@@ -11,7 +11,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.facet_tallies import create_triggers, drop_triggers, rebuild_tallies
+from catalog.facet_tallies import (
+    create_triggers,
+    drop_trigger_functions,
+    drop_triggers,
+    rebuild_tallies,
+)
 
 revision = "0028"
 down_revision = "0027"
@@ -45,8 +50,6 @@ def downgrade() -> None:
     kept, until an upgrade makes the triggers again and counts afresh."""
     conn = op.get_bind()
     drop_triggers(conn)
-    if conn.dialect.name == "postgresql":
-        for table in ("datasets", "variables"):
-            op.execute(f"DROP FUNCTION IF EXISTS fieldcat_facet_tallies_{table}()")
+    drop_trigger_functions(conn)
     op.drop_index("ix_facet_pair_tallies_by", table_name="facet_pair_tallies")
     op.drop_table("facet_pair_tallies")
