@@ -11,6 +11,8 @@ public listings. Uploaders, authors and password grants never leave the center.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -159,6 +161,21 @@ def announce_many(session: Session, records: list[FieldRecord], now: datetime,
             "payload": payload if removing else payload | extra,
         })  # fmt: skip
     return append_entries(session, entries, now)
+
+
+def field_payloads(session: Session) -> Iterator[tuple[str, FieldRecord, dict[str, Any]]]:
+    """Every shared product, report and expected delivery held here (own and mirrored):
+    (record type, row, the payload its origin sends), for `fieldcat peers verify`."""
+    codes = dict(session.execute(select(Campaign.id, Campaign.code)).tuples().all())
+    records: Iterator[FieldRecord] = itertools.chain(
+        session.scalars(select(Product).order_by(Product.id)),
+        session.scalars(select(Report).order_by(Report.id)),
+        session.scalars(select(ExpectedDelivery).order_by(ExpectedDelivery.id)),
+    )
+    for record in records:
+        if _shared(record):
+            payload = _payload(record, codes[record.campaign_id], removing=False)
+            yield record_type_of(record), record, payload
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from catalog.changes import dataset_payload, last_seq, list_changes_since
-from catalog.field_records import RECORD_TYPES
+from catalog.field_records import RECORD_TYPES, field_payloads
 from catalog.models import Change
 from catalog.peer_records import centers_named, shared_datasets
 from catalog.registry_records import entry_payloads
@@ -140,9 +141,10 @@ def content_hash(payload: dict[str, Any]) -> str:
 
 
 def record_digests(session: Session) -> dict[str, dict[str, Any]]:
-    """Every shared record held here (own and mirrored), datasets and registry entries
-    (places, instruments): public id -> record type, origin, version, hash. An entry's hash
-    is of the payload its origin sends, so a mirror that missed a change differs."""
+    """Every shared record held here (own and mirrored): datasets, registry entries (places,
+    instruments) and the field catalog's records (open products, reports, expected
+    deliveries): public id -> record type, origin, version, hash. A record's hash is of the
+    payload its origin sends, so a mirror that missed a change differs."""
     digests: dict[str, dict[str, Any]] = {}
     for dataset in shared_datasets(session):
         digests[dataset.public_id] = {
@@ -151,11 +153,12 @@ def record_digests(session: Session) -> dict[str, dict[str, Any]]:
             "origin_version": dataset.origin_version,
             "hash": content_hash(dataset_payload(dataset)),
         }
-    for record_type, entry, payload in entry_payloads(session):
-        digests[entry.public_id] = {
+    rows = itertools.chain(entry_payloads(session), field_payloads(session))
+    for record_type, row, payload in rows:
+        digests[row.public_id] = {
             "record_type": record_type,
-            "origin_center": entry.center_code,
-            "origin_version": entry.origin_version,
+            "origin_center": row.center_code,
+            "origin_version": row.origin_version,
             "hash": content_hash(payload),
         }
     return digests
