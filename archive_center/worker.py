@@ -291,7 +291,7 @@ class DerivePool:
 def housekeeping(engine: Engine, store: ArchiveStore) -> int:
     """Staging clean-up, the credential sweep and the fold of the facet tallies
     (`catalog.facet_tallies`); how many items (files, credentials, tally rows) were done."""
-    from catalog.facet_tallies import compact_tallies
+    from catalog.facet_triggers import compact_tallies
     from catalog.grants import sweep_credentials
 
     with engine.begin() as conn:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
 from catalog.facet_cache import cache_for
-from catalog.facet_tallies import create_triggers, drop_triggers, rebuild_tallies
+from catalog.facet_triggers import create_triggers, drop_triggers, rebuild_tallies
 from catalog.facets import refresh_center_counts
 from catalog.models import Dataset, Variable, new_public_id, search_text_of
 from catalog.registration import ensure_campaign, ensure_center

@@ -15,14 +15,8 @@ from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
 from catalog.facet_models import FacetPairTally
-from catalog.facet_tallies import (
-    ACCESS,
-    BY_FACETS,
-    TRIGGERS,
-    VARIABLE,
-    compact_tallies,
-    rebuild_tallies,
-)
+from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
+from catalog.facet_triggers import TRIGGERS, compact_tallies, rebuild_tallies
 from catalog.facets import facet_counts, tallied_counts
 from catalog.models import Campaign, Dataset, Variable
 from catalog.schemas import Principal, Role, SearchParams

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.facet_tallies import drop_triggers
+from catalog.facet_triggers import drop_triggers
 
 revision = "0019"
 down_revision = "0018"

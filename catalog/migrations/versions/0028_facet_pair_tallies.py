@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.facet_tallies import (
+from catalog.facet_triggers import (
     create_triggers,
     drop_trigger_functions,
     drop_triggers,

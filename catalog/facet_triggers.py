@@ -1,0 +1,431 @@
+"""How the facet tallies (`catalog.facet_tallies`) are kept: the triggers that append to
+them in every writer's transaction, the recount after a bulk load or a migration, and the
+worker's fold (docs/search.md, "Facet counts")."""
+
+# ruff: noqa: S608 - the SQL here is trigger DDL built from this module's constants only
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from catalog.access_states import RELEASING_STATES, SHARED_STATES
+from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
+
+COLUMNS = "facet, value, shared, release_day, n"
+PAIR_COLUMNS = f"by_facet, by_key, by_day, {COLUMNS}"
+NO_DAY = "CAST(NULL AS INTEGER)"
+_SHARED = ", ".join(f"'{s.value}'" for s in SHARED_STATES)
+_RELEASING = ", ".join(f"'{s.value}'" for s in RELEASING_STATES)
+_FACETS = (
+    ("platform", "{r}.platform"),
+    ("instrument", "{r}.instrument"),
+    ("pi", "{r}.pi_name"),
+    ("center", "{r}.origin_center"),
+    ("project", "{r}.project"),
+    ("level", "CAST({r}.level AS VARCHAR(8))"),
+)
+
+
+def _by_keys(dialect: str) -> list[tuple[str, str, str]]:
+    """(filter, its key, its day) as SQL, `{r}` standing for the row, of the pair tallies."""
+    keys = [
+        (by, f"CAST({{r}}.{column} AS VARCHAR(200))", NO_DAY) for by, column in BY_FACETS.items()
+    ]
+    keys.append((ACCESS, "{r}.access_state", _release(dialect, "{r}")))
+    return keys
+
+
+_WATCHED = (
+    "platform", "instrument", "pi_name", "origin_center", "project", "level", "access_state",
+    "release_at", "platform_key", "instrument_key", "pi_key", "project_key",
+)  # fmt: skip
+"""The dataset columns a tally depends on; an update touching none of them appends nothing."""
+_DAY = {
+    "sqlite": "CAST(strftime('%s', {r}.release_at) AS INTEGER) / 86400",
+    "postgresql": "CAST(floor(extract(epoch FROM {r}.release_at) / 86400) AS INTEGER)",
+}
+
+
+def _shared(r: str) -> str:
+    return f"({r}.access_state IN ({_SHARED}))"
+
+
+def _release(dialect: str, r: str) -> str:
+    """The release day of row `r` if its state releases by the clock, else NULL."""
+    day = _DAY[dialect].format(r=r)
+    releasing = f"{r}.access_state IN ({_RELEASING}) AND {r}.release_at IS NOT NULL"
+    return f"CASE WHEN {releasing} THEN {day} END"
+
+
+def _facet_values(dialect: str, r: str, named: bool = False) -> list[str]:
+    """(facet, value, shared, release_day) of one dataset row `r`, one per facet, as SQL
+    (`named`: each column with its name, for a SELECT)."""
+    values = [(f"'{name}'", expr.format(r=r), _shared(r), NO_DAY) for name, expr in _FACETS]
+    values.append(("'access'", f"{r}.access_state", _shared(r), _release(dialect, r)))
+    names = (" AS facet", " AS value", " AS shared", " AS day") if named else ("",) * 4
+    return [", ".join(v + n for v, n in zip(row, names, strict=True)) for row in values]
+
+
+def _dataset_rows(dialect: str, r: str, sign: int) -> str:
+    """VALUES rows of one dataset row `r` (`new` or `old`): one per facet, signed."""
+    return ", ".join(f"({values}, {sign})" for values in _facet_values(dialect, r))
+
+
+def _dataset_pair_rows(dialect: str, r: str, sign: int) -> str:
+    """VALUES rows of one dataset row `r` for the pair tallies: one per filter and facet."""
+    return ", ".join(
+        f"('{by}', {key.format(r=r)}, {day.format(r=r)}, {values}, {sign})"
+        for by, key, day in _by_keys(dialect)
+        for values in _facet_values(dialect, r)
+    )
+
+
+def _dataset_inserts(dialect: str, r: str, sign: int) -> str:
+    """The statements appending one dataset row's tallies, unfiltered and paired."""
+    return (
+        f"INSERT INTO facet_tallies ({COLUMNS}) VALUES {_dataset_rows(dialect, r, sign)};\n"
+        f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) "
+        f"VALUES {_dataset_pair_rows(dialect, r, sign)};"
+    )
+
+
+def _variable_rows(dialect: str, r: str, sign: int) -> str:
+    """INSERT rows of one variable row `r` under its dataset's class (none if it is gone).
+
+    PostgreSQL: the dataset row is locked first, as an access change locks it, so a
+    variable written beside a concurrent change of its dataset's class is tallied under
+    the class that commits last (a foreign key's share lock would not wait for it)."""
+    lock = " FOR NO KEY UPDATE OF d" if dialect == "postgresql" else ""
+    paired = " UNION ALL ".join(
+        f"SELECT '{by}', {key.format(r='d')}, {day.format(r='d')}, 'variable', {r}.name, "
+        f"{_shared('d')}, {NO_DAY}, {sign} FROM datasets d WHERE d.id = {r}.dataset_id"
+        for by, key, day in _by_keys(dialect)
+    )
+    return (
+        f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', {r}.name, {_shared('d')}, "
+        f"{NO_DAY}, {sign} FROM datasets d WHERE d.id = {r}.dataset_id{lock};\n"
+        f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) {paired};"
+    )
+
+
+def _dataset_update(dialect: str) -> str:
+    """The old row's tallies out, the new row's in; its variables move where their class
+    (or, in the pair tallies, the filter key they are counted under) changed."""
+    class_moved = f"{_shared('old')} <> {_shared('new')}"
+    moved = (
+        f"INSERT INTO facet_tallies ({COLUMNS}) SELECT 'variable', v.name, {_shared('{r}')}, "
+        f"{NO_DAY}, {{sign}} FROM variables v WHERE v.dataset_id = {{r}}.id AND {class_moved};"
+    )
+    differ = _differ(dialect)
+    paired = " UNION ALL ".join(
+        f"SELECT '{by}', {key}, {day}, 'variable', v.name, {_shared('{r}')}, {NO_DAY}, {{sign}} "
+        f"FROM variables v WHERE v.dataset_id = {{r}}.id AND ({class_moved} "
+        f"OR {key.format(r='old')} {differ} {key.format(r='new')} "
+        f"OR {day.format(r='old')} {differ} {day.format(r='new')})"
+        for by, key, day in _by_keys(dialect)
+    )
+    moved_pairs = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) {paired};"
+    return "\n".join(
+        (
+            _dataset_inserts(dialect, "old", -1),
+            _dataset_inserts(dialect, "new", 1),
+            moved.format(r="old", sign=-1),
+            moved.format(r="new", sign=1),
+            moved_pairs.format(r="old", sign=-1),
+            moved_pairs.format(r="new", sign=1),
+            _dataset_key_moves(dialect),
+        )
+    )
+
+
+def _dataset_delete(dialect: str) -> str:
+    # The variables go first, while their dataset still tells their class (a cascade from
+    # the database would run after the dataset is gone; the ORM deletes them first anyway).
+    return "DELETE FROM variables WHERE dataset_id = old.id;\n" + _dataset_inserts(
+        dialect, "old", -1
+    )
+
+
+def _keys_of(r: str) -> str:
+    """The filter keys one variable row `r` carries."""
+    return (
+        f"SELECT {r}.name_key AS k WHERE {r}.name_key <> '' "
+        f"UNION SELECT lower({r}.original_name) WHERE {r}.original_name <> ''"
+    )
+
+
+def _dataset_keys(dataset_id: str, besides: str | None = None) -> str:
+    """The filter keys the variables of one dataset carry (`besides`: but that variable)."""
+    rows = f"variables w WHERE w.dataset_id = {dataset_id}"
+    if besides is not None:
+        rows += f" AND w.id <> {besides}"
+    return (
+        f"SELECT w.name_key AS k FROM {rows} AND w.name_key <> '' "
+        f"UNION SELECT lower(w.original_name) FROM {rows} AND w.original_name <> ''"
+    )
+
+
+def _variable_key_rows(dialect: str, r: str, sign: int) -> str:
+    """The pair rows a variable row `r` adds (+1) or takes away (-1) under the variable filter.
+
+    Its dataset enters (leaves) the set of each key `r` carries that no other variable of
+    the dataset carries: every facet of the dataset under that key, its variables' names
+    included; under each key the other variables carry, only `r`'s name. Written against
+    the table as it stands beside `r` (its other variables), so it holds whichever order
+    the rows of one statement are handled in."""
+    shared = _shared("d")
+    facets = " UNION ALL ".join(
+        [f"SELECT {values} FROM datasets d WHERE d.id = {r}.dataset_id"
+         for values in _facet_values(dialect, "d", named=True)]
+        + [f"SELECT 'variable', w.name, {shared}, {NO_DAY} FROM variables w "
+           f"JOIN datasets d ON d.id = w.dataset_id WHERE w.dataset_id = {r}.dataset_id "
+           f"AND w.id <> {r}.id",
+           f"SELECT 'variable', {r}.name, {shared}, {NO_DAY} FROM datasets d "
+           f"WHERE d.id = {r}.dataset_id"]
+    )  # fmt: skip
+    others = _dataset_keys(f"{r}.dataset_id", besides=f"{r}.id")
+    head = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) SELECT '{VARIABLE}', k.k, {NO_DAY}, "
+    return (
+        f"{head}f.*, {sign} FROM ({_keys_of(r)} EXCEPT SELECT o.k FROM ({others}) o) k, "
+        f"({facets}) f;\n"
+        f"{head}'variable', {r}.name, {shared}, {NO_DAY}, {sign} FROM ({others}) k, "
+        f"datasets d WHERE d.id = {r}.dataset_id;"
+    )
+
+
+def _dataset_key_moves(dialect: str) -> str:
+    """A dataset row's update under the variable filter: its facets, under every key its
+    variables carry, old out and new in; its variables' names too if its class changed."""
+    keys = _dataset_keys("new.id")
+    head = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) SELECT '{VARIABLE}', k.k, {NO_DAY}, "
+    moves = []
+    for r, sign in (("old", -1), ("new", 1)):
+        facets = " UNION ALL ".join(f"SELECT {v}" for v in _facet_values(dialect, r, named=True))
+        moves.append(f"{head}f.*, {sign} FROM ({keys}) k, ({facets}) f;")
+        moves.append(
+            f"{head}'variable', w.name, {_shared(r)}, {NO_DAY}, {sign} FROM ({keys}) k, "
+            f"variables w WHERE w.dataset_id = new.id AND {_shared('old')} <> {_shared('new')};"
+        )
+    return "\n".join(moves)
+
+
+def _differ(dialect: str) -> str:
+    return "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+
+
+def _changed(dialect: str, columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"old.{c} {_differ(dialect)} new.{c}" for c in columns)
+
+
+def _variable_key_statements(dialect: str, r: str, sign: int) -> str:
+    """`_variable_key_rows`, after locking the dataset row on PostgreSQL (as `_variable_rows`)."""
+    lock = (
+        f"PERFORM 1 FROM datasets d WHERE d.id = {r}.dataset_id FOR NO KEY UPDATE;\n"
+        if dialect == "postgresql"
+        else ""
+    )
+    return lock + _variable_key_rows(dialect, r, sign)
+
+
+def _trigger_sets(dialect: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """Per trigger set (its triggers' and function's name): its table, and per event the body."""
+    return {
+        "facet_tallies_datasets": (
+            "datasets",
+            {
+                "INSERT": _dataset_inserts(dialect, "new", 1),
+                "UPDATE": _dataset_update(dialect),
+                "DELETE": _dataset_delete(dialect),
+            },
+        ),
+        "facet_tallies_variables": (
+            "variables",
+            {
+                "INSERT": _variable_rows(dialect, "new", 1),
+                "UPDATE": _variable_rows(dialect, "old", -1)
+                + "\n"
+                + _variable_rows(dialect, "new", 1),
+                "DELETE": _variable_rows(dialect, "old", -1),
+            },
+        ),
+        "facet_keys_variables": (
+            "variables",
+            {
+                "INSERT": _variable_key_statements(dialect, "new", 1),
+                "UPDATE": _variable_key_statements(dialect, "old", -1)
+                + "\n"
+                + _variable_key_statements(dialect, "new", 1),
+                "DELETE": _variable_key_statements(dialect, "old", -1),
+            },
+        ),
+    }
+
+
+_WHEN = {
+    "facet_tallies_datasets": _WATCHED,
+    "facet_tallies_variables": ("name", "dataset_id"),
+    "facet_keys_variables": ("name", "name_key", "original_name", "dataset_id"),
+}
+EVENTS = ("INSERT", "UPDATE", "DELETE")
+TRIGGERS = tuple(f"{name}_{event.lower()}" for name in _WHEN for event in EVENTS)
+
+
+def _timing(dialect: str, name: str, event: str) -> str:
+    """When a trigger runs. The datasets' delete runs before (it deletes the variables while
+    their dataset still tells their class). The variable keys' triggers run on each row
+    before the next one on both databases: SQLite runs a row's AFTER trigger at once, but
+    PostgreSQL runs them all after the statement, when every row of a multi-row insert
+    would already be there, so there they run BEFORE (which sees the rows handled earlier
+    in the same statement, not the row itself: `_variable_key_rows` leaves it out anyway)."""
+    if name == "facet_tallies_datasets" and event == "DELETE":
+        return "BEFORE"
+    if name == "facet_keys_variables" and dialect == "postgresql":
+        return "BEFORE"
+    return "AFTER"
+
+
+def create_triggers(conn: Connection) -> None:
+    """Create the triggers that keep the tallies (migration 0028; bulk loaders)."""
+    dialect = conn.dialect.name
+    for name, (table, events) in _trigger_sets(dialect).items():
+        if dialect == "postgresql":
+            branches = "\n".join(
+                f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{event}' THEN\n{body}"
+                for i, (event, body) in enumerate(events.items())
+            )
+            # A BEFORE trigger must hand the row on (an AFTER trigger's result is ignored).
+            conn.execute(
+                text(
+                    f"CREATE OR REPLACE FUNCTION fieldcat_{name}() RETURNS trigger "
+                    f"AS $$\nBEGIN\n{branches}\nEND IF;\n"
+                    "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\nRETURN NEW;\n"
+                    "END $$ LANGUAGE plpgsql"
+                )
+            )
+        for event, body in events.items():
+            when = f" WHEN ({_changed(dialect, _WHEN[name])})" if event == "UPDATE" else ""
+            head = (
+                f"CREATE TRIGGER {name}_{event.lower()} {_timing(dialect, name, event)} {event} "
+                f"ON {table}"
+            )
+            if dialect == "postgresql":
+                action = f"EXECUTE FUNCTION fieldcat_{name}()"
+                conn.execute(text(f"{head} FOR EACH ROW{when} {action}"))
+            else:
+                conn.execute(text(f"{head} FOR EACH ROW{when} BEGIN\n{body}\nEND"))
+
+
+def drop_triggers(conn: Connection) -> None:
+    """Drop the triggers (a bulk loader does, then `rebuild_tallies`, then `create_triggers`)."""
+    for name, (table, _events) in _trigger_sets(conn.dialect.name).items():
+        for event in EVENTS:
+            suffix = f" ON {table}" if conn.dialect.name == "postgresql" else ""
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}_{event.lower()}{suffix}"))
+
+
+def drop_trigger_functions(conn: Connection) -> None:
+    """Drop the PostgreSQL trigger functions (a downgrade, after `drop_triggers`)."""
+    if conn.dialect.name == "postgresql":
+        for name in _WHEN:
+            conn.execute(text(f"DROP FUNCTION IF EXISTS fieldcat_{name}()"))
+
+
+def rebuild_tallies(conn: Connection) -> None:
+    """Count every facet afresh from the tables (after a migration or a bulk load).
+
+    Writers are held off meanwhile (PostgreSQL: a SHARE lock on both tables; SQLite: the
+    write lock the first DELETE takes)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(text("LOCK TABLE datasets, variables IN SHARE MODE"))
+    conn.execute(text("DELETE FROM facet_tallies"))
+    conn.execute(text("DELETE FROM facet_pair_tallies"))
+    release = _release(dialect, "d")
+    keys = (
+        "SELECT dataset_id, name_key AS k FROM variables WHERE name_key <> '' UNION "
+        "SELECT dataset_id, lower(original_name) FROM variables WHERE original_name <> ''"
+    )
+    datasets, variables = (
+        "datasets d",
+        "variables v JOIN datasets d ON d.id = v.dataset_id",
+    )
+    # Per pass: the leading columns, the GROUP BY positions of the key, value and class,
+    # and the rows the dataset facets and the variable facet are counted over: the
+    # unfiltered tallies, one pass per dataset filter, and the variable filter's keys.
+    tables = [("facet_tallies", COLUMNS, [("", "2, 3", datasets, variables)])]
+    pairs = [
+        (f"'{by}', {key.format(r='d')}, {day.format(r='d')}, ", "2, 3, 5, 6", datasets, variables)
+        for by, key, day in _by_keys(dialect)
+    ]
+    pairs.append(
+        (
+            f"'{VARIABLE}', k.k, {NO_DAY}, ",
+            "2, 3, 5, 6",
+            f"({keys}) k JOIN datasets d ON d.id = k.dataset_id",
+            f"({keys}) k JOIN variables v ON v.dataset_id = k.dataset_id "
+            "JOIN datasets d ON d.id = k.dataset_id",
+        )
+    )
+    tables.append(("facet_pair_tallies", PAIR_COLUMNS, pairs))
+    for table, columns, passes in tables:
+        parts = []
+        for lead, group, dataset_rows, variable_rows in passes:
+            day = int(group[-1]) + 1  # the access facet groups by the release day too
+            parts += [
+                f"SELECT {lead}'{name}', {expr.format(r='d')}, {_shared('d')}, {NO_DAY}, "
+                f"count(*) FROM {dataset_rows} GROUP BY {group}"
+                for name, expr in _FACETS
+            ]
+            parts.append(
+                f"SELECT {lead}'access', d.access_state, {_shared('d')}, {release}, count(*) "
+                f"FROM {dataset_rows} GROUP BY {group}, {day}"
+            )
+            parts.append(
+                f"SELECT {lead}'variable', v.name, {_shared('d')}, {NO_DAY}, count(*) "
+                f"FROM {variable_rows} GROUP BY {group}"
+            )
+        conn.execute(text(f"INSERT INTO {table} ({columns}) " + " UNION ALL ".join(parts)))
+
+
+def compact_tallies(conn: Connection) -> int:
+    """Fold the appended rows of both tally tables into one per key (dropping keys that sum
+    to zero); how many rows the fold removed (0, writing nothing, when every key has one
+    row already). Safe beside concurrent writers on both databases."""
+    return _compact(conn, "facet_tallies", COLUMNS) + _compact(
+        conn, "facet_pair_tallies", PAIR_COLUMNS
+    )
+
+
+def _compact(conn: Connection, table: str, columns: str) -> int:
+    keys = columns.removesuffix(", n")
+    rows, distinct = conn.execute(
+        text(
+            "SELECT coalesce(sum(c), 0), count(*) FROM "
+            f"(SELECT count(*) AS c FROM {table} GROUP BY {keys}) AS k"
+        )
+    ).one()
+    if rows == distinct:
+        return 0
+    if conn.dialect.name == "postgresql":
+        # One statement, one snapshot: exactly the rows deleted are summed; rows appended
+        # by transactions that commit meanwhile are left for the next fold.
+        conn.execute(
+            text(
+                f"WITH gone AS (DELETE FROM {table} RETURNING {columns}) "
+                f"INSERT INTO {table} ({columns}) SELECT {keys}, sum(n) "
+                f"FROM gone GROUP BY {keys} HAVING sum(n) <> 0"
+            )
+        )
+    else:
+        # SQLite has one writer at a time: the INSERT takes the write lock, and the
+        # watermark makes what it sums and what it deletes the same rows.
+        top = conn.execute(text(f"SELECT max(id) FROM {table}")).scalar_one()
+        conn.execute(
+            text(
+                f"INSERT INTO {table} ({columns}) SELECT {keys}, sum(n) FROM {table} "
+                f"WHERE id <= :top GROUP BY {keys} HAVING sum(n) <> 0"
+            ),
+            {"top": top},
+        )
+        conn.execute(text(f"DELETE FROM {table} WHERE id <= :top"), {"top": top})
+    return int(rows) - int(distinct)
