@@ -6,6 +6,8 @@ worker's fold (docs/search.md, "Facet counts")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection, text
 
 from catalog.access_states import RELEASING_STATES, SHARED_STATES
@@ -238,26 +240,18 @@ def _trigger_sets(dialect: str) -> dict[str, tuple[str, dict[str, str]]]:
                 "DELETE": _dataset_delete(dialect),
             },
         ),
-        "facet_tallies_variables": (
-            "variables",
-            {
-                "INSERT": _variable_rows(dialect, "new", 1),
-                "UPDATE": _variable_rows(dialect, "old", -1)
-                + "\n"
-                + _variable_rows(dialect, "new", 1),
-                "DELETE": _variable_rows(dialect, "old", -1),
-            },
-        ),
-        "facet_keys_variables": (
-            "variables",
-            {
-                "INSERT": _variable_key_statements(dialect, "new", 1),
-                "UPDATE": _variable_key_statements(dialect, "old", -1)
-                + "\n"
-                + _variable_key_statements(dialect, "new", 1),
-                "DELETE": _variable_key_statements(dialect, "old", -1),
-            },
-        ),
+        "facet_tallies_variables": ("variables", _row_events(dialect, _variable_rows)),
+        "facet_keys_variables": ("variables", _row_events(dialect, _variable_key_statements)),
+    }
+
+
+def _row_events(dialect: str, rows: Callable[[str, str, int], str]) -> dict[str, str]:
+    """Per event, the body of a variable trigger made of `rows(dialect, row, sign)`: an
+    insert adds the new row, a delete takes the old one away, an update does both."""
+    return {
+        "INSERT": rows(dialect, "new", 1),
+        "UPDATE": rows(dialect, "old", -1) + "\n" + rows(dialect, "new", 1),
+        "DELETE": rows(dialect, "old", -1),
     }
 
 
