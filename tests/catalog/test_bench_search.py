@@ -38,6 +38,9 @@ def test_fulltext_bench_quick_prints_the_issues_figures() -> None:
     assert 0 < figures["order_1000_heap_growth_mb"] < 64  # an order streams
     assert ratios["fulltext_vs_plain_sqlite"] > 0
     if "--no-postgres" not in args:
-        for name in ("fulltext_1m_vs_100k_postgres", "fulltext_vs_plain", "facets_cold_1m_vs_100k"):
+        for name in ("fulltext_1m_vs_100k_postgres", "fulltext_vs_plain", "facets_cold_1m_vs_100k",
+                     "facets_cold_filtered_1m_vs_100k"):  # fmt: skip
             assert ratios[name] > 0
         assert figures["suggestions_p95_ms_1m_postgres"] > 0
+        assert figures["facets_cold_filtered_p50_ms_1m_postgres"] > 0
+        assert figures["facets_cold_other_filters_p50_ms_1m_postgres"] > 0
