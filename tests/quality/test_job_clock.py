@@ -21,7 +21,9 @@ from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
 from web.settings import Settings
 
-POLL_S = 5.0
+POLL_S = 8.0
+"""Long enough that starting at the next poll (6.5 s late here) cannot pass for starting on
+time, even on a loaded CI machine (a start 1.7 s late was seen there)."""
 
 
 def test_a_job_due_between_polls_starts_at_its_due_instant(tmp_path: Path) -> None:
@@ -52,8 +54,8 @@ def test_a_job_due_between_polls_starts_at_its_due_instant(tmp_path: Path) -> No
         assert run is not None, "the job never ran"
         late = (run.started_at - run.due_at).total_seconds()
         # Seen at the next poll, a second or so before it is due, then slept until due (not
-        # until the poll after, up to 5 s late).
-        assert 0 <= late < 1.0, f"started {late:.2f} s after due (the poll is {POLL_S} s)"
+        # until the poll after, 6.5 s late).
+        assert 0 <= late < POLL_S / 3, f"started {late:.2f} s after due (the poll is {POLL_S} s)"
     finally:
         stop.set()
         worker.join(timeout=30)
