@@ -143,20 +143,21 @@ def make_app(database_url: str) -> Any:
 
 
 def ensure_queue_schema(engine: Engine) -> None:
-    """Create procrastinate's tables once (an advisory lock serialises starting workers)."""
+    """Create procrastinate's tables once: workers starting together wait on one advisory
+    lock, held until the creating transaction commits (released before the commit, it let
+    the next worker look before the tables were visible, create them again and fail)."""
     from procrastinate.schema import SchemaManager
 
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         cursor.execute("SELECT to_regclass('procrastinate_jobs')")
         row = cursor.fetchone()
         if row is None or row[0] is None:
             cursor.execute(SchemaManager.get_schema())
             logger.info("created the job queue's tables (procrastinate)")
-        cursor.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
-        raw.commit()
+        raw.commit()  # releases the lock
     finally:
         raw.close()
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
 from catalog.facet_cache import cache_for
-from catalog.facet_models import FacetTally
+from catalog.facet_models import FacetPairTally, FacetTally
 from catalog.models import Base, ChangeCounter, User
 from catalog.registration import ensure_campaign, ensure_center
 from tests.conftest import require
@@ -68,7 +68,8 @@ def wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
-        conn.execute(FacetTally.__table__.delete())  # the deletes above appended to it
+        for tallies in (FacetTally, FacetPairTally):  # the deletes above appended to them
+            conn.execute(tallies.__table__.delete())
         conn.execute(insert(ChangeCounter).values(id=1, last_seq=0))
 
 
