@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -32,6 +33,32 @@ def postgres_url() -> str | None:
     return os.environ.get("FIELDCAT_TEST_POSTGRES_URL") or None
 
 
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A new schema on the test PostgreSQL server (required), dropped with all it holds
+    afterwards; its name (`schema_engine` opens an engine on it)."""
+    url = postgres_url()
+    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
+    assert url is not None
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def schema_engine(schema: str) -> Engine:
+    """An engine on the test PostgreSQL server whose tables live in `schema`."""
+    url = postgres_url()
+    assert url is not None
+    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -44,22 +71,13 @@ def engine(
         yield eng
         eng.dispose()
         return
-    url = postgres_url()
-    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
-    assert url is not None
-    schema = f"t_catalog_{secrets.token_hex(4)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade_database(eng)
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t_catalog") as schema:
+        eng = schema_engine(schema)
+        try:
+            upgrade_database(eng)
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def wipe(engine: Engine) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 from catalog.db import database_ready, make_engine, upgrade_database
 from catalog.models import Base, exists_on
-from tests.catalog.conftest import postgres_url
-from tests.conftest import require
+from tests.catalog.conftest import postgres_schema, schema_engine
 
 
 def _include(obj, name, type_, reflected, compare_to) -> bool:
@@ -78,15 +76,6 @@ def test_box_indexes_exist_where_the_planner_can_use_them(engine: Engine) -> Non
 @pytest.mark.postgres
 def test_concurrent_upgrades_of_a_new_database() -> None:
     """Nodes starting together on one new PostgreSQL database all come up migrated."""
-    url = postgres_url()
-    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
-    assert url is not None
-    schema = f"t_catalog_up_{secrets.token_hex(3)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    options = {"options": f"-csearch_path={schema}"}
-    engines = [make_engine(url, connect_args=options) for _ in range(3)]
     errors: list[BaseException] = []
 
     def up(e: Engine) -> None:
@@ -95,18 +84,17 @@ def test_concurrent_upgrades_of_a_new_database() -> None:
         except BaseException as err:
             errors.append(err)
 
-    try:
-        threads = [threading.Thread(target=up, args=(e,)) for e in engines]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert not any(t.is_alive() for t in threads), "upgrades did not finish"
-        assert errors == []
-        assert all(database_ready(e) for e in engines)
-    finally:
-        for e in engines:
-            e.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t_catalog_up") as schema:
+        engines = [schema_engine(schema) for _ in range(3)]
+        try:
+            threads = [threading.Thread(target=up, args=(e,)) for e in engines]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert not any(t.is_alive() for t in threads), "upgrades did not finish"
+            assert errors == []
+            assert all(database_ready(e) for e in engines)
+        finally:
+            for e in engines:
+                e.dispose()
