@@ -148,23 +148,22 @@ def _dataset_delete(dialect: str) -> str:
     )
 
 
-def _keys_of(r: str) -> str:
-    """The filter keys one variable row `r` carries."""
+def _variable_keys(v: str, rows: str = "", where: str = "1 = 1", lead: str = "") -> str:
+    """The filter keys (column `k`) the variable rows `v` carry, read `rows` (a FROM clause,
+    or nothing for a trigger's row) `where`: each one's name key and its original name
+    lower-cased, as `catalog.search.filter_clauses` matches them; `lead`: columns before."""
     return (
-        f"SELECT {r}.name_key AS k WHERE {r}.name_key <> '' "
-        f"UNION SELECT lower({r}.original_name) WHERE {r}.original_name <> ''"
+        f"SELECT {lead}{v}.name_key AS k {rows} WHERE {where} AND {v}.name_key <> '' UNION "
+        f"SELECT {lead}lower({v}.original_name) {rows} WHERE {where} AND {v}.original_name <> ''"
     )
 
 
 def _dataset_keys(dataset_id: str, besides: str | None = None) -> str:
     """The filter keys the variables of one dataset carry (`besides`: but that variable)."""
-    rows = f"variables w WHERE w.dataset_id = {dataset_id}"
+    where = f"w.dataset_id = {dataset_id}"
     if besides is not None:
-        rows += f" AND w.id <> {besides}"
-    return (
-        f"SELECT w.name_key AS k FROM {rows} AND w.name_key <> '' "
-        f"UNION SELECT lower(w.original_name) FROM {rows} AND w.original_name <> ''"
-    )
+        where += f" AND w.id <> {besides}"
+    return _variable_keys("w", "FROM variables w", where)
 
 
 def _variable_key_rows(dialect: str, r: str, sign: int) -> str:
@@ -188,7 +187,7 @@ def _variable_key_rows(dialect: str, r: str, sign: int) -> str:
     others = _dataset_keys(f"{r}.dataset_id", besides=f"{r}.id")
     head = f"INSERT INTO facet_pair_tallies ({PAIR_COLUMNS}) SELECT '{VARIABLE}', k.k, {NO_DAY}, "
     return (
-        f"{head}f.*, {sign} FROM ({_keys_of(r)} EXCEPT SELECT o.k FROM ({others}) o) k, "
+        f"{head}f.*, {sign} FROM ({_variable_keys(r)} EXCEPT SELECT o.k FROM ({others}) o) k, "
         f"({facets}) f;\n"
         f"{head}'variable', {r}.name, {shared}, {NO_DAY}, {sign} FROM ({others}) k, "
         f"datasets d WHERE d.id = {r}.dataset_id;"
@@ -335,10 +334,7 @@ def rebuild_tallies(conn: Connection) -> None:
     conn.execute(text("DELETE FROM facet_tallies"))
     conn.execute(text("DELETE FROM facet_pair_tallies"))
     release = _release(dialect, "d")
-    keys = (
-        "SELECT dataset_id, name_key AS k FROM variables WHERE name_key <> '' UNION "
-        "SELECT dataset_id, lower(original_name) FROM variables WHERE original_name <> ''"
-    )
+    keys = _variable_keys("v", "FROM variables v", lead="v.dataset_id, ")
     datasets, variables = (
         "datasets d",
         "variables v JOIN datasets d ON d.id = v.dataset_id",
