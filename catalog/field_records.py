@@ -141,13 +141,18 @@ def _payload(record: FieldRecord, code: str, removing: bool) -> dict[str, Any]:
     return expected_payload(record, code)
 
 
+def campaign_codes(session: Session) -> dict[int, str]:
+    """Each campaign's code by its id (the payloads name a record's campaign by its code)."""
+    return {row.id: row.code for row in session.execute(select(Campaign.id, Campaign.code))}
+
+
 def announce_many(session: Session, records: list[FieldRecord], now: datetime,
                   extra: dict[str, Any]) -> int:  # fmt: skip
     """`announce` for many records at once (not withdrawn), each upsert's payload with
     `extra`: one statement for the log; how many entries were logged."""
     session.flush()
     before = announced(session, [r.public_id for r in records if not _shared(r)])
-    codes = {row.id: row.code for row in session.execute(select(Campaign.id, Campaign.code))}
+    codes = campaign_codes(session)
     entries = []
     for record in records:
         removing = not _shared(record)
@@ -166,7 +171,7 @@ def announce_many(session: Session, records: list[FieldRecord], now: datetime,
 def field_payloads(session: Session) -> Iterator[tuple[str, FieldRecord, dict[str, Any]]]:
     """Every shared product, report and expected delivery held here (own and mirrored):
     (record type, row, the payload its origin sends), for `fieldcat peers verify`."""
-    codes = dict(session.execute(select(Campaign.id, Campaign.code)).tuples().all())
+    codes = campaign_codes(session)
     records: Iterator[FieldRecord] = itertools.chain(
         session.scalars(select(Product).order_by(Product.id)),
         session.scalars(select(Report).order_by(Report.id)),

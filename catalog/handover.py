@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from catalog.audit import record_event
 from catalog.changes import log_datasets
 from catalog.federation_models import Handover, Peer
-from catalog.field_records import MODELS, FieldRecord, announce_many
+from catalog.field_records import MODELS, FieldRecord, announce_many, campaign_codes
 from catalog.handover_files import derived_entries, qc_results, thumbnail_entry
 from catalog.handover_registry import (
     dataset_links,
@@ -37,7 +37,7 @@ from catalog.handover_registry import (
     registry_manifest,
 )
 from catalog.handover_rows import row_of
-from catalog.models import Campaign, Center, Dataset, DatasetVersion, Product, Report
+from catalog.models import Center, Dataset, DatasetVersion, Product, Report
 from catalog.registration import ensure_center
 from catalog.schemas import Principal, Role
 from catalog.storage import ArchiveStore
@@ -100,7 +100,7 @@ def peer_url(session: Session, code: str) -> str:
 def manifest(session: Session, store: ArchiveStore, local: str) -> dict[str, Any]:
     """Every record this center originated, whole, with its derived files
     (`catalog.handover_files`), and the originals they need (SHA-256 -> size)."""
-    codes = {row.id: row.code for row in session.execute(select(Campaign.id, Campaign.code))}
+    codes = campaign_codes(session)
     blobs: dict[str, int] = {}
     registry = registry_manifest(session, store, local, blobs)
     links = dataset_links(session, local)

@@ -186,7 +186,7 @@ def one_value_filter(
     else None."""
     keys: dict[str, str | int] = {**facet_keys(params)}
     if params.access:
-        keys[ACCESS] = AccessState(params.access.strip().lower()).value  # checked already
+        keys[ACCESS] = _access_state(params.access).value
     if params.variable:
         keys[VARIABLE] = fold(params.variable) or ""
     if keys.get(VARIABLE) == "":
@@ -197,13 +197,17 @@ def one_value_filter(
     return name, str(key)
 
 
-def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
+def _access_state(value: str) -> AccessState:
+    """The access filter's state (InvalidQueryError naming the states for another word)."""
     try:
-        state = AccessState(value.strip().lower())
+        return AccessState(value.strip().lower())
     except ValueError as err:
         allowed = ", ".join(s.value for s in AccessState)
         raise InvalidQueryError(f"access must be one of: {allowed}") from err
-    return effective_state_sql(now) == state.value
+
+
+def _access_clause(value: str, now: datetime) -> ColumnElement[bool]:
+    return effective_state_sql(now) == _access_state(value).value
 
 
 def _page_query(
