@@ -1,14 +1,19 @@
-"""The facet tally tables: pre-aggregated facet counts per visibility class, unfiltered
-(`facet_tallies`) and among the datasets of one facet value (`facet_pair_tallies`)."""
+"""The facet tables: pre-aggregated facet counts per visibility class, unfiltered
+(`facet_tallies`) and among the datasets of one facet value (`facet_pair_tallies`), and
+the narrow copy of the datasets' filter and facet columns that other filters count over
+(`facet_rows`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Index, Integer, String
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.model_base import Base
+from catalog.sqltypes import UTCDateTime
 
-__all__ = ["FacetPairTally", "FacetTally"]
+__all__ = ["FACET_ROWS", "ROW_COLUMNS", "FacetPairTally", "FacetTally"]
 
 
 class FacetTally(Base):
@@ -54,3 +59,47 @@ class FacetPairTally(Base):
     shared: Mapped[bool] = mapped_column(Boolean)
     release_day: Mapped[int | None] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
+
+
+_TEXT = ("platform", "platform_key", "instrument", "instrument_key", "pi_name", "pi_key")
+
+
+def _copied(name: str, kind: type[Any], nullable: bool = False) -> Column[Any]:
+    """A column copied from `datasets` (same name and type; a test compares them)."""
+    return Column(name, kind(200) if kind is String else kind(), nullable=nullable)
+
+
+FACET_ROWS = Table(
+    "facet_rows",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    *(_copied(name, String) for name in _TEXT),
+    _copied("project", String, nullable=True),
+    _copied("project_key", String, nullable=True),
+    Column("origin_center", String(16), nullable=False),
+    _copied("level", Integer),
+    Column("access_state", String(16), nullable=False),
+    _copied("release_at", UTCDateTime, nullable=True),
+    _copied("owner_user_id", Integer, nullable=True),
+    _copied("start", UTCDateTime),
+    _copied("stop", UTCDateTime),
+    *(_copied(name, Float, nullable=True) for name in ("south", "north", "west", "east")),
+    Index("ix_facet_rows_platform", "platform_key"),
+    Index("ix_facet_rows_instrument", "instrument_key"),
+    Index("ix_facet_rows_pi", "pi_key"),
+    Index("ix_facet_rows_project", "project_key"),
+    Index("ix_facet_rows_center_state", "origin_center", "access_state"),
+    Index("ix_facet_rows_state_release", "access_state", "release_at"),
+    Index("ix_facet_rows_start", "start"),
+    Index("ix_facet_rows_owner", "owner_user_id"),
+)
+"""One narrow row per dataset (`ROW_COLUMNS`, about a sixth of a dataset row),
+kept equal to `datasets` by the database's triggers (`catalog.facet_triggers`).
+
+A search filtered by more than one value counts its facets over these rows, not the wide
+dataset rows: at 1,000,000 datasets the rows two filters select are fetched from a table
+of about 100 MB instead of 600 MB, and each filter has an index here for the database to
+intersect (docs/search.md, "Facet counts")."""
+ROW_COLUMNS = tuple(FACET_ROWS.c.keys())
+"""The dataset columns `facet_rows` copies: every column the access policy, the time, place
+and facet filters and the facet counts read (`catalog.facets`)."""

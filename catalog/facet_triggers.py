@@ -1,6 +1,7 @@
-"""How the facet tallies (`catalog.facet_tallies`) are kept: the triggers that append to
-them in every writer's transaction, the recount after a bulk load or a migration, and the
-worker's fold (docs/search.md, "Facet counts")."""
+"""How the facet tallies (`catalog.facet_tallies`) and the narrow facet rows
+(`catalog.facet_models.FACET_ROWS`) are kept: the triggers that write them in every
+writer's transaction, the recount after a bulk load or a migration, and the worker's fold
+of the tallies (docs/search.md, "Facet counts")."""
 
 # ruff: noqa: S608 - the SQL here is trigger DDL built from this module's constants only
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, text
 
 from catalog.access_states import RELEASING_STATES, SHARED_STATES
+from catalog.facet_models import ROW_COLUMNS
 from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
 
 COLUMNS = "facet, value, shared, release_day, n"
@@ -228,9 +230,26 @@ def _variable_key_statements(dialect: str, r: str, sign: int) -> str:
     return lock + _variable_key_rows(dialect, r, sign)
 
 
-def _trigger_sets(dialect: str) -> dict[str, tuple[str, dict[str, str]]]:
-    """Per trigger set (its triggers' and function's name): its table, and per event the body."""
-    return {
+_ROW_LIST = ", ".join(ROW_COLUMNS)
+_ROW_EVENTS = {
+    "INSERT": f"INSERT INTO facet_rows ({_ROW_LIST}) "
+    f"VALUES ({', '.join(f'new.{c}' for c in ROW_COLUMNS)});",
+    "UPDATE": "UPDATE facet_rows SET "
+    f"{', '.join(f'{c} = new.{c}' for c in ROW_COLUMNS)} WHERE id = old.id;",
+    "DELETE": "DELETE FROM facet_rows WHERE id = old.id;",
+}
+"""A dataset row's narrow copy: written with it, rewritten only when a copied column
+changed (`_WHEN`), deleted with it."""
+
+
+ROWS = "facet_rows_datasets"
+
+
+def _trigger_sets(dialect: str, rows: bool = True) -> dict[str, tuple[str, dict[str, str]]]:
+    """Per trigger set (its triggers' and function's name): its table, and per event the body
+    (`rows`: with the facet rows' set, which migrations before 0029 have no table for)."""
+    facet_rows = {ROWS: ("datasets", _ROW_EVENTS)} if rows else {}
+    return facet_rows | {
         "facet_tallies_datasets": (
             "datasets",
             {
@@ -255,6 +274,7 @@ def _row_events(dialect: str, rows: Callable[[str, str, int], str]) -> dict[str,
 
 
 _WHEN = {
+    "facet_rows_datasets": ROW_COLUMNS,
     "facet_tallies_datasets": _WATCHED,
     "facet_tallies_variables": ("name", "dataset_id"),
     "facet_keys_variables": ("name", "name_key", "original_name", "dataset_id"),
@@ -277,10 +297,11 @@ def _timing(dialect: str, name: str, event: str) -> str:
     return "AFTER"
 
 
-def create_triggers(conn: Connection) -> None:
-    """Create the triggers that keep the tallies (migration 0028; bulk loaders)."""
+def create_triggers(conn: Connection, rows: bool = True) -> None:
+    """Create the triggers that keep the tallies and (`rows`) the facet rows (migrations;
+    bulk loaders)."""
     dialect = conn.dialect.name
-    for name, (table, events) in _trigger_sets(dialect).items():
+    for name, (table, events) in _trigger_sets(dialect, rows).items():
         if dialect == "postgresql":
             branches = "\n".join(
                 f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{event}' THEN\n{body}"
@@ -323,8 +344,9 @@ def drop_trigger_functions(conn: Connection) -> None:
             conn.execute(text(f"DROP FUNCTION IF EXISTS fieldcat_{name}()"))
 
 
-def rebuild_tallies(conn: Connection) -> None:
-    """Count every facet afresh from the tables (after a migration or a bulk load).
+def rebuild_tallies(conn: Connection, rows: bool = True) -> None:
+    """Count every facet afresh from the tables, and (`rows`) copy the facet rows afresh
+    (after a migration or a bulk load).
 
     Writers are held off meanwhile (PostgreSQL: a SHARE lock on both tables; SQLite: the
     write lock the first DELETE takes)."""
@@ -333,6 +355,9 @@ def rebuild_tallies(conn: Connection) -> None:
         conn.execute(text("LOCK TABLE datasets, variables IN SHARE MODE"))
     conn.execute(text("DELETE FROM facet_tallies"))
     conn.execute(text("DELETE FROM facet_pair_tallies"))
+    if rows:
+        conn.execute(text("DELETE FROM facet_rows"))
+        conn.execute(text(f"INSERT INTO facet_rows ({_ROW_LIST}) SELECT {_ROW_LIST} FROM datasets"))
     release = _release(dialect, "d")
     keys = _variable_keys("v", "FROM variables v", lead="v.dataset_id, ")
     datasets, variables = (

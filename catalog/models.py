@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -293,6 +294,9 @@ class Variable(Base):
         Index("ix_variables_dataset_name", "dataset_id", "name_key", "name"),
         # Suggestions walk the distinct names and probe one name's datasets (0008).
         Index("ix_variables_name_key", "name_key", "dataset_id"),
+        # The variable filter matches the name key or the original name lower-cased: with
+        # both indexed, the database ORs two index scans instead of reading every row (0029).
+        Index("ix_variables_original_lower", text("lower(original_name)"), "dataset_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))

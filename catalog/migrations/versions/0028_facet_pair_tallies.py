@@ -41,8 +41,8 @@ def upgrade() -> None:
     op.create_index("ix_facet_pair_tallies_by", "facet_pair_tallies", ["by_facet", "by_key"])
     conn = op.get_bind()
     drop_triggers(conn)  # those of 0019 at a catalog made before this revision
-    create_triggers(conn)
-    rebuild_tallies(conn)
+    create_triggers(conn, rows=False)  # the facet rows' come with their table (0029)
+    rebuild_tallies(conn, rows=False)
 
 
 def downgrade() -> None:
