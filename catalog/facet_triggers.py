@@ -243,6 +243,43 @@ changed (`_WHEN`), deleted with it."""
 
 
 ROWS = "facet_rows_datasets"
+VARIABLE_ROWS = "facet_rows_variables"
+"""PostgreSQL: the statement triggers on `variables` that keep the facet rows' variable
+names and keys (`_array_refresh`)."""
+_TRANSITIONS = {
+    "INSERT": ("REFERENCING NEW TABLE AS new_rows", "SELECT dataset_id FROM new_rows"),
+    "UPDATE": (
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "SELECT dataset_id FROM old_rows UNION SELECT dataset_id FROM new_rows",
+    ),
+    "DELETE": ("REFERENCING OLD TABLE AS old_rows", "SELECT dataset_id FROM old_rows"),
+}
+
+
+def _arrays(d: str) -> tuple[str, str]:
+    """The variable names and the filter keys of the dataset `d`.id, as the facet rows hold
+    them (PostgreSQL)."""
+    keys = _variable_keys("w", "FROM variables w", f"w.dataset_id = {d}.id")
+    return (
+        f"ARRAY(SELECT w.name FROM variables w WHERE w.dataset_id = {d}.id ORDER BY w.id)::text[]",
+        f"ARRAY(SELECT q.k FROM ({keys}) q ORDER BY q.k)::text[]",
+    )
+
+
+def _array_refresh(changed: str) -> str:
+    """Recompute the variable arrays of the datasets whose variables a statement changed
+    (`changed`: their ids, from its transition tables), once per dataset and statement;
+    a row whose arrays come out the same is not rewritten. The dataset rows are locked
+    already (`_variable_key_statements`, before each variable row), and each statement of
+    a trigger function reads a fresh snapshot, so a concurrent writer's variables are in."""
+    names, keys = _arrays("d")
+    return (
+        "UPDATE facet_rows f SET variable_names = c.names, variable_keys = c.keys FROM "
+        f"(SELECT d.id, {names} AS names, {keys} AS keys FROM "
+        f"(SELECT DISTINCT x.dataset_id AS id FROM ({changed}) x) d) c WHERE f.id = c.id "
+        "AND (f.variable_names IS DISTINCT FROM c.names "
+        "OR f.variable_keys IS DISTINCT FROM c.keys);"
+    )
 
 
 def _trigger_sets(dialect: str, rows: bool = True) -> dict[str, tuple[str, dict[str, str]]]:
@@ -327,11 +364,38 @@ def create_triggers(conn: Connection, rows: bool = True) -> None:
                 conn.execute(text(f"{head} FOR EACH ROW{when} {action}"))
             else:
                 conn.execute(text(f"{head} FOR EACH ROW{when} BEGIN\n{body}\nEND"))
+    if dialect == "postgresql" and rows:
+        _create_array_triggers(conn)
+
+
+def _create_array_triggers(conn: Connection) -> None:
+    """PostgreSQL: the statement triggers keeping the facet rows' variable arrays (a
+    statement adding a dataset's hundred variables recomputes its arrays once)."""
+    branches = "\n".join(
+        f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{event}' THEN\n{_array_refresh(changed)}"
+        for i, (event, (_, changed)) in enumerate(_TRANSITIONS.items())
+    )
+    conn.execute(
+        text(
+            f"CREATE OR REPLACE FUNCTION fieldcat_{VARIABLE_ROWS}() RETURNS trigger AS $$\n"
+            f"BEGIN\n{branches}\nEND IF;\nRETURN NULL;\nEND $$ LANGUAGE plpgsql"
+        )
+    )
+    for event, (referencing, _) in _TRANSITIONS.items():
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {VARIABLE_ROWS}_{event.lower()} AFTER {event} ON variables "
+                f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION fieldcat_{VARIABLE_ROWS}()"
+            )
+        )
 
 
 def drop_triggers(conn: Connection) -> None:
     """Drop the triggers (a bulk loader does, then `rebuild_tallies`, then `create_triggers`)."""
-    for name, (table, _events) in _trigger_sets(conn.dialect.name).items():
+    tables = {name: table for name, (table, _) in _trigger_sets(conn.dialect.name).items()}
+    if conn.dialect.name == "postgresql":
+        tables[VARIABLE_ROWS] = "variables"
+    for name, table in tables.items():
         for event in EVENTS:
             suffix = f" ON {table}" if conn.dialect.name == "postgresql" else ""
             conn.execute(text(f"DROP TRIGGER IF EXISTS {name}_{event.lower()}{suffix}"))
@@ -340,7 +404,7 @@ def drop_triggers(conn: Connection) -> None:
 def drop_trigger_functions(conn: Connection) -> None:
     """Drop the PostgreSQL trigger functions (a downgrade, after `drop_triggers`)."""
     if conn.dialect.name == "postgresql":
-        for name in _WHEN:
+        for name in (*_WHEN, VARIABLE_ROWS):
             conn.execute(text(f"DROP FUNCTION IF EXISTS fieldcat_{name}()"))
 
 
@@ -356,8 +420,7 @@ def rebuild_tallies(conn: Connection, rows: bool = True) -> None:
     conn.execute(text("DELETE FROM facet_tallies"))
     conn.execute(text("DELETE FROM facet_pair_tallies"))
     if rows:
-        conn.execute(text("DELETE FROM facet_rows"))
-        conn.execute(text(f"INSERT INTO facet_rows ({_ROW_LIST}) SELECT {_ROW_LIST} FROM datasets"))
+        _copy_rows(conn)
     release = _release(dialect, "d")
     keys = _variable_keys("v", "FROM variables v", lead="v.dataset_id, ")
     datasets, variables = (
@@ -400,6 +463,27 @@ def rebuild_tallies(conn: Connection, rows: bool = True) -> None:
                 f"FROM {variable_rows} GROUP BY {group}"
             )
         conn.execute(text(f"INSERT INTO {table} ({columns}) " + " UNION ALL ".join(parts)))
+
+
+def _copy_rows(conn: Connection) -> None:
+    """The facet rows afresh: each dataset's row, on PostgreSQL with its variable arrays
+    (grouped once over the variables, not computed per row)."""
+    conn.execute(text("DELETE FROM facet_rows"))
+    copied = ", ".join(f"d.{c}" for c in ROW_COLUMNS)
+    if conn.dialect.name != "postgresql":
+        conn.execute(text(f"INSERT INTO facet_rows ({_ROW_LIST}) SELECT {copied} FROM datasets d"))
+        return
+    keys = _variable_keys("v", "FROM variables v", lead="v.dataset_id, ")
+    conn.execute(
+        text(
+            f"INSERT INTO facet_rows ({_ROW_LIST}, variable_names, variable_keys) "
+            f"SELECT {copied}, n.names, k.keys FROM datasets d "
+            "LEFT JOIN (SELECT dataset_id, array_agg(name ORDER BY id) AS names "
+            "FROM variables GROUP BY dataset_id) n ON n.dataset_id = d.id "
+            "LEFT JOIN (SELECT q.dataset_id, array_agg(q.k ORDER BY q.k) AS keys "
+            f"FROM ({keys}) q GROUP BY q.dataset_id) k ON k.dataset_id = d.id"
+        )
+    )
 
 
 def compact_tallies(conn: Connection) -> int:

@@ -12,13 +12,18 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     String,
+    Text,
     cast,
+    column,
     func,
     literal,
     select,
+    true,
+    type_coerce,
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -31,7 +36,7 @@ from catalog.access import (
     visibility_key,
     visible_filter,
 )
-from catalog.facet_models import FACET_ROWS
+from catalog.facet_models import FACET_ROWS, VARIABLE_KEY
 from catalog.facet_tallies import ACCESS, released_today_filter, tallied_rows
 from catalog.models import Center, Dataset, PeerState, Variable, fold
 from catalog.registry_models import Instrument, Place
@@ -89,17 +94,36 @@ def _counted_rows(
     their written value; spellings that differ only in case are merged by `_merged`, since
     the filters compare case-insensitively. The rows are the narrow facet rows
     (`catalog.facet_models.FACET_ROWS`) whenever the clauses read only columns those copy
-    (every filter but PostgreSQL's full text), else the dataset rows themselves.
+    (every filter but PostgreSQL's full text), else the dataset rows themselves
+    (`narrow=False`: always). On PostgreSQL the facet rows also answer the variable filter
+    and facet from their own arrays, without reading the variables.
     """
     access = effective_state_sql(now).label("access")
     columns = (Dataset.platform, Dataset.instrument, Dataset.pi_name, Dataset.project)
     filtered = select(Dataset.id, *columns, Dataset.origin_center, Dataset.level, access)
     filtered = filtered.where(*clauses)
-    f = (_narrowed(filtered) if narrow else filtered).cte("filtered")
+    arrays = session.get_bind().dialect.name == "postgresql"
+    narrowed = _narrowed(filtered, arrays) if narrow else None
+    if narrowed is not None and arrays:
+        narrowed = narrowed.add_columns(FACET_ROWS.c.variable_names)
+    f = (filtered if narrowed is None else narrowed).cte("filtered")
 
     def grouped(name: str, column: Any) -> Any:
         return select(literal(name), column, func.count()).group_by(column)
 
+    if narrowed is not None and arrays:  # each row's names, no join
+        each = func.unnest(f.c.variable_names).table_valued(column("name", String)).lateral()
+        variables = (
+            select(literal("variable"), each.c.name, func.count())
+            .join_from(f, each, true())
+            .group_by(each.c.name)
+        )
+    else:  # the filtered set drives: each dataset's variables come from a covering index
+        variables = (
+            select(literal("variable"), Variable.name, func.count(Variable.dataset_id))
+            .join_from(f, Variable, Variable.dataset_id == f.c.id)
+            .group_by(Variable.name)
+        )
     parts = [
         select(literal(TOTAL), literal(""), func.count()).select_from(f),
         grouped("platform", f.c.platform),
@@ -109,10 +133,7 @@ def _counted_rows(
         grouped("access", f.c.access),
         grouped("project", f.c.project),
         grouped("level", cast(f.c.level, String)),
-        # The filtered set drives: each dataset's variables come from a covering index.
-        select(literal("variable"), Variable.name, func.count(Variable.dataset_id))
-        .join_from(f, Variable, Variable.dataset_id == f.c.id)
-        .group_by(Variable.name),
+        variables,
     ]
     for name, value, count in session.execute(union_all(*parts)):
         yield str(name), value, int(count)
@@ -125,12 +146,18 @@ class _Wide(Exception):
     """A clause reads a dataset column the facet rows do not copy."""
 
 
-def _narrowed(query: _Query) -> _Query:
+def _narrowed(query: _Query, arrays: bool) -> _Query | None:
     """`query` with every dataset column read from the facet rows instead (subqueries such
-    as the variable filter's included, which then correlate to the facet row), or `query`
-    itself if it reads a dataset column they do not copy."""
+    as the variable filter's included, which then correlate to the facet row), or None if
+    it reads a dataset column they do not copy. `arrays` (PostgreSQL): the variable filter
+    becomes a match of the facet row's keys (`search.variable_filter`), which the database
+    intersects with the other filters' indexes."""
 
     def swap(element: Any, **_kw: Any) -> Any:
+        key = getattr(element, "_annotations", {}).get(VARIABLE_KEY)
+        if arrays and key:  # a blank key matches variables without a key: not in the arrays
+            keys = type_coerce(FACET_ROWS.c.variable_keys, ARRAY(Text()))
+            return keys.contains(cast(array([key]), ARRAY(Text())))
         if isinstance(element, Column) and element.table is Dataset.__table__:
             if element.name not in FACET_ROWS.c:
                 raise _Wide(element.name)
@@ -140,7 +167,7 @@ def _narrowed(query: _Query) -> _Query:
     try:
         return typing.cast(_Query, replacement_traverse(query, {}, swap))
     except _Wide:
-        return query
+        return None
 
 
 def _merged(

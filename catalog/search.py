@@ -40,6 +40,7 @@ from catalog.citations import Citation, citation_for
 from catalog.cursors import decode_cursor, encode_cursor, session_key
 from catalog.errors import InvalidQueryError, NotFoundError, PermissionDeniedError
 from catalog.facet_cache import cached_count
+from catalog.facet_models import VARIABLE_KEY
 from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
 from catalog.facets import center_freshness, facet_counts, tallied_counts
 from catalog.fulltext import match_clause, query_terms
@@ -139,19 +140,22 @@ def filter_clauses(
         clauses.append(_bbox_clause(params.bbox))
     clauses.extend(FACET_COLUMNS[name] == key for name, key in facet_keys(params).items())
     if params.variable:
-        name = fold(params.variable)
-        clauses.append(
-            exists().where(
-                Variable.dataset_id == Dataset.id,
-                or_(Variable.name_key == name, func.lower(Variable.original_name) == name),
-            )
-        )
+        clauses.append(variable_filter(fold(params.variable) or ""))
     if params.access:
         clauses.append(_access_clause(params.access, now))
     if params.q:
         found = match_clause(_dialect(session), params.q, Dataset.id, Dataset.search_text)
         clauses.append(false() if found is None else found)  # no words: nothing matches
     return clauses
+
+
+def variable_filter(key: str) -> ColumnElement[bool]:
+    """Datasets with a variable whose name key, or original name lower-cased, is `key`."""
+    clause = exists().where(
+        Variable.dataset_id == Dataset.id,
+        or_(Variable.name_key == key, func.lower(Variable.original_name) == key),
+    )
+    return clause._annotate({VARIABLE_KEY: key})
 
 
 FACET_COLUMNS: dict[str, Any] = {

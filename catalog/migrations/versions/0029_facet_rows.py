@@ -1,5 +1,6 @@
-"""Facet rows: a narrow copy of the datasets' filter and facet columns, kept by triggers,
-that searches filtered by more than one value count their facets over; and an index on
+"""Facet rows: a narrow copy of the datasets' filter and facet columns (on PostgreSQL with
+their variables' names and keys), kept by triggers, that searches filtered by more than one
+value count their facets over; and an index on
 the variables' lower-cased original names, which the variable filter matches (docs/search.md,
 "Facet counts")
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from catalog.facet_triggers import create_triggers, drop_triggers, rebuild_tallies
 
+_NAMES = sa.Text().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 revision = "0029"
 down_revision = "0028"
 branch_labels = None
@@ -37,6 +40,7 @@ def upgrade() -> None:
         sa.Column("start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("stop", sa.DateTime(timezone=True), nullable=False),
         *(sa.Column(name, sa.Float(), nullable=True) for name in ("south", "north", "west", "east")),
+        *(sa.Column(name, _NAMES, nullable=True) for name in ("variable_names", "variable_keys")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_facet_rows")),
     )  # fmt: skip
     for name, columns in (
@@ -46,6 +50,9 @@ def upgrade() -> None:
         ("owner", ["owner_user_id"]),
     ):  # fmt: skip
         op.create_index(f"ix_facet_rows_{name}", "facet_rows", columns)
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index("ix_facet_rows_variable_keys", "facet_rows", ["variable_keys"],
+                        postgresql_using="gin")  # fmt: skip
     op.create_index(
         "ix_variables_original_lower",
         "variables",
@@ -63,7 +70,12 @@ def downgrade() -> None:
     conn.execute(sa.text("DROP TRIGGER IF EXISTS facet_rows_datasets_update" + _on(conn)))
     conn.execute(sa.text("DROP TRIGGER IF EXISTS facet_rows_datasets_delete" + _on(conn)))
     if conn.dialect.name == "postgresql":
+        for event in ("insert", "update", "delete"):
+            conn.execute(
+                sa.text(f"DROP TRIGGER IF EXISTS facet_rows_variables_{event} ON variables")
+            )
         conn.execute(sa.text("DROP FUNCTION IF EXISTS fieldcat_facet_rows_datasets()"))
+        conn.execute(sa.text("DROP FUNCTION IF EXISTS fieldcat_facet_rows_variables()"))
     op.drop_index("ix_variables_original_lower", table_name="variables")
     op.drop_table("facet_rows")  # with its indexes
 
