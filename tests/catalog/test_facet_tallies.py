@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
@@ -199,6 +199,25 @@ def test_fast_counts_equal_naive_counts_through_writes(db: Session, seed: int) -
     db.execute(
         insert(Variable), [{"dataset_id": i, "name": "O3", "name_key": "o3"} for i in new_id]
     )
+    db.commit()
+    assert_consistent(db)
+    # Keys changed in place, a variable moved to another dataset, many rows in one statement.
+    db.execute(update(Variable).where(Variable.name == "Temp").values(name_key="rh"))
+    db.execute(update(Variable).where(Variable.name == "NO2").values(original_name="O3"))
+    first, last = min(new_id), max(new_id)
+    db.execute(update(Variable).where(Variable.dataset_id == first).values(dataset_id=last))
+    db.execute(
+        insert(Variable),
+        [{"dataset_id": first, "name": n, "name_key": n.lower(), "original_name": o}
+         for n, o in (("CO", "co"), ("Co2", "CO"), ("RH", "x"), ("RH", "rh"))],
+    )  # fmt: skip
+    db.commit()
+    assert_consistent(db)
+    pairs = db.scalar(select(func.count()).select_from(FacetPairTally))
+    db.execute(update(Variable).values(unit="ppbv"))  # no name, key or dataset changes
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(FacetPairTally)) == pairs
+    db.execute(delete(Variable).where(Variable.dataset_id.in_([first, last])))
     db.commit()
     assert_consistent(db)
     folded = compact_tallies(db.connection())
