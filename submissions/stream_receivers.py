@@ -10,6 +10,7 @@ else is refused and logged, never appended. TCP senders get one answer line per 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import json
 import logging
@@ -89,10 +90,9 @@ class StreamReceiver(ThreadReceiver):
         return f"{self.error}; {counts}" if self.error else counts
 
 
-class TcpLineReceiver(StreamReceiver):
-    """Lines over TCP from allowed senders, one answer line per line."""
-
-    kind = "tcp"
+class NetworkReceiver(StreamReceiver):
+    """A receiver listening on `host:port` for senders from `sources` (addresses or
+    networks), with the stream's `token` when it has one."""
 
     def __init__(
         self, name: str, stream: DayStream, host: str, port: int, sources: Sequence[str],
@@ -101,8 +101,21 @@ class TcpLineReceiver(StreamReceiver):
         super().__init__(name, stream)
         self.host, self.port, self.token = host, port, token
         self.allow = networks(sources)
-        self._socket: socket.socket | None = None
-        self._connections: set[socket.socket] = set()
+
+    def detail(self) -> str:
+        return f"{self.kind} {self.host}:{self.port}; {super().detail()}"
+
+
+class TcpLineReceiver(NetworkReceiver):
+    """Lines over TCP from allowed senders, one answer line per line."""
+
+    kind = "tcp"
+    _socket: socket.socket | None = None
+
+    @functools.cached_property
+    def _connections(self) -> set[socket.socket]:
+        """The open connections (each instance its own set)."""
+        return set()
 
     def serve(self, stop: threading.Event) -> None:
         self._socket = socket.create_server((self.host, self.port), reuse_port=False)
@@ -155,9 +168,6 @@ class TcpLineReceiver(StreamReceiver):
         if self._socket is not None:
             self._socket.close()
 
-    def detail(self) -> str:
-        return f"tcp {self.host}:{self.port}; {super().detail()}"
-
 
 class SerialLineReceiver(StreamReceiver):
     """Lines from a serial device (pyserial); a vanished device ends it (a crash)."""
@@ -186,19 +196,11 @@ class SerialLineReceiver(StreamReceiver):
         return f"serial {self.device}; {super().detail()}"
 
 
-class HttpPushReceiver(StreamReceiver):
+class HttpPushReceiver(NetworkReceiver):
     """Lines POSTed to `http://host:port/lines` by allowed senders with the stream's token."""
 
     kind = "http"
-
-    def __init__(
-        self, name: str, stream: DayStream, host: str, port: int, sources: Sequence[str],
-        token: str = "",
-    ) -> None:  # fmt: skip
-        super().__init__(name, stream)
-        self.host, self.port, self.token = host, port, token
-        self.allow = networks(sources)
-        self._server: ThreadingHTTPServer | None = None
+    _server: ThreadingHTTPServer | None = None
 
     def serve(self, stop: threading.Event) -> None:
         self._server = ThreadingHTTPServer((self.host, self.port), _push_handler(self))
@@ -211,9 +213,6 @@ class HttpPushReceiver(StreamReceiver):
     def interrupt(self) -> None:
         if self._server is not None:
             self._server.shutdown()
-
-    def detail(self) -> str:
-        return f"http {self.host}:{self.port}; {super().detail()}"
 
 
 def _push_handler(receiver: HttpPushReceiver) -> type[BaseHTTPRequestHandler]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ftplib
 import os
 import pty
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -67,6 +68,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     stop = threading.Event()
     thread = threading.Thread(target=supervisor.run, args=(stop,), daemon=True)
     thread.start()
+    for port in (base, base + 1, base + 2, base + 4):  # every network stream listening
+        _wait(lambda port=port: _listening(port))
     try:
         yield {"supervisor": supervisor, "sessions": sessions, "base": base, "pty": master,
                "root": root}  # fmt: skip
@@ -76,6 +79,16 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         os.close(master)
         os.close(slave)
         engine.dispose()
+
+
+def _listening(port: int) -> bool:
+    """Whether something accepts connections on this loopback port (a receiver binds its
+    socket in its own thread, a moment after the supervisor starts it)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def _receiver(node: dict[str, Any], name: str) -> Any:
@@ -164,8 +177,6 @@ def test_an_unknown_column_or_a_backward_time_is_refused_with_the_line(
 def test_senders_outside_the_sources_or_without_the_token_are_refused(
     node: dict[str, Any],
 ) -> None:
-    import socket
-
     with socket.create_connection(("127.0.0.1", node["base"] + 1), timeout=5) as conn:
         try:
             conn.sendall(met_line(0).encode() + b"\n")
