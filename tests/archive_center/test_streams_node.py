@@ -164,7 +164,8 @@ def test_cli_stop_then_start_keeps_the_days_dataset_continuous(node: dict[str, A
     assert [sender.send(met_line(i)) for i in range(8, 12)] == ["ok"] * 4
     sender.close()
     _searchable(url, did, 11)
-    item = httpx.get(f"{url}/api/v1/datasets", params={"q": str(did)}).json()["items"][0]
+    items = httpx.get(f"{url}/api/v1/datasets", params={"q": str(did)}).json()["items"]
+    (item,) = [i for i in items if i["did"] == str(did)]  # the words may match another day's
     detail = httpx.get(f"{url}/api/v1/datasets/{item['public_id']}").json()
     current = next(v for v in detail["versions"] if v["is_current"])
     assert current["data_version"] == "1.0.12", "one dataset, all twelve lines"
