@@ -7,9 +7,15 @@ each comes from), so a fresh clone tests on its own."""
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from catalog.db import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "tests" / "fixtures" / "samples"
@@ -22,6 +28,45 @@ def require(condition: bool, reason: str) -> None:
     if os.environ.get("FIELDCAT_REQUIRE_ALL") == "1":
         pytest.fail(f"required part missing (FIELDCAT_REQUIRE_ALL=1): {reason}")
     pytest.skip(reason)
+
+
+def postgres_url() -> str | None:
+    """The test PostgreSQL URL, if one is configured."""
+    return os.environ.get("FIELDCAT_TEST_POSTGRES_URL") or None
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A new schema on the test PostgreSQL server (required: `require`), dropped with all it
+    holds afterwards; its name (`schema_engine` opens an engine on it, `schema_url` gives a
+    database URL for a node's settings)."""
+    url = postgres_url()
+    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
+    assert url is not None
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def schema_engine(schema: str) -> Engine:
+    """An engine on the test PostgreSQL server whose tables live in `schema`."""
+    url = postgres_url()
+    assert url is not None
+    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+
+
+def schema_url(schema: str) -> str:
+    """The test PostgreSQL URL with `schema` as its search path (for a node's config)."""
+    url = postgres_url()
+    assert url is not None
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@ in a schema of its own) in a temp root, served through FastAPI's TestClient."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,10 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from archive_center.app import create_app
-from tests.conftest import SAMPLES, require
+from tests.conftest import SAMPLES, postgres_schema, schema_url
 from web.settings import CampaignSettings, Settings
 
 POSTGRES_ENV = "FIELDCAT_TEST_POSTGRES_URL"
@@ -52,20 +49,8 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    base = os.environ.get(POSTGRES_ENV)
-    require(bool(base), f"{POSTGRES_ENV} is not set")
-    assert base is not None
-    schema = f"t_node_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t_node") as schema:
+        yield schema_url(schema)
 
 
 def campaign_settings() -> CampaignSettings:

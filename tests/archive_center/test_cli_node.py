@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import signal
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
 from tests.archive_center.fieldcat_process import (
     fieldcat,
@@ -21,7 +19,7 @@ from tests.archive_center.fieldcat_process import (
     stop,
     wait_ready,
 )
-from tests.conftest import require
+from tests.conftest import postgres_schema, schema_engine, schema_url
 
 NODE_COMMANDS = ("init", "serve", "worker", "search", "demo")
 
@@ -104,26 +102,18 @@ def test_init_creates_the_first_admin_once(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_init_migrates_postgresql(tmp_path: Path) -> None:
-    url = os.environ.get("FIELDCAT_TEST_POSTGRES_URL")
-    require(bool(url), "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
-    assert url is not None
-    schema = f"t_cli_{secrets.token_hex(4)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        database_url = f"{url}?options=-csearch_path%3D{schema}"
-        config = write_config(tmp_path, database_url=database_url)
+    with postgres_schema("t_cli") as schema:
+        config = write_config(tmp_path, database_url=schema_url(schema))
         for _ in range(2):
             result = fieldcat("init", "--config", str(config))
             assert result.returncode == 0, result.stderr
         assert "secret" not in result.stdout
-        tables = inspect(admin).get_table_names(schema=schema)
+        engine = schema_engine(schema)
+        try:
+            tables = inspect(engine).get_table_names(schema=schema)
+        finally:
+            engine.dispose()
         assert {"datasets", "centers", "alembic_version"} <= set(tables)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_init_with_a_missing_config_says_so_without_a_traceback(tmp_path: Path) -> None:

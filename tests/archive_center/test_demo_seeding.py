@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from archive_center.cli_node import prepare
 from archive_center.demo.campaign import FLIGHTS, SOUNDINGS, write_campaign
@@ -19,7 +16,7 @@ from catalog.db import make_engine, make_session_factory
 from catalog.schemas import Principal, SearchParams
 from catalog.search import get_dataset, search_datasets
 from catalog.storage import ArchiveStore
-from tests.conftest import require
+from tests.conftest import postgres_schema, schema_url
 from web.settings import Settings
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -40,26 +37,15 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
         prepare(center)
         yield center
         return
-    url = os.environ.get("FIELDCAT_TEST_POSTGRES_URL")
-    require(bool(url), "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
-    assert url is not None
-    schema = f"t_seed_{secrets.token_hex(4)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    with postgres_schema("t_seed") as schema:
         center = Settings(
             center_code="NPL",
             center_name="NPL New Delhi",
             root=tmp_path,
-            database_url=f"{url}?options=-csearch_path%3D{schema}",
+            database_url=schema_url(schema),
         )
         prepare(center)
         yield center
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_seeding_archives_and_registers_every_file(

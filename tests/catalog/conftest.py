@@ -3,15 +3,12 @@ FIELDCAT_TEST_POSTGRES_URL is set, in its own schema that is dropped at the end)
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
@@ -19,44 +16,13 @@ from catalog.facet_cache import cache_for
 from catalog.facet_models import FacetPairTally, FacetTally
 from catalog.models import Base, ChangeCounter, User
 from catalog.registration import ensure_campaign, ensure_center
-from tests.conftest import require
+from tests.conftest import postgres_schema, schema_engine
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
-
-
-def postgres_url() -> str | None:
-    """The test PostgreSQL URL, if one is configured."""
-    return os.environ.get("FIELDCAT_TEST_POSTGRES_URL") or None
-
-
-@contextmanager
-def postgres_schema(prefix: str) -> Iterator[str]:
-    """A new schema on the test PostgreSQL server (required), dropped with all it holds
-    afterwards; its name (`schema_engine` opens an engine on it)."""
-    url = postgres_url()
-    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
-    assert url is not None
-    schema = f"{prefix}_{secrets.token_hex(4)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield schema
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def schema_engine(schema: str) -> Engine:
-    """An engine on the test PostgreSQL server whose tables live in `schema`."""
-    url = postgres_url()
-    assert url is not None
-    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, inspect
 
 from catalog.db import database_ready, make_engine, upgrade_database
 from catalog.models import Base, exists_on
-from tests.catalog.conftest import postgres_schema, schema_engine
+from tests.conftest import postgres_schema, schema_engine
 
 
 def _include(obj, name, type_, reflected, compare_to) -> bool:

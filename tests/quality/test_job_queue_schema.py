@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from archive_center.job_queue import ensure_queue_schema
-from tests.catalog.conftest import postgres_schema, schema_engine
+from tests.conftest import postgres_schema, schema_engine
 
 WORKERS = 6
 

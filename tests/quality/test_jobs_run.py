@@ -4,8 +4,6 @@ back-off and says why."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import signal
 import statistics
 import time
@@ -15,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from archive_center.cli_base import prepare
@@ -25,9 +23,8 @@ from catalog.jobs import define_job
 from catalog.registry import InstrumentInput, add_instrument
 from catalog.registry_models import Instrument
 from catalog.schemas import Principal, Role
-from tests.archive_center.conftest import POSTGRES_ENV
 from tests.archive_center.fieldcat_process import start_fieldcat, stop
-from tests.conftest import require
+from tests.conftest import postgres_schema, schema_url
 from tests.polling import eventually
 from web.settings import Settings
 
@@ -44,24 +41,15 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    base = os.environ.get(POSTGRES_ENV)
-    require(bool(base), f"{POSTGRES_ENV} is not set")
-    assert base is not None
-    schema = f"t_jobs_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    root = tmp_path_factory.mktemp("jobs")
-    prepare(Settings(root=root, database_url=url, center_code="JOSS", center_name="JOSS"))
-    engine = make_engine(url)
-    try:
-        yield Cluster(engine, root, url)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t_jobs") as schema:
+        url = schema_url(schema)
+        root = tmp_path_factory.mktemp("jobs")
+        prepare(Settings(root=root, database_url=url, center_code="JOSS", center_name="JOSS"))
+        engine = make_engine(url)
+        try:
+            yield Cluster(engine, root, url)
+        finally:
+            engine.dispose()
 
 
 def start_workers(cluster: Cluster, count: int) -> list[object]:
