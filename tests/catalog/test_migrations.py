@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
-from catalog.db import database_ready, make_engine, upgrade_database
+from catalog.db import alembic_config, database_ready, make_engine, upgrade_database
+from catalog.facet_triggers import TRIGGERS
 from catalog.models import Base, exists_on
 from tests.conftest import postgres_schema, schema_engine
 
@@ -98,3 +102,43 @@ def test_concurrent_upgrades_of_a_new_database() -> None:
         finally:
             for e in engines:
                 e.dispose()
+
+
+def _triggers(engine: Engine) -> set[str]:
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+    )  # this schema's only: other tests' schemas have triggers of the same names
+    with engine.connect() as conn:
+        return {str(name) for name in conn.execute(text(query)).scalars()}
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_the_facet_rows_revision_goes_down_to_the_tallies_and_up_again(
+    backend: str, tmp_path: Path
+) -> None:
+    """Down from 0029: the facet rows and their triggers go, the tallies' triggers stay (as
+    0028 made them); up again: all back."""
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            engine = make_engine(f"sqlite:///{tmp_path / 'down.db'}")
+        else:
+            engine = schema_engine(stack.enter_context(postgres_schema("t_down")))
+        stack.callback(engine.dispose)
+        upgrade_database(engine)
+        everything = _triggers(engine)
+        assert set(TRIGGERS) <= everything
+        tallies = {t for t in TRIGGERS if not t.startswith("facet_rows_")}
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0028")
+        assert "facet_rows" not in inspect(engine).get_table_names()
+        assert {t for t in _triggers(engine) if "facet" in t} == tallies
+        upgrade_database(engine)
+        assert _triggers(engine) == everything
+        assert "facet_rows" in inspect(engine).get_table_names()

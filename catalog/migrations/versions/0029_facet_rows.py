@@ -15,7 +15,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from catalog.facet_triggers import create_triggers, drop_triggers, rebuild_tallies
+from catalog.facet_triggers import (
+    create_triggers,
+    drop_trigger_functions,
+    drop_triggers,
+    rebuild_tallies,
+)
 
 _NAMES = sa.Text().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 revision = "0029"
@@ -65,20 +70,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back to 0028's triggers (the tallies kept, the facet rows no more), then the table."""
     conn = op.get_bind()
-    conn.execute(sa.text("DROP TRIGGER IF EXISTS facet_rows_datasets_insert" + _on(conn)))
-    conn.execute(sa.text("DROP TRIGGER IF EXISTS facet_rows_datasets_update" + _on(conn)))
-    conn.execute(sa.text("DROP TRIGGER IF EXISTS facet_rows_datasets_delete" + _on(conn)))
-    if conn.dialect.name == "postgresql":
-        for event in ("insert", "update", "delete"):
-            conn.execute(
-                sa.text(f"DROP TRIGGER IF EXISTS facet_rows_variables_{event} ON variables")
-            )
-        conn.execute(sa.text("DROP FUNCTION IF EXISTS fieldcat_facet_rows_datasets()"))
-        conn.execute(sa.text("DROP FUNCTION IF EXISTS fieldcat_facet_rows_variables()"))
+    drop_triggers(conn)
+    drop_trigger_functions(conn)
+    create_triggers(conn, rows=False)
     op.drop_index("ix_variables_original_lower", table_name="variables")
     op.drop_table("facet_rows")  # with its indexes
-
-
-def _on(conn: sa.Connection) -> str:
-    return " ON datasets" if conn.dialect.name == "postgresql" else ""
