@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import make_engine, make_session_factory, upgrade_database
@@ -23,6 +23,19 @@ BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
+
+
+def trigger_names(engine: Engine) -> set[str]:
+    """The triggers on the tables of `engine`'s database (PostgreSQL: of its schema only,
+    since other tests' schemas hold triggers of the same names)."""
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+    )
+    with engine.connect() as conn:
+        return {str(name) for name in conn.execute(text(query)).scalars()}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

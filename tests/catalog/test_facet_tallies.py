@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
@@ -22,7 +22,7 @@ from catalog.facets import facet_counts, tallied_counts
 from catalog.models import Campaign, Dataset, Variable
 from catalog.schemas import Principal, Role, SearchParams
 from catalog.search import filter_clauses, one_value_filter, search_datasets
-from tests.catalog.conftest import NOW
+from tests.catalog.conftest import NOW, trigger_names
 from tests.catalog.factories import make_dataset
 
 CALLERS = (
@@ -277,13 +277,7 @@ def test_counts_never_show_hidden_records(db: Session) -> None:
 
 
 def test_migrated_database_has_the_triggers(engine: Engine) -> None:
-    if engine.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    else:
-        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-    with engine.connect() as conn:
-        names = set(conn.execute(text(query)).scalars())
-    assert set(TRIGGERS) <= names
+    assert set(TRIGGERS) <= trigger_names(engine)
 
 
 def test_a_variable_written_beside_an_access_change_lands_in_the_right_class(

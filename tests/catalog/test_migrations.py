@@ -10,11 +10,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 from catalog.db import alembic_config, database_ready, make_engine, upgrade_database
 from catalog.facet_triggers import TRIGGERS
 from catalog.models import Base, exists_on
+from tests.catalog.conftest import trigger_names
 from tests.conftest import postgres_schema, schema_engine
 
 
@@ -104,17 +105,6 @@ def test_concurrent_upgrades_of_a_new_database() -> None:
                 e.dispose()
 
 
-def _triggers(engine: Engine) -> set[str]:
-    query = (
-        "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-        if engine.dialect.name == "sqlite"
-        else "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
-    )  # this schema's only: other tests' schemas have triggers of the same names
-    with engine.connect() as conn:
-        return {str(name) for name in conn.execute(text(query)).scalars()}
-
-
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -130,7 +120,7 @@ def test_the_facet_rows_revision_goes_down_to_the_tallies_and_up_again(
             engine = schema_engine(stack.enter_context(postgres_schema("t_down")))
         stack.callback(engine.dispose)
         upgrade_database(engine)
-        everything = _triggers(engine)
+        everything = trigger_names(engine)
         assert set(TRIGGERS) <= everything
         tallies = {t for t in TRIGGERS if not t.startswith("facet_rows_")}
         config = alembic_config()
@@ -138,7 +128,7 @@ def test_the_facet_rows_revision_goes_down_to_the_tallies_and_up_again(
             config.attributes["connection"] = conn
             command.downgrade(config, "0028")
         assert "facet_rows" not in inspect(engine).get_table_names()
-        assert {t for t in _triggers(engine) if "facet" in t} == tallies
+        assert {t for t in trigger_names(engine) if "facet" in t} == tallies
         upgrade_database(engine)
-        assert _triggers(engine) == everything
+        assert trigger_names(engine) == everything
         assert "facet_rows" in inspect(engine).get_table_names()
