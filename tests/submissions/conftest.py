@@ -81,9 +81,10 @@ class DropNode:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def drop_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DropNode]:
-    """One real node (per test process) for test_node_receivers.py and test_claims.py."""
+    """One real node (per test process) for test_node_receivers.py and test_claims.py,
+    stopped after the last test of `tests/submissions/`."""
     root = tmp_path_factory.mktemp("drop-node")
     tokens = prepare_center_with(root, DROP_USERS)
     process, url, ftp_port = serve(
