@@ -53,10 +53,6 @@ from catalog.model_base import (  # noqa: F401 - exists_on, new_public_id: re-ex
 )
 
 ACCESS_STATES = tuple(state.value for state in AccessState)
-WINDOW_COLUMNS = ("id", "access_state", "owner_user_id", "search_vector", "search_text")
-"""The columns a relevance window's walk reads beyond `start` and `public_id`: the caller's
-visibility (`access.visible_filter`), the free-text match and its score
-(`fulltext.match_clause`, `ranking._window`). Carried by the `start` index on PostgreSQL."""
 ROLES = ("anonymous", "pi", "staff", "admin", "peer")
 
 
@@ -132,9 +128,7 @@ class Dataset(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "did", "origin_center", name="uq_datasets_key"),
         CheckConstraint(f"access_state IN {ACCESS_STATES!r}", name="access_state"),
-        # On PostgreSQL it also carries what a relevance window reads (catalog.ranking): the
-        # walk down `start` for a broad word then reads no table row (an index-only scan).
-        Index("ix_datasets_start_pid", "start", "public_id", postgresql_include=WINDOW_COLUMNS),
+        Index("ix_datasets_start_pid", "start", "public_id"),
         Index("ix_datasets_stop", "stop"),
         Index("ix_datasets_updated_pid", "updated", "public_id"),
         Index("ix_datasets_title_pid", "title", "public_id"),

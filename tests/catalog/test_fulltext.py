@@ -13,7 +13,7 @@ from catalog import ranking
 from catalog.errors import InvalidQueryError
 from catalog.fulltext import fts5_query, normalise, query_terms
 from catalog.registration import register_datafile
-from catalog.schemas import Principal, Role, SearchParams
+from catalog.schemas import Principal, SearchParams
 from catalog.search import get_dataset, search_datasets
 from catalog.suggest import suggest
 from formats.model import DataFile
@@ -273,48 +273,6 @@ def test_a_relevance_page_scores_in_its_window_and_asks_the_planner_once(
         scored = [s for s in statements if "ts_rank_cd" in s]
         # only the window's statements (with their match) score: no statement of its own
         assert scored and all("@@" in s for s in scored), statements
-
-
-@pytest.mark.parametrize("caller", ["anonymous", "pi", "staff"])
-def test_the_time_walk_of_a_window_reads_no_table_row(
-    db: Session, monkeypatch: pytest.MonkeyPatch, caller: str
-) -> None:
-    """PostgreSQL: the `start` index carries every column the window's walk reads (the
-    caller's visibility, the match, the score), so the walk is an index-only scan, for every
-    class of caller: a column added to the visibility filter or the match but not to
-    `WINDOW_COLUMNS` (or a migration that leaves the index bare) fails here."""
-    _ranked_vocabulary(db)
-    db.commit()
-    if db.get_bind().dialect.name != "postgresql":
-        return  # SQLite's window is driven by the FTS5 table's MATCH
-    monkeypatch.setattr(ranking, "FEW", 0)  # always the walk
-    principal = {"anonymous": ANON, "pi": Principal(user_id=1, role=Role.PI),
-                 "staff": Principal(user_id=2, role=Role.STAFF)}[caller]  # fmt: skip
-    walks: list[tuple[str, object]] = []
-
-    def seen(conn: object, cursor: object, statement: str, params: object, *args: object) -> None:
-        if "walked" in statement:
-            walks.append((statement, params))
-
-    bind = db.get_bind()
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
-        search_datasets(db, SearchParams(q="aerosol", facets=False), principal, NOW)
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
-    db.rollback()
-    assert len(walks) == 1, walks
-    engine = db.get_bind().engine  # type: ignore[union-attr]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE datasets")  # sets the visibility map
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-            conn.exec_driver_sql(f"SET {setting} = off")  # only index scans walk `start`
-        statement, params = walks[0]
-        plan = conn.exec_driver_sql("EXPLAIN " + statement, params).scalars().all()  # type: ignore[arg-type]
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-            conn.exec_driver_sql(f"RESET {setting}")
-    walk = [line for line in plan if "ix_datasets_start_pid" in line]
-    assert walk and "Index Only Scan" in walk[0], "\n".join(plan)
 
 
 def test_a_word_matching_nothing_reads_the_text_index_not_the_start_index(db: Session) -> None:
