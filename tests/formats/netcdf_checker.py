@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,8 +32,50 @@ def _no_download(version: str, location: str | None = None) -> None:
     raise OSError(f"offline: not fetching CF standard name table v{version}")
 
 
-def check_failures(path: Path) -> list[Failure]:
-    """Every failed CF 1.8 / ACDD 1.3 check of the NetCDF file at `path`."""
+MEMOIZED = (
+    "get_coordinate_variables", "get_auxiliary_coordinate_variables",
+    "get_forecast_metadata_variables", "get_geophysical_variables", "is_geophysical",
+    "get_z_variables", "get_latitude_variables", "get_longitude_variables",
+    "get_time_variables", "get_axis_variables", "get_axis_map", "coordinate_dimension_matrix",
+    "guess_feature_type", "is_coordinate_variable",
+)  # fmt: skip
+"""compliance-checker's helpers (`compliance_checker.cf.util`) that every check calls again
+for each variable, each scanning every variable of the file: on a merge of 97 variables the
+checker spent 50 s recomputing the same answers thousands of times (25 s in
+`get_auxiliary_coordinate_variables` alone, called 4,155 times). Each is a function of the
+open file and a variable name only, and the file does not change during a check."""
+
+
+def _memo(helper: Callable[..., Any]) -> Callable[..., Any]:
+    answers: dict[tuple[Any, ...], Any] = {}
+
+    def remembered(nc: Any, *args: Any) -> Any:
+        key = (id(nc), *args)
+        if key not in answers:
+            answers[key] = helper(nc, *args)
+        return copy.copy(answers[key])  # a caller may change the list it is given
+
+    return remembered
+
+
+@contextmanager
+def _memoized_helpers() -> Iterator[None]:
+    """Within the block, `MEMOIZED` answer each question once per file (put back after)."""
+    from compliance_checker.cf import util as cf_util
+
+    originals = {name: getattr(cf_util, name) for name in MEMOIZED}
+    try:
+        for name, helper in originals.items():
+            setattr(cf_util, name, _memo(helper))
+        yield
+    finally:
+        for name, helper in originals.items():
+            setattr(cf_util, name, helper)
+
+
+def check_failures(path: Path, *, memoized: bool = True) -> list[Failure]:
+    """Every failed CF 1.8 / ACDD 1.3 check of the NetCDF file at `path` (`memoized`: with
+    the checker's helpers answering once per file, `MEMOIZED`)."""
     from compliance_checker.cf import util as cf_util
     from compliance_checker.runner import CheckSuite
 
@@ -40,7 +87,8 @@ def check_failures(path: Path) -> list[Failure]:
     suite = CheckSuite()
     suite.load_all_available_checkers()
     ds = suite.load_dataset(str(path))
-    results = suite.run_all(ds, ["cf:1.8", "acdd:1.3"], skip_checks=[])
+    with _memoized_helpers() if memoized else contextlib.nullcontext():
+        results = suite.run_all(ds, ["cf:1.8", "acdd:1.3"], skip_checks=[])
     failures: list[Failure] = []
     for name, (groups, errors) in results.items():
         for check, error in (errors or {}).items():
