@@ -30,9 +30,13 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+POSTGRES_ENV = "FIELDCAT_TEST_POSTGRES_URL"
+"""The variable that gives the tests their PostgreSQL server (a URL); unset, they skip it."""
+
+
 def postgres_url() -> str | None:
     """The test PostgreSQL URL, if one is configured."""
-    return os.environ.get("FIELDCAT_TEST_POSTGRES_URL") or None
+    return os.environ.get(POSTGRES_ENV) or None
 
 
 @contextmanager
@@ -41,7 +45,7 @@ def postgres_schema(prefix: str) -> Iterator[str]:
     holds afterwards; its name (`schema_engine` opens an engine on it, `schema_url` gives a
     database URL for a node's settings)."""
     url = postgres_url()
-    require(url is not None, "PostgreSQL not configured (FIELDCAT_TEST_POSTGRES_URL unset)")
+    require(url is not None, f"PostgreSQL not configured ({POSTGRES_ENV} unset)")
     assert url is not None
     schema = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(url)

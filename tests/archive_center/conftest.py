@@ -17,7 +17,6 @@ from archive_center.app import create_app
 from tests.conftest import SAMPLES, postgres_schema, schema_url
 from web.settings import CampaignSettings, Settings
 
-POSTGRES_ENV = "FIELDCAT_TEST_POSTGRES_URL"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FUTURE = NOW + timedelta(days=365)
 MIRROR_URL = "http://npl.example:8101"

@@ -19,9 +19,8 @@ import pytest
 from sqlalchemy import text
 
 from bench.load_search import SEARCHES, ClientGroup, LoadResult, run_load, run_mixed, seed_sqlite
-from tests.archive_center.conftest import POSTGRES_ENV
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
-from tests.conftest import SAMPLES, require
+from tests.conftest import POSTGRES_ENV, SAMPLES, postgres_url, require
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.solo]  # throughput bounds
 
@@ -90,8 +89,8 @@ def catalog(
         seed_sqlite(root, CATALOG_SIZE)
         yield root, None, _register_samples(f"sqlite:///{root / 'fieldcat.db'}", root)
         return
-    base = os.environ.get(POSTGRES_ENV)
-    require(bool(base), f"{POSTGRES_ENV} is not set")
+    base = postgres_url()
+    require(base is not None, f"{POSTGRES_ENV} is not set")
     assert base is not None
     from bench.load_search import seeded_postgres
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from tests.bench_run import run_bench
+from tests.conftest import postgres_url
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_search_bench_quick_prints_its_figures() -> None:
     args = ["--quick", "--only", "classic"]
-    if not os.environ.get("FIELDCAT_TEST_POSTGRES_URL"):
+    if not postgres_url():
         args.append("--no-postgres")
     run = run_bench("search.py", *args, timeout=300)
     summary = run.summary
@@ -27,7 +27,7 @@ def test_search_bench_quick_prints_its_figures() -> None:
 
 def test_fulltext_bench_quick_prints_the_issues_figures() -> None:
     args = ["--quick", "--only", "fulltext"]
-    if not os.environ.get("FIELDCAT_TEST_POSTGRES_URL"):
+    if not postgres_url():
         args.append("--no-postgres")
     run = run_bench("search.py", *args, timeout=300)
     summary = run.summary

@@ -3,11 +3,10 @@ PostgreSQL server for the tests, the line carries the job dispatch figures too."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from tests.archive_center.conftest import POSTGRES_ENV
 from tests.bench_run import run_bench
+from tests.conftest import postgres_url
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,7 +21,7 @@ def test_qc_bench_quick_prints_its_figures() -> None:
     assert figures["qc_s"] > 0 and figures["ioos_qc_s"] > 0
     assert figures["report_page_p50_s"] > 0 and figures["report_json_p50_s"] > 0
     assert summary["ratios"]["qc_vs_ioos_qc"] > 0
-    if os.environ.get(POSTGRES_ENV):
+    if postgres_url():
         assert figures["job_start_p50_s"] > 0 and figures["noop_start_p50_s"] > 0
         assert figures["job_deferred_p50_s"] <= figures["job_start_p50_s"]
         assert summary["ratios"]["job_start_vs_noop"] > 0
