@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -87,7 +86,7 @@ def check_failures(path: Path, *, memoized: bool = True) -> list[Failure]:
     suite = CheckSuite()
     suite.load_all_available_checkers()
     ds = suite.load_dataset(str(path))
-    with _memoized_helpers() if memoized else contextlib.nullcontext():
+    with _memoized_helpers() if memoized else nullcontext():
         results = suite.run_all(ds, ["cf:1.8", "acdd:1.3"], skip_checks=[])
     failures: list[Failure] = []
     for name, (groups, errors) in results.items():
