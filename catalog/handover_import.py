@@ -1,9 +1,10 @@
 """The receiving center's import of a hand-over, a group of records per transaction, in bulk.
 
 `import_group` makes a group of handed-over records this center's own with a few set-based
-statements per table (not one ORM object per record): the mirrors it held of them are
-deleted (their tombstones too), the records inserted with one multi-row INSERT per table
-(ids mapped back with RETURNING, in the rows' order), each a new origin version announced
+statements per table (not one ORM object per record): a dataset it mirrors is made the
+handed-over record in place (`catalog.handover_adopt`), other mirrors are deleted (their
+tombstones too), the records not held inserted with one multi-row INSERT per table (ids
+mapped back with RETURNING, in the rows' order), each a new origin version announced
 with `moved_from`, and one audit event each. Records already this center's own are left as
 they are (a product's id here is still returned), so a group run again after a crash adds
 nothing.
@@ -25,6 +26,7 @@ from catalog.changes import log_datasets
 from catalog.federation_models import MirrorTombstone
 from catalog.field_records import MODELS, FieldRecord, announce_many
 from catalog.handover import WHOLE
+from catalog.handover_adopt import Target, adopt, target_of
 from catalog.handover_files import Placed, place_derived
 from catalog.handover_registry import import_registry, link_imported
 from catalog.handover_rows import values_of
@@ -92,48 +94,29 @@ def _import_datasets(session: Session, items: list[dict[str, Any]], move: Move,
         )
     ).all()
     ours = {row.public_id for row in held if row.origin_center == move.local}
-    mirrors = [row for row in held if row.origin_center != move.local]
-    for code in {row.origin_center for row in mirrors}:
-        listed = sum(1 for row in mirrors if row.origin_center == code and row.listed)
+    mirrors = {row.public_id: row for row in held if row.origin_center != move.local}
+    for code in {row.origin_center for row in mirrors.values()}:
+        listed = sum(1 for row in mirrors.values() if row.origin_center == code and row.listed)
         if listed:
             session.execute(
                 update(Center).where(Center.code == code)
                 .values(shared_records=Center.shared_records - listed)
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
-    if mirrors:  # their variables, versions and derived rows go with them (ON DELETE CASCADE)
-        session.execute(delete(Dataset).where(Dataset.id.in_([row.id for row in mirrors])))
     items = [item for item in items if item["row"]["public_id"] not in ours]
     if not items:
         return 0
-    rows = []
-    for item in items:
-        values = values_of(Dataset, item["row"])
-        values.update(origin_center=move.local, listed=False,
-                      origin_version=int(item["row"]["origin_version"]) + 1,
-                      campaign_id=campaign(item["campaign"]))  # fmt: skip
-        rows.append(values)
-    made = (
-        session.execute(insert(Dataset).returning(Dataset.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
+    keys = [str(item["row"]["public_id"]) for item in items]
+    targets = [_target(item, move, campaign) for item in items]
+    ids = {key: int(mirrors[key].id) for key in keys if key in mirrors}
+    adopt(session, {ids[k]: t for k, t in zip(keys, targets, strict=True) if k in ids})
+    fresh = [(k, t) for k, t in zip(keys, targets, strict=True) if k not in ids]
+    ids |= _insert_new(session, fresh)
+    made = [ids[key] for key in keys]
+    versions = select(DatasetVersion.dataset_id, DatasetVersion.id).where(
+        DatasetVersion.dataset_id.in_(made), DatasetVersion.is_current.is_(True)
     )
-    variables, versions = [], []
-    for dataset_id, item in zip(made, items, strict=True):
-        key = {"dataset_id": dataset_id}
-        variables += [values_of(Variable, v) | key for v in item["variables"]]
-        versions += [values_of(DatasetVersion, v) | key for v in item["versions"]]
-    if variables:
-        session.execute(insert(Variable), variables)
-    current: dict[int, int] = {}
-    if versions:
-        written = session.execute(
-            insert(DatasetVersion).returning(
-                DatasetVersion.id, DatasetVersion.dataset_id, DatasetVersion.is_current,
-                sort_by_parameter_order=True,
-            ), versions,
-        ).all()  # fmt: skip
-        current = {row.dataset_id: row.id for row in written if row.is_current}
+    current = {int(row.dataset_id): int(row.id) for row in session.execute(versions)}
     placed = Placed()
     for dataset_id, item in zip(made, items, strict=True):
         if dataset_id in current:
@@ -150,11 +133,37 @@ def _import_datasets(session: Session, items: list[dict[str, Any]], move: Move,
         session.execute(insert(QcResult), placed.qc)
     link_imported(session, list(zip(made, items, strict=True)))
     query = select(Dataset).where(Dataset.id.in_(made)).options(*WHOLE).order_by(Dataset.id)
-    loaded = session.scalars(query).all()
+    loaded = session.scalars(query.execution_options(populate_existing=True)).all()
     shared = [d for d in loaded if d.access_state != "withdrawn"]
     log_datasets(session, shared, move.now, {"moved_from": move.source})
     record_events(session, [move.audit("dataset", d.public_id, d.id) for d in loaded])
     return len(made)
+
+
+def _target(item: dict[str, Any], move: Move, campaign: Any) -> Target:
+    """A handed-over dataset's rows as they stand here: this center's, a version on."""
+    origin_version = int(item["row"]["origin_version"]) + 1
+    here = {"origin_center": move.local, "listed": False, "origin_version": origin_version,
+            "campaign_id": campaign(item["campaign"])}  # fmt: skip
+    return target_of(item, here)
+
+
+def _insert_new(session: Session, fresh: list[tuple[str, Target]]) -> dict[str, int]:
+    """Insert the records this center did not mirror, with their variables and versions:
+    their ids here, by public id."""
+    if not fresh:
+        return {}
+    statement = insert(Dataset).returning(Dataset.id, sort_by_parameter_order=True)
+    made = session.execute(statement, [target.row for _, target in fresh]).scalars().all()
+    variables, versions = [], []
+    for dataset_id, (_, target) in zip(made, fresh, strict=True):
+        variables += [v | {"dataset_id": dataset_id} for v in target.variables]
+        versions += [v | {"dataset_id": dataset_id} for v in target.versions]
+    if variables:
+        session.execute(insert(Variable), variables)
+    if versions:
+        session.execute(insert(DatasetVersion), versions)
+    return {key: int(i) for i, (key, _) in zip(made, fresh, strict=True)}
 
 
 def _import_fields(session: Session, kind: str, items: list[dict[str, Any]], move: Move,

@@ -9,10 +9,20 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.access_models import DatasetFollower
 from catalog.handover import finish_as_mirror, handed_over_blob, manifest
 from catalog.handover_files import bundle_paths
 from catalog.handover_import import Move, import_group
-from catalog.models import AuditEvent, Center, Change, Dataset, DatasetVersion, Variable
+from catalog.handover_rows import row_of
+from catalog.models import (
+    AuditEvent,
+    Center,
+    Change,
+    Dataset,
+    DatasetVersion,
+    DerivedFile,
+    Variable,
+)
 from catalog.registration import ensure_center
 from catalog.registry_models import (
     Calibration,
@@ -26,6 +36,7 @@ from catalog.registry_models import (
 from catalog.storage import ArchiveStore
 from tests.catalog.conftest import NOW
 from tests.catalog.factories import make_dataset
+from tests.catalog.test_facet_tallies import assert_consistent
 
 
 def _made(db: Session) -> list[str]:
@@ -170,3 +181,66 @@ def test_the_closing_center_mirrors_its_registry(db: Session, tmp_path: Path) ->
         ("place", "NPL", "JOSS"), ("instrument", "NPL", "JOSS"),
     ]  # fmt: skip
     assert log[1].payload["calibrations"][0]["id"] == 77  # the certificate is fetched at NPL
+
+
+def _as_imported(db: Session, public_id: str) -> tuple[dict, list[dict], list[dict]]:
+    """A record's dataset row, variables and versions, without the ids that are this
+    center's own."""
+    dataset = db.scalars(select(Dataset).where(Dataset.public_id == public_id)).one()
+    skip = {"id", "dataset_id", "campaign_id", "owner_user_id"}
+    return (
+        {k: v for k, v in row_of(dataset).items() if k not in skip},
+        [{k: v for k, v in row_of(x).items() if k not in skip} for x in dataset.variables],
+        [{k: v for k, v in row_of(x).items() if k not in skip} for x in dataset.versions],
+    )
+
+
+def test_a_mirror_becomes_the_handed_over_record_in_place(db: Session, tmp_path: Path) -> None:
+    """A record the receiving center mirrors is made the handed-over one in place (its id, its
+    variables' and versions' ids kept when they are the handed-over ones), with the result a
+    delete and an insert would give: the same columns, stale variables replaced, the rows that
+    hung on the mirror gone, the facet counts right."""
+    exact, stale, absent, *_ = _made(db)
+    make_dataset(db, origin_center="NPL", title="later")  # new rows get ids above it
+    db.commit()
+    db.expire_all()  # the rows as the database holds them (the manifest's values)
+    store = ArchiveStore(tmp_path)
+    listed = manifest(db, store, "JOSS")["datasets"]
+    wanted = {d["row"]["public_id"]: d for d in listed}
+    # What LMD mirrors: `exact` as handed over, with a cached derived file and a follower of
+    # its own; `stale` an older shape (another variable list); `absent` not at all.
+    held = db.scalars(select(Dataset).where(Dataset.public_id == exact)).one()
+    kept_ids = ([v.id for v in held.variables], [v.id for v in held.versions], held.id)
+    db.add(DerivedFile(version_id=held.versions[0].id, format="nc", path="x", sha256="b" * 64,
+                       size=1, created_at=NOW))  # fmt: skip
+    db.add(DatasetFollower(dataset_id=held.id, center="LMD", username="ana", since=NOW))
+    old = db.scalars(select(Dataset).where(Dataset.public_id == stale)).one()
+    old.variables = [Variable(position=0, name="NO2", original_name="NO2", unit="ppb",
+                              original_unit="ppb")]  # fmt: skip
+    db.delete(db.scalars(select(Dataset).where(Dataset.public_id == absent)).one())
+    db.flush()
+    ensure_center(db, "LMD", "LMD", "http://lmd.test")
+    move = Move("JOSS", "LMD", NOW, store, tmp_path / "holding")
+    assert import_group(db, [("dataset", d) for d in listed], move)[0] == 4
+    db.commit()
+    db.expire_all()
+    adopted = db.scalars(select(Dataset).where(Dataset.public_id == exact)).one()
+    assert kept_ids == ([v.id for v in adopted.variables], [v.id for v in adopted.versions],
+                        adopted.id)  # fmt: skip
+    assert db.scalar(select(func.count(DerivedFile.id))) == 0
+    assert db.scalar(select(func.count(DatasetFollower.id))) == 0
+    listed = {}
+    for public_id in (exact, stale, absent):
+        row, variables, versions = _as_imported(db, public_id)
+        item = wanted[public_id]
+        expected = item["row"] | {
+            "origin_center": "LMD",
+            "origin_version": item["row"]["origin_version"] + 1,
+        }
+        listed[public_id] = row.pop("listed")  # announced in the change log, or not
+        expected.pop("listed")
+        assert row == expected, public_id
+        assert variables == [{k: v for k, v in x.items() if k != "id"} for x in item["variables"]]
+        assert versions == [{k: v for k, v in x.items() if k != "id"} for x in item["versions"]]
+    assert listed == {exact: True, stale: False, absent: False}  # open, private, withdrawn
+    assert_consistent(db)
