@@ -9,6 +9,7 @@ never commit; the caller owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
@@ -71,6 +72,49 @@ def valid_keys(session: Session, peer_code: str, now: datetime) -> list[PeerKey]
         .order_by(PeerKey.created_at.desc(), PeerKey.id.desc())
     )
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ReplicationTarget:
+    """What a replicator's tick reads of one enabled peer."""
+
+    code: str
+    url: str
+    notified_seq: int
+    next_poll_at: datetime | None
+    applied: int
+    key: PeerKey | None
+
+
+def replication_targets(session: Session, now: datetime) -> list[ReplicationTarget]:
+    """Every enabled peer, by code: how far its log is applied here, what it last announced,
+    when it is due, and its signing key (its newest valid one; None without one). Two
+    statements whatever the number of peers: a replicator asks this at every tick."""
+    rows = session.execute(
+        select(Peer.code, Peer.url, Peer.notified_seq, Peer.next_poll_at,
+               PeerState.last_seq_applied)
+        .outerjoin(PeerState, PeerState.peer_code == Peer.code)
+        .where(Peer.enabled.is_(True))
+        .order_by(Peer.code)
+    ).all()  # fmt: skip
+    if not rows:
+        return []
+    keys: dict[str, PeerKey] = {}
+    query = (
+        select(PeerKey)
+        .where(
+            PeerKey.peer_code.in_([row.code for row in rows]),
+            or_(PeerKey.expires_at.is_(None), PeerKey.expires_at > now),
+        )
+        .order_by(PeerKey.peer_code, PeerKey.created_at.desc(), PeerKey.id.desc())
+    )
+    for key in session.scalars(query):
+        keys.setdefault(key.peer_code, key)
+    return [
+        ReplicationTarget(row.code, row.url, int(row.notified_seq or 0), row.next_poll_at,
+                          int(row.last_seq_applied or 0), keys.get(row.code))
+        for row in rows
+    ]  # fmt: skip
 
 
 def find_key(session: Session, peer_code: str, key_id: str) -> PeerKey | None:
