@@ -24,15 +24,14 @@ from typing import Any
 from sqlalchemy import Executable, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from catalog.dataset_writes import DATASETS, VARIABLES, VERSIONS
 from catalog.handover_rows import values_of
 from catalog.model_base import Base
 from catalog.models import Dataset, DatasetVersion, Variable
 
-DATASETS: Table = Dataset.__table__  # type: ignore[assignment]
-VARIABLES: Table = Variable.__table__  # type: ignore[assignment]
-VERSIONS: Table = DatasetVersion.__table__  # type: ignore[assignment]
-KEPT = (VARIABLES, VERSIONS)
-"""The children compared and kept when equal; every other child row is detached."""
+CHILDREN = ((VARIABLES, "variables"), (VERSIONS, "versions"))
+"""The child tables compared and kept when equal (with the `Target` field holding their
+rows); every other row that names the dataset is detached."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,6 @@ def _equal(held: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> bool:
     return len(held) == len(wanted) and all(
         {k: h.get(k) for k in w} == w for h, w in zip(held, wanted, strict=True)
     )
-
-
-CHILDREN = ((VARIABLES, "variables"), (VERSIONS, "versions"))
 
 
 def adopt(session: Session, mirrors: dict[int, Target]) -> None:
@@ -134,10 +130,10 @@ def _update_rows(session: Session, mirrors: dict[int, Target]) -> None:
 
 def _referring(parent: Table) -> list[tuple[Table, Any, str | None]]:
     """Every (table, column, ON DELETE rule) whose foreign key names `parent`'s id, but the
-    children `adopt` compares (`KEPT`)."""
+    children `adopt` compares (`CHILDREN`)."""
     found = []
     for table in Base.metadata.sorted_tables:
-        if table in KEPT and parent is DATASETS:
+        if parent is DATASETS and any(table is kept for kept, _ in CHILDREN):
             continue
         for fk in table.foreign_keys:
             if fk.column.table is parent and fk.parent.table is table:
