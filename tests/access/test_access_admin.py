@@ -11,7 +11,6 @@ from sqlalchemy import select
 from catalog.models import AuditEvent, Change
 from tests.access.conftest import NOW, PASSWORD, Callers
 from tests.archive_center.conftest import OPEN_SAMPLES, Node
-from web.deps import get_now
 
 LATER = NOW + timedelta(days=200)
 
@@ -20,9 +19,9 @@ LATER = NOW + timedelta(days=200)
 def clock(node: Node) -> Iterator[list[object]]:
     """Move the node's clock: `clock[0] = instant`; restored afterwards."""
     moved: list[object] = [NOW]
-    node.app.dependency_overrides[get_now] = lambda: moved[0]
+    node.app.state.clock = lambda: moved[0]
     yield moved
-    node.app.dependency_overrides[get_now] = lambda: NOW
+    node.app.state.clock = lambda: NOW
 
 
 def _put(node: Node, callers: Callers, pid: str, who: str = "staff", **body: object):

@@ -451,14 +451,13 @@ def matrix(
     database_url: str | None,  # noqa: F811
 ) -> Iterator[MatrixNode]:
     """The seeded node, a client of its public face, and a grant for the `holder` caller."""
-    from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("matrix"), database_url)
     settings.access.password_attempts = 10_000
     app = create_app(settings)
     public_app = create_app(settings, public_face=True)
     for each in (app, public_app):
-        each.dependency_overrides[get_now] = lambda: NOW
+        each.state.clock = lambda: NOW
     with (
         TestClient(app, follow_redirects=False) as client,
         TestClient(public_app, follow_redirects=False) as public_client,
@@ -952,11 +951,9 @@ def test_a_vouched_session_past_its_lifetime_gets_nothing(matrix: MatrixNode) ->
     every dataset route answers 401 and nothing restricted leaks."""
     from datetime import timedelta
 
-    from web.deps import get_now
-
     late = NOW + timedelta(seconds=121)
     for each in (matrix.app, matrix.client.app):
-        each.dependency_overrides[get_now] = lambda: late  # type: ignore[attr-defined]
+        each.state.clock = lambda: late
     try:
         for key in DATASET_KEYS:
             for state in STATES:
@@ -972,7 +969,7 @@ def test_a_vouched_session_past_its_lifetime_gets_nothing(matrix: MatrixNode) ->
                 _assert_no_canaries(_text(response), "anonymous", where)
     finally:
         for each in (matrix.app, matrix.client.app):
-            each.dependency_overrides[get_now] = lambda: NOW  # type: ignore[attr-defined]
+            each.state.clock = lambda: NOW
 
 
 def test_forged_and_replayed_assertions_are_refused(matrix: MatrixNode) -> None:

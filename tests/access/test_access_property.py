@@ -21,7 +21,6 @@ from catalog.models import Dataset
 from catalog.users import hash_token
 from tests.access.matrix_node import NOW, MatrixNode, seed_matrix
 from tests.archive_center.conftest import database_url, make_settings  # noqa: F401
-from web.deps import get_now
 
 HOLDER = "fcg_property-holder-secret-0123456789"
 CALLERS = ("anonymous", "other", "owner", "staff", "admin", "holder", "vouched", "reader")
@@ -134,7 +133,7 @@ def test_search_and_data_follow_the_access_model(
                     )
                 )  # fmt: skip
     now = NOW + timedelta(days=clock)
-    prop.app.dependency_overrides[get_now] = lambda: now
+    prop.app.state.clock = lambda: now
     headers = prop.headers[caller]
     expected = {
         pid

@@ -115,11 +115,10 @@ def make_settings(root: Path, database_url: str | None) -> Settings:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Node]:
     """A seeded node with its TestClient (lifespan run), the clock pinned to NOW."""
-    from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("node"), database_url)
     app = create_app(settings)
-    app.dependency_overrides[get_now] = lambda: NOW
+    app.state.clock = lambda: NOW
     with TestClient(app) as client:
         ids = seed(app)
         yield Node(app, client, settings, ids)

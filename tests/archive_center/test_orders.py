@@ -63,11 +63,10 @@ def origin() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, database_url: str | None, origin: str):
-    from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("orders"), database_url)
     app = create_app(settings)
-    app.dependency_overrides[get_now] = lambda: NOW
+    app.state.clock = lambda: NOW
     with TestClient(app) as client:
         ids = seed(app)
         with app.state.session_factory() as session, session.begin():

@@ -21,7 +21,6 @@ from archive_center.app import create_app
 from catalog.schemas import Role
 from catalog.users import create_user, issue_api_token
 from tests.archive_center.conftest import NOW, make_settings, seed
-from web.deps import get_now
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "schemas"
 PREFIX = "10.80001"
@@ -107,7 +106,7 @@ def _center(root: Path, datacite_url: str | None) -> Iterator[Center]:
         settings.doi.prefix, settings.doi.username = PREFIX, USER
         settings.doi.password, settings.doi.api_url = PASSWORD, datacite_url
     app = create_app(settings)
-    app.dependency_overrides[get_now] = lambda: NOW
+    app.state.clock = lambda: NOW
     with TestClient(app) as client:
         ids = seed(app)
         with app.state.session_factory() as session, session.begin():

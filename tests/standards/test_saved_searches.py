@@ -28,7 +28,6 @@ from catalog.users import create_user, issue_api_token
 from tests.archive_center.conftest import NOW, database_url, make_settings  # noqa: F401
 from tests.conftest import SAMPLES
 from tests.mail_relay import Inbox
-from web.deps import get_now
 
 BASE = "http://testserver"
 
@@ -94,7 +93,7 @@ class Center:
 def center(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Center]:  # noqa: F811
     settings = make_settings(tmp_path_factory.mktemp("saved"), database_url)
     app = create_app(settings)
-    app.dependency_overrides[get_now] = lambda: NOW
+    app.state.clock = lambda: NOW
     with TestClient(app) as client:
         with app.state.session_factory() as session, session.begin():
             user = create_user(

@@ -46,12 +46,11 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Api]:  # noqa: F811
     from catalog.users import create_user, issue_api_token
-    from web.deps import get_now
 
     settings = make_settings(tmp_path_factory.mktemp("node"), database_url)
     settings.max_upload_bytes = 2 << 20
     app = create_app(settings)
-    app.dependency_overrides[get_now] = lambda: NOW
+    app.state.clock = lambda: NOW
     tokens = {}
     with TestClient(app) as client:
         with app.state.session_factory() as session, session.begin():

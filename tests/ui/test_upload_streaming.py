@@ -54,12 +54,11 @@ class StreamNode:
 
 @pytest.fixture(scope="module")
 def stream_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamNode]:
-    from web.deps import get_now
 
     root = tmp_path_factory.mktemp("stream")
     settings = make_settings(root, None).model_copy(update={"max_upload_bytes": LIMIT})
     app = create_app(settings)
-    app.dependency_overrides[get_now] = lambda: NOW
+    app.state.clock = lambda: NOW
     with TestClient(app, follow_redirects=False) as client:
         yield StreamNode(app, client, root)
 
