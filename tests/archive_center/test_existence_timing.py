@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from catalog import search
 from catalog.models import Dataset
 from tests.archive_center.conftest import Node
+from tests.sql_log import recorded_statements
 
 pytestmark = pytest.mark.solo  # compares response times
 MISSING = "doesnotexist0000"
@@ -35,17 +36,8 @@ def private_id(node: Node) -> str:
 @pytest.fixture
 def statements(node: Node) -> Iterator[list[str]]:
     """Every SQL statement the node's engine runs while the test is on."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = node.app.state.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(node.app.state.engine) as seen:
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("route", ROUTES)

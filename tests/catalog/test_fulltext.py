@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from catalog import ranking
@@ -19,6 +19,7 @@ from catalog.suggest import suggest
 from formats.model import DataFile
 from tests.catalog.conftest import NOW
 from tests.catalog.factories import make_datafile, make_dataset
+from tests.sql_log import recorded_statements
 
 ANON = Principal.anonymous()
 
@@ -239,17 +240,8 @@ def test_relevance_window_from_the_text_index_or_the_time_walk_agree(
 
 def _statements(db: Session, **params: object) -> list[str]:
     """The SQL statements one search issues."""
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    bind = db.get_bind()
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
+    with recorded_statements(db.get_bind()) as statements:
         found(db, **params)
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
     return statements
 
 
@@ -303,17 +295,9 @@ def test_a_word_matching_nothing_reads_the_text_index_not_the_start_index(db: Se
     db.commit()
     if db.get_bind().dialect.name == "postgresql":
         jit = db.execute(text("SELECT current_setting('jit')")).scalar_one()
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
     bind = db.get_bind()
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
+    with recorded_statements(bind) as statements:
         assert found(db, q="zzyzx") == []
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
     if bind.dialect.name != "postgresql":
         return  # SQLite: FTS5's MATCH drives the window query
     assert any("AS MATERIALIZED" in s for s in statements), statements

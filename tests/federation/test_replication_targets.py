@@ -6,26 +6,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from catalog.peer_records import ensure_peer, peer_state, replication_targets, set_enabled
 from federation.peers import add_key
 from tests.catalog.conftest import NOW
+from tests.sql_log import recorded_statements
 
 
 def _statements(db: Session) -> list[str]:
-    seen: list[str] = []
-
-    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
-        seen.append(statement)
-
-    bind = db.get_bind()
-    event.listen(bind, "before_cursor_execute", note)
-    try:
+    with recorded_statements(db.get_bind()) as seen:
         replication_targets(db, NOW)
-    finally:
-        event.remove(bind, "before_cursor_execute", note)
     return seen
 
 

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import netCDF4
 import pytest
-from sqlalchemy import event
 
 from tests.archive_center.conftest import EMBARGOED_SAMPLE, FUTURE, Node
+from tests.sql_log import recorded_statements
 
 KCO = "kco_surface_hourly.txt"
 
@@ -264,17 +264,8 @@ def test_vendored_assets_are_served(node: Node) -> None:
 
 def statements_of(node: Node, target: str) -> list[str]:
     """The SQL statements one GET of `target` runs (it must answer 200)."""
-    seen: list[str] = []
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        seen.append(statement)
-
-    engine = node.app.state.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(node.app.state.engine) as seen:
         assert node.client.get(target).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     return seen
 
 
