@@ -17,6 +17,7 @@ its versions' ids).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -97,11 +98,17 @@ def adopt(session: Session, mirrors: dict[int, Target]) -> None:
     for table, field in CHILDREN:
         if replace[field]:
             session.execute(delete(table).where(table.c.dataset_id.in_(replace[field])))
-            rows = [
-                r | {"dataset_id": i} for i in replace[field] for r in getattr(mirrors[i], field)
-            ]
-            if rows:
-                session.execute(insert(table), rows)
+            insert_children(session, [(i, mirrors[i]) for i in replace[field]], [(table, field)])
+
+
+def insert_children(
+    session: Session, made: list[tuple[int, Target]], children: Any = CHILDREN
+) -> None:
+    """Insert each target's rows of the `children` tables (`CHILDREN`) under its dataset id."""
+    for table, field in children:
+        rows = [r | {"dataset_id": i} for i, target in made for r in getattr(target, field)]
+        if rows:
+            session.execute(insert(table), rows)
 
 
 def _update_rows(session: Session, mirrors: dict[int, Target]) -> None:
@@ -128,9 +135,10 @@ def _update_rows(session: Session, mirrors: dict[int, Target]) -> None:
         session.execute(statement, rows)
 
 
+@functools.cache
 def _referring(parent: Table) -> list[tuple[Table, Any, str | None]]:
     """Every (table, column, ON DELETE rule) whose foreign key names `parent`'s id, but the
-    children `adopt` compares (`CHILDREN`)."""
+    children `adopt` compares (`CHILDREN`); read from the models once per table."""
     found = []
     for table in Base.metadata.sorted_tables:
         if parent is DATASETS and any(table is kept for kept, _ in CHILDREN):

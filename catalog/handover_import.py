@@ -26,11 +26,11 @@ from catalog.changes import log_datasets
 from catalog.federation_models import MirrorTombstone
 from catalog.field_records import MODELS, FieldRecord, announce_many
 from catalog.handover import WHOLE
-from catalog.handover_adopt import Target, adopt, target_of
+from catalog.handover_adopt import Target, adopt, insert_children, target_of
 from catalog.handover_files import Placed, place_derived
 from catalog.handover_registry import import_registry, link_imported
 from catalog.handover_rows import values_of
-from catalog.models import Center, Dataset, DatasetVersion, DerivedFile, Variable
+from catalog.models import Center, Dataset, DatasetVersion, DerivedFile
 from catalog.registration import campaign_id
 from catalog.registry_models import QcResult
 from catalog.schemas import Principal, Role
@@ -155,14 +155,7 @@ def _insert_new(session: Session, fresh: list[tuple[str, Target]]) -> dict[str, 
         return {}
     statement = insert(Dataset).returning(Dataset.id, sort_by_parameter_order=True)
     made = session.execute(statement, [target.row for _, target in fresh]).scalars().all()
-    variables, versions = [], []
-    for dataset_id, (_, target) in zip(made, fresh, strict=True):
-        variables += [v | {"dataset_id": dataset_id} for v in target.variables]
-        versions += [v | {"dataset_id": dataset_id} for v in target.versions]
-    if variables:
-        session.execute(insert(Variable), variables)
-    if versions:
-        session.execute(insert(DatasetVersion), versions)
+    insert_children(session, [(int(i), t) for i, (_, t) in zip(made, fresh, strict=True)])
     return {key: int(i) for i, (key, _) in zip(made, fresh, strict=True)}
 
 
