@@ -59,6 +59,8 @@ WINDOW = 200
 FEW = 20_000
 """At most this many expected matches are taken from the text indexes and sorted (PostgreSQL)."""
 _RANKED, _BY_TIME = "r", "s"
+NEWEST = (Dataset.start.desc(), Dataset.public_id.desc())
+"""The window's order and the time part's: newest first, ties by public id."""
 
 
 def _scores(session: Session, q: str, ids: list[int]) -> dict[int, float]:
@@ -101,9 +103,8 @@ def _lite_ranked(
     """SQLite: the window (the `WINDOW` newest matches, by the `start` index or FTS5's
     MATCH), scored with `bm25` over the window's rows (`_scores`), the `need` best after the
     cursor's (score, public id) `after` loaded whole."""
-    newest = (Dataset.start.desc(), Dataset.public_id.desc())
     lite = select(Dataset.id, Dataset.start, Dataset.public_id).where(*clauses)
-    window = list(session.execute(lite.order_by(*newest).limit(WINDOW)))
+    window = list(session.execute(lite.order_by(*NEWEST).limit(WINDOW)))
     scores = _scores(session, q, [r.id for r in window])
     ranked = sorted(((scores.get(r.id, 0.0), r.public_id, r.id) for r in window), reverse=True)
     if after is not None:
@@ -135,7 +136,6 @@ def _pg_ranked(
     are more than `FEW` after all, the walk is used. The score is computed on the window's
     rows only (outside the `LIMIT`ed subquery, which PostgreSQL does not flatten), and only
     the page's rows are read whole (the ranking, limited, is a subquery of its own)."""
-    newest = (Dataset.start.desc(), Dataset.public_id.desc())
     matches = select(Dataset.id, Dataset.start, Dataset.public_id).where(*clauses)
     if _estimated_rows(session, matches, estimate_key) <= FEW:
         found = matches.limit(FEW + 1).cte("found").prefix_with("MATERIALIZED")
@@ -155,7 +155,7 @@ def _pg_ranked(
             ranked, counted = _pg_page(session, window, need, after, matched)
         if counted <= FEW:
             return ranked
-    walked = matches.add_columns(Dataset.search_vector).order_by(*newest).limit(WINDOW)
+    walked = matches.add_columns(Dataset.search_vector).order_by(*NEWEST).limit(WINDOW)
     inner = walked.subquery("walked")
     window = select(
         inner.c.id, inner.c.start, inner.c.public_id, _pg_score(q, inner.c.search_vector)
@@ -188,12 +188,11 @@ def _pg_page(
     )
     rows = session.execute(page).all()
     pages = [(row[0], float(row.score)) for row in rows]
+    found = int(rows[0].matched) if rows and matched is not None else 0
     if len(rows) == need or (after is None and len(rows) < WINDOW):
-        found = int(rows[0].matched) if rows and matched is not None else 0
         return _Ranked(pages, False, None), found
     if after is None:  # the whole window is on this page
-        oldest = min((d.start, d.public_id) for d, _ in pages)
-        return _Ranked(pages, True, oldest), int(rows[0].matched) if matched is not None else 0
+        return _Ranked(pages, True, min((d.start, d.public_id) for d, _ in pages)), found
     first = select(window.c.start).order_by(window.c.start, window.c.public_id).limit(1)
     info = session.execute(
         select(
@@ -300,7 +299,6 @@ def relevance_page(
     assert params.q is not None
     need = params.limit + 1
     cursor = _decode(params, secret)
-    newest = (Dataset.start.desc(), Dataset.public_id.desc())
     found: list[tuple[Dataset, str]] = []
     part: _Ranked | None = None
     if cursor is None or cursor[0] == _RANKED:
@@ -323,7 +321,7 @@ def relevance_page(
         rest = (
             select(Dataset)
             .where(*clauses, tuple_(Dataset.start, Dataset.public_id) < edge_key)
-            .order_by(*newest)
+            .order_by(*NEWEST)
             .limit(need - len(found))
             .options(selectinload(Dataset.variables))
         )
