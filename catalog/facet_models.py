@@ -14,7 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from catalog.model_base import Base
 from catalog.sqltypes import UTCDateTime
 
-__all__ = ["FACET_ROWS", "ROW_COLUMNS", "VARIABLE_KEY", "FacetPairTally", "FacetTally"]
+__all__ = [
+    "FACET_ROWS", "ROW_COLUMNS", "VARIABLE_KEY", "FacetPairTally", "FacetTally", "FacetTallyPause",
+]  # fmt: skip
 
 
 class FacetTally(Base):
@@ -60,6 +62,17 @@ class FacetPairTally(Base):
     shared: Mapped[bool] = mapped_column(Boolean)
     release_day: Mapped[int | None] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class FacetTallyPause(Base):
+    """A dataset whose update does not append its tallies row by row: a bulk writer
+    (`catalog.facet_triggers.tallies_paused`) takes its tallies away and adds them back
+    counted afresh, set-based, around an update of many datasets. Rows live only inside
+    that writer's transaction (written and deleted in it), so no other writer ever sees
+    one."""
+
+    __tablename__ = "facet_tally_pauses"
+    dataset_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 _TEXT = ("platform", "platform_key", "instrument", "instrument_key", "pi_name", "pi_key")

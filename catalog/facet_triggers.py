@@ -7,12 +7,15 @@ of the tallies (docs/search.md, "Facet counts")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from catalog.access_states import RELEASING_STATES, SHARED_STATES
-from catalog.facet_models import ROW_COLUMNS
+from catalog.facet_models import ROW_COLUMNS, FacetTallyPause
 from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
 
 COLUMNS = "facet, value, shared, release_day, n"
@@ -334,16 +337,25 @@ def _timing(dialect: str, name: str, event: str) -> str:
     return "AFTER"
 
 
-def create_triggers(conn: Connection, rows: bool = True) -> None:
+PAUSES = FacetTallyPause.__tablename__
+_PAUSED = f"EXISTS (SELECT 1 FROM {PAUSES} p WHERE p.dataset_id = new.id)"
+"""A dataset row whose update a bulk writer tallies itself (`tallies_paused`)."""
+
+
+def create_triggers(conn: Connection, rows: bool = True, pauses: bool = True) -> None:
     """Create the triggers that keep the tallies and (`rows`) the facet rows (migrations;
-    bulk loaders)."""
+    bulk loaders); `pauses`: a dataset's update tallies nothing while it is paused
+    (`tallies_paused`; migrations before 0030 have no table for it)."""
     dialect = conn.dialect.name
     for name, (table, events) in _trigger_sets(dialect, rows).items():
+        paused = pauses and name == "facet_tallies_datasets"
         if dialect == "postgresql":
             branches = "\n".join(
-                f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{event}' THEN\n{body}"
+                f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{event}' THEN\n"
+                + (f"IF NOT {_PAUSED} THEN\n{body}\nEND IF;" if paused and event == "UPDATE"
+                   else body)
                 for i, (event, body) in enumerate(events.items())
-            )
+            )  # fmt: skip
             # A BEFORE trigger must hand the row on (an AFTER trigger's result is ignored).
             conn.execute(
                 text(
@@ -354,7 +366,11 @@ def create_triggers(conn: Connection, rows: bool = True) -> None:
                 )
             )
         for event, body in events.items():
-            when = f" WHEN ({_changed(dialect, _WHEN[name])})" if event == "UPDATE" else ""
+            when = ""
+            if event == "UPDATE":
+                when = f" WHEN ({_changed(dialect, _WHEN[name])})"
+                if paused and dialect != "postgresql":  # PostgreSQL: no subquery in WHEN
+                    when = f" WHEN ({_changed(dialect, _WHEN[name])}) AND NOT {_PAUSED}"
             head = (
                 f"CREATE TRIGGER {name}_{event.lower()} {_timing(dialect, name, event)} {event} "
                 f"ON {table}"
@@ -414,15 +430,27 @@ def rebuild_tallies(conn: Connection, rows: bool = True) -> None:
 
     Writers are held off meanwhile (PostgreSQL: a SHARE lock on both tables; SQLite: the
     write lock the first DELETE takes)."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
+    if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE datasets, variables IN SHARE MODE"))
     conn.execute(text("DELETE FROM facet_tallies"))
     conn.execute(text("DELETE FROM facet_pair_tallies"))
     if rows:
         _copy_rows(conn)
+    for statement in _counts(conn.dialect.name, 1):
+        conn.execute(text(statement))
+
+
+def _counts(dialect: str, sign: int, scope: str | None = None) -> list[str]:
+    """The statements appending the tallies of the datasets whose ids `scope` selects (SQL;
+    None: every dataset), counted afresh from their rows and their variables' and signed:
+    `sign` 1 adds them, -1 takes them away. Every count is over rows of one dataset each, so
+    the counts of a part of the catalog are exactly what its rows' triggers appended."""
+    where = "1 = 1" if scope is None else f"d.id IN ({scope})"
     release = _release(dialect, "d")
-    keys = _variable_keys("v", "FROM variables v", lead="v.dataset_id, ")
+    keys = _variable_keys(
+        "v", "FROM variables v", "1 = 1" if scope is None else f"v.dataset_id IN ({scope})",
+        lead="v.dataset_id, ",
+    )  # fmt: skip
     datasets, variables = (
         "datasets d",
         "variables v JOIN datasets d ON d.id = v.dataset_id",
@@ -445,24 +473,70 @@ def rebuild_tallies(conn: Connection, rows: bool = True) -> None:
         )
     )
     tables.append(("facet_pair_tallies", PAIR_COLUMNS, pairs))
+    statements = []
     for table, columns, passes in tables:
         parts = []
+        n = f"{sign} * count(*)"
         for lead, group, dataset_rows, variable_rows in passes:
             day = int(group[-1]) + 1  # the access facet groups by the release day too
             parts += [
                 f"SELECT {lead}'{name}', {expr.format(r='d')}, {_shared('d')}, {NO_DAY}, "
-                f"count(*) FROM {dataset_rows} GROUP BY {group}"
+                f"{n} FROM {dataset_rows} WHERE {where} GROUP BY {group}"
                 for name, expr in _FACETS
             ]
             parts.append(
-                f"SELECT {lead}'access', d.access_state, {_shared('d')}, {release}, count(*) "
-                f"FROM {dataset_rows} GROUP BY {group}, {day}"
+                f"SELECT {lead}'access', d.access_state, {_shared('d')}, {release}, {n} "
+                f"FROM {dataset_rows} WHERE {where} GROUP BY {group}, {day}"
             )
             parts.append(
-                f"SELECT {lead}'variable', v.name, {_shared('d')}, {NO_DAY}, count(*) "
-                f"FROM {variable_rows} GROUP BY {group}"
+                f"SELECT {lead}'variable', v.name, {_shared('d')}, {NO_DAY}, {n} "
+                f"FROM {variable_rows} WHERE {where} GROUP BY {group}"
             )
-        conn.execute(text(f"INSERT INTO {table} ({columns}) " + " UNION ALL ".join(parts)))
+        statements.append(f"INSERT INTO {table} ({columns}) " + " UNION ALL ".join(parts))
+    return statements
+
+
+@contextmanager
+def tallies_paused(session: Session, ids: list[int]) -> Iterator[None]:
+    """Update many datasets (these ids) inside the block without their triggers' tallies:
+    their tallies are taken away before it and added back after it, counted afresh from the
+    rows, two set-based statements each. A dataset's update appends well over a hundred
+    tally rows through its trigger (its facets under every filter, and under every key its
+    variables carry); a bulk change of a few hundred datasets (a hand-over's change of
+    origin) appends a few hundred grouped rows instead.
+
+    Inside the block only these datasets' own rows may change: their variables' triggers
+    still run (an insert, delete or move of one of their variables must come before or
+    after the block). The caller's transaction covers it all; on PostgreSQL the rows are
+    locked first, so a concurrent writer of one of them waits and tallies after it. If the
+    block fails, the tallies are counted back as the rows then stand (SQLite keeps a
+    transaction whose statement failed; a PostgreSQL transaction in error rolls back)."""
+    chosen = sorted(set(ids))
+    if not chosen:
+        yield
+        return
+    if session.scalar(select(func.count()).select_from(FacetTallyPause)):
+        raise RuntimeError("the tallies are paused already in this transaction")
+    dialect = session.get_bind().dialect.name
+    session.execute(insert(FacetTallyPause), [{"dataset_id": i} for i in chosen])
+    scope = f"SELECT dataset_id FROM {PAUSES}"
+    if dialect == "postgresql":  # before the rows are read: a writer of one waits for us
+        session.execute(text(f"SELECT id FROM datasets WHERE id IN ({scope}) FOR NO KEY UPDATE"))
+    for statement in _counts(dialect, -1, scope):
+        session.execute(text(statement))
+
+    def resume() -> None:
+        for statement in _counts(dialect, 1, scope):
+            session.execute(text(statement))
+        session.execute(delete(FacetTallyPause))
+
+    try:
+        yield
+    except BaseException:
+        with suppress(SQLAlchemyError):
+            resume()
+        raise
+    resume()
 
 
 def _copy_rows(conn: Connection) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.audit import record_event
 from catalog.changes import log_datasets
+from catalog.facet_triggers import tallies_paused
 from catalog.federation_models import Handover, Peer
 from catalog.field_records import MODELS, FieldRecord, announce_many, campaign_codes
 from catalog.handover_files import derived_entries, qc_results, thumbnail_entry
@@ -185,11 +186,13 @@ def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, 
             .execution_options(synchronize_session=False)
         )  # fmt: skip
     for ids in _chunks([int(row.id) for row in rows]):
-        session.execute(
-            update(Dataset).where(Dataset.id.in_(ids))
-            .values(listed=False, origin_center=target, origin_version=Dataset.origin_version + 1)
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        with tallies_paused(session, ids):  # a new center: the facets of all, set-based
+            session.execute(
+                update(Dataset).where(Dataset.id.in_(ids))
+                .values(listed=False, origin_center=target,
+                        origin_version=Dataset.origin_version + 1)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
         query = select(Dataset).where(Dataset.id.in_(ids)).options(*WHOLE).order_by(Dataset.id)
         datasets = session.scalars(query.execution_options(populate_existing=True)).all()
         log_datasets(session, [d for d in datasets if d.access_state != "withdrawn"], now, moved)

@@ -26,6 +26,7 @@ from sqlalchemy import Executable, Table, bindparam, delete, insert, select, upd
 from sqlalchemy.orm import Session
 
 from catalog.dataset_writes import DATASETS, VARIABLES, VERSIONS
+from catalog.facet_triggers import tallies_paused
 from catalog.handover_rows import values_of
 from catalog.model_base import Base
 from catalog.models import Dataset, DatasetVersion, Variable
@@ -127,12 +128,14 @@ def _update_rows(session: Session, mirrors: dict[int, Target]) -> None:
         differ = {k: v for k, v in row.items() if held[dataset_id][k] != v}
         if differ:
             groups[frozenset(differ)].append(differ | {"b_id": dataset_id})
-    for names, rows in groups.items():
-        statement = (
-            update(DATASETS).where(DATASETS.c.id == bindparam("b_id"))
-            .values({name: bindparam(name) for name in names})
-        )  # fmt: skip
-        session.execute(statement, rows)
+    changed = [row["b_id"] for rows in groups.values() for row in rows]
+    with tallies_paused(session, changed):  # their facets counted set-based, not per row
+        for names, rows in groups.items():
+            statement = (
+                update(DATASETS).where(DATASETS.c.id == bindparam("b_id"))
+                .values({name: bindparam(name) for name in names})
+            )  # fmt: skip
+            session.execute(statement, rows)
 
 
 @functools.cache

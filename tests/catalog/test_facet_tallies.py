@@ -11,13 +11,14 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import visible_filter
-from catalog.facet_models import FACET_ROWS, ROW_COLUMNS, FacetPairTally
+from catalog.db import make_session_factory
+from catalog.facet_models import FACET_ROWS, ROW_COLUMNS, FacetPairTally, FacetTallyPause
 from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
-from catalog.facet_triggers import TRIGGERS, compact_tallies, rebuild_tallies
+from catalog.facet_triggers import TRIGGERS, compact_tallies, rebuild_tallies, tallies_paused
 from catalog.facets import facet_counts, tallied_counts
 from catalog.models import Campaign, Dataset, Variable
 from catalog.schemas import Principal, Role, SearchParams
@@ -362,3 +363,104 @@ def test_a_search_filtered_by_two_values_counts_over_the_facet_rows(db: Session)
     assert pis(platform="citation", level="1") == ({"Ramanathan": 2}, 2)
     page = search_datasets(db, SearchParams(variable="PLANTED", level="1"), anon, NOW)
     assert page.total == 0
+
+
+_other = case((Dataset.origin_center == "JOSS", "NPL"), else_="JOSS")
+"""A hand-over's change of origin: each dataset to the other center."""
+
+
+def _appended(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(FacetPairTally)) or 0
+
+
+def test_a_bulk_update_with_the_tallies_paused_counts_as_its_triggers_would(db: Session) -> None:
+    """A bulk writer (a hand-over's change of origin) pauses its datasets' update triggers
+    and tallies them set-based: the counts are those of the rows, a dataset updated beside
+    it in the same transaction is still tallied by its trigger, and many alike datasets
+    append about as many rows as one does."""
+    rng = random.Random(11)
+    mixed = [
+        make_dataset(
+            db, variables=tuple(rng.sample(VARIABLES, rng.randint(0, 3))), **random_fields(rng)
+        )
+        for _ in range(25)
+    ]
+    alike = [make_dataset(db, variables=("O3", "CO"), origin_center="JOSS") for _ in range(40)]
+    db.commit()
+    before = _appended(db)
+    db.execute(update(Dataset).where(Dataset.id == alike[0].id).values(origin_center="NPL"))
+    one = _appended(db) - before  # what one dataset's trigger appends for this change
+    db.rollback()
+    before = _appended(db)
+    with tallies_paused(db, [d.id for d in alike]):
+        db.execute(
+            update(Dataset).where(Dataset.id.in_([d.id for d in alike])).values(origin_center="NPL")
+        )
+    assert one > 50 and _appended(db) - before <= 2 * one  # not 40 times one
+    chosen = [d.id for d in mixed[:15]]
+    with tallies_paused(db, chosen):
+        db.execute(update(Dataset).where(Dataset.id.in_(chosen)).values(origin_center=_other))
+        db.execute(
+            update(Dataset).where(Dataset.id.in_(chosen[:6]))
+            .values(access_state="private", platform="Citation", release_at=None)
+        )  # fmt: skip
+    db.execute(update(Dataset).where(Dataset.id == mixed[20].id).values(origin_center=_other))
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(FacetTallyPause)) == 0
+    db.expire_all()
+    assert_consistent(db)
+
+
+def test_paused_tallies_are_counted_back_when_the_block_fails(db: Session) -> None:
+    """A block that raises after its update leaves the tallies counted as the rows stand
+    (the caller may still commit what it did), and nothing paused; pausing twice in one
+    transaction is refused."""
+    datasets = [make_dataset(db, variables=("O3",), platform="Citation") for _ in range(5)]
+    db.commit()
+    ids = [d.id for d in datasets]
+    with pytest.raises(ZeroDivisionError), tallies_paused(db, ids):
+        db.execute(update(Dataset).where(Dataset.id.in_(ids[:3])).values(platform="ER-2"))
+        _ = 1 / 0
+    with tallies_paused(db, ids[:1]), pytest.raises(RuntimeError, match="paused already"):
+        with tallies_paused(db, ids[1:]):
+            pass
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(FacetTallyPause)) == 0
+    db.expire_all()
+    assert_consistent(db)
+    anon = Principal.anonymous()
+    assert _as_dict(tallied_counts(db, anon, NOW))[0]["platform"] == {"ER-2": 3, "Citation": 2}
+
+
+def test_a_writer_of_a_paused_dataset_waits_and_is_tallied_after(
+    db: Session, engine: Engine
+) -> None:
+    """Two writers at once: a bulk writer pauses a dataset's tallies while another changes
+    the same row. The second waits for the first (PostgreSQL: the row lock taken before
+    the rows are counted; SQLite: the write lock), and each change is counted once."""
+    dataset = make_dataset(db, variables=("O3",), platform="Citation")
+    db.commit()
+    writer = make_session_factory(engine)()
+    started, done = threading.Event(), threading.Event()
+
+    def edit() -> None:
+        started.wait(30)
+        with engine.begin() as conn:
+            conn.execute(update(Dataset).where(Dataset.id == dataset.id).values(platform="ER-2"))
+        done.set()
+
+    thread = threading.Thread(target=edit)
+    thread.start()
+    with tallies_paused(writer, [dataset.id]):
+        started.set()
+        time.sleep(0.5)  # the edit is under way, waiting for the row lock
+        assert not done.is_set()
+        writer.execute(update(Dataset).where(Dataset.id == dataset.id).values(origin_center="NPL"))
+    writer.commit()
+    writer.close()
+    thread.join(timeout=30)
+    assert done.is_set()
+    db.expire_all()
+    assert_consistent(db)
+    counts = _as_dict(tallied_counts(db, Principal.anonymous(), NOW))[0]
+    assert counts["platform"] == {"ER-2": 1} and counts["center"] == {"NPL": 1}

@@ -41,7 +41,7 @@ def upgrade() -> None:
     op.create_index("ix_facet_pair_tallies_by", "facet_pair_tallies", ["by_facet", "by_key"])
     conn = op.get_bind()
     drop_triggers(conn)  # those of 0019 at a catalog made before this revision
-    create_triggers(conn, rows=False)  # the facet rows' come with their table (0029)
+    create_triggers(conn, rows=False, pauses=False)  # rows: 0029, pauses: 0030
     rebuild_tallies(conn, rows=False)
 
 

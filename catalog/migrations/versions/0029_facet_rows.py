@@ -65,7 +65,7 @@ def upgrade() -> None:
     )
     conn = op.get_bind()
     drop_triggers(conn)  # those of 0028 at a catalog made before this revision
-    create_triggers(conn)
+    create_triggers(conn, pauses=False)  # the pauses come with their table (0030)
     rebuild_tallies(conn)
 
 
@@ -74,6 +74,6 @@ def downgrade() -> None:
     conn = op.get_bind()
     drop_triggers(conn)
     drop_trigger_functions(conn)
-    create_triggers(conn, rows=False)
+    create_triggers(conn, rows=False, pauses=False)
     op.drop_index("ix_variables_original_lower", table_name="variables")
     op.drop_table("facet_rows")  # with its indexes
