@@ -21,6 +21,7 @@ from archive_center.cli_base import (
     redacted,
 )
 from archive_center.cli_streams import checked_profiles
+from archive_center.heap import settle_heap
 
 if TYPE_CHECKING:
     from web.settings import Settings
@@ -115,6 +116,7 @@ def serve_command(
         public = start_public_listener(settings)
         app = create_app(settings)
         config_ = uvicorn.Config(app, host=settings.host, port=settings.port, **uvicorn_options())
+        settle_heap()
         uvicorn.Server(config_).run()  # re-raises the signal it caught once it has shut down
     except (StopRequested, KeyboardInterrupt):
         pass
@@ -138,6 +140,7 @@ def worker_command(config: ConfigOption = None) -> None:
         prepare(settings)
         checked_profiles(settings)
         thread = start_worker_thread(settings, stop)
+        settle_heap()
         while thread.is_alive():
             thread.join(timeout=0.5)
     except (StopRequested, KeyboardInterrupt):
