@@ -25,6 +25,7 @@ from catalog.dataset_writes import (
     held_records,
     write_mirrored,
 )
+from catalog.handover import find_handover
 from catalog.peer_records import lock_checkpoint, peer_codes, set_checkpoint
 from catalog.registration import campaign_id
 from catalog.registry_records import REGISTRY_TYPES
@@ -48,6 +49,9 @@ class ApplyResult:
     relayed: int = 0
     """Records of a center we peer with directly, relayed by another: taken from it alone."""
     refused: int = 0
+    taken_over: int = 0
+    """Our own records the peer now holds by a hand-over we offered it (`catalog.handover`):
+    left as they are here until our completion makes them its mirrors."""
     checkpoint: int = 0
 
 
@@ -70,6 +74,20 @@ class _PageWriter:
         own = page.centers.get(page.center, {}).get("url")
         if own and page.center != local_code:
             self.batch.sender = (page.center, str(own))
+        self._offered: bool | None = None
+
+    def taken_over(self, change: FeedChange, held: HeldRecord) -> bool:
+        """A record of ours that the peer, as its new origin, says it took over from us, by a
+        hand-over we offered it: expected while the hand-over runs (not applied either way)."""
+        if not (
+            held.origin_center == self.local_code
+            and change.origin_center == self.peer_code
+            and change.payload.get("moved_from") == self.local_code
+        ):
+            return False
+        if self._offered is None:
+            self._offered = find_handover(self.session, self.local_code, self.peer_code) is not None
+        return self._offered
 
     def campaign_id(self, code: str) -> int:
         if code not in self.campaigns:
@@ -100,7 +118,7 @@ class _PageWriter:
             return "skipped" if echo else "refused"
         if held is not None and held.origin_center != change.origin_center:
             if not is_handover(change, held.origin_center, self.peer_code):
-                return "refused"
+                return "taken_over" if self.taken_over(change, held) else "refused"
         elif change.origin_center in self.direct and change.origin_center != self.peer_code:
             # A center we peer with is heard from itself only: a relay cannot alter its records.
             return "relayed"
@@ -185,8 +203,10 @@ def apply_page(
     """Apply a page pulled from `peer_code` after `since`, and checkpoint it (caller commits).
 
     Changes to this center's own datasets, and changes that would move a record to another
-    origin, are refused and logged; older or equal origin versions are skipped; records of a
-    center we peer with directly are taken only from that center, never from a relay.
+    origin, are refused and logged (but the records a peer took over by a hand-over this
+    center offered it: counted, not applied, one line for the page); older or equal origin
+    versions are skipped; records of a center we peer with directly are taken only from
+    that center, never from a relay.
     """
     state = lock_checkpoint(session, peer_code)
     if state.last_seq_applied != since:
@@ -207,5 +227,10 @@ def apply_page(
                 )  # fmt: skip
         writer.write()
         result.checkpoint = page.changes[-1].seq
+        if result.taken_over:
+            logger.info(
+                "%d of our records taken over by %s (the hand-over we offered it); "
+                "they become its mirrors when it completes", result.taken_over, peer_code,
+            )  # fmt: skip
     set_checkpoint(session, state, result.checkpoint, now)
     return result

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from catalog.changes import dataset_payload, list_changes_since
 from catalog.federation_models import MirrorTombstone
+from catalog.handover import offer_handover
 from catalog.models import Center, Dataset, PeerState
 from federation.apply import apply_page
 from federation.errors import PeerProtocolError
@@ -184,3 +186,29 @@ def test_gaps_and_moved_checkpoints_are_protocol_errors(peered: Session) -> None
         parse_feed_page(raw, 0)
     with pytest.raises(PeerProtocolError, match="checkpoint"):
         apply(db, good, since=5)
+
+
+def test_records_taken_over_by_an_offered_handover_are_counted_not_refused(
+    peered: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The receiving center of a hand-over logs our records as its own (moved from us)
+    before our completion: expected once we offered it the hand-over (counted, one line,
+    nothing applied); before any offer such a claim is refused and logged as ever."""
+    db = peered
+    own = make_dataset(db, title="ours")
+    db.commit()
+    claim = payload(own.public_id, origin="NPL", version=own.origin_version + 1,
+                    title="CLAIMED", moved_from="JOSS")  # fmt: skip
+    result = apply(db, page(claim), since=0)
+    assert (result.refused, result.taken_over, result.applied) == (1, 0, 0)
+    offer_handover(db, "JOSS", "NPL", NOW)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="federation.apply"):
+        result = apply(db, page(claim, since=1), since=1)
+    assert (result.refused, result.taken_over, result.applied) == (0, 1, 0)
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "taken over by NPL" in caplog.records[0].getMessage()
+    held = mirror(db, own.public_id)
+    assert held is not None and held.title == "ours" and held.origin_center == "JOSS"
+    stranger = payload(own.public_id, origin="NPL", version=9, title="HIJACK", moved_from="LMD")
+    assert apply(db, page(stranger, since=2), since=2).refused == 1  # not moved from us
