@@ -61,6 +61,9 @@ GROUP_RECORDS = 200
 GROUP_BYTES = 32 * 1024 * 1024
 """A group of records is imported in one transaction as soon as its files have arrived: at
 most this many records, and no more files than this, so the import follows the bytes."""
+IMPORT_RECORDS = 4 * GROUP_RECORDS
+"""Records imported in one transaction at most: the groups whose files all arrived while the
+previous transaction ran are imported together, up to this many records."""
 RECORD_LISTS = ("places", "instruments", "datasets", "products", "reports", "expected")
 BUNDLE_FILE_MAX = 1024 * 1024
 BUNDLE_BYTES = 8 * 1024 * 1024
@@ -244,13 +247,29 @@ def transfer_and_import(pull: _Pull, manifest: dict[str, Any], parallel: int) ->
         started: dict[Path, Future[int]] = {}
         tasks = _start(pull, pool, groups, started)
         settled: set[Path] = set()
+
+        def settle(files: list[Wanted]) -> None:
+            for wanted in files:
+                if wanted.key not in settled:  # a file shared by two groups counts once
+                    settled.add(wanted.key)
+                    pull.settle(wanted, started[wanted.key])
+
+        def arrived(files: list[Wanted]) -> bool:
+            return all(started[wanted.key].done() for wanted in files)
+
         try:
-            for records, files in groups:
-                for wanted in files:
-                    if wanted.key not in settled:  # a file shared by two groups counts once
-                        settled.add(wanted.key)
-                        pull.settle(wanted, started[wanted.key])
-                refs |= pull.import_group(records)
+            at = 0
+            while at < len(groups):
+                records, files = groups[at]
+                settle(files)
+                batch, at = list(records), at + 1
+                # The groups whose files are all in already join this one: an import that
+                # fell behind the bytes catches up in fewer, larger transactions.
+                while (at < len(groups) and len(batch) + len(groups[at][0]) <= IMPORT_RECORDS
+                       and arrived(groups[at][1])):  # fmt: skip
+                    settle(groups[at][1])
+                    batch, at = batch + groups[at][0], at + 1
+                refs |= pull.import_group(batch)
         except BaseException:
             for future in started.values():
                 future.cancel()

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from catalog.handover_files import Placed, place_derived
 from catalog.storage import ArchiveStore
-from federation.handover import _start
+from federation.handover import GROUP_BYTES, _start, transfer_and_import
 from federation.handover_transfer import Wanted
 from tests.catalog.conftest import NOW
 
@@ -82,3 +86,64 @@ def test_identical_derived_files_of_two_datasets_come_from_one_held_copy(
     place_derived(store, holding, "DATASETONE", 11, [entry], NOW, again)
     assert os.path.samefile(stale, holding / SHA)
     assert [row["version_id"] for row in again.derived] == [11]
+
+
+class Staged:
+    """Stands in for a run: each dataset needs one 16 MB file (two datasets a group of
+    `GROUP_BYTES`); `slow`: each group's files wait for the import before it; else the first
+    file comes last, when every other one is in. The imports are recorded."""
+
+    def __init__(self, tmp_path: Path, count: int, slow: bool) -> None:
+        self.holding = tmp_path / "holding"
+        self.count, self.slow = count, slow
+        self.imports: list[list[str]] = []
+        self.changed = threading.Condition()
+        self.fetched = 0
+
+    def files(self, kind: str, item: dict[str, Any]) -> list[Wanted]:
+        number = int(item["row"]["public_id"].removeprefix("ds"))
+        return [Wanted(f"{number:064x}", 16 * 1024 * 1024, self.holding / str(number))]
+
+    def fetch(self, wanted: Wanted) -> int:
+        number = int(wanted.sha256, 16)
+        with self.changed:
+            if self.slow:  # group g's files come once g groups are imported
+                assert self.changed.wait_for(lambda: len(self.imports) >= number // 2, timeout=30)
+            elif number == 0:
+                assert self.changed.wait_for(lambda: self.fetched == self.count - 1, timeout=30)
+            self.fetched += 1
+            self.changed.notify_all()
+        if not self.slow and number == 0:
+            time.sleep(0.3)  # and the pool has marked each of the others arrived
+        return wanted.size
+
+    def settle(self, wanted: Wanted, future: Future[int]) -> None:
+        future.result(timeout=30)
+
+    def import_group(self, items: list[Any]) -> dict[str, int]:
+        with self.changed:
+            self.imports.append([item["row"]["public_id"] for _, item in items])
+            self.changed.notify_all()
+        return {}
+
+
+def _batches(tmp_path: Path, count: int, slow: bool) -> list[int]:
+    pull = Staged(tmp_path, count, slow)
+    manifest = {"datasets": [{"row": {"public_id": f"ds{i}"}} for i in range(count)],
+                "products": [], "reports": []}  # fmt: skip
+    transfer_and_import(cast(Any, pull), manifest, parallel=count)
+    assert [p for batch in pull.imports for p in batch] == [f"ds{i}" for i in range(count)]
+    return [len(batch) for batch in pull.imports]
+
+
+def test_groups_already_arrived_are_imported_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import that fell behind the bytes takes every group whose files are in at once
+    (up to `IMPORT_RECORDS`); one ahead of them takes each group as its files arrive; the
+    records are imported once each, in order, either way."""
+    assert GROUP_BYTES == 2 * 16 * 1024 * 1024  # two datasets a group
+    assert _batches(tmp_path, 11, slow=True) == [2, 2, 2, 2, 2, 1]
+    assert _batches(tmp_path, 11, slow=False) == [11]
+    monkeypatch.setattr("federation.handover.IMPORT_RECORDS", 4)
+    assert _batches(tmp_path, 11, slow=False) == [4, 4, 3]
