@@ -502,8 +502,8 @@ def tallies_paused(session: Session, ids: list[int]) -> Iterator[None]:
     their tallies are taken away before it and added back after it, counted afresh from the
     rows, two set-based statements each. A dataset's update appends well over a hundred
     tally rows through its trigger (its facets under every filter, and under every key its
-    variables carry); a bulk change of a few hundred datasets (a hand-over's change of
-    origin) appends a few hundred grouped rows instead.
+    variables carry); a bulk change (a hand-over's change of origin) appends the grouped
+    counts instead: for many datasets alike, about as many rows as one dataset's trigger.
 
     Inside the block only these datasets' own rows may change: their variables' triggers
     still run (an insert, delete or move of one of their variables must come before or

@@ -3,7 +3,8 @@
 `pull_handover` runs in the worker's hand-over thread for each job `catalog.handover` keeps
 as `pulling`. The files come through a bounded pool of transfers
 (`federation.handover_transfer`) while the records whose files have all arrived are
-imported, a group per transaction, so the bytes and the database work overlap. Originals
+imported, a group per transaction (or every group already arrived, when the import fell
+behind), so the bytes and the database work overlap. Originals
 already in the archive are not fetched again (they are named by their SHA-256, and only
 verified bytes are put there); records already this center's own are not imported again
 (nor their derived files fetched); the closing center's completion is idempotent. So after a
