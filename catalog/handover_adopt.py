@@ -8,11 +8,11 @@ and the insert); in place, the dataset row gets only the columns that differ (a 
 origin, its version, the fields that never travel to a mirror), and a mirror's variables and
 versions are kept when they are the handed-over ones (replaced otherwise).
 
-The outcome is the one a delete and an insert would give, row for row: every other row that
-belonged to the mirror (a cached derived file, a link, a DOI, a follower...) goes as the
-foreign keys' `ON DELETE` rules would take it (`detach`, read from the tables' own foreign
-keys, so a table added later is covered), and the record keeps only its id (and, where kept,
-its versions' ids).
+The outcome is the one a delete and an insert would give, row for row, but for what this
+center's people asked of the record (`KEPT`): every other row that belonged to the mirror (a
+cached derived file, a link, a DOI...) goes as the foreign keys' `ON DELETE` rules would take
+it (`detach`, read from the tables' own foreign keys, so a table added later is covered), and
+the record keeps its id (and, where kept, its versions' ids).
 """
 
 from __future__ import annotations
@@ -138,13 +138,24 @@ def _update_rows(session: Session, mirrors: dict[int, Target]) -> None:
             session.execute(statement, rows)
 
 
+KEPT = ("dataset_followers", "release_notices")
+"""The rows a mirror keeps when it becomes this center's own record: its followers here (the
+people waiting to be told when it opens, who should be told by the center that now opens
+it) and the releases already announced here (not announced twice). A delete would take
+them; a hand-over is no reason for anyone to lose a follow (a choice of this project: the
+issue is silent on it)."""
+
+
 @functools.cache
 def _referring(parent: Table) -> list[tuple[Table, Any, str | None]]:
     """Every (table, column, ON DELETE rule) whose foreign key names `parent`'s id, but the
-    children `adopt` compares (`CHILDREN`); read from the models once per table."""
+    children `adopt` compares (`CHILDREN`) and the rows it keeps (`KEPT`); read from the
+    models once per table."""
     found = []
     for table in Base.metadata.sorted_tables:
-        if parent is DATASETS and any(table is kept for kept, _ in CHILDREN):
+        if parent is DATASETS and (
+            any(table is kept for kept, _ in CHILDREN) or table.name in KEPT
+        ):
             continue
         for fk in table.foreign_keys:
             if fk.column.table is parent and fk.parent.table is table:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.access_models import DatasetFollower
+from catalog.access_models import DatasetFollower, ReleaseNotice
 from catalog.handover import finish_as_mirror, handed_over_blob, manifest
 from catalog.handover_files import bundle_paths
 from catalog.handover_import import Move, import_group
@@ -199,7 +199,7 @@ def test_a_mirror_becomes_the_handed_over_record_in_place(db: Session, tmp_path:
     """A record the receiving center mirrors is made the handed-over one in place (its id, its
     variables' and versions' ids kept when they are the handed-over ones), with the result a
     delete and an insert would give: the same columns, stale variables replaced, the rows that
-    hung on the mirror gone, the facet counts right."""
+    hung on the mirror gone but its followers and announced releases, the facet counts right."""
     exact, stale, absent, *_ = _made(db)
     make_dataset(db, origin_center="NPL", title="later")  # new rows get ids above it
     db.commit()
@@ -214,6 +214,7 @@ def test_a_mirror_becomes_the_handed_over_record_in_place(db: Session, tmp_path:
     db.add(DerivedFile(version_id=held.versions[0].id, format="nc", path="x", sha256="b" * 64,
                        size=1, created_at=NOW))  # fmt: skip
     db.add(DatasetFollower(dataset_id=held.id, center="LMD", username="ana", since=NOW))
+    db.add(ReleaseNotice(dataset_id=held.id, release_at=NOW, kind="released", sent_at=NOW))
     old = db.scalars(select(Dataset).where(Dataset.public_id == stale)).one()
     old.variables = [Variable(position=0, name="NO2", original_name="NO2", unit="ppb",
                               original_unit="ppb")]  # fmt: skip
@@ -228,7 +229,9 @@ def test_a_mirror_becomes_the_handed_over_record_in_place(db: Session, tmp_path:
     assert kept_ids == ([v.id for v in adopted.variables], [v.id for v in adopted.versions],
                         adopted.id)  # fmt: skip
     assert db.scalar(select(func.count(DerivedFile.id))) == 0
-    assert db.scalar(select(func.count(DatasetFollower.id))) == 0
+    # Its follower and the release announced here stay with it (`KEPT`).
+    assert db.scalars(select(DatasetFollower.dataset_id)).all() == [adopted.id]
+    assert db.scalars(select(ReleaseNotice.dataset_id)).all() == [adopted.id]
     listed = {}
     for public_id in (exact, stale, absent):
         row, variables, versions = _as_imported(db, public_id)
