@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -61,17 +61,21 @@ def peer_state(session: Session, code: str) -> PeerState | None:
     return session.get(PeerState, code.upper())
 
 
-def valid_keys(session: Session, peer_code: str, now: datetime) -> list[PeerKey]:
-    """The peer's keys that verify at `now`, newest first."""
-    query = (
+def _valid_keys(codes: list[str], now: datetime) -> Select[PeerKey]:
+    """These peers' keys that verify at `now`, by peer, newest first."""
+    return (
         select(PeerKey)
         .where(
-            PeerKey.peer_code == peer_code.upper(),
+            PeerKey.peer_code.in_(codes),
             or_(PeerKey.expires_at.is_(None), PeerKey.expires_at > now),
         )
-        .order_by(PeerKey.created_at.desc(), PeerKey.id.desc())
+        .order_by(PeerKey.peer_code, PeerKey.created_at.desc(), PeerKey.id.desc())
     )
-    return list(session.scalars(query))
+
+
+def valid_keys(session: Session, peer_code: str, now: datetime) -> list[PeerKey]:
+    """The peer's keys that verify at `now`, newest first."""
+    return list(session.scalars(_valid_keys([peer_code.upper()], now)))
 
 
 @dataclass(frozen=True)
@@ -100,16 +104,8 @@ def replication_targets(session: Session, now: datetime) -> list[ReplicationTarg
     if not rows:
         return []
     keys: dict[str, PeerKey] = {}
-    query = (
-        select(PeerKey)
-        .where(
-            PeerKey.peer_code.in_([row.code for row in rows]),
-            or_(PeerKey.expires_at.is_(None), PeerKey.expires_at > now),
-        )
-        .order_by(PeerKey.peer_code, PeerKey.created_at.desc(), PeerKey.id.desc())
-    )
-    for key in session.scalars(query):
-        keys.setdefault(key.peer_code, key)
+    for key in session.scalars(_valid_keys([row.code for row in rows], now)):
+        keys.setdefault(key.peer_code, key)  # the first is the newest
     return [
         ReplicationTarget(row.code, row.url, int(row.notified_seq or 0), row.next_poll_at,
                           int(row.last_seq_applied or 0), keys.get(row.code))
