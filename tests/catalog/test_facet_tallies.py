@@ -8,7 +8,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, case, delete, func, insert, select, update
@@ -281,6 +283,30 @@ def test_migrated_database_has_the_triggers(engine: Engine) -> None:
     assert set(TRIGGERS) <= trigger_names(engine)
 
 
+def _beside(
+    engine: Engine, statement: Any, start: threading.Event | None = None
+) -> tuple[threading.Event, Callable[[], bool]]:
+    """Run `statement` in a transaction of its own on another thread (once `start` is set):
+    the event set when it committed, and a call waiting for that (True if it did)."""
+    done = threading.Event()
+
+    def run() -> None:
+        if start is not None:
+            start.wait(30)
+        with engine.begin() as conn:
+            conn.execute(statement)
+        done.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def committed() -> bool:
+        thread.join(timeout=30)
+        return done.is_set()
+
+    return done, committed
+
+
 def test_a_variable_written_beside_an_access_change_lands_in_the_right_class(
     db: Session, engine: Engine
 ) -> None:
@@ -291,22 +317,12 @@ def test_a_variable_written_beside_an_access_change_lands_in_the_right_class(
     writer = engine.connect()
     writer.begin()
     writer.execute(insert(Variable).values(dataset_id=dataset.id, name="NO2", name_key="no2"))
-    done = threading.Event()
-
-    def hide() -> None:
-        with engine.begin() as conn:
-            conn.execute(
-                update(Dataset).where(Dataset.id == dataset.id).values(access_state="private")
-            )
-        done.set()
-
-    thread = threading.Thread(target=hide)
-    thread.start()
+    hide = update(Dataset).where(Dataset.id == dataset.id).values(access_state="private")
+    _, committed = _beside(engine, hide)
     time.sleep(0.5)  # the access change is under way (waiting for the writer's lock)
     writer.commit()
     writer.close()
-    thread.join(timeout=30)
-    assert done.is_set()
+    assert committed()
     db.expire_all()
     assert_consistent(db)
     anon = Principal.anonymous()
@@ -441,16 +457,9 @@ def test_a_writer_of_a_paused_dataset_waits_and_is_tallied_after(
     dataset = make_dataset(db, variables=("O3",), platform="Citation")
     db.commit()
     writer = make_session_factory(engine)()
-    started, done = threading.Event(), threading.Event()
-
-    def edit() -> None:
-        started.wait(30)
-        with engine.begin() as conn:
-            conn.execute(update(Dataset).where(Dataset.id == dataset.id).values(platform="ER-2"))
-        done.set()
-
-    thread = threading.Thread(target=edit)
-    thread.start()
+    started = threading.Event()
+    edit = update(Dataset).where(Dataset.id == dataset.id).values(platform="ER-2")
+    done, committed = _beside(engine, edit, started)
     with tallies_paused(writer, [dataset.id]):
         started.set()
         time.sleep(0.5)  # the edit is under way, waiting for the row lock
@@ -458,8 +467,7 @@ def test_a_writer_of_a_paused_dataset_waits_and_is_tallied_after(
         writer.execute(update(Dataset).where(Dataset.id == dataset.id).values(origin_center="NPL"))
     writer.commit()
     writer.close()
-    thread.join(timeout=30)
-    assert done.is_set()
+    assert committed()
     db.expire_all()
     assert_consistent(db)
     counts = _as_dict(tallied_counts(db, Principal.anonymous(), NOW))[0]
