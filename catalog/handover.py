@@ -54,6 +54,17 @@ WHOLE = (
 """A dataset loaded whole in a few queries for all (not a few per dataset)."""
 
 
+def log_moves(session: Session, ids: list[int], source: str, now: datetime) -> list[Dataset]:
+    """Log the move of these datasets (just written by plain SQL) away from `source`: each
+    reloaded whole, and each but the withdrawn announced with `moved_from` (at both ends of
+    a hand-over); the datasets, loaded."""
+    query = select(Dataset).where(Dataset.id.in_(ids)).options(*WHOLE).order_by(Dataset.id)
+    loaded = list(session.scalars(query.execution_options(populate_existing=True)))
+    shared = [d for d in loaded if d.access_state != "withdrawn"]
+    log_datasets(session, shared, now, {"moved_from": source})
+    return loaded
+
+
 def offer_handover(session: Session, local: str, to_center: str, now: datetime) -> Handover:
     """The closing center's offer of its records to `to_center` (made once, kept)."""
     return _handover(session, local, to_center, OFFERED, now)
@@ -193,9 +204,7 @@ def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, 
                         origin_version=Dataset.origin_version + 1)
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
-        query = select(Dataset).where(Dataset.id.in_(ids)).options(*WHOLE).order_by(Dataset.id)
-        datasets = session.scalars(query.execution_options(populate_existing=True)).all()
-        log_datasets(session, [d for d in datasets if d.access_state != "withdrawn"], now, moved)
+        log_moves(session, ids, local, now)
         count += len(ids)
     for kind, model in MODELS.items():
         owned_ids = select(model.id).where(model.center_code == local)

@@ -22,10 +22,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.audit import event_row, record_events
-from catalog.changes import log_datasets
 from catalog.federation_models import MirrorTombstone
 from catalog.field_records import MODELS, FieldRecord, announce_many
-from catalog.handover import WHOLE
+from catalog.handover import log_moves
 from catalog.handover_adopt import Target, adopt, insert_children, target_of
 from catalog.handover_files import Placed, place_derived
 from catalog.handover_registry import import_registry, link_imported
@@ -132,10 +131,7 @@ def _import_datasets(session: Session, items: list[dict[str, Any]], move: Move,
     if placed.qc:
         session.execute(insert(QcResult), placed.qc)
     link_imported(session, list(zip(made, items, strict=True)))
-    query = select(Dataset).where(Dataset.id.in_(made)).options(*WHOLE).order_by(Dataset.id)
-    loaded = session.scalars(query.execution_options(populate_existing=True)).all()
-    shared = [d for d in loaded if d.access_state != "withdrawn"]
-    log_datasets(session, shared, move.now, {"moved_from": move.source})
+    loaded = log_moves(session, made, move.source, move.now)
     record_events(session, [move.audit("dataset", d.public_id, d.id) for d in loaded])
     return len(made)
 
