@@ -7,7 +7,8 @@ of the tallies (docs/search.md, "Facet counts")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, suppress
 
 from sqlalchemy import Connection, delete, func, insert, select, text
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from catalog.access_states import RELEASING_STATES, SHARED_STATES
 from catalog.facet_models import ROW_COLUMNS, FacetTallyPause
 from catalog.facet_tallies import ACCESS, BY_FACETS, VARIABLE
+from catalog.models import Dataset
 
 COLUMNS = "facet, value, shared, release_day, n"
 PAIR_COLUMNS = f"by_facet, by_key, by_day, {COLUMNS}"
@@ -42,7 +44,7 @@ def _by_keys(dialect: str) -> list[tuple[str, str, str]]:
     return keys
 
 
-_WATCHED = (
+WATCHED = (
     "platform", "instrument", "pi_name", "origin_center", "project", "level", "access_state",
     "release_at", "platform_key", "instrument_key", "pi_key", "project_key",
 )  # fmt: skip
@@ -315,7 +317,7 @@ def _row_events(dialect: str, rows: Callable[[str, str, int], str]) -> dict[str,
 
 _WHEN = {
     "facet_rows_datasets": ROW_COLUMNS,
-    "facet_tallies_datasets": _WATCHED,
+    "facet_tallies_datasets": WATCHED,
     "facet_tallies_variables": ("name", "dataset_id"),
     "facet_keys_variables": ("name", "name_key", "original_name", "dataset_id"),
 }
@@ -440,11 +442,19 @@ def rebuild_tallies(conn: Connection, rows: bool = True) -> None:
         conn.execute(text(statement))
 
 
-def _counts(dialect: str, sign: int, scope: str | None = None) -> list[str]:
+_DATASET_COLUMN = re.compile(r"\bd\.(\w+)")
+"""A dataset column named in a count's SQL (the dataset row is `d` in every count)."""
+
+
+def _counts(dialect: str, sign: int, scope: str | None = None,
+            columns: frozenset[str] | None = None) -> list[str]:  # fmt: skip
     """The statements appending the tallies of the datasets whose ids `scope` selects (SQL;
     None: every dataset), counted afresh from their rows and their variables' and signed:
     `sign` 1 adds them, -1 takes them away. Every count is over rows of one dataset each, so
-    the counts of a part of the catalog are exactly what its rows' triggers appended."""
+    the counts of a part of the catalog are exactly what its rows' triggers appended.
+
+    `columns`: only the counts that read one of these dataset columns (the others would be
+    taken away and added back unchanged around an update of these columns alone)."""
     where = "1 = 1" if scope is None else f"d.id IN ({scope})"
     release = _release(dialect, "d")
     keys = _variable_keys(
@@ -474,7 +484,7 @@ def _counts(dialect: str, sign: int, scope: str | None = None) -> list[str]:
     )
     tables.append(("facet_pair_tallies", PAIR_COLUMNS, pairs))
     statements = []
-    for table, columns, passes in tables:
+    for table, names, passes in tables:
         parts = []
         n = f"{sign} * count(*)"
         for lead, group, dataset_rows, variable_rows in passes:
@@ -492,18 +502,26 @@ def _counts(dialect: str, sign: int, scope: str | None = None) -> list[str]:
                 f"SELECT {lead}'variable', v.name, {_shared('d')}, {NO_DAY}, {n} "
                 f"FROM {variable_rows} WHERE {where} GROUP BY {group}"
             )
-        statements.append(f"INSERT INTO {table} ({columns}) " + " UNION ALL ".join(parts))
+        if columns is not None:
+            parts = [part for part in parts if columns & set(_DATASET_COLUMN.findall(part))]
+        if parts:
+            statements.append(f"INSERT INTO {table} ({names}) " + " UNION ALL ".join(parts))
     return statements
 
 
 @contextmanager
-def tallies_paused(session: Session, ids: list[int]) -> Iterator[None]:
+def tallies_paused(session: Session, ids: list[int], columns: Collection[str]) -> Iterator[None]:
     """Update many datasets (these ids) inside the block without their triggers' tallies:
     their tallies are taken away before it and added back after it, counted afresh from the
     rows, two set-based statements each. A dataset's update appends well over a hundred
     tally rows through its trigger (its facets under every filter, and under every key its
     variables carry); a bulk change (a hand-over's change of origin) appends the grouped
     counts instead: for many datasets alike, about as many rows as one dataset's trigger.
+
+    `columns`: the dataset columns the block changes. Only the counts that read one of them
+    are taken away and added back (a change of origin recounts the center facet and the
+    center filter's pairs, about a fifth of the counts); the block changing another column
+    a tally reads is refused when it ends (RuntimeError), its tallies would be wrong.
 
     Inside the block only these datasets' own rows may change: their variables' triggers
     still run (an insert, delete or move of one of their variables must come before or
@@ -512,8 +530,10 @@ def tallies_paused(session: Session, ids: list[int]) -> Iterator[None]:
     block fails, the tallies are counted back as the rows then stand (SQLite keeps a
     transaction whose statement failed; a PostgreSQL transaction in error rolls back)."""
     chosen = sorted(set(ids))
-    if not chosen:
-        yield
+    counted = frozenset(columns) & frozenset(WATCHED)
+    if not chosen or not counted:  # no tally reads what changes: the triggers append nothing
+        with _unchanged(session, chosen, frozenset(WATCHED) - counted):
+            yield
         return
     if session.scalar(select(func.count()).select_from(FacetTallyPause)):
         raise RuntimeError("the tallies are paused already in this transaction")
@@ -522,21 +542,44 @@ def tallies_paused(session: Session, ids: list[int]) -> Iterator[None]:
     scope = f"SELECT dataset_id FROM {PAUSES}"
     if dialect == "postgresql":  # before the rows are read: a writer of one waits for us
         session.execute(text(f"SELECT id FROM datasets WHERE id IN ({scope}) FOR NO KEY UPDATE"))
-    for statement in _counts(dialect, -1, scope):
+    for statement in _counts(dialect, -1, scope, counted):
         session.execute(text(statement))
 
     def resume() -> None:
-        for statement in _counts(dialect, 1, scope):
+        for statement in _counts(dialect, 1, scope, counted):
             session.execute(text(statement))
         session.execute(delete(FacetTallyPause))
 
     try:
-        yield
+        with _unchanged(session, chosen, frozenset(WATCHED) - counted):
+            yield
     except BaseException:
         with suppress(SQLAlchemyError):
             resume()
         raise
     resume()
+
+
+@contextmanager
+def _unchanged(session: Session, ids: list[int], columns: frozenset[str]) -> Iterator[None]:
+    """The block must keep these datasets, and these columns of theirs as they were
+    (RuntimeError: their tallies would be wrong)."""
+    if not ids or not columns:
+        yield
+        return
+    names = sorted(columns)
+    table = Dataset.__table__
+    query = select(table.c.id, *(table.c[name] for name in names)).where(table.c.id.in_(ids))
+    before = {row[0]: row[1:] for row in session.execute(query)}
+    yield
+    after = {row[0]: row[1:] for row in session.execute(query)}
+    if after.keys() != before.keys():
+        raise RuntimeError("a dataset whose tallies were paused was deleted in the block")
+    changed = {name for i, name in enumerate(names) for key, row in before.items()
+               if after[key][i] != row[i]}  # fmt: skip
+    if changed:
+        raise RuntimeError(f"the block changed {sorted(changed)}, which the tallies read, "
+                           "without telling the pause")  # fmt: skip
 
 
 def _copy_rows(conn: Connection) -> None:

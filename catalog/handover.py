@@ -196,12 +196,12 @@ def finish_as_mirror(session: Session, local: str, target: str, refs: dict[str, 
             .values(shared_records=Center.shared_records - listed)
             .execution_options(synchronize_session=False)
         )  # fmt: skip
+    mirrored = {"listed": False, "origin_center": target,
+                "origin_version": Dataset.origin_version + 1}  # fmt: skip
     for ids in _chunks([int(row.id) for row in rows]):
-        with tallies_paused(session, ids):  # a new center: the facets of all, set-based
+        with tallies_paused(session, ids, mirrored):  # a new center: its facet, set-based
             session.execute(
-                update(Dataset).where(Dataset.id.in_(ids))
-                .values(listed=False, origin_center=target,
-                        origin_version=Dataset.origin_version + 1)
+                update(Dataset).where(Dataset.id.in_(ids)).values(mirrored)
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
         log_moves(session, ids, local, now)

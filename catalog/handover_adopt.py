@@ -129,7 +129,8 @@ def _update_rows(session: Session, mirrors: dict[int, Target]) -> None:
         if differ:
             groups[frozenset(differ)].append(differ | {"b_id": dataset_id})
     changed = [row["b_id"] for rows in groups.values() for row in rows]
-    with tallies_paused(session, changed):  # their facets counted set-based, not per row
+    columns = {name for names in groups for name in names}
+    with tallies_paused(session, changed, columns):  # counted set-based, not per row
         for names, rows in groups.items():
             statement = (
                 update(DATASETS).where(DATASETS.c.id == bindparam("b_id"))
