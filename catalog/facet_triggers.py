@@ -521,7 +521,8 @@ def tallies_paused(session: Session, ids: list[int], columns: Collection[str]) -
     `columns`: the dataset columns the block changes. Only the counts that read one of them
     are taken away and added back (a change of origin recounts the center facet and the
     center filter's pairs, about a fifth of the counts); the block changing another column
-    a tally reads is refused when it ends (RuntimeError), its tallies would be wrong.
+    a tally reads is refused when it ends (RuntimeError), its tallies would be wrong. With
+    no column a tally reads, nothing is paused: the triggers run as usual.
 
     Inside the block only these datasets' own rows may change: their variables' triggers
     still run (an insert, delete or move of one of their variables must come before or
@@ -531,9 +532,8 @@ def tallies_paused(session: Session, ids: list[int], columns: Collection[str]) -
     transaction whose statement failed; a PostgreSQL transaction in error rolls back)."""
     chosen = sorted(set(ids))
     counted = frozenset(columns) & frozenset(WATCHED)
-    if not chosen or not counted:  # no tally reads what changes: the triggers append nothing
-        with _unchanged(session, chosen, frozenset(WATCHED) - counted):
-            yield
+    if not chosen or not counted:  # no tally reads what changes: nothing to pause
+        yield
         return
     if session.scalar(select(func.count()).select_from(FacetTallyPause)):
         raise RuntimeError("the tallies are paused already in this transaction")
