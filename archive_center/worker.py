@@ -294,8 +294,7 @@ def housekeeping(engine: Engine, store: ArchiveStore) -> int:
     from catalog.facet_triggers import compact_tallies
     from catalog.grants import sweep_credentials
 
-    with engine.begin() as conn:
-        folded = compact_tallies(conn)
+    folded = compact_tallies(engine)
     return store.clean_staging() + sweep_credentials(engine, datetime.now(UTC)) + folded
 
 
