@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -43,16 +44,39 @@ def start_fieldcat(*args: str, log: Path, **extra_env: str) -> subprocess.Popen[
         )  # fmt: skip
 
 
+LISTEN_PORTS = range(20_000, 32_768)
+"""Where test nodes listen: below Linux's ephemeral range (32768-60999 by default), which
+the kernel hands to outgoing connections. A port probed free there could be taken by any
+client's connection before the node bound it (seen: two tests' nodes and a peer's pull)."""
+_PARTS = 8
+_next: dict[str, int] = {}
+
+
+def _part() -> range:
+    """This process's share of `LISTEN_PORTS`: one per pytest-xdist worker (gw0, gw1...),
+    so two workers never probe the same ports; the last share outside pytest-xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) % (_PARTS - 1) if worker.startswith("gw") else _PARTS - 1
+    size = len(LISTEN_PORTS) // _PARTS
+    first = LISTEN_PORTS.start + index * size
+    return range(first, first + size)
+
+
 def free_ports(count: int) -> int:
-    """A base port such that `count` consecutive loopback ports from it are free."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
+    """A base port such that `count` consecutive loopback ports from it are free: taken in
+    turn from this process's share of `LISTEN_PORTS` (from a random start, as a subprocess
+    of a test shares its worker's), so blocks handed out one after another never overlap."""
+    part = _part()
+    key = f"{part.start}"
+    if key not in _next:
+        _next[key] = part.start + random.randrange(len(part))
+    for _ in range(len(part)):
+        base = _next[key]
+        if base + count > part.stop:
+            base = part.start
+        _next[key] = base + count
+        sockets = []
         try:
-            sockets = []
             for port in range(base, base + count):
                 s = socket.socket()
                 sockets.append(s)
