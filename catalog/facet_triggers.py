@@ -629,15 +629,8 @@ def _compact(engine: Engine, table: str, columns: str, window: int) -> int:
                 f"(SELECT count(*) AS c FROM {table} GROUP BY {keys}) AS k"
             )
         ).one()
-        if rows == distinct:
-            return 0
-        if engine.dialect.name != "postgresql":
-            ends = conn.execute(
-                text(f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r "
-                     f"FROM {table} WHERE id <= :top) AS w WHERE r % :window = 0"),
-                {"top": top, "window": window},
-            ).scalars()  # fmt: skip
-            windows = [*(int(i) for i in ends), int(top)]
+    if rows == distinct:
+        return 0
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             # One statement, one snapshot: exactly the rows deleted are summed; rows
@@ -650,12 +643,12 @@ def _compact(engine: Engine, table: str, columns: str, window: int) -> int:
                 )
             )
     else:
-        _fold_windows(engine, table, columns, windows)
+        _fold_windows(engine, table, columns, int(top), window)
     return int(rows) - int(distinct)
 
 
-def _fold_windows(engine: Engine, table: str, columns: str, ends: list[int]) -> None:
-    """SQLite: fold the rows up to the last of `ends` (ids) one window at a time, each in a
+def _fold_windows(engine: Engine, table: str, columns: str, top: int, window: int) -> None:
+    """SQLite: fold the rows up to id `top`, `window` rows at a time, each window in a
     transaction of its own: a window's rows and the sums the previous window left are summed
     into new rows and deleted, so the last window's sums hold every key once. The new rows
     of a window are its INSERT's (one writer: consecutive ids, the last `changes()` ending at
@@ -663,9 +656,15 @@ def _fold_windows(engine: Engine, table: str, columns: str, ends: list[int]) -> 
     and are left for the next fold. Each transaction writes first, so it takes the write
     lock before it reads (no stale snapshot to upgrade)."""
     keys = columns.removesuffix(", n")
+    with engine.connect() as conn:  # the windows' last ids, read before any is folded
+        ends = conn.execute(
+            text(f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r "
+                 f"FROM {table} WHERE id <= :top) AS w WHERE r % :window = 0"),
+            {"top": top, "window": window},
+        ).scalars().all()  # fmt: skip
     rows = "(id > :start AND id <= :end) OR (id BETWEEN :first AND :last)"
     start, first, last = 0, 0, -1  # no sums carried yet
-    for end in dict.fromkeys(ends):  # in order, each once
+    for end in dict.fromkeys([*(int(i) for i in ends), top]):  # in order, each once
         bounds = {"start": start, "end": end, "first": first, "last": last}
         with engine.begin() as conn:
             conn.execute(
