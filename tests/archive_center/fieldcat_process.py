@@ -49,7 +49,8 @@ LISTEN_PORTS = range(20_000, 32_768)
 the kernel hands to outgoing connections. A port probed free there could be taken by any
 client's connection before the node bound it (seen: two tests' nodes and a peer's pull)."""
 _PARTS = 8
-_next: dict[str, int] = {}
+_next: dict[int, int] = {}
+"""The next base port to try, by share (its first port)."""
 
 
 def _part() -> range:
@@ -67,14 +68,12 @@ def free_ports(count: int) -> int:
     turn from this process's share of `LISTEN_PORTS` (from a random start, as a subprocess
     of a test shares its worker's), so blocks handed out one after another never overlap."""
     part = _part()
-    key = f"{part.start}"
-    if key not in _next:
-        _next[key] = part.start + random.randrange(len(part))
+    _next.setdefault(part.start, part.start + random.randrange(len(part)))
     for _ in range(len(part)):
-        base = _next[key]
+        base = _next[part.start]
         if base + count > part.stop:
             base = part.start
-        _next[key] = base + count
+        _next[part.start] = base + count
         sockets = []
         try:
             for port in range(base, base + count):
