@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -90,14 +91,32 @@ class StopRequested(Exception):
     """SIGINT or SIGTERM arrived: shut down cleanly."""
 
 
+_requested = threading.Event()
+"""Set by the first SIGINT or SIGTERM, and never cleared: `check_stop` reads it."""
+
+
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    _requested.set()
     raise StopRequested(signal.Signals(signum).name)
 
 
 def install_stop_handlers() -> None:
-    """Turn SIGINT and SIGTERM into `StopRequested` in the main thread."""
+    """Turn SIGINT and SIGTERM into `StopRequested` in the main thread.
+
+    The exception interrupts whatever the main thread is doing, but Python drops an
+    exception raised where it cannot propagate (a weakref callback or `__del__` the garbage
+    collector runs at that moment: "Exception ignored in ..."). So the handler also records
+    the request, and every loop that waits for a signal calls `check_stop`: a stop that was
+    swallowed is still obeyed within one turn of the loop (a worker once ran on for 30 s
+    after SIGTERM this way)."""
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
+
+
+def check_stop() -> None:
+    """Raise `StopRequested` if a signal asked to stop (even if its exception was lost)."""
+    if _requested.is_set():
+        raise StopRequested("a stop signal arrived")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -13,6 +13,7 @@ from archive_center.cli_base import (
     ConfigOption,
     InitConfigOption,
     StopRequested,
+    check_stop,
     configure_logging,
     fail,
     install_stop_handlers,
@@ -117,6 +118,7 @@ def serve_command(
         app = create_app(settings)
         config_ = uvicorn.Config(app, host=settings.host, port=settings.port, **uvicorn_options())
         settle_heap()
+        check_stop()  # a signal lost during the start (uvicorn's own handlers take over now)
         uvicorn.Server(config_).run()  # re-raises the signal it caught once it has shut down
     except (StopRequested, KeyboardInterrupt):
         pass
@@ -142,6 +144,7 @@ def worker_command(config: ConfigOption = None) -> None:
         thread = start_worker_thread(settings, stop)
         settle_heap()
         while thread.is_alive():
+            check_stop()
             thread.join(timeout=0.5)
     except (StopRequested, KeyboardInterrupt):
         asked_to_stop = True

@@ -145,7 +145,10 @@ def print_welcome(console: Console, layout: DemoLayout, running: list[RunningCen
 
 def run_until_stopped(running: list[RunningCenter]) -> None:
     """Sleep until a signal arrives; a center dying on its own is an error."""
+    from archive_center.cli_base import check_stop
+
     while True:
+        check_stop()
         for center in running:
             if center.process.poll() is not None:
                 raise DemoError(
