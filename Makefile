@@ -29,7 +29,7 @@ demo: install
 TEST_WORKERS ?= 2
 
 test: install
-	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not solo"; parallel=$$?; \
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not solo"; parallel=$$?; \
 	$(BIN)/pytest -m solo; solo=$$?; \
 	echo "make test: parallel phase exit $$parallel, solo phase exit $$solo"; \
 	test $$parallel -eq 0 -a $$solo -eq 0

@@ -30,6 +30,36 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def _weight(path: Path, marks: set[str], count: int) -> tuple[int, int]:
+    """A test file's place in a parallel run, long ones first: a benchmark's quick run, a
+    file marked `slow`, one driving Chromium, one starting real processes (`*_run.py`), then
+    the rest, the files with more tests first."""
+    name = path.name
+    kind = (0 if name.startswith("test_bench_") else 1 if "slow" in marks
+            else 2 if "browser" in marks else 3 if name.endswith("_run.py") else 4)  # fmt: skip
+    return kind, -count
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, order the files long ones first (`_weight`; each file's tests stay
+    in their order), and `make test` keeps that order (`--no-loadscope-reorder`).
+
+    xdist hands a file at a time to the worker that is free. By default it orders the files
+    by their number of tests, which put the one-test files last: the benchmarks' quick runs
+    and the kill -9 and three-node runs, a minute or two each, so one worker ran them at the
+    end while the other sat idle. Started first, they run beside the many short files. Not
+    in a single process: there the order is the files', so a package's shared nodes start
+    once."""
+    if not hasattr(config, "workerinput"):
+        return
+    files: dict[Path, tuple[set[str], int]] = {}
+    for item in items:
+        marks, count = files.get(item.path, (set(), 0))
+        files[item.path] = (marks | {m.name for m in item.iter_markers()}, count + 1)
+    weights = {path: _weight(path, *found) for path, found in files.items()}
+    items.sort(key=lambda item: weights[item.path])  # stable: a file's order is kept
+
+
 POSTGRES_ENV = "FIELDCAT_TEST_POSTGRES_URL"
 """The variable that gives the tests their PostgreSQL server (a URL); unset, they skip it."""
 

@@ -16,6 +16,8 @@ from catalog.users import principal_for_token
 from tests.access.matrix_node import header_file
 from tests.archive_center.fieldcat_process import REPO, cli_env, fieldcat
 
+pytestmark = pytest.mark.slow  # about a minute of CLI processes
+
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """`fieldcat ARGS` with `stdin` as its input."""

@@ -24,6 +24,8 @@ from tests.archive_center.fieldcat_process import (
 )
 from tests.conftest import postgres_schema, schema_engine, schema_url
 
+pytestmark = pytest.mark.slow  # about a minute of node processes
+
 NODE_COMMANDS = ("init", "serve", "worker", "search", "demo")
 
 

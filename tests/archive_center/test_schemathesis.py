@@ -19,6 +19,8 @@ from schemathesis import checks
 from archive_center.app import create_app
 from tests.archive_center.conftest import make_settings, seed
 
+pytestmark = pytest.mark.slow  # every operation, about a minute
+
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,

@@ -18,7 +18,10 @@ from tests.archive_center.fieldcat_process import REPO, stop
 from tests.archive_center.stayup_node import minute_series, prepare_center, serve
 from tests.archive_center.test_opendap import _add_user
 
-pytestmark = pytest.mark.filterwarnings("ignore:PyDAP was unable to determine:UserWarning")
+pytestmark = [
+    pytest.mark.slow,  # two nodes and 5,000 records
+    pytest.mark.filterwarnings("ignore:PyDAP was unable to determine:UserWarning"),
+]
 PER_NODE = 8
 NOTEBOOK = REPO / "client" / "examples" / "search_subset_plot.ipynb"
 
