@@ -87,8 +87,13 @@ InitConfigOption = Annotated[
 """`fieldcat init` may make a center with the defaults in the current folder."""
 
 
-class StopRequested(Exception):
-    """SIGINT or SIGTERM arrived: shut down cleanly."""
+class StopRequested(BaseException):
+    """SIGINT or SIGTERM arrived: shut down cleanly.
+
+    A BaseException, as KeyboardInterrupt is: it can be raised inside any code the main
+    thread runs, and there an `except Exception` must not take it for that code's own
+    failure (SQLAlchemy wrapped it in a StatementError when it landed in a statement's
+    preparation, and the start reported "cannot prepare the database" with exit code 2)."""
 
 
 _requested = threading.Event()

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Dialect, String, TypeDecorator, create_engine, inspect, literal, select
 
+from archive_center.cli_base import StopRequested
 from tests.archive_center.fieldcat_process import (
     cli_env,
     fieldcat,
@@ -218,6 +219,24 @@ def test_a_stop_signal_whose_exception_was_swallowed_is_still_obeyed() -> None:
     assert "Exception ignored" in done.stderr, done.stderr  # the exception was lost...
     assert "StopRequested: SIGTERM" in done.stderr, done.stderr
     assert (done.returncode, done.stdout) == (0, "stopped\n"), done.stderr  # ...not the stop
+
+
+def test_a_stop_landing_in_a_database_statement_is_still_a_stop() -> None:
+    """A signal's exception raised while SQLAlchemy prepares a statement reaches the
+    command as a stop, not as the statement's error ("cannot prepare the database", exit
+    code 2, as a node once answered a SIGTERM during its start)."""
+
+    class Interrupted(TypeDecorator[str]):
+        impl = String
+        cache_ok = True
+
+        def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+            raise StopRequested("SIGTERM")  # where the handler ran
+
+    engine = create_engine("sqlite://")
+    with pytest.raises(StopRequested), engine.connect() as connection:
+        connection.execute(select(literal("x", Interrupted())))
+    engine.dispose()
 
 
 def test_worker_runs_until_told_to_stop(tmp_path: Path) -> None:
