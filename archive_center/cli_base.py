@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -116,6 +116,15 @@ def install_stop_handlers() -> None:
     after SIGTERM this way)."""
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
+    sys.unraisablehook = _unraisable
+
+
+def _unraisable(unraisable: Any) -> None:
+    """A `StopRequested` Python had to drop is not an error to print (it is recorded, and
+    `check_stop` obeys it); anything else goes to Python's own hook."""
+    if isinstance(unraisable.exc_value, StopRequested):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def check_stop() -> None:
