@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -119,7 +119,7 @@ def install_stop_handlers() -> None:
     sys.unraisablehook = _unraisable
 
 
-def _unraisable(unraisable: Any) -> None:
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """A `StopRequested` Python had to drop is not an error to print (it is recorded, and
     `check_stop` obeys it); anything else goes to Python's own hook."""
     if isinstance(unraisable.exc_value, StopRequested):
