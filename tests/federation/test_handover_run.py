@@ -12,6 +12,7 @@ import random
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -196,11 +197,30 @@ def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node]]:
         close_all(nodes)
 
 
-def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
+@dataclass(frozen=True)
+class HandedOver:
+    """What JOSS held before its hand-over to NPL (the ids at JOSS)."""
+
+    originals: dict[str, str]
+    derived: dict[str, dict[str, bytes]]
+    shared: list[str]
+    report: dict[str, Any]
+    expected: dict[str, Any]
+    registry: dict[str, Any]
+
+    @property
+    def damaged(self) -> str:
+        """The dataset whose NetCDF no longer matches its record (`add_derived`)."""
+        return list(self.derived)[-1]
+
+
+@pytest.fixture(scope="module")
+def handed_over(trio: dict[str, Node]) -> HandedOver:
+    """JOSS's records handed over to NPL while each side was killed with SIGKILL at a random
+    moment, then the hand-over run again to its end (each test of the file starts from it)."""
     joss, npl, lmd = trio["JOSS"], trio["NPL"], trio["LMD"]
     originals = publish_with_bytes(joss, SIZES)
     derived = add_derived(joss, list(originals)[:4])
-    damaged = list(derived)[-1]
     staff = staff_token(joss, "staff-handover")
     files = {"file": ("c130.9903070400.track.png", io.BytesIO(png_bytes()), "image/png")}
     assert httpx.post(joss.url + "/api/v1/submissions", files=files, headers=staff).is_success
@@ -228,7 +248,14 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "done:" in done.stdout
     eventually(lambda: state_at(npl, "JOSS", "NPL") == "done", timeout=30)
+    return HandedOver(originals, derived, shared, report, expected, registry)
 
+
+def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node],
+                                               handed_over: HandedOver) -> None:  # fmt: skip
+    joss, npl, lmd = trio["JOSS"], trio["NPL"], trio["LMD"]
+    originals, derived, damaged = handed_over.originals, handed_over.derived, handed_over.damaged
+    shared, report, expected = handed_over.shared, handed_over.report, handed_over.expected
     npl_store = ArchiveStore(npl.root)
     with make_session_factory(npl.engine)() as session:
         for (public_id, sha256), size in zip(originals.items(), SIZES, strict=True):
@@ -299,15 +326,17 @@ def test_handover_survives_kill_9_on_each_side(trio: dict[str, Node]) -> None:
                  if e["id"] == expected["id"] and e["center"] == "NPL"], timeout=30,
     )  # fmt: skip
     assert judged[0]["standing"] == "received"  # handover-1 is one of the handed-over DIDs
-    check_registry_moved(joss, npl, lmd, registry, shared[1])
+    check_registry_moved(joss, npl, lmd, handed_over.registry, shared[1])
 
 
-def test_the_closed_center_serves_no_file_after_the_hand_over(trio: dict[str, Node]) -> None:
+def test_the_closed_center_serves_no_file_after_the_hand_over(
+    trio: dict[str, Node], handed_over: HandedOver
+) -> None:
     """A bundle asked of JOSS once its records are NPL's: every file answers as not served
     (all ones for its length), whatever NPL asks (an original, the calibration's certificate,
     a derived file), and nothing is put in place."""
     joss, npl = trio["JOSS"], trio["NPL"]
-    eventually(lambda: state_at(npl, "JOSS", "NPL") == "done", timeout=120)
+    assert state_at(npl, "JOSS", "NPL") == "done"
     url, key_id, secret = npl.peers["JOSS"]
     creds = PeerCredentials("NPL", "JOSS", url, key_id, secret, FEDERATION_API)
     store = ArchiveStore(npl.root)
