@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bench.access_shared import (
+from bench.parts.access_shared import (
     add_shared_access,
     node_session_info,
     principal_calls,

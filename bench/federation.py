@@ -1,7 +1,7 @@
 """Federation benchmark on real nodes: publish-to-search convergence across a three-center
 mesh, initial sync of many records from a peer against a local bulk insert of the same
 records, and the cost of steady sync per change; the field catalog's product convergence and
-hand-over throughput (`bench/field_catalog.py`).
+hand-over throughput (`bench/parts/field_catalog.py`).
 
 Usage: python bench/federation.py [--quick] [--records N] [--datasets N] [--handover-mb N]
                                   [--only handover]
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, insert, update
 
 from archive_center.app import prepare_node
+from bench.parts.field_catalog import handover, product_convergence
 from catalog.dataset_writes import CHANGES, DATASETS, VARIABLES, VERSIONS
 from catalog.facets import refresh_center_counts
 from catalog.models import ChangeCounter, new_public_id
@@ -35,9 +36,6 @@ from federation.mirror_rows import child_rows, dataset_row
 from tests.archive_center.fieldcat_process import fieldcat
 from tests.federation.cluster import Node, build_cluster, close_all, mesh, publish
 from tests.polling import eventually
-
-sys.path.append(str(Path(__file__).resolve().parent))  # after the packages: bench/formats.py
-from field_catalog import handover, product_convergence
 
 DEFAULTS = {"tick_s": 0.1, "poll_interval_s": 30.0, "backoff_base_s": 1.0, "backoff_max_s": 300.0}
 BATCH = 2000

@@ -23,10 +23,10 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from load_netcdf import measure_derive, measure_netcdf
-from load_search import DEFAULT_PG, measure_search, postgres_reachable
+from bench.parts.load_netcdf import measure_derive, measure_netcdf
+from bench.parts.load_search import DEFAULT_PG, measure_search, postgres_reachable
 
 PARTS = ("search", "netcdf", "derive")
 

@@ -11,7 +11,7 @@
   from the stored series (what the first page view after an override costs);
 - job dispatch with two real `fieldcat worker` processes on PostgreSQL: `job_start_p50_s`
   (due instant to start, goal under 1 s) beside procrastinate's own no-op task latency on
-  two plain procrastinate workers in the same run (`noop_start_p50_s`; bench/qc_jobs.py).
+  two plain procrastinate workers in the same run (`noop_start_p50_s`; bench/parts/qc_jobs.py).
   Skipped with `--no-postgres` or when no server answers (then the JSON line lacks them).
 
 Usage: python bench/qc.py [--quick] [--rows N] [--jobs N] [--postgres-url URL |
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from bench.qc_jobs import bench_job_start  # noqa: E402
+from bench.parts.qc_jobs import bench_job_start  # noqa: E402
 from bench.search import DEFAULT_PG, postgres_reachable  # noqa: E402
 
 JOB_GAP_S = 0.6

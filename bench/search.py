@@ -482,8 +482,8 @@ def http_figures(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, 
 
 
 def fulltext_part(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
-    """Issue #15's figures (bench/search_fulltext.py), and the order's memory."""
-    from bench.search_fulltext import fulltext_figures, order_memory
+    """Issue #15's figures (bench/parts/search_fulltext.py), and the order's memory."""
+    from bench.parts.search_fulltext import fulltext_figures, order_memory
 
     use_pg = not args.no_postgres and postgres_reachable(args.postgres_url)
     url = args.postgres_url

@@ -38,10 +38,9 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 
-from download import free_port, peak_growth  # noqa: E402 - the download bench's helpers
-from email_intake import drop_address, email_to_search  # noqa: E402
+from bench.download import free_port, peak_growth  # noqa: E402 - the download bench's helpers
+from bench.parts.email_intake import drop_address, email_to_search  # noqa: E402
 
 MB = 1024 * 1024
 SAMPLE = REPO / "tests" / "fixtures" / "samples" / "valid" / "kco_surface_hourly.txt"

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
 from sqlalchemy import Engine, insert, select, update
@@ -153,7 +153,7 @@ def _campaign_dataset(node: Any) -> str:
     from catalog.storage import ArchiveStore
 
     settings, now = node.settings, datetime.now(UTC)
-    sample = Path(__file__).resolve().parent.parent / "tests/fixtures/samples/valid"
+    sample = Path(__file__).resolve().parents[2] / "tests/fixtures/samples/valid"
     factory = make_session_factory(node.engine)
     pid = seed_file(
         factory, ArchiveStore(settings.root), settings, sample / "kco_surface_hourly.txt",

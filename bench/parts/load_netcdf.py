@@ -36,13 +36,11 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from download import free_port  # noqa: E402 - the download bench's helper
 
 from archive_center.worker import FORMATS  # noqa: E402 - what is derived per version
+from bench.download import free_port  # noqa: E402 - the download bench's helper
 from tests.archive_center.stayup_node import prepare_center  # noqa: E402 - a center with a PI
 
 CLIENTS = 8

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 # Module level: FastAPI resolves the asyncio route's (string) annotations from here.
 from fastapi import Depends, Request
@@ -46,7 +46,7 @@ from bench.search import DEFAULT_PG, postgres_reachable
 from catalog.schemas import Principal, SearchPage, SearchParams
 from web.deps import NowDep, forbid_unknown_query
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SEARCHES = (
     "/api/v1/datasets?limit=20",
     "/api/v1/datasets?q=ozone&limit=20",
@@ -56,7 +56,7 @@ SEARCHES = (
 )
 VARIANTS = {
     "sync": "archive_center.app:create_app",
-    "async": "bench.load_search:async_search_app",
+    "async": "bench.parts.load_search:async_search_app",
 }
 
 

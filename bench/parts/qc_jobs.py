@@ -9,7 +9,7 @@ often as ours (`worker.poll_s`, default 0.5 s). The two kinds are due interleave
 see the same load.
 
 This module is also the no-op workers' procrastinate app (`python -m procrastinate
---app=bench.qc_jobs.app worker`); libpq's `PG*` variables choose their database and schema.
+--app=bench.parts.qc_jobs.app worker`); libpq's `PG*` variables choose their database and schema.
 
 Not a script of its own: `bench/qc.py` runs it and prints its figures and ratios in
 its JSON line."""
@@ -32,7 +32,7 @@ import procrastinate
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOOP_QUEUE = "bench-noop"
 STARTUP_S = 120.0
 
@@ -190,7 +190,7 @@ def bench_job_start(url: str, tmp: Path, jobs: int, gap_s: float) -> dict[str, f
         try:
             _workers_up(engine, 2, processes)  # theirs create the queue's tables
             noop_args = [
-                "-m", "procrastinate", "--app=bench.qc_jobs.app", "worker",
+                "-m", "procrastinate", "--app=bench.parts.qc_jobs.app", "worker",
                 f"--queues={NOOP_QUEUE}", "--concurrency=4",
                 f"--fetch-job-polling-interval={poll_s}",
             ]  # fmt: skip

@@ -195,7 +195,7 @@ def order_memory(count: int) -> dict[str, float]:
     from web.links import API_LINKS
 
     sample = (
-        Path(__file__).resolve().parents[1] / "tests/fixtures/samples/valid/kco_surface_hourly.txt"
+        Path(__file__).resolve().parents[2] / "tests/fixtures/samples/valid/kco_surface_hourly.txt"
     )
     with tempfile.TemporaryDirectory(prefix="bench-order-") as tmp:
         store = ArchiveStore(Path(tmp))

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from archive_center.app import create_app
-from bench.load_search import SEARCHES, ClientGroup, run_mixed, seed_sqlite
+from bench.parts.load_search import SEARCHES, ClientGroup, run_mixed, seed_sqlite
 from tests.archive_center.conftest import make_settings
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from web.settings import ServerSettings

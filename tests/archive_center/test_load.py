@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bench.load_search import SEARCHES, ClientGroup, LoadResult, run_load, run_mixed, seed_sqlite
+from bench.parts.load_search import (
+    SEARCHES,
+    ClientGroup,
+    LoadResult,
+    run_load,
+    run_mixed,
+    seed_sqlite,
+)
 from tests.archive_center.fieldcat_process import free_ports, start_fieldcat, stop, wait_ready
 from tests.conftest import POSTGRES_ENV, SAMPLES, postgres_url, require
 
@@ -92,7 +99,7 @@ def catalog(
     base = postgres_url()
     require(base is not None, f"{POSTGRES_ENV} is not set")
     assert base is not None
-    from bench.load_search import seeded_postgres
+    from bench.parts.load_search import seeded_postgres
 
     with seeded_postgres(base, CATALOG_SIZE) as url:
         yield root, url, _register_samples(url, root)
