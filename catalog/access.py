@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import ColumnElement, and_, case, false, or_, true
 
@@ -251,10 +251,27 @@ def can_see_product(principal: Principal, product: ProductFacts) -> bool:
 
 def product_visible_filter(principal: Principal) -> ColumnElement[bool]:
     """SQL twin of `can_see_product`, for product lists."""
+    return product_audience_filter(product_audience(principal), principal.user_id)
+
+
+ProductAudience = Literal["all", "open", "open-or-own"]
+"""Which products a caller sees: all (staff), the open ones, or those and their own."""
+
+
+def product_audience(principal: Principal) -> ProductAudience:
+    """The caller's `ProductAudience` (as `can_see_product` decides)."""
     if principal.role in PRIVILEGED:
-        return true()
+        return "all"
     if principal.user_id is None or principal.role in (Role.ANONYMOUS, Role.PEER):
+        return "open"
+    return "open-or-own"
+
+
+def product_audience_filter(audience: ProductAudience, user_id: Any) -> ColumnElement[bool]:
+    """The products `audience` sees, `user_id` being the caller's id (or a `bindparam`
+    standing for it, in a statement built once for every caller of that audience)."""
+    if audience == "all":
+        return true()
+    if audience == "open":
         return Product.access_state == AccessState.OPEN.value
-    return or_(
-        Product.access_state == AccessState.OPEN.value, Product.uploaded_by == principal.user_id
-    )
+    return or_(Product.access_state == AccessState.OPEN.value, Product.uploaded_by == user_id)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Text, bindparam, cast, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import formats
@@ -149,8 +150,45 @@ def _datasets(session: Session, ids: list[str]) -> dict[str, Dataset]:
 
 def list_merges(session: Session, principal: Principal, now: datetime) -> list[MergeView]:
     """The definitions whose every input the caller may see, newest first."""
+    newest_first = select(MergeDefinition).order_by(MergeDefinition.id.desc())
+    return _visible_views(session, session.scalars(newest_first), principal, now)
+
+
+INVOLVING = or_(
+    MergeDefinition.dataset_id == bindparam("dataset_id"),
+    MergeDefinition.time_base == bindparam("time_base"),
+    cast(MergeDefinition.variables, Text).like(bindparam("in_variables"), escape="/"),
+)
+"""The definitions that may involve a dataset (the parameters: `involving_params`): built as
+it, on its times, or naming its public id in their variables. A superset (the id may stand
+in another field of the JSON; SQLite's LIKE ignores case), checked exactly afterwards."""
+_CANDIDATES = select(MergeDefinition).where(INVOLVING).order_by(MergeDefinition.id.desc())
+"""Built once: a dataset's page runs it (building a statement costs more than running it)."""
+
+
+def involving_params(dataset: Dataset) -> dict[str, Any]:
+    """The values of `INVOLVING`'s parameters for `dataset`."""
+    escaped = dataset.public_id.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return {"dataset_id": dataset.id, "time_base": f"dataset:{dataset.public_id}",
+            "in_variables": f"%{escaped}%"}  # fmt: skip
+
+
+def merges_involving(
+    session: Session, dataset: Dataset, principal: Principal, now: datetime
+) -> list[MergeView]:
+    """`list_merges` of the definitions built as `dataset` or taking it as an input (for its
+    page), without reading every definition."""
+    found = session.scalars(_CANDIDATES, involving_params(dataset))
+    public_id = dataset.public_id
+    involving = [d for d in found if d.dataset_id == dataset.id or public_id in _input_ids(d)]
+    return _visible_views(session, involving, principal, now)
+
+
+def _visible_views(
+    session: Session, definitions: Iterable[MergeDefinition], principal: Principal, now: datetime
+) -> list[MergeView]:
     views = []
-    for definition in session.scalars(select(MergeDefinition).order_by(MergeDefinition.id.desc())):
+    for definition in definitions:
         inputs = _datasets(session, _input_ids(definition))
         if len(inputs) < len(_input_ids(definition)):
             continue

@@ -452,23 +452,38 @@ def navigation_views(
         )
     views = []
     for row in session.scalars(select(NavigationMerge).order_by(NavigationMerge.dataset_id)):
-        dataset = session.get_one(Dataset, row.dataset_id)
-        if not can_see_metadata(principal, dataset, now):
-            continue
-        nav = None if row.nav_dataset_id is None else session.get(Dataset, row.nav_dataset_id)
-        shown = nav is not None and can_see_metadata(principal, nav, now)
-        views.append(
-            NavigationView(
-                dataset=dataset.public_id,
-                status=row.status,
-                reason=row.reason,
-                navigation=nav.public_id if shown and nav is not None else None,
-                navigation_version=row.nav_data_version if shown else "",
-                method=row.method,
-                max_gap_s=row.max_gap_s,
-                rows=row.rows,
-                positioned=row.positioned,
-                updated_at=row.updated_at,
-            )
-        )
+        view = _merge_view(session, row, session.get_one(Dataset, row.dataset_id), principal, now)
+        if view is not None:
+            views.append(view)
     return rules, views
+
+
+def navigation_view_of(
+    session: Session, dataset: Dataset, principal: Principal, now: datetime
+) -> NavigationView | None:
+    """The navigation merge of one dataset (its page), as `navigation_views` shows it."""
+    row = session.get(NavigationMerge, dataset.id)
+    return None if row is None else _merge_view(session, row, dataset, principal, now)
+
+
+def _merge_view(
+    session: Session, row: NavigationMerge, dataset: Dataset, principal: Principal, now: datetime
+) -> NavigationView | None:
+    """A navigation merge as the caller may see it: None when the caller may not see its
+    dataset, the navigation dataset named only when visible too."""
+    if not can_see_metadata(principal, dataset, now):
+        return None
+    nav = None if row.nav_dataset_id is None else session.get(Dataset, row.nav_dataset_id)
+    shown = nav is not None and can_see_metadata(principal, nav, now)
+    return NavigationView(
+        dataset=dataset.public_id,
+        status=row.status,
+        reason=row.reason,
+        navigation=nav.public_id if shown and nav is not None else None,
+        navigation_version=row.nav_data_version if shown else "",
+        method=row.method,
+        max_gap_s=row.max_gap_s,
+        rows=row.rows,
+        positioned=row.positioned,
+        updated_at=row.updated_at,
+    )

@@ -164,17 +164,15 @@ def record_plot(
 
 
 def plot_pages_of(
-    session: Session, store: ArchiveStore, dataset: Dataset, principal: Principal, now: datetime
+    store: ArchiveStore, dataset: Dataset, principal: Principal, now: datetime, *, mirrored: bool
 ) -> list[PlotPage]:
     """The pages of the current version's quick look the caller may see (the dataset page
     lists them, for the dataset it loaded); empty when the caller may not read its data
-    (per-level rules applied, as `load_dataset_for_data` decides), for a mirrored record
-    or a plot not drawn yet."""
-    if not can_read_data(principal, facts_at_level(dataset, None), now):
-        return []
-    if origin_base_url(session, dataset) is not None:
+    (per-level rules applied, as `load_dataset_for_data` decides), for a `mirrored` record
+    (its plot is at its origin) or a plot not drawn yet."""
+    if mirrored or not can_read_data(principal, facts_at_level(dataset, None), now):
         return []
     try:
-        return stored_pages(store, dataset, current_version(session, dataset))
+        return stored_pages(store, dataset, current_version(None, dataset))
     except CatalogError:  # no archived version: no plot pages
         return []

@@ -409,11 +409,8 @@ def instrument_of(session: Session, dataset: Dataset) -> Instrument | None:
     )
 
 
-def registry_names(session: Session, public_id: str) -> dict[str, Any] | None:
+def registry_names(session: Session, dataset: Dataset) -> dict[str, Any] | None:
     """The registry's names of a linked dataset's deployment (for its page)."""
-    dataset = session.scalar(select(Dataset).where(Dataset.public_id == public_id))
-    if dataset is None:
-        return None
     row = session.execute(
         select(Deployment, Place, Instrument)
         .join(DatasetDeployment, DatasetDeployment.deployment_id == Deployment.id)

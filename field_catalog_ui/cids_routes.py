@@ -3,19 +3,14 @@ read) and collocation; both linkable by URL (docs/cids.md)."""
 
 # No `from __future__ import annotations`: FastAPI reads the `Annotated` parameters.
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
 from catalog.collocation import collocate_datasets
 from catalog.errors import CatalogError
-from catalog.merges import list_merges
-from catalog.navigation import navigation_views
 from catalog.overlay import overlay_series, parse_picks
-from catalog.schemas import Principal
 from federation.remote_data import fetch_csv
 from field_catalog_ui.rendering import PageDep
 from formats.overlay_plot import overlay_svg
@@ -71,19 +66,3 @@ def collocate(
         context["error"] = str(err)
     context["max_rows"] = MAX_ROWS_SHOWN
     return page.render("collocate.html", context, status=400 if context["error"] else 200)
-
-
-def dataset_cids_context(
-    session: Session, public_id: str, user: Principal, now: datetime
-) -> dict[str, Any]:
-    """The dataset page's CIDS section: its navigation merge and the merged products it is
-    an input of or was built as (what `GET /api/v1/navigation` and `/merges` show)."""
-    merge = next(
-        (m for m in navigation_views(session, user, now)[1] if m.dataset == public_id), None
-    )
-    products = [
-        m
-        for m in list_merges(session, user, now)
-        if m.dataset == public_id or any(v["dataset"] == public_id for v in m.variables)
-    ]
-    return {"navigation_merge": merge, "merged_products": products}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalog.access import RELEASING_STATES, AccessState
 from catalog.citations import CITATION_FORMATS, citation_text
+from catalog.dataset_sections import dataset_sections
 from catalog.download_formats import DOWNLOAD_FORMATS
 from catalog.errors import NotFoundError
 from catalog.plots import plot_pages_of
@@ -277,10 +278,12 @@ def dataset_context(
     now: datetime,
     node: Settings,
 ) -> dict[str, Any]:
-    """Everything the dataset page shows; NotFoundError when the caller may not know of it."""
+    """Everything the dataset page shows but the staff's part (`staff_context`); NotFoundError
+    when the caller may not know of it."""
     view = get_dataset_view(session, public_id, principal, now, API_LINKS)
     detail, readable, cited = view.detail, view.readable, view.citation
-    plots = plot_pages_of(session, store, view.dataset, principal, now) if readable else []
+    plots = plot_pages_of(store, view.dataset, principal, now, mirrored=detail.is_mirror)
+    sections = dataset_sections(session, view.dataset, principal, now)
     base = node.public_url
     data_open = detail.access_state == AccessState.OPEN.value
     return {
@@ -313,6 +316,9 @@ def dataset_context(
         "default_start": local_input(detail.start),
         "default_end": local_input(detail.stop),
         "download_form": FormResult({}),
+        "registry": sections.registry,
+        "navigation_merge": sections.navigation_merge,
+        "merged_products": sections.merged_products,
     }
 
 

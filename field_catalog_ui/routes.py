@@ -17,13 +17,11 @@ from catalog.field_reports import REPORT_KINDS, list_reports
 from catalog.qc import qc_report
 from catalog.qc_plot import qc_plot
 from catalog.receiver_control import live_streams
-from catalog.registry import registry_names
 from catalog.schemas import SearchParams
 from catalog.search import search_datasets
 from catalog.time_strip import time_strip
 from federation.status import peer_status
 from field_catalog_ui import pages
-from field_catalog_ui.cids_routes import dataset_cids_context
 from field_catalog_ui.forms import parse_download, parse_search
 from field_catalog_ui.rendering import STAFF_ROLES, PageDep
 from field_catalog_ui.static import serve_static, static_files
@@ -74,8 +72,6 @@ def search(page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
 def dataset(public_id: str, page: PageDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     """One dataset's page (staff also see its audit trail and the access form)."""
     context = pages.dataset_context(session, page.store, public_id, page.user, now, page.node)
-    context |= dataset_cids_context(session, public_id, page.user, now)
-    context["registry"] = registry_names(session, public_id)
     if page.user.role in STAFF_ROLES:
         context |= pages.staff_context(session, context["d"], now)
     return page.render("dataset.html", context)

@@ -17,9 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.cids_models import MergeDefinition
+from catalog.dataset_sections import dataset_sections
 from catalog.downloads import DownloadRequest, prepare_download
 from catalog.errors import InvalidQueryError
-from catalog.merges import MERGE_DID_BASE, MergeRequest, build_due, define_merge, list_merges
+from catalog.merges import (
+    MERGE_DID_BASE,
+    MergeRequest,
+    build_due,
+    define_merge,
+    list_merges,
+    merges_involving,
+)
 from catalog.models import Dataset
 from catalog.schemas import Principal
 from catalog.storage import ArchiveStore
@@ -226,3 +234,47 @@ def test_definitions_are_checked(db: Session, submit: Submit) -> None:
         with pytest.raises(InvalidQueryError):
             define_merge(db, OWNER, NOW, request)
     assert db.scalars(select(MergeDefinition)).first() is None
+
+
+def test_a_datasets_page_finds_the_merges_it_is_in(
+    db: Session, session_factory: sessionmaker[Session], store: ArchiveStore, submit: Submit
+) -> None:
+    """`merges_involving` (the dataset page's query) finds what scanning every definition
+    finds: each input's merges, the built product's own, a merge on a dataset's times; and
+    nothing for a dataset in none (the page's one check says so without loading any)."""
+    ids = _setup(db, submit)
+    first = _define(db, ids)
+    on_times = define_merge(db, STAFF, NOW, MergeRequest(
+        "C130", START, STOP, f"dataset:{ids['300']}", [f"{ids['100']}:NO2"], "mean", 10.0,
+    ))  # fmt: skip
+    db.commit()
+    build_due(session_factory, store, "JOSS", "INDOEX", NOW)
+    submit(ozone_text("1.0").replace("DID = 301", "DID = 302").encode(), "c130_ozone_other.txt")
+    ids = _ids(db)  # with 302, in no merge
+    everyone = list_merges(db, STAFF, NOW)
+    built = {view.id: view.dataset for view in everyone}
+    assert built[first] is not None
+
+    def scanned(public_id: str) -> set[int]:  # what the page did before: every definition
+        return {
+            view.id for view in everyone
+            if view.dataset == public_id or public_id in {v["dataset"] for v in view.variables}
+            or view.time_base == f"dataset:{public_id}"
+        }  # fmt: skip
+
+    expected = {
+        ids["100"]: {first, on_times.id}, ids["300"]: {first, on_times.id},
+        ids["301"]: {first}, str(built[first]): {first}, ids["302"]: set(),
+    }  # fmt: skip
+    for public_id, wanted in expected.items():
+        dataset = db.scalars(select(Dataset).where(Dataset.public_id == public_id)).one()
+        found = merges_involving(db, dataset, STAFF, NOW)
+        assert {view.id for view in found} == wanted == scanned(public_id), public_id
+        sections = dataset_sections(db, dataset, STAFF, NOW)
+        assert [view.id for view in sections.merged_products] == [view.id for view in found]
+        assert sections.registry is None
+    # A public id that differs only in case is not the dataset's (SQLite's LIKE ignores case)
+    other = db.scalars(select(Dataset).where(Dataset.public_id == ids["302"])).one()
+    other.public_id = ids["301"].swapcase()
+    db.flush()
+    assert merges_involving(db, other, STAFF, NOW) == []

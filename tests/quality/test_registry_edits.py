@@ -107,6 +107,7 @@ def test_a_removed_deployment_unlinks_and_the_rule_links_again(
     assert again == version + 1  # published: the peers see the new record
     detail = c.get(f"/api/v1/datasets/{pid}").json()
     assert detail["deployment"]["instrument"] == "Relink O3"
+    assert "Relink O3 on station Relink Mast (registry)" in c.get(f"/datasets/{pid}").text
 
     # the last matching deployment goes: no link, no record
     assert c.delete(f"{url}/{auto['id']}", headers=staff).status_code == 204
