@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import netCDF4
 import pytest
 
-from tests.archive_center.conftest import EMBARGOED_SAMPLE, FUTURE, Node
+from tests.archive_center.conftest import EMBARGOED_SAMPLE, FUTURE, MIRROR_URL, Node
 from tests.sql_log import recorded_statements
 
 KCO = "kco_surface_hourly.txt"
@@ -279,5 +279,29 @@ def test_dataset_page_loads_its_dataset_once(node: Node) -> None:
         if s.startswith("SELECT datasets.id, datasets.public_id, datasets.access_state")
     ]
     loads = [s for s in page if "FROM variables" in s]
-    print(len(page), len(api))
     assert len(checks) == len(loads) == 1, page  # the access check, then the row, once
+    # Beside the API's statements: its DOI, which of its parts it has (registry, merges),
+    # the platform's products; never every navigation rule or merge of the catalog
+    assert len(page) <= len(api) + 3, page
+    assert not [s for s in page if "FROM navigation_rules" in s or ("FROM merge_definitions" in s
+                and "WHERE" not in s.split("FROM merge_definitions", 1)[1])], page  # fmt: skip
+
+
+def test_a_mirror_whose_origin_has_no_address_still_has_its_page(node: Node) -> None:
+    """The page of a record mirrored from a center whose address is unknown shows the record
+    (looking its quick look's pages up asked for the origin's address: a 404)."""
+    from sqlalchemy import update
+
+    from catalog.models import Center
+
+    def set_url(url: str) -> None:
+        with node.app.state.session_factory() as session, session.begin():
+            session.execute(update(Center).where(Center.code == "NPL").values(base_url=url))
+
+    set_url("")
+    try:
+        page = node.client.get(f"/datasets/{node.ids['mirror']}")
+    finally:
+        set_url(MIRROR_URL)
+    assert page.status_code == 200, page.text
+    assert f"<code>{node.ids['mirror']}</code>" in page.text and "<dd>NPL</dd>" in page.text
