@@ -54,11 +54,11 @@ class Stager:
             self.abort()
             raise UploadTooLargeError(self.limit)
 
-    def hash_chunk(self, chunk: bytes) -> None:
+    def hash_chunk(self, chunk: bytes | bytearray) -> None:
         """Feed an admitted chunk to the digest (may run beside `write_chunk` of the same)."""
         self._digest.update(chunk)
 
-    def write_chunk(self, chunk: bytes) -> None:
+    def write_chunk(self, chunk: bytes | bytearray) -> None:
         """Write an admitted chunk to the file (may run beside `hash_chunk` of the same)."""
         if self._handle is None:
             raise ValueError("staging file already closed")

@@ -106,7 +106,7 @@ class _Collector:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
-            self.pending += data[start:end]
+            self.pending += memoryview(data)[start:end]  # one copy, not a slice and a copy
             return
         self._field += data[start:end]
         if len(self._field) > MAX_FIELD_BYTES:
@@ -178,8 +178,7 @@ async def receive_upload(
 
 def _start_flush(collector: _Collector) -> asyncio.Future[None]:
     """Hash and write the pending bytes in two threads at once (both release the GIL)."""
-    data = bytes(collector.pending)
-    collector.pending.clear()
+    data, collector.pending = collector.pending, bytearray()  # handed over, not copied
     stager = collector.stager
     stager.admit(len(data))
     loop = asyncio.get_running_loop()
