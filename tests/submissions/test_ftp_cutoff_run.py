@@ -17,7 +17,7 @@ import pytest
 from tests.archive_center.fieldcat_process import stop
 from tests.archive_center.stayup_node import prepare_center, sample, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.solo]  # a clean upload must land within 2 s
 
 
 def control(port: int) -> ftplib.FTP:
